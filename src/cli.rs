@@ -1,0 +1,481 @@
+//! The command line: argument definitions (clap), dispatch, and the printing of results as
+//! text or JSON. Exit codes follow sysexits.
+//!
+//! Owns argument parsing and output formatting only. Each subcommand loads the configuration,
+//! opens what it needs and calls into the library; no business rule lives here.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::clock::Clock;
+use crate::config::{Config, EMBEDDED_DEFAULTS, Origin};
+use crate::model::TicketId;
+use crate::store::{self, Store, tickets};
+
+/// sysexits(3) codes the CLI uses.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Command line usage error.
+    pub const USAGE: u8 = 64;
+    /// Input data was incorrect (an unreadable message, an unknown ticket).
+    pub const DATAERR: u8 = 65;
+    /// Internal software error.
+    pub const SOFTWARE: u8 = 70;
+    /// Temporary failure: retry later (database busy, daemon already running, server down).
+    pub const TEMPFAIL: u8 = 75;
+    /// Configuration error.
+    pub const CONFIG: u8 = 78;
+}
+
+/// Sportello: the e-mail help desk of CPortal.
+#[derive(Debug, Parser)]
+#[command(name = "sportello", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file; when it does not exist, the embedded trial defaults apply.
+    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// Pretend the current time is this instant (RFC 3339), for tests and replays.
+    #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_instant)]
+    pub now: Option<DateTime<Utc>>,
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented config.toml and the data folders (the embedded trial defaults).
+    Init {
+        /// Folder to initialise (default: the current folder).
+        dir: Option<PathBuf>,
+    },
+    /// Validate the configuration and print the effective values (secrets masked).
+    CheckConfig,
+    /// Run the daemon until SIGINT or SIGTERM.
+    Run {
+        /// One pass over every source and the outbox, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// List tickets.
+    Tickets {
+        /// Only tickets not yet resolved.
+        #[arg(long)]
+        open: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one ticket.
+    Ticket(TicketArgs),
+    /// Take one message from a file or standard input (or every message of an mbox), as a
+    /// mail transport agent piping mail would. Exit 0 when stored, 75 to make the MTA retry,
+    /// 65 for a message that cannot be read at all (after quarantining it).
+    Ingest {
+        /// The message file, or - for standard input.
+        #[arg(default_value = "-", conflicts_with = "mbox")]
+        file: PathBuf,
+        /// An mbox file holding many messages.
+        #[arg(long, value_name = "FILE")]
+        mbox: Option<PathBuf>,
+    },
+}
+
+/// `ticket` subcommands.
+#[derive(Debug, Args)]
+pub struct TicketArgs {
+    /// What to do with the ticket.
+    #[command(subcommand)]
+    pub action: TicketAction,
+}
+
+/// `ticket show`.
+#[derive(Debug, Subcommand)]
+pub enum TicketAction {
+    /// Show a ticket with its messages and its full event history.
+    Show {
+        /// Ticket id, e.g. TCK-2026-00042.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{text:?} is not an RFC 3339 instant like 2026-03-09T10:15:00+01:00 ({e})"))
+}
+
+/// A failure with the exit code it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// sysexits code.
+    pub code: u8,
+    /// What went wrong.
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// A failure with an explicit exit code.
+    pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code,
+            error: error.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Failure {
+        // A busy or locked database is worth retrying; anything else is a software error.
+        let busy = error.chain().any(|cause| {
+            matches!(
+                cause.downcast_ref::<rusqlite::Error>(),
+                Some(rusqlite::Error::SqliteFailure(e, _))
+                    if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            )
+        });
+        Failure {
+            code: if busy { exit::TEMPFAIL } else { exit::SOFTWARE },
+            error,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for Failure {
+    fn from(error: rusqlite::Error) -> Failure {
+        Failure::from(anyhow::Error::from(error))
+    }
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(()) => ExitCode::from(exit::OK),
+        Err(failure) => {
+            eprintln!("sportello: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SPORTELLO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second init (tests calling main twice) is harmless: keep the first subscriber.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Loads the configuration, mapping problems to exit code 78.
+pub fn load_config(path: &Path) -> Result<Config, Failure> {
+    let config = Config::load(path).map_err(|e| Failure::new(exit::CONFIG, anyhow::anyhow!("{e}")))?;
+    if let Origin::EmbeddedDefaults(missing) = &config.origin {
+        tracing::info!(
+            "no configuration at {}: using the embedded trial defaults",
+            missing.display()
+        );
+    }
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    Ok(config)
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let clock = match (cli.now, &cli.command) {
+        (None, _) => Clock::System,
+        (Some(t), Command::Run { once: false }) => Clock::starting_at(t),
+        (Some(t), _) => Clock::Fixed(t),
+    };
+    match cli.command {
+        Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
+        Command::CheckConfig => {
+            let config = load_config(&cli.config)?;
+            match &config.origin {
+                Origin::File(p) => println!("# {}: valid", p.display()),
+                Origin::EmbeddedDefaults(p) => println!("# {} does not exist: embedded defaults, valid", p.display()),
+            }
+            print!("{}", config.effective_toml());
+            Ok(())
+        }
+        Command::Run { once } => {
+            let config = load_config(&cli.config)?;
+            crate::daemon::run_blocking(config, clock, once)
+        }
+        Command::Tickets { open, json } => {
+            let config = load_config(&cli.config)?;
+            let store = Store::open(&config.database_path())?;
+            let rows = tickets::list_tickets(store.conn(), open)?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                let list: Vec<Value> = rows.iter().map(ticket_json).collect();
+                writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
+                )
+                .map_err(anyhow::Error::from)?;
+            } else {
+                for t in &rows {
+                    writeln!(
+                        out,
+                        "{}  {:<8}  L{}  {:<6}  {:<24}  {}",
+                        t.id,
+                        t.status,
+                        t.level.number(),
+                        t.channel,
+                        t.assignee.as_deref().unwrap_or("-"),
+                        t.subject
+                    )
+                    .map_err(anyhow::Error::from)?;
+                }
+            }
+            Ok(())
+        }
+        Command::Ingest { file, mbox } => {
+            let config = load_config(&cli.config)?;
+            ingest_files(&config, clock, &file, mbox.as_deref())
+        }
+        Command::Ticket(TicketArgs {
+            action: TicketAction::Show { id, json },
+        }) => {
+            let id: TicketId = id
+                .parse()
+                .map_err(|e: String| Failure::new(exit::USAGE, anyhow::anyhow!(e)))?;
+            let config = load_config(&cli.config)?;
+            let store = Store::open(&config.database_path())?;
+            show_ticket(&store, id, json)
+        }
+    }
+}
+
+/// `sportello ingest`: one message or an mbox, applied like mail from the mailbox.
+fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>) -> Result<(), Failure> {
+    use std::io::Read;
+    let now = clock.now();
+    let messages: Vec<crate::ingest::Fetched> = match mbox {
+        Some(path) => {
+            let reader = std::fs::File::open(path)
+                .with_context(|| format!("opening {}", path.display()))
+                .map_err(|e| Failure::new(exit::DATAERR, e))?;
+            mail_parser::mailbox::mbox::MessageIterator::new(std::io::BufReader::new(reader))
+                .enumerate()
+                .map(|(i, m)| {
+                    let raw = m.map(|m| m.unwrap_contents()).unwrap_or_default();
+                    crate::ingest::Fetched {
+                        size: raw.len() as u64,
+                        raw,
+                        received_at: now,
+                        source: format!("mbox:{}#{}", path.display(), i + 1),
+                    }
+                })
+                .collect()
+        }
+        None => {
+            let mut raw = Vec::new();
+            let limit = config.intake.max_message_bytes + 1;
+            let read = if file == Path::new("-") {
+                std::io::stdin().lock().take(limit).read_to_end(&mut raw)
+            } else {
+                std::fs::File::open(file).and_then(|f| f.take(limit).read_to_end(&mut raw))
+            };
+            read.with_context(|| format!("reading {}", file.display()))
+                .map_err(|e| Failure::new(exit::TEMPFAIL, e))?;
+            vec![crate::ingest::Fetched {
+                size: raw.len() as u64,
+                raw,
+                received_at: now,
+                source: format!("cli:{}", file.display()),
+            }]
+        }
+    };
+    crate::daemon::prepare_data_dir(config)?;
+    let mut store = Store::open(&config.database_path())?;
+    let templates = crate::notify::templates::Templates::load(None)?;
+    let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
+    let intake = crate::ingest::Intake::new(config, &calendar, &templates);
+    let mut unreadable = 0;
+    for chunk in messages.chunks(config.intake.batch_size as usize) {
+        let outcomes = crate::ingest::apply_batch(&mut store, &intake, chunk, None, now)?;
+        for (message, outcome) in chunk.iter().zip(&outcomes) {
+            println!("{}\t{}", message.source, describe(outcome));
+            if matches!(outcome, crate::ingest::Outcome::Quarantined(_)) {
+                unreadable += 1;
+            }
+        }
+    }
+    if unreadable > 0 {
+        return Err(Failure::new(
+            exit::DATAERR,
+            anyhow::anyhow!("{unreadable} message(s) quarantined"),
+        ));
+    }
+    Ok(())
+}
+
+fn describe(outcome: &crate::ingest::Outcome) -> String {
+    use crate::ingest::Outcome;
+    match outcome {
+        Outcome::Duplicate => "duplicate (already applied)".into(),
+        Outcome::NewTicket(t) => format!("new ticket {t}"),
+        Outcome::AddedTo(t) => format!("added to {t}"),
+        Outcome::Flagged(t) => format!("names {t} but the sender is not a participant: stored and flagged"),
+        Outcome::Bounce(n) => format!("bounce: recipients marked undeliverable on {n} ticket(s)"),
+        Outcome::Ignored(why) => format!("stored, not answered ({why})"),
+        Outcome::Quarantined(e) => format!("quarantined: {e}"),
+    }
+}
+
+fn init(dir: &Path) -> Result<(), Failure> {
+    let config_path = dir.join("config.toml");
+    if config_path.exists() {
+        return Err(Failure::new(
+            exit::CONFIG,
+            anyhow::anyhow!("{} already exists: not overwriting it", config_path.display()),
+        ));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(&config_path, EMBEDDED_DEFAULTS).with_context(|| format!("writing {}", config_path.display()))?;
+    let config = load_config(&config_path)?;
+    crate::daemon::prepare_data_dir(&config)?;
+    println!(
+        "wrote {} and the data folder {}",
+        config_path.display(),
+        config.helpdesk.data_dir.display()
+    );
+    Ok(())
+}
+
+/// The JSON of one ticket in `tickets --json`.
+fn ticket_json(t: &tickets::TicketRow) -> Value {
+    json!({
+        "id": t.id.to_string(),
+        "subject": t.subject,
+        "status": t.status.as_str(),
+        "level": t.level.number(),
+        "channel": t.channel.as_str(),
+        "kind": t.kind.as_str(),
+        "requester": t.requester_email,
+        "assignee": t.assignee,
+        "reopened": t.reopened,
+        "messages": t.messages,
+        "created_at": store::ts(t.created_at),
+    })
+}
+
+fn show_ticket(store: &Store, id: TicketId, as_json: bool) -> Result<(), Failure> {
+    let ticket = tickets::find_ticket(store.conn(), id)?
+        .ok_or_else(|| Failure::new(exit::DATAERR, anyhow::anyhow!("no ticket {id}")))?;
+    let events = tickets::ticket_events(store.conn(), id)?;
+    let messages = tickets::ticket_messages(store.conn(), id)?;
+    let mut out = std::io::stdout().lock();
+    let io = |e: std::io::Error| Failure::from(anyhow::Error::from(e));
+    if as_json {
+        let mut value = ticket_json(&ticket);
+        value["events"] = events
+            .iter()
+            .map(|e| json!({"time": store::ts(e.at), "actor": e.actor, "action": e.action, "detail": e.detail}))
+            .collect();
+        value["messages"] = messages
+            .iter()
+            .map(|m| {
+                json!({"time": store::ts(m.at), "direction": m.direction, "from": m.from,
+                       "to": m.to, "subject": m.subject, "text": m.text})
+            })
+            .collect();
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(anyhow::Error::from)?
+        )
+        .map_err(io)?;
+        return Ok(());
+    }
+    writeln!(out, "{}  {}", ticket.id, ticket.subject).map_err(io)?;
+    writeln!(
+        out,
+        "status {}  level {}  channel {}  kind {}  reopened {}",
+        ticket.status,
+        ticket.level.number(),
+        ticket.channel,
+        ticket.kind,
+        ticket.reopened
+    )
+    .map_err(io)?;
+    writeln!(
+        out,
+        "requester {}  assignee {}",
+        ticket
+            .requester_email
+            .as_deref()
+            .or(ticket.requester_phone.as_deref())
+            .unwrap_or("-"),
+        ticket.assignee.as_deref().unwrap_or("-")
+    )
+    .map_err(io)?;
+    writeln!(out, "\nevents:").map_err(io)?;
+    for e in &events {
+        writeln!(
+            out,
+            "  {}  {:<28} {:<14} {}",
+            store::ts(e.at),
+            e.actor,
+            e.action,
+            e.detail
+        )
+        .map_err(io)?;
+    }
+    writeln!(out, "\nmessages:").map_err(io)?;
+    for m in &messages {
+        writeln!(
+            out,
+            "  {} {} {}  {}",
+            store::ts(m.at),
+            m.direction,
+            m.from.as_deref().unwrap_or("-"),
+            m.subject
+        )
+        .map_err(io)?;
+        for line in m.text.lines() {
+            writeln!(out, "      {line}").map_err(io)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,1221 @@
+//! Configuration: `config.toml` → [`RawConfig`] (mirrors the file, no logic) → [`Config`]
+//! (validated, typed). Validation happens once, here; downstream code never re-checks config.
+//!
+//! Every problem names its key, the bad value and what was expected, and all problems are
+//! reported together. When no file exists the embedded trial configuration
+//! ([`EMBEDDED_DEFAULTS`], the same text `sportello init` writes) applies. Relative paths are
+//! resolved against the directory of the configuration file (the current directory for the
+//! embedded defaults), so a service started from anywhere finds the same data.
+//!
+//! This module reads the config file and `password_file`s at load time and nothing else.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Channel, Level};
+use crate::sla::{CalendarRules, LocalHoliday, SlaBudgets, Window};
+
+/// The trial configuration used when no file exists, and written by `sportello init`.
+pub const EMBEDDED_DEFAULTS: &str = include_str!("default_config.toml");
+
+/// What a secret looks like when the configuration is printed.
+const MASK: &str = "********";
+
+/// Moves the connection keys out of a section (both sections spell them the same).
+macro_rules! take_server_fields {
+    ($raw:expr) => {
+        RawServerFields {
+            host: $raw.host.take(),
+            port: $raw.port.take(),
+            tls: $raw.tls.take(),
+            username: $raw.username.take(),
+            password: $raw.password.take(),
+            password_file: $raw.password_file.take(),
+            ca_file: $raw.ca_file.take(),
+            tls_name: $raw.tls_name.take(),
+        }
+    };
+}
+
+/// Puts connection keys into a section for printing.
+macro_rules! with_server_fields {
+    ($section:expr, $fields:expr) => {{
+        let f = $fields;
+        let mut section = $section;
+        section.host = f.host;
+        section.port = f.port;
+        section.tls = f.tls;
+        section.username = f.username;
+        section.password = f.password;
+        section.password_file = f.password_file;
+        section.ca_file = f.ca_file;
+        section.tls_name = f.tls_name;
+        section
+    }};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validated configuration
+// ---------------------------------------------------------------------------------------------
+
+/// The validated configuration every module receives (or the part of it it needs).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where this configuration came from.
+    pub origin: Origin,
+    /// `[helpdesk]`: identity of the help desk and where its data lives.
+    pub helpdesk: Helpdesk,
+    /// `[mailbox]`: where requests arrive.
+    pub mailbox: Mailbox,
+    /// `[smtp]`: where outgoing mail goes.
+    pub smtp: Smtp,
+    /// `[calendar]`: the business calendar's rules.
+    pub calendar: CalendarRules,
+    /// `[sla]`: take-in and resolution budgets.
+    pub sla: SlaBudgets,
+    /// `[security]`: who may command the help desk by mail.
+    pub security: Security,
+    /// `[intake]`: bounds on what one message may cost.
+    pub intake: Intake,
+    /// `[[operator]]`: the help-desk staff.
+    pub operators: Vec<Operator>,
+}
+
+/// Where the configuration was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A file on disk.
+    File(PathBuf),
+    /// No file existed at this path: the embedded trial defaults apply.
+    EmbeddedDefaults(PathBuf),
+}
+
+/// User-facing language of templates and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    /// Italian, the default.
+    It,
+    /// English.
+    En,
+}
+
+impl Language {
+    /// The two-letter code used in file names and config.
+    pub fn code(self) -> &'static str {
+        match self {
+            Language::It => "it",
+            Language::En => "en",
+        }
+    }
+}
+
+/// `[helpdesk]`.
+#[derive(Debug, Clone)]
+pub struct Helpdesk {
+    /// Display name used in every outgoing mail.
+    pub name: String,
+    /// The support address users write to (lowercase).
+    pub address: String,
+    /// SQLite file, raw-mail archive and attachments live here.
+    pub data_dir: PathBuf,
+    /// Language of mails to requesters.
+    pub language: Language,
+    /// Resolved tickets are archived after this many days without activity.
+    pub archive_after_days: u32,
+}
+
+/// How a connection to a mail server is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// TLS from the first byte (IMAPS 993, SMTPS 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS.
+    Starttls,
+    /// No TLS: loopback and tests only unless `allow_plain_remote` is set.
+    None,
+}
+
+/// A password, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret's value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(MASK)
+    }
+}
+
+/// Connection settings shared by IMAP and SMTP.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: Tls,
+    /// Login name (SMTP may have none).
+    pub username: Option<String>,
+    /// Password, from `password` or `password_file`.
+    pub password: Option<Secret>,
+    /// File with extra PEM root certificates to trust (tests, private CAs).
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify in the server's certificate, when it differs from `host`.
+    pub tls_name: Option<String>,
+}
+
+/// `[mailbox]`: where requests arrive.
+#[derive(Debug, Clone)]
+pub enum Mailbox {
+    /// A local Maildir (the embedded default).
+    Maildir {
+        /// The Maildir's root (holding `new/`, `cur/`, `tmp/`).
+        path: PathBuf,
+    },
+    /// An IMAP folder.
+    Imap {
+        /// Server and credentials.
+        server: Server,
+        /// Folder to read.
+        folder: String,
+        /// Use IDLE when the server offers it.
+        idle: bool,
+        /// Seconds between polls without IDLE (and the IDLE refresh ceiling).
+        poll_seconds: u64,
+        /// Move processed messages here instead of only flagging them `\Seen`.
+        processed_folder: Option<String>,
+    },
+}
+
+/// `[smtp]`: where outgoing mail goes.
+#[derive(Debug, Clone)]
+pub enum Smtp {
+    /// Write each message as an `.eml` file (the embedded default).
+    File {
+        /// Folder the files go to.
+        path: PathBuf,
+    },
+    /// Send through an SMTP server.
+    Server(Server),
+}
+
+/// `[security]`.
+#[derive(Debug, Clone)]
+pub struct Security {
+    /// authserv-id of the `Authentication-Results` header our own MX adds.
+    pub trusted_authserv_id: String,
+    /// Honour operator commands without authentication (local trials only).
+    pub allow_unauthenticated_operators: bool,
+}
+
+/// `[intake]`: bounds that keep one message's cost finite.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    /// Larger messages are quarantined unread.
+    pub max_message_bytes: u64,
+    /// Larger attachments are dropped with a note in the ticket.
+    pub max_attachment_bytes: u64,
+    /// Attachments beyond this count are dropped with a note.
+    pub max_attachments: u32,
+    /// Acknowledgments to one sender per hour, so a robot cannot make us spam.
+    pub ack_rate_per_hour: u32,
+    /// Messages applied per transaction.
+    pub batch_size: u32,
+}
+
+/// `[[operator]]`: one member of the help-desk staff.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// Full name, used to sign answers and in take-in confirmations.
+    pub name: String,
+    /// Address commands must come from (lowercase).
+    pub email: String,
+    /// 1 or 2.
+    pub level: Level,
+    /// Supervisors receive complaints, breaches and security alerts.
+    pub supervisor: bool,
+    /// Away operators are skipped when a reopened ticket is routed back.
+    pub away: bool,
+}
+
+impl Config {
+    /// Loads `path`, or the embedded defaults when no file exists there.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+                Config::parse(&text, &base, Origin::File(path.to_path_buf()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let base = std::env::current_dir().unwrap_or_default();
+                Config::parse(EMBEDDED_DEFAULTS, &base, Origin::EmbeddedDefaults(path.to_path_buf()))
+            }
+            Err(e) => Err(ConfigError::single(
+                Some(path),
+                Problem::new("", path.display().to_string(), format!("a readable file ({e})")),
+            )),
+        }
+    }
+
+    /// Parses and validates configuration text; relative paths resolve against `base`.
+    pub fn parse(text: &str, base: &Path, origin: Origin) -> Result<Config, ConfigError> {
+        let file = match &origin {
+            Origin::File(p) => Some(p.as_path()),
+            Origin::EmbeddedDefaults(_) => None,
+        };
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
+            file: file.map(Path::to_path_buf),
+            problems: vec![Problem::from_toml(&e, text)],
+        })?;
+        let mut v = Validator {
+            base,
+            problems: Vec::new(),
+        };
+        let config = v.config(raw, origin.clone());
+        if v.problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError {
+                file: file.map(Path::to_path_buf),
+                problems: v.problems,
+            })
+        }
+    }
+
+    /// The operator with this address (case-insensitive), if any.
+    pub fn operator(&self, email: &str) -> Option<&Operator> {
+        self.operators.iter().find(|o| o.email.eq_ignore_ascii_case(email))
+    }
+
+    /// Path of the SQLite database.
+    pub fn database_path(&self) -> PathBuf {
+        self.helpdesk.data_dir.join("sportello.db")
+    }
+
+    /// The effective configuration as TOML, every default filled in, secrets masked.
+    pub fn effective_toml(&self) -> String {
+        let server = |s: &Server| RawServerFields {
+            host: Some(s.host.clone()),
+            port: Some(s.port),
+            tls: Some(tls_name(s.tls).to_string()),
+            username: s.username.clone(),
+            password: s.password.as_ref().map(|_| MASK.to_string()),
+            password_file: None,
+            ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
+            tls_name: s.tls_name.clone(),
+        };
+        let mailbox = match &self.mailbox {
+            Mailbox::Maildir { path } => RawMailbox {
+                kind: Some("maildir".into()),
+                path: Some(path.display().to_string()),
+                ..RawMailbox::default()
+            },
+            Mailbox::Imap {
+                server: s,
+                folder,
+                idle,
+                poll_seconds,
+                processed_folder,
+            } => with_server_fields!(
+                RawMailbox {
+                    kind: Some("imap".into()),
+                    folder: Some(folder.clone()),
+                    idle: Some(*idle),
+                    poll_seconds: Some(*poll_seconds),
+                    processed_folder: processed_folder.clone(),
+                    ..RawMailbox::default()
+                },
+                server(s)
+            ),
+        };
+        let smtp = match &self.smtp {
+            Smtp::File { path } => RawSmtp {
+                kind: Some("file".into()),
+                path: Some(path.display().to_string()),
+                ..RawSmtp::default()
+            },
+            Smtp::Server(s) => {
+                with_server_fields!(
+                    RawSmtp {
+                        kind: Some("smtp".into()),
+                        ..RawSmtp::default()
+                    },
+                    server(s)
+                )
+            }
+        };
+        let fmt_time = |t: NaiveTime| t.format("%H:%M").to_string();
+        let raw = RawConfig {
+            helpdesk: RawHelpdesk {
+                name: Some(self.helpdesk.name.clone()),
+                address: Some(self.helpdesk.address.clone()),
+                data_dir: Some(self.helpdesk.data_dir.display().to_string()),
+                language: Some(self.helpdesk.language.code().into()),
+                archive_after_days: Some(self.helpdesk.archive_after_days.into()),
+            },
+            mailbox,
+            smtp,
+            calendar: RawCalendar {
+                timezone: Some(self.calendar.timezone.name().into()),
+                windows: Some(
+                    self.calendar
+                        .windows
+                        .iter()
+                        .map(|w| format!("{}-{}", fmt_time(w.start), fmt_time(w.end)))
+                        .collect(),
+                ),
+                closed_day_start: Some(fmt_time(self.calendar.closed_day_start)),
+                local_holidays: Some(
+                    self.calendar
+                        .local_holidays
+                        .iter()
+                        .map(|h| format!("{:02}-{:02} {}", h.month, h.day, h.name).trim_end().to_string())
+                        .collect(),
+                ),
+                extra_closed_days: Some(
+                    self.calendar
+                        .extra_closed_days
+                        .iter()
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .collect(),
+                ),
+            },
+            sla: RawSla {
+                take_in_minutes: Some(RawTakeIn {
+                    portal: Some(self.sla.take_in_minutes(Channel::Portal)),
+                    email: Some(self.sla.take_in_minutes(Channel::Email)),
+                    phone: Some(self.sla.take_in_minutes(Channel::Phone)),
+                }),
+                resolution_minutes: Some(RawResolution {
+                    level1: Some(self.sla.resolution_minutes(Level::First)),
+                    level2: Some(self.sla.resolution_minutes(Level::Second)),
+                }),
+            },
+            security: RawSecurity {
+                trusted_authserv_id: Some(self.security.trusted_authserv_id.clone()),
+                allow_unauthenticated_operators: Some(self.security.allow_unauthenticated_operators),
+            },
+            intake: RawIntake {
+                max_message_bytes: Some(self.intake.max_message_bytes as i64),
+                max_attachment_bytes: Some(self.intake.max_attachment_bytes as i64),
+                max_attachments: Some(self.intake.max_attachments.into()),
+                ack_rate_per_hour: Some(self.intake.ack_rate_per_hour.into()),
+                batch_size: Some(self.intake.batch_size.into()),
+            },
+            operator: self
+                .operators
+                .iter()
+                .map(|o| RawOperator {
+                    name: Some(o.name.clone()),
+                    email: Some(o.email.clone()),
+                    level: Some(o.level.number().into()),
+                    supervisor: Some(o.supervisor),
+                    away: Some(o.away),
+                })
+                .collect(),
+        };
+        toml::to_string(&raw).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+
+    /// Warnings worth repeating at every start (the configuration is valid but risky).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.security.allow_unauthenticated_operators && self.security.trusted_authserv_id.is_empty() {
+            out.push(
+                "security.allow_unauthenticated_operators = true: anyone who writes From an operator's \
+                 address can command the help desk; use this for a local trial only"
+                    .to_string(),
+            );
+        }
+        out
+    }
+}
+
+fn tls_name(tls: Tls) -> &'static str {
+    match tls {
+        Tls::Implicit => "implicit",
+        Tls::Starttls => "starttls",
+        Tls::None => "none",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// One thing wrong with the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Dotted key, e.g. `calendar.windows[0]` (empty when the file itself is at fault).
+    pub key: String,
+    /// The offending value as written.
+    pub value: String,
+    /// What was expected instead.
+    pub expected: String,
+}
+
+impl Problem {
+    fn new(key: impl Into<String>, value: impl Into<String>, expected: impl Into<String>) -> Problem {
+        Problem {
+            key: key.into(),
+            value: value.into(),
+            expected: expected.into(),
+        }
+    }
+
+    /// Turns a TOML syntax or type error into a problem naming the key on the offending line.
+    fn from_toml(e: &toml::de::Error, text: &str) -> Problem {
+        let message = e.message().trim_end().to_string();
+        let key = match message.strip_prefix("unknown field `") {
+            Some(rest) => rest.split('`').next().unwrap_or_default().to_string(),
+            None => e.span().map(|span| key_at(text, span.start)).unwrap_or_default(),
+        };
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        let expected = match line {
+            Some(line) => format!("{message} (line {line})"),
+            None => message,
+        };
+        Problem {
+            key,
+            value: String::new(),
+            expected,
+        }
+    }
+}
+
+/// The dotted key whose value starts on the line holding byte `offset`: the nearest
+/// `[table]` header above it, plus the `key =` of that line.
+fn key_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[line_start..].lines().next().unwrap_or_default();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['));
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(['[', ']']).trim().to_string());
+    match (table, key) {
+        (Some(t), Some(k)) => format!("{t}.{k}"),
+        (None, Some(k)) => k.to_string(),
+        (Some(t), None) => t,
+        (None, None) => String::new(),
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.key.is_empty(), self.value.is_empty()) {
+            (true, _) => write!(f, "{}", self.expected),
+            (false, true) => write!(f, "{}: {}", self.key, self.expected),
+            (false, false) => write!(f, "{} = {}: expected {}", self.key, self.value, self.expected),
+        }
+    }
+}
+
+/// Every problem found in one configuration.
+#[derive(Debug, Clone)]
+pub struct ConfigError {
+    /// The file at fault (None for the embedded defaults).
+    pub file: Option<PathBuf>,
+    /// The problems, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    fn single(file: Option<&Path>, problem: Problem) -> ConfigError {
+        ConfigError {
+            file: file.map(Path::to_path_buf),
+            problems: vec![problem],
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.file {
+            Some(p) => writeln!(f, "invalid configuration in {}:", p.display())?,
+            None => writeln!(f, "invalid embedded configuration:")?,
+        }
+        for p in &self.problems {
+            for (i, line) in p.to_string().lines().enumerate() {
+                if i == 0 {
+                    writeln!(f, "  - {line}")?;
+                } else {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+// ---------------------------------------------------------------------------------------------
+// Raw configuration: mirrors the file
+// ---------------------------------------------------------------------------------------------
+
+/// The file as written; every key optional so defaults can be filled in and reported.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    helpdesk: RawHelpdesk,
+    #[serde(default)]
+    mailbox: RawMailbox,
+    #[serde(default)]
+    smtp: RawSmtp,
+    #[serde(default)]
+    calendar: RawCalendar,
+    #[serde(default)]
+    sla: RawSla,
+    #[serde(default)]
+    security: RawSecurity,
+    #[serde(default)]
+    intake: RawIntake,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    operator: Vec<RawOperator>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawHelpdesk {
+    name: Option<String>,
+    address: Option<String>,
+    data_dir: Option<String>,
+    language: Option<String>,
+    archive_after_days: Option<i64>,
+}
+
+/// Connection keys shared by `[mailbox]` (IMAP) and `[smtp]`. Written out in both sections
+/// rather than flattened, because serde's flatten loses the position toml needs to name a
+/// mistyped key.
+#[derive(Debug, Default)]
+struct RawServerFields {
+    host: Option<String>,
+    port: Option<u16>,
+    tls: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    password_file: Option<String>,
+    ca_file: Option<String>,
+    tls_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawMailbox {
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    folder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idle: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    poll_seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processed_folder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_plain_remote: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    kind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    host: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    allow_plain_remote: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawCalendar {
+    timezone: Option<String>,
+    windows: Option<Vec<String>>,
+    closed_day_start: Option<String>,
+    local_holidays: Option<Vec<String>>,
+    extra_closed_days: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawSla {
+    take_in_minutes: Option<RawTakeIn>,
+    resolution_minutes: Option<RawResolution>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawTakeIn {
+    portal: Option<i64>,
+    email: Option<i64>,
+    phone: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawResolution {
+    level1: Option<i64>,
+    level2: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawSecurity {
+    trusted_authserv_id: Option<String>,
+    allow_unauthenticated_operators: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawIntake {
+    max_message_bytes: Option<i64>,
+    max_attachment_bytes: Option<i64>,
+    max_attachments: Option<i64>,
+    ack_rate_per_hour: Option<i64>,
+    batch_size: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperator {
+    name: Option<String>,
+    email: Option<String>,
+    level: Option<i64>,
+    supervisor: Option<bool>,
+    away: Option<bool>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation: raw → typed, collecting every problem
+// ---------------------------------------------------------------------------------------------
+
+struct Validator<'a> {
+    base: &'a Path,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, key: impl Into<String>, value: impl fmt::Debug, expected: impl Into<String>) {
+        self.problems.push(Problem::new(key, format!("{value:?}"), expected));
+    }
+
+    fn config(&mut self, raw: RawConfig, origin: Origin) -> Config {
+        let helpdesk = self.helpdesk(raw.helpdesk);
+        let mailbox = self.mailbox(raw.mailbox, &helpdesk.data_dir);
+        let smtp = self.smtp(raw.smtp, &helpdesk.data_dir);
+        let calendar = self.calendar(raw.calendar);
+        let sla = self.sla(raw.sla);
+        let security = RawSecurityDefaults::apply(raw.security);
+        let intake = self.intake(raw.intake);
+        let operators = self.operators(raw.operator);
+        if !operators.is_empty() && security.trusted_authserv_id.is_empty() && !security.allow_unauthenticated_operators
+        {
+            self.problems.push(Problem::new(
+                "security.trusted_authserv_id",
+                "\"\"",
+                "the authserv-id of your MX's Authentication-Results header when operators are \
+                 configured (or security.allow_unauthenticated_operators = true, for a local trial only)",
+            ));
+        }
+        Config {
+            origin,
+            helpdesk,
+            mailbox,
+            smtp,
+            calendar,
+            sla,
+            security,
+            intake,
+            operators,
+        }
+    }
+
+    fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn helpdesk(&mut self, raw: RawHelpdesk) -> Helpdesk {
+        let name = raw.name.unwrap_or_else(|| "Help desk CPortal".into());
+        if name.trim().is_empty() || name.contains(['\r', '\n']) {
+            self.problem("helpdesk.name", &name, "a non-empty name on one line");
+        }
+        let address = raw.address.unwrap_or_else(|| "assistenza@comune.example.it".into());
+        if !is_plain_address(&address) {
+            self.problem(
+                "helpdesk.address",
+                &address,
+                "an e-mail address like assistenza@comune.example.it",
+            );
+        }
+        let data_dir = raw.data_dir.unwrap_or_else(|| "var".into());
+        if data_dir.is_empty() {
+            self.problem("helpdesk.data_dir", &data_dir, "a folder path");
+        }
+        let language = match raw.language.as_deref().unwrap_or("it") {
+            "it" => Language::It,
+            "en" => Language::En,
+            other => {
+                self.problem("helpdesk.language", other, "\"it\" or \"en\"");
+                Language::It
+            }
+        };
+        let archive_after_days = raw.archive_after_days.unwrap_or(30);
+        let archive_after_days = match u32::try_from(archive_after_days) {
+            Ok(d) if (1..=3650).contains(&d) => d,
+            _ => {
+                self.problem(
+                    "helpdesk.archive_after_days",
+                    archive_after_days,
+                    "a number of days from 1 to 3650",
+                );
+                30
+            }
+        };
+        Helpdesk {
+            name,
+            address: address.to_ascii_lowercase(),
+            data_dir: self.path(&data_dir),
+            language,
+            archive_after_days,
+        }
+    }
+
+    fn server(&mut self, section: &str, raw: RawServerFields, allow_plain_remote: bool, need_login: bool) -> Server {
+        let key = |k: &str| format!("{section}.{k}");
+        let host = raw.host.unwrap_or_default();
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            self.problem(key("host"), &host, "a host name or address");
+        }
+        let tls = match raw.tls.as_deref().unwrap_or("implicit") {
+            "implicit" => Tls::Implicit,
+            "starttls" => Tls::Starttls,
+            "none" => Tls::None,
+            other => {
+                self.problem(key("tls"), other, "\"implicit\", \"starttls\" or \"none\"");
+                Tls::Implicit
+            }
+        };
+        if tls == Tls::None && !allow_plain_remote && !is_loopback(&host) {
+            self.problem(
+                key("tls"),
+                "none",
+                format!(
+                    "\"implicit\" or \"starttls\" for a non-loopback host ({host}); \
+                     set {section}.allow_plain_remote = true to send passwords in clear anyway"
+                ),
+            );
+        }
+        let default_port = match (section, tls) {
+            ("mailbox", Tls::Implicit) => 993,
+            ("mailbox", _) => 143,
+            (_, Tls::Implicit) => 465,
+            _ => 587,
+        };
+        let port = raw.port.unwrap_or(default_port);
+        if port == 0 {
+            self.problem(key("port"), port, "a TCP port from 1 to 65535");
+        }
+        let password = match (raw.password, raw.password_file) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    key("password_file"),
+                    "…",
+                    format!("either {section}.password or {section}.password_file, not both"),
+                );
+                None
+            }
+            (Some(p), None) => Some(Secret(p)),
+            (None, Some(file)) => match std::fs::read_to_string(self.path(&file)) {
+                Ok(text) => Some(Secret(text.trim_end_matches(['\r', '\n']).to_string())),
+                Err(e) => {
+                    self.problem(
+                        key("password_file"),
+                        &file,
+                        format!("a readable file with the password ({e})"),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        if need_login && (raw.username.is_none() || password.is_none()) {
+            self.problems.push(Problem::new(
+                key("username"),
+                "",
+                format!("{section}.username and {section}.password (or password_file) for IMAP"),
+            ));
+        }
+        Server {
+            host,
+            port,
+            tls,
+            username: raw.username,
+            password,
+            ca_file: raw.ca_file.map(|p| self.path(&p)),
+            tls_name: raw.tls_name,
+        }
+    }
+
+    fn mailbox(&mut self, mut raw: RawMailbox, data_dir: &Path) -> Mailbox {
+        match raw.kind.as_deref().unwrap_or("maildir") {
+            "maildir" => Mailbox::Maildir {
+                path: raw
+                    .path
+                    .map(|p| self.path(&p))
+                    .unwrap_or_else(|| data_dir.join("inbox")),
+            },
+            "imap" => {
+                let poll_seconds = raw.poll_seconds.unwrap_or(60);
+                if !(1..=3600).contains(&poll_seconds) {
+                    self.problem("mailbox.poll_seconds", poll_seconds, "seconds from 1 to 3600");
+                }
+                let fields = take_server_fields!(raw);
+                let server = self.server("mailbox", fields, raw.allow_plain_remote.unwrap_or(false), true);
+                Mailbox::Imap {
+                    server,
+                    folder: raw.folder.unwrap_or_else(|| "INBOX".into()),
+                    idle: raw.idle.unwrap_or(true),
+                    poll_seconds,
+                    processed_folder: raw.processed_folder.filter(|f| !f.is_empty()),
+                }
+            }
+            other => {
+                self.problem("mailbox.kind", other, "\"maildir\" or \"imap\"");
+                Mailbox::Maildir {
+                    path: data_dir.join("inbox"),
+                }
+            }
+        }
+    }
+
+    fn smtp(&mut self, mut raw: RawSmtp, data_dir: &Path) -> Smtp {
+        match raw.kind.as_deref().unwrap_or("file") {
+            "file" => Smtp::File {
+                path: raw
+                    .path
+                    .map(|p| self.path(&p))
+                    .unwrap_or_else(|| data_dir.join("outbox")),
+            },
+            "smtp" => {
+                let fields = take_server_fields!(raw);
+                Smtp::Server(self.server("smtp", fields, raw.allow_plain_remote.unwrap_or(false), false))
+            }
+            other => {
+                self.problem("smtp.kind", other, "\"file\" or \"smtp\"");
+                Smtp::File {
+                    path: data_dir.join("outbox"),
+                }
+            }
+        }
+    }
+
+    fn calendar(&mut self, raw: RawCalendar) -> CalendarRules {
+        let mut rules = CalendarRules::default();
+        if let Some(tz) = raw.timezone {
+            match tz.parse::<Tz>() {
+                Ok(parsed) => rules.timezone = parsed,
+                Err(_) => self.problem("calendar.timezone", &tz, "an IANA time zone such as \"Europe/Rome\""),
+            }
+        }
+        if let Some(windows) = raw.windows {
+            let mut parsed = Vec::new();
+            for (i, text) in windows.iter().enumerate() {
+                match parse_window(text) {
+                    Some(w) => parsed.push(w),
+                    None => self.problem(
+                        format!("calendar.windows[{i}]"),
+                        text,
+                        "a time window \"HH:MM-HH:MM\" with the start before the end, e.g. \"08:00-13:00\"",
+                    ),
+                }
+            }
+            if parsed.is_empty() && !windows.is_empty() {
+                // Already reported per entry.
+            } else if parsed.is_empty() {
+                self.problem("calendar.windows", &windows, "at least one service window");
+            } else if parsed.windows(2).any(|pair| pair[1].start < pair[0].end) {
+                self.problem(
+                    "calendar.windows",
+                    &windows,
+                    "windows in order of time that do not overlap",
+                );
+            } else {
+                rules.windows = parsed;
+            }
+        }
+        if let Some(text) = raw.closed_day_start {
+            match NaiveTime::parse_from_str(&text, "%H:%M") {
+                Ok(t) => rules.closed_day_start = t,
+                Err(_) => self.problem("calendar.closed_day_start", &text, "a time \"HH:MM\", e.g. \"09:00\""),
+            }
+        }
+        if let Some(list) = raw.local_holidays {
+            rules.local_holidays.clear();
+            for (i, text) in list.iter().enumerate() {
+                match parse_local_holiday(text) {
+                    Some(h) => rules.local_holidays.push(h),
+                    None => self.problem(
+                        format!("calendar.local_holidays[{i}]"),
+                        text,
+                        "a day \"MM-DD\", optionally followed by its name, e.g. \"06-29 Santi Pietro e Paolo\"",
+                    ),
+                }
+            }
+        }
+        if let Some(list) = raw.extra_closed_days {
+            rules.extra_closed_days.clear();
+            for (i, text) in list.iter().enumerate() {
+                match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                    Ok(d) => rules.extra_closed_days.push(d),
+                    Err(_) => self.problem(
+                        format!("calendar.extra_closed_days[{i}]"),
+                        text,
+                        "a date \"YYYY-MM-DD\"",
+                    ),
+                }
+            }
+        }
+        rules
+    }
+
+    fn minutes(&mut self, key: &str, value: Option<i64>, default: i64) -> i64 {
+        match value {
+            None => default,
+            Some(m) if (1..=10_000).contains(&m) => m,
+            Some(m) => {
+                self.problem(key, m, "minutes of business time from 1 to 10000");
+                default
+            }
+        }
+    }
+
+    fn sla(&mut self, raw: RawSla) -> SlaBudgets {
+        let defaults = SlaBudgets::default();
+        let take_in = raw.take_in_minutes.unwrap_or_default();
+        let resolution = raw.resolution_minutes.unwrap_or_default();
+        let mut budgets = defaults;
+        budgets.take_in_minutes_portal = self.minutes(
+            "sla.take_in_minutes.portal",
+            take_in.portal,
+            defaults.take_in_minutes_portal,
+        );
+        budgets.take_in_minutes_email = self.minutes(
+            "sla.take_in_minutes.email",
+            take_in.email,
+            defaults.take_in_minutes_email,
+        );
+        budgets.take_in_minutes_phone = self.minutes(
+            "sla.take_in_minutes.phone",
+            take_in.phone,
+            defaults.take_in_minutes_phone,
+        );
+        budgets.resolution_minutes_level1 = self.minutes(
+            "sla.resolution_minutes.level1",
+            resolution.level1,
+            defaults.resolution_minutes_level1,
+        );
+        budgets.resolution_minutes_level2 = self.minutes(
+            "sla.resolution_minutes.level2",
+            resolution.level2,
+            defaults.resolution_minutes_level2,
+        );
+        budgets
+    }
+
+    fn bounded(&mut self, key: &str, value: Option<i64>, default: i64, range: std::ops::RangeInclusive<i64>) -> i64 {
+        match value {
+            None => default,
+            Some(v) if range.contains(&v) => v,
+            Some(v) => {
+                self.problem(key, v, format!("a number from {} to {}", range.start(), range.end()));
+                default
+            }
+        }
+    }
+
+    fn intake(&mut self, raw: RawIntake) -> Intake {
+        const MIB: i64 = 1024 * 1024;
+        let max_message_bytes = self.bounded(
+            "intake.max_message_bytes",
+            raw.max_message_bytes,
+            50 * MIB,
+            1024..=1024 * MIB,
+        );
+        let max_attachment_bytes = self.bounded(
+            "intake.max_attachment_bytes",
+            raw.max_attachment_bytes,
+            20 * MIB,
+            0..=1024 * MIB,
+        );
+        let max_attachments = self.bounded("intake.max_attachments", raw.max_attachments, 20, 0..=1000);
+        let ack_rate_per_hour = self.bounded("intake.ack_rate_per_hour", raw.ack_rate_per_hour, 5, 1..=10_000);
+        let batch_size = self.bounded("intake.batch_size", raw.batch_size, 50, 1..=10_000);
+        // The ranges above fit in the target types, so these conversions cannot fail.
+        Intake {
+            max_message_bytes: max_message_bytes as u64,
+            max_attachment_bytes: max_attachment_bytes as u64,
+            max_attachments: max_attachments as u32,
+            ack_rate_per_hour: ack_rate_per_hour as u32,
+            batch_size: batch_size as u32,
+        }
+    }
+
+    fn operators(&mut self, raw: Vec<RawOperator>) -> Vec<Operator> {
+        let mut out: Vec<Operator> = Vec::new();
+        for (i, op) in raw.into_iter().enumerate() {
+            let key = |k: &str| format!("operator[{i}].{k}");
+            let name = op.name.unwrap_or_default();
+            if name.trim().is_empty() || name.contains(['\r', '\n']) {
+                self.problem(key("name"), &name, "the operator's full name on one line");
+            }
+            let email = op.email.unwrap_or_default();
+            if !is_plain_address(&email) {
+                self.problem(key("email"), &email, "the operator's e-mail address");
+            } else if out.iter().any(|o| o.email.eq_ignore_ascii_case(&email)) {
+                self.problem(key("email"), &email, "an address not used by another operator");
+            }
+            let level = match op.level {
+                None => Level::First,
+                Some(n) => Level::from_number(n).unwrap_or_else(|| {
+                    self.problem(key("level"), n, "1 or 2");
+                    Level::First
+                }),
+            };
+            out.push(Operator {
+                name: name.trim().to_string(),
+                email: email.to_ascii_lowercase(),
+                level,
+                supervisor: op.supervisor.unwrap_or(false),
+                away: op.away.unwrap_or(false),
+            });
+        }
+        out
+    }
+}
+
+/// Defaults of `[security]`: nothing to validate beyond types.
+struct RawSecurityDefaults;
+
+impl RawSecurityDefaults {
+    fn apply(raw: RawSecurity) -> Security {
+        Security {
+            trusted_authserv_id: raw.trusted_authserv_id.unwrap_or_default().trim().to_string(),
+            allow_unauthenticated_operators: raw.allow_unauthenticated_operators.unwrap_or(false),
+        }
+    }
+}
+
+/// `"08:00-13:00"` → a window with start < end.
+fn parse_window(text: &str) -> Option<Window> {
+    let (a, b) = text.split_once('-')?;
+    let start = NaiveTime::parse_from_str(a.trim(), "%H:%M").ok()?;
+    let end = NaiveTime::parse_from_str(b.trim(), "%H:%M").ok()?;
+    (start < end).then_some(Window { start, end })
+}
+
+/// `"06-29"` or `"06-29 Santi Pietro e Paolo"` → a local holiday (29 February is allowed).
+fn parse_local_holiday(text: &str) -> Option<LocalHoliday> {
+    let (day, name) = match text.split_once(' ') {
+        Some((d, n)) => (d, n.trim()),
+        None => (text, ""),
+    };
+    let (m, d) = day.split_once('-')?;
+    if m.len() != 2 || d.len() != 2 {
+        return None;
+    }
+    let month: u32 = m.parse().ok()?;
+    let day: u32 = d.parse().ok()?;
+    // 2024 is a leap year, so every real month-day pair exists in it.
+    NaiveDate::from_ymd_opt(2024, month, day)?;
+    let name = if name.is_empty() {
+        "Festa locale".to_string()
+    } else {
+        name.to_string()
+    };
+    Some(LocalHoliday { month, day, name })
+}
+
+/// A bare `local@domain` address: no display name, no spaces, no header-breaking characters.
+pub fn is_plain_address(text: &str) -> bool {
+    let Some((local, domain)) = text.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && text
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"<>()[]\\,;:\"".contains(c))
+}
+
+/// True for names and addresses that stay on this machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,214 @@
+use super::*;
+
+fn parse(text: &str) -> Result<Config, ConfigError> {
+    Config::parse(
+        text,
+        Path::new("/srv/helpdesk"),
+        Origin::File(PathBuf::from("/srv/helpdesk/config.toml")),
+    )
+}
+
+/// The problems of an invalid configuration, as (key, full message) pairs.
+fn problems(text: &str) -> Vec<(String, String)> {
+    match parse(text) {
+        Ok(_) => panic!("configuration should have been refused:\n{text}"),
+        Err(e) => e.problems.iter().map(|p| (p.key.clone(), p.to_string())).collect(),
+    }
+}
+
+#[test]
+fn embedded_defaults_are_valid_and_local() {
+    let config = parse(EMBEDDED_DEFAULTS).expect("embedded defaults must be valid");
+    assert_eq!(config.helpdesk.address, "assistenza@comune.example.it");
+    assert_eq!(config.helpdesk.data_dir, PathBuf::from("/srv/helpdesk/var"));
+    assert!(matches!(&config.mailbox, Mailbox::Maildir { path } if path == Path::new("/srv/helpdesk/var/inbox")));
+    assert!(matches!(&config.smtp, Smtp::File { path } if path == Path::new("/srv/helpdesk/var/outbox")));
+    assert_eq!(config.sla.take_in_minutes(Channel::Phone), 90);
+    assert_eq!(config.sla.resolution_minutes(Level::Second), 480);
+    // The trial allows unauthenticated operators, and must say so at every start.
+    assert_eq!(config.warnings().len(), 1);
+}
+
+#[test]
+fn example_documents_a_valid_production_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("imap.password"), "imap-secret\n").expect("write");
+    std::fs::write(dir.path().join("smtp.password"), "smtp-secret\n").expect("write");
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml.example"))
+        .expect("config.toml.example exists")
+        .replace("/etc/sportello/", &format!("{}/", dir.path().display()));
+    let config = parse(&text).unwrap_or_else(|e| panic!("example must be valid: {e}"));
+    match &config.mailbox {
+        Mailbox::Imap {
+            server, poll_seconds, ..
+        } => {
+            assert_eq!(server.password.as_ref().map(Secret::expose), Some("imap-secret"));
+            assert_eq!(*poll_seconds, 60);
+        }
+        other => panic!("example should use IMAP, got {other:?}"),
+    }
+    assert_eq!(config.operators.len(), 2);
+    assert_eq!(config.calendar.local_holidays[0].name, "Santi Pietro e Paolo");
+    assert!(config.warnings().is_empty());
+}
+
+#[test]
+fn an_empty_file_gets_every_default_but_operators() {
+    let config = parse("").expect("empty is valid");
+    assert!(config.operators.is_empty());
+    assert_eq!(config.intake.ack_rate_per_hour, 5);
+    assert_eq!(config.helpdesk.archive_after_days, 30);
+    assert_eq!(config.calendar.windows.len(), 2);
+}
+
+#[test]
+fn bad_window_names_its_key_value_and_expected_form() {
+    let found = problems("[calendar]\nwindows = [\"8-13\", \"14:00-17:00\"]\n");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "calendar.windows[0]");
+    assert!(
+        found[0].1.contains("\"8-13\"") && found[0].1.contains("HH:MM-HH:MM"),
+        "{}",
+        found[0].1
+    );
+}
+
+#[test]
+fn overlapping_or_reversed_windows_are_refused() {
+    assert_eq!(
+        problems("[calendar]\nwindows = [\"08:00-13:00\", \"12:00-17:00\"]\n")[0].0,
+        "calendar.windows"
+    );
+    assert_eq!(
+        problems("[calendar]\nwindows = [\"13:00-08:00\"]\n")[0].0,
+        "calendar.windows[0]"
+    );
+}
+
+#[test]
+fn operator_level_three_is_refused() {
+    let found = problems(
+        "[security]\ntrusted_authserv_id = \"mx.example.it\"\n\
+         [[operator]]\nname = \"A B\"\nemail = \"a@example.it\"\nlevel = 3\n",
+    );
+    assert_eq!(
+        found,
+        vec![(
+            "operator[0].level".to_string(),
+            "operator[0].level = 3: expected 1 or 2".to_string()
+        )]
+    );
+}
+
+#[test]
+fn unknown_key_is_named() {
+    let found = problems("[helpdesk]\nnmae = \"typo\"\n");
+    assert_eq!(found[0].0, "nmae", "{found:?}");
+    let found = problems("[sla]\ntake_in_minutes = { portal = 30, fax = 10 }\n");
+    assert_eq!(found[0].0, "fax", "{found:?}");
+}
+
+#[test]
+fn wrong_type_names_the_line() {
+    let found = problems("[mailbox]\nkind = \"imap\"\nport = \"993\"\n");
+    assert_eq!(found[0].0, "mailbox.port", "{found:?}");
+    assert!(found[0].1.contains("line 3"), "{found:?}");
+    let found = problems("[[operator]]\nname = \"A\"\nlevel = \"uno\"\n");
+    assert_eq!(found[0].0, "operator.level", "{found:?}");
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let found = problems(
+        "[helpdesk]\nlanguage = \"fr\"\naddress = \"not-an-address\"\n\
+         [calendar]\ntimezone = \"Europe/Roma\"\nclosed_day_start = \"9\"\nextra_closed_days = [\"2026-13-01\"]\n\
+         local_holidays = [\"02-30\"]\n\
+         [sla]\ntake_in_minutes = { email = 0 }\n",
+    );
+    let keys: Vec<&str> = found.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "helpdesk.address",
+            "helpdesk.language",
+            "calendar.timezone",
+            "calendar.closed_day_start",
+            "calendar.local_holidays[0]",
+            "calendar.extra_closed_days[0]",
+            "sla.take_in_minutes.email",
+        ]
+    );
+}
+
+#[test]
+fn operators_need_authentication_or_an_explicit_trial_switch() {
+    let ops = "[[operator]]\nname = \"Giulia Bianchi\"\nemail = \"giulia.bianchi@comune.example.it\"\n";
+    assert_eq!(problems(ops)[0].0, "security.trusted_authserv_id");
+    let trial = format!("[security]\nallow_unauthenticated_operators = true\n{ops}");
+    assert_eq!(parse(&trial).expect("trial is allowed").warnings().len(), 1);
+    let prod = format!("[security]\ntrusted_authserv_id = \"mx.comune.example.it\"\n{ops}");
+    assert!(parse(&prod).expect("valid").warnings().is_empty());
+}
+
+#[test]
+fn duplicate_operator_addresses_are_refused() {
+    let found = problems(
+        "[security]\ntrusted_authserv_id = \"mx\"\n\
+         [[operator]]\nname = \"A\"\nemail = \"a@example.it\"\n\
+         [[operator]]\nname = \"B\"\nemail = \"A@Example.it\"\n",
+    );
+    assert_eq!(found[0].0, "operator[1].email");
+}
+
+#[test]
+fn plain_text_to_a_remote_server_is_refused_but_loopback_is_fine() {
+    let remote =
+        "[mailbox]\nkind = \"imap\"\nhost = \"imap.example.it\"\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"\n";
+    assert_eq!(problems(remote)[0].0, "mailbox.tls");
+    let loopback = remote.replace("imap.example.it", "127.0.0.1");
+    let config = parse(&loopback).expect("loopback plain is allowed");
+    assert!(matches!(config.mailbox, Mailbox::Imap { ref server, .. } if server.port == 143));
+    let explicit = format!("{remote}allow_plain_remote = true\n");
+    parse(&explicit).expect("explicitly allowed");
+}
+
+#[test]
+fn password_and_password_file_exclude_each_other_and_a_missing_file_is_named() {
+    let both =
+        "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\npassword = \"x\"\npassword_file = \"p\"\n";
+    assert_eq!(problems(both)[0].0, "smtp.password_file");
+    let missing = "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\npassword_file = \"no-such-file\"\n";
+    let found = problems(missing);
+    assert_eq!(found[0].0, "smtp.password_file");
+    assert!(found[0].1.contains("no-such-file"));
+}
+
+#[test]
+fn effective_configuration_masks_secrets_and_parses_back_the_same() {
+    let text = "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword = \"hunter2\"\n\
+                [calendar]\nlocal_holidays = [\"06-29 Santi Pietro e Paolo\"]\nextra_closed_days = [\"2026-12-24\"]\n";
+    let config = parse(text).expect("valid");
+    let printed = config.effective_toml();
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(printed.contains(MASK));
+    assert!(
+        printed.contains("Santi Pietro e Paolo") && printed.contains("2026-12-24"),
+        "{printed}"
+    );
+    // Put the secret back and the printed configuration means the same thing.
+    let again = parse(&printed.replace(MASK, "hunter2")).expect("printed config parses");
+    assert_eq!(again.effective_toml(), printed);
+    assert_eq!(again.calendar.extra_closed_days, config.calendar.extra_closed_days);
+}
+
+#[test]
+fn load_falls_back_to_defaults_only_when_the_file_is_missing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let missing = dir.path().join("config.toml");
+    let config = Config::load(&missing).expect("defaults");
+    assert_eq!(config.origin, Origin::EmbeddedDefaults(missing.clone()));
+    std::fs::write(&missing, "[helpdesk]\nlanguage = \"de\"\n").expect("write");
+    let err = Config::load(&missing).expect_err("bad language");
+    assert!(err.to_string().contains("helpdesk.language"), "{err}");
+    assert!(err.to_string().contains(&missing.display().to_string()));
+}

@@ -1,0 +1,276 @@
+//! The long-running daemon: takes the data folder's lock, opens the store, and runs passes
+//! (intake, then outbox) until SIGINT or SIGTERM.
+//!
+//! Owns the runtime, the signals, the IMAP connection's lifetime and the loop's pacing.
+//! A batch is never interrupted: the shutdown signal is looked at between batches and while
+//! waiting, so shutdown always finishes the message in hand and leaves nothing half-done.
+//! Business decisions are not made here; a failing IMAP or SMTP server is retried with
+//! capped, jittered backoff, while a failing database stops the daemon (exit 75) so the
+//! supervisor restarts it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use anyhow::Context;
+use futures::FutureExt;
+
+use crate::cli::{Failure, exit};
+use crate::clock::Clock;
+use crate::config::{Config, Mailbox, Smtp};
+use crate::ingest::imap::{ImapSettings, ImapSource};
+use crate::ingest::maildir::MaildirSource;
+use crate::ingest::{self, Intake, Outcome};
+use crate::lock::{DaemonLock, LockError};
+use crate::notify::templates::Templates;
+use crate::outbox::{self, Transport};
+use crate::store::{Store, suspensions};
+
+/// Pause between passes when the source cannot push news (Maildir).
+const MAILDIR_POLL: Duration = Duration::from_secs(5);
+
+/// The longest pause between two reconnection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Creates the data folder, the local Maildir and the file outbox when the config uses them.
+pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+    let data_dir = &config.helpdesk.data_dir;
+    std::fs::create_dir_all(data_dir).with_context(|| format!("creating data folder {}", data_dir.display()))?;
+    if let Mailbox::Maildir { path } = &config.mailbox {
+        for sub in ["new", "cur", "tmp"] {
+            let dir = path.join(sub);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating Maildir folder {}", dir.display()))?;
+        }
+    }
+    if let Smtp::File { path } = &config.smtp {
+        std::fs::create_dir_all(path).with_context(|| format!("creating outbox folder {}", path.display()))?;
+    }
+    Store::open(&config.database_path())?;
+    Ok(())
+}
+
+/// Runs the daemon on a fresh tokio runtime until a signal (or after one pass with `once`).
+pub fn run_blocking(config: Config, clock: Clock, once: bool) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(config, clock, once, shutdown_signal()))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutdown requested: finishing the work in hand");
+}
+
+/// Reconnection backoff: doubling from 1 s, capped, with ±25 % jitter so several daemons
+/// restarting together do not hammer the server in step.
+fn backoff(failures: u32) -> Duration {
+    let base = Duration::from_secs(1u64 << failures.min(9)).min(MAX_BACKOFF);
+    let jitter = rand::random_range(0.75..1.25);
+    base.mul_f64(jitter)
+}
+
+type Shutdown<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
+
+/// The daemon loop; `shutdown` is any future (tests pass their own).
+pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future<Output = ()>) -> Result<(), Failure> {
+    let lock = DaemonLock::acquire(&config.helpdesk.data_dir).map_err(|e| match e {
+        held @ LockError::Held { .. } => Failure::new(exit::TEMPFAIL, held),
+        other => Failure::new(exit::SOFTWARE, other),
+    })?;
+    prepare_data_dir(&config)?;
+    let mut store = Store::open(&config.database_path())?;
+    let templates = Templates::load(None)?;
+    let transport = Transport::from_config(&config.smtp)?;
+    tracing::info!(
+        data_dir = %config.helpdesk.data_dir.display(),
+        lock = %lock.path().display(),
+        now = %clock.now(),
+        "sportello started"
+    );
+    let shutdown = std::pin::pin!(shutdown);
+    let mut shutdown: Shutdown<'_> = shutdown;
+    let mut imap: Option<ImapSource> = None;
+    let mut failures = 0u32;
+    loop {
+        let intake_result = match &config.mailbox {
+            Mailbox::Maildir { path } => drain_maildir(
+                &config,
+                &mut store,
+                &templates,
+                &MaildirSource::new(path),
+                &clock,
+                &mut shutdown,
+            ),
+            Mailbox::Imap { .. } => drain_imap(&config, &mut store, &templates, &mut imap, &clock, &mut shutdown).await,
+        };
+        match intake_result {
+            Ok(stop) => {
+                failures = 0;
+                if stop {
+                    break;
+                }
+            }
+            Err(PassError::Store(e)) => return Err(Failure::new(exit::TEMPFAIL, e.context("database failure"))),
+            Err(PassError::Source(e)) => {
+                failures += 1;
+                imap = None;
+                tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
+            }
+        }
+        match outbox::send_due(&store, &transport, &config.helpdesk.address, || clock.now()).await {
+            Ok(report) if report.sent + report.failed > 0 => {
+                tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Failure::new(exit::TEMPFAIL, e.context("outbox"))),
+        }
+        if once {
+            break;
+        }
+        let wait: Pin<Box<dyn Future<Output = Option<ImapSource>> + '_>> = if failures > 0 {
+            Box::pin(tokio::time::sleep(backoff(failures)).map(|_| None))
+        } else {
+            match imap.take() {
+                Some(source) => Box::pin(async move {
+                    match source.wait().await {
+                        Ok(source) => Some(source),
+                        Err(e) => {
+                            tracing::warn!("IMAP wait failed, reconnecting: {e:#}");
+                            None
+                        }
+                    }
+                }),
+                None => Box::pin(tokio::time::sleep(MAILDIR_POLL).map(|_| None)),
+            }
+        };
+        tokio::select! {
+            _ = &mut shutdown => break,
+            source = wait => imap = source,
+        }
+    }
+    if let Some(source) = imap {
+        source.logout().await;
+    }
+    tracing::info!("sportello stopped");
+    Ok(())
+}
+
+/// Why a pass stopped early.
+enum PassError {
+    /// The database failed: fatal.
+    Store(anyhow::Error),
+    /// The mailbox failed: retried.
+    Source(anyhow::Error),
+}
+
+fn log_outcomes(outcomes: &[Outcome]) {
+    let quarantined = outcomes.iter().filter(|o| matches!(o, Outcome::Quarantined(_))).count();
+    tracing::info!(messages = outcomes.len(), quarantined, "batch committed");
+}
+
+/// Applies every message waiting in the Maildir; true when shutdown was requested.
+fn drain_maildir(
+    config: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    source: &MaildirSource,
+    clock: &Clock,
+    shutdown: &mut Shutdown<'_>,
+) -> Result<bool, PassError> {
+    loop {
+        let batch = source
+            .fetch_batch(config.intake.batch_size as usize, config.intake.max_message_bytes)
+            .map_err(PassError::Source)?;
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
+        let intake = Intake::new(config, &calendar, templates);
+        let fetched: Vec<_> = batch.iter().map(|i| i.fetched.clone()).collect();
+        let outcomes = ingest::apply_batch(store, &intake, &fetched, None, clock.now()).map_err(PassError::Store)?;
+        log_outcomes(&outcomes);
+        for item in &batch {
+            // Already committed: a failure here only means the message is seen again later
+            // and skipped as a duplicate.
+            if let Err(e) = source.acknowledge(item) {
+                tracing::warn!("{e:#}");
+            }
+        }
+        if shutdown.as_mut().now_or_never().is_some() {
+            return Ok(true);
+        }
+    }
+}
+
+/// Applies every message past the IMAP checkpoint; connects first when needed.
+async fn drain_imap(
+    config: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    imap: &mut Option<ImapSource>,
+    clock: &Clock,
+    shutdown: &mut Shutdown<'_>,
+) -> Result<bool, PassError> {
+    let Mailbox::Imap {
+        server,
+        folder,
+        idle,
+        poll_seconds,
+        processed_folder,
+    } = &config.mailbox
+    else {
+        return Ok(false);
+    };
+    let settings = ImapSettings {
+        server: server.clone(),
+        folder: folder.clone(),
+        idle: *idle,
+        poll: Duration::from_secs(*poll_seconds),
+        processed_folder: processed_folder.clone(),
+        max_message_bytes: config.intake.max_message_bytes,
+    };
+    if imap.is_none() {
+        let connected = tokio::select! {
+            _ = shutdown.as_mut() => return Ok(true),
+            c = ImapSource::connect(settings.clone()) => c.map_err(PassError::Source)?,
+        };
+        tracing::info!(mailbox = %settings.mailbox_key(), "IMAP connected");
+        *imap = Some(connected);
+    }
+    let Some(source) = imap.as_mut() else { return Ok(false) };
+    loop {
+        let checkpoint =
+            ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
+        let batch = source
+            .fetch_batch(checkpoint.as_ref(), config.intake.batch_size as usize)
+            .await
+            .map_err(PassError::Source)?;
+        let Some(batch) = batch else { return Ok(false) };
+        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
+        let intake = Intake::new(config, &calendar, templates);
+        let outcomes = ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
+            .map_err(PassError::Store)?;
+        log_outcomes(&outcomes);
+        source.acknowledge(&batch.uids).await.map_err(PassError::Source)?;
+        if shutdown.as_mut().now_or_never().is_some() {
+            return Ok(true);
+        }
+    }
+}

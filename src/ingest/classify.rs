@@ -1,0 +1,215 @@
+//! Decides what kind of mail a parsed message is before anything is threaded: a person's
+//! request or reply, or noise that must never be answered (loop protection).
+//!
+//! Pure. The order matters and is, first match wins:
+//! 1. our own address in From → `Loop` (never answer ourselves);
+//! 2. a PEC receipt → `PecReceipt` (the provider's proof of delivery, not a request);
+//! 3. a delivery-status report → `Bounce` (failed recipients) or `DelayNotice`;
+//! 4. RFC 3834 and vendor auto-reply headers → `AutoReply`;
+//! 5. mailing-list headers → `MailingList`;
+//! 6. the null sender or a MAILER-DAEMON/postmaster author → `Bounce` (a plain-text bounce);
+//! 7. auto-reply subjects ("Risposta automatica", "Fuori sede", …), as a last resort;
+//! 8. otherwise a `Person`'s message.
+
+use super::parse::InboundMail;
+
+/// What intake does with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Written by a person: thread it, open or update a ticket.
+    Person,
+    /// Our own mail came back: store, never answer.
+    Loop,
+    /// A PEC provider's receipt (the kind, e.g. `accettazione`).
+    PecReceipt(String),
+    /// Delivery failed for these recipients (maybe none could be read).
+    Bounce(Vec<String>),
+    /// Delivery is only delayed: informational.
+    DelayNotice,
+    /// An automatic reply; the reason says which sign gave it away.
+    AutoReply(String),
+    /// Mailing-list or bulk traffic.
+    MailingList,
+}
+
+impl Disposition {
+    /// The label stored in `messages.disposition`.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Disposition::Person => "person",
+            Disposition::Loop => "loop",
+            Disposition::PecReceipt(_) => "pec-receipt",
+            Disposition::Bounce(_) => "bounce",
+            Disposition::DelayNotice => "delay-notice",
+            Disposition::AutoReply(_) => "auto-reply",
+            Disposition::MailingList => "mailing-list",
+        }
+    }
+}
+
+/// Subject openings of auto-replies that carry no header saying so.
+const AUTO_REPLY_SUBJECTS: &[&str] = &[
+    "risposta automatica",
+    "fuori sede",
+    "fuori ufficio",
+    "assente dall'ufficio",
+    "automatic reply",
+    "auto reply",
+    "autoreply",
+    "auto-reply",
+    "out of office",
+    "out of the office",
+    "abwesenheitsnotiz",
+    "réponse automatique",
+];
+
+/// Classifies a parsed message; `helpdesk_address` is lowercase.
+pub fn classify(mail: &InboundMail, helpdesk_address: &str) -> Disposition {
+    let from = mail.from.as_ref().map(|p| p.address.as_str()).unwrap_or_default();
+    if from == helpdesk_address
+        || mail
+            .header("x-loop")
+            .is_some_and(|v| v.eq_ignore_ascii_case(helpdesk_address))
+    {
+        return Disposition::Loop;
+    }
+    if let Some(super::parse::Pec::Receipt(kind)) = &mail.pec {
+        return Disposition::PecReceipt(kind.clone());
+    }
+    if let Some(report) = &mail.delivery_report {
+        return if report.failed.is_empty() && !report.delayed.is_empty() {
+            Disposition::DelayNotice
+        } else {
+            Disposition::Bounce(report.failed.clone())
+        };
+    }
+    if let Some(reason) = auto_reply_header(mail) {
+        return Disposition::AutoReply(reason);
+    }
+    if mail.header("list-id").is_some() || mail.header("list-post").is_some() {
+        return Disposition::MailingList;
+    }
+    if let Some(p) = mail.header("precedence").map(|p| p.trim().to_ascii_lowercase()) {
+        match p.as_str() {
+            "list" => return Disposition::MailingList,
+            "bulk" | "junk" => return Disposition::AutoReply(format!("Precedence: {p}")),
+            _ => {}
+        }
+    }
+    let local = from.split('@').next().unwrap_or_default();
+    if mail.return_path.as_deref() == Some("")
+        || local.eq_ignore_ascii_case("mailer-daemon")
+        || local.eq_ignore_ascii_case("postmaster")
+    {
+        return Disposition::Bounce(Vec::new());
+    }
+    let subject = mail.subject.to_lowercase();
+    if let Some(prefix) = AUTO_REPLY_SUBJECTS.iter().find(|p| subject.starts_with(*p)) {
+        return Disposition::AutoReply(format!("subject starts with {prefix:?}"));
+    }
+    Disposition::Person
+}
+
+/// The header that marks an automatic reply, if any.
+fn auto_reply_header(mail: &InboundMail) -> Option<String> {
+    if let Some(v) = mail.header("auto-submitted") {
+        let value = v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        if value != "no" {
+            return Some(format!("Auto-Submitted: {value}"));
+        }
+    }
+    for name in ["x-autoreply", "x-autorespond"] {
+        if mail.header(name).is_some() {
+            return Some(format!("{name} present"));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse::{DeliveryReport, Person};
+
+    fn mail(from: &str, headers: &[(&str, &str)], subject: &str) -> InboundMail {
+        InboundMail {
+            from: Some(Person {
+                address: from.into(),
+                name: None,
+            }),
+            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
+            subject: subject.into(),
+            ..InboundMail::default()
+        }
+    }
+
+    const HD: &str = "assistenza@comune.example.it";
+
+    #[test]
+    fn people_are_people() {
+        assert_eq!(
+            classify(&mail("a@example.org", &[], "Problema firma"), HD),
+            Disposition::Person
+        );
+        assert_eq!(
+            classify(&mail("a@example.org", &[("auto-submitted", "no")], "x"), HD),
+            Disposition::Person
+        );
+        // "R: Risposta automatica" is a person replying to one, not an auto-reply itself.
+        assert_eq!(
+            classify(&mail("a@example.org", &[], "R: risposta automatica?"), HD),
+            Disposition::Person
+        );
+    }
+
+    #[test]
+    fn noise_is_recognised_in_order() {
+        assert_eq!(classify(&mail(HD, &[], "x"), HD), Disposition::Loop);
+        assert!(matches!(
+            classify(&mail("a@example.org", &[("auto-submitted", "auto-replied")], "x"), HD),
+            Disposition::AutoReply(_)
+        ));
+        assert!(matches!(
+            classify(&mail("a@example.org", &[("x-autoreply", "yes")], "x"), HD),
+            Disposition::AutoReply(_)
+        ));
+        assert_eq!(
+            classify(&mail("a@example.org", &[("list-id", "<x.example.org>")], "x"), HD),
+            Disposition::MailingList
+        );
+        assert_eq!(
+            classify(&mail("a@example.org", &[("precedence", "list")], "x"), HD),
+            Disposition::MailingList
+        );
+        assert!(matches!(
+            classify(&mail("a@example.org", &[("precedence", "bulk")], "x"), HD),
+            Disposition::AutoReply(_)
+        ));
+        assert!(matches!(
+            classify(&mail("a@example.org", &[], "Fuori sede fino al 20"), HD),
+            Disposition::AutoReply(_)
+        ));
+        assert_eq!(
+            classify(&mail("MAILER-DAEMON@mx.example.org", &[], "Undelivered"), HD),
+            Disposition::Bounce(vec![])
+        );
+        let mut null_sender = mail("x@example.org", &[], "Undelivered Mail");
+        null_sender.return_path = Some(String::new());
+        assert_eq!(classify(&null_sender, HD), Disposition::Bounce(vec![]));
+    }
+
+    #[test]
+    fn reports_distinguish_failure_from_delay() {
+        let mut m = mail("mailer-daemon@example.org", &[], "x");
+        m.delivery_report = Some(DeliveryReport {
+            failed: vec!["u@example.com".into()],
+            ..Default::default()
+        });
+        assert_eq!(classify(&m, HD), Disposition::Bounce(vec!["u@example.com".into()]));
+        m.delivery_report = Some(DeliveryReport {
+            delayed: vec!["u@example.com".into()],
+            ..Default::default()
+        });
+        assert_eq!(classify(&m, HD), Disposition::DelayNotice);
+    }
+}

@@ -1,0 +1,324 @@
+//! The IMAP source (async-imap over tokio): connect, select, fetch batches past the
+//! checkpoint, flag or move what was committed, and wait for news with IDLE or a poll.
+//!
+//! Owns the IMAP connection and nothing else: it never decides what a message means and
+//! never writes the database (the checkpoint it proposes is committed by intake together
+//! with the batch). Plain-text connections are refused by the config for non-loopback hosts.
+//!
+//! Exactly-once across crashes comes from the order: fetch UIDs above the checkpoint →
+//! intake commits the batch and the new checkpoint → then `\Seen` / MOVE. A UIDVALIDITY
+//! change resets the checkpoint to 0 and re-scans; intake's dedup keys skip what was done.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use async_imap::Session;
+use async_imap::extensions::idle::IdleResponse;
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+
+use super::{Checkpoint, Fetched};
+use crate::config::{Server, Tls};
+
+/// Any byte stream async-imap can run on (plain TCP or TLS).
+pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
+
+type Conn = Box<dyn ImapStream>;
+
+/// Connection timeout for every network step.
+const NETWORK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Settings of one IMAP folder source.
+#[derive(Debug, Clone)]
+pub struct ImapSettings {
+    /// Server and credentials.
+    pub server: Server,
+    /// Folder to read.
+    pub folder: String,
+    /// Use IDLE when offered.
+    pub idle: bool,
+    /// Poll interval (and IDLE refresh ceiling).
+    pub poll: Duration,
+    /// Move processed messages here instead of only flagging them.
+    pub processed_folder: Option<String>,
+    /// Messages larger than this are not fetched (RFC822.SIZE decides).
+    pub max_message_bytes: u64,
+}
+
+impl ImapSettings {
+    /// The mailbox name used for the checkpoint.
+    pub fn mailbox_key(&self) -> String {
+        format!(
+            "imap://{}@{}:{}/{}",
+            self.server.username.as_deref().unwrap_or(""),
+            self.server.host,
+            self.server.port,
+            self.folder
+        )
+    }
+}
+
+/// A logged-in session with the folder selected.
+pub struct ImapSource {
+    settings: ImapSettings,
+    session: Session<Conn>,
+    uidvalidity: u32,
+    can_idle: bool,
+    can_move: bool,
+}
+
+/// One fetched batch and what to do after it is committed.
+pub struct ImapBatch {
+    /// The messages, in UID order.
+    pub messages: Vec<Fetched>,
+    /// The checkpoint to commit with them.
+    pub checkpoint: Checkpoint,
+    /// Their UIDs, to flag or move after the commit.
+    pub uids: Vec<u32>,
+}
+
+fn tls_config(server: &Server) -> anyhow::Result<Arc<ClientConfig>> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &server.ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            roots.add(cert.with_context(|| format!("parsing {}", ca.display()))?)?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+async fn tls_wrap(server: &Server, tcp: impl ImapStream + 'static) -> anyhow::Result<Conn> {
+    let name = server.tls_name.clone().unwrap_or_else(|| server.host.clone());
+    let server_name = ServerName::try_from(name.clone()).map_err(|e| anyhow!("bad TLS name {name}: {e}"))?;
+    let stream = TlsConnector::from(tls_config(server)?)
+        .connect(server_name, tcp)
+        .await?;
+    Ok(Box::new(stream))
+}
+
+async fn timed<T>(what: &str, fut: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+    tokio::time::timeout(NETWORK_TIMEOUT, fut)
+        .await
+        .map_err(|_| anyhow!("IMAP {what} timed out"))
+}
+
+impl ImapSource {
+    /// Connects, logs in and selects the folder.
+    pub async fn connect(settings: ImapSettings) -> anyhow::Result<ImapSource> {
+        let server = &settings.server;
+        let tcp = timed("connect", TcpStream::connect((server.host.as_str(), server.port)))
+            .await?
+            .with_context(|| format!("connecting to {}:{}", server.host, server.port))?;
+        let conn: Conn = match server.tls {
+            Tls::Implicit => timed("TLS handshake", tls_wrap(server, tcp)).await??,
+            Tls::None => Box::new(tcp),
+            Tls::Starttls => {
+                let mut client = async_imap::Client::new(tcp);
+                timed("greeting", client.read_response())
+                    .await??
+                    .ok_or_else(|| anyhow!("no IMAP greeting"))?;
+                timed("STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await??;
+                timed("TLS handshake", tls_wrap(server, client.into_inner())).await??
+            }
+        };
+        let mut client = async_imap::Client::new(conn);
+        if server.tls != Tls::Starttls {
+            timed("greeting", client.read_response())
+                .await??
+                .ok_or_else(|| anyhow!("no IMAP greeting"))?;
+        }
+        let user = server.username.clone().unwrap_or_default();
+        let password = server
+            .password
+            .as_ref()
+            .map(|p| p.expose().to_string())
+            .unwrap_or_default();
+        let mut session = timed("login", client.login(&user, &password))
+            .await?
+            .map_err(|(e, _)| anyhow!("IMAP login as {user} refused: {e}"))?;
+        let caps = timed("capabilities", session.capabilities()).await??;
+        let (can_idle, can_move) = (caps.has_str("IDLE"), caps.has_str("MOVE"));
+        let mailbox = timed("select", session.select(&settings.folder))
+            .await?
+            .with_context(|| format!("selecting folder {}", settings.folder))?;
+        let uidvalidity = mailbox
+            .uid_validity
+            .ok_or_else(|| anyhow!("the server gave no UIDVALIDITY"))?;
+        Ok(ImapSource {
+            settings,
+            session,
+            uidvalidity,
+            can_idle,
+            can_move,
+        })
+    }
+
+    /// The next batch of at most `max` messages above the checkpoint (None if nothing new).
+    pub async fn fetch_batch(&mut self, stored: Option<&Checkpoint>, max: usize) -> anyhow::Result<Option<ImapBatch>> {
+        let last_uid = match stored {
+            Some(cp) if cp.uidvalidity == self.uidvalidity => cp.last_uid,
+            Some(cp) => {
+                tracing::warn!(
+                    old = cp.uidvalidity,
+                    new = self.uidvalidity,
+                    "UIDVALIDITY changed: re-scanning the folder; duplicates will be skipped"
+                );
+                0
+            }
+            None => 0,
+        };
+        let found = timed(
+            "search",
+            self.session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))),
+        )
+        .await??;
+        // "n:*" always matches the highest UID, even when it is below n.
+        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last_uid).collect();
+        uids.sort_unstable();
+        uids.truncate(max);
+        let Some(&highest) = uids.last() else { return Ok(None) };
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+
+        // Sizes first, so an oversized message is never downloaded.
+        let sizes: Vec<(u32, u32)> = timed("fetch sizes", async {
+            let stream = self.session.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
+            let fetched: Vec<_> = stream.try_collect().await?;
+            Ok::<_, async_imap::error::Error>(
+                fetched
+                    .iter()
+                    .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0))))
+                    .collect(),
+            )
+        })
+        .await??;
+        let wanted: Vec<u32> = sizes
+            .iter()
+            .filter(|(_, size)| u64::from(*size) <= self.settings.max_message_bytes)
+            .map(|(uid, _)| *uid)
+            .collect();
+        let mut messages: Vec<Fetched> = Vec::with_capacity(uids.len());
+        if !wanted.is_empty() {
+            let wanted_set = wanted.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+            let fetched = timed("fetch", async {
+                let stream = self
+                    .session
+                    .uid_fetch(&wanted_set, "(UID RFC822.SIZE INTERNALDATE BODY.PEEK[])")
+                    .await?;
+                stream.try_collect::<Vec<_>>().await
+            })
+            .await??;
+            for f in &fetched {
+                let Some(uid) = f.uid else { continue };
+                let raw = f.body().unwrap_or_default().to_vec();
+                let received_at: DateTime<Utc> = f
+                    .internal_date()
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or_else(Utc::now);
+                messages.push(Fetched {
+                    size: raw.len() as u64,
+                    raw,
+                    received_at,
+                    source: format!("imap:{}:{uid}", self.settings.folder),
+                });
+            }
+        }
+        for (uid, size) in sizes.iter().filter(|(uid, _)| !wanted.contains(uid)) {
+            messages.push(Fetched {
+                raw: Vec::new(),
+                size: u64::from(*size),
+                received_at: Utc::now(),
+                source: format!("imap:{}:{uid}", self.settings.folder),
+            });
+        }
+        messages.sort_by_key(|m| {
+            m.source
+                .rsplit(':')
+                .next()
+                .and_then(|u| u.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        let checkpoint = Checkpoint {
+            mailbox: self.settings.mailbox_key(),
+            uidvalidity: self.uidvalidity,
+            last_uid: highest,
+        };
+        Ok(Some(ImapBatch {
+            messages,
+            checkpoint,
+            uids,
+        }))
+    }
+
+    /// Marks a committed batch: `\Seen`, or MOVE to the processed folder when configured.
+    pub async fn acknowledge(&mut self, uids: &[u32]) -> anyhow::Result<()> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        timed("store", async {
+            let stream = self.session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+            stream.try_collect::<Vec<_>>().await?;
+            Ok::<_, async_imap::error::Error>(())
+        })
+        .await??;
+        if let Some(folder) = self.settings.processed_folder.clone() {
+            if self.can_move {
+                timed("move", self.session.uid_mv(&set, &folder)).await??;
+            } else {
+                timed("copy", self.session.uid_copy(&set, &folder)).await??;
+                timed("store", async {
+                    let stream = self.session.uid_store(&set, "+FLAGS.SILENT (\\Deleted)").await?;
+                    stream.try_collect::<Vec<_>>().await?;
+                    Ok::<_, async_imap::error::Error>(())
+                })
+                .await??;
+                timed("expunge", async {
+                    let stream = self.session.uid_expunge(&set).await?;
+                    stream.try_collect::<Vec<_>>().await?;
+                    Ok::<_, async_imap::error::Error>(())
+                })
+                .await??;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for news: IDLE until the server reports something or `poll` passes, or a
+    /// plain sleep without IDLE. Returns the source (IDLE consumes and gives back the session).
+    pub async fn wait(mut self) -> anyhow::Result<ImapSource> {
+        if !(self.settings.idle && self.can_idle) {
+            tokio::time::sleep(self.settings.poll).await;
+            timed("noop", self.session.noop()).await??;
+            return Ok(self);
+        }
+        let mut idle = self.session.idle();
+        timed("idle", idle.init()).await??;
+        let (wait, _stop) = idle.wait_with_timeout(self.settings.poll);
+        match wait.await? {
+            IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
+        }
+        self.session = timed("idle done", idle.done()).await??;
+        Ok(self)
+    }
+
+    /// Logs out politely (errors ignored: the connection is going away anyway).
+    pub async fn logout(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}

@@ -1,0 +1,630 @@
+//! Intake: turns each fetched message into exactly one recorded change.
+//!
+//! [`apply_batch`] is the one place that writes what a message caused: in ONE transaction
+//! it stores the raw bytes, the ticket change, the events, the outbox rows and the mailbox
+//! checkpoint; each message inside its own savepoint, so a message that makes any step fail
+//! is rolled back alone and quarantined while the rest of the batch commits. Sources
+//! acknowledge (flag, move) a batch only after that commit; a crash repeats at most one batch,
+//! and the repeats are recognised by their dedup key (Message-ID, or a hash of the content
+//! when there is none) and skipped.
+//!
+//! The decisions are pure and live in the submodules: [`parse`] (bytes → facts), [`quote`]
+//! (fresh text), [`classify`] (person or noise), [`thread`] (which ticket). The sources are
+//! [`maildir`] and [`imap`].
+
+pub mod classify;
+pub mod imap;
+pub mod maildir;
+pub mod parse;
+pub mod quote;
+pub mod thread;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Utc};
+use minijinja::context;
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::model::{Channel, Kind, TicketId};
+use crate::notify::templates::Templates;
+use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours};
+use crate::outbox;
+use crate::sla::{Calendar, take_in_due};
+use crate::store::tickets::{self, NewTicket, insert_event};
+use crate::store::{Store, ts};
+use classify::Disposition;
+use parse::{InboundMail, parse_mail};
+use thread::ThreadMatch;
+
+/// One message as a source hands it over.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    /// The raw bytes (empty when the message was too large to fetch).
+    pub raw: Vec<u8>,
+    /// Its size as the source reported it.
+    pub size: u64,
+    /// When it reached our mailbox (IMAP INTERNALDATE, Maildir delivery, or now).
+    pub received_at: DateTime<Utc>,
+    /// Where it came from, for the audit trail: `maildir:NAME`, `imap:FOLDER:UID`, `cli:FILE`.
+    pub source: String,
+}
+
+/// An IMAP folder's position, committed together with the batch it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Which mailbox (e.g. `imap://user@host/INBOX`).
+    pub mailbox: String,
+    /// The folder's UIDVALIDITY.
+    pub uidvalidity: u32,
+    /// The highest UID done.
+    pub last_uid: u32,
+}
+
+/// What intake did with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already applied before (a repeat after a crash, or a second copy): skipped.
+    Duplicate,
+    /// Opened a new ticket.
+    NewTicket(TicketId),
+    /// Added to an existing ticket.
+    AddedTo(TicketId),
+    /// Names a ticket but comes from a stranger: stored and flagged, nothing told.
+    Flagged(TicketId),
+    /// A bounce: its failed recipients were marked on this many tickets.
+    Bounce(usize),
+    /// Stored, no ticket, never answered (the disposition's label).
+    Ignored(&'static str),
+    /// Could not be read or applied: quarantined with this error.
+    Quarantined(String),
+}
+
+/// What intake needs besides the store.
+pub struct Intake<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The business calendar (with the stored suspensions).
+    pub calendar: &'a Calendar,
+    /// Mail templates.
+    pub templates: &'a Templates,
+    /// The help desk's identity.
+    pub sender: Sender,
+}
+
+impl<'a> Intake<'a> {
+    /// Intake context for a configuration.
+    pub fn new(config: &'a Config, calendar: &'a Calendar, templates: &'a Templates) -> Intake<'a> {
+        Intake {
+            config,
+            calendar,
+            templates,
+            sender: Sender {
+                name: config.helpdesk.name.clone(),
+                address: config.helpdesk.address.clone(),
+            },
+        }
+    }
+}
+
+/// Applies a batch in one transaction (see the module doc) and commits it with `checkpoint`.
+pub fn apply_batch(
+    store: &mut Store,
+    intake: &Intake<'_>,
+    batch: &[Fetched],
+    checkpoint: Option<&Checkpoint>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let mut tx = store.write()?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for message in batch {
+        let savepoint = tx.savepoint()?;
+        let outcome = match apply_one(&savepoint, intake, message, now) {
+            Ok(outcome) => {
+                savepoint.commit()?;
+                outcome
+            }
+            Err(error) => {
+                drop(savepoint); // rolls back whatever this message had written
+                let error = format!("{error:#}");
+                quarantine(&tx, intake, message, &error, now)?;
+                tracing::warn!(source = %message.source, "message quarantined: {error}");
+                Outcome::Quarantined(error)
+            }
+        };
+        match &outcome {
+            Outcome::NewTicket(t) => tracing::info!(ticket = %t, source = %message.source, "new ticket"),
+            Outcome::AddedTo(t) => tracing::info!(ticket = %t, source = %message.source, "message added"),
+            Outcome::Flagged(t) => tracing::warn!(ticket = %t, source = %message.source, "unverified sender flagged"),
+            other => tracing::debug!(source = %message.source, "{other:?}"),
+        }
+        outcomes.push(outcome);
+    }
+    if let Some(cp) = checkpoint {
+        tx.execute(
+            "INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
+            params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(outcomes)
+}
+
+/// The stored checkpoint of a mailbox, if any.
+pub fn load_checkpoint(conn: &Connection, mailbox: &str) -> rusqlite::Result<Option<Checkpoint>> {
+    conn.query_row(
+        "SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = ?1",
+        [mailbox],
+        |r| {
+            Ok(Checkpoint {
+                mailbox: mailbox.to_string(),
+                uidvalidity: r.get(0)?,
+                last_uid: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The key that recognises a repeat: the Message-ID, or a hash of what the author wrote
+/// (not of the bytes, which differ by route in their trace headers).
+fn dedup_key(mail: &InboundMail) -> String {
+    match &mail.message_id {
+        Some(id) => format!("mid:{id}"),
+        None => {
+            let from = mail.from.as_ref().map(|p| p.address.as_str()).unwrap_or_default();
+            let attachments: Vec<String> = mail.attachments.iter().map(|a| sha256_hex(&a.bytes)).collect();
+            let content = format!("{from}\n{}\n{}\n{}", mail.subject, mail.text, attachments.join(","));
+            format!("sha256:{}", sha256_hex(content.as_bytes()))
+        }
+    }
+}
+
+fn store_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<String> {
+    let sha = sha256_hex(raw);
+    conn.execute(
+        "INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)",
+        params![sha, raw.len() as i64, raw],
+    )?;
+    Ok(sha)
+}
+
+fn quarantine(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    message: &Fetched,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    // Over-size messages were not fetched; they stay in the source mailbox untouched but seen.
+    let raw_sha = if message.raw.is_empty() {
+        None
+    } else {
+        Some(store_raw(conn, &message.raw)?)
+    };
+    conn.execute(
+        "INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)",
+        params![ts(now), message.source, raw_sha, error],
+    )?;
+    let quarantine_id = conn.last_insert_rowid();
+    insert_event(
+        conn,
+        None,
+        now,
+        "system",
+        "quarantined",
+        &format!("{}: {error}", message.source),
+        None,
+    )?;
+    // Tell the supervisors (or, without any, every operator) once, in this same transaction.
+    let supervisors: Vec<Recipient> = {
+        let ops = &intake.config.operators;
+        let chosen: Vec<_> = if ops.iter().any(|o| o.supervisor) {
+            ops.iter().filter(|o| o.supervisor).collect()
+        } else {
+            ops.iter().collect()
+        };
+        chosen
+            .into_iter()
+            .map(|o| Recipient {
+                name: Some(o.name.clone()),
+                address: o.email.clone(),
+            })
+            .collect()
+    };
+    if !supervisors.is_empty() {
+        let rendered = intake.templates.render(
+            intake.config.helpdesk.language,
+            "quarantined",
+            context! { source => message.source.clone(), error => error, size => message.size, helpdesk => intake.sender.name.clone() },
+        )?;
+        let notice = OutgoingMail {
+            purpose: "quarantined".into(),
+            ticket: None,
+            to: supervisors,
+            subject: rendered.subject,
+            body: rendered.body,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        };
+        outbox::enqueue(conn, &intake.sender, &notice, now)?;
+        conn.execute(
+            "UPDATE quarantine SET reported_at = ?2 WHERE id = ?1",
+            params![quarantine_id, ts(now)],
+        )?;
+    }
+    Ok(())
+}
+
+fn apply_one(conn: &Connection, intake: &Intake<'_>, message: &Fetched, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+    let limit = intake.config.intake.max_message_bytes;
+    if message.size > limit || message.raw.len() as u64 > limit {
+        anyhow::bail!(
+            "message of {} bytes is larger than intake.max_message_bytes ({limit})",
+            message.size
+        );
+    }
+    let mail = parse_mail(&message.raw, limit).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let key = dedup_key(&mail);
+    let seen: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)",
+        [&key],
+        |r| r.get(0),
+    )?;
+    if seen {
+        return Ok(Outcome::Duplicate);
+    }
+    let raw_sha = store_raw(conn, &message.raw)?;
+    let stored = StoredMail {
+        mail: &mail,
+        key: &key,
+        raw_sha: &raw_sha,
+        fetched: message,
+    };
+    match classify::classify(&mail, &intake.config.helpdesk.address) {
+        Disposition::Person => apply_person(conn, intake, &stored, now),
+        Disposition::Bounce(failed) => apply_bounce(conn, &stored, &failed),
+        other => {
+            stored.insert(conn, None, other.label(), false)?;
+            Ok(Outcome::Ignored(other.label()))
+        }
+    }
+}
+
+/// A message on its way into `messages`.
+struct StoredMail<'a> {
+    mail: &'a InboundMail,
+    key: &'a str,
+    raw_sha: &'a str,
+    fetched: &'a Fetched,
+}
+
+impl StoredMail<'_> {
+    /// Inserts the message row and returns its id.
+    fn insert(
+        &self,
+        conn: &Connection,
+        ticket: Option<TicketId>,
+        disposition: &str,
+        flagged: bool,
+    ) -> rusqlite::Result<i64> {
+        let m = self.mail;
+        conn.execute(
+            "INSERT INTO messages (ticket_id, direction, dedup_key, message_id, from_addr, from_name, to_addrs,
+                 cc_addrs, subject, body_text, raw_sha256, at, source, disposition, flagged)
+             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![
+                ticket.map(|t| t.to_string()),
+                self.key,
+                m.message_id,
+                m.from.as_ref().map(|p| &p.address),
+                m.from.as_ref().and_then(|p| p.name.as_ref()),
+                m.to.join(","),
+                m.cc.join(","),
+                m.subject,
+                m.fresh_text,
+                self.raw_sha,
+                ts(self.fetched.received_at),
+                self.fetched.source,
+                disposition,
+                flagged,
+            ],
+        )?;
+        Ok(conn.last_insert_rowid())
+    }
+}
+
+/// Stores the attachments within the configured bounds and returns the names dropped.
+fn store_attachments(
+    conn: &Connection,
+    data_dir: &Path,
+    intake: &Intake<'_>,
+    message_row: i64,
+    mail: &InboundMail,
+) -> anyhow::Result<Vec<String>> {
+    let limits = &intake.config.intake;
+    let mut dropped = Vec::new();
+    for (index, attachment) in mail.attachments.iter().enumerate() {
+        let size = attachment.bytes.len() as u64;
+        let note = if index as u32 >= limits.max_attachments {
+            Some(format!("more than {} attachments", limits.max_attachments))
+        } else if size > limits.max_attachment_bytes {
+            Some(format!(
+                "{size} bytes, over the limit of {}",
+                limits.max_attachment_bytes
+            ))
+        } else {
+            None
+        };
+        let sha = match &note {
+            Some(_) => {
+                dropped.push(attachment.filename.clone());
+                None
+            }
+            None => Some(save_blob(data_dir, &attachment.bytes)?),
+        };
+        conn.execute(
+            "INSERT INTO attachments (message, filename, content_type, size, sha256, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![message_row, attachment.filename, attachment.content_type, size as i64, sha, note],
+        )?;
+    }
+    Ok(dropped)
+}
+
+/// Writes a content-addressed file `attachments/ab/abcdef…` (once; atomic; synced to disk
+/// before the transaction that names it commits).
+fn save_blob(data_dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+    let sha = sha256_hex(bytes);
+    let dir = data_dir.join("attachments").join(&sha[..2]);
+    let path = dir.join(&sha);
+    if !path.exists() {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let tmp = dir.join(format!(".{sha}.tmp"));
+        let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        std::io::Write::write_all(&mut &file, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).with_context(|| format!("renaming {}", tmp.display()))?;
+    }
+    Ok(sha)
+}
+
+/// The ticket each referenced id belongs to (stored or sent by us), and whether the subject
+/// token names a real ticket: the facts [`thread::decide`] needs, read up front.
+fn thread_of(conn: &Connection, mail: &InboundMail) -> anyhow::Result<ThreadMatch> {
+    let mut known: HashMap<String, TicketId> = HashMap::new();
+    for id in mail.referenced_ids() {
+        let ticket: Option<String> = conn
+            .query_row(
+                "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 UNION ALL
+                 SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 LIMIT 1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(t) = ticket.and_then(|t| t.parse().ok()) {
+            known.insert(id.to_string(), t);
+        }
+    }
+    let token_exists = match thread::subject_token(&mail.subject) {
+        Some(t) => tickets::find_ticket(conn, t)?.is_some(),
+        None => false,
+    };
+    Ok(thread::decide(mail, |id| known.get(id).copied(), |_| token_exists))
+}
+
+fn apply_person(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let mail = stored.mail;
+    let Some(from) = mail.from.as_ref() else {
+        anyhow::bail!("the message has no sender address");
+    };
+    let data_dir = &intake.config.helpdesk.data_dir;
+    if let Some(ticket) = thread_of(conn, mail)?.ticket() {
+        let known: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)",
+            params![ticket.to_string(), from.address],
+            |r| r.get(0),
+        )?;
+        let authorised = known || intake.config.operator(&from.address).is_some();
+        let row = stored.insert(conn, Some(ticket), "person", !authorised)?;
+        if !authorised {
+            insert_event(
+                conn,
+                Some(ticket),
+                now,
+                &from.address,
+                "unverified-sender",
+                "message stored and flagged, sender told nothing",
+                Some(row),
+            )?;
+            return Ok(Outcome::Flagged(ticket));
+        }
+        let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
+        insert_event(
+            conn,
+            Some(ticket),
+            now,
+            &from.address,
+            "message",
+            &mail.subject,
+            Some(row),
+        )?;
+        conn.execute(
+            "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+            params![ticket.to_string(), ts(now)],
+        )?;
+        if !dropped.is_empty() && intake.config.operator(&from.address).is_none() {
+            let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+            let rendered = intake.templates.render(
+                intake.config.helpdesk.language,
+                "attachments_dropped",
+                context! { ticket => ticket.to_string(), subject => row.subject.clone(), helpdesk => intake.sender.name.clone(),
+                           dropped => dropped },
+            )?;
+            let notice = reply_to(mail, from, ticket, "attachments", rendered);
+            outbox::enqueue(conn, &intake.sender, &notice, now)?;
+        }
+        return Ok(Outcome::AddedTo(ticket));
+    }
+
+    let subject = thread::base_subject(&mail.subject);
+    let received = stored.fetched.received_at;
+    let year = received.with_timezone(&intake.calendar.timezone()).year();
+    let new = NewTicket {
+        subject: if subject.is_empty() {
+            "(senza oggetto)".into()
+        } else {
+            subject
+        },
+        channel: Channel::Email,
+        kind: Kind::Problem,
+        requester_email: Some(from.address.clone()),
+        requester_name: from.name.clone(),
+        requester_phone: None,
+        category: None,
+        pratica: None,
+        received_at: received,
+        year,
+    };
+    let ticket = tickets::insert_ticket(conn, &new, &random_secret(), &from.address)?;
+    for cc in mail.to.iter().chain(&mail.cc) {
+        if *cc != from.address && *cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none() {
+            conn.execute(
+                "INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')",
+                params![ticket.to_string(), cc],
+            )?;
+        }
+    }
+    let row = stored.insert(conn, Some(ticket), "person", false)?;
+    let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
+
+    let window_start = now - chrono::TimeDelta::hours(1);
+    if outbox::acks_since(conn, &from.address, window_start)? >= intake.config.intake.ack_rate_per_hour {
+        insert_event(
+            conn,
+            Some(ticket),
+            now,
+            "system",
+            "ack-suppressed",
+            "acknowledgment rate limit reached for this sender",
+            None,
+        )?;
+        return Ok(Outcome::NewTicket(ticket));
+    }
+    let language = intake.config.helpdesk.language;
+    let (_, due) = take_in_due(intake.calendar, &intake.config.sla, Channel::Email, received);
+    let rendered = intake.templates.render(
+        language,
+        "ack",
+        context! {
+            ticket => ticket.to_string(),
+            subject => new.subject,
+            helpdesk => intake.sender.name.clone(),
+            hours => service_hours(&intake.config.calendar, language),
+            take_in_due => format_local(due, intake.calendar.timezone(), language),
+            dropped => dropped,
+            status_note => crate::notify::suspension_note(intake.calendar, now, language),
+        },
+    )?;
+    let ack = reply_to(mail, from, ticket, "ack", rendered);
+    let ack_id = outbox::enqueue(conn, &intake.sender, &ack, now)?;
+    insert_event(conn, Some(ticket), now, "system", "acknowledged", &ack_id, None)?;
+    Ok(Outcome::NewTicket(ticket))
+}
+
+/// An automatic reply to `mail`, threaded under it.
+fn reply_to(
+    mail: &InboundMail,
+    from: &parse::Person,
+    ticket: TicketId,
+    purpose: &str,
+    rendered: crate::notify::templates::Rendered,
+) -> OutgoingMail {
+    let mut references = mail.references.clone();
+    references.extend(mail.message_id.clone());
+    OutgoingMail {
+        purpose: purpose.to_string(),
+        ticket: Some(ticket),
+        to: vec![Recipient {
+            name: from.name.clone(),
+            address: from.address.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: mail.message_id.clone(),
+        references,
+        automatic: true,
+        attachments: Vec::new(),
+    }
+}
+
+fn apply_bounce(conn: &Connection, stored: &StoredMail<'_>, failed: &[String]) -> anyhow::Result<Outcome> {
+    let mut recipients: Vec<String> = failed.to_vec();
+    let mut ticket_of_original = None;
+    if let Some(report) = &stored.mail.delivery_report {
+        for id in &report.original_message_ids {
+            let row: Option<(Option<String>, String)> = conn
+                .query_row(
+                    "SELECT ticket_id, recipients FROM outbox WHERE message_id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((ticket, to)) = row {
+                ticket_of_original = ticket.and_then(|t| t.parse::<TicketId>().ok());
+                if recipients.is_empty() {
+                    recipients.extend(to.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+                }
+            }
+        }
+    }
+    let row = stored.insert(conn, ticket_of_original, "bounce", false)?;
+    let mut touched = 0;
+    for address in &recipients {
+        let affected: Vec<String> = {
+            let mut stmt = conn.prepare("SELECT ticket_id FROM participants WHERE email = ?1 AND undeliverable = 0")?;
+            stmt.query_map([address], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?
+        };
+        conn.execute("UPDATE participants SET undeliverable = 1 WHERE email = ?1", [address])?;
+        for t in affected.iter().filter_map(|t| t.parse::<TicketId>().ok()) {
+            insert_event(
+                conn,
+                Some(t),
+                stored.fetched.received_at,
+                "system",
+                "undeliverable",
+                address,
+                Some(row),
+            )?;
+            touched += 1;
+        }
+    }
+    Ok(Outcome::Bounce(touched))
+}
+
+/// A random 128-bit secret as hex (the requester's status link).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,523 @@
+//! Raw bytes → [`InboundMail`]: the facts intake needs from one message, decoded.
+//!
+//! Pure: no I/O, no clock, no store. Built on mail-parser, which decodes every charset and
+//! transfer encoding and never panics; this module adds what a help desk needs on top:
+//! the fresh text of a reply (see [`super::quote`]), sanitised attachment names, the PEC
+//! envelope unwrapped to the original message, and the delivery-status facts of a bounce.
+//! A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
+//! quarantines.
+
+use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
+
+use super::quote::fresh_text;
+
+/// How deep PEC envelopes and forwarded messages are unwrapped.
+const MAX_NESTING: usize = 3;
+
+/// One address with its display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    /// Lowercased address.
+    pub address: String,
+    /// Display name, decoded, if any.
+    pub name: Option<String>,
+}
+
+/// An attachment as found in the message (bounded by the caller's limits afterwards).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// The file name, reduced to a safe base name.
+    pub filename: String,
+    /// `type/subtype`, lowercase.
+    pub content_type: String,
+    /// Decoded content.
+    pub bytes: Vec<u8>,
+}
+
+/// The PEC (posta elettronica certificata) envelope, when the message came in one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pec {
+    /// A certified message: the fields of [`InboundMail`] describe the original inside it.
+    Envelope {
+        /// The envelope's sender (the PEC provider writes "Per conto di: …").
+        envelope_from: Option<String>,
+    },
+    /// A PEC receipt (`X-Ricevuta: accettazione`, `avvenuta-consegna`, …): never a request.
+    Receipt(String),
+}
+
+/// What a delivery-status report says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeliveryReport {
+    /// Recipients whose delivery failed for good.
+    pub failed: Vec<String>,
+    /// Recipients whose delivery is only delayed.
+    pub delayed: Vec<String>,
+    /// Message-IDs of the original message, when the report quotes its headers.
+    pub original_message_ids: Vec<String>,
+}
+
+/// Everything intake uses from one message.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InboundMail {
+    /// Message-ID without angle brackets.
+    pub message_id: Option<String>,
+    /// In-Reply-To ids, without angle brackets.
+    pub in_reply_to: Vec<String>,
+    /// References ids, without angle brackets.
+    pub references: Vec<String>,
+    /// The author.
+    pub from: Option<Person>,
+    /// Reply-To, when given.
+    pub reply_to: Option<Person>,
+    /// To addresses, lowercased.
+    pub to: Vec<String>,
+    /// Cc addresses, lowercased.
+    pub cc: Vec<String>,
+    /// Decoded subject, on one line.
+    pub subject: String,
+    /// The whole body as text (HTML converted when there is no text part).
+    pub text: String,
+    /// The body without quoted history and signature.
+    pub fresh_text: String,
+    /// True when the only body was HTML.
+    pub html_only: bool,
+    /// Attachments, decoded.
+    pub attachments: Vec<Attachment>,
+    /// Unfolded values of selected headers, in message order, names lowercased:
+    /// the loop-protection, list, PEC and authentication headers.
+    pub headers: Vec<(String, String)>,
+    /// The Return-Path, `Some("")` for the null sender `<>`.
+    pub return_path: Option<String>,
+    /// PEC facts, when the message is certified mail.
+    pub pec: Option<Pec>,
+    /// Delivery-status report, when the message is one.
+    pub delivery_report: Option<DeliveryReport>,
+    /// mail-parser met undecodable content somewhere (kept as data, not an error).
+    pub encoding_problem: bool,
+}
+
+impl InboundMail {
+    /// The first value of a header kept in [`InboundMail::headers`] (name lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a kept header, top to bottom.
+    pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The ids this message says it answers: In-Reply-To first, then References newest first.
+    pub fn referenced_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.in_reply_to.iter().map(String::as_str).collect();
+        for id in self.references.iter().rev() {
+            if !ids.contains(&id.as_str()) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+}
+
+/// Why a message could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseFailure {
+    /// No header section could be found: not an e-mail.
+    NotAMessage,
+    /// Larger than the configured bound; not parsed at all.
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The bound.
+        limit: u64,
+    },
+}
+
+impl std::fmt::Display for ParseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParseFailure::NotAMessage => write!(f, "not an e-mail message: no header section found"),
+            ParseFailure::TooLarge { size, limit } => {
+                write!(
+                    f,
+                    "message of {size} bytes is larger than intake.max_message_bytes ({limit})"
+                )
+            }
+        }
+    }
+}
+
+/// Headers kept verbatim for classification and authentication.
+const KEPT_HEADERS: &[&str] = &[
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "list-post",
+    "x-trasporto",
+    "x-ricevuta",
+    "x-riferimento-message-id",
+    "authentication-results",
+    "x-loop",
+    "x-sportello-ticket",
+    "thread-topic",
+];
+
+/// Parses one raw message. `max_bytes` bounds the work: larger input is refused unread.
+pub fn parse_mail(raw: &[u8], max_bytes: u64) -> Result<InboundMail, ParseFailure> {
+    if raw.len() as u64 > max_bytes {
+        return Err(ParseFailure::TooLarge {
+            size: raw.len(),
+            limit: max_bytes,
+        });
+    }
+    let message = MessageParser::default().parse(raw).ok_or(ParseFailure::NotAMessage)?;
+    // mail-parser accepts almost anything; a "message" with no recognisable header at all is
+    // garbage, not mail.
+    if message.headers().is_empty() {
+        return Err(ParseFailure::NotAMessage);
+    }
+    Ok(from_message(&message, 0))
+}
+
+fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
+    let headers: Vec<(String, String)> = message
+        .headers_raw()
+        .filter_map(|(name, value)| {
+            let lower = name.to_ascii_lowercase();
+            KEPT_HEADERS.contains(&lower.as_str()).then(|| (lower, unfold(value)))
+        })
+        .collect();
+
+    if let Some(receipt) = headers
+        .iter()
+        .find(|(n, _)| n == "x-ricevuta")
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+    {
+        let mut mail = plain_fields(message, headers);
+        mail.pec = Some(Pec::Receipt(receipt));
+        return mail;
+    }
+
+    let is_pec = headers
+        .iter()
+        .any(|(n, v)| n == "x-trasporto" && v.trim().eq_ignore_ascii_case("posta-certificata"));
+    if is_pec
+        && depth < MAX_NESTING
+        && let Some(inner) = find_postacert(message)
+    {
+        let mut mail = from_message(inner, depth + 1);
+        mail.pec = Some(Pec::Envelope {
+            envelope_from: first_person(message.from()).map(|p| p.address),
+        });
+        // Authentication of the envelope is what our MX checked; keep the envelope's
+        // headers for classification and the inner ones as well.
+        let mut envelope_headers = headers;
+        envelope_headers.append(&mut mail.headers);
+        mail.headers = envelope_headers;
+        return mail;
+    }
+
+    let mut mail = plain_fields(message, headers);
+    mail.delivery_report = delivery_report(message);
+    mail
+}
+
+fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> InboundMail {
+    let (text, html_only) = body_text(message);
+    let attachments = attachments(message);
+    InboundMail {
+        message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
+        in_reply_to: id_list(message.in_reply_to()),
+        references: id_list(message.references()),
+        from: first_person(message.from()),
+        reply_to: first_person(message.reply_to()),
+        to: addresses(message.to()),
+        cc: addresses(message.cc()),
+        subject: one_line(message.subject().unwrap_or_default()),
+        fresh_text: fresh_text(&text),
+        text,
+        html_only,
+        attachments,
+        headers,
+        return_path: return_path(message),
+        pec: None,
+        delivery_report: None,
+        encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
+    }
+}
+
+/// The first text body, or the first HTML body converted, and whether HTML was all there was.
+fn body_text(message: &Message<'_>) -> (String, bool) {
+    let has_plain = message.text_bodies().any(|p| matches!(p.body, PartType::Text(_)));
+    if has_plain {
+        let text = message
+            .text_bodies()
+            .filter_map(|p| match &p.body {
+                PartType::Text(t) => Some(t.as_ref()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        return (normalise_newlines(&text), false);
+    }
+    match message.body_html(0) {
+        Some(html) => (
+            normalise_newlines(&mail_parser::decoders::html::html_to_text(&html)),
+            true,
+        ),
+        None => (String::new(), false),
+    }
+}
+
+fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+    message
+        .attachments()
+        .map(|part| {
+            let content_type = part
+                .content_type()
+                .map(|ct| match ct.subtype() {
+                    Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                    None => ct.ctype().to_string(),
+                })
+                .unwrap_or_else(|| "application/octet-stream".into())
+                .to_ascii_lowercase();
+            let bytes = match &part.body {
+                PartType::Message(inner) => inner.raw_message().to_vec(),
+                _ => part.contents().to_vec(),
+            };
+            let fallback = if content_type == "message/rfc822" {
+                "messaggio.eml"
+            } else {
+                "allegato"
+            };
+            Attachment {
+                filename: sanitize_filename(part.attachment_name().unwrap_or(fallback), fallback),
+                content_type,
+                bytes,
+            }
+        })
+        .collect()
+}
+
+/// The original message inside a PEC envelope (`postacert.eml`).
+fn find_postacert<'a>(message: &'a Message<'a>) -> Option<&'a Message<'a>> {
+    let mut fallback = None;
+    for part in message.attachments() {
+        if let PartType::Message(inner) = &part.body {
+            if part
+                .attachment_name()
+                .is_some_and(|n| n.eq_ignore_ascii_case("postacert.eml"))
+            {
+                return Some(inner);
+            }
+            fallback.get_or_insert(inner);
+        }
+    }
+    fallback
+}
+
+/// Reads the per-recipient blocks of a `message/delivery-status` part.
+fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
+    let is_report = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
+    });
+    if !is_report {
+        return None;
+    }
+    let mut report = DeliveryReport::default();
+    for part in &message.parts {
+        let Some(ct) = part.content_type() else { continue };
+        let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
+        match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
+            ("message", "delivery-status") | ("message", "global-delivery-status") => {
+                read_status_fields(&String::from_utf8_lossy(part.contents()), &mut report);
+            }
+            ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
+                if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
+                    report.original_message_ids.extend(headers.message_id().map(clean_id));
+                }
+            }
+            ("message", "rfc822") => {
+                if let PartType::Message(inner) = &part.body {
+                    report.original_message_ids.extend(inner.message_id().map(clean_id));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(report)
+}
+
+/// Parses `Final-Recipient` / `Action` pairs; each recipient block ends at a blank line.
+fn read_status_fields(text: &str, report: &mut DeliveryReport) {
+    let normalised = normalise_newlines(text);
+    for block in normalised.split("\n\n") {
+        let mut recipient = None;
+        let mut action = None;
+        for line in block.lines() {
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            // "rfc822; user@example.org"
+            let address = || {
+                let a = value
+                    .rsplit(';')
+                    .next()
+                    .unwrap_or(value)
+                    .trim()
+                    .trim_matches(['<', '>']);
+                a.contains('@').then(|| a.to_ascii_lowercase())
+            };
+            match name.trim().to_ascii_lowercase().as_str() {
+                "final-recipient" => recipient = address().or(recipient),
+                "original-recipient" if recipient.is_none() => recipient = address(),
+                "action" => action = Some(value.trim().to_ascii_lowercase()),
+                _ => {}
+            }
+        }
+        if let (Some(r), Some(a)) = (recipient, action) {
+            match a.as_str() {
+                "failed" => report.failed.push(r),
+                "delayed" => report.delayed.push(r),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn return_path(message: &Message<'_>) -> Option<String> {
+    let raw = message.header_raw(HeaderName::ReturnPath)?;
+    let inner = raw.trim().trim_start_matches('<').trim_end_matches('>').trim();
+    Some(inner.to_ascii_lowercase())
+}
+
+fn first_person(address: Option<&Address<'_>>) -> Option<Person> {
+    let addr = address?.first()?;
+    let email = addr.address()?.trim().to_ascii_lowercase();
+    if email.is_empty() {
+        return None;
+    }
+    Some(Person {
+        address: email,
+        name: addr.name().map(one_line).filter(|n| !n.is_empty()),
+    })
+}
+
+fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
+    address
+        .map(|a| {
+            a.iter()
+                .filter_map(|a| a.address())
+                .map(|s| s.trim().to_ascii_lowercase())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn id_list(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(t) => vec![clean_id(t)],
+        HeaderValue::TextList(list) => list.iter().map(|t| clean_id(t)).collect(),
+        _ => Vec::new(),
+    }
+    .into_iter()
+    .filter(|id| !id.is_empty())
+    .collect()
+}
+
+/// A Message-ID without brackets or surrounding space.
+pub fn clean_id(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+/// Joins folded header lines and collapses runs of whitespace.
+fn unfold(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Text on one line: CR, LF and other control characters become spaces.
+pub fn one_line(text: &str) -> String {
+    let cleaned: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    unfold(&cleaned)
+}
+
+fn normalise_newlines(text: &str) -> String {
+    text.replace("\r\n", "\n").replace('\r', "\n")
+}
+
+/// Reduces a sender-supplied file name to a safe base name: no directories, no control
+/// characters, no leading dots, at most 100 characters.
+pub fn sanitize_filename(name: &str, fallback: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    let limited: String = trimmed.chars().take(100).collect();
+    if limited.is_empty() {
+        fallback.to_string()
+    } else {
+        limited
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filenames_lose_their_paths_and_tricks() {
+        assert_eq!(sanitize_filename("../../etc/passwd", "x"), "passwd");
+        assert_eq!(sanitize_filename("..\\..\\boot.ini", "x"), "boot.ini");
+        assert_eq!(sanitize_filename("...", "allegato"), "allegato");
+        assert_eq!(sanitize_filename(".htaccess", "x"), "htaccess");
+        assert_eq!(
+            sanitize_filename("relazione\r\ntecnica.pdf", "x"),
+            "relazionetecnica.pdf"
+        );
+        assert_eq!(sanitize_filename(&"a".repeat(300), "x").len(), 100);
+    }
+
+    #[test]
+    fn oversized_and_headerless_input_is_refused() {
+        assert_eq!(
+            parse_mail(b"Subject: x\r\n\r\nbody", 5),
+            Err(ParseFailure::TooLarge { size: 18, limit: 5 })
+        );
+        assert_eq!(parse_mail(b"", 1000), Err(ParseFailure::NotAMessage));
+    }
+
+    #[test]
+    fn reads_a_simple_message() {
+        let raw = b"From: Anna Ferrari <Arch.Ferrari@Example.org>\r\nTo: assistenza@comune.example.it\r\n\
+Subject: =?UTF-8?Q?Errore_caricamento_file_firmato_=E2=80=93_pratica?=\r\n\
+Message-ID: <abc@example.org>\r\nIn-Reply-To: <TCK-2026-00042.ack.1@comune.example.it>\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\r\nBuongiorno,\r\nnon riesco.\r\n";
+        let mail = parse_mail(raw, 1 << 20).expect("parses");
+        assert_eq!(mail.message_id.as_deref(), Some("abc@example.org"));
+        assert_eq!(
+            mail.from.as_ref().map(|p| p.address.as_str()),
+            Some("arch.ferrari@example.org")
+        );
+        assert_eq!(mail.subject, "Errore caricamento file firmato – pratica");
+        assert_eq!(mail.in_reply_to, vec!["TCK-2026-00042.ack.1@comune.example.it"]);
+        assert_eq!(mail.fresh_text, "Buongiorno,\nnon riesco.");
+    }
+}

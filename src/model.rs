@@ -1,0 +1,195 @@
+//! Plain data shared by every module: ticket identifiers, channels, levels, states and kinds.
+//!
+//! Nothing here touches I/O or the clock. Each enum carries the one spelling used in the
+//! database, the CLI and JSON (`as_str` / `FromStr`), so every layer writes them the same way.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Declares a closed set of values with one canonical lowercase spelling each.
+macro_rules! spelled_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The canonical spelling (database, CLI, JSON).
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown {} {other:?} (expected one of: {})",
+                        stringify!($name).to_lowercase(),
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
+spelled_enum! {
+    /// How a request reached the help desk (the contract's three channels).
+    Channel {
+        /// The form inside CPortal: the preferred channel.
+        Portal => "portal",
+        /// E-mail to the help-desk address.
+        Email => "email",
+        /// A phone call: the caller leaves a number and is called back.
+        Phone => "phone",
+    }
+}
+
+spelled_enum! {
+    /// Where a ticket is in the contract's procedure.
+    Status {
+        /// Received, nobody has taken it in yet.
+        New => "new",
+        /// Taken in by one technician.
+        Assigned => "assigned",
+        /// Closed as resolved; a reply reopens it.
+        Resolved => "resolved",
+        /// Resolved and untouched for `archive_after_days`; a reply still reopens it.
+        Archived => "archived",
+    }
+}
+
+spelled_enum! {
+    /// What the requester's latest stance on the ticket is.
+    Kind {
+        /// A problem report: the normal case.
+        Problem => "problem",
+        /// A reminder ("sollecito") on an overdue ticket.
+        Reminder => "reminder",
+        /// A complaint ("reclamo"): always reaches the supervisors.
+        Complaint => "complaint",
+    }
+}
+
+/// Support level handling a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// First level: takes requests in and assigns one technician.
+    First,
+    /// Second level: complex or critical problems, remote desktop allowed.
+    Second,
+}
+
+impl Level {
+    /// The level as the number the contract and the JSON use (1 or 2).
+    pub fn number(self) -> u8 {
+        match self {
+            Level::First => 1,
+            Level::Second => 2,
+        }
+    }
+
+    /// The level for a number, if it is 1 or 2.
+    pub fn from_number(n: i64) -> Option<Level> {
+        match n {
+            1 => Some(Level::First),
+            2 => Some(Level::Second),
+            _ => None,
+        }
+    }
+}
+
+/// A ticket identifier, `TCK-YYYY-NNNNN`: numbered per year, no gaps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TicketId {
+    /// The year the ticket was opened (its counter's year).
+    pub year: i32,
+    /// The ticket's number within its year, from 1.
+    pub number: u32,
+}
+
+impl fmt::Display for TicketId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TCK-{:04}-{:05}", self.year, self.number)
+    }
+}
+
+impl FromStr for TicketId {
+    type Err = String;
+
+    /// Parses `TCK-YYYY-NNNNN` (case-insensitive prefix, at least five digits of number).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a ticket id (expected TCK-YYYY-NNNNN)");
+        let rest = s
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("TCK-"))
+            .and_then(|_| s.get(4..))
+            .ok_or_else(bad)?;
+        let (year, number) = rest.split_once('-').ok_or_else(bad)?;
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if year.len() != 4 || !digits(year) || number.len() < 5 || number.len() > 9 || !digits(number) {
+            return Err(bad());
+        }
+        let year: i32 = year.parse().map_err(|_| bad())?;
+        let number: u32 = number.parse().map_err(|_| bad())?;
+        if number == 0 {
+            return Err(bad());
+        }
+        Ok(TicketId { year, number })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticket_id_round_trips_and_rejects_garbage() {
+        let id: TicketId = "TCK-2026-00042".parse().expect("valid id");
+        assert_eq!(id, TicketId { year: 2026, number: 42 });
+        assert_eq!(id.to_string(), "TCK-2026-00042");
+        assert_eq!("tck-2026-123456".parse::<TicketId>().map(|t| t.number), Ok(123456));
+        for bad in [
+            "",
+            "TCK-",
+            "TCK-26-00001",
+            "TCK-2026-1",
+            "TCK-2026-00000",
+            "XYZ-2026-00001",
+            "TCK-2026-0000a",
+            "TCK-2026-0000١",
+        ] {
+            assert!(bad.parse::<TicketId>().is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn enums_spell_themselves_the_same_both_ways() {
+        for c in Channel::ALL {
+            assert_eq!(c.as_str().parse::<Channel>(), Ok(*c));
+        }
+        for s in Status::ALL {
+            assert_eq!(s.as_str().parse::<Status>(), Ok(*s));
+        }
+        assert!(
+            "closed"
+                .parse::<Status>()
+                .unwrap_err()
+                .contains("new, assigned, resolved, archived")
+        );
+        assert_eq!(Level::from_number(2), Some(Level::Second));
+        assert_eq!(Level::from_number(3), None);
+    }
+}

@@ -1,0 +1,377 @@
+//! Outgoing mail: rendering templates and composing RFC 5322 messages.
+//!
+//! Pure apart from loading templates at start: nothing here sends or stores. Every header is
+//! built by lettre's typed builder (never by concatenating user input), so a subject or a
+//! name carrying CR/LF cannot inject headers. Queueing and sending live in `outbox`.
+
+pub mod templates;
+
+use chrono::{DateTime, Datelike, Utc};
+use chrono_tz::Tz;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
+use sha2::{Digest, Sha256};
+
+use crate::config::Language;
+use crate::model::TicketId;
+use crate::sla::{Calendar, CalendarRules};
+
+/// One recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Display name, if known.
+    pub name: Option<String>,
+    /// Address.
+    pub address: String,
+}
+
+/// A mail the help desk wants to send, before it has an id or bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// Why it is sent (`ack`, `take_in`, `notify`, …): stored with the outbox row.
+    pub purpose: String,
+    /// The ticket it belongs to.
+    pub ticket: Option<TicketId>,
+    /// Recipients.
+    pub to: Vec<Recipient>,
+    /// Subject (must carry the ticket token when there is a ticket).
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// The message this one answers, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// The thread so far, without angle brackets, oldest first.
+    pub references: Vec<String>,
+    /// Automatic mail (acknowledgments, notices): marked `Auto-Submitted: auto-replied`.
+    pub automatic: bool,
+    /// Files attached: (name, content type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
+}
+
+/// The identity mails are sent under.
+#[derive(Debug, Clone)]
+pub struct Sender {
+    /// Display name.
+    pub name: String,
+    /// Address (From and envelope sender).
+    pub address: String,
+}
+
+impl Sender {
+    /// The domain of the help-desk address: Message-IDs are minted under it.
+    pub fn domain(&self) -> &str {
+        self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
+    }
+}
+
+/// A Message-ID (without brackets) for a new outgoing mail: ticket, purpose and randomness,
+/// under the help desk's own domain.
+pub fn new_message_id(sender: &Sender, ticket: Option<TicketId>, purpose: &str) -> String {
+    let mut random = [0u8; 8];
+    rand::fill(&mut random);
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let prefix = ticket.map(|t| t.to_string()).unwrap_or_else(|| "sportello".into());
+    format!("{prefix}.{purpose}.{hex}@{}", sender.domain())
+}
+
+/// Outlook's Thread-Index for a ticket: a stable 22-byte header block derived from the
+/// ticket, so every mail of one ticket falls into one conversation in Outlook (which ignores
+/// References).
+fn thread_index(ticket: TicketId) -> String {
+    let digest = Sha256::digest(ticket.to_string().as_bytes());
+    base64_encode(&digest[..22])
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn mailbox(name: Option<&str>, address: &str) -> anyhow::Result<Mailbox> {
+    let address = address
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bad address {address:?}: {e}"))?;
+    // A display name is data: strip control characters so it stays one header line.
+    let name = name
+        .map(|n| n.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|n| !n.trim().is_empty());
+    Ok(Mailbox::new(name, address))
+}
+
+fn raw_header(name: &'static str, value: &str) -> HeaderValue {
+    let clean: String = value.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), clean)
+}
+
+/// Composes the complete message bytes.
+pub fn compose(sender: &Sender, mail: &OutgoingMail, message_id: &str, date: DateTime<Utc>) -> anyhow::Result<Vec<u8>> {
+    let mut builder = lettre::Message::builder()
+        .from(mailbox(Some(&sender.name), &sender.address)?)
+        .subject(
+            mail.subject
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>(),
+        )
+        .message_id(Some(format!("<{message_id}>")))
+        .date(date.into());
+    for r in &mail.to {
+        builder = builder.to(mailbox(r.name.as_deref(), &r.address)?);
+    }
+    if let Some(parent) = &mail.in_reply_to {
+        builder = builder.in_reply_to(format!("<{parent}>"));
+    }
+    if !mail.references.is_empty() {
+        let refs: Vec<String> = mail.references.iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    if mail.automatic {
+        builder = builder
+            .raw_header(raw_header("Auto-Submitted", "auto-replied"))
+            .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
+    }
+    if let Some(ticket) = mail.ticket {
+        builder = builder
+            .raw_header(raw_header(
+                "Thread-Topic",
+                &crate::ingest::thread::base_subject(&mail.subject),
+            ))
+            .raw_header(raw_header("Thread-Index", &thread_index(ticket)))
+            .raw_header(raw_header("X-Sportello-Ticket", &ticket.to_string()));
+    }
+    let text = SinglePart::plain(mail.body.clone());
+    let message = if mail.attachments.is_empty() {
+        builder.singlepart(text)?
+    } else {
+        let mut parts = MultiPart::mixed().singlepart(text);
+        for (name, content_type, bytes) in &mail.attachments {
+            let ct = ContentType::parse(content_type).unwrap_or(ContentType::TEXT_PLAIN);
+            parts = parts.singlepart(Attachment::new(name.clone()).body(bytes.clone(), ct));
+        }
+        builder.multipart(parts)?
+    };
+    Ok(message.formatted())
+}
+
+const WEEKDAYS_IT: [&str; 7] = [
+    "lunedì",
+    "martedì",
+    "mercoledì",
+    "giovedì",
+    "venerdì",
+    "sabato",
+    "domenica",
+];
+const MONTHS_IT: [&str; 12] = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+];
+
+/// A date as people write it: "lunedì 9 marzo 2026" / "Monday 9 March 2026".
+pub fn format_date(day: chrono::NaiveDate, language: Language) -> String {
+    match language {
+        Language::It => format!(
+            "{} {} {} {}",
+            WEEKDAYS_IT[day.weekday().num_days_from_monday() as usize],
+            day.day(),
+            MONTHS_IT[day.month0() as usize],
+            day.year()
+        ),
+        Language::En => day.format("%A %-d %B %Y").to_string(),
+    }
+}
+
+/// An instant in the help desk's local time: "lunedì 9 marzo 2026 alle 09:45".
+pub fn format_local(t: DateTime<Utc>, tz: Tz, language: Language) -> String {
+    let local = t.with_timezone(&tz);
+    let time = local.format("%H:%M");
+    match language {
+        Language::It => format!("{} alle {time}", format_date(local.date_naive(), language)),
+        Language::En => format!("{} at {time}", format_date(local.date_naive(), language)),
+    }
+}
+
+/// The service hours in words, from the configured windows.
+pub fn service_hours(rules: &CalendarRules, language: Language) -> String {
+    let windows: Vec<String> = rules
+        .windows
+        .iter()
+        .map(|w| format!("{}–{}", w.start.format("%H:%M"), w.end.format("%H:%M")))
+        .collect();
+    match language {
+        Language::It => format!("dal lunedì al venerdì, {}, festivi esclusi", windows.join(" e ")),
+        Language::En => format!("Monday to Friday, {}, public holidays excluded", windows.join(" and ")),
+    }
+}
+
+/// A sentence about the current or next suspension of the service, or "" when none is
+/// planned from today on.
+pub fn suspension_note(calendar: &Calendar, now: DateTime<Utc>, language: Language) -> String {
+    let today = now.with_timezone(&calendar.timezone()).date_naive();
+    let Some(next) = calendar
+        .suspensions()
+        .iter()
+        .filter(|s| s.to >= today)
+        .min_by_key(|s| s.from)
+    else {
+        return String::new();
+    };
+    let day_after = next
+        .to
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|d| d.and_local_timezone(calendar.timezone()).earliest())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(now);
+    let resumes = calendar.next_opening(day_after);
+    let (from, to) = (format_date(next.from, language), format_date(next.to, language));
+    let resumes = format_local(resumes, calendar.timezone(), language);
+    match (language, next.from <= today) {
+        (Language::It, true) => format!(
+            "Il servizio è sospeso fino a {to} ({}); riprenderà {resumes}.",
+            next.reason
+        ),
+        (Language::It, false) => {
+            format!(
+                "Avviso: il servizio sarà sospeso da {from} a {to} ({}); riprenderà {resumes}.",
+                next.reason
+            )
+        }
+        (Language::En, true) => format!(
+            "The service is suspended until {to} ({}); it resumes {resumes}.",
+            next.reason
+        ),
+        (Language::En, false) => {
+            format!(
+                "Notice: the service will be suspended from {from} to {to} ({}); it resumes {resumes}.",
+                next.reason
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn dates_read_naturally_in_both_languages() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 9, 8, 45, 0).single().expect("date");
+        assert_eq!(
+            format_local(t, chrono_tz::Europe::Rome, Language::It),
+            "lunedì 9 marzo 2026 alle 09:45"
+        );
+        assert_eq!(
+            format_local(t, chrono_tz::Europe::Rome, Language::En),
+            "Monday 9 March 2026 at 09:45"
+        );
+        let hours = service_hours(&CalendarRules::default(), Language::It);
+        assert_eq!(
+            hours,
+            "dal lunedì al venerdì, 08:00–13:00 e 14:00–17:00, festivi esclusi"
+        );
+    }
+
+    #[test]
+    fn suspension_note_announces_and_then_reports_the_resumption() {
+        let s = crate::sla::Suspension {
+            from: chrono::NaiveDate::from_ymd_opt(2026, 8, 10).expect("d"),
+            to: chrono::NaiveDate::from_ymd_opt(2026, 8, 14).expect("d"),
+            reason: "ferie estive".into(),
+        };
+        let cal = Calendar::new(CalendarRules::default(), vec![s]);
+        let before = Utc.with_ymd_and_hms(2026, 8, 3, 9, 0, 0).single().expect("date");
+        let note = suspension_note(&cal, before, Language::It);
+        // 15 August is a holiday and the 16th a Sunday: work resumes on Monday the 17th.
+        assert!(
+            note.starts_with("Avviso: il servizio sarà sospeso da lunedì 10 agosto 2026"),
+            "{note}"
+        );
+        assert!(note.contains("riprenderà lunedì 17 agosto 2026 alle 08:00"), "{note}");
+        let during = Utc.with_ymd_and_hms(2026, 8, 11, 9, 0, 0).single().expect("date");
+        assert!(
+            suspension_note(&cal, during, Language::It).starts_with("Il servizio è sospeso fino a venerdì 14 agosto")
+        );
+        let after = Utc.with_ymd_and_hms(2026, 8, 20, 9, 0, 0).single().expect("date");
+        assert_eq!(suspension_note(&cal, after, Language::En), "");
+    }
+
+    fn sender() -> Sender {
+        Sender {
+            name: "Help desk CPortal".into(),
+            address: "assistenza@comune.example.it".into(),
+        }
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64_encode(b"Man"), "TWFu");
+        assert_eq!(base64_encode(b"Ma"), "TWE=");
+        assert_eq!(base64_encode(b"M"), "TQ==");
+    }
+
+    #[test]
+    fn user_text_cannot_inject_headers() {
+        let mail = OutgoingMail {
+            purpose: "ack".into(),
+            ticket: Some(TicketId { year: 2026, number: 1 }),
+            to: vec![Recipient {
+                name: Some("Mario\r\nBcc: victim@example.net".into()),
+                address: "m@example.com".into(),
+            }],
+            subject: "[TCK-2026-00001] Ciao\r\nBcc: victim@example.net".into(),
+            body: "corpo".into(),
+            in_reply_to: Some("abc@example.com".into()),
+            references: vec!["abc@example.com".into()],
+            automatic: true,
+            attachments: vec![],
+        };
+        let at = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).single().expect("date");
+        let raw = compose(&sender(), &mail, "TCK-2026-00001.ack.1@comune.example.it", at).expect("compose");
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            !text.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{text}"
+        );
+        let parsed = crate::ingest::parse::parse_mail(&raw, 1 << 20).expect("our own mail parses");
+        assert_eq!(
+            parsed.message_id.as_deref(),
+            Some("TCK-2026-00001.ack.1@comune.example.it")
+        );
+        assert_eq!(parsed.in_reply_to, vec!["abc@example.com"]);
+        assert_eq!(parsed.to, vec!["m@example.com"]);
+        assert!(parsed.subject.starts_with("[TCK-2026-00001] Ciao"));
+        assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
+    }
+
+    #[test]
+    fn message_ids_are_unique_and_under_our_domain() {
+        let a = new_message_id(&sender(), None, "ack");
+        let b = new_message_id(&sender(), None, "ack");
+        assert_ne!(a, b);
+        assert!(a.ends_with("@comune.example.it"));
+    }
+}

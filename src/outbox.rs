@@ -1,0 +1,239 @@
+//! The outbox: every outgoing mail is a row, queued in the transaction of the change that
+//! caused it, and sent later by [`send_due`] with retries.
+//!
+//! Owns the `outbox` table and the transports (SMTP through lettre, or `.eml` files for the
+//! embedded default). A message that keeps failing stays queued and is retried with a capped
+//! backoff, forever; it is never dropped. The instant a message actually left is recorded in
+//! `sent_at`, which the SLA counts. Sending is at-least-once: a crash between the server's
+//! acceptance and the `sent_at` update resends that one message with the same Message-ID,
+//! which receiving clients collapse.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use lettre::address::Envelope;
+use lettre::transport::smtp::AsyncSmtpTransport;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
+use lettre::{AsyncTransport, Tokio1Executor};
+use rusqlite::{Connection, params};
+
+use crate::config::{Server, Smtp, Tls};
+use crate::notify::{OutgoingMail, Sender, compose, new_message_id};
+use crate::store::{Store, parse_ts, ts};
+
+/// The longest wait between two attempts.
+const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
+
+/// Queues `mail` (inside the caller's transaction) and returns its Message-ID.
+pub fn enqueue(conn: &Connection, sender: &Sender, mail: &OutgoingMail, now: DateTime<Utc>) -> anyhow::Result<String> {
+    let message_id = new_message_id(sender, mail.ticket, &mail.purpose);
+    let raw = compose(sender, mail, &message_id, now)?;
+    let recipients: Vec<&str> = mail.to.iter().map(|r| r.address.as_str()).collect();
+    conn.execute(
+        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            mail.ticket.map(|t| t.to_string()),
+            message_id,
+            mail.purpose,
+            recipients.join(","),
+            raw,
+            ts(now)
+        ],
+    )?;
+    Ok(message_id)
+}
+
+/// How many acknowledgments went to `address` since `since` (the rate limit's count).
+pub fn acks_since(conn: &Connection, address: &str, since: DateTime<Utc>) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "SELECT count(*) FROM outbox WHERE purpose = 'ack' AND recipients = ?1 AND created_at >= ?2",
+        params![address, ts(since)],
+        |r| r.get(0),
+    )
+}
+
+/// A queued message due for an attempt.
+struct Due {
+    id: i64,
+    message_id: String,
+    recipients: String,
+    raw: Vec<u8>,
+    attempts: u32,
+}
+
+/// Where mail goes.
+pub enum Transport {
+    /// `.eml` files in a folder.
+    Files(PathBuf),
+    /// An SMTP server.
+    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+}
+
+impl Transport {
+    /// Builds the transport of the `[smtp]` section.
+    pub fn from_config(smtp: &Smtp) -> anyhow::Result<Transport> {
+        match smtp {
+            Smtp::File { path } => Ok(Transport::Files(path.clone())),
+            Smtp::Server(server) => Ok(Transport::Smtp(Box::new(smtp_transport(server)?))),
+        }
+    }
+
+    async fn send(&self, envelope_from: &str, due: &Due) -> anyhow::Result<()> {
+        match self {
+            Transport::Files(dir) => write_file(dir, due),
+            Transport::Smtp(smtp) => {
+                let from = envelope_from
+                    .parse()
+                    .with_context(|| format!("envelope sender {envelope_from}"))?;
+                let to = due
+                    .recipients
+                    .split(',')
+                    .filter(|r| !r.is_empty())
+                    .map(|r| r.parse().with_context(|| format!("recipient {r}")))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let envelope = Envelope::new(Some(from), to)?;
+                smtp.send_raw(&envelope, &due.raw).await?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let tls_name = server.tls_name.clone().unwrap_or_else(|| server.host.clone());
+    let mut params = TlsParameters::builder(tls_name);
+    if let Some(ca) = &server.ca_file {
+        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+        params = params.add_root_certificate(lettre::transport::smtp::client::Certificate::from_pem(&pem)?);
+    }
+    let tls = match server.tls {
+        Tls::Implicit => SmtpTls::Wrapper(params.build_rustls()?),
+        Tls::Starttls => SmtpTls::Required(params.build_rustls()?),
+        Tls::None => SmtpTls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
+        .port(server.port)
+        .tls(tls)
+        .timeout(Some(std::time::Duration::from_secs(30)));
+    if let (Some(user), Some(password)) = (&server.username, &server.password) {
+        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+    }
+    Ok(builder.build())
+}
+
+/// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),
+/// so a reader never sees half a file.
+fn write_file(dir: &Path, due: &Due) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let safe: String = due
+        .message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = format!("{:08}-{safe}.eml", due.id);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, &due.raw).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, dir.join(&name)).with_context(|| format!("renaming {}", tmp.display()))?;
+    Ok(())
+}
+
+/// Backoff after `attempts` failures: 1, 2, 4 … minutes, capped at an hour.
+fn backoff(attempts: u32) -> TimeDelta {
+    let minutes = 1i64 << attempts.saturating_sub(1).min(10);
+    TimeDelta::minutes(minutes).min(MAX_BACKOFF)
+}
+
+/// What one sending pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SendReport {
+    /// Messages that left.
+    pub sent: u32,
+    /// Messages that failed this time (still queued).
+    pub failed: u32,
+}
+
+/// Sends every message due at `now` (reading the clock again for each `sent_at`).
+pub async fn send_due(
+    store: &Store,
+    transport: &Transport,
+    envelope_from: &str,
+    now: impl Fn() -> DateTime<Utc>,
+) -> anyhow::Result<SendReport> {
+    let due: Vec<Due> = {
+        let mut stmt = store.conn().prepare(
+            "SELECT id, message_id, recipients, raw, attempts FROM outbox
+             WHERE sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT 200",
+        )?;
+        let rows = stmt.query_map([ts(now())], |r| {
+            Ok(Due {
+                id: r.get(0)?,
+                message_id: r.get(1)?,
+                recipients: r.get(2)?,
+                raw: r.get(3)?,
+                attempts: r.get(4)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut report = SendReport::default();
+    for item in due {
+        match transport.send(envelope_from, &item).await {
+            Ok(()) => {
+                store.conn().execute(
+                    "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                    params![item.id, ts(now())],
+                )?;
+                tracing::info!(message_id = %item.message_id, to = %item.recipients, "mail sent");
+                report.sent += 1;
+            }
+            Err(e) => {
+                let attempts = item.attempts + 1;
+                let next = now() + backoff(attempts);
+                store.conn().execute(
+                    "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+                    params![item.id, attempts, ts(next), format!("{e:#}")],
+                )?;
+                tracing::warn!(message_id = %item.message_id, attempts, "sending failed, will retry at {next}: {e:#}");
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// Messages still waiting (for metrics and tests).
+pub fn pending(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))
+}
+
+/// When the message with this Message-ID left, if it did.
+pub fn sent_at(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<Option<String>> = rusqlite::OptionalExtension::optional(conn.query_row(
+        "SELECT sent_at FROM outbox WHERE message_id = ?1",
+        [message_id],
+        |r| r.get(0),
+    ))?;
+    text.flatten().map(|t| parse_ts(&t)).transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), TimeDelta::minutes(1));
+        assert_eq!(backoff(2), TimeDelta::minutes(2));
+        assert_eq!(backoff(4), TimeDelta::minutes(8));
+        assert_eq!(backoff(50), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,131 @@
+//! The SQLite store: opening, pragmas, versioned migrations, and the row-level operations
+//! every other module uses (in `tickets`, and later siblings per table group).
+//!
+//! Owns the database file and nothing else: no mail, no clock (every timestamp is an
+//! argument), no business decisions. Functions take a `&Connection` so callers compose them
+//! inside one transaction; the caller decides where the transaction starts and commits.
+//!
+//! Invariants: WAL mode, foreign keys on, a busy timeout; `PRAGMA user_version` is the number
+//! of migrations applied, and a database newer than this binary is refused, never downgraded.
+
+pub mod suspensions;
+pub mod tickets;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+/// Migrations in order; `user_version` N means the first N are applied.
+/// Never edit a shipped migration: append a new one.
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_core", include_str!("migrations/0001_core.sql")),
+    ("0002_suspensions", include_str!("migrations/0002_suspensions.sql")),
+];
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
+        }
+        let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+        Store::setup(conn).with_context(|| format!("preparing database {}", path.display()))
+    }
+
+    /// An in-memory database with the full schema (tests and benchmarks).
+    pub fn open_in_memory() -> anyhow::Result<Store> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(conn: Connection) -> anyhow::Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // journal_mode answers with a row, so it cannot go through execute().
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if mode != "wal" && mode != "memory" {
+            bail!("the database refused WAL mode (journal_mode = {mode})");
+        }
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")?;
+        migrate(&conn, MIGRATIONS.len())?;
+        Ok(Store { conn })
+    }
+
+    /// The connection, for reads and for single statements.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Starts a write transaction that takes the write lock at once, so two processes never
+    /// both read a counter and then race to write it.
+    pub fn write(&mut self) -> rusqlite::Result<Transaction<'_>> {
+        self.conn.transaction_with_behavior(TransactionBehavior::Immediate)
+    }
+}
+
+/// The schema version a database is at.
+pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok(usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+/// Applies the migrations missing up to `target` (a count of migrations), each in its own
+/// transaction together with the version bump. Refuses a database newer than this binary.
+pub fn migrate(conn: &Connection, target: usize) -> anyhow::Result<()> {
+    let current = schema_version(conn)?;
+    if current > MIGRATIONS.len() {
+        bail!(
+            "the database schema is version {current}, newer than this sportello knows ({}): \
+             run a newer sportello, or restore a backup made for this version",
+            MIGRATIONS.len()
+        );
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().take(target).skip(current) {
+        let version = index + 1;
+        // BEGIN IMMEDIATE: two processes starting together must not both apply a migration.
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = (|| -> anyhow::Result<()> {
+            // Another process may have migrated while we waited for the lock.
+            if schema_version(conn)? >= version {
+                return Ok(());
+            }
+            conn.execute_batch(sql)
+                .with_context(|| format!("applying migration {name}"))?;
+            conn.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+            Ok(())
+        })();
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Formats an instant the one way the database stores it: RFC 3339, UTC, whole seconds,
+/// so that text order is time order.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Reads back an instant written by [`ts`].
+pub fn parse_ts(text: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+#[cfg(test)]
+mod tests;

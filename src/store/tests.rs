@@ -1,0 +1,154 @@
+use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
+use super::*;
+use crate::model::{Channel, Kind, Status, TicketId};
+use chrono::TimeZone;
+
+fn sample(year: i32) -> NewTicket {
+    NewTicket {
+        subject: "Errore caricamento file firmato".into(),
+        channel: Channel::Email,
+        kind: Kind::Problem,
+        requester_email: Some("arch.ferrari@example.org".into()),
+        requester_name: Some("Anna Ferrari".into()),
+        requester_phone: None,
+        category: None,
+        pratica: Some("PE-2026-001234".into()),
+        received_at: Utc.with_ymd_and_hms(2026, 3, 9, 9, 15, 0).single().expect("valid date"),
+        year,
+    }
+}
+
+#[test]
+fn fresh_database_gets_every_migration() {
+    let store = Store::open_in_memory().expect("open");
+    assert_eq!(schema_version(store.conn()).expect("version"), MIGRATIONS.len());
+    let tables: Vec<String> = store
+        .conn()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("tables");
+    for t in [
+        "tickets",
+        "messages",
+        "participants",
+        "events",
+        "outbox",
+        "mailbox_checkpoints",
+        "suspensions",
+    ] {
+        assert!(tables.iter().any(|n| n == t), "missing table {t}: {tables:?}");
+    }
+}
+
+#[test]
+fn upgrade_keeps_existing_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sportello.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        migrate(&conn, 1).expect("first migration only");
+        assert_eq!(schema_version(&conn).expect("version"), 1);
+        insert_ticket(&conn, &sample(2026), "s3cret", "test").expect("insert at v1");
+    }
+    let store = Store::open(&path).expect("upgrade on open");
+    assert_eq!(schema_version(store.conn()).expect("version"), MIGRATIONS.len());
+    let ticket = find_ticket(store.conn(), TicketId { year: 2026, number: 1 })
+        .expect("query")
+        .expect("kept");
+    assert_eq!(ticket.subject, "Errore caricamento file firmato");
+    store
+        .conn()
+        .execute("INSERT INTO suspensions (from_date, to_date, reason, created_at) VALUES ('2026-08-10', '2026-08-14', 'ferie', 'x')", [])
+        .expect("new table usable");
+}
+
+#[test]
+fn newer_schema_is_refused_not_downgraded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sportello.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA user_version = 99").expect("set");
+    }
+    let err = Store::open(&path).err().expect("must refuse");
+    assert!(
+        format!("{err:#}").contains("version 99, newer than this sportello knows"),
+        "{err:#}"
+    );
+    let conn = Connection::open(&path).expect("reopen");
+    assert_eq!(schema_version(&conn).expect("version"), 99, "nothing was changed");
+}
+
+#[test]
+fn numbering_is_per_year_and_a_rollback_leaves_no_gap() {
+    let mut store = Store::open_in_memory().expect("open");
+    {
+        let tx = store.write().expect("tx");
+        assert_eq!(
+            insert_ticket(&tx, &sample(2026), "a", "t").expect("1").to_string(),
+            "TCK-2026-00001"
+        );
+        assert_eq!(
+            insert_ticket(&tx, &sample(2026), "b", "t").expect("2").to_string(),
+            "TCK-2026-00002"
+        );
+        assert_eq!(
+            insert_ticket(&tx, &sample(2027), "c", "t").expect("3").to_string(),
+            "TCK-2027-00001"
+        );
+        tx.commit().expect("commit");
+    }
+    {
+        let tx = store.write().expect("tx");
+        assert_eq!(next_ticket_number(&tx, 2026).expect("n"), 3);
+        // dropped without commit: rolled back
+    }
+    let tx = store.write().expect("tx");
+    assert_eq!(insert_ticket(&tx, &sample(2026), "d", "t").expect("again 3").number, 3);
+    tx.commit().expect("commit");
+    let all = list_tickets(store.conn(), false).expect("list");
+    assert_eq!(all.len(), 4);
+    assert!(all.iter().all(|t| t.status == Status::New && t.messages == 0));
+}
+
+#[test]
+fn two_writers_racing_never_share_or_skip_a_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sportello.db");
+    Store::open(&path).expect("create");
+    let per_writer = 60;
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&path).expect("open");
+                let mut got = Vec::new();
+                for i in 0..per_writer {
+                    let tx = store.write().expect("tx");
+                    let id = insert_ticket(&tx, &sample(2026), &format!("{w}-{i}"), "t").expect("insert");
+                    tx.commit().expect("commit");
+                    got.push(id.number);
+                }
+                got
+            })
+        })
+        .collect();
+    let mut numbers: Vec<u32> = writers.into_iter().flat_map(|h| h.join().expect("writer")).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=2 * per_writer).collect::<Vec<u32>>());
+}
+
+#[test]
+fn events_are_append_only() {
+    let mut store = Store::open_in_memory().expect("open");
+    let tx = store.write().expect("tx");
+    let id = insert_ticket(&tx, &sample(2026), "s", "t").expect("insert");
+    insert_event(&tx, Some(id), sample(2026).received_at, "cli", "note", "x", None).expect("event");
+    tx.commit().expect("commit");
+    assert!(store.conn().execute("UPDATE events SET detail = 'y'", []).is_err());
+    assert!(store.conn().execute("DELETE FROM events", []).is_err());
+    assert_eq!(
+        super::tickets::ticket_events(store.conn(), id).expect("events").len(),
+        2
+    );
+}

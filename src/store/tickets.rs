@@ -1,0 +1,270 @@
+//! Rows of `tickets`, `events`, `messages` and `participants`: inserting, numbering and
+//! reading them back for the CLI and the workflow.
+//!
+//! Ticket numbers come from `ticket_counters` inside the caller's write transaction, so a
+//! rolled-back ticket gives its number back (no gaps) and two writers never share a number
+//! (the immediate transaction serialises them).
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{parse_ts, ts};
+use crate::model::{Channel, Kind, Level, Status, TicketId};
+
+/// What is needed to open a ticket.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    /// Subject as the requester wrote it (token-free).
+    pub subject: String,
+    /// Channel it came through.
+    pub channel: Channel,
+    /// Problem, reminder or complaint.
+    pub kind: Kind,
+    /// Requester's address, if any (a phone caller may leave none).
+    pub requester_email: Option<String>,
+    /// Requester's display name, if known.
+    pub requester_name: Option<String>,
+    /// Requester's phone number, if known.
+    pub requester_phone: Option<String>,
+    /// Category from the portal form, if any.
+    pub category: Option<String>,
+    /// The building-permit application's number, if given.
+    pub pratica: Option<String>,
+    /// When the request was received.
+    pub received_at: DateTime<Utc>,
+    /// The year that numbers the ticket (local year of the help desk).
+    pub year: i32,
+}
+
+/// A ticket as stored, with its counts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketRow {
+    /// `TCK-YYYY-NNNNN`.
+    pub id: TicketId,
+    /// Subject.
+    pub subject: String,
+    /// Procedure state.
+    pub status: Status,
+    /// Support level.
+    pub level: Level,
+    /// Channel.
+    pub channel: Channel,
+    /// Problem, reminder or complaint.
+    pub kind: Kind,
+    /// Requester's address.
+    pub requester_email: Option<String>,
+    /// Requester's name.
+    pub requester_name: Option<String>,
+    /// Requester's phone.
+    pub requester_phone: Option<String>,
+    /// Assigned operator's address.
+    pub assignee: Option<String>,
+    /// Operator who closed the last cycle.
+    pub resolver: Option<String>,
+    /// Times the ticket was reopened.
+    pub reopened: u32,
+    /// Stored messages, both directions.
+    pub messages: u32,
+    /// Status-link secret.
+    pub secret: String,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRow {
+    /// When it happened.
+    pub at: DateTime<Utc>,
+    /// Who did it: an address, `system` or `cli`.
+    pub actor: String,
+    /// What was done (`created`, `assigned`, ...).
+    pub action: String,
+    /// Free text.
+    pub detail: String,
+}
+
+/// A stored message of a ticket, as the CLI shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageRow {
+    /// Received or queued.
+    pub at: DateTime<Utc>,
+    /// `in` or `out`.
+    pub direction: String,
+    /// Sender address.
+    pub from: Option<String>,
+    /// Recipients, comma-separated.
+    pub to: String,
+    /// Subject.
+    pub subject: String,
+    /// The fresh text.
+    pub text: String,
+}
+
+/// Takes the next number of `year` (inside the caller's write transaction).
+pub fn next_ticket_number(conn: &Connection, year: i32) -> rusqlite::Result<u32> {
+    conn.query_row(
+        "INSERT INTO ticket_counters (year, last_number) VALUES (?1, 1)
+         ON CONFLICT (year) DO UPDATE SET last_number = last_number + 1
+         RETURNING last_number",
+        params![year],
+        |r| r.get(0),
+    )
+}
+
+/// Inserts a new ticket (status `new`, level 1) and its `created` event.
+pub fn insert_ticket(conn: &Connection, ticket: &NewTicket, secret: &str, actor: &str) -> rusqlite::Result<TicketId> {
+    let number = next_ticket_number(conn, ticket.year)?;
+    let id = TicketId {
+        year: ticket.year,
+        number,
+    };
+    let at = ts(ticket.received_at);
+    conn.execute(
+        "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind,
+             requester_email, requester_name, requester_phone, category, pratica, secret,
+             created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, 'new', 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
+        params![
+            id.to_string(),
+            id.year,
+            id.number,
+            ticket.subject,
+            ticket.channel.as_str(),
+            ticket.kind.as_str(),
+            ticket.requester_email,
+            ticket.requester_name,
+            ticket.requester_phone,
+            ticket.category,
+            ticket.pratica,
+            secret,
+            at,
+        ],
+    )?;
+    if let Some(email) = &ticket.requester_email {
+        conn.execute(
+            "INSERT INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'requester')",
+            params![id.to_string(), email],
+        )?;
+    }
+    insert_event(
+        conn,
+        Some(id),
+        ticket.received_at,
+        actor,
+        "created",
+        &format!("channel {}", ticket.channel),
+        None,
+    )?;
+    Ok(id)
+}
+
+/// Appends one line to the audit trail.
+pub fn insert_event(
+    conn: &Connection,
+    ticket: Option<TicketId>,
+    at: DateTime<Utc>,
+    actor: &str,
+    action: &str,
+    detail: &str,
+    message: Option<i64>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ticket.map(|t| t.to_string()), ts(at), actor, action, detail, message],
+    )?;
+    Ok(())
+}
+
+const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.level, t.channel, t.kind, t.requester_email,
+     t.requester_name, t.requester_phone, t.assignee, t.resolver, t.reopened,
+     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id), t.secret, t.created_at, t.updated_at";
+
+fn conversion_error(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+}
+
+fn parse_column<T: std::str::FromStr<Err = String>>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|e| conversion_error(index, e))
+}
+
+fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
+    let level: i64 = row.get(3)?;
+    Ok(TicketRow {
+        id: parse_column(row, 0)?,
+        subject: row.get(1)?,
+        status: parse_column(row, 2)?,
+        level: Level::from_number(level).ok_or_else(|| conversion_error(3, format!("level {level}")))?,
+        channel: parse_column(row, 4)?,
+        kind: parse_column(row, 5)?,
+        requester_email: row.get(6)?,
+        requester_name: row.get(7)?,
+        requester_phone: row.get(8)?,
+        assignee: row.get(9)?,
+        resolver: row.get(10)?,
+        reopened: row.get(11)?,
+        messages: row.get(12)?,
+        secret: row.get(13)?,
+        created_at: parse_ts(&row.get::<_, String>(14)?)?,
+        updated_at: parse_ts(&row.get::<_, String>(15)?)?,
+    })
+}
+
+/// The ticket with this id, if it exists.
+pub fn find_ticket(conn: &Connection, id: TicketId) -> rusqlite::Result<Option<TicketRow>> {
+    conn.query_row(
+        &format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1"),
+        [id.to_string()],
+        ticket_from_row,
+    )
+    .optional()
+}
+
+/// Every ticket (or only the open ones: `new` and `assigned`), oldest first.
+pub fn list_tickets(conn: &Connection, open_only: bool) -> rusqlite::Result<Vec<TicketRow>> {
+    let filter = if open_only {
+        "WHERE t.status IN ('new', 'assigned')"
+    } else {
+        ""
+    };
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {TICKET_COLUMNS} FROM tickets t {filter} ORDER BY t.year, t.number"
+    ))?;
+    let rows = stmt.query_map([], ticket_from_row)?;
+    rows.collect()
+}
+
+/// The audit trail of a ticket, in order.
+pub fn ticket_events(conn: &Connection, id: TicketId) -> rusqlite::Result<Vec<EventRow>> {
+    let mut stmt = conn.prepare("SELECT at, actor, action, detail FROM events WHERE ticket_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok(EventRow {
+            at: parse_ts(&r.get::<_, String>(0)?)?,
+            actor: r.get(1)?,
+            action: r.get(2)?,
+            detail: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+/// The messages of a ticket, in order.
+pub fn ticket_messages(conn: &Connection, id: TicketId) -> rusqlite::Result<Vec<MessageRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, direction, from_addr, to_addrs, subject, body_text FROM messages WHERE ticket_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([id.to_string()], |r| {
+        Ok(MessageRow {
+            at: parse_ts(&r.get::<_, String>(0)?)?,
+            direction: r.get(1)?,
+            from: r.get(2)?,
+            to: r.get(3)?,
+            subject: r.get(4)?,
+            text: r.get(5)?,
+        })
+    })?;
+    rows.collect()
+}
