@@ -18,6 +18,8 @@ use crate::config::{Config, EMBEDDED_DEFAULTS, Origin};
 use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
 
+mod calendar;
+
 /// sysexits(3) codes the CLI uses.
 pub mod exit {
     /// Success.
@@ -88,6 +90,14 @@ pub enum Command {
     },
     /// Show one ticket.
     Ticket(TicketArgs),
+    /// The SLA deadlines of one request: effective start, take-in due, resolution due.
+    Sla(calendar::SlaArgs),
+    /// The business calendar: holidays and working days.
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
+    /// Planned suspensions of the service.
+    #[command(subcommand)]
+    Suspension(calendar::SuspensionCommand),
     /// Take one message from a file or standard input (or every message of an mbox), as a
     /// mail transport agent piping mail would. Exit 0 when stored, 75 to make the MTA retry,
     /// 65 for a message that cannot be read at all (after quarantining it).
@@ -122,7 +132,7 @@ pub enum TicketAction {
     },
 }
 
-fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
+pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is not an RFC 3339 instant like 2026-03-09T10:15:00+01:00 ({e})"))
@@ -269,6 +279,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, &args),
+        Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
+        Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),
         Command::Ingest { file, mbox } => {
             let config = load_config(&cli.config)?;
             ingest_files(&config, clock, &file, mbox.as_deref())

@@ -179,9 +179,25 @@ pub fn parse_mail(raw: &[u8], max_bytes: u64) -> Result<InboundMail, ParseFailur
         });
     }
     let message = MessageParser::default().parse(raw).ok_or(ParseFailure::NotAMessage)?;
-    // mail-parser accepts almost anything; a "message" with no recognisable header at all is
-    // garbage, not mail.
-    if message.headers().is_empty() {
+    // mail-parser accepts almost anything; a "message" without a single header that every
+    // e-mail carries is garbage, not mail.
+    const EVERY_MAIL_HAS_ONE: [&str; 9] = [
+        "from",
+        "sender",
+        "to",
+        "date",
+        "subject",
+        "message-id",
+        "received",
+        "return-path",
+        "mime-version",
+    ];
+    let is_mail = message.headers().iter().any(|h| {
+        EVERY_MAIL_HAS_ONE
+            .iter()
+            .any(|known| h.name().eq_ignore_ascii_case(known))
+    });
+    if !is_mail {
         return Err(ParseFailure::NotAMessage);
     }
     Ok(from_message(&message, 0))

@@ -1,0 +1,272 @@
+//! The binary as users, administrators and mail transport agents run it.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Sandbox, code, simple_message, stderr, stdout};
+
+#[test]
+fn a_wrong_config_is_refused_naming_the_key_and_nothing_is_written() {
+    for (text, key) in [
+        ("[calendar]\nwindows = [\"8-13\"]\n", "calendar.windows[0]"),
+        (
+            "[security]\ntrusted_authserv_id = \"mx\"\n[[operator]]\nname = \"A\"\nemail = \"a@example.it\"\nlevel = 3\n",
+            "operator[0].level",
+        ),
+        ("[helpdesk]\nnmae = \"x\"\n", "nmae"),
+    ] {
+        let sandbox = Sandbox::with_config(text);
+        for args in [&["run", "--once"][..], &["check-config"][..], &["tickets"][..]] {
+            let out = sandbox.run(args);
+            assert_eq!(code(&out), 78, "{args:?} with {text}: {}", stderr(&out));
+            assert!(
+                stderr(&out).contains(key),
+                "{args:?}: error should name {key}: {}",
+                stderr(&out)
+            );
+        }
+        assert!(
+            !sandbox.path("var").exists(),
+            "nothing may be written for a refused config"
+        );
+    }
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_exits_0() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["no-such-command"])), 64);
+    assert_eq!(code(&sandbox.run(&["ticket", "show", "TCK-1"])), 64);
+    let help = sandbox.run(&["--help"]);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).contains("check-config"));
+}
+
+#[test]
+fn init_writes_a_trial_config_that_check_config_accepts() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&["init"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(sandbox.path("config.toml").is_file());
+    assert!(sandbox.path("var/inbox/new").is_dir() && sandbox.path("var/outbox").is_dir());
+    assert!(sandbox.path("var/sportello.db").is_file());
+    let check = sandbox.run(&["check-config"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert!(stdout(&check).contains("allow_unauthenticated_operators = true"));
+    assert!(
+        stderr(&check).contains("local trial only"),
+        "the trial warns at every start"
+    );
+    // A second init must not overwrite the administrator's file.
+    assert_eq!(code(&sandbox.run(&["init"])), 78);
+}
+
+#[test]
+fn check_config_masks_secrets() {
+    let sandbox = Sandbox::with_config(
+        "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword = \"hunter2\"\n",
+    );
+    let out = sandbox.run(&["check-config"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains("hunter2"));
+    assert!(stdout(&out).contains("password = \"********\""));
+}
+
+#[test]
+fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
+    let sandbox = Sandbox::new();
+    let mut first = sandbox.command(&["run"]).spawn().expect("start daemon");
+    let lock = sandbox.path("var/daemon.lock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&lock)
+        .map(|t| t.trim().is_empty())
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "daemon never took its lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&second), 75, "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains(&format!("process {}", first.id())),
+        "{}",
+        stderr(&second)
+    );
+    // One-shot commands still work beside the daemon: SQLite serialises the writers.
+    assert_eq!(code(&sandbox.run(&["tickets", "--json"])), 0);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &first.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = first.wait().expect("wait");
+    assert_eq!(status.code(), Some(0), "SIGTERM is a clean shutdown");
+}
+
+#[test]
+fn sla_command_answers_with_local_offsets() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run(&[
+        "sla",
+        "--received",
+        "2026-03-07T11:00:00+01:00",
+        "--channel",
+        "portal",
+        "--taken",
+        "2026-03-09T09:20:00+01:00",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    // Saturday: counts from Monday 09:00; portal take-in is 30 minutes.
+    assert_eq!(v["effective_start"], "2026-03-09T09:00:00+01:00");
+    assert_eq!(v["take_in_due"], "2026-03-09T09:30:00+01:00");
+    // Level 1: 6 h from 09:20 = 09:20-13:00 (3h40) + 14:00-16:20.
+    assert_eq!(v["resolution_due"], "2026-03-09T16:20:00+01:00");
+    let human = sandbox.run(&["sla", "--received", "2026-03-07T11:00:00+01:00", "--channel", "email"]);
+    assert!(stdout(&human).contains("2026-03-07  Saturday"), "{}", stdout(&human));
+}
+
+#[test]
+fn suspensions_are_checked_and_change_the_calendar() {
+    let sandbox = Sandbox::new();
+    let now = "--now=2026-07-01T10:00:00+02:00";
+    let add = |from: &str, to: &str| {
+        sandbox.run(&[
+            now,
+            "suspension",
+            "add",
+            "--from",
+            from,
+            "--to",
+            to,
+            "--reason",
+            "ferie",
+        ])
+    };
+    assert_eq!(code(&add("2026-08-10", "2026-08-14")), 0);
+    let over = add("2026-12-28", "2026-12-31");
+    assert_eq!(code(&over), 65);
+    assert!(stderr(&over).contains("9 > 8"), "{}", stderr(&over));
+    let soon = add("2026-07-03", "2026-07-03");
+    assert_eq!(code(&soon), 65);
+    assert!(stderr(&soon).contains("2 < 5"), "{}", stderr(&soon));
+    let overlap = add("2026-08-14", "2026-08-17");
+    assert!(stderr(&overlap).contains("overlaps"), "{}", stderr(&overlap));
+    let days = sandbox.run(&[
+        "calendar",
+        "working-days",
+        "--from",
+        "2026-08-10",
+        "--to",
+        "2026-08-17",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&days)).expect("json");
+    assert_eq!(v["days"], serde_json::json!(["2026-08-17"]));
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout(&sandbox.run(&["suspension", "list", "--json"]))).expect("json");
+    assert_eq!(list[0]["working_days"], 5);
+    assert_eq!(code(&sandbox.run(&[now, "suspension", "cancel", "1"])), 0);
+    assert_eq!(
+        code(&sandbox.run(&[now, "suspension", "cancel", "1"])),
+        65,
+        "already cancelled"
+    );
+    assert_eq!(code(&add("2026-12-28", "2026-12-31")), 0, "the quota is free again");
+}
+
+#[test]
+fn ingest_from_standard_input_opens_one_ticket_and_acknowledges_once() {
+    let sandbox = Sandbox::new();
+    let now = "--now=2026-03-09T10:00:00+01:00";
+    let message = simple_message(
+        "Anna Ferrari <arch.ferrari@example.org>",
+        "Firma digitale rifiutata",
+        "a1@example.org",
+        "La firma .p7m viene rifiutata.",
+    );
+    let out = sandbox.run_with_input(&[now, "ingest", "-"], &message);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("new ticket TCK-2026-00001"), "{}", stdout(&out));
+    // The MTA retries (or the message comes by a second route): nothing happens twice.
+    let again = sandbox.run_with_input(&[now, "ingest", "-"], &message);
+    assert_eq!(code(&again), 0);
+    assert!(stdout(&again).contains("duplicate"), "{}", stdout(&again));
+    assert_eq!(code(&sandbox.run(&[now, "run", "--once"])), 0);
+    let files = sandbox.outbox_files();
+    assert_eq!(files.len(), 1, "exactly one acknowledgment: {files:?}");
+    let ack = std::fs::read_to_string(&files[0]).expect("read ack");
+    assert!(
+        ack.contains("Subject: [TCK-2026-00001] Firma digitale rifiutata"),
+        "{ack}"
+    );
+    assert!(ack.contains("In-Reply-To: <a1@example.org>"));
+    // Take-in due for e-mail: 45 business minutes after 10:00.
+    assert!(ack.contains("10:45"), "{ack}");
+    let list: serde_json::Value = serde_json::from_str(&stdout(&sandbox.run(&["tickets", "--json"]))).expect("json");
+    let ticket = &list[0];
+    for (key, expected) in [
+        ("id", serde_json::json!("TCK-2026-00001")),
+        ("status", serde_json::json!("new")),
+        ("level", serde_json::json!(1)),
+        ("channel", serde_json::json!("email")),
+        ("kind", serde_json::json!("problem")),
+        ("requester", serde_json::json!("arch.ferrari@example.org")),
+        ("assignee", serde_json::Value::Null),
+        ("reopened", serde_json::json!(0)),
+        ("messages", serde_json::json!(1)),
+        ("created_at", serde_json::json!("2026-03-09T09:00:00Z")),
+    ] {
+        assert_eq!(ticket[key], expected, "{key} in {ticket}");
+    }
+    let show: serde_json::Value =
+        serde_json::from_str(&stdout(&sandbox.run(&["ticket", "show", "TCK-2026-00001", "--json"]))).expect("json");
+    assert_eq!(show["messages"][0]["text"], "La firma .p7m viene rifiutata.");
+    assert_eq!(show["events"][0]["action"], "created");
+    assert_eq!(code(&sandbox.run(&["ticket", "show", "TCK-2026-00099"])), 65);
+}
+
+#[test]
+fn unreadable_input_is_quarantined_with_exit_65() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.run_with_input(&["ingest", "-"], b"\x00\x01\x02 not a message at all");
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(stdout(&out).contains("quarantined"), "{}", stdout(&out));
+    assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
+    // The supervisors (the trial operator) are told once.
+    let files = sandbox.outbox_files();
+    assert_eq!(files.len(), 1);
+    assert!(
+        std::fs::read_to_string(&files[0])
+            .expect("read")
+            .contains("To: \"Giulia Bianchi\"")
+    );
+}
+
+#[test]
+fn maildir_messages_become_tickets_and_move_to_cur() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    for i in 0..3 {
+        let m = simple_message(
+            "m@example.com",
+            &format!("Problema {i}"),
+            &format!("md{i}@example.com"),
+            "testo",
+        );
+        std::fs::write(sandbox.path(&format!("var/inbox/new/{i}.eml")), m).expect("write");
+    }
+    let out = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(sandbox.path("var/inbox/new")).expect("new").count(),
+        0
+    );
+    assert_eq!(
+        std::fs::read_dir(sandbox.path("var/inbox/cur")).expect("cur").count(),
+        3
+    );
+    assert_eq!(sandbox.outbox_files().len(), 3);
+    let list: serde_json::Value = serde_json::from_str(&stdout(&sandbox.run(&["tickets", "--json"]))).expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(3));
+}

@@ -1,0 +1,13 @@
+//! The one integration-test binary (one link step instead of many).
+//!
+//! - `cli`: the `sportello` binary as a user and an MTA run it (config refusal, the daemon
+//!   lock, init, sla, ingest, tickets), on the embedded defaults in throw-away folders;
+//! - `fixtures`: every real-world message in `fixtures/eml/` through parse, classify and
+//!   intake, checked against the hand-written facts of `fixtures/eml/MANIFEST.toml`;
+//! - `mailserver`: intake and outbox against the real Dovecot and SMTP relay that
+//!   `scripts/test` starts on 127.0.0.1 (skipped, loudly, when they are not running).
+//!
+//! `support` holds the shared helpers.
+
+mod cli;
+mod support;
