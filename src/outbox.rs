@@ -43,6 +43,24 @@ pub fn enqueue(conn: &Connection, sender: &Sender, mail: &OutgoingMail, now: Dat
             ts(now)
         ],
     )?;
+    // Mail about a ticket is part of its history (and of its thread: replies reference it).
+    if let Some(ticket) = mail.ticket {
+        conn.execute(
+            "INSERT INTO messages (ticket_id, direction, message_id, from_addr, to_addrs, subject, body_text, at,
+                 source, disposition)
+             VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, 'outbox', ?8)",
+            params![
+                ticket.to_string(),
+                message_id,
+                sender.address,
+                recipients.join(","),
+                mail.subject,
+                mail.body,
+                ts(now),
+                mail.purpose
+            ],
+        )?;
+    }
     Ok(message_id)
 }
 

@@ -214,7 +214,7 @@ fn ingest_from_standard_input_opens_one_ticket_and_acknowledges_once() {
         ("requester", serde_json::json!("arch.ferrari@example.org")),
         ("assignee", serde_json::Value::Null),
         ("reopened", serde_json::json!(0)),
-        ("messages", serde_json::json!(1)),
+        ("messages", serde_json::json!(2)), // the request and its acknowledgment
         ("created_at", serde_json::json!("2026-03-09T09:00:00Z")),
     ] {
         assert_eq!(ticket[key], expected, "{key} in {ticket}");

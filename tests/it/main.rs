@@ -10,4 +10,5 @@
 //! `support` holds the shared helpers.
 
 mod cli;
+mod mailserver;
 mod support;

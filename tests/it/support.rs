@@ -110,3 +110,147 @@ pub fn simple_message(from: &str, subject: &str, message_id: &str, body: &str) -
     )
     .into_bytes()
 }
+
+/// The real Dovecot + SMTP relay started by `scripts/test` (`scripts/mailtest.sh`).
+pub struct MailServer {
+    dir: PathBuf,
+    /// IMAP, plain and STARTTLS.
+    pub imap_port: u16,
+    /// IMAP, implicit TLS.
+    pub imaps_port: u16,
+    /// SMTP, plain and STARTTLS.
+    pub smtp_port: u16,
+    /// SMTP, implicit TLS.
+    pub smtps_port: u16,
+    /// The test CA's certificate.
+    pub ca_pem: PathBuf,
+    dovecot_conf: PathBuf,
+}
+
+impl MailServer {
+    /// The running servers, from the `MAILTEST_*` variables. Outside CI a missing server
+    /// skips the test with a message; in CI (`CI` set) it fails, so CI can never pass by
+    /// skipping.
+    pub fn from_env(test: &str) -> Option<MailServer> {
+        let var = |name: &str| std::env::var(name).ok();
+        let port = |name: &str| var(name).and_then(|p| p.parse().ok());
+        let found = (|| {
+            Some(MailServer {
+                dir: var("MAILTEST_DIR")?.into(),
+                imap_port: port("MAILTEST_IMAP_PORT")?,
+                imaps_port: port("MAILTEST_IMAPS_PORT")?,
+                smtp_port: port("MAILTEST_SMTP_PORT")?,
+                smtps_port: port("MAILTEST_SMTPS_PORT")?,
+                ca_pem: var("MAILTEST_CA_PEM")?.into(),
+                dovecot_conf: var("MAILTEST_DOVECOT_CONF")?.into(),
+            })
+        })();
+        if found.is_none() {
+            assert!(
+                std::env::var("CI").is_err(),
+                "{test}: the mail servers must run in CI (scripts/test starts them)"
+            );
+            eprintln!(
+                "{test}: SKIPPED, no mail server (run scripts/test, or scripts/mailtest.sh start and source its env)"
+            );
+        }
+        found
+    }
+
+    /// A fresh mailbox user `<prefix>-<random>@example.test`; returns (address, password).
+    pub fn add_user(&self, prefix: &str) -> (String, String) {
+        let address = format!("{prefix}-{:08x}@example.test", rand_u32());
+        let password = format!("pw-{:08x}", rand_u32());
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mailtest.sh");
+        let status = Command::new("bash")
+            .args([script, "adduser", &address, &password])
+            .env("MAILTEST_DIR", &self.dir)
+            .stdout(Stdio::null())
+            .status()
+            .expect("adduser");
+        assert!(status.success(), "adduser {address}");
+        (address, password)
+    }
+
+    fn doveadm(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("doveadm");
+        cmd.arg("-c").arg(&self.dovecot_conf).args(args);
+        cmd
+    }
+
+    /// Delivers one raw message into `user`'s INBOX (as the MTA would).
+    pub fn deliver(&self, user: &str, raw: &[u8]) {
+        use std::io::Write;
+        let mut child = self
+            .doveadm(&["save", "-u", user, "-m", "INBOX"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("doveadm save");
+        child.stdin.take().expect("stdin").write_all(raw).expect("write");
+        assert!(child.wait().expect("wait").success(), "doveadm save for {user}");
+    }
+
+    /// Delivers many messages at once from an mbox file (fast: one process).
+    pub fn import_mbox(&self, user: &str, messages: &[Vec<u8>]) {
+        let dir = tempfile::Builder::new()
+            .prefix("mbox")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let mut text = Vec::new();
+        for m in messages {
+            text.extend_from_slice(b"From sender@example.org Mon Mar  9 10:00:00 2026\n");
+            for line in m.split(|b| *b == b'\n') {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                if line.starts_with(b"From ") {
+                    text.push(b'>');
+                }
+                text.extend_from_slice(line);
+                text.push(b'\n');
+            }
+        }
+        std::fs::write(dir.path().join("Backlog"), text).expect("write mbox");
+        // Dovecot's mail processes run as uid 5000: they read the mbox and write its index.
+        let _ = Command::new("chmod")
+            .args(["-R", "a+rwx", &dir.path().display().to_string()])
+            .status();
+        let source = format!("mbox:{}", dir.path().display());
+        let status = self
+            .doveadm(&["import", "-u", user, "-s", &source, "", "mailbox", "Backlog", "all"])
+            .status()
+            .expect("import");
+        assert!(status.success(), "doveadm import");
+        // doveadm import keeps the mbox folder name: move the messages into the INBOX.
+        let status = self
+            .doveadm(&["move", "-u", user, "INBOX", "mailbox", "Backlog", "all"])
+            .status()
+            .expect("move");
+        assert!(status.success(), "doveadm move");
+    }
+
+    /// Number of messages in `folder` matching a doveadm search query (e.g. `all`, `unseen`).
+    pub fn count(&self, user: &str, folder: &str, query: &[&str]) -> usize {
+        let mut args = vec!["search", "-u", user, "mailbox", folder];
+        args.extend_from_slice(query);
+        let out = self.doveadm(&args).output().expect("doveadm search");
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    }
+
+    /// The raw text of every message in `folder`.
+    pub fn messages(&self, user: &str, folder: &str) -> Vec<String> {
+        let out = self
+            .doveadm(&["fetch", "-u", user, "text", "mailbox", folder, "all"])
+            .output()
+            .expect("doveadm fetch");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text.split("\u{c}\n")
+            .filter(|m| !m.trim().is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+fn rand_u32() -> u32 {
+    let mut bytes = [0u8; 4];
+    rand::fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
