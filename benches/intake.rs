@@ -1,0 +1,215 @@
+//! Intake throughput against the real IMAP server (run through `scripts/bench`, which starts
+//! Dovecot and the SMTP relay and builds the release binary).
+//!
+//! Fills a fresh mailbox with 10,000 generated messages (60 % new requests, 40 % replies,
+//! one in ten with a ~20 KB attachment), then measures in one run:
+//! - the floor: a bare fetch-and-parse of the whole mailbox (same batches, no ticket logic);
+//! - the full intake: `sportello run --once` on the same mailbox (parse, thread, SQLite,
+//!   acknowledgments queued and written), and its peak resident memory;
+//! and prints messages per second for each and their ratio. Goal: full ≤ 1.5 × floor time,
+//! peak memory under 64 MiB.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sportello::config::{Config, Mailbox, Origin};
+use sportello::ingest::imap::{ImapSettings, ImapSource};
+use sportello::ingest::parse::parse_mail;
+
+const MESSAGES: usize = 10_000;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench"))
+}
+
+fn doveadm(args: &[&str]) -> Command {
+    let mut cmd = Command::new("doveadm");
+    cmd.arg("-c").arg(env("MAILTEST_DOVECOT_CONF")).args(args);
+    cmd
+}
+
+fn generate() -> Vec<u8> {
+    let attachment: String = {
+        let line = "QmFzZTY0IGNvbnRlbnQgb2YgYSBzaWduZWQgUERGIGRvY3VtZW50IGZvciB0aGUgYmVuY2htYXJr\n";
+        line.repeat(20_000 / line.len())
+    };
+    let mut mbox = Vec::with_capacity(MESSAGES * 2_000);
+    for i in 0..MESSAGES {
+        let from = format!("utente{}@example.org", i % 500);
+        let subject = if i % 5 < 3 {
+            format!("Problema con la pratica PE-2026-{i:06}")
+        } else {
+            // Replies to the tickets opened so far, by token.
+            format!("R: [TCK-2026-{:05}] Problema con la pratica", 1 + (i * 3 / 5) / 2)
+        };
+        let body = "Buongiorno,\nnon riesco a caricare il file firmato digitalmente sul portale: \
+                    compare un errore di formato. Ho provato con due browser diversi.\n\nGrazie\n";
+        let _ = write!(mbox, "From {from} Mon Mar  9 10:00:00 2026\n");
+        let _ = write!(
+            mbox,
+            "From: {from}\nTo: assistenza@comune.example.it\nSubject: {subject}\nMessage-ID: <bench{i}@example.org>\n\
+             Date: Mon, 9 Mar 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
+        );
+        if i % 10 == 0 {
+            let _ = write!(
+                mbox,
+                "Content-Type: multipart/mixed; boundary=\"b{i}\"\n\n--b{i}\nContent-Type: text/plain; charset=utf-8\n\n{body}\n\
+                 --b{i}\nContent-Type: application/pdf; name=\"documento.pdf\"\nContent-Transfer-Encoding: base64\n\
+                 Content-Disposition: attachment; filename=\"documento.pdf\"\n\n{attachment}\n--b{i}--\n\n"
+            );
+        } else {
+            let _ = write!(mbox, "Content-Type: text/plain; charset=utf-8\n\n{body}\n");
+        }
+    }
+    mbox
+}
+
+fn add_user(address: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mailtest.sh");
+    let ok = Command::new("bash")
+        .args([script, "adduser", address, "bench-pw"])
+        .stdout(Stdio::null())
+        .status();
+    assert!(ok.map(|s| s.success()).unwrap_or(false), "adduser {address}");
+}
+
+fn fill(address: &str, dir: &Path) {
+    std::fs::write(dir.join("Backlog"), generate()).expect("write mbox");
+    let _ = Command::new("chmod")
+        .args(["-R", "a+rwx", &dir.display().to_string()])
+        .status();
+    let source = format!("mbox:{}", dir.display());
+    assert!(
+        doveadm(&["import", "-u", address, "-s", &source, "", "mailbox", "Backlog", "all"])
+            .status()
+            .expect("import")
+            .success()
+    );
+    assert!(
+        doveadm(&["move", "-u", address, "INBOX", "mailbox", "Backlog", "all"])
+            .status()
+            .expect("move")
+            .success()
+    );
+}
+
+/// IMAP settings for the bench user, through the real config parser (the password type is
+/// deliberately not constructible outside it).
+fn settings(address: &str) -> ImapSettings {
+    let text = format!(
+        "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\nusername = \"{address}\"\npassword = \"bench-pw\"\n",
+        env("MAILTEST_IMAP_PORT")
+    );
+    let config = Config::parse(&text, Path::new("/tmp"), Origin::File("/tmp/bench.toml".into())).expect("config");
+    let Mailbox::Imap { server, .. } = config.mailbox else {
+        panic!("bench config must use IMAP")
+    };
+    ImapSettings {
+        server,
+        folder: "INBOX".into(),
+        idle: false,
+        poll: Duration::from_secs(1),
+        processed_folder: None,
+        max_message_bytes: 50 << 20,
+    }
+}
+
+/// Fetches and parses every message in batches of 50, the way intake does, touching nothing.
+async fn floor(address: &str) -> (usize, Duration) {
+    let start = Instant::now();
+    let mut source = ImapSource::connect(settings(address)).await.expect("connect");
+    let mut checkpoint = None;
+    let mut parsed = 0;
+    while let Some(batch) = source.fetch_batch(checkpoint.as_ref(), 50).await.expect("fetch") {
+        parsed += batch
+            .messages
+            .iter()
+            .filter(|m| parse_mail(&m.raw, 50 << 20).is_ok())
+            .count();
+        checkpoint = Some(batch.checkpoint);
+    }
+    (parsed, start.elapsed())
+}
+
+/// Runs the real daemon for one pass and samples its resident memory.
+fn full(address: &str, workdir: &Path) -> (Duration, u64) {
+    let config = format!(
+        "[helpdesk]\ndata_dir = \"var\"\n[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
+         username = \"{address}\"\npassword = \"bench-pw\"\n[smtp]\nkind = \"file\"\n[intake]\nack_rate_per_hour = 10000\n",
+        env("MAILTEST_IMAP_PORT")
+    );
+    std::fs::write(workdir.join("config.toml"), config).expect("config");
+    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/sportello");
+    let start = Instant::now();
+    let mut child = Command::new(binary)
+        .args(["run", "--once"])
+        .current_dir(workdir)
+        .env("SPORTELLO_LOG", "warn")
+        .spawn()
+        .expect("run the release binary (scripts/bench builds it)");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            for line in text
+                .lines()
+                .filter(|l| l.starts_with("VmHWM:") || l.starts_with("VmRSS:"))
+            {
+                let kib = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or(0);
+                peak_kib = peak_kib.max(kib);
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    (start.elapsed(), peak_kib)
+}
+
+fn main() {
+    let stamp = std::process::id();
+    let floor_user = format!("bench-floor-{stamp}@example.test");
+    let full_user = format!("bench-full-{stamp}@example.test");
+    let work = tempfile::Builder::new()
+        .prefix("sportello-bench")
+        .tempdir_in("/tmp")
+        .expect("tempdir");
+    for user in [&floor_user, &full_user] {
+        add_user(user);
+        let dir = tempfile::Builder::new()
+            .prefix("mbox")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        fill(user, dir.path());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (parsed, floor_time) = runtime.block_on(floor(&floor_user));
+    assert_eq!(parsed, MESSAGES, "the floor must parse every message");
+    let (full_time, peak_kib) = full(&full_user, work.path());
+    let rate = |d: Duration| MESSAGES as f64 / d.as_secs_f64();
+    println!("intake benchmark: {MESSAGES} messages (60% new, 40% replies, 10% with a 20 KB attachment)");
+    println!(
+        "  bare fetch + parse (floor): {:>8.0} msg/s  ({:.2} s)",
+        rate(floor_time),
+        floor_time.as_secs_f64()
+    );
+    println!(
+        "  full intake (run --once):   {:>8.0} msg/s  ({:.2} s)",
+        rate(full_time),
+        full_time.as_secs_f64()
+    );
+    println!(
+        "  ratio full/floor time:      {:>8.2}  (goal <= 1.5)",
+        full_time.as_secs_f64() / floor_time.as_secs_f64()
+    );
+    println!(
+        "  daemon peak memory:         {:>8.1} MiB (goal < 64)",
+        peak_kib as f64 / 1024.0
+    );
+}
