@@ -5,8 +5,9 @@
 //! one in ten with a ~20 KB attachment), then measures in one run:
 //! - the floor: a bare fetch-and-parse of the whole mailbox (same batches, no ticket logic);
 //! - the full intake: `sportello run --once` on the same mailbox (parse, thread, SQLite,
-//!   acknowledgments queued and written), and its peak resident memory;
-//! and prints messages per second for each and their ratio. Goal: full ≤ 1.5 × floor time,
+//!   acknowledgments queued and written), and its peak resident memory.
+//!
+//! It prints messages per second for each and their ratio. Goal: full ≤ 1.5 × floor time,
 //! peak memory under 64 MiB.
 
 use std::io::Write;
@@ -46,7 +47,7 @@ fn generate() -> Vec<u8> {
         };
         let body = "Buongiorno,\nnon riesco a caricare il file firmato digitalmente sul portale: \
                     compare un errore di formato. Ho provato con due browser diversi.\n\nGrazie\n";
-        let _ = write!(mbox, "From {from} Mon Mar  9 10:00:00 2026\n");
+        let _ = writeln!(mbox, "From {from} Mon Mar  9 10:00:00 2026");
         let _ = write!(
             mbox,
             "From: {from}\nTo: assistenza@comune.example.it\nSubject: {subject}\nMessage-ID: <bench{i}@example.org>\n\
