@@ -341,9 +341,10 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
     };
     crate::daemon::prepare_data_dir(config)?;
     let mut store = Store::open(&config.database_path())?;
-    let templates = crate::notify::templates::Templates::load(None)?;
+    let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
-    let intake = crate::ingest::Intake::new(config, &calendar, &templates);
+    let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
+    let intake = crate::ingest::Intake::new(config, &calendar, &templates, key);
     let mut unreadable = 0;
     for chunk in messages.chunks(config.intake.batch_size as usize) {
         let outcomes = crate::ingest::apply_batch(&mut store, &intake, chunk, None, now)?;
@@ -369,6 +370,8 @@ fn describe(outcome: &crate::ingest::Outcome) -> String {
         Outcome::Duplicate => "duplicate (already applied)".into(),
         Outcome::NewTicket(t) => format!("new ticket {t}"),
         Outcome::AddedTo(t) => format!("added to {t}"),
+        Outcome::Operator(Some(t)) => format!("operator mail about {t}"),
+        Outcome::Operator(None) => "operator mail".into(),
         Outcome::Flagged(t) => format!("names {t} but the sender is not a participant: stored and flagged"),
         Outcome::Bounce(n) => format!("bounce: recipients marked undeliverable on {n} ticket(s)"),
         Outcome::Ignored(why) => format!("stored, not answered ({why})"),

@@ -81,6 +81,8 @@ pub struct Config {
     pub security: Security,
     /// `[intake]`: bounds on what one message may cost.
     pub intake: Intake,
+    /// `[operators]`: replies to operators.
+    pub operators_settings: Operators,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
 }
@@ -126,7 +128,31 @@ pub struct Helpdesk {
     pub language: Language,
     /// Resolved tickets are archived after this many days without activity.
     pub archive_after_days: u32,
+    /// Folder whose `<lang>/<name>.txt` files replace the built-in templates.
+    pub templates_dir: Option<PathBuf>,
+    /// Where out-of-scope requesters are sent (text of the courteous refusal).
+    pub out_of_scope_contacts: String,
 }
+
+/// When an operator gets a transcript of the commands applied from their mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transcript {
+    /// After every command mail.
+    Always,
+    /// Only when something went wrong (a failed command is always answered).
+    Errors,
+}
+
+/// `[operators]`: how the help desk talks back to operators.
+#[derive(Debug, Clone)]
+pub struct Operators {
+    /// When to send a transcript.
+    pub transcript: Transcript,
+}
+
+/// The default `out_of_scope_contacts`.
+pub const DEFAULT_OUT_OF_SCOPE_CONTACTS: &str =
+    "lo Sportello Unico per l'Edilizia del Comune (orari e recapiti sul sito istituzionale)";
 
 /// How a connection to a mail server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -363,6 +389,8 @@ impl Config {
                 data_dir: Some(self.helpdesk.data_dir.display().to_string()),
                 language: Some(self.helpdesk.language.code().into()),
                 archive_after_days: Some(self.helpdesk.archive_after_days.into()),
+                templates_dir: self.helpdesk.templates_dir.as_ref().map(|d| d.display().to_string()),
+                out_of_scope_contacts: Some(self.helpdesk.out_of_scope_contacts.clone()),
             },
             mailbox,
             smtp,
@@ -412,6 +440,15 @@ impl Config {
                 max_attachments: Some(self.intake.max_attachments.into()),
                 ack_rate_per_hour: Some(self.intake.ack_rate_per_hour.into()),
                 batch_size: Some(self.intake.batch_size.into()),
+            },
+            operators: RawOperators {
+                transcript: Some(
+                    match self.operators_settings.transcript {
+                        Transcript::Always => "always",
+                        Transcript::Errors => "errors",
+                    }
+                    .into(),
+                ),
             },
             operator: self
                 .operators
@@ -591,6 +628,8 @@ struct RawConfig {
     security: RawSecurity,
     #[serde(default)]
     intake: RawIntake,
+    #[serde(default)]
+    operators: RawOperators,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
 }
@@ -603,6 +642,15 @@ struct RawHelpdesk {
     data_dir: Option<String>,
     language: Option<String>,
     archive_after_days: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    templates_dir: Option<String>,
+    out_of_scope_contacts: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperators {
+    transcript: Option<String>,
 }
 
 /// Connection keys shared by `[mailbox]` (IMAP) and `[smtp]`. Written out in both sections
@@ -762,6 +810,20 @@ impl Validator<'_> {
         let security = RawSecurityDefaults::apply(raw.security);
         let intake = self.intake(raw.intake);
         let operators = self.operators(raw.operator);
+        let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
+            "always" => Operators {
+                transcript: Transcript::Always,
+            },
+            "errors" => Operators {
+                transcript: Transcript::Errors,
+            },
+            other => {
+                self.problem("operators.transcript", other, "\"always\" or \"errors\"");
+                Operators {
+                    transcript: Transcript::Errors,
+                }
+            }
+        };
         if !operators.is_empty() && security.trusted_authserv_id.is_empty() && !security.allow_unauthenticated_operators
         {
             self.problems.push(Problem::new(
@@ -780,6 +842,7 @@ impl Validator<'_> {
             sla,
             security,
             intake,
+            operators_settings,
             operators,
         }
     }
@@ -830,12 +893,27 @@ impl Validator<'_> {
                 30
             }
         };
+        let templates_dir = raw.templates_dir.map(|d| self.path(&d));
+        if let Some(dir) = &templates_dir
+            && !dir.is_dir()
+        {
+            self.problem(
+                "helpdesk.templates_dir",
+                dir.display().to_string(),
+                "an existing folder of templates",
+            );
+        }
+        let out_of_scope_contacts = raw
+            .out_of_scope_contacts
+            .unwrap_or_else(|| DEFAULT_OUT_OF_SCOPE_CONTACTS.into());
         Helpdesk {
             name,
             address: address.to_ascii_lowercase(),
             data_dir: self.path(&data_dir),
             language,
             archive_after_days,
+            templates_dir,
+            out_of_scope_contacts,
         }
     }
 

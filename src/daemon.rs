@@ -15,6 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::FutureExt;
 
+use crate::auth::{self, MacKey};
 use crate::cli::{Failure, exit};
 use crate::clock::Clock;
 use crate::config::{Config, Mailbox, Smtp};
@@ -96,7 +97,8 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     })?;
     prepare_data_dir(&config)?;
     let mut store = Store::open(&config.database_path())?;
-    let templates = Templates::load(None)?;
+    let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
+    let key = auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let transport = Transport::from_config(&config.smtp)?;
     tracing::info!(
         data_dir = %config.helpdesk.data_dir.display(),
@@ -114,11 +116,14 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                 &config,
                 &mut store,
                 &templates,
+                &key,
                 &MaildirSource::new(path),
                 &clock,
                 &mut shutdown,
             ),
-            Mailbox::Imap { .. } => drain_imap(&config, &mut store, &templates, &mut imap, &clock, &mut shutdown).await,
+            Mailbox::Imap { .. } => {
+                drain_imap(&config, &mut store, &templates, &key, &mut imap, &clock, &mut shutdown).await
+            }
         };
         match intake_result {
             Ok(stop) => {
@@ -190,6 +195,7 @@ fn drain_maildir(
     config: &Config,
     store: &mut Store,
     templates: &Templates,
+    key: &MacKey,
     source: &MaildirSource,
     clock: &Clock,
     shutdown: &mut Shutdown<'_>,
@@ -202,7 +208,7 @@ fn drain_maildir(
             return Ok(false);
         }
         let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
-        let intake = Intake::new(config, &calendar, templates);
+        let intake = Intake::new(config, &calendar, templates, key.clone());
         let fetched: Vec<_> = batch.iter().map(|i| i.fetched.clone()).collect();
         let outcomes = ingest::apply_batch(store, &intake, &fetched, None, clock.now()).map_err(PassError::Store)?;
         log_outcomes(&outcomes);
@@ -224,6 +230,7 @@ async fn drain_imap(
     config: &Config,
     store: &mut Store,
     templates: &Templates,
+    key: &MacKey,
     imap: &mut Option<ImapSource>,
     clock: &Clock,
     shutdown: &mut Shutdown<'_>,
@@ -264,7 +271,7 @@ async fn drain_imap(
             .map_err(PassError::Source)?;
         let Some(batch) = batch else { return Ok(false) };
         let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
-        let intake = Intake::new(config, &calendar, templates);
+        let intake = Intake::new(config, &calendar, templates, key.clone());
         let outcomes = ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
             .map_err(PassError::Store)?;
         log_outcomes(&outcomes);

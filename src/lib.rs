@@ -19,8 +19,10 @@
 
 #![warn(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod ingest;
@@ -30,3 +32,4 @@ pub mod notify;
 pub mod outbox;
 pub mod sla;
 pub mod store;
+pub mod workflow;

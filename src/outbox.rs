@@ -29,6 +29,18 @@ const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
 /// Queues `mail` (inside the caller's transaction) and returns its Message-ID.
 pub fn enqueue(conn: &Connection, sender: &Sender, mail: &OutgoingMail, now: DateTime<Utc>) -> anyhow::Result<String> {
     let message_id = new_message_id(sender, mail.ticket, &mail.purpose);
+    enqueue_as(conn, sender, mail, &message_id, now)
+}
+
+/// Queues `mail` under a Message-ID chosen by the caller (the keyed ids of operator notices).
+pub fn enqueue_as(
+    conn: &Connection,
+    sender: &Sender,
+    mail: &OutgoingMail,
+    message_id: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<String> {
+    let message_id = message_id.to_string();
     let raw = compose(sender, mail, &message_id, now)?;
     let recipients: Vec<&str> = mail.to.iter().map(|r| r.address.as_str()).collect();
     conn.execute(

@@ -28,14 +28,16 @@ use minijinja::context;
 use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
+use crate::auth::MacKey;
 use crate::config::Config;
 use crate::model::{Channel, Kind, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours};
 use crate::outbox;
-use crate::sla::{Calendar, take_in_due};
+use crate::sla::Calendar;
 use crate::store::tickets::{self, NewTicket, insert_event};
 use crate::store::{Store, ts};
+use crate::workflow;
 use classify::Disposition;
 use parse::{InboundMail, parse_mail};
 use thread::ThreadMatch;
@@ -75,6 +77,8 @@ pub enum Outcome {
     AddedTo(TicketId),
     /// Names a ticket but comes from a stranger: stored and flagged, nothing told.
     Flagged(TicketId),
+    /// An authenticated operator's mail (commands or an answer), about this ticket if any.
+    Operator(Option<TicketId>),
     /// A bounce: its failed recipients were marked on this many tickets.
     Bounce(usize),
     /// Stored, no ticket, never answered (the disposition's label).
@@ -93,15 +97,18 @@ pub struct Intake<'a> {
     pub templates: &'a Templates,
     /// The help desk's identity.
     pub sender: Sender,
+    /// The key of operator-notification Message-IDs.
+    pub key: MacKey,
 }
 
 impl<'a> Intake<'a> {
     /// Intake context for a configuration.
-    pub fn new(config: &'a Config, calendar: &'a Calendar, templates: &'a Templates) -> Intake<'a> {
+    pub fn new(config: &'a Config, calendar: &'a Calendar, templates: &'a Templates, key: MacKey) -> Intake<'a> {
         Intake {
             config,
             calendar,
             templates,
+            key,
             sender: Sender {
                 name: config.helpdesk.name.clone(),
                 address: config.helpdesk.address.clone(),
@@ -434,25 +441,58 @@ fn apply_person(
     let Some(from) = mail.from.as_ref() else {
         anyhow::bail!("the message has no sender address");
     };
+    let ctx = workflow::Context {
+        config: intake.config,
+        calendar: intake.calendar,
+        templates: intake.templates,
+        sender: &intake.sender,
+        key: &intake.key,
+        now,
+    };
     let data_dir = &intake.config.helpdesk.data_dir;
-    if let Some(ticket) = thread_of(conn, mail)?.ticket() {
+    let thread = thread_of(conn, mail)?.ticket();
+
+    // An operator's mail commands only when our MX authenticated it; otherwise the
+    // supervisors are alerted and it is handled like anybody else's mail.
+    if let Some(operator) = intake.config.operator(&from.address)
+        && workflow::authenticate(conn, &ctx, operator, mail)?
+    {
+        let row = stored.insert(conn, thread, "operator", false)?;
+        store_attachments(conn, data_dir, intake, row, mail)?;
+        let touched = workflow::on_operator_mail(conn, &ctx, operator, mail, thread)?;
+        return Ok(Outcome::Operator(touched));
+    }
+
+    if let Some(ticket) = thread {
         let known: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)",
             params![ticket.to_string(), from.address],
             |r| r.get(0),
         )?;
-        let authorised = known || intake.config.operator(&from.address).is_some();
-        let row = stored.insert(conn, Some(ticket), "person", !authorised)?;
-        if !authorised {
+        let row = stored.insert(conn, Some(ticket), "person", !known)?;
+        if !known {
             insert_event(
                 conn,
                 Some(ticket),
                 now,
                 &from.address,
                 "unverified-sender",
-                "message stored and flagged, sender told nothing",
+                "stored and flagged, sender told nothing",
                 Some(row),
             )?;
+            let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+            let to: Vec<&crate::config::Operator> =
+                match ticket_row.assignee.as_deref().and_then(|a| intake.config.operator(a)) {
+                    Some(op) => vec![op],
+                    None => intake
+                        .config
+                        .operators
+                        .iter()
+                        .filter(|o| o.level == crate::model::Level::First)
+                        .collect(),
+                };
+            let notice = workflow::Notice::new("flagged", from.address.clone()).with_text(mail.fresh_text.clone());
+            workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
             return Ok(Outcome::Flagged(ticket));
         }
         let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
@@ -469,13 +509,14 @@ fn apply_person(
             "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
             params![ticket.to_string(), ts(now)],
         )?;
-        if !dropped.is_empty() && intake.config.operator(&from.address).is_none() {
-            let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+        workflow::on_requester_message(conn, &ctx, ticket, &from.address, mail)?;
+        if !dropped.is_empty() {
+            let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
             let rendered = intake.templates.render(
                 intake.config.helpdesk.language,
                 "attachments_dropped",
-                context! { ticket => ticket.to_string(), subject => row.subject.clone(), helpdesk => intake.sender.name.clone(),
-                           dropped => dropped },
+                context! { ticket => ticket.to_string(), subject => ticket_row.subject.clone(),
+                helpdesk => intake.sender.name.clone(), dropped => dropped },
             )?;
             let notice = reply_to(mail, from, ticket, "attachments", rendered);
             outbox::enqueue(conn, &intake.sender, &notice, now)?;
@@ -493,7 +534,11 @@ fn apply_person(
             subject
         },
         channel: Channel::Email,
-        kind: Kind::Problem,
+        kind: if mail.subject.to_lowercase().contains("reclamo") {
+            Kind::Complaint
+        } else {
+            Kind::Problem
+        },
         requester_email: Some(from.address.clone()),
         requester_name: from.name.clone(),
         requester_phone: None,
@@ -513,6 +558,7 @@ fn apply_person(
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
+    let due = workflow::on_new_ticket(conn, &ctx, ticket, received, &mail.fresh_text)?;
 
     let window_start = now - chrono::TimeDelta::hours(1);
     if outbox::acks_since(conn, &from.address, window_start)? >= intake.config.intake.ack_rate_per_hour {
@@ -528,7 +574,6 @@ fn apply_person(
         return Ok(Outcome::NewTicket(ticket));
     }
     let language = intake.config.helpdesk.language;
-    let (_, due) = take_in_due(intake.calendar, &intake.config.sla, Channel::Email, received);
     let rendered = intake.templates.render(
         language,
         "ack",

@@ -32,7 +32,12 @@ impl Bench {
     }
 
     fn apply(&mut self, batch: &[Fetched]) -> Vec<Outcome> {
-        let intake = Intake::new(&self.config, &self.calendar, &self.templates);
+        let intake = Intake::new(
+            &self.config,
+            &self.calendar,
+            &self.templates,
+            MacKey::from_bytes([1; 32]),
+        );
         apply_batch(&mut self.store, &intake, batch, None, at(10, 0)).expect("batch commits")
     }
 
@@ -121,7 +126,10 @@ fn one_bad_message_is_quarantined_alone_and_the_batch_commits() {
     // The rolled-back messages left no half-written rows behind: only the good request
     // and its acknowledgment.
     assert_eq!(bench.count("SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
-    assert_eq!(bench.count("SELECT count(*) FROM messages WHERE direction = 'out'"), 1);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM messages WHERE direction = 'out' AND disposition = 'ack'"),
+        1
+    );
 }
 
 #[test]
@@ -313,7 +321,12 @@ fn a_bounce_marks_the_recipient_undeliverable_on_its_tickets() {
 #[test]
 fn the_checkpoint_commits_with_its_batch() {
     let mut bench = Bench::new("");
-    let intake = Intake::new(&bench.config, &bench.calendar, &bench.templates);
+    let intake = Intake::new(
+        &bench.config,
+        &bench.calendar,
+        &bench.templates,
+        MacKey::from_bytes([1; 32]),
+    );
     let cp = Checkpoint {
         mailbox: "imap://x@h:1/INBOX".into(),
         uidvalidity: 7,

@@ -26,6 +26,36 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("it/quarantined.txt", include_str!("../../templates/it/quarantined.txt")),
     ("en/quarantined.txt", include_str!("../../templates/en/quarantined.txt")),
+    ("it/take_in.txt", include_str!("../../templates/it/take_in.txt")),
+    ("en/take_in.txt", include_str!("../../templates/en/take_in.txt")),
+    ("it/answer.txt", include_str!("../../templates/it/answer.txt")),
+    ("en/answer.txt", include_str!("../../templates/en/answer.txt")),
+    ("it/escalated.txt", include_str!("../../templates/it/escalated.txt")),
+    ("en/escalated.txt", include_str!("../../templates/en/escalated.txt")),
+    ("it/closing.txt", include_str!("../../templates/it/closing.txt")),
+    ("en/closing.txt", include_str!("../../templates/en/closing.txt")),
+    (
+        "it/out_of_scope.txt",
+        include_str!("../../templates/it/out_of_scope.txt"),
+    ),
+    (
+        "en/out_of_scope.txt",
+        include_str!("../../templates/en/out_of_scope.txt"),
+    ),
+    ("it/remote.txt", include_str!("../../templates/it/remote.txt")),
+    ("en/remote.txt", include_str!("../../templates/en/remote.txt")),
+    ("it/reopened.txt", include_str!("../../templates/it/reopened.txt")),
+    ("en/reopened.txt", include_str!("../../templates/en/reopened.txt")),
+    ("it/operator.txt", include_str!("../../templates/it/operator.txt")),
+    ("en/operator.txt", include_str!("../../templates/en/operator.txt")),
+    (
+        "it/operator_reply.txt",
+        include_str!("../../templates/it/operator_reply.txt"),
+    ),
+    (
+        "en/operator_reply.txt",
+        include_str!("../../templates/en/operator_reply.txt"),
+    ),
 ];
 
 /// A rendered mail: subject and body.

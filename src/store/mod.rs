@@ -23,6 +23,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0001_core", include_str!("migrations/0001_core.sql")),
     ("0002_suspensions", include_str!("migrations/0002_suspensions.sql")),
+    ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

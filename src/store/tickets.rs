@@ -180,7 +180,7 @@ pub fn insert_event(
 
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.level, t.channel, t.kind, t.requester_email,
      t.requester_name, t.requester_phone, t.assignee, t.resolver, t.reopened,
-     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id), t.secret, t.created_at, t.updated_at";
+     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition <> 'notify'), t.secret, t.created_at, t.updated_at";
 
 fn conversion_error(index: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())

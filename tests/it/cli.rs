@@ -193,8 +193,13 @@ fn ingest_from_standard_input_opens_one_ticket_and_acknowledges_once() {
     assert_eq!(code(&again), 0);
     assert!(stdout(&again).contains("duplicate"), "{}", stdout(&again));
     assert_eq!(code(&sandbox.run(&[now, "run", "--once"])), 0);
-    let files = sandbox.outbox_files();
+    let files = sandbox.outbox_files_for("ack");
     assert_eq!(files.len(), 1, "exactly one acknowledgment: {files:?}");
+    assert_eq!(
+        sandbox.outbox_files_for("notify").len(),
+        1,
+        "the first-level operator is notified once"
+    );
     let ack = std::fs::read_to_string(&files[0]).expect("read ack");
     assert!(
         ack.contains("Subject: [TCK-2026-00001] Firma digitale rifiutata"),
@@ -266,7 +271,7 @@ fn maildir_messages_become_tickets_and_move_to_cur() {
         std::fs::read_dir(sandbox.path("var/inbox/cur")).expect("cur").count(),
         3
     );
-    assert_eq!(sandbox.outbox_files().len(), 3);
+    assert_eq!(sandbox.outbox_files_for("ack").len(), 3);
     let list: serde_json::Value = serde_json::from_str(&stdout(&sandbox.run(&["tickets", "--json"]))).expect("json");
     assert_eq!(list.as_array().map(Vec::len), Some(3));
 }

@@ -73,6 +73,15 @@ impl Sandbox {
         child.wait_with_output().expect("wait")
     }
 
+    /// Outbox files whose Message-ID has this purpose (`ack`, `notify`, …), sorted.
+    pub fn outbox_files_for(&self, purpose: &str) -> Vec<PathBuf> {
+        let marker = format!(".{purpose}.");
+        self.outbox_files()
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(&marker))
+            .collect()
+    }
+
     /// Files in the outbox folder of the embedded defaults, sorted.
     pub fn outbox_files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = match std::fs::read_dir(self.path("var/outbox")) {

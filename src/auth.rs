@@ -1,0 +1,344 @@
+//! Who may command the help desk: message authentication and the keyed Message-IDs of
+//! operator notifications.
+//!
+//! Pure, apart from [`load_or_create_key`] which reads or writes the key file once at start.
+//!
+//! Two locks, both required for a command that changes a ticket:
+//! 1. **Authentication.** The topmost `Authentication-Results` header whose authserv-id is
+//!    `[security] trusted_authserv_id` (the one our own MX prepends; anything below it could
+//!    have been written by the sender) must show `dmarc=pass`, or `dkim=pass` with `header.d`
+//!    equal to the From domain, or `spf=pass` with `smtp.mailfrom` in the From domain. The From
+//!    address must equal a configured operator's address exactly (lookalikes differ).
+//! 2. **A keyed reference.** The reply must name, in In-Reply-To or References, a notification
+//!    that was sent to that same operator about that ticket. Those Message-IDs carry an HMAC
+//!    of (ticket, nonce, operator) under a secret kept in `data_dir/secret.key`, so nobody
+//!    can forge one without having received it.
+
+use std::path::Path;
+
+use anyhow::Context;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::ingest::parse::InboundMail;
+use crate::model::TicketId;
+
+/// The secret behind notification Message-IDs.
+#[derive(Clone)]
+pub struct MacKey([u8; 32]);
+
+impl std::fmt::Debug for MacKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacKey(********)")
+    }
+}
+
+impl MacKey {
+    /// A key from raw bytes (tests).
+    pub fn from_bytes(bytes: [u8; 32]) -> MacKey {
+        MacKey(bytes)
+    }
+
+    fn tag(&self, ticket: TicketId, nonce: &str, operator: &str) -> String {
+        // 32 bytes is a valid HMAC key length, so this cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(format!("{ticket}\n{nonce}\n{}", operator.to_ascii_lowercase()).as_bytes());
+        mac.finalize().into_bytes()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// The local part of a notification Message-ID for `operator` about `ticket`:
+    /// `TCK-…​.notify.<nonce>.<mac>`.
+    pub fn notification_local_part(&self, ticket: TicketId, operator: &str) -> String {
+        let mut nonce = [0u8; 6];
+        rand::fill(&mut nonce);
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{ticket}.notify.{nonce}.{}", self.tag(ticket, &nonce, operator))
+    }
+
+    /// True when `message_id` is a notification we minted for `operator` about `ticket`.
+    pub fn verifies(&self, message_id: &str, ticket: TicketId, operator: &str) -> bool {
+        let local = message_id.split('@').next().unwrap_or_default();
+        let mut parts = local.split('.');
+        let (Some(id), Some("notify"), Some(nonce), Some(tag), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        if !id.eq_ignore_ascii_case(&ticket.to_string()) {
+            return false;
+        }
+        constant_time_eq(self.tag(ticket, nonce, operator).as_bytes(), tag.as_bytes())
+    }
+}
+
+/// Compares without an early exit, so timing tells nothing about how much matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Reads `data_dir/secret.key`, creating it (mode 0600) on first use.
+pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<MacKey> {
+    let path = data_dir.join("secret.key");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = decode_hex(text.trim()).with_context(|| format!("{} is not 64 hex digits", path.display()))?;
+            Ok(MacKey(bytes))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut key = [0u8; 32];
+            rand::fill(&mut key);
+            let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+            std::fs::create_dir_all(data_dir)?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(mut file) => {
+                    std::io::Write::write_all(&mut file, format!("{hex}\n").as_bytes())?;
+                    file.sync_all()?;
+                    Ok(MacKey(key))
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_key(data_dir),
+                Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+            }
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn decode_hex(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The outcome of the authentication check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Authenticated by our MX (which method).
+    Pass(&'static str),
+    /// Not authenticated (why).
+    Fail(String),
+    /// No check configured and the trial switch allows it.
+    Unchecked,
+}
+
+impl Verdict {
+    /// True when commands may be honoured.
+    pub fn allows(&self) -> bool {
+        matches!(self, Verdict::Pass(_) | Verdict::Unchecked)
+    }
+}
+
+/// Checks the message's authentication as our MX recorded it.
+pub fn verify(mail: &InboundMail, trusted_authserv_id: &str, allow_unauthenticated: bool) -> Verdict {
+    if trusted_authserv_id.is_empty() {
+        return if allow_unauthenticated {
+            Verdict::Unchecked
+        } else {
+            Verdict::Fail("no trusted_authserv_id configured".into())
+        };
+    }
+    let Some(from) = mail.from.as_ref() else {
+        return Verdict::Fail("no From address".into());
+    };
+    let from_domain = from.address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    // Only the topmost header of our own server counts: anything below it may be forged.
+    let Some(header) = mail.header_all("authentication-results").find(|h| {
+        h.split(';')
+            .next()
+            .map(|id| id.split_whitespace().next().unwrap_or_default())
+            == Some(trusted_authserv_id)
+    }) else {
+        return Verdict::Fail(format!("no Authentication-Results from {trusted_authserv_id}"));
+    };
+    let results = parse_results(header);
+    fn property<'r>(r: &'r AuthResult, name: &str) -> Option<&'r str> {
+        r.properties.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    let in_domain = |value: Option<&str>| {
+        value.is_some_and(|v| {
+            let domain = v.rsplit_once('@').map(|(_, d)| d).unwrap_or(v);
+            domain.eq_ignore_ascii_case(from_domain)
+        })
+    };
+    fn passed<'r>(results: &'r [AuthResult], method: &'static str) -> impl Iterator<Item = &'r AuthResult> {
+        results.iter().filter(move |r| r.method == method && r.result == "pass")
+    }
+    if passed(&results, "dmarc").any(|r| property(r, "header.from").is_none_or(|d| d.eq_ignore_ascii_case(from_domain)))
+    {
+        return Verdict::Pass("dmarc");
+    }
+    if passed(&results, "dkim").any(|r| in_domain(property(r, "header.d").or(property(r, "header.i")))) {
+        return Verdict::Pass("dkim");
+    }
+    if passed(&results, "spf").any(|r| in_domain(property(r, "smtp.mailfrom"))) {
+        return Verdict::Pass("spf");
+    }
+    Verdict::Fail(format!("{trusted_authserv_id} did not authenticate {from_domain}"))
+}
+
+struct AuthResult {
+    method: String,
+    result: String,
+    properties: Vec<(String, String)>,
+}
+
+/// `mx.example; dkim=pass header.d=example.org; spf=fail smtp.mailfrom=x` → results.
+fn parse_results(header: &str) -> Vec<AuthResult> {
+    let without_comments = strip_comments(header);
+    without_comments
+        .split(';')
+        .skip(1)
+        .filter_map(|part| {
+            let mut words = part.split_whitespace();
+            let (method, result) = words.next()?.split_once('=')?;
+            let properties = words
+                .filter_map(|w| w.split_once('='))
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_ascii_lowercase()))
+                .collect();
+            Some(AuthResult {
+                method: method.to_ascii_lowercase(),
+                result: result.to_ascii_lowercase(),
+                properties,
+            })
+        })
+        .collect()
+}
+
+/// Removes RFC 5322 comments `( … )`, which may carry misleading text like "(dkim=pass)".
+fn strip_comments(text: &str) -> String {
+    let mut depth = 0u32;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::parse::Person;
+
+    fn mail(from: &str, results: &[&str]) -> InboundMail {
+        InboundMail {
+            from: Some(Person {
+                address: from.into(),
+                name: None,
+            }),
+            headers: results
+                .iter()
+                .map(|r| ("authentication-results".to_string(), r.to_string()))
+                .collect(),
+            ..InboundMail::default()
+        }
+    }
+
+    const MX: &str = "mx.comune.example.it";
+    const OP: &str = "giulia.bianchi@comune.example.it";
+
+    #[test]
+    fn our_servers_pass_counts() {
+        let pass = "mx.comune.example.it; dkim=pass header.d=comune.example.it; spf=pass smtp.mailfrom=comune.example.it; dmarc=pass header.from=comune.example.it";
+        assert_eq!(verify(&mail(OP, &[pass]), MX, false), Verdict::Pass("dmarc"));
+        let dkim_only = "mx.comune.example.it; dkim=pass (2048-bit key) header.d=comune.example.it; dmarc=none";
+        assert_eq!(verify(&mail(OP, &[dkim_only]), MX, false), Verdict::Pass("dkim"));
+        let spf_only = "mx.comune.example.it; spf=pass smtp.mailfrom=giulia.bianchi@comune.example.it";
+        assert_eq!(verify(&mail(OP, &[spf_only]), MX, false), Verdict::Pass("spf"));
+    }
+
+    #[test]
+    fn forgeries_fail() {
+        // No header at all.
+        assert!(!verify(&mail(OP, &[]), MX, false).allows());
+        // DMARC failed.
+        assert!(
+            !verify(
+                &mail(OP, &["mx.comune.example.it; dmarc=fail header.from=comune.example.it"]),
+                MX,
+                false
+            )
+            .allows()
+        );
+        // A forged "pass" below our own header, which says fail.
+        let ours = "mx.comune.example.it; dkim=fail; spf=fail smtp.mailfrom=evil.example.net; dmarc=fail";
+        let forged = "mx.comune.example.it; dkim=pass header.d=comune.example.it; dmarc=pass";
+        assert!(!verify(&mail(OP, &[ours, forged]), MX, false).allows());
+        // Someone else's server said pass.
+        assert!(!verify(&mail(OP, &["mx.evil.example.net; dmarc=pass"]), MX, false).allows());
+        // A pass for another domain.
+        assert!(
+            !verify(
+                &mail(OP, &["mx.comune.example.it; dkim=pass header.d=evil.example.net"]),
+                MX,
+                false
+            )
+            .allows()
+        );
+        // A pass only inside a comment.
+        assert!(
+            !verify(
+                &mail(
+                    OP,
+                    &["mx.comune.example.it; spf=none (dkim=pass header.d=comune.example.it)"]
+                ),
+                MX,
+                false
+            )
+            .allows()
+        );
+    }
+
+    #[test]
+    fn without_a_trusted_id_only_the_trial_switch_allows() {
+        assert_eq!(verify(&mail(OP, &[]), "", true), Verdict::Unchecked);
+        assert!(!verify(&mail(OP, &[]), "", false).allows());
+    }
+
+    #[test]
+    fn notification_ids_verify_only_for_their_operator_and_ticket() {
+        let key = MacKey::from_bytes([7; 32]);
+        let ticket = TicketId { year: 2026, number: 42 };
+        let local = key.notification_local_part(ticket, OP);
+        let id = format!("{local}@comune.example.it");
+        assert!(key.verifies(&id, ticket, OP));
+        assert!(
+            key.verifies(&id, ticket, "Giulia.Bianchi@comune.example.it"),
+            "addresses compare case-insensitively"
+        );
+        assert!(!key.verifies(&id, ticket, "marco.rossi@comune.example.it"));
+        assert!(!key.verifies(&id, TicketId { year: 2026, number: 43 }, OP));
+        assert!(!MacKey::from_bytes([8; 32]).verifies(&id, ticket, OP));
+        let tampered = id.replacen(".notify.", ".notify.0", 1);
+        assert!(!key.verifies(&tampered, ticket, OP));
+    }
+
+    #[test]
+    fn the_key_file_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let a = load_or_create_key(dir.path()).expect("create");
+        let b = load_or_create_key(dir.path()).expect("read");
+        assert_eq!(a.0, b.0);
+        std::fs::write(dir.path().join("secret.key"), "short").expect("write");
+        assert!(load_or_create_key(dir.path()).is_err());
+    }
+}

@@ -1,0 +1,1631 @@
+//! The contract's procedure: what happens to a ticket when a requester writes, when an
+//! operator commands, and which mails each step sends.
+//!
+//! Runs inside intake's transaction (every function takes the caller's `&Connection`), so a
+//! ticket change, its audit events, its SLA cycle and its outgoing mails commit together or
+//! not at all. The decisions that need no database are pure functions at the bottom of this
+//! file ([`is_bare_thanks`], [`reopen_route`], [`queue_order`]) and are unit-tested alone.
+//!
+//! States: `new` → `assigned` → `resolved` → `archived`; a requester's reply to a resolved or
+//! archived ticket reopens it (a new SLA cycle) back to the technician who closed it.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, bail};
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use minijinja::{Value, context};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::auth::{self, MacKey};
+use crate::commands::{Command, CommandError, TAGS, parse_commands};
+use crate::config::{Config, Language, Operator, Transcript};
+use crate::ingest::parse::InboundMail;
+use crate::model::{Channel, Kind, Level, Status, TicketId};
+use crate::notify::templates::Templates;
+use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
+use crate::outbox;
+use crate::sla::{Calendar, resolution_due, take_in_due};
+use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
+use crate::store::{parse_ts, ts};
+
+/// Everything a workflow step needs besides the connection.
+pub struct Context<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The business calendar.
+    pub calendar: &'a Calendar,
+    /// Mail templates.
+    pub templates: &'a Templates,
+    /// The help desk's identity.
+    pub sender: &'a Sender,
+    /// The key of notification Message-IDs.
+    pub key: &'a MacKey,
+    /// The instant of this change.
+    pub now: DateTime<Utc>,
+}
+
+impl Context<'_> {
+    fn language(&self) -> Language {
+        self.config.helpdesk.language
+    }
+
+    fn local(&self, t: DateTime<Utc>) -> String {
+        format_local(t, self.calendar.timezone(), self.language())
+    }
+
+    fn today(&self) -> NaiveDate {
+        self.now.with_timezone(&self.calendar.timezone()).date_naive()
+    }
+
+    fn event(
+        &self,
+        conn: &Connection,
+        ticket: Option<TicketId>,
+        actor: &str,
+        action: &str,
+        detail: &str,
+    ) -> anyhow::Result<()> {
+        insert_event(conn, ticket, self.now, actor, action, detail, None)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLA cycles
+// ---------------------------------------------------------------------------------------------
+
+/// The current (latest) SLA cycle of a ticket.
+#[derive(Debug, Clone)]
+pub struct Cycle {
+    /// Row id.
+    pub id: i64,
+    /// 1 for the first opening.
+    pub number: u32,
+    /// Take-in due.
+    pub take_in_due: DateTime<Utc>,
+    /// When it was taken in, if it was.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// Resolution due, once taken in.
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// The latest cycle of `ticket`.
+pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<Cycle>> {
+    conn.query_row(
+        "SELECT id, number, take_in_due, take_in_at, resolution_due FROM cycles WHERE ticket_id = ?1
+         ORDER BY number DESC LIMIT 1",
+        [ticket.to_string()],
+        |r| {
+            let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
+            Ok(Cycle {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                take_in_due: parse_ts(&r.get::<_, String>(2)?)?,
+                take_in_at: opt(r.get(3)?)?,
+                resolution_due: opt(r.get(4)?)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Opens the first cycle of a new ticket.
+pub fn open_first_cycle(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    channel: Channel,
+    received: DateTime<Utc>,
+) -> anyhow::Result<DateTime<Utc>> {
+    let (effective, due) = take_in_due(ctx.calendar, &ctx.config.sla, channel, received);
+    conn.execute(
+        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level) VALUES (?1, 1, ?2, ?3, ?4, 1)",
+        params![ticket.to_string(), ts(received), ts(effective), ts(due)],
+    )?;
+    Ok(due)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mail helpers
+// ---------------------------------------------------------------------------------------------
+
+/// Threading for a letter to the requester: In-Reply-To their latest message, References the
+/// ticket's thread (oldest first, at most 10 ids).
+fn thread_refs(conn: &Connection, ticket: TicketId) -> anyhow::Result<(Option<String>, Vec<String>)> {
+    let mut stmt = conn.prepare(
+        "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL
+           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify')) ORDER BY id",
+    )?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([ticket.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let last_in = rows.iter().rev().find(|(_, d)| d == "in").map(|(id, _)| id.clone());
+    let mut refs: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
+    if refs.len() > 10 {
+        let keep_first = refs[0].clone();
+        refs.drain(..refs.len() - 9);
+        refs.insert(0, keep_first);
+    }
+    Ok((last_in, refs))
+}
+
+/// Sends a letter to the requester (no-op, with an event, when they have no usable address).
+fn letter(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    purpose: &str,
+    template: &str,
+    mut vars: BTreeMap<&'static str, Value>,
+    attachments: Vec<(String, String, Vec<u8>)>,
+) -> anyhow::Result<Option<String>> {
+    let Some(address) = ticket.requester_email.clone() else {
+        ctx.event(
+            conn,
+            Some(ticket.id),
+            "system",
+            "no-mail",
+            &format!("{purpose}: the requester has no e-mail address"),
+        )?;
+        return Ok(None);
+    };
+    let undeliverable: bool = conn
+        .query_row(
+            "SELECT undeliverable FROM participants WHERE ticket_id = ?1 AND email = ?2",
+            params![ticket.id.to_string(), address],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or(false);
+    if undeliverable {
+        ctx.event(
+            conn,
+            Some(ticket.id),
+            "system",
+            "no-mail",
+            &format!("{purpose}: {address} is undeliverable"),
+        )?;
+        return Ok(None);
+    }
+    vars.insert("ticket", Value::from(ticket.id.to_string()));
+    vars.insert("subject", Value::from(ticket.subject.clone()));
+    vars.insert("helpdesk", Value::from(ctx.sender.name.clone()));
+    let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
+    let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
+    let mail = OutgoingMail {
+        purpose: purpose.into(),
+        ticket: Some(ticket.id),
+        to: vec![Recipient {
+            name: ticket.requester_name.clone(),
+            address,
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to,
+        references,
+        automatic: !matches!(purpose, "answer" | "closing" | "remote" | "out_of_scope"),
+        attachments,
+    };
+    Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
+}
+
+/// What an operator notice is about.
+pub struct Notice<'a> {
+    /// The `kind` the operator template switches on.
+    pub kind: &'a str,
+    /// A short reason or detail.
+    pub reason: String,
+    /// The message text to quote.
+    pub text: String,
+    /// Include the ticket's whole screening (escalation).
+    pub screening: bool,
+}
+
+impl<'a> Notice<'a> {
+    /// A notice of `kind` with a reason.
+    pub fn new(kind: &'a str, reason: impl Into<String>) -> Notice<'a> {
+        Notice {
+            kind,
+            reason: reason.into(),
+            text: String::new(),
+            screening: false,
+        }
+    }
+
+    /// Adds the quoted text.
+    pub fn with_text(mut self, text: impl Into<String>) -> Notice<'a> {
+        self.text = text.into();
+        self
+    }
+}
+
+/// Sends a notice to each operator in `to`, each under its own keyed Message-ID, so a reply
+/// to it can command the ticket.
+pub fn notify_operators(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    to: &[&Operator],
+    notice: Notice<'_>,
+) -> anyhow::Result<()> {
+    if to.is_empty() {
+        return Ok(());
+    }
+    let cycle = current_cycle(conn, ticket.id)?;
+    let screening: Vec<Value> = if notice.screening {
+        screening(conn, ticket.id)?
+    } else {
+        Vec::new()
+    };
+    let vars = context! {
+        kind => notice.kind,
+        ticket => ticket.id.to_string(),
+        subject => ticket.subject.clone(),
+        requester => ticket.requester_email.clone().or_else(|| ticket.requester_phone.clone()).unwrap_or_else(|| "-".into()),
+        channel => ticket.channel.as_str(),
+        level => ticket.level.number(),
+        status => ticket.status.as_str(),
+        take_in_due => cycle.as_ref().map(|c| ctx.local(c.take_in_due)).unwrap_or_default(),
+        resolution_due => cycle.as_ref().and_then(|c| c.resolution_due).map(|t| ctx.local(t)).unwrap_or_default(),
+        text => notice.text,
+        reason => notice.reason,
+        screening => screening,
+        suggestions => Vec::<Value>::new(),
+        helpdesk => ctx.sender.name.clone(),
+    };
+    let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
+    for operator in to {
+        let local = ctx.key.notification_local_part(ticket.id, &operator.email);
+        let mail = OutgoingMail {
+            purpose: "notify".into(),
+            ticket: Some(ticket.id),
+            to: vec![Recipient {
+                name: Some(operator.name.clone()),
+                address: operator.email.clone(),
+            }],
+            subject: rendered.subject.clone(),
+            body: rendered.body.clone(),
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        };
+        outbox::enqueue_as(
+            conn,
+            ctx.sender,
+            &mail,
+            &format!("{local}@{}", ctx.sender.domain()),
+            ctx.now,
+        )?;
+    }
+    Ok(())
+}
+
+/// The whole screening so far: messages both ways and internal notes, in order.
+fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> {
+    let mut stmt = conn.prepare(
+        "SELECT at, who, what, text FROM (
+             SELECT id * 2 AS ord, at, coalesce(from_addr, '') AS who,
+                    CASE direction WHEN 'in' THEN 'messaggio' ELSE disposition END AS what, body_text AS text
+             FROM messages WHERE ticket_id = ?1 AND disposition <> 'notify'
+             UNION ALL
+             SELECT id * 2 + 1, at, actor, action, detail FROM events
+             WHERE ticket_id = ?1 AND action IN ('note', 'phone', 'time')
+         ) ORDER BY at, ord",
+    )?;
+    let rows = stmt.query_map([ticket.to_string()], |r| {
+        let text: String = r.get(3)?;
+        let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let short: String = one_line.chars().take(300).collect();
+        Ok(context! { at => r.get::<_, String>(0)?, who => r.get::<_, String>(1)?, what => r.get::<_, String>(2)?, text => short })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn first_level(config: &Config) -> Vec<&Operator> {
+    config
+        .operators
+        .iter()
+        .filter(|o| o.level == Level::First && !o.away)
+        .collect()
+}
+
+fn supervisors(config: &Config) -> Vec<&Operator> {
+    let sup: Vec<&Operator> = config.operators.iter().filter(|o| o.supervisor).collect();
+    if sup.is_empty() {
+        config.operators.iter().collect()
+    } else {
+        sup
+    }
+}
+
+fn operator_named<'c>(config: &'c Config, name_or_email: &str) -> Option<&'c Operator> {
+    let wanted = name_or_email.trim().to_lowercase();
+    config
+        .operators
+        .iter()
+        .find(|o| o.email == wanted)
+        .or_else(|| config.operators.iter().find(|o| o.name.to_lowercase() == wanted))
+}
+
+fn reload(conn: &Connection, ticket: TicketId) -> anyhow::Result<TicketRow> {
+    tickets::find_ticket(conn, ticket)?.with_context(|| format!("ticket {ticket} vanished inside its transaction"))
+}
+
+fn set(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+) -> anyhow::Result<()> {
+    // Column names come from this file only, never from input.
+    conn.execute(
+        &format!("UPDATE tickets SET {column} = ?2, updated_at = ?3 WHERE id = ?1"),
+        params![ticket.to_string(), value, ts(ctx.now)],
+    )?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// New requests
+// ---------------------------------------------------------------------------------------------
+
+/// After a new ticket is inserted: its first SLA cycle and the first-level notice.
+pub fn on_new_ticket(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    received: DateTime<Utc>,
+    text: &str,
+) -> anyhow::Result<DateTime<Utc>> {
+    let row = reload(conn, ticket)?;
+    let due = open_first_cycle(conn, ctx, ticket, row.channel, received)?;
+    notify_operators(
+        conn,
+        ctx,
+        &row,
+        &first_level(ctx.config),
+        Notice::new("new", "").with_text(text),
+    )?;
+    Ok(due)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requesters writing again
+// ---------------------------------------------------------------------------------------------
+
+/// A requester (or a participant) wrote on an existing ticket: reopen, remind or just notify.
+pub fn on_requester_message(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    author: &str,
+    mail: &InboundMail,
+) -> anyhow::Result<()> {
+    let row = reload(conn, ticket)?;
+    let text = mail.fresh_text.as_str();
+    match row.status {
+        Status::Resolved | Status::Archived => {
+            if is_bare_thanks(text) {
+                ctx.event(
+                    conn,
+                    Some(ticket),
+                    author,
+                    "thanks",
+                    "a thank-you after closure: not reopened",
+                )?;
+                let to: Vec<&Operator> = row
+                    .resolver
+                    .as_deref()
+                    .and_then(|r| ctx.config.operator(r))
+                    .into_iter()
+                    .collect();
+                return notify_operators(conn, ctx, &row, &to, Notice::new("message", "").with_text(text));
+            }
+            reopen(conn, ctx, &row, author, text)
+        }
+        Status::New | Status::Assigned => {
+            if mail.subject.to_lowercase().contains("reclamo") && row.kind != Kind::Complaint {
+                set(conn, ctx, ticket, "kind", &Kind::Complaint.as_str())?;
+                ctx.event(conn, Some(ticket), author, "kind", "complaint (reclamo in the subject)")?;
+                let row = reload(conn, ticket)?;
+                return notify_operators(
+                    conn,
+                    ctx,
+                    &row,
+                    &supervisors(ctx.config),
+                    Notice::new("complaint", "").with_text(text),
+                );
+            }
+            let cycle = current_cycle(conn, ticket)?;
+            let overdue = cycle.as_ref().and_then(|c| match c.take_in_at {
+                None if ctx.now > c.take_in_due => Some(format!("take-in was due {}", ctx.local(c.take_in_due))),
+                Some(_) => c
+                    .resolution_due
+                    .filter(|due| ctx.now > *due)
+                    .map(|due| format!("resolution was due {}", ctx.local(due))),
+                None => None,
+            });
+            let assignee: Vec<&Operator> = row
+                .assignee
+                .as_deref()
+                .and_then(|a| ctx.config.operator(a))
+                .into_iter()
+                .collect();
+            if let Some(reason) = overdue {
+                if row.kind == Kind::Problem {
+                    set(conn, ctx, ticket, "kind", &Kind::Reminder.as_str())?;
+                }
+                ctx.event(conn, Some(ticket), author, "reminder", &reason)?;
+                let row = reload(conn, ticket)?;
+                let mut to = assignee;
+                for s in supervisors(ctx.config) {
+                    if !to.iter().any(|o| o.email == s.email) {
+                        to.push(s);
+                    }
+                }
+                return notify_operators(conn, ctx, &row, &to, Notice::new("reminder", reason).with_text(text));
+            }
+            let to = if assignee.is_empty() {
+                first_level(ctx.config)
+            } else {
+                assignee
+            };
+            notify_operators(conn, ctx, &row, &to, Notice::new("message", "").with_text(text))
+        }
+    }
+}
+
+fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<NaiveDate>> {
+    let text: Option<String> = conn
+        .query_row("SELECT until FROM operator_away WHERE operator = ?1", [operator], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
+}
+
+fn reopen(conn: &Connection, ctx: &Context<'_>, row: &TicketRow, author: &str, text: &str) -> anyhow::Result<()> {
+    let resolver = row.resolver.as_deref().and_then(|r| ctx.config.operator(r));
+    let away = match resolver {
+        Some(op) => op.away || away_until(conn, &op.email)?.is_some_and(|until| until >= ctx.today()),
+        None => false,
+    };
+    let route = reopen_route(row.resolver.as_deref(), resolver.is_some(), away);
+    let ticket = row.id;
+    let number = current_cycle(conn, ticket)?.map_or(1, |c| c.number + 1);
+    // The reopening is the new take-in instant: the ticket goes straight back to a technician.
+    let (take_in_at, resolution) = match &route {
+        ReopenRoute::BackTo(_) => (
+            Some(ctx.now),
+            Some(resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now)),
+        ),
+        ReopenRoute::Queue(_) => (None, None),
+    };
+    let (effective, take_in_due_at) = match &route {
+        ReopenRoute::BackTo(_) => (ctx.now, ctx.now),
+        ReopenRoute::Queue(_) => take_in_due(ctx.calendar, &ctx.config.sla, row.channel, ctx.now),
+    };
+    conn.execute(
+        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level, resolution_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            ticket.to_string(),
+            number,
+            ts(ctx.now),
+            ts(effective),
+            ts(take_in_due_at),
+            take_in_at.map(ts),
+            row.level.number(),
+            resolution.map(ts)
+        ],
+    )?;
+    let (status, assignee, reason) = match &route {
+        ReopenRoute::BackTo(email) => (Status::Assigned, Some(email.clone()), String::new()),
+        ReopenRoute::Queue(why) => (Status::New, None, why.clone()),
+    };
+    conn.execute(
+        "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL, resolved_at = NULL,
+             updated_at = ?4 WHERE id = ?1",
+        params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)],
+    )?;
+    ctx.event(
+        conn,
+        Some(ticket),
+        author,
+        "reopened",
+        &format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
+    )?;
+    let row = reload(conn, ticket)?;
+    let technician = assignee.as_deref().and_then(|a| ctx.config.operator(a));
+    letter(
+        conn,
+        ctx,
+        &row,
+        "reopened",
+        "reopened",
+        BTreeMap::from([(
+            "technician",
+            Value::from(technician.map(|t| t.name.clone()).unwrap_or_default()),
+        )]),
+        Vec::new(),
+    )?;
+    match technician {
+        Some(op) => notify_operators(conn, ctx, &row, &[op], Notice::new("reopened", "").with_text(text)),
+        None => notify_operators(
+            conn,
+            ctx,
+            &row,
+            &first_level(ctx.config),
+            Notice::new("reopened", reason).with_text(text),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operators' mail
+// ---------------------------------------------------------------------------------------------
+
+/// The result of one operator mail, for the reply and the transcript.
+#[derive(Debug, Default)]
+struct Report {
+    applied: Vec<String>,
+    errors: Vec<CommandError>,
+}
+
+impl Report {
+    fn error(line: &str, problem: impl Into<String>) -> Report {
+        Report {
+            applied: Vec::new(),
+            errors: vec![CommandError {
+                line: line.into(),
+                problem: problem.into(),
+            }],
+        }
+    }
+}
+
+/// An authenticated operator's mail: commands, answers, or fresh requests (`#nuovo`, …).
+/// `thread` is the ticket it replies to, if any. Returns the ticket touched.
+pub fn on_operator_mail(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    thread: Option<TicketId>,
+) -> anyhow::Result<Option<TicketId>> {
+    let parsed = parse_commands(&mail.fresh_text);
+    let (report, touched) = if !parsed.errors.is_empty() {
+        (
+            Report {
+                applied: Vec::new(),
+                errors: parsed.errors.clone(),
+            },
+            thread,
+        )
+    } else if let Some(ticket) = thread.filter(|_| !is_fresh_only(&parsed.commands)) {
+        let keyed = mail
+            .referenced_ids()
+            .iter()
+            .any(|id| ctx.key.verifies(id, ticket, &operator.email));
+        if !keyed {
+            let why =
+                "commands and answers on a ticket must be sent as a reply to a notification you received about it";
+            (Report::error(&format!("[{ticket}]"), why), Some(ticket))
+        } else {
+            // Validate everything first; apply only when nothing is wrong.
+            match plan_ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)? {
+                Err(report) => (report, Some(ticket)),
+                Ok(()) => (
+                    apply_ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)?,
+                    Some(ticket),
+                ),
+            }
+        }
+    } else {
+        fresh_commands(conn, ctx, operator, mail, &parsed.commands, &parsed.body)?
+    };
+    for e in &report.errors {
+        ctx.event(
+            conn,
+            touched,
+            &operator.email,
+            "command-refused",
+            &format!("{} — {}", e.line, e.problem),
+        )?;
+    }
+    let transcript = ctx.config.operators_settings.transcript == Transcript::Always;
+    if !report.errors.is_empty() || (transcript && !report.applied.is_empty()) {
+        reply_to_operator(
+            conn,
+            ctx,
+            operator,
+            mail,
+            context! {
+                kind => "result",
+                errors => report.errors.iter().map(|e| context! { line => e.line.clone(), problem => e.problem.clone() }).collect::<Vec<_>>(),
+                applied => report.applied,
+            },
+        )?;
+    }
+    Ok(touched)
+}
+
+/// True when the commands are the ones that need no ticket.
+fn is_fresh_only(commands: &[Command]) -> bool {
+    !commands.is_empty()
+        && commands.iter().all(|c| {
+            matches!(
+                c,
+                Command::Queue | Command::Help | Command::New(_) | Command::Away(_) | Command::Email(_)
+            )
+        })
+        && commands.iter().any(|c| !matches!(c, Command::Email(_)))
+}
+
+fn reply_to_operator(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    vars: Value,
+) -> anyhow::Result<()> {
+    let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
+    errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
+    tags => Vec::<Value>::new(), reason => "" };
+    let merged = context! { ..vars, ..base };
+    let rendered = ctx.templates.render(ctx.language(), "operator_reply", merged)?;
+    let reply = OutgoingMail {
+        purpose: "operator_reply".into(),
+        ticket: None,
+        to: vec![Recipient {
+            name: Some(operator.name.clone()),
+            address: operator.email.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: mail.message_id.clone(),
+        references: mail.references.iter().cloned().chain(mail.message_id.clone()).collect(),
+        automatic: true,
+        attachments: Vec::new(),
+    };
+    outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
+    Ok(())
+}
+
+/// Checks every command against the ticket before anything changes.
+fn plan_ticket_commands(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    ticket: TicketId,
+    commands: &[Command],
+    body: &str,
+) -> anyhow::Result<Result<(), Report>> {
+    let row = reload(conn, ticket)?;
+    let mut errors = Vec::new();
+    let mut refuse = |line: &str, problem: String| {
+        errors.push(CommandError {
+            line: line.into(),
+            problem,
+        })
+    };
+    let closed = matches!(row.status, Status::Resolved | Status::Archived);
+    if commands.is_empty() && body.is_empty() {
+        refuse("(empty)", "the mail has neither tags nor text".into());
+    }
+    if commands.is_empty() && closed {
+        refuse(
+            "(answer)",
+            format!(
+                "{ticket} is {}: reopen it by writing as the requester, or use #nota",
+                row.status
+            ),
+        );
+    }
+    for command in commands {
+        match command {
+            Command::Assign(who) => match operator_named(ctx.config, who) {
+                None => refuse(&format!("#assegna {who}"), format!("no operator is called {who:?}")),
+                Some(_) if closed => refuse("#assegna", format!("{ticket} is {}", row.status)),
+                Some(_) => {}
+            },
+            Command::Escalate(Some(who)) => match operator_named(ctx.config, who) {
+                Some(op) if op.level == Level::Second => {}
+                Some(op) => refuse(
+                    &format!("#secondolivello {who}"),
+                    format!("{} is not a second-level operator", op.name),
+                ),
+                None => refuse(
+                    &format!("#secondolivello {who}"),
+                    format!("no operator is called {who:?}"),
+                ),
+            },
+            Command::Escalate(None) if row.level == Level::Second => {
+                refuse("#secondolivello", format!("{ticket} is already at second level"))
+            }
+            Command::Take | Command::Escalate(_) | Command::SetKind(_) if closed => {
+                refuse(&tag_of(command), format!("{ticket} is {}", row.status));
+            }
+            Command::Resolve | Command::OutOfScope if closed => {
+                refuse(&tag_of(command), format!("{ticket} is already {}", row.status))
+            }
+            Command::Resolve if body.is_empty() => refuse(
+                "#risolto",
+                "write the resolution below the tag: it is sent to the requester".into(),
+            ),
+            Command::Note if body.is_empty() => refuse("#nota", "write the note below the tag".into()),
+            Command::Phone(_) if body.is_empty() => {
+                refuse("#telefono", "write a summary of the call below the tag".into())
+            }
+            Command::Remote { at, .. } => {
+                if operator.level != Level::Second {
+                    refuse(
+                        "#remoto",
+                        "remote-desktop sessions are for second-level operators".into(),
+                    );
+                }
+                if row.requester_email.is_none() {
+                    refuse(
+                        "#remoto",
+                        "the requester has no e-mail address for the invitation".into(),
+                    );
+                }
+                if ctx
+                    .calendar
+                    .timezone()
+                    .from_local_datetime(at)
+                    .earliest()
+                    .is_none_or(|t| t.with_timezone(&Utc) < ctx.now)
+                {
+                    refuse("#remoto", format!("{at} is in the past or not a valid local time"));
+                }
+            }
+            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
+                refuse(
+                    &tag_of(command),
+                    "this tag goes in a new mail, not in a reply about a ticket".into(),
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Report {
+            applied: Vec::new(),
+            errors,
+        })
+    })
+}
+
+fn tag_of(command: &Command) -> String {
+    let tag = match command {
+        Command::Take => "prendo",
+        Command::Assign(_) => "assegna",
+        Command::Escalate(_) => "secondolivello",
+        Command::Resolve => "risolto",
+        Command::Note => "nota",
+        Command::Phone(_) => "telefono",
+        Command::SetKind(Kind::Complaint) => "reclamo",
+        Command::SetKind(_) => "sollecito",
+        Command::OutOfScope => "fuoriambito",
+        Command::Remote { .. } => "remoto",
+        Command::Time(_) => "tempo",
+        Command::Queue => "coda",
+        Command::Help => "aiuto",
+        Command::New(_) => "nuovo",
+        Command::Email(_) => "email",
+        Command::Away(_) => "assente",
+    };
+    format!("#{tag}")
+}
+
+/// Takes the ticket in for `technician`: the confirmation naming them stops the take-in clock
+/// (or, for a phone request without e-mail, the later `#telefono` call-back does).
+fn take_in(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    actor: &Operator,
+    ticket: TicketId,
+    technician: &Operator,
+) -> anyhow::Result<String> {
+    let row = reload(conn, ticket)?;
+    conn.execute(
+        "UPDATE tickets SET status = 'assigned', assignee = ?2, updated_at = ?3 WHERE id = ?1",
+        params![ticket.to_string(), technician.email, ts(ctx.now)],
+    )?;
+    ctx.event(conn, Some(ticket), &actor.email, "assigned", &technician.email)?;
+    let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+    let first_take_in = cycle.take_in_at.is_none();
+    let due = match cycle.resolution_due {
+        Some(due) if !first_take_in => due,
+        _ => resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now),
+    };
+    // Every (re)assignment tells the requester who now handles the ticket; only the first of
+    // a cycle is the take-in confirmation the SLA counts.
+    let row = reload(conn, ticket)?;
+    let confirmation = letter(
+        conn,
+        ctx,
+        &row,
+        "take_in",
+        "take_in",
+        BTreeMap::from([
+            ("technician", Value::from(technician.name.clone())),
+            ("resolution_due", Value::from(ctx.local(due))),
+        ]),
+        Vec::new(),
+    )?;
+    if first_take_in {
+        conn.execute(
+            "UPDATE cycles SET take_in_at = ?2, take_in_message_id = ?3, resolution_due = ?4 WHERE id = ?1",
+            params![cycle.id, ts(ctx.now), confirmation, ts(due)],
+        )?;
+    }
+    if technician.email != actor.email {
+        notify_operators(
+            conn,
+            ctx,
+            &row,
+            &[technician],
+            Notice::new("assigned", format!("da {}", actor.name)),
+        )?;
+    }
+    let waiting = if row.requester_email.is_none() {
+        " (in attesa della richiamata: usa #telefono)"
+    } else {
+        ""
+    };
+    Ok(format!("{ticket} assegnata a {}{waiting}", technician.name))
+}
+
+fn apply_ticket_commands(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    ticket: TicketId,
+    commands: &[Command],
+    body: &str,
+) -> anyhow::Result<Report> {
+    let mut report = Report::default();
+    let body_is_for_a_tag = commands.iter().any(|c| {
+        matches!(
+            c,
+            Command::Resolve | Command::Note | Command::Phone(_) | Command::OutOfScope | Command::Remote { .. }
+        )
+    });
+    for command in commands {
+        let row = reload(conn, ticket)?;
+        let line = match command {
+            Command::Take => take_in(conn, ctx, operator, ticket, operator)?,
+            Command::Assign(who) => {
+                let technician = operator_named(ctx.config, who).context("checked while planning")?;
+                take_in(conn, ctx, operator, ticket, technician)?
+            }
+            Command::Escalate(who) => {
+                set(conn, ctx, ticket, "level", &2)?;
+                let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+                let due = resolution_due(
+                    ctx.calendar,
+                    &ctx.config.sla,
+                    Level::Second,
+                    cycle.take_in_at.unwrap_or(ctx.now),
+                );
+                conn.execute(
+                    "UPDATE cycles SET level = 2, resolution_due = ?2 WHERE id = ?1",
+                    params![cycle.id, ts(due)],
+                )?;
+                ctx.event(
+                    conn,
+                    Some(ticket),
+                    &operator.email,
+                    "escalated",
+                    who.as_deref().unwrap_or(""),
+                )?;
+                let named = who.as_deref().and_then(|w| operator_named(ctx.config, w));
+                if let Some(op) = named {
+                    conn.execute(
+                        "UPDATE tickets SET assignee = ?2, status = 'assigned' WHERE id = ?1",
+                        params![ticket.to_string(), op.email],
+                    )?;
+                    ctx.event(conn, Some(ticket), &operator.email, "assigned", &op.email)?;
+                }
+                let row = reload(conn, ticket)?;
+                letter(
+                    conn,
+                    ctx,
+                    &row,
+                    "escalated",
+                    "escalated",
+                    BTreeMap::from([("resolution_due", Value::from(ctx.local(due)))]),
+                    Vec::new(),
+                )?;
+                let to: Vec<&Operator> = match named {
+                    Some(op) => vec![op],
+                    None => ctx
+                        .config
+                        .operators
+                        .iter()
+                        .filter(|o| o.level == Level::Second && !o.away)
+                        .collect(),
+                };
+                let mut notice = Notice::new("escalated", format!("da {}", operator.name)).with_text(body);
+                notice.screening = true;
+                notify_operators(conn, ctx, &row, &to, notice)?;
+                format!("{ticket} passata al secondo livello")
+            }
+            Command::Resolve | Command::OutOfScope => {
+                if row.status == Status::New {
+                    report.applied.push(take_in(conn, ctx, operator, ticket, operator)?);
+                }
+                let out_of_scope = matches!(command, Command::OutOfScope);
+                let row = reload(conn, ticket)?;
+                let sent = if out_of_scope {
+                    letter(
+                        conn,
+                        ctx,
+                        &row,
+                        "out_of_scope",
+                        "out_of_scope",
+                        BTreeMap::from([
+                            ("text", Value::from(body)),
+                            (
+                                "contacts",
+                                Value::from(ctx.config.helpdesk.out_of_scope_contacts.clone()),
+                            ),
+                        ]),
+                        Vec::new(),
+                    )?
+                } else {
+                    letter(
+                        conn,
+                        ctx,
+                        &row,
+                        "closing",
+                        "closing",
+                        BTreeMap::from([
+                            ("text", Value::from(body)),
+                            ("operator", Value::from(operator.name.clone())),
+                        ]),
+                        Vec::new(),
+                    )?
+                };
+                conn.execute(
+                    "UPDATE tickets SET status = 'resolved', resolver = ?2, outcome = ?3, resolved_at = ?4, updated_at = ?4 WHERE id = ?1",
+                    params![ticket.to_string(), operator.email, if out_of_scope { "out_of_scope" } else { "resolved" }, ts(ctx.now)],
+                )?;
+                if let Some(cycle) = current_cycle(conn, ticket)? {
+                    conn.execute(
+                        "UPDATE cycles SET resolution_message_id = ?2, resolved_at = ?3 WHERE id = ?1",
+                        params![cycle.id, sent, ts(ctx.now)],
+                    )?;
+                }
+                let what = if out_of_scope { "out-of-scope" } else { "resolved" };
+                ctx.event(conn, Some(ticket), &operator.email, what, body)?;
+                format!("{ticket} chiusa ({what})")
+            }
+            Command::Note => {
+                ctx.event(conn, Some(ticket), &operator.email, "note", body)?;
+                format!("nota registrata su {ticket}")
+            }
+            Command::Phone(_) => {
+                ctx.event(conn, Some(ticket), &operator.email, "phone", body)?;
+                let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+                // A phone request without e-mail is taken in by the call-back itself.
+                if row.requester_email.is_none() && cycle.take_in_at.is_none() {
+                    let due = resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now);
+                    conn.execute(
+                        "UPDATE cycles SET take_in_at = ?2, take_in_phone_at = ?2, resolution_due = ?3 WHERE id = ?1",
+                        params![cycle.id, ts(ctx.now), ts(due)],
+                    )?;
+                    if row.status == Status::New {
+                        conn.execute(
+                            "UPDATE tickets SET status = 'assigned', assignee = ?2 WHERE id = ?1",
+                            params![ticket.to_string(), operator.email],
+                        )?;
+                    }
+                }
+                format!("telefonata registrata su {ticket}")
+            }
+            Command::SetKind(kind) => {
+                set(conn, ctx, ticket, "kind", &kind.as_str())?;
+                ctx.event(conn, Some(ticket), &operator.email, "kind", kind.as_str())?;
+                if *kind == Kind::Complaint {
+                    let row = reload(conn, ticket)?;
+                    notify_operators(
+                        conn,
+                        ctx,
+                        &row,
+                        &supervisors(ctx.config),
+                        Notice::new("complaint", "").with_text(body),
+                    )?;
+                }
+                format!("{ticket}: tipo {kind}")
+            }
+            Command::Remote { at, minutes } => {
+                let start = ctx
+                    .calendar
+                    .timezone()
+                    .from_local_datetime(at)
+                    .earliest()
+                    .context("checked while planning")?
+                    .with_timezone(&Utc);
+                let ics = calendar_invitation(ctx, &row, operator, start, *minutes);
+                letter(
+                    conn,
+                    ctx,
+                    &row,
+                    "remote",
+                    "remote",
+                    BTreeMap::from([
+                        ("when", Value::from(ctx.local(start))),
+                        ("minutes", Value::from(*minutes)),
+                        ("operator", Value::from(operator.name.clone())),
+                        ("text", Value::from(body)),
+                    ]),
+                    vec![(
+                        "assistenza-remota.ics".into(),
+                        "text/calendar; method=REQUEST; charset=utf-8".into(),
+                        ics.into_bytes(),
+                    )],
+                )?;
+                ctx.event(
+                    conn,
+                    Some(ticket),
+                    &operator.email,
+                    "remote",
+                    &format!("{} for {minutes} min", ts(start)),
+                )?;
+                format!("invito al desktop remoto inviato per {}", ctx.local(start))
+            }
+            Command::Time(minutes) => {
+                conn.execute(
+                    "INSERT INTO time_entries (ticket_id, operator, minutes, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![ticket.to_string(), operator.email, minutes, ts(ctx.now)],
+                )?;
+                ctx.event(conn, Some(ticket), &operator.email, "time", &format!("{minutes} min"))?;
+                format!("{minutes} minuti registrati su {ticket}")
+            }
+            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
+                bail!(
+                    "{} reached apply_ticket_commands although planning refuses it",
+                    tag_of(command)
+                )
+            }
+        };
+        report.applied.push(line);
+    }
+    if !body_is_for_a_tag && !body.is_empty() {
+        let row = reload(conn, ticket)?;
+        letter(
+            conn,
+            ctx,
+            &row,
+            "answer",
+            "answer",
+            BTreeMap::from([
+                ("text", Value::from(body)),
+                ("operator", Value::from(operator.name.clone())),
+            ]),
+            Vec::new(),
+        )?;
+        ctx.event(conn, Some(ticket), &operator.email, "answered", "")?;
+        report
+            .applied
+            .push(format!("risposta inviata al richiedente di {ticket}"));
+    }
+    Ok(report)
+}
+
+/// An iCalendar invitation (RFC 5545) for a remote-desktop session.
+fn calendar_invitation(
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    operator: &Operator,
+    start: DateTime<Utc>,
+    minutes: u32,
+) -> String {
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let end = start + chrono::TimeDelta::minutes(i64::from(minutes));
+    // TEXT values escape backslash, semicolon, comma and newlines (RFC 5545 §3.3.11).
+    let text = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace(';', "\\;")
+            .replace(',', "\\,")
+            .replace(['\r', '\n'], " ")
+    };
+    let summary = text(&format!("Assistenza remota {} - {}", ticket.id, ticket.subject));
+    let lines = [
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".into(),
+        "PRODID:-//Sportello//Help desk CPortal//IT".into(),
+        "METHOD:REQUEST".into(),
+        "BEGIN:VEVENT".into(),
+        format!("UID:{}.remote.{}@{}", ticket.id, start.timestamp(), ctx.sender.domain()),
+        format!("DTSTAMP:{}", stamp(ctx.now)),
+        format!("DTSTART:{}", stamp(start)),
+        format!("DTEND:{}", stamp(end)),
+        format!("SUMMARY:{summary}"),
+        format!(
+            "DESCRIPTION:{}",
+            text(&format!("Tecnico: {}. Richiesta {}.", operator.name, ticket.id))
+        ),
+        format!("ORGANIZER;CN={}:mailto:{}", text(&ctx.sender.name), ctx.sender.address),
+        format!(
+            "ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{}",
+            ticket.requester_email.clone().unwrap_or_default()
+        ),
+        "STATUS:CONFIRMED".into(),
+        "END:VEVENT".into(),
+        "END:VCALENDAR".into(),
+    ];
+    lines.iter().map(|l| fold_ics(l)).collect::<Vec<_>>().join("\r\n") + "\r\n"
+}
+
+/// Folds a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character.
+fn fold_ics(line: &str) -> String {
+    let mut out = String::new();
+    let mut width = 0;
+    for c in line.chars() {
+        if width + c.len_utf8() > 75 {
+            out.push_str("\r\n ");
+            width = 1;
+        }
+        out.push(c);
+        width += c.len_utf8();
+    }
+    out
+}
+
+/// Mails that need no ticket: `#nuovo`, `#coda`, `#aiuto`, `#assente`.
+fn fresh_commands(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    commands: &[Command],
+    body: &str,
+) -> anyhow::Result<(Report, Option<TicketId>)> {
+    if commands.is_empty() {
+        let why = "this mail names no ticket and has no tags: reply to a notification to work on a ticket, \
+                   or start with #nuovo, #coda or #aiuto";
+        return Ok((Report::error("(no tags)", why), None));
+    }
+    let mut report = Report::default();
+    let mut touched = None;
+    if let Some(Command::New(name)) = commands.iter().find(|c| matches!(c, Command::New(_))) {
+        let number = commands.iter().find_map(|c| match c {
+            Command::Phone(n) => n.clone(),
+            _ => None,
+        });
+        let email = commands.iter().find_map(|c| match c {
+            Command::Email(e) => Some(e.clone()),
+            _ => None,
+        });
+        match number {
+            None => report.errors.push(CommandError {
+                line: "#nuovo".into(),
+                problem: "a phone ticket needs #telefono NUMBER".into(),
+            }),
+            Some(number) if !is_phone_number(&number) => report.errors.push(CommandError {
+                line: format!("#telefono {number}"),
+                problem: "not a phone number (digits, spaces, + and - only)".into(),
+            }),
+            Some(number) if body.is_empty() => {
+                let _ = number;
+                report.errors.push(CommandError {
+                    line: "#nuovo".into(),
+                    problem: "write the caller's request below the tags".into(),
+                })
+            }
+            Some(number) => {
+                let subject = crate::ingest::thread::base_subject(&mail.subject);
+                let phone = PhoneRequest {
+                    number,
+                    name: name.clone(),
+                    email,
+                    summary: body.to_string(),
+                    subject,
+                };
+                let ticket = open_phone_ticket(conn, ctx, &operator.email, &phone)?;
+                report.applied.push(format!("aperta la richiesta telefonica {ticket}"));
+                touched = Some(ticket);
+            }
+        }
+    }
+    for command in commands {
+        match command {
+            Command::Queue => {
+                let queue = open_queue(conn, ctx)?;
+                reply_to_operator(conn, ctx, operator, mail, context! { kind => "queue", queue => queue })?;
+            }
+            Command::Help => {
+                let tags: Vec<Value> = TAGS
+                    .iter()
+                    .map(|(it, en)| context! { it => *it, en => *en, example => tag_example(it) })
+                    .collect();
+                reply_to_operator(conn, ctx, operator, mail, context! { kind => "help", tags => tags })?;
+            }
+            Command::Away(until) => {
+                match until {
+                    Some(day) => conn.execute(
+                        "INSERT INTO operator_away (operator, until) VALUES (?1, ?2) ON CONFLICT (operator) DO UPDATE SET until = ?2",
+                        params![operator.email, day.to_string()],
+                    )?,
+                    None => conn.execute("DELETE FROM operator_away WHERE operator = ?1", [&operator.email])?,
+                };
+                ctx.event(
+                    conn,
+                    None,
+                    &operator.email,
+                    "away",
+                    &until.map(|d| d.to_string()).unwrap_or_else(|| "back".into()),
+                )?;
+                report.applied.push(match until {
+                    Some(d) => format!("assente fino al {d}: le richieste riaperte andranno in coda"),
+                    None => "rientrato: le richieste riaperte tornano a te".into(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok((report, touched))
+}
+
+fn tag_example(tag: &str) -> &'static str {
+    match tag {
+        "prendo" => "#prendo",
+        "assegna" => "#assegna Marco Rossi",
+        "secondolivello" => "#secondolivello Luca Verdi",
+        "risolto" => "#risolto + testo della soluzione",
+        "nota" => "#nota + testo interno",
+        "telefono" => "#telefono + sintesi della chiamata",
+        "sollecito" => "#sollecito",
+        "reclamo" => "#reclamo",
+        "fuoriambito" => "#fuoriambito",
+        "remoto" => "#remoto 2026-03-12 15:00 45",
+        "tempo" => "#tempo 1h30m",
+        "coda" => "#coda (in un nuovo messaggio)",
+        "aiuto" => "#aiuto (in un nuovo messaggio)",
+        "nuovo" => "#nuovo Mario Rossi + #telefono +39 333 1234567 + richiesta",
+        "email" => "#email mario.rossi@example.it (con #nuovo)",
+        "assente" => "#assente 2026-08-31 / #assente no",
+        _ => "",
+    }
+}
+
+fn is_phone_number(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    (6..=15).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
+}
+
+/// A phone request: a caller who left a number.
+#[derive(Debug, Clone)]
+pub struct PhoneRequest {
+    /// The number to call back.
+    pub number: String,
+    /// The caller's name, if given.
+    pub name: Option<String>,
+    /// The caller's e-mail, if given.
+    pub email: Option<String>,
+    /// What the caller asked.
+    pub summary: String,
+    /// Subject (defaults to the summary's first line).
+    pub subject: String,
+}
+
+/// Opens a phone ticket (take-in within the phone budget) and notifies first level; the
+/// caller gets an acknowledgment when they left an e-mail address.
+pub fn open_phone_ticket(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    actor: &str,
+    phone: &PhoneRequest,
+) -> anyhow::Result<TicketId> {
+    let subject = if phone.subject.trim().is_empty() {
+        phone
+            .summary
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(80)
+            .collect()
+    } else {
+        phone.subject.clone()
+    };
+    let year = chrono::Datelike::year(&ctx.now.with_timezone(&ctx.calendar.timezone()));
+    let new = NewTicket {
+        subject,
+        channel: Channel::Phone,
+        kind: Kind::Problem,
+        requester_email: phone.email.clone(),
+        requester_name: phone.name.clone(),
+        requester_phone: Some(phone.number.clone()),
+        category: None,
+        pratica: None,
+        received_at: ctx.now,
+        year,
+    };
+    let ticket = tickets::insert_ticket(conn, &new, &crate::ingest::random_secret(), actor)?;
+    conn.execute(
+        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
+         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'phone', 'phone')",
+        params![
+            ticket.to_string(),
+            phone.email,
+            phone.name,
+            new.subject,
+            phone.summary,
+            ts(ctx.now)
+        ],
+    )?;
+    let due = on_new_ticket(
+        conn,
+        ctx,
+        ticket,
+        ctx.now,
+        &format!("Tel. {}\n{}", phone.number, phone.summary),
+    )?;
+    if phone.email.is_some() {
+        let row = reload(conn, ticket)?;
+        letter(
+            conn,
+            ctx,
+            &row,
+            "ack",
+            "ack",
+            BTreeMap::from([
+                (
+                    "hours",
+                    Value::from(crate::notify::service_hours(&ctx.config.calendar, ctx.language())),
+                ),
+                ("take_in_due", Value::from(ctx.local(due))),
+                ("dropped", Value::from(Vec::<String>::new())),
+                (
+                    "status_note",
+                    Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
+                ),
+            ]),
+            Vec::new(),
+        )?;
+    }
+    Ok(ticket)
+}
+
+/// Open tickets, most urgent first, for `#coda`.
+fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>> {
+    let open = tickets::list_tickets(conn, true)?;
+    let mut rows = Vec::new();
+    for t in open {
+        let cycle = current_cycle(conn, t.id)?;
+        let due = cycle.as_ref().map(|c| {
+            if c.take_in_at.is_none() {
+                c.take_in_due
+            } else {
+                c.resolution_due.unwrap_or(c.take_in_due)
+            }
+        });
+        rows.push((t, due));
+    }
+    Ok(queue_order(rows, ctx.now)
+        .into_iter()
+        .map(|(t, due, state)| {
+            context! { ticket => t.id.to_string(), subject => t.subject, status => t.status.as_str(), level => t.level.number(),
+                       due => due.map(|d| ctx.local(d)).unwrap_or_default(), state => state }
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure decisions
+// ---------------------------------------------------------------------------------------------
+
+/// Where a reopened ticket goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReopenRoute {
+    /// Back to the technician who closed it (their address).
+    BackTo(String),
+    /// To the first-level queue, with the reason.
+    Queue(String),
+}
+
+/// The contract: a reopened ticket goes back to the technician who closed it — unless they are
+/// no longer an operator or are away, and then to the first-level queue with the reason.
+pub fn reopen_route(resolver: Option<&str>, still_operator: bool, away: bool) -> ReopenRoute {
+    match resolver {
+        None => ReopenRoute::Queue("nessun tecnico l'aveva chiusa".into()),
+        Some(r) if !still_operator => ReopenRoute::Queue(format!("{r} non è più un operatore")),
+        Some(r) if away => ReopenRoute::Queue(format!("{r} è assente")),
+        Some(r) => ReopenRoute::BackTo(r.to_string()),
+    }
+}
+
+/// A bare thank-you after closure, which must not reopen the ticket. Conservative: short,
+/// says thanks, and has no sign of a remaining problem (a question, a negation, "ancora",
+/// "errore", …). When in doubt it is not a thank-you, and the ticket reopens.
+pub fn is_bare_thanks(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 25 || lower.contains('?') {
+        return false;
+    }
+    let thanks = [
+        "grazie",
+        "ringrazio",
+        "ringraziamo",
+        "ringraziamenti",
+        "thanks",
+        "thank",
+        "perfetto",
+        "risolto",
+        "ok",
+    ];
+    if !words.iter().any(|w| thanks.contains(w)) {
+        return false;
+    }
+    let trouble = [
+        "non",
+        "ancora",
+        "errore",
+        "errori",
+        "problema",
+        "problemi",
+        "però",
+        "pero",
+        "ma",
+        "invece",
+        "purtroppo",
+        "riaprire",
+        "riaprite",
+        "nuovo",
+        "nuovamente",
+        "funziona",
+        "not",
+        "still",
+        "again",
+        "error",
+        "but",
+        "however",
+        "issue",
+        "problem",
+        "sempre",
+        "altro",
+        "altra",
+    ];
+    !words.iter().any(|w| trouble.contains(w))
+}
+
+/// Orders the open queue by urgency: overdue first, then by due time; labels each
+/// `breached` or `ok`.
+pub fn queue_order(
+    rows: Vec<(TicketRow, Option<DateTime<Utc>>)>,
+    now: DateTime<Utc>,
+) -> Vec<(TicketRow, Option<DateTime<Utc>>, &'static str)> {
+    let mut rows: Vec<_> = rows
+        .into_iter()
+        .map(|(t, due)| {
+            let state = if due.is_some_and(|d| d < now) { "SCADUTA" } else { "ok" };
+            (t, due, state)
+        })
+        .collect();
+    rows.sort_by_key(|(t, due, _)| (due.unwrap_or(DateTime::<Utc>::MAX_UTC), t.id));
+    rows
+}
+
+/// Checks the operator's authentication; on failure alerts the supervisors and says why.
+pub fn authenticate(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+) -> anyhow::Result<bool> {
+    let verdict = auth::verify(
+        mail,
+        &ctx.config.security.trusted_authserv_id,
+        ctx.config.security.allow_unauthenticated_operators,
+    );
+    if verdict.allows() {
+        return Ok(true);
+    }
+    let reason = match verdict {
+        auth::Verdict::Fail(why) => why,
+        _ => String::new(),
+    };
+    ctx.event(conn, None, &operator.email, "unauthenticated-operator-mail", &reason)?;
+    let alert = OutgoingMail {
+        purpose: "security".into(),
+        ticket: None,
+        to: supervisors(ctx.config)
+            .iter()
+            .map(|o| Recipient {
+                name: Some(o.name.clone()),
+                address: o.email.clone(),
+            })
+            .collect(),
+        subject: String::new(),
+        body: String::new(),
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: true,
+        attachments: Vec::new(),
+    };
+    let vars = context! {
+        kind => "security", ticket => "-", subject => crate::ingest::parse::one_line(&mail.subject), requester => operator.email.clone(),
+        channel => "email", level => "-", status => "-", take_in_due => "", resolution_due => "",
+        text => mail.fresh_text.chars().take(2000).collect::<String>(), reason => reason, screening => Vec::<Value>::new(),
+        suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
+    };
+    let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
+    let alert = OutgoingMail {
+        subject: rendered.subject,
+        body: rendered.body,
+        ..alert
+    };
+    if !alert.to.is_empty() {
+        outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_thanks_are_recognised_conservatively() {
+        for yes in [
+            "Grazie, tutto risolto!",
+            "grazie mille",
+            "Perfetto, grazie.",
+            "Thanks!",
+            "Ok grazie\n\nMario Rossi",
+        ] {
+            assert!(is_bare_thanks(yes), "{yes}");
+        }
+        for no in [
+            "Grazie, ma il problema si ripresenta.",
+            "Grazie. Non funziona ancora.",
+            "Grazie, posso chiedere un'altra cosa?",
+            "Il file viene ancora rifiutato",
+            "Thanks, but it is still broken",
+            "",
+            "Buongiorno, allego il documento firmato come richiesto dal tecnico nella mail precedente, \
+             fatemi sapere se serve altro per completare la pratica edilizia che devo presentare entro venerdì grazie",
+        ] {
+            assert!(!is_bare_thanks(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn reopened_tickets_go_back_to_their_closer_unless_gone_or_away() {
+        assert_eq!(
+            reopen_route(Some("g@x"), true, false),
+            ReopenRoute::BackTo("g@x".into())
+        );
+        assert!(matches!(reopen_route(Some("g@x"), false, false), ReopenRoute::Queue(r) if r.contains("non è più")));
+        assert!(matches!(reopen_route(Some("g@x"), true, true), ReopenRoute::Queue(r) if r.contains("assente")));
+        assert!(matches!(reopen_route(None, false, false), ReopenRoute::Queue(_)));
+    }
+
+    #[test]
+    fn ics_lines_fold_at_75_octets_without_splitting_characters() {
+        let folded = fold_ics(&format!("SUMMARY:{}", "è".repeat(60)));
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(folded.replace("\r\n ", ""), format!("SUMMARY:{}", "è".repeat(60)));
+    }
+
+    #[test]
+    fn phone_numbers() {
+        assert!(is_phone_number("+39 333 1234567"));
+        assert!(is_phone_number("06-1234567"));
+        assert!(!is_phone_number("chiamami"));
+        assert!(!is_phone_number("12"));
+    }
+}
