@@ -12,3 +12,4 @@
 mod cli;
 mod mailserver;
 mod support;
+mod workflow;

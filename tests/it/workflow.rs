@@ -1,0 +1,353 @@
+//! The contract's whole procedure on the embedded defaults (Maildir/ingest in, files out),
+//! played by a requester and two operators, with a spoofed command, a mistyped tag and a
+//! phone ticket opened by mail.
+
+use crate::support::{Sandbox, code, stderr, stdout};
+
+const CONFIG: &str = r#"
+[helpdesk]
+address = "assistenza@comune.example.it"
+[security]
+trusted_authserv_id = "mx.comune.example.it"
+[[operator]]
+name = "Giulia Bianchi"
+email = "giulia.bianchi@comune.example.it"
+level = 1
+[[operator]]
+name = "Marco Rossi"
+email = "marco.rossi@comune.example.it"
+level = 1
+[[operator]]
+name = "Luca Verdi"
+email = "luca.verdi@comune.example.it"
+level = 2
+supervisor = true
+"#;
+
+const AUTH_PASS: &str = "Authentication-Results: mx.comune.example.it; dkim=pass header.d=comune.example.it; \
+                         spf=pass smtp.mailfrom=comune.example.it; dmarc=pass header.from=comune.example.it\r\n";
+
+/// One outgoing mail as the outbox holds it.
+struct Sent {
+    message_id: String,
+    purpose: String,
+    recipients: String,
+    text: String,
+}
+
+fn outbox(sandbox: &Sandbox) -> Vec<Sent> {
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let mut stmt = conn
+        .prepare("SELECT message_id, purpose, recipients, raw FROM outbox ORDER BY id")
+        .expect("prepare");
+    stmt.query_map([], |r| {
+        let raw: Vec<u8> = r.get(3)?;
+        let parsed = sportello::ingest::parse::parse_mail(&raw, 1 << 22).expect("our mail parses");
+        Ok(Sent {
+            message_id: r.get(0)?,
+            purpose: r.get(1)?,
+            recipients: r.get(2)?,
+            text: format!(
+                "Subject: {}\n{}\n{}",
+                parsed.subject,
+                parsed.text,
+                String::from_utf8_lossy(&raw)
+            ),
+        })
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+/// The newest mail of `purpose` to `address`.
+fn last(sandbox: &Sandbox, purpose: &str, address: &str) -> Sent {
+    outbox(sandbox)
+        .into_iter()
+        .rev()
+        .find(|m| m.purpose == purpose && m.recipients.contains(address))
+        .unwrap_or_else(|| panic!("no {purpose} mail to {address}"))
+}
+
+fn count(sandbox: &Sandbox, purpose: &str, address: &str) -> usize {
+    outbox(sandbox)
+        .iter()
+        .filter(|m| m.purpose == purpose && m.recipients.contains(address))
+        .count()
+}
+
+fn ingest(sandbox: &Sandbox, now: &str, raw: String) -> String {
+    let out = sandbox.run_with_input(&[&format!("--now={now}"), "ingest", "-"], raw.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn operator_mail(from: &str, subject: &str, in_reply_to: Option<&str>, auth: bool, id: &str, body: &str) -> String {
+    let reply = in_reply_to
+        .map(|r| format!("In-Reply-To: <{r}>\r\nReferences: <{r}>\r\n"))
+        .unwrap_or_default();
+    let auth = if auth { AUTH_PASS } else { "" };
+    format!(
+        "{auth}From: Operatore <{from}>\r\nTo: assistenza@comune.example.it\r\nSubject: {subject}\r\n\
+         Message-ID: <{id}@comune.example.it>\r\n{reply}Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+fn ticket(sandbox: &Sandbox, id: &str) -> serde_json::Value {
+    let out = sandbox.run(&["ticket", "show", id, "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("json")
+}
+
+#[test]
+fn the_whole_procedure_by_mail() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let requester = "arch.ferrari@example.org";
+    let giulia = "giulia.bianchi@comune.example.it";
+    let luca = "luca.verdi@comune.example.it";
+
+    // 1. New request → acknowledgment, first-level operators notified.
+    let request = format!(
+        "From: Anna Ferrari <{requester}>\r\nTo: assistenza@comune.example.it\r\nSubject: Firma non valida sul portale\r\n\
+         Message-ID: <req1@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIl portale rifiuta il mio file .p7m.\r\n"
+    );
+    assert!(ingest(&sandbox, "2026-03-09T09:00:00+01:00", request).contains("new ticket TCK-2026-00001"));
+    assert!(last(&sandbox, "ack", requester).text.contains("[TCK-2026-00001]"));
+    assert_eq!(count(&sandbox, "notify", giulia), 1);
+    assert_eq!(count(&sandbox, "notify", "marco.rossi"), 1);
+    assert_eq!(
+        count(&sandbox, "notify", luca),
+        0,
+        "second level is not bothered with new requests"
+    );
+    let giulia_notice = last(&sandbox, "notify", giulia).message_id;
+
+    // 2. Take-in: the confirmation names the technician.
+    let take = operator_mail(
+        giulia,
+        "Re: [TCK-2026-00001] Nuova richiesta",
+        Some(&giulia_notice),
+        true,
+        "g1",
+        "#prendo",
+    );
+    ingest(&sandbox, "2026-03-09T09:20:00+01:00", take);
+    let confirmation = last(&sandbox, "take_in", requester);
+    assert!(confirmation.text.contains("Giulia Bianchi"), "{}", confirmation.text);
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!(t["status"], "assigned");
+    assert_eq!(t["assignee"], giulia);
+
+    // 3. An untagged answer goes to the requester from the help desk, signed by Giulia.
+    let answer = operator_mail(
+        giulia,
+        "Re: [TCK-2026-00001] x",
+        Some(&giulia_notice),
+        true,
+        "g2",
+        "Provi a rifirmare con CAdES.\n\n> citazione",
+    );
+    ingest(&sandbox, "2026-03-09T10:00:00+01:00", answer);
+    let answer = last(&sandbox, "answer", requester);
+    assert!(answer.text.contains("Provi a rifirmare con CAdES.") && answer.text.contains("Giulia Bianchi"));
+    assert!(
+        answer
+            .text
+            .contains("From: \"Help desk CPortal\" <assistenza@comune.example.it>"),
+        "{}",
+        answer.text
+    );
+    assert!(
+        !answer.text.contains(&format!("<{giulia}>")),
+        "the operator's address is never exposed"
+    );
+    assert!(!answer.text.contains("citazione"), "quoted history is not forwarded");
+
+    // 4. Second level: the requester is told, Luca gets the whole screening.
+    let escalate = operator_mail(
+        giulia,
+        "Re: x",
+        Some(&giulia_notice),
+        true,
+        "g3",
+        "#secondolivello Luca Verdi\n#nota\nCertificato scaduto?",
+    );
+    ingest(&sandbox, "2026-03-09T10:30:00+01:00", escalate);
+    assert!(last(&sandbox, "escalated", requester).text.contains("secondo livello"));
+    let luca_notice = last(&sandbox, "notify", luca);
+    assert!(
+        luca_notice.text.contains("Il portale rifiuta il mio file .p7m."),
+        "screening carries the request: {}",
+        luca_notice.text
+    );
+    assert!(
+        luca_notice.text.contains("Certificato scaduto?"),
+        "and the notes: {}",
+        luca_notice.text
+    );
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["level"], 2);
+
+    // 5. Remote session: an invitation with a valid .ics.
+    let remote = operator_mail(
+        luca,
+        "Re: x",
+        Some(&luca_notice.message_id),
+        true,
+        "l1",
+        "#remoto 2026-03-10 15:00 45",
+    );
+    ingest(&sandbox, "2026-03-09T11:00:00+01:00", remote);
+    let invitation = last(&sandbox, "remote", requester);
+    for needle in [
+        "BEGIN:VCALENDAR",
+        "METHOD:REQUEST",
+        "DTSTART:20260310T140000Z",
+        "DTEND:20260310T144500Z",
+        "END:VCALENDAR",
+    ] {
+        assert!(
+            invitation.text.contains(needle),
+            "{needle} missing:\n{}",
+            invitation.text
+        );
+    }
+
+    // 6. Resolution: the closing mail; the ticket is resolved by Luca.
+    let resolve = operator_mail(
+        luca,
+        "Re: x",
+        Some(&luca_notice.message_id),
+        true,
+        "l2",
+        "#risolto\n#tempo 45m\nRinnovato il certificato di firma.",
+    );
+    ingest(&sandbox, "2026-03-10T15:50:00+01:00", resolve);
+    let closing = last(&sandbox, "closing", requester);
+    assert!(closing.text.contains("Rinnovato il certificato di firma."));
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["status"], "resolved");
+
+    // 7. The requester's reply reopens it, straight back to Luca.
+    let reopen = format!(
+        "From: Anna Ferrari <{requester}>\r\nTo: assistenza@comune.example.it\r\nSubject: Re: [TCK-2026-00001] Risolta\r\n\
+         Message-ID: <req2@example.org>\r\nIn-Reply-To: <{}>\r\nContent-Type: text/plain\r\n\r\nIl problema si ripresenta oggi.\r\n",
+        closing.message_id
+    );
+    ingest(&sandbox, "2026-03-11T09:00:00+01:00", reopen);
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!(
+        (t["status"].as_str(), t["assignee"].as_str(), t["reopened"].as_u64()),
+        (Some("assigned"), Some(luca), Some(1))
+    );
+    assert!(last(&sandbox, "reopened", requester).text.contains("Luca Verdi"));
+    let luca_notice = last(&sandbox, "notify", luca);
+    assert!(luca_notice.text.contains("Il problema si ripresenta"));
+
+    // 8. Resolved again.
+    let resolve = operator_mail(
+        luca,
+        "Re: x",
+        Some(&luca_notice.message_id),
+        true,
+        "l3",
+        "#risolto\nAggiornato il driver del lettore.",
+    );
+    ingest(&sandbox, "2026-03-11T10:00:00+01:00", resolve);
+    assert_eq!(count(&sandbox, "closing", requester), 2);
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["status"], "resolved");
+
+    // 9. A spoofed command (no authentication) changes nothing and alerts the supervisors.
+    let spoof = operator_mail(
+        giulia,
+        "Re: x",
+        Some(&giulia_notice),
+        false,
+        "s1",
+        "#assegna Marco Rossi",
+    );
+    ingest(&sandbox, "2026-03-11T11:00:00+01:00", spoof);
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["assignee"], luca);
+    assert!(last(&sandbox, "security", luca).text.contains("ALLARME"));
+
+    // 10. A mistyped tag is answered and changes nothing.
+    let typo = operator_mail(
+        luca,
+        "Re: x",
+        Some(&luca_notice.message_id),
+        true,
+        "l4",
+        "#riapri\ntesto",
+    );
+    ingest(&sandbox, "2026-03-11T11:30:00+01:00", typo);
+    let reply = last(&sandbox, "operator_reply", luca);
+    assert!(
+        reply.text.contains("#riapri") && reply.text.contains("NON"),
+        "{}",
+        reply.text
+    );
+
+    // 11. A phone ticket opened by mail.
+    let phone = operator_mail(
+        giulia,
+        "SPID non funziona",
+        None,
+        true,
+        "g9",
+        "#nuovo Mario Rossi\n#telefono +39 333 1234567\nNon riesce ad accedere con SPID.",
+    );
+    ingest(&sandbox, "2026-03-11T12:00:00+01:00", phone);
+    let t = ticket(&sandbox, "TCK-2026-00002");
+    assert_eq!((t["channel"].as_str(), t["requester"].as_str()), (Some("phone"), None));
+
+    // The audit trail has every step, with who did it.
+    let events: Vec<(String, String)> = ticket(&sandbox, "TCK-2026-00001")["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or("").to_string(),
+                e["actor"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (action, actor) in [
+        ("created", requester),
+        ("assigned", giulia),
+        ("answered", giulia),
+        ("escalated", giulia),
+        ("note", giulia),
+        ("remote", luca),
+        ("resolved", luca),
+        ("time", luca),
+        ("reopened", requester),
+    ] {
+        assert!(
+            events.iter().any(|(a, who)| a == action && who == actor),
+            "missing {action} by {actor}: {events:?}"
+        );
+    }
+}
+
+#[test]
+fn commands_need_a_keyed_reference_to_the_operators_own_notification() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Aiuto\r\nMessage-ID: <q1@example.org>\r\n\r\ntesto\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    let marco_notice = last(&sandbox, "notify", "marco.rossi").message_id;
+    // Giulia replies quoting Marco's notification: authenticated, but not her key.
+    let take = operator_mail(
+        "giulia.bianchi@comune.example.it",
+        "Re: [TCK-2026-00001] Aiuto",
+        Some(&marco_notice),
+        true,
+        "g1",
+        "#prendo",
+    );
+    ingest(&sandbox, "2026-03-09T09:10:00+01:00", take);
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["status"], "new");
+    assert!(
+        last(&sandbox, "operator_reply", "giulia.bianchi")
+            .text
+            .contains("notification")
+    );
+}
