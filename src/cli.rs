@@ -98,6 +98,24 @@ pub enum Command {
     /// Planned suspensions of the service.
     #[command(subcommand)]
     Suspension(calendar::SuspensionCommand),
+    /// Open a phone ticket for a caller who left a number (as the `#nuovo #telefono` mail does).
+    Phone {
+        /// The number to call back.
+        #[arg(long)]
+        number: String,
+        /// The caller's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// The caller's e-mail (they then get an acknowledgment).
+        #[arg(long)]
+        email: Option<String>,
+        /// What the caller asked.
+        #[arg(long)]
+        summary: String,
+        /// A subject (default: the summary's first line).
+        #[arg(long, default_value = "")]
+        subject: String,
+    },
     /// Take one message from a file or standard input (or every message of an mbox), as a
     /// mail transport agent piping mail would. Exit 0 when stored, 75 to make the MTA retry,
     /// 65 for a message that cannot be read at all (after quarantining it).
@@ -282,6 +300,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, &args),
         Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
         Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),
+        Command::Phone {
+            number,
+            name,
+            email,
+            summary,
+            subject,
+        } => {
+            let config = load_config(&cli.config)?;
+            let usage = |m: &str| Failure::new(exit::USAGE, anyhow::anyhow!("{m}"));
+            if email.as_deref().is_some_and(|e| !crate::config::is_plain_address(e)) {
+                return Err(usage("--email must be a plain address like nome@example.it"));
+            }
+            if summary.trim().is_empty() {
+                return Err(usage("--summary must say what the caller asked"));
+            }
+            let digits = number.chars().filter(char::is_ascii_digit).count();
+            if !(6..=15).contains(&digits) || !number.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c)) {
+                return Err(usage("--number must be a phone number (digits, spaces, + and - only)"));
+            }
+            crate::daemon::prepare_data_dir(&config)?;
+            let mut store = Store::open(&config.database_path())?;
+            let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
+            let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
+            let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
+            let sender = crate::notify::Sender {
+                name: config.helpdesk.name.clone(),
+                address: config.helpdesk.address.clone(),
+            };
+            let tx = store.write()?;
+            let ctx = crate::workflow::Context {
+                config: &config,
+                calendar: &calendar,
+                templates: &templates,
+                sender: &sender,
+                key: &key,
+                now: clock.now(),
+            };
+            let request = crate::workflow::PhoneRequest {
+                number,
+                name,
+                email: email.map(|e| e.to_ascii_lowercase()),
+                summary,
+                subject,
+            };
+            let ticket = crate::workflow::open_phone_ticket(&tx, &ctx, "cli", &request)?;
+            tx.commit()?;
+            println!("{ticket}");
+            Ok(())
+        }
         Command::Ingest { file, mbox } => {
             let config = load_config(&cli.config)?;
             ingest_files(&config, clock, &file, mbox.as_deref())

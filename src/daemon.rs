@@ -139,6 +139,9 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                 tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
             }
         }
+        if let Err(e) = housekeeping(&config, &mut store, &templates, &key, &clock) {
+            return Err(Failure::new(exit::TEMPFAIL, e.context("housekeeping")));
+        }
         match outbox::send_due(&store, &transport, &config.helpdesk.address, || clock.now()).await {
             Ok(report) if report.sent + report.failed > 0 => {
                 tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
@@ -174,6 +177,36 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         source.logout().await;
     }
     tracing::info!("sportello stopped");
+    Ok(())
+}
+
+/// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`).
+fn housekeeping(
+    config: &Config,
+    store: &mut Store,
+    templates: &Templates,
+    key: &MacKey,
+    clock: &Clock,
+) -> anyhow::Result<()> {
+    let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
+    let sender = crate::notify::Sender {
+        name: config.helpdesk.name.clone(),
+        address: config.helpdesk.address.clone(),
+    };
+    let tx = store.write()?;
+    let ctx = crate::workflow::Context {
+        config,
+        calendar: &calendar,
+        templates,
+        sender: &sender,
+        key,
+        now: clock.now(),
+    };
+    let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
+    tx.commit()?;
+    if archived + stuck > 0 {
+        tracing::info!(archived, stuck, "housekeeping");
+    }
     Ok(())
 }
 

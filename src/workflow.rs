@@ -1421,6 +1421,83 @@ fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>
 }
 
 // ---------------------------------------------------------------------------------------------
+// Housekeeping
+// ---------------------------------------------------------------------------------------------
+
+/// Attempts after which the supervisors are told a message is stuck (it is still retried).
+pub const STUCK_AFTER_ATTEMPTS: u32 = 8;
+
+/// Periodic duties, in one transaction: archive resolved tickets idle for
+/// `archive_after_days`, and tell the supervisors (once) about mail that keeps failing.
+pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usize, usize)> {
+    let cutoff = ctx.now - chrono::TimeDelta::days(i64::from(ctx.config.helpdesk.archive_after_days));
+    let idle: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1")?;
+        stmt.query_map([ts(cutoff)], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    for id in &idle {
+        conn.execute(
+            "UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1",
+            params![id, ts(ctx.now)],
+        )?;
+        let ticket = id.parse::<TicketId>().ok();
+        ctx.event(
+            conn,
+            ticket,
+            "system",
+            "archived",
+            &format!("resolved and idle for {} days", ctx.config.helpdesk.archive_after_days),
+        )?;
+    }
+    let stuck: Vec<(i64, String, String, u32, Option<String>)> = {
+        let mut stmt = conn.prepare(
+            "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
+             WHERE sent_at IS NULL AND failure_reported_at IS NULL AND attempts >= ?1 AND purpose <> 'stuck'",
+        )?;
+        stmt.query_map([STUCK_AFTER_ATTEMPTS], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?
+    };
+    for (id, recipients, error, attempts, ticket) in &stuck {
+        let reason = format!("to {recipients} after {attempts} attempts: {error}");
+        let vars = context! {
+            kind => "stuck", ticket => ticket.clone().unwrap_or_else(|| "-".into()), subject => recipients.clone(),
+            requester => recipients.clone(), channel => "email", level => "-", status => "-", take_in_due => "",
+            resolution_due => "", text => "", reason => reason, screening => Vec::<Value>::new(),
+            suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
+        };
+        let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
+        let alert = OutgoingMail {
+            purpose: "stuck".into(),
+            ticket: None,
+            to: supervisors(ctx.config)
+                .iter()
+                .map(|o| Recipient {
+                    name: Some(o.name.clone()),
+                    address: o.email.clone(),
+                })
+                .collect(),
+            subject: rendered.subject,
+            body: rendered.body,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        };
+        if !alert.to.is_empty() {
+            outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
+        }
+        conn.execute(
+            "UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1",
+            params![id, ts(ctx.now)],
+        )?;
+    }
+    Ok((idle.len(), stuck.len()))
+}
+
+// ---------------------------------------------------------------------------------------------
 // Pure decisions
 // ---------------------------------------------------------------------------------------------
 

@@ -351,3 +351,167 @@ fn commands_need_a_keyed_reference_to_the_operators_own_notification() {
             .contains("notification")
     );
 }
+
+#[test]
+fn phone_tickets_from_the_command_line() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let now = "--now=2026-03-09T09:00:00+01:00";
+    let out = sandbox.run(&[
+        now,
+        "phone",
+        "--number",
+        "+39 333 1234567",
+        "--name",
+        "Mario Rossi",
+        "--summary",
+        "Non accede con SPID",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "TCK-2026-00001");
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!((t["channel"].as_str(), t["requester"].as_str()), (Some("phone"), None));
+    assert_eq!(count(&sandbox, "ack", "@"), 0, "no address, no acknowledgment");
+    assert_eq!(count(&sandbox, "notify", "giulia.bianchi"), 1);
+    let notice = last(&sandbox, "notify", "giulia.bianchi").message_id;
+    let with_mail = sandbox.run(&[
+        now,
+        "phone",
+        "--number",
+        "06 1234567",
+        "--email",
+        "m@example.org",
+        "--summary",
+        "Pagamento pagoPA",
+    ]);
+    assert_eq!(code(&with_mail), 0, "{}", stderr(&with_mail));
+    assert_eq!(count(&sandbox, "ack", "m@example.org"), 1);
+    assert_eq!(
+        code(&sandbox.run(&[now, "phone", "--number", "chiamami", "--summary", "x"])),
+        64
+    );
+    // The call-back record is what takes a phone ticket without e-mail in.
+    let callback = operator_mail(
+        "giulia.bianchi@comune.example.it",
+        "Re: x",
+        Some(&notice),
+        true,
+        "c1",
+        "#telefono\nRichiamato, risolto al telefono.",
+    );
+    ingest(&sandbox, "2026-03-09T09:40:00+01:00", callback);
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let phone_at: Option<String> = conn
+        .query_row(
+            "SELECT take_in_phone_at FROM cycles WHERE ticket_id = 'TCK-2026-00001'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("cycle");
+    assert_eq!(phone_at.as_deref(), Some("2026-03-09T08:40:00Z"));
+}
+
+#[test]
+fn resolved_tickets_are_archived_after_the_configured_idle_days_and_still_reopen() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Pagamento\r\nMessage-ID: <p1@example.org>\r\n\r\npagoPA non va\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    let notice = last(&sandbox, "notify", "giulia.bianchi").message_id;
+    let resolve = operator_mail(
+        "giulia.bianchi@comune.example.it",
+        "Re: x",
+        Some(&notice),
+        true,
+        "r1",
+        "#risolto\nRiprovi ora.",
+    );
+    ingest(&sandbox, "2026-03-09T10:00:00+01:00", resolve);
+    assert_eq!(
+        code(&sandbox.run(&["--now=2026-04-07T10:00:00+02:00", "run", "--once"])),
+        0
+    );
+    assert_eq!(
+        ticket(&sandbox, "TCK-2026-00001")["status"],
+        "resolved",
+        "29 days: not yet"
+    );
+    assert_eq!(
+        code(&sandbox.run(&["--now=2026-04-09T10:00:00+02:00", "run", "--once"])),
+        0
+    );
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["status"], "archived");
+    let closing = last(&sandbox, "closing", "a@example.org").message_id;
+    let reply = format!(
+        "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Re: x\r\nMessage-ID: <p2@example.org>\r\n\
+         In-Reply-To: <{closing}>\r\n\r\nDi nuovo lo stesso errore.\r\n"
+    );
+    ingest(&sandbox, "2026-04-10T09:00:00+02:00", reply);
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!(
+        (t["status"].as_str(), t["assignee"].as_str()),
+        (Some("assigned"), Some("giulia.bianchi@comune.example.it"))
+    );
+}
+
+#[test]
+fn a_bare_thank_you_does_not_reopen() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: PDF/A\r\nMessage-ID: <t1@example.org>\r\n\r\nConversione PDF/A\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    let notice = last(&sandbox, "notify", "giulia.bianchi").message_id;
+    let resolve = operator_mail(
+        "giulia.bianchi@comune.example.it",
+        "Re: x",
+        Some(&notice),
+        true,
+        "r1",
+        "#risolto\nUsi il convertitore.",
+    );
+    ingest(&sandbox, "2026-03-09T10:00:00+01:00", resolve);
+    let thanks = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Re: [TCK-2026-00001] PDF/A\r\n\
+                  Message-ID: <t2@example.org>\r\n\r\nGrazie, tutto risolto!\r\n";
+    ingest(&sandbox, "2026-03-09T11:00:00+01:00", thanks.to_string());
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!(
+        (t["status"].as_str(), t["reopened"].as_u64()),
+        (Some("resolved"), Some(0))
+    );
+    assert!(
+        t["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["action"] == "thanks")
+    );
+    assert_eq!(
+        count(&sandbox, "notify", "giulia.bianchi"),
+        2,
+        "the technician still sees the thanks"
+    );
+}
+
+#[test]
+fn mail_that_keeps_failing_is_reported_once_and_never_dropped() {
+    // An SMTP server that is not there (a closed loopback port).
+    let config = format!("{CONFIG}\n[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n");
+    let sandbox = Sandbox::with_config(&config);
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: x\r\nMessage-ID: <f1@example.org>\r\n\r\ny\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    for hour in 0..12 {
+        let now = format!("--now=2026-03-09T{:02}:00:00+01:00", 10 + hour);
+        assert_eq!(code(&sandbox.run(&[&now, "run", "--once"])), 0);
+    }
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let (pending, stuck): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND purpose <> 'stuck'),
+                    (SELECT count(*) FROM outbox WHERE purpose = 'stuck')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert!(
+        pending >= 3,
+        "the acknowledgment and the notices are all still queued ({pending})"
+    );
+    assert_eq!(stuck, pending, "each stuck mail is reported once to the supervisors");
+}
