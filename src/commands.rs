@@ -93,6 +93,8 @@ pub const TAGS: &[(&str, &str)] = &[
 /// Parses the tag lines at the top of `text`.
 pub fn parse_commands(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
+    // Operators often write "#nota chiamato l'utente" on one line: that text opens the body.
+    let mut inline_text: Vec<String> = Vec::new();
     let mut lines = text.lines().peekable();
     while lines.peek().is_some_and(|l| l.trim().is_empty()) {
         lines.next();
@@ -105,7 +107,12 @@ pub fn parse_commands(text: &str) -> Parsed {
         // Several tags may share a line: "#prendo #tempo 20m".
         for chunk in split_tags(trimmed) {
             match parse_one(chunk) {
-                Ok(cmd) => parsed.commands.push(cmd),
+                Ok((cmd, inline)) => {
+                    parsed.commands.push(cmd);
+                    if !inline.is_empty() {
+                        inline_text.push(inline);
+                    }
+                }
                 Err(problem) => parsed.errors.push(CommandError {
                     line: chunk.to_string(),
                     problem,
@@ -114,7 +121,8 @@ pub fn parse_commands(text: &str) -> Parsed {
         }
         lines.next();
     }
-    parsed.body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+    inline_text.push(lines.collect::<Vec<_>>().join("\n"));
+    parsed.body = inline_text.join("\n").trim().to_string();
     parsed
 }
 
@@ -145,7 +153,31 @@ fn canonical(tag: &str) -> Option<&'static str> {
         .map(|(it, _)| *it)
 }
 
-fn parse_one(chunk: &str) -> Result<Command, String> {
+/// One tag, and the free text written on its line for the tags whose argument is the body.
+fn parse_one(chunk: &str) -> Result<(Command, String), String> {
+    let rest = chunk.trim_start_matches('#');
+    let (tag, args) = match rest.split_once(char::is_whitespace) {
+        Some((t, a)) => (t, a.trim()),
+        None => (rest, ""),
+    };
+    match canonical(tag) {
+        Some("nota" | "risolto" | "fuoriambito") if !args.is_empty() => {
+            parse_tag(&format!("#{tag}")).map(|c| (c, args.to_string()))
+        }
+        // "#telefono +39 333…" names the caller's number; "#telefono richiamato, …" is a summary.
+        Some("telefono") if !args.is_empty() && !looks_like_phone(args) => {
+            parse_tag("#telefono").map(|c| (c, args.to_string()))
+        }
+        _ => parse_tag(chunk).map(|c| (c, String::new())),
+    }
+}
+
+fn looks_like_phone(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    digits >= 6 && text.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
+}
+
+fn parse_tag(chunk: &str) -> Result<Command, String> {
     let rest = chunk.trim_start_matches('#');
     let (tag, args) = match rest.split_once(char::is_whitespace) {
         Some((t, a)) => (t, a.trim()),
@@ -349,6 +381,21 @@ mod tests {
                 .contains("no arguments")
         );
         assert!(parse_commands("#xyzzy").errors[0].problem.contains("#aiuto"));
+    }
+
+    #[test]
+    fn text_on_the_tag_line_opens_the_body() {
+        check(
+            "#nota chiamato l'utente\naltro",
+            &[Command::Note],
+            "chiamato l'utente\naltro",
+        );
+        check(
+            "#telefono richiamato, risolto",
+            &[Command::Phone(None)],
+            "richiamato, risolto",
+        );
+        check("#risolto Fatto.", &[Command::Resolve], "Fatto.");
     }
 
     #[test]

@@ -5,9 +5,10 @@
 //! 1. our own address in From → `Loop` (never answer ourselves);
 //! 2. a PEC receipt → `PecReceipt` (the provider's proof of delivery, not a request);
 //! 3. a delivery-status report → `Bounce` (failed recipients) or `DelayNotice`;
-//! 4. RFC 3834 and vendor auto-reply headers → `AutoReply`;
-//! 5. mailing-list headers → `MailingList`;
-//! 6. the null sender or a MAILER-DAEMON/postmaster author → `Bounce` (a plain-text bounce);
+//! 4. `X-Failed-Recipients`, or a MAILER-DAEMON/postmaster author → `Bounce` (plain-text
+//!    bounces, which some MTAs also mark `Auto-Submitted`);
+//! 5. RFC 3834 and vendor auto-reply headers → `AutoReply`;
+//! 6. mailing-list headers → `MailingList`; the null sender → `Bounce`;
 //! 7. auto-reply subjects ("Risposta automatica", "Fuori sede", …), as a last resort;
 //! 8. otherwise a `Person`'s message.
 
@@ -83,6 +84,17 @@ pub fn classify(mail: &InboundMail, helpdesk_address: &str) -> Disposition {
             Disposition::Bounce(report.failed.clone())
         };
     }
+    // Exim and others mark their bounces Auto-Submitted too: the explicit bounce signs win.
+    let local = from.split('@').next().unwrap_or_default();
+    if let Some(failed) = mail.header("x-failed-recipients") {
+        let list = failed
+            .split(',')
+            .map(|a| a.trim().trim_matches(['<', '>']).to_ascii_lowercase());
+        return Disposition::Bounce(list.filter(|a| a.contains('@')).collect());
+    }
+    if local.eq_ignore_ascii_case("mailer-daemon") || local.eq_ignore_ascii_case("postmaster") {
+        return Disposition::Bounce(Vec::new());
+    }
     if let Some(reason) = auto_reply_header(mail) {
         return Disposition::AutoReply(reason);
     }
@@ -96,11 +108,7 @@ pub fn classify(mail: &InboundMail, helpdesk_address: &str) -> Disposition {
             _ => {}
         }
     }
-    let local = from.split('@').next().unwrap_or_default();
-    if mail.return_path.as_deref() == Some("")
-        || local.eq_ignore_ascii_case("mailer-daemon")
-        || local.eq_ignore_ascii_case("postmaster")
-    {
+    if mail.return_path.as_deref() == Some("") {
         return Disposition::Bounce(Vec::new());
     }
     let subject = mail.subject.to_lowercase();

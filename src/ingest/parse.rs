@@ -167,6 +167,7 @@ const KEPT_HEADERS: &[&str] = &[
     "authentication-results",
     "x-loop",
     "x-sportello-ticket",
+    "x-failed-recipients",
     "thread-topic",
 ];
 
@@ -222,9 +223,9 @@ fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
         return mail;
     }
 
-    let is_pec = headers
-        .iter()
-        .any(|(n, v)| n == "x-trasporto" && v.trim().eq_ignore_ascii_case("posta-certificata"));
+    // Certified mail ("posta-certificata") and the anomaly envelope ("errore": ordinary mail
+    // that reached a PEC box) both carry the original as postacert.eml.
+    let is_pec = headers.iter().any(|(n, _)| n == "x-trasporto");
     if is_pec
         && depth < MAX_NESTING
         && let Some(inner) = find_postacert(message)
@@ -293,9 +294,30 @@ fn body_text(message: &Message<'_>) -> (String, bool) {
     }
 }
 
+/// Parts of a delivery report that describe the failure rather than carry a file.
+const REPORT_PARTS: &[&str] = &[
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "message/disposition-notification",
+    "text/rfc822-headers",
+    "message/rfc822-headers",
+    "message/rfc822",
+    "message/global",
+];
+
 fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+    let is_report = message.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
     message
         .attachments()
+        .filter(|part| {
+            let ct = part
+                .content_type()
+                .map(|ct| format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase())
+                .unwrap_or_default();
+            !(is_report && REPORT_PARTS.contains(&ct.as_str()))
+        })
         .map(|part| {
             let content_type = part
                 .content_type()
@@ -314,13 +336,78 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
             } else {
                 "allegato"
             };
+            let name = continued_filename(message, part).or_else(|| part.attachment_name().map(str::to_string));
             Attachment {
-                filename: sanitize_filename(part.attachment_name().unwrap_or(fallback), fallback),
+                filename: sanitize_filename(name.as_deref().unwrap_or(fallback), fallback),
                 content_type,
                 bytes,
             }
         })
         .collect()
+}
+
+/// An RFC 2231 file name continued over several parameters (`filename*0*=UTF-8''…;
+/// filename*1*=…`), reassembled from the raw header: the segments must be joined as bytes
+/// before decoding, since a client may split a UTF-8 character between two of them.
+fn continued_filename(message: &Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    let raw = message.raw_message();
+    let header = part
+        .headers
+        .iter()
+        .find(|h| h.name().eq_ignore_ascii_case("content-disposition"))?;
+    let value = raw.get(header.offset_start() as usize..header.offset_end() as usize)?;
+    let value = String::from_utf8_lossy(value);
+    if !value.to_ascii_lowercase().contains("filename*0") {
+        return None;
+    }
+    let mut segments: Vec<(u32, bool, String)> = Vec::new();
+    for param in value.split(';') {
+        let Some((key, val)) = param.trim().split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let Some(rest) = key.strip_prefix("filename*") else {
+            continue;
+        };
+        let encoded = rest.ends_with('*');
+        let Ok(index) = rest.trim_end_matches('*').parse::<u32>() else {
+            continue;
+        };
+        segments.push((index, encoded, val.trim().trim_matches('"').to_string()));
+    }
+    segments.sort_by_key(|(i, _, _)| *i);
+    let mut bytes = Vec::new();
+    let mut charset = String::from("utf-8");
+    for (index, encoded, val) in segments {
+        let mut text = val.as_str();
+        if encoded && index == 0 {
+            let mut pieces = text.splitn(3, '\'');
+            if let (Some(cs), Some(_lang), Some(rest)) = (pieces.next(), pieces.next(), pieces.next()) {
+                charset = cs.to_ascii_lowercase();
+                text = rest;
+            }
+        }
+        if encoded {
+            let mut chars = text.bytes();
+            while let Some(b) = chars.next() {
+                if b == b'%' {
+                    let hex: Vec<u8> = chars.by_ref().take(2).collect();
+                    let value = std::str::from_utf8(&hex)
+                        .ok()
+                        .and_then(|h| u8::from_str_radix(h, 16).ok());
+                    bytes.push(value.unwrap_or(b'?'));
+                } else {
+                    bytes.push(b);
+                }
+            }
+        } else {
+            bytes.extend_from_slice(text.as_bytes());
+        }
+    }
+    Some(match charset.as_str() {
+        "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" => bytes.iter().map(|&b| b as char).collect(),
+        _ => String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 /// The original message inside a PEC envelope (`postacert.eml`).

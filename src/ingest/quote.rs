@@ -2,13 +2,15 @@
 //!
 //! Pure text in, text out. The raw message is always kept elsewhere, so this may cut
 //! generously. The rules, tried on each line from the top:
-//! - an attribution line ends the fresh text: Gmail's "Il giorno … ha scritto:" / "On … wrote:"
-//!   (also when the client wrapped it over two lines), Thunderbird's "Il 09/03/26 10:15, X ha
-//!   scritto:", Apple Mail's "Il giorno 9 mar 2026, alle ore 10:15, X ha scritto:";
+//! - an attribution line — Gmail's "Il giorno … ha scritto:" / "On … wrote:" (also when the
+//!   client wrapped it over two lines), Thunderbird's "Il 09/03/26 10:15, X ha scritto:",
+//!   Apple Mail's "Il giorno 9 mar 2026, alle ore 10:15, X ha scritto:" — is dropped when
+//!   `>` quoting follows it (the reply may be above, below or between the quotes:
+//!   Thunderbird and many professionals answer below), and ends the fresh text otherwise;
 //! - a separator ends it: "-----Messaggio originale-----", "-----Original Message-----",
 //!   Outlook's line of underscores, forward banners;
-//! - an Outlook header block ends it: a "Da:"/"From:" line followed within three lines by
-//!   "Inviato:"/"Sent:"/"Data:"/"Date:";
+//! - an Outlook header block ends it: a "Da:"/"From:" line (or its German, Swedish, French,
+//!   Spanish, Dutch equivalent) followed within three lines by "Inviato:"/"Sent:"/"Data:"/…;
 //! - a signature ends it: the "-- " delimiter, "Inviato da iPhone" and its relatives;
 //! - `>` quoted lines are dropped wherever they are.
 //!
@@ -19,11 +21,22 @@
 pub fn fresh_text(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let end = cut_index(&lines);
-    let kept: Vec<&str> = lines[..end]
-        .iter()
-        .copied()
-        .filter(|l| !l.trim_start().starts_with('>'))
-        .collect();
+    let mut kept: Vec<&str> = Vec::with_capacity(end);
+    let mut i = 0;
+    while i < end {
+        if lines[i].trim_start().starts_with('>') {
+            i += 1;
+            continue;
+        }
+        // An attribution that introduces `>` quoting: drop it (and its wrapped second line).
+        let span = attribution_span(&lines, i);
+        if span > 0 {
+            i += span;
+            continue;
+        }
+        kept.push(lines[i]);
+        i += 1;
+    }
     let fresh = trim_blank_lines(&kept);
     if fresh.is_empty() {
         trim_blank_lines(&lines)
@@ -39,19 +52,36 @@ fn cut_index(lines: &[&str]) -> usize {
         if is_separator(trimmed) || is_signature_start(line) || is_outlook_header_block(lines, i) {
             return i;
         }
-        if is_attribution(trimmed) {
+        // An attribution (maybe wrapped over two lines: "Il giorno lun 9 mar 2026 alle ore
+        // 10:15 Help" / "desk CPortal <assistenza@…> ha scritto:") not followed by `>` quoting
+        // introduces unmarked history: everything after it goes.
+        let span = attribution_span(lines, i);
+        if span > 0 && !quoting_follows(lines, i + span) {
             return i;
-        }
-        // An attribution wrapped over two lines: "Il giorno lun 9 mar 2026 alle ore 10:15 Help"
-        // / "desk CPortal <assistenza@…> ha scritto:".
-        if let Some(next) = lines.get(i + 1) {
-            let joined = format!("{trimmed} {}", next.trim());
-            if starts_attribution(trimmed) && is_attribution(&joined) {
-                return i;
-            }
         }
     }
     lines.len()
+}
+
+/// How many lines (1 or 2) the attribution starting at `i` takes, or 0 when there is none.
+fn attribution_span(lines: &[&str], i: usize) -> usize {
+    let trimmed = lines[i].trim();
+    if is_attribution(trimmed) {
+        return 1;
+    }
+    match lines.get(i + 1) {
+        Some(next) if starts_attribution(trimmed) && is_attribution(&format!("{trimmed} {}", next.trim())) => 2,
+        _ => 0,
+    }
+}
+
+/// True when the first non-blank line from `from` on is `>` quoted.
+fn quoting_follows(lines: &[&str], from: usize) -> bool {
+    lines
+        .iter()
+        .skip(from)
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.trim_start().starts_with('>'))
 }
 
 fn starts_attribution(line: &str) -> bool {
@@ -99,14 +129,22 @@ fn is_outlook_header_block(lines: &[&str], i: usize) -> bool {
         let t = l.trim().trim_start_matches('*').to_lowercase();
         keys.iter().any(|k| t.starts_with(k))
     };
-    if !starts(lines[i], &["da:", "from:"]) {
+    if !starts(lines[i], &["da:", "from:", "von:", "från:", "de:", "fra:", "van:"]) {
         return false;
     }
-    lines
-        .iter()
-        .skip(i + 1)
-        .take(3)
-        .any(|l| starts(l, &["inviato:", "sent:", "data:", "date:"]))
+    let second = [
+        "inviato:",
+        "sent:",
+        "data:",
+        "date:",
+        "gesendet:",
+        "skickat:",
+        "envoyé:",
+        "enviado:",
+        "fecha:",
+        "verzonden:",
+    ];
+    lines.iter().skip(i + 1).take(3).any(|l| starts(l, &second))
 }
 
 fn trim_blank_lines(lines: &[&str]) -> String {

@@ -10,6 +10,7 @@
 //! `support` holds the shared helpers.
 
 mod cli;
+mod fixtures;
 mod mailserver;
 mod support;
 mod workflow;
