@@ -241,3 +241,154 @@ fn sigkill_during_a_backlog_loses_nothing_and_repeats_nothing() {
     let unique: std::collections::BTreeSet<&String> = killed_acks.iter().collect();
     assert_eq!(unique.len(), killed_acks.len(), "no ticket acknowledged twice");
 }
+
+/// The procedure of the workflow issue with real mailboxes: the requester and two operators
+/// read what they receive over IMAP; their replies reach the help desk's IMAP folder; the
+/// daemon answers over SMTP.
+#[test]
+fn the_procedure_over_real_imap_and_smtp() {
+    let Some(server) = MailServer::from_env("the_procedure_over_real_imap_and_smtp") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let (requester, requester_pw) = server.add_user("requester");
+    let (giulia, giulia_pw) = server.add_user("giulia");
+    let (luca, luca_pw) = server.add_user("luca");
+    let mut config = imap_config(&server, &helpdesk, "starttls", "");
+    config.push_str(&format!(
+        "[security]\ntrusted_authserv_id = \"mx.example.test\"\n\
+         [[operator]]\nname = \"Giulia Bianchi\"\nemail = \"{giulia}\"\nlevel = 1\n\
+         [[operator]]\nname = \"Luca Verdi\"\nemail = \"{luca}\"\nlevel = 2\nsupervisor = true\n"
+    ));
+    let sandbox = Sandbox::with_config(&config);
+    let pass = "Authentication-Results: mx.example.test; dkim=pass header.d=example.test; dmarc=pass header.from=example.test\r\n";
+    let parse = |raw: &[u8]| sportello::ingest::parse::parse_mail(raw, 1 << 22).expect("parse");
+    let step = |raw: String| {
+        server.deliver(&helpdesk.0, raw.as_bytes());
+        let out = sandbox.run(&["run", "--once"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    };
+    let operator_reply = |from: &str, notice: &str, id: &str, auth: bool, body: &str| {
+        format!(
+            "{}From: Operatore <{from}>\r\nTo: {hd}\r\nSubject: Re: notifica\r\nMessage-ID: <{id}@example.test>\r\n\
+             In-Reply-To: <{notice}>\r\nReferences: <{notice}>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n",
+            if auth { pass } else { "" },
+            hd = helpdesk.0
+        )
+    };
+    let newest = |user: &str, pw: &str| parse(server.read_inbox(user, pw).last().expect("a message"));
+
+    // Request → acknowledgment to the requester, notice to Giulia.
+    step(
+        simple_message(
+            &requester,
+            "Impossibile firmare la pratica",
+            "w1@example.org",
+            "Errore di firma.",
+        )
+        .iter()
+        .map(|b| *b as char)
+        .collect(),
+    );
+    let ack = newest(&requester, &requester_pw);
+    assert!(ack.subject.contains("[TCK-2026-00001]"), "{}", ack.subject);
+    let notice = newest(&giulia, &giulia_pw);
+    let notice_id = notice.message_id.clone().expect("notice id");
+
+    // Take-in naming the technician.
+    step(operator_reply(&giulia, &notice_id, "o1", true, "#prendo"));
+    assert!(newest(&requester, &requester_pw).text.contains("Giulia Bianchi"));
+
+    // Escalation → the requester is told; Luca gets the screening.
+    step(operator_reply(&giulia, &notice_id, "o2", true, "#secondolivello"));
+    assert!(newest(&requester, &requester_pw).subject.contains("secondo livello"));
+    let luca_notice = newest(&luca, &luca_pw);
+    assert!(luca_notice.text.contains("Errore di firma."));
+    let luca_notice_id = luca_notice.message_id.clone().expect("id");
+
+    // Remote session invitation with a valid .ics, then the closing mail.
+    step(operator_reply(
+        &luca,
+        &luca_notice_id,
+        "o3",
+        true,
+        "#remoto 2026-12-15 15:00 30",
+    ));
+    let invitation = newest(&requester, &requester_pw);
+    let ics = invitation
+        .attachments
+        .iter()
+        .find(|a| a.filename.ends_with(".ics"))
+        .expect("ics attached");
+    let ics = String::from_utf8_lossy(&ics.bytes);
+    assert!(
+        ics.contains("BEGIN:VEVENT") && ics.contains("DTSTART:20261215T140000Z"),
+        "{ics}"
+    );
+    step(operator_reply(
+        &luca,
+        &luca_notice_id,
+        "o4",
+        true,
+        "#risolto\nCertificato rinnovato.",
+    ));
+    let closing = newest(&requester, &requester_pw);
+    assert!(closing.text.contains("Certificato rinnovato."));
+
+    // The requester's reply reopens it back to Luca, who resolves it again.
+    let reopen = format!(
+        "From: {requester}\r\nTo: {}\r\nSubject: Re: {}\r\nMessage-ID: <w2@example.org>\r\nIn-Reply-To: <{}>\r\n\r\nDi nuovo errore.\r\n",
+        helpdesk.0,
+        closing.subject,
+        closing.message_id.clone().expect("closing id")
+    );
+    step(reopen);
+    let reopened_notice = newest(&luca, &luca_pw);
+    assert!(reopened_notice.text.contains("Di nuovo errore."));
+    step(operator_reply(
+        &luca,
+        reopened_notice.message_id.as_deref().expect("id"),
+        "o5",
+        true,
+        "#risolto\nRisolto davvero.",
+    ));
+    assert!(newest(&requester, &requester_pw).text.contains("Risolto davvero."));
+
+    // A spoofed command is refused (and Luca, the supervisor, is alerted); a typo is answered.
+    let before = server.read_inbox(&requester, &requester_pw).len();
+    step(operator_reply(
+        &giulia,
+        &notice_id,
+        "o6",
+        false,
+        "Rispondo io senza autenticazione.",
+    ));
+    assert_eq!(
+        server.read_inbox(&requester, &requester_pw).len(),
+        before,
+        "nothing reached the requester"
+    );
+    let luca_inbox = server.read_inbox(&luca, &luca_pw);
+    assert!(
+        luca_inbox
+            .iter()
+            .rev()
+            .take(3)
+            .any(|m| parse(m).subject.contains("ALLARME")),
+        "the supervisor is alerted"
+    );
+    step(operator_reply(&giulia, &notice_id, "o7", true, "#prendi"));
+    assert!(
+        newest(&giulia, &giulia_pw).text.contains("#prendo"),
+        "did-you-mean reply"
+    );
+
+    // A phone ticket opened by mail.
+    step(format!(
+        "{pass}From: {giulia}\r\nTo: {}\r\nSubject: Chiamata\r\nMessage-ID: <o8@example.test>\r\n\r\n#nuovo Mario Rossi\r\n#telefono +39 333 1234567\r\nNon accede con SPID.\r\n",
+        helpdesk.0
+    ));
+    let out = sandbox.run(&["ticket", "show", "TCK-2026-00002", "--json"]);
+    let phone: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(phone["channel"], "phone");
+}

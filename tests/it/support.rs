@@ -263,3 +263,37 @@ fn rand_u32() -> u32 {
     rand::fill(&mut bytes);
     u32::from_le_bytes(bytes)
 }
+
+impl MailServer {
+    /// Every message in `user`'s INBOX, read over IMAP (plain, loopback) as a mail client would.
+    pub fn read_inbox(&self, user: &str, password: &str) -> Vec<Vec<u8>> {
+        use futures::TryStreamExt;
+        let port = self.imap_port;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .expect("connect");
+            let mut client = async_imap::Client::new(tcp);
+            client.read_response().await.expect("greeting").expect("greeting");
+            let mut session = client.login(user, password).await.map_err(|(e, _)| e).expect("login");
+            let mailbox = session.select("INBOX").await.expect("select");
+            let mut out = Vec::new();
+            if mailbox.exists > 0 {
+                let fetched: Vec<_> = session
+                    .fetch("1:*", "BODY.PEEK[]")
+                    .await
+                    .expect("fetch")
+                    .try_collect()
+                    .await
+                    .expect("collect");
+                out = fetched.iter().filter_map(|f| f.body().map(<[u8]>::to_vec)).collect();
+            }
+            let _ = session.logout().await;
+            out
+        })
+    }
+}
