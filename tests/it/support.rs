@@ -243,19 +243,6 @@ impl MailServer {
         let out = self.doveadm(&args).output().expect("doveadm search");
         String::from_utf8_lossy(&out.stdout).lines().count()
     }
-
-    /// The raw text of every message in `folder`.
-    pub fn messages(&self, user: &str, folder: &str) -> Vec<String> {
-        let out = self
-            .doveadm(&["fetch", "-u", user, "text", "mailbox", folder, "all"])
-            .output()
-            .expect("doveadm fetch");
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        text.split("\u{c}\n")
-            .filter(|m| !m.trim().is_empty())
-            .map(str::to_string)
-            .collect()
-    }
 }
 
 fn rand_u32() -> u32 {
