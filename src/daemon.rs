@@ -47,6 +47,8 @@ pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(path).with_context(|| format!("creating outbox folder {}", path.display()))?;
     }
     Store::open(&config.database_path())?;
+    // The key of operator-notification Message-IDs exists from the first start on.
+    auth::load_or_create_key(data_dir)?;
     Ok(())
 }
 

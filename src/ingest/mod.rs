@@ -300,7 +300,7 @@ fn apply_one(conn: &Connection, intake: &Intake<'_>, message: &Fetched, now: Dat
     };
     match classify::classify(&mail, &intake.config.helpdesk.address) {
         Disposition::Person => apply_person(conn, intake, &stored, now),
-        Disposition::Bounce(failed) => apply_bounce(conn, &stored, &failed),
+        Disposition::Bounce(failed) => apply_bounce(conn, intake, &stored, &failed, now),
         other => {
             stored.insert(conn, None, other.label(), false)?;
             Ok(Outcome::Ignored(other.label()))
@@ -619,7 +619,21 @@ fn reply_to(
     }
 }
 
-fn apply_bounce(conn: &Connection, stored: &StoredMail<'_>, failed: &[String]) -> anyhow::Result<Outcome> {
+fn apply_bounce(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    failed: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let ctx = workflow::Context {
+        config: intake.config,
+        calendar: intake.calendar,
+        templates: intake.templates,
+        sender: &intake.sender,
+        key: &intake.key,
+        now,
+    };
     let mut recipients: Vec<String> = failed.to_vec();
     let mut ticket_of_original = None;
     if let Some(report) = &stored.mail.delivery_report {
@@ -657,6 +671,25 @@ fn apply_bounce(conn: &Connection, stored: &StoredMail<'_>, failed: &[String]) -
                 "undeliverable",
                 address,
                 Some(row),
+            )?;
+            // The assigned operator (or first level) learns that the requester cannot be reached.
+            let ticket_row = tickets::find_ticket(conn, t)?.context("ticket vanished inside its transaction")?;
+            let to: Vec<&crate::config::Operator> =
+                match ticket_row.assignee.as_deref().and_then(|a| intake.config.operator(a)) {
+                    Some(op) => vec![op],
+                    None => intake
+                        .config
+                        .operators
+                        .iter()
+                        .filter(|o| o.level == crate::model::Level::First)
+                        .collect(),
+                };
+            workflow::notify_operators(
+                conn,
+                &ctx,
+                &ticket_row,
+                &to,
+                workflow::Notice::new("bounce", address.clone()),
             )?;
             touched += 1;
         }

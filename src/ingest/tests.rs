@@ -313,6 +313,11 @@ fn a_bounce_marks_the_recipient_undeliverable_on_its_tickets() {
         1
     );
     assert_eq!(
+        bench.count("SELECT count(*) FROM outbox WHERE purpose = 'notify' AND raw LIKE '%Recapito fallito%'"),
+        1,
+        "the first-level operator is told the requester cannot be reached"
+    );
+    assert_eq!(
         bench.count("SELECT count(*) FROM messages WHERE disposition = 'bounce' AND ticket_id = 'TCK-2026-00001'"),
         1
     );

@@ -49,6 +49,8 @@ fn init_writes_a_trial_config_that_check_config_accepts() {
     assert!(sandbox.path("config.toml").is_file());
     assert!(sandbox.path("var/inbox/new").is_dir() && sandbox.path("var/outbox").is_dir());
     assert!(sandbox.path("var/sportello.db").is_file());
+    let key = std::fs::read_to_string(sandbox.path("var/secret.key")).expect("init creates the notification key");
+    assert_eq!(key.trim().len(), 64);
     let check = sandbox.run(&["check-config"]);
     assert_eq!(code(&check), 0, "{}", stderr(&check));
     assert!(stdout(&check).contains("allow_unauthenticated_operators = true"));
