@@ -128,6 +128,8 @@ impl InboundMail {
 pub enum ParseFailure {
     /// No header section could be found: not an e-mail.
     NotAMessage,
+    /// The MIME parser itself failed on this input (a bug it has, caught).
+    ParserPanicked,
     /// Larger than the configured bound; not parsed at all.
     TooLarge {
         /// Its size.
@@ -141,6 +143,7 @@ impl std::fmt::Display for ParseFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParseFailure::NotAMessage => write!(f, "not an e-mail message: no header section found"),
+            ParseFailure::ParserPanicked => write!(f, "the MIME structure is too broken to read"),
             ParseFailure::TooLarge { size, limit } => {
                 write!(
                     f,
@@ -179,7 +182,21 @@ pub fn parse_mail(raw: &[u8], max_bytes: u64) -> Result<InboundMail, ParseFailur
             limit: max_bytes,
         });
     }
-    let message = MessageParser::default().parse(raw).ok_or(ParseFailure::NotAMessage)?;
+    // mail-parser promises never to panic, but fuzzing found inputs that make it (see
+    // fixtures/eml/regressions/): a panic there is one bad message, never a dead daemon.
+    let parsed = std::panic::catch_unwind(|| {
+        let message = MessageParser::default().parse(raw)?;
+        Some(checked(&message).map(|()| from_message(&message, 0)))
+    });
+    match parsed {
+        Ok(Some(result)) => result,
+        Ok(None) => Err(ParseFailure::NotAMessage),
+        Err(_) => Err(ParseFailure::ParserPanicked),
+    }
+}
+
+/// Refuses what parsed but is not mail at all.
+fn checked(message: &Message<'_>) -> Result<(), ParseFailure> {
     // mail-parser accepts almost anything; a "message" without a single header that every
     // e-mail carries is garbage, not mail.
     const EVERY_MAIL_HAS_ONE: [&str; 9] = [
@@ -201,7 +218,7 @@ pub fn parse_mail(raw: &[u8], max_bytes: u64) -> Result<InboundMail, ParseFailur
     if !is_mail {
         return Err(ParseFailure::NotAMessage);
     }
-    Ok(from_message(&message, 0))
+    Ok(())
 }
 
 fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
@@ -605,6 +622,18 @@ mod tests {
             Err(ParseFailure::TooLarge { size: 18, limit: 5 })
         );
         assert_eq!(parse_mail(b"", 1000), Err(ParseFailure::NotAMessage));
+    }
+
+    // See: fixtures/eml/regressions/0001-fuzz-mail-parser-invalid-part-id.eml (found by scripts/fuzz).
+    #[test]
+    fn regression_0001_a_parser_panic_becomes_a_parse_failure() {
+        let raw = include_bytes!("../../fixtures/eml/regressions/0001-fuzz-mail-parser-invalid-part-id.eml");
+        // Silence the default hook's backtrace for the expected panic inside mail-parser.
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let result = parse_mail(raw, 1 << 20);
+        std::panic::set_hook(hook);
+        assert_eq!(result, Err(ParseFailure::ParserPanicked));
     }
 
     #[test]
