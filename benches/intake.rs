@@ -38,12 +38,21 @@ fn generate() -> Vec<u8> {
     };
     let mut mbox = Vec::with_capacity(MESSAGES * 2_000);
     for i in 0..MESSAGES {
-        let from = format!("utente{}@example.org", i % 500);
-        let subject = if i % 5 < 3 {
-            format!("Problema con la pratica PE-2026-{i:06}")
+        // Replies come from the requester of a request a few messages earlier and thread on
+        // it by In-Reply-To, as a mail client's reply does.
+        let (from, subject, threading) = if i % 5 < 3 {
+            (
+                format!("utente{}@example.org", i % 500),
+                format!("Problema con la pratica PE-2026-{i:06}"),
+                String::new(),
+            )
         } else {
-            // Replies to the tickets opened so far, by token.
-            format!("R: [TCK-2026-{:05}] Problema con la pratica", 1 + (i * 3 / 5) / 2)
+            let j = i - i % 5;
+            (
+                format!("utente{}@example.org", j % 500),
+                format!("R: Problema con la pratica PE-2026-{j:06}"),
+                format!("In-Reply-To: <bench{j}@example.org>\n"),
+            )
         };
         let body = "Buongiorno,\nnon riesco a caricare il file firmato digitalmente sul portale: \
                     compare un errore di formato. Ho provato con due browser diversi.\n\nGrazie\n";
@@ -51,7 +60,7 @@ fn generate() -> Vec<u8> {
         let _ = write!(
             mbox,
             "From: {from}\nTo: assistenza@comune.example.it\nSubject: {subject}\nMessage-ID: <bench{i}@example.org>\n\
-             Date: Mon, 9 Mar 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
+             {threading}Date: Mon, 9 Mar 2026 10:00:00 +0100\nMIME-Version: 1.0\n"
         );
         if i % 10 == 0 {
             let _ = write!(

@@ -1186,7 +1186,7 @@ impl Validator<'_> {
         );
         let max_attachments = self.bounded("intake.max_attachments", raw.max_attachments, 20, 0..=1000);
         let ack_rate_per_hour = self.bounded("intake.ack_rate_per_hour", raw.ack_rate_per_hour, 5, 1..=10_000);
-        let batch_size = self.bounded("intake.batch_size", raw.batch_size, 50, 1..=10_000);
+        let batch_size = self.bounded("intake.batch_size", raw.batch_size, 100, 1..=10_000);
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,

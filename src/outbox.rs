@@ -43,46 +43,43 @@ pub fn enqueue_as(
     let message_id = message_id.to_string();
     let raw = compose(sender, mail, &message_id, now)?;
     let recipients: Vec<&str> = mail.to.iter().map(|r| r.address.as_str()).collect();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-        params![
-            mail.ticket.map(|t| t.to_string()),
-            message_id,
-            mail.purpose,
-            recipients.join(","),
-            raw,
-            ts(now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        mail.ticket.map(|t| t.to_string()),
+        message_id,
+        mail.purpose,
+        recipients.join(","),
+        raw,
+        ts(now)
+    ])?;
     // Mail about a ticket is part of its history (and of its thread: replies reference it).
     if let Some(ticket) = mail.ticket {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO messages (ticket_id, direction, message_id, from_addr, to_addrs, subject, body_text, at,
                  source, disposition)
              VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, 'outbox', ?8)",
-            params![
-                ticket.to_string(),
-                message_id,
-                sender.address,
-                recipients.join(","),
-                mail.subject,
-                mail.body,
-                ts(now),
-                mail.purpose
-            ],
-        )?;
+        )?
+        .execute(params![
+            ticket.to_string(),
+            message_id,
+            sender.address,
+            recipients.join(","),
+            mail.subject,
+            mail.body,
+            ts(now),
+            mail.purpose
+        ])?;
     }
     Ok(message_id)
 }
 
 /// How many acknowledgments went to `address` since `since` (the rate limit's count).
 pub fn acks_since(conn: &Connection, address: &str, since: DateTime<Utc>) -> rusqlite::Result<u32> {
-    conn.query_row(
-        "SELECT count(*) FROM outbox WHERE purpose = 'ack' AND recipients = ?1 AND created_at >= ?2",
-        params![address, ts(since)],
-        |r| r.get(0),
-    )
+    conn.prepare_cached("SELECT count(*) FROM outbox WHERE purpose = 'ack' AND recipients = ?1 AND created_at >= ?2")?
+        .query_row(params![address, ts(since)], |r| r.get(0))
 }
 
 /// A queued message due for an attempt.
@@ -242,16 +239,16 @@ pub async fn send_due(
 
 /// Messages still waiting (for metrics and tests).
 pub fn pending(conn: &Connection) -> rusqlite::Result<u32> {
-    conn.query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))
+    conn.prepare_cached("SELECT count(*) FROM outbox WHERE sent_at IS NULL")?
+        .query_row([], |r| r.get(0))
 }
 
 /// When the message with this Message-ID left, if it did.
 pub fn sent_at(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text: Option<Option<String>> = rusqlite::OptionalExtension::optional(conn.query_row(
-        "SELECT sent_at FROM outbox WHERE message_id = ?1",
-        [message_id],
-        |r| r.get(0),
-    ))?;
+    let text: Option<Option<String>> = rusqlite::OptionalExtension::optional(
+        conn.prepare_cached("SELECT sent_at FROM outbox WHERE message_id = ?1")?
+            .query_row([message_id], |r| r.get(0)),
+    )?;
     text.flatten().map(|t| parse_ts(&t)).transpose()
 }
 

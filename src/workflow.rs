@@ -91,21 +91,20 @@ pub struct Cycle {
 
 /// The latest cycle of `ticket`.
 pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<Cycle>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT id, number, take_in_due, take_in_at, resolution_due FROM cycles WHERE ticket_id = ?1
          ORDER BY number DESC LIMIT 1",
-        [ticket.to_string()],
-        |r| {
-            let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
-            Ok(Cycle {
-                id: r.get(0)?,
-                number: r.get(1)?,
-                take_in_due: parse_ts(&r.get::<_, String>(2)?)?,
-                take_in_at: opt(r.get(3)?)?,
-                resolution_due: opt(r.get(4)?)?,
-            })
-        },
-    )
+    )?
+    .query_row([ticket.to_string()], |r| {
+        let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
+        Ok(Cycle {
+            id: r.get(0)?,
+            number: r.get(1)?,
+            take_in_due: parse_ts(&r.get::<_, String>(2)?)?,
+            take_in_at: opt(r.get(3)?)?,
+            resolution_due: opt(r.get(4)?)?,
+        })
+    })
     .optional()
 }
 
@@ -118,8 +117,7 @@ pub fn open_first_cycle(
     received: DateTime<Utc>,
 ) -> anyhow::Result<DateTime<Utc>> {
     let (effective, due) = take_in_due(ctx.calendar, &ctx.config.sla, channel, received);
-    conn.execute(
-        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level) VALUES (?1, 1, ?2, ?3, ?4, 1)",
+    conn.prepare_cached("INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level) VALUES (?1, 1, ?2, ?3, ?4, 1)")?.execute(
         params![ticket.to_string(), ts(received), ts(effective), ts(due)],
     )?;
     Ok(due)
@@ -330,6 +328,14 @@ fn first_level(config: &Config) -> Vec<&Operator> {
         .collect()
 }
 
+/// Who hears about a ticket: its assignee, or first level while it has none.
+pub fn assignee_or_first_level<'c>(config: &'c Config, ticket: &TicketRow) -> Vec<&'c Operator> {
+    match ticket.assignee.as_deref().and_then(|a| config.operator(a)) {
+        Some(op) => vec![op],
+        None => first_level(config),
+    }
+}
+
 fn supervisors(config: &Config) -> Vec<&Operator> {
     let sup: Vec<&Operator> = config.operators.iter().filter(|o| o.supervisor).collect();
     if sup.is_empty() {
@@ -360,10 +366,10 @@ fn set(
     value: &dyn rusqlite::ToSql,
 ) -> anyhow::Result<()> {
     // Column names come from this file only, never from input.
-    conn.execute(
-        &format!("UPDATE tickets SET {column} = ?2, updated_at = ?3 WHERE id = ?1"),
-        params![ticket.to_string(), value, ts(ctx.now)],
-    )?;
+    conn.prepare_cached(&format!(
+        "UPDATE tickets SET {column} = ?2, updated_at = ?3 WHERE id = ?1"
+    ))?
+    .execute(params![ticket.to_string(), value, ts(ctx.now)])?;
     Ok(())
 }
 
@@ -467,11 +473,7 @@ pub fn on_requester_message(
                 }
                 return notify_operators(conn, ctx, &row, &to, Notice::new("reminder", reason).with_text(text));
             }
-            let to = if assignee.is_empty() {
-                first_level(ctx.config)
-            } else {
-                assignee
-            };
+            let to = assignee_or_first_level(ctx.config, &row);
             notify_operators(conn, ctx, &row, &to, Notice::new("message", "").with_text(text))
         }
     }
@@ -507,9 +509,8 @@ fn reopen(conn: &Connection, ctx: &Context<'_>, row: &TicketRow, author: &str, t
         ReopenRoute::BackTo(_) => (ctx.now, ctx.now),
         ReopenRoute::Queue(_) => take_in_due(ctx.calendar, &ctx.config.sla, row.channel, ctx.now),
     };
-    conn.execute(
-        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level, resolution_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    conn.prepare_cached("INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level, resolution_due)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
         params![
             ticket.to_string(),
             number,
@@ -525,11 +526,11 @@ fn reopen(conn: &Connection, ctx: &Context<'_>, row: &TicketRow, author: &str, t
         ReopenRoute::BackTo(email) => (Status::Assigned, Some(email.clone()), String::new()),
         ReopenRoute::Queue(why) => (Status::New, None, why.clone()),
     };
-    conn.execute(
+    conn.prepare_cached(
         "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL, resolved_at = NULL,
              updated_at = ?4 WHERE id = ?1",
-        params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)],
-    )?;
+    )?
+    .execute(params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)])?;
     ctx.event(
         conn,
         Some(ticket),
@@ -833,10 +834,8 @@ fn take_in(
     technician: &Operator,
 ) -> anyhow::Result<String> {
     let row = reload(conn, ticket)?;
-    conn.execute(
-        "UPDATE tickets SET status = 'assigned', assignee = ?2, updated_at = ?3 WHERE id = ?1",
-        params![ticket.to_string(), technician.email, ts(ctx.now)],
-    )?;
+    conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![ticket.to_string(), technician.email, ts(ctx.now)])?;
     ctx.event(conn, Some(ticket), &actor.email, "assigned", &technician.email)?;
     let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
     let first_take_in = cycle.take_in_at.is_none();
@@ -860,10 +859,10 @@ fn take_in(
         Vec::new(),
     )?;
     if first_take_in {
-        conn.execute(
+        conn.prepare_cached(
             "UPDATE cycles SET take_in_at = ?2, take_in_message_id = ?3, resolution_due = ?4 WHERE id = ?1",
-            params![cycle.id, ts(ctx.now), confirmation, ts(due)],
-        )?;
+        )?
+        .execute(params![cycle.id, ts(ctx.now), confirmation, ts(due)])?;
     }
     if technician.email != actor.email {
         notify_operators(
@@ -914,10 +913,8 @@ fn apply_ticket_commands(
                     Level::Second,
                     cycle.take_in_at.unwrap_or(ctx.now),
                 );
-                conn.execute(
-                    "UPDATE cycles SET level = 2, resolution_due = ?2 WHERE id = ?1",
-                    params![cycle.id, ts(due)],
-                )?;
+                conn.prepare_cached("UPDATE cycles SET level = 2, resolution_due = ?2 WHERE id = ?1")?
+                    .execute(params![cycle.id, ts(due)])?;
                 ctx.event(
                     conn,
                     Some(ticket),
@@ -927,10 +924,8 @@ fn apply_ticket_commands(
                 )?;
                 let named = who.as_deref().and_then(|w| operator_named(ctx.config, w));
                 if let Some(op) = named {
-                    conn.execute(
-                        "UPDATE tickets SET assignee = ?2, status = 'assigned' WHERE id = ?1",
-                        params![ticket.to_string(), op.email],
-                    )?;
+                    conn.prepare_cached("UPDATE tickets SET assignee = ?2, status = 'assigned' WHERE id = ?1")?
+                        .execute(params![ticket.to_string(), op.email])?;
                     ctx.event(conn, Some(ticket), &operator.email, "assigned", &op.email)?;
                 }
                 let row = reload(conn, ticket)?;
@@ -993,15 +988,14 @@ fn apply_ticket_commands(
                         Vec::new(),
                     )?
                 };
-                conn.execute(
-                    "UPDATE tickets SET status = 'resolved', resolver = ?2, outcome = ?3, resolved_at = ?4, updated_at = ?4 WHERE id = ?1",
+                conn.prepare_cached("UPDATE tickets SET status = 'resolved', resolver = ?2, outcome = ?3, resolved_at = ?4, updated_at = ?4 WHERE id = ?1")?.execute(
                     params![ticket.to_string(), operator.email, if out_of_scope { "out_of_scope" } else { "resolved" }, ts(ctx.now)],
                 )?;
                 if let Some(cycle) = current_cycle(conn, ticket)? {
-                    conn.execute(
+                    conn.prepare_cached(
                         "UPDATE cycles SET resolution_message_id = ?2, resolved_at = ?3 WHERE id = ?1",
-                        params![cycle.id, sent, ts(ctx.now)],
-                    )?;
+                    )?
+                    .execute(params![cycle.id, sent, ts(ctx.now)])?;
                 }
                 let what = if out_of_scope { "out-of-scope" } else { "resolved" };
                 ctx.event(conn, Some(ticket), &operator.email, what, body)?;
@@ -1017,15 +1011,13 @@ fn apply_ticket_commands(
                 // A phone request without e-mail is taken in by the call-back itself.
                 if row.requester_email.is_none() && cycle.take_in_at.is_none() {
                     let due = resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now);
-                    conn.execute(
+                    conn.prepare_cached(
                         "UPDATE cycles SET take_in_at = ?2, take_in_phone_at = ?2, resolution_due = ?3 WHERE id = ?1",
-                        params![cycle.id, ts(ctx.now), ts(due)],
-                    )?;
+                    )?
+                    .execute(params![cycle.id, ts(ctx.now), ts(due)])?;
                     if row.status == Status::New {
-                        conn.execute(
-                            "UPDATE tickets SET status = 'assigned', assignee = ?2 WHERE id = ?1",
-                            params![ticket.to_string(), operator.email],
-                        )?;
+                        conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2 WHERE id = ?1")?
+                            .execute(params![ticket.to_string(), operator.email])?;
                     }
                 }
                 format!("telefonata registrata su {ticket}")
@@ -1082,10 +1074,10 @@ fn apply_ticket_commands(
                 format!("invito al desktop remoto inviato per {}", ctx.local(start))
             }
             Command::Time(minutes) => {
-                conn.execute(
+                conn.prepare_cached(
                     "INSERT INTO time_entries (ticket_id, operator, minutes, at) VALUES (?1, ?2, ?3, ?4)",
-                    params![ticket.to_string(), operator.email, minutes, ts(ctx.now)],
-                )?;
+                )?
+                .execute(params![ticket.to_string(), operator.email, minutes, ts(ctx.now)])?;
                 ctx.event(conn, Some(ticket), &operator.email, "time", &format!("{minutes} min"))?;
                 format!("{minutes} minuti registrati su {ticket}")
             }
@@ -1251,11 +1243,10 @@ fn fresh_commands(
             }
             Command::Away(until) => {
                 match until {
-                    Some(day) => conn.execute(
-                        "INSERT INTO operator_away (operator, until) VALUES (?1, ?2) ON CONFLICT (operator) DO UPDATE SET until = ?2",
+                    Some(day) => conn.prepare_cached("INSERT INTO operator_away (operator, until) VALUES (?1, ?2) ON CONFLICT (operator) DO UPDATE SET until = ?2")?.execute(
                         params![operator.email, day.to_string()],
                     )?,
-                    None => conn.execute("DELETE FROM operator_away WHERE operator = ?1", [&operator.email])?,
+                    None => conn.prepare_cached("DELETE FROM operator_away WHERE operator = ?1")?.execute( [&operator.email])?,
                 };
                 ctx.event(
                     conn,
@@ -1351,18 +1342,18 @@ pub fn open_phone_ticket(
         year,
     };
     let ticket = tickets::insert_ticket(conn, &new, &crate::ingest::random_secret(), actor)?;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
          VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'phone', 'phone')",
-        params![
-            ticket.to_string(),
-            phone.email,
-            phone.name,
-            new.subject,
-            phone.summary,
-            ts(ctx.now)
-        ],
-    )?;
+    )?
+    .execute(params![
+        ticket.to_string(),
+        phone.email,
+        phone.name,
+        new.subject,
+        phone.summary,
+        ts(ctx.now)
+    ])?;
     let due = on_new_ticket(
         conn,
         ctx,
@@ -1437,10 +1428,8 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
             .collect::<rusqlite::Result<_>>()?
     };
     for id in &idle {
-        conn.execute(
-            "UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1",
-            params![id, ts(ctx.now)],
-        )?;
+        conn.prepare_cached("UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id, ts(ctx.now)])?;
         let ticket = id.parse::<TicketId>().ok();
         ctx.event(
             conn,
@@ -1462,37 +1451,10 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
     };
     for (id, recipients, error, attempts, ticket) in &stuck {
         let reason = format!("to {recipients} after {attempts} attempts: {error}");
-        let vars = context! {
-            kind => "stuck", ticket => ticket.clone().unwrap_or_else(|| "-".into()), subject => recipients.clone(),
-            requester => recipients.clone(), channel => "email", level => "-", status => "-", take_in_due => "",
-            resolution_due => "", text => "", reason => reason, screening => Vec::<Value>::new(),
-            suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
-        };
-        let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
-        let alert = OutgoingMail {
-            purpose: "stuck".into(),
-            ticket: None,
-            to: supervisors(ctx.config)
-                .iter()
-                .map(|o| Recipient {
-                    name: Some(o.name.clone()),
-                    address: o.email.clone(),
-                })
-                .collect(),
-            subject: rendered.subject,
-            body: rendered.body,
-            in_reply_to: None,
-            references: Vec::new(),
-            automatic: true,
-            attachments: Vec::new(),
-        };
-        if !alert.to.is_empty() {
-            outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
-        }
-        conn.execute(
-            "UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1",
-            params![id, ts(ctx.now)],
-        )?;
+        let about = ticket.clone().unwrap_or_else(|| "-".into());
+        alert_supervisors(conn, ctx, "stuck", &about, recipients, &reason, "")?;
+        conn.prepare_cached("UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1")?
+            .execute(params![id, ts(ctx.now)])?;
     }
     Ok((idle.len(), stuck.len()))
 }
@@ -1596,6 +1558,47 @@ pub fn queue_order(
     rows
 }
 
+/// A notice that concerns no single ticket (`security`, `stuck`), to the supervisors.
+fn alert_supervisors(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    kind: &str,
+    about: &str,
+    subject: &str,
+    reason: &str,
+    text: &str,
+) -> anyhow::Result<()> {
+    let to: Vec<Recipient> = supervisors(ctx.config)
+        .iter()
+        .map(|o| Recipient {
+            name: Some(o.name.clone()),
+            address: o.email.clone(),
+        })
+        .collect();
+    if to.is_empty() {
+        return Ok(());
+    }
+    let vars = context! {
+        kind => kind, ticket => about, subject => subject, requester => subject, channel => "email",
+        level => "-", status => "-", take_in_due => "", resolution_due => "", text => text, reason => reason,
+        screening => Vec::<Value>::new(), suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
+    };
+    let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
+    let alert = OutgoingMail {
+        purpose: kind.into(),
+        ticket: None,
+        to,
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: true,
+        attachments: Vec::new(),
+    };
+    outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
+    Ok(())
+}
+
 /// Checks the operator's authentication; on failure alerts the supervisors and says why.
 pub fn authenticate(
     conn: &Connection,
@@ -1616,38 +1619,9 @@ pub fn authenticate(
         _ => String::new(),
     };
     ctx.event(conn, None, &operator.email, "unauthenticated-operator-mail", &reason)?;
-    let alert = OutgoingMail {
-        purpose: "security".into(),
-        ticket: None,
-        to: supervisors(ctx.config)
-            .iter()
-            .map(|o| Recipient {
-                name: Some(o.name.clone()),
-                address: o.email.clone(),
-            })
-            .collect(),
-        subject: String::new(),
-        body: String::new(),
-        in_reply_to: None,
-        references: Vec::new(),
-        automatic: true,
-        attachments: Vec::new(),
-    };
-    let vars = context! {
-        kind => "security", ticket => "-", subject => crate::ingest::parse::one_line(&mail.subject), requester => operator.email.clone(),
-        channel => "email", level => "-", status => "-", take_in_due => "", resolution_due => "",
-        text => mail.fresh_text.chars().take(2000).collect::<String>(), reason => reason, screening => Vec::<Value>::new(),
-        suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
-    };
-    let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
-    let alert = OutgoingMail {
-        subject: rendered.subject,
-        body: rendered.body,
-        ..alert
-    };
-    if !alert.to.is_empty() {
-        outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
-    }
+    let text: String = mail.fresh_text.chars().take(2000).collect();
+    let subject = crate::ingest::parse::one_line(&mail.subject);
+    alert_supervisors(conn, ctx, "security", "-", &subject, &reason, &text)?;
     Ok(false)
 }
 

@@ -151,11 +151,11 @@ pub fn apply_batch(
         outcomes.push(outcome);
     }
     if let Some(cp) = checkpoint {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
-            params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)],
-        )?;
+        )?
+        .execute(params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)])?;
     }
     tx.commit()?;
     Ok(outcomes)
@@ -163,18 +163,15 @@ pub fn apply_batch(
 
 /// The stored checkpoint of a mailbox, if any.
 pub fn load_checkpoint(conn: &Connection, mailbox: &str) -> rusqlite::Result<Option<Checkpoint>> {
-    conn.query_row(
-        "SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = ?1",
-        [mailbox],
-        |r| {
+    conn.prepare_cached("SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = ?1")?
+        .query_row([mailbox], |r| {
             Ok(Checkpoint {
                 mailbox: mailbox.to_string(),
                 uidvalidity: r.get(0)?,
                 last_uid: r.get(1)?,
             })
-        },
-    )
-    .optional()
+        })
+        .optional()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -197,10 +194,8 @@ fn dedup_key(mail: &InboundMail) -> String {
 
 fn store_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<String> {
     let sha = sha256_hex(raw);
-    conn.execute(
-        "INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)",
-        params![sha, raw.len() as i64, raw],
-    )?;
+    conn.prepare_cached("INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![sha, raw.len() as i64, raw])?;
     Ok(sha)
 }
 
@@ -217,10 +212,8 @@ fn quarantine(
     } else {
         Some(store_raw(conn, &message.raw)?)
     };
-    conn.execute(
-        "INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)",
-        params![ts(now), message.source, raw_sha, error],
-    )?;
+    conn.prepare_cached("INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ts(now), message.source, raw_sha, error])?;
     let quarantine_id = conn.last_insert_rowid();
     insert_event(
         conn,
@@ -265,10 +258,8 @@ fn quarantine(
             attachments: Vec::new(),
         };
         outbox::enqueue(conn, &intake.sender, &notice, now)?;
-        conn.execute(
-            "UPDATE quarantine SET reported_at = ?2 WHERE id = ?1",
-            params![quarantine_id, ts(now)],
-        )?;
+        conn.prepare_cached("UPDATE quarantine SET reported_at = ?2 WHERE id = ?1")?
+            .execute(params![quarantine_id, ts(now)])?;
     }
     Ok(())
 }
@@ -283,11 +274,9 @@ fn apply_one(conn: &Connection, intake: &Intake<'_>, message: &Fetched, now: Dat
     }
     let mail = parse_mail(&message.raw, limit).map_err(|e| anyhow::anyhow!("{e}"))?;
     let key = dedup_key(&mail);
-    let seen: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)",
-        [&key],
-        |r| r.get(0),
-    )?;
+    let seen: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
+        .query_row([&key], |r| r.get(0))?;
     if seen {
         return Ok(Outcome::Duplicate);
     }
@@ -326,27 +315,27 @@ impl StoredMail<'_> {
         flagged: bool,
     ) -> rusqlite::Result<i64> {
         let m = self.mail;
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO messages (ticket_id, direction, dedup_key, message_id, from_addr, from_name, to_addrs,
                  cc_addrs, subject, body_text, raw_sha256, at, source, disposition, flagged)
              VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![
-                ticket.map(|t| t.to_string()),
-                self.key,
-                m.message_id,
-                m.from.as_ref().map(|p| &p.address),
-                m.from.as_ref().and_then(|p| p.name.as_ref()),
-                m.to.join(","),
-                m.cc.join(","),
-                m.subject,
-                m.fresh_text,
-                self.raw_sha,
-                ts(self.fetched.received_at),
-                self.fetched.source,
-                disposition,
-                flagged,
-            ],
-        )?;
+        )?
+        .execute(params![
+            ticket.map(|t| t.to_string()),
+            self.key,
+            m.message_id,
+            m.from.as_ref().map(|p| &p.address),
+            m.from.as_ref().and_then(|p| p.name.as_ref()),
+            m.to.join(","),
+            m.cc.join(","),
+            m.subject,
+            m.fresh_text,
+            self.raw_sha,
+            ts(self.fetched.received_at),
+            self.fetched.source,
+            disposition,
+            flagged,
+        ])?;
         Ok(conn.last_insert_rowid())
     }
 }
@@ -380,8 +369,7 @@ fn store_attachments(
             }
             None => Some(save_blob(data_dir, &attachment.bytes)?),
         };
-        conn.execute(
-            "INSERT INTO attachments (message, filename, content_type, size, sha256, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        conn.prepare_cached("INSERT INTO attachments (message, filename, content_type, size, sha256, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
             params![message_row, attachment.filename, attachment.content_type, size as i64, sha, note],
         )?;
     }
@@ -464,11 +452,9 @@ fn apply_person(
     }
 
     if let Some(ticket) = thread {
-        let known: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)",
-            params![ticket.to_string(), from.address],
-            |r| r.get(0),
-        )?;
+        let known: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)")?
+            .query_row(params![ticket.to_string(), from.address], |r| r.get(0))?;
         let row = stored.insert(conn, Some(ticket), "person", !known)?;
         if !known {
             insert_event(
@@ -481,16 +467,7 @@ fn apply_person(
                 Some(row),
             )?;
             let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
-            let to: Vec<&crate::config::Operator> =
-                match ticket_row.assignee.as_deref().and_then(|a| intake.config.operator(a)) {
-                    Some(op) => vec![op],
-                    None => intake
-                        .config
-                        .operators
-                        .iter()
-                        .filter(|o| o.level == crate::model::Level::First)
-                        .collect(),
-                };
+            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
             let notice = workflow::Notice::new("flagged", from.address.clone()).with_text(mail.fresh_text.clone());
             workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
             return Ok(Outcome::Flagged(ticket));
@@ -505,10 +482,8 @@ fn apply_person(
             &mail.subject,
             Some(row),
         )?;
-        conn.execute(
-            "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
-            params![ticket.to_string(), ts(now)],
-        )?;
+        conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![ticket.to_string(), ts(now)])?;
         workflow::on_requester_message(conn, &ctx, ticket, &from.address, mail)?;
         if !dropped.is_empty() {
             let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
@@ -550,10 +525,8 @@ fn apply_person(
     let ticket = tickets::insert_ticket(conn, &new, &random_secret(), &from.address)?;
     for cc in mail.to.iter().chain(&mail.cc) {
         if *cc != from.address && *cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none() {
-            conn.execute(
-                "INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')",
-                params![ticket.to_string(), cc],
-            )?;
+            conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
+                .execute(params![ticket.to_string(), cc])?;
         }
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
@@ -661,7 +634,8 @@ fn apply_bounce(
             stmt.query_map([address], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?
         };
-        conn.execute("UPDATE participants SET undeliverable = 1 WHERE email = ?1", [address])?;
+        conn.prepare_cached("UPDATE participants SET undeliverable = 1 WHERE email = ?1")?
+            .execute([address])?;
         for t in affected.iter().filter_map(|t| t.parse::<TicketId>().ok()) {
             insert_event(
                 conn,
@@ -674,16 +648,7 @@ fn apply_bounce(
             )?;
             // The assigned operator (or first level) learns that the requester cannot be reached.
             let ticket_row = tickets::find_ticket(conn, t)?.context("ticket vanished inside its transaction")?;
-            let to: Vec<&crate::config::Operator> =
-                match ticket_row.assignee.as_deref().and_then(|a| intake.config.operator(a)) {
-                    Some(op) => vec![op],
-                    None => intake
-                        .config
-                        .operators
-                        .iter()
-                        .filter(|o| o.level == crate::model::Level::First)
-                        .collect(),
-                };
+            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
             workflow::notify_operators(
                 conn,
                 &ctx,

@@ -60,24 +60,21 @@ pub fn list_suspensions(conn: &Connection, include_cancelled: bool) -> rusqlite:
 
 /// Stores a suspension (already validated by `sla::check_new_suspension`) and returns its id.
 pub fn insert_suspension(conn: &Connection, s: &Suspension, now: DateTime<Utc>) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO suspensions (from_date, to_date, reason, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![
+    conn.prepare_cached("INSERT INTO suspensions (from_date, to_date, reason, created_at) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![
             s.from.format("%Y-%m-%d").to_string(),
             s.to.format("%Y-%m-%d").to_string(),
             s.reason,
             ts(now)
-        ],
-    )?;
+        ])?;
     Ok(conn.last_insert_rowid())
 }
 
 /// Cancels an active suspension; false when there is no active one with that id.
 pub fn cancel_suspension(conn: &Connection, id: i64, now: DateTime<Utc>) -> rusqlite::Result<bool> {
-    let changed = conn.execute(
-        "UPDATE suspensions SET cancelled_at = ?2 WHERE id = ?1 AND cancelled_at IS NULL",
-        params![id, ts(now)],
-    )?;
+    let changed = conn
+        .prepare_cached("UPDATE suspensions SET cancelled_at = ?2 WHERE id = ?1 AND cancelled_at IS NULL")?
+        .execute(params![id, ts(now)])?;
     Ok(changed == 1)
 }
 

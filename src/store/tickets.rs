@@ -105,13 +105,12 @@ pub struct MessageRow {
 
 /// Takes the next number of `year` (inside the caller's write transaction).
 pub fn next_ticket_number(conn: &Connection, year: i32) -> rusqlite::Result<u32> {
-    conn.query_row(
+    conn.prepare_cached(
         "INSERT INTO ticket_counters (year, last_number) VALUES (?1, 1)
          ON CONFLICT (year) DO UPDATE SET last_number = last_number + 1
          RETURNING last_number",
-        params![year],
-        |r| r.get(0),
-    )
+    )?
+    .query_row(params![year], |r| r.get(0))
 }
 
 /// Inserts a new ticket (status `new`, level 1) and its `created` event.
@@ -122,32 +121,30 @@ pub fn insert_ticket(conn: &Connection, ticket: &NewTicket, secret: &str, actor:
         number,
     };
     let at = ts(ticket.received_at);
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind,
              requester_email, requester_name, requester_phone, category, pratica, secret,
              created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, 'new', 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
-        params![
-            id.to_string(),
-            id.year,
-            id.number,
-            ticket.subject,
-            ticket.channel.as_str(),
-            ticket.kind.as_str(),
-            ticket.requester_email,
-            ticket.requester_name,
-            ticket.requester_phone,
-            ticket.category,
-            ticket.pratica,
-            secret,
-            at,
-        ],
-    )?;
+    )?
+    .execute(params![
+        id.to_string(),
+        id.year,
+        id.number,
+        ticket.subject,
+        ticket.channel.as_str(),
+        ticket.kind.as_str(),
+        ticket.requester_email,
+        ticket.requester_name,
+        ticket.requester_phone,
+        ticket.category,
+        ticket.pratica,
+        secret,
+        at,
+    ])?;
     if let Some(email) = &ticket.requester_email {
-        conn.execute(
-            "INSERT INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'requester')",
-            params![id.to_string(), email],
-        )?;
+        conn.prepare_cached("INSERT INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'requester')")?
+            .execute(params![id.to_string(), email])?;
     }
     insert_event(
         conn,
@@ -171,10 +168,17 @@ pub fn insert_event(
     detail: &str,
     message: Option<i64>,
 ) -> rusqlite::Result<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![ticket.map(|t| t.to_string()), ts(at), actor, action, detail, message],
-    )?;
+    )?
+    .execute(params![
+        ticket.map(|t| t.to_string()),
+        ts(at),
+        actor,
+        action,
+        detail,
+        message
+    ])?;
     Ok(())
 }
 
@@ -215,12 +219,9 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
 
 /// The ticket with this id, if it exists.
 pub fn find_ticket(conn: &Connection, id: TicketId) -> rusqlite::Result<Option<TicketRow>> {
-    conn.query_row(
-        &format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1"),
-        [id.to_string()],
-        ticket_from_row,
-    )
-    .optional()
+    conn.prepare_cached(&format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1"))?
+        .query_row([id.to_string()], ticket_from_row)
+        .optional()
 }
 
 /// Every ticket (or only the open ones: `new` and `assigned`), oldest first.
