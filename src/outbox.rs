@@ -21,7 +21,7 @@ use rusqlite::{Connection, params};
 
 use crate::config::{Server, Smtp, Tls};
 use crate::notify::{OutgoingMail, Sender, compose, new_message_id};
-use crate::store::{Store, parse_ts, ts};
+use crate::store::{Store, ts};
 
 /// The longest wait between two attempts.
 const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
@@ -188,68 +188,92 @@ pub struct SendReport {
     pub failed: u32,
 }
 
-/// Sends every message due at `now` (reading the clock again for each `sent_at`).
+/// Sends every message due at `now` (reading the clock again for each `sent_at`), in chunks,
+/// until none is left that this pass has not tried.
 pub async fn send_due(
     store: &Store,
     transport: &Transport,
     envelope_from: &str,
     now: impl Fn() -> DateTime<Utc>,
 ) -> anyhow::Result<SendReport> {
-    let due: Vec<Due> = {
-        let mut stmt = store.conn().prepare(
-            "SELECT id, message_id, recipients, raw, attempts FROM outbox
-             WHERE sent_at IS NULL AND next_attempt_at <= ?1 ORDER BY id LIMIT 200",
-        )?;
-        let rows = stmt.query_map([ts(now())], |r| {
-            Ok(Due {
-                id: r.get(0)?,
-                message_id: r.get(1)?,
-                recipients: r.get(2)?,
-                raw: r.get(3)?,
-                attempts: r.get(4)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let mut total = SendReport::default();
+    let mut after_id = 0i64;
+    loop {
+        let due: Vec<Due> = {
+            let mut stmt = store.conn().prepare_cached(
+                "SELECT id, message_id, recipients, raw, attempts FROM outbox
+                 WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND id > ?2 ORDER BY id LIMIT 200",
+            )?;
+            let rows = stmt.query_map(params![ts(now()), after_id], |r| {
+                Ok(Due {
+                    id: r.get(0)?,
+                    message_id: r.get(1)?,
+                    recipients: r.get(2)?,
+                    raw: r.get(3)?,
+                    attempts: r.get(4)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let Some(last) = due.last() else { return Ok(total) };
+        after_id = last.id;
+        // Files are written under a name fixed by the row, so rewriting one after a crash
+        // overwrites it: their results can commit together. SMTP results commit one by one, so
+        // a crash resends at most the message in hand.
+        let grouped = matches!(transport, Transport::Files(_));
+        if grouped {
+            store.conn().execute_batch("BEGIN IMMEDIATE")?;
+        }
+        let result = send_each(store, transport, envelope_from, &now, due).await;
+        if grouped {
+            match &result {
+                Ok(_) => store.conn().execute_batch("COMMIT")?,
+                Err(_) => {
+                    let _ = store.conn().execute_batch("ROLLBACK");
+                }
+            }
+        }
+        let chunk = result?;
+        total.sent += chunk.sent;
+        total.failed += chunk.failed;
+    }
+}
+
+async fn send_each(
+    store: &Store,
+    transport: &Transport,
+    envelope_from: &str,
+    now: &impl Fn() -> DateTime<Utc>,
+    due: Vec<Due>,
+) -> anyhow::Result<SendReport> {
     let mut report = SendReport::default();
     for item in due {
         match transport.send(envelope_from, &item).await {
             Ok(()) => {
-                store.conn().execute(
-                    "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-                    params![item.id, ts(now())],
-                )?;
-                tracing::info!(message_id = %item.message_id, to = %item.recipients, "mail sent");
+                store
+                    .conn()
+                    .prepare_cached(
+                        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                    )?
+                    .execute(params![item.id, ts(now())])?;
+                tracing::debug!(message_id = %item.message_id, to = %item.recipients, "mail sent");
                 report.sent += 1;
             }
             Err(e) => {
                 let attempts = item.attempts + 1;
                 let next = now() + backoff(attempts);
-                store.conn().execute(
-                    "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                    params![item.id, attempts, ts(next), format!("{e:#}")],
-                )?;
+                store
+                    .conn()
+                    .prepare_cached(
+                        "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+                    )?
+                    .execute(params![item.id, attempts, ts(next), format!("{e:#}")])?;
                 tracing::warn!(message_id = %item.message_id, attempts, "sending failed, will retry at {next}: {e:#}");
                 report.failed += 1;
             }
         }
     }
     Ok(report)
-}
-
-/// Messages still waiting (for metrics and tests).
-pub fn pending(conn: &Connection) -> rusqlite::Result<u32> {
-    conn.prepare_cached("SELECT count(*) FROM outbox WHERE sent_at IS NULL")?
-        .query_row([], |r| r.get(0))
-}
-
-/// When the message with this Message-ID left, if it did.
-pub fn sent_at(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    let text: Option<Option<String>> = rusqlite::OptionalExtension::optional(
-        conn.prepare_cached("SELECT sent_at FROM outbox WHERE message_id = ?1")?
-            .query_row([message_id], |r| r.get(0)),
-    )?;
-    text.flatten().map(|t| parse_ts(&t)).transpose()
 }
 
 #[cfg(test)]

@@ -277,3 +277,24 @@ fn maildir_messages_become_tickets_and_move_to_cur() {
     let list: serde_json::Value = serde_json::from_str(&stdout(&sandbox.run(&["tickets", "--json"]))).expect("json");
     assert_eq!(list.as_array().map(Vec::len), Some(3));
 }
+
+#[test]
+fn one_pass_sends_the_whole_outbox_however_long() {
+    let sandbox = Sandbox::new();
+    let mut mbox = String::new();
+    for i in 0..450 {
+        mbox.push_str(&format!(
+            "From x@example.org Mon Mar  9 10:00:00 2026\nFrom: u{i}@example.org\nTo: assistenza@comune.example.it\n\
+             Subject: Richiesta {i}\nMessage-ID: <many{i}@example.org>\n\ntesto\n\n"
+        ));
+    }
+    std::fs::write(sandbox.path("many.mbox"), mbox).expect("write");
+    let out = sandbox.run(&["ingest", "--mbox", "many.mbox"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
+    assert_eq!(
+        sandbox.outbox_files_for("ack").len(),
+        450,
+        "more acknowledgments than one chunk of 200"
+    );
+}
