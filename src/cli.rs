@@ -92,6 +92,12 @@ pub enum Command {
     Ticket(TicketArgs),
     /// The SLA deadlines of one request: effective start, take-in due, resolution due.
     Sla(calendar::SlaArgs),
+    /// The current service notice (open now? next opening; suspensions) for the portal.
+    Notice {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = calendar::NoticeFormat::Text)]
+        format: calendar::NoticeFormat,
+    },
     /// The business calendar: holidays and working days.
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
@@ -297,7 +303,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, &args),
+        Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, clock, &args),
+        Command::Notice { format } => calendar::notice(&load_config(&cli.config)?, clock, format),
         Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
         Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),
         Command::Phone {
@@ -321,22 +328,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             crate::daemon::prepare_data_dir(&config)?;
             let mut store = Store::open(&config.database_path())?;
-            let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
-            let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
+            let services = Services::load(&config)?;
             let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
-            let sender = crate::notify::Sender {
-                name: config.helpdesk.name.clone(),
-                address: config.helpdesk.address.clone(),
-            };
             let tx = store.write()?;
-            let ctx = crate::workflow::Context {
-                config: &config,
-                calendar: &calendar,
-                templates: &templates,
-                sender: &sender,
-                key: &key,
-                now: clock.now(),
-            };
+            let ctx = services.context(&config, &calendar, clock.now());
             let request = crate::workflow::PhoneRequest {
                 number,
                 name,
@@ -362,6 +357,42 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let config = load_config(&cli.config)?;
             let store = Store::open(&config.database_path())?;
             show_ticket(&store, id, json)
+        }
+    }
+}
+
+/// What commands that change tickets need besides the store: templates, the notification
+/// key and the help desk's identity.
+pub(crate) struct Services {
+    templates: crate::notify::templates::Templates,
+    key: crate::auth::MacKey,
+    sender: crate::notify::Sender,
+}
+
+impl Services {
+    /// Loads the templates (with their override folder) and the key (created when missing).
+    pub(crate) fn load(config: &Config) -> Result<Services, Failure> {
+        Ok(Services {
+            templates: crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?,
+            key: crate::auth::load_or_create_key(&config.helpdesk.data_dir)?,
+            sender: crate::notify::Sender::of(config),
+        })
+    }
+
+    /// A workflow context at `now`.
+    pub(crate) fn context<'a>(
+        &'a self,
+        config: &'a Config,
+        calendar: &'a crate::sla::Calendar,
+        now: DateTime<Utc>,
+    ) -> crate::workflow::Context<'a> {
+        crate::workflow::Context {
+            config,
+            calendar,
+            templates: &self.templates,
+            sender: &self.sender,
+            key: &self.key,
+            now,
         }
     }
 }

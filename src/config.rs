@@ -83,6 +83,10 @@ pub struct Config {
     pub intake: Intake,
     /// `[operators]`: replies to operators.
     pub operators_settings: Operators,
+    /// `[sla] warn_at_percent`: share of a budget after which the monitor warns (1-99).
+    pub sla_warn_percent: u8,
+    /// `[report] monthly_to`: who receives the monthly report by mail.
+    pub report_monthly_to: Vec<String>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
 }
@@ -429,6 +433,10 @@ impl Config {
                     level1: Some(self.sla.resolution_minutes(Level::First)),
                     level2: Some(self.sla.resolution_minutes(Level::Second)),
                 }),
+                warn_at_percent: Some(self.sla_warn_percent.into()),
+            },
+            report: RawReport {
+                monthly_to: Some(self.report_monthly_to.clone()),
             },
             security: RawSecurity {
                 trusted_authserv_id: Some(self.security.trusted_authserv_id.clone()),
@@ -630,6 +638,8 @@ struct RawConfig {
     intake: RawIntake,
     #[serde(default)]
     operators: RawOperators,
+    #[serde(default)]
+    report: RawReport,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
 }
@@ -743,6 +753,13 @@ struct RawCalendar {
 struct RawSla {
     take_in_minutes: Option<RawTakeIn>,
     resolution_minutes: Option<RawResolution>,
+    warn_at_percent: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawReport {
+    monthly_to: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -806,9 +823,26 @@ impl Validator<'_> {
         let mailbox = self.mailbox(raw.mailbox, &helpdesk.data_dir);
         let smtp = self.smtp(raw.smtp, &helpdesk.data_dir);
         let calendar = self.calendar(raw.calendar);
+        let warn_at_percent = raw.sla.warn_at_percent;
         let sla = self.sla(raw.sla);
         let security = RawSecurityDefaults::apply(raw.security);
         let intake = self.intake(raw.intake);
+        let sla_warn_percent = match warn_at_percent {
+            None => 75,
+            Some(p) if (1..=99).contains(&p) => p as u8,
+            Some(p) => {
+                self.problem("sla.warn_at_percent", p, "a percentage from 1 to 99");
+                75
+            }
+        };
+        let mut report_monthly_to = Vec::new();
+        for (i, address) in raw.report.monthly_to.unwrap_or_default().into_iter().enumerate() {
+            if is_plain_address(&address) {
+                report_monthly_to.push(address.to_ascii_lowercase());
+            } else {
+                self.problem(format!("report.monthly_to[{i}]"), &address, "an e-mail address");
+            }
+        }
         let operators = self.operators(raw.operator);
         let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
             "always" => Operators {
@@ -843,6 +877,8 @@ impl Validator<'_> {
             security,
             intake,
             operators_settings,
+            sla_warn_percent,
+            report_monthly_to,
             operators,
         }
     }

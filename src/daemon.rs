@@ -102,6 +102,16 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let key = auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let transport = Transport::from_config(&config.smtp)?;
+    // The configured calendar may have changed since the last run: due times follow it.
+    {
+        let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
+        let tx = store.write()?;
+        let changed = crate::monitor::recompute_cycles(&tx, &calendar, &config.sla)?;
+        tx.commit()?;
+        if changed > 0 {
+            tracing::info!(changed, "SLA due times recomputed for the current calendar");
+        }
+    }
     tracing::info!(
         data_dir = %config.helpdesk.data_dir.display(),
         lock = %lock.path().display(),
@@ -191,10 +201,7 @@ fn housekeeping(
     clock: &Clock,
 ) -> anyhow::Result<()> {
     let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
-    let sender = crate::notify::Sender {
-        name: config.helpdesk.name.clone(),
-        address: config.helpdesk.address.clone(),
-    };
+    let sender = crate::notify::Sender::of(config);
     let tx = store.write()?;
     let ctx = crate::workflow::Context {
         config,
@@ -205,9 +212,10 @@ fn housekeeping(
         now: clock.now(),
     };
     let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
+    let alerts = crate::monitor::watch(&tx, &ctx)?;
     tx.commit()?;
-    if archived + stuck > 0 {
-        tracing::info!(archived, stuck, "housekeeping");
+    if archived + stuck + alerts > 0 {
+        tracing::info!(archived, stuck, alerts, "housekeeping and SLA monitor");
     }
     Ok(())
 }

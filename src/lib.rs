@@ -28,6 +28,7 @@ pub mod daemon;
 pub mod ingest;
 pub mod lock;
 pub mod model;
+pub mod monitor;
 pub mod notify;
 pub mod outbox;
 pub mod sla;

@@ -320,7 +320,8 @@ fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> 
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn first_level(config: &Config) -> Vec<&Operator> {
+/// The first-level operators who are not away.
+pub fn first_level(config: &Config) -> Vec<&Operator> {
     config
         .operators
         .iter()
@@ -336,7 +337,8 @@ pub fn assignee_or_first_level<'c>(config: &'c Config, ticket: &TicketRow) -> Ve
     }
 }
 
-fn supervisors(config: &Config) -> Vec<&Operator> {
+/// The supervisors (every operator when none is marked supervisor).
+pub fn supervisors(config: &Config) -> Vec<&Operator> {
     let sup: Vec<&Operator> = config.operators.iter().filter(|o| o.supervisor).collect();
     if sup.is_empty() {
         config.operators.iter().collect()
@@ -1457,6 +1459,53 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
             .execute(params![id, ts(ctx.now)])?;
     }
     Ok((idle.len(), stuck.len()))
+}
+
+/// Tells each requester with open tickets, once, about a planned suspension, and records
+/// when it was announced. Returns how many requesters were told.
+pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: i64) -> anyhow::Result<usize> {
+    let open: Vec<(String, Option<String>, String, String)> = {
+        let mut stmt = conn.prepare_cached(
+            "SELECT t.requester_email, t.requester_name, t.id, t.subject FROM tickets t
+             WHERE t.status IN ('new', 'assigned') AND t.requester_email IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id
+                               AND p.email = t.requester_email AND p.undeliverable = 1)
+             ORDER BY t.requester_email, t.year, t.number",
+        )?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?
+    };
+    let mut by_requester: BTreeMap<String, (Option<String>, Vec<Value>)> = BTreeMap::new();
+    for (email, name, id, subject) in open {
+        let entry = by_requester.entry(email).or_insert_with(|| (name, Vec::new()));
+        entry.1.push(context! { id => id, subject => subject });
+    }
+    let note = crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language());
+    for (email, (name, tickets)) in &by_requester {
+        let rendered = ctx.templates.render(
+            ctx.language(),
+            "suspension_notice",
+            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
+        )?;
+        let mail = OutgoingMail {
+            purpose: "suspension".into(),
+            ticket: None,
+            to: vec![Recipient {
+                name: name.clone(),
+                address: email.clone(),
+            }],
+            subject: rendered.subject,
+            body: rendered.body,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        };
+        outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
+    }
+    conn.prepare_cached("UPDATE suspensions SET announced_at = ?2 WHERE id = ?1")?
+        .execute(params![suspension_id, ts(ctx.now)])?;
+    Ok(by_requester.len())
 }
 
 // ---------------------------------------------------------------------------------------------

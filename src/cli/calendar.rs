@@ -15,15 +15,19 @@ use crate::model::{Channel, Level};
 use crate::sla::{Calendar, Suspension, check_new_suspension, resolution_due, take_in_due};
 use crate::store::{Store, suspensions};
 
-/// `sportello sla`.
+/// `sportello sla`: the deadlines of one request, or `sla status` for every open ticket.
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct SlaArgs {
+    /// `status`: every open ticket against its deadline.
+    #[command(subcommand)]
+    pub command: Option<SlaCommand>,
     /// When the request was received (RFC 3339).
-    #[arg(long, value_parser = parse_instant)]
-    pub received: DateTime<Utc>,
+    #[arg(long, value_parser = parse_instant, required = true)]
+    pub received: Option<DateTime<Utc>>,
     /// The channel it came through.
-    #[arg(long, value_parser = parse_channel)]
-    pub channel: Channel,
+    #[arg(long, value_parser = parse_channel, required = true)]
+    pub channel: Option<Channel>,
     /// When it was taken in (RFC 3339): adds the resolution due time.
     #[arg(long, value_parser = parse_instant)]
     pub taken: Option<DateTime<Utc>>,
@@ -33,6 +37,18 @@ pub struct SlaArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `sportello sla status`.
+#[derive(Debug, Subcommand)]
+pub enum SlaCommand {
+    /// Every open ticket with its due time, the business time left and its state
+    /// (ok, at_risk, breached), most urgent first.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `sportello calendar …`.
@@ -122,7 +138,24 @@ fn open_calendar(config: &Config) -> Result<(Store, Calendar), Failure> {
 }
 
 /// `sportello sla`: the deadlines of one request.
-pub fn sla(config: &Config, args: &SlaArgs) -> Result<(), Failure> {
+pub fn sla(config: &Config, clock: Clock, args: &SlaArgs) -> Result<(), Failure> {
+    if let Some(SlaCommand::Status { json }) = &args.command {
+        return sla_status(config, clock, *json);
+    }
+    let (Some(received), Some(channel)) = (args.received, args.channel) else {
+        return Err(Failure::new(
+            exit::USAGE,
+            anyhow::anyhow!("sla needs --received and --channel (or: sla status)"),
+        ));
+    };
+    let args = ResolvedSlaArgs {
+        received,
+        channel,
+        taken: args.taken,
+        level: args.level,
+        json: args.json,
+    };
+    let args = &args;
     let (_store, calendar) = open_calendar(config)?;
     let (effective_start, take_in) = take_in_due(&calendar, &config.sla, args.channel, args.received);
     let level = if args.level == 2 { Level::Second } else { Level::First };
@@ -179,6 +212,170 @@ pub fn sla(config: &Config, args: &SlaArgs) -> Result<(), Failure> {
         }
     }
     print(text.trim_end())
+}
+
+/// `sla` arguments once the subcommand is ruled out.
+struct ResolvedSlaArgs {
+    received: DateTime<Utc>,
+    channel: Channel,
+    taken: Option<DateTime<Utc>>,
+    level: u8,
+    json: bool,
+}
+
+fn business(seconds: i64) -> String {
+    let sign = if seconds < 0 { "-" } else { "" };
+    let minutes = seconds.abs() / 60;
+    format!("{sign}{}h{:02}", minutes / 60, minutes % 60)
+}
+
+/// `sportello sla status`.
+fn sla_status(config: &Config, clock: Clock, as_json: bool) -> Result<(), Failure> {
+    let (store, calendar) = open_calendar(config)?;
+    let now = clock.now();
+    let standings = crate::monitor::open_standings(store.conn(), &calendar, &config.sla, now, config.sla_warn_percent)?;
+    if as_json {
+        let list: Vec<Value> = standings
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.ticket.to_string(),
+                    "subject": s.subject,
+                    "channel": s.channel.as_str(),
+                    "level": s.level.number(),
+                    "assignee": s.assignee,
+                    "phase": s.phase.as_str(),
+                    "started": local(&calendar, s.started),
+                    "due": local(&calendar, s.due),
+                    "elapsed_minutes": s.assessment.elapsed_seconds / 60,
+                    "left_minutes": s.assessment.left_seconds / 60,
+                    "state": s.assessment.state.as_str(),
+                })
+            })
+            .collect();
+        return print(serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?);
+    }
+    if standings.is_empty() {
+        return print("no open tickets");
+    }
+    let lines: Vec<String> = standings
+        .iter()
+        .map(|s| {
+            format!(
+                "{}  {:<8}  {:<10}  due {}  left {:>7}  {:<24}  {}",
+                s.ticket,
+                s.assessment.state.as_str(),
+                s.phase.as_str(),
+                local(&calendar, s.due),
+                business(s.assessment.left_seconds),
+                s.assignee.as_deref().unwrap_or("-"),
+                s.subject
+            )
+        })
+        .collect();
+    print(lines.join("\n"))
+}
+
+/// Output formats of `sportello notice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NoticeFormat {
+    /// Plain text.
+    Text,
+    /// JSON for the portal.
+    Json,
+    /// An accessible HTML fragment to embed.
+    Html,
+}
+
+/// `sportello notice`: the current service notice.
+pub fn notice(config: &Config, clock: Clock, format: NoticeFormat) -> Result<(), Failure> {
+    let (_store, calendar) = open_calendar(config)?;
+    let now = clock.now();
+    let language = config.helpdesk.language;
+    let n = crate::notify::service_notice(&calendar, now, language);
+    let it = language == crate::config::Language::It;
+    match format {
+        NoticeFormat::Json => {
+            let suspensions: Vec<Value> = n
+                .suspensions
+                .iter()
+                .map(|(from, to, reason, current)| {
+                    json!({"from": from.to_string(), "to": to.to_string(), "reason": reason, "current": current})
+                })
+                .collect();
+            print(
+                serde_json::to_string_pretty(&json!({
+                    "open_now": n.open_now,
+                    "next_opening": local(&calendar, n.next_opening),
+                    "hours": n.hours,
+                    "suspensions": suspensions,
+                    "message": n.message,
+                }))
+                .map_err(anyhow::Error::from)?,
+            )
+        }
+        NoticeFormat::Text => {
+            let state = match (it, n.open_now) {
+                (true, true) => "Il servizio di assistenza è aperto ora.".to_string(),
+                (true, false) => format!(
+                    "Il servizio di assistenza è chiuso; riapre {}.",
+                    crate::notify::format_local(n.next_opening, calendar.timezone(), language)
+                ),
+                (false, true) => "The help desk is open now.".to_string(),
+                (false, false) => format!(
+                    "The help desk is closed; it opens again {}.",
+                    crate::notify::format_local(n.next_opening, calendar.timezone(), language)
+                ),
+            };
+            let hours = if it {
+                format!("Orari: {}.", n.hours)
+            } else {
+                format!("Hours: {}.", n.hours)
+            };
+            let mut text = format!("{state}\n{hours}");
+            if !n.message.is_empty() {
+                text.push('\n');
+                text.push_str(&n.message);
+            }
+            print(text)
+        }
+        NoticeFormat::Html => {
+            use crate::notify::escape_html as e;
+            let (label, state) = match (it, n.open_now) {
+                (true, true) => (
+                    "Avviso del servizio di assistenza",
+                    "Il servizio di assistenza è aperto ora.".to_string(),
+                ),
+                (true, false) => (
+                    "Avviso del servizio di assistenza",
+                    format!(
+                        "Il servizio di assistenza è chiuso; riapre {}.",
+                        crate::notify::format_local(n.next_opening, calendar.timezone(), language)
+                    ),
+                ),
+                (false, true) => ("Help desk notice", "The help desk is open now.".to_string()),
+                (false, false) => (
+                    "Help desk notice",
+                    format!(
+                        "The help desk is closed; it opens again {}.",
+                        crate::notify::format_local(n.next_opening, calendar.timezone(), language)
+                    ),
+                ),
+            };
+            let mut html = format!(
+                "<section class=\"sportello-notice\" lang=\"{}\" aria-label=\"{}\">\n  <p>{}</p>\n  <p>{}</p>\n",
+                language.code(),
+                e(label),
+                e(&state),
+                e(&n.hours)
+            );
+            if !n.message.is_empty() {
+                html.push_str(&format!("  <p role=\"alert\"><strong>{}</strong></p>\n", e(&n.message)));
+            }
+            html.push_str("</section>");
+            print(html)
+        }
+    }
 }
 
 /// `sportello calendar …`.
@@ -265,8 +462,17 @@ pub fn suspension(config: &Config, clock: Clock, command: &SuspensionCommand) ->
             let cost = check_new_suspension(&rules_only, &existing, &new, today)
                 .map_err(|e| Failure::new(exit::DATAERR, anyhow::anyhow!("{e}")))?;
             let id = suspensions::insert_suspension(&tx, &new, now)?;
+            // Due times move with the calendar, and requesters with open tickets are told once.
+            let updated = suspensions::calendar(&tx, &config.calendar)?;
+            let recomputed = crate::monitor::recompute_cycles(&tx, &updated, &config.sla)?;
+            let services = super::Services::load(config)?;
+            let told = crate::workflow::announce_suspension(&tx, &services.context(config, &updated, now), id)?;
             tx.commit()?;
-            let mut text = format!("suspension {id} added: {from} to {to} ({})", new.reason);
+            let mut text = format!(
+                "suspension {id} added: {from} to {to} ({}); {told} requester(s) with open tickets notified, \
+                 {recomputed} SLA cycle(s) recomputed",
+                new.reason
+            );
             for year in &cost.per_year {
                 text.push_str(&format!(
                     "\n  {}: {} working day(s), {} of {} used in the year",
@@ -319,8 +525,14 @@ pub fn suspension(config: &Config, clock: Clock, command: &SuspensionCommand) ->
             print(lines.join("\n"))
         }
         SuspensionCommand::Cancel { id } => {
-            if suspensions::cancel_suspension(store.conn(), *id, now)? {
-                print(format!("suspension {id} cancelled"))
+            let tx = store.write()?;
+            if suspensions::cancel_suspension(&tx, *id, now)? {
+                let updated = suspensions::calendar(&tx, &config.calendar)?;
+                let recomputed = crate::monitor::recompute_cycles(&tx, &updated, &config.sla)?;
+                tx.commit()?;
+                print(format!(
+                    "suspension {id} cancelled; {recomputed} SLA cycle(s) recomputed"
+                ))
             } else {
                 Err(Failure::new(
                     exit::DATAERR,

@@ -109,10 +109,7 @@ impl<'a> Intake<'a> {
             calendar,
             templates,
             key,
-            sender: Sender {
-                name: config.helpdesk.name.clone(),
-                address: config.helpdesk.address.clone(),
-            },
+            sender: Sender::of(config),
         }
     }
 }

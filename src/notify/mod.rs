@@ -58,6 +58,14 @@ pub struct Sender {
 }
 
 impl Sender {
+    /// The help desk of `config`.
+    pub fn of(config: &crate::config::Config) -> Sender {
+        Sender {
+            name: config.helpdesk.name.clone(),
+            address: config.helpdesk.address.clone(),
+        }
+    }
+
     /// The domain of the help-desk address: Message-IDs are minted under it.
     pub fn domain(&self) -> &str {
         self.address.rsplit_once('@').map(|(_, d)| d).unwrap_or("localhost")
@@ -270,6 +278,56 @@ pub fn suspension_note(calendar: &Calendar, now: DateTime<Utc>, language: Langua
             )
         }
     }
+}
+
+/// The current service notice, for the portal to show (`sportello notice`, later HTTP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceNotice {
+    /// The help desk is inside a service window now.
+    pub open_now: bool,
+    /// The next opening (now when open).
+    pub next_opening: DateTime<Utc>,
+    /// The service hours in words.
+    pub hours: String,
+    /// Current and upcoming suspensions: (first day, last day, reason, in progress now).
+    pub suspensions: Vec<(chrono::NaiveDate, chrono::NaiveDate, String, bool)>,
+    /// One sentence about the nearest suspension, or "".
+    pub message: String,
+}
+
+/// Builds the service notice at `now`.
+pub fn service_notice(calendar: &Calendar, now: DateTime<Utc>, language: Language) -> ServiceNotice {
+    let today = now.with_timezone(&calendar.timezone()).date_naive();
+    let mut suspensions: Vec<_> = calendar
+        .suspensions()
+        .iter()
+        .filter(|s| s.to >= today)
+        .map(|s| (s.from, s.to, s.reason.clone(), s.from <= today))
+        .collect();
+    suspensions.sort();
+    ServiceNotice {
+        open_now: calendar.is_open_at(now),
+        next_opening: calendar.next_opening(now),
+        hours: service_hours(calendar.rules(), language),
+        suspensions,
+        message: suspension_note(calendar, now, language),
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -56,6 +56,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/operator_reply.txt",
         include_str!("../../templates/en/operator_reply.txt"),
     ),
+    (
+        "it/suspension_notice.txt",
+        include_str!("../../templates/it/suspension_notice.txt"),
+    ),
+    (
+        "en/suspension_notice.txt",
+        include_str!("../../templates/en/suspension_notice.txt"),
+    ),
 ];
 
 /// A rendered mail: subject and body.

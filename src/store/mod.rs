@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0002_suspensions", include_str!("migrations/0002_suspensions.sql")),
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
     ("0004_indexes", include_str!("migrations/0004_indexes.sql")),
+    ("0005_sla_alerts", include_str!("migrations/0005_sla_alerts.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

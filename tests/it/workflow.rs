@@ -515,3 +515,147 @@ fn mail_that_keeps_failing_is_reported_once_and_never_dropped() {
     );
     assert_eq!(stuck, pending, "each stuck mail is reported once to the supervisors");
 }
+
+fn sla_status(sandbox: &Sandbox, now: &str) -> serde_json::Value {
+    let out = sandbox.run(&[&format!("--now={now}"), "sla", "status", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).expect("json")
+}
+
+#[test]
+fn the_sla_monitor_warns_once_and_reports_a_breach_once() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    // Friday 16:50: e-mail take-in due Monday 08:35 (10 minutes Friday, 35 Monday).
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: SPID\r\nMessage-ID: <m1@example.org>\r\n\r\nx\r\n";
+    ingest(&sandbox, "2026-03-06T16:50:00+01:00", request.to_string());
+    let s = sla_status(&sandbox, "2026-03-07T12:00:00+01:00");
+    assert_eq!(
+        (s[0]["state"].as_str(), s[0]["left_minutes"].as_i64()),
+        (Some("ok"), Some(35)),
+        "{s}"
+    );
+    assert_eq!(s[0]["due"], "2026-03-09T08:35:00+01:00");
+    // Monday 08:30: 40 of 45 minutes gone → at risk; the daemon warns first level once.
+    for _ in 0..2 {
+        assert_eq!(
+            code(&sandbox.run(&["--now=2026-03-09T08:30:00+01:00", "run", "--once"])),
+            0
+        );
+    }
+    assert_eq!(sla_status(&sandbox, "2026-03-09T08:30:00+01:00")[0]["state"], "at_risk");
+    let warnings = |who: &str| {
+        outbox(&sandbox)
+            .iter()
+            .filter(|m| m.purpose == "notify" && m.recipients.contains(who) && m.text.contains("Scadenza vicina"))
+            .count()
+    };
+    assert_eq!(warnings("giulia.bianchi"), 1, "once, across passes");
+    assert_eq!(warnings("marco.rossi"), 1);
+    // 09:00: breached → the supervisor (Luca) is told, once.
+    for _ in 0..2 {
+        assert_eq!(
+            code(&sandbox.run(&["--now=2026-03-09T09:00:00+01:00", "run", "--once"])),
+            0
+        );
+    }
+    let s = sla_status(&sandbox, "2026-03-09T09:00:00+01:00");
+    assert_eq!(
+        (s[0]["state"].as_str(), s[0]["left_minutes"].as_i64()),
+        (Some("breached"), Some(-25))
+    );
+    let breaches = outbox(&sandbox)
+        .iter()
+        .filter(|m| m.recipients.contains("luca.verdi") && m.text.contains("SLA SCADUTO"))
+        .count();
+    assert_eq!(breaches, 1);
+    // Taken in: the resolution clock runs (6 h for level 1) and the state is ok again.
+    let notice = last(&sandbox, "notify", "giulia.bianchi").message_id;
+    ingest(
+        &sandbox,
+        "2026-03-09T09:10:00+01:00",
+        operator_mail(
+            "giulia.bianchi@comune.example.it",
+            "Re: x",
+            Some(&notice),
+            true,
+            "t1",
+            "#prendo",
+        ),
+    );
+    let s = sla_status(&sandbox, "2026-03-09T09:10:00+01:00");
+    assert_eq!(
+        (s[0]["phase"].as_str(), s[0]["state"].as_str(), s[0]["due"].as_str()),
+        (Some("resolution"), Some("ok"), Some("2026-03-09T16:10:00+01:00"))
+    );
+}
+
+#[test]
+fn a_new_suspension_moves_due_times_and_tells_requesters_once() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    for (i, who) in ["a@example.org", "a@example.org", "b@example.org"].iter().enumerate() {
+        let m = format!(
+            "From: {who}\r\nTo: assistenza@comune.example.it\r\nSubject: Richiesta {i}\r\nMessage-ID: <s{i}@example.org>\r\n\r\nx\r\n"
+        );
+        ingest(&sandbox, "2026-07-30T16:30:00+02:00", m);
+    }
+    // Thursday 16:30 + 45 min → Friday 31 July 08:15, until a suspension closes that Friday.
+    assert_eq!(
+        sla_status(&sandbox, "2026-07-30T16:40:00+02:00")[0]["due"],
+        "2026-07-31T08:15:00+02:00"
+    );
+    let out = sandbox.run(&[
+        "--now=2026-07-20T10:00:00+02:00",
+        "suspension",
+        "add",
+        "--from",
+        "2026-07-31",
+        "--to",
+        "2026-07-31",
+        "--reason",
+        "festa del patrono",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("2 requester(s)"), "{}", stdout(&out));
+    assert_eq!(
+        sla_status(&sandbox, "2026-07-30T16:40:00+02:00")[0]["due"],
+        "2026-08-03T08:15:00+02:00"
+    );
+    let notices: Vec<Sent> = outbox(&sandbox)
+        .into_iter()
+        .filter(|m| m.purpose == "suspension")
+        .collect();
+    assert_eq!(notices.len(), 2, "one per requester, not per ticket");
+    let to_a = notices
+        .iter()
+        .find(|m| m.recipients == "a@example.org")
+        .expect("a is told");
+    assert!(
+        to_a.text.contains("TCK-2026-00001") && to_a.text.contains("TCK-2026-00002"),
+        "{}",
+        to_a.text
+    );
+    assert!(to_a.text.contains("venerdì 31 luglio 2026"), "{}", to_a.text);
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout(&sandbox.run(&["suspension", "list", "--json"]))).expect("json");
+    assert!(list[0]["announced_at"].is_string());
+    // The service notice for the portal.
+    let notice = sandbox.run(&["--now=2026-07-31T10:00:00+02:00", "notice", "--format", "json"]);
+    let notice: serde_json::Value = serde_json::from_str(&stdout(&notice)).expect("json");
+    assert_eq!(notice["open_now"], false);
+    assert_eq!(notice["next_opening"], "2026-08-03T08:00:00+02:00");
+    assert_eq!(notice["suspensions"][0]["current"], true);
+    let html = stdout(&sandbox.run(&["--now=2026-07-31T10:00:00+02:00", "notice", "--format", "html"]));
+    assert!(
+        html.starts_with("<section class=\"sportello-notice\" lang=\"it\"") && html.contains("role=\"alert\""),
+        "{html}"
+    );
+    // Cancelling it moves the due time back.
+    assert_eq!(
+        code(&sandbox.run(&["--now=2026-07-21T10:00:00+02:00", "suspension", "cancel", "1"])),
+        0
+    );
+    assert_eq!(
+        sla_status(&sandbox, "2026-07-30T16:40:00+02:00")[0]["due"],
+        "2026-07-31T08:15:00+02:00"
+    );
+}
