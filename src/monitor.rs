@@ -255,32 +255,54 @@ fn alert_reason(ctx: &Context<'_>, phase: Phase, breached: bool, due: DateTime<U
     }
 }
 
+/// A cycle's stored facts, as text, for [`recompute_cycles`].
+struct CycleFacts {
+    id: i64,
+    channel: String,
+    received: String,
+    effective: String,
+    due: String,
+    taken: Option<String>,
+    level: i64,
+    resolution: Option<String>,
+}
+
 /// Recomputes every cycle's due times from its facts with the current calendar (after a
 /// suspension is added or cancelled, or the configured calendar changed). Returns how many
 /// cycles changed.
 pub fn recompute_cycles(conn: &Connection, calendar: &Calendar, budgets: &SlaBudgets) -> anyhow::Result<usize> {
-    let rows: Vec<(i64, String, String, String, String, Option<String>, i64, Option<String>)> = {
+    let rows: Vec<CycleFacts> = {
         let mut stmt = conn.prepare_cached(
             "SELECT c.id, t.channel, c.received_at, c.effective_start, c.take_in_due, c.take_in_at, c.level,
                     c.resolution_due
              FROM cycles c JOIN tickets t ON t.id = c.ticket_id",
         )?;
         stmt.query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
+            Ok(CycleFacts {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                received: r.get(2)?,
+                effective: r.get(3)?,
+                due: r.get(4)?,
+                taken: r.get(5)?,
+                level: r.get(6)?,
+                resolution: r.get(7)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?
     };
     let mut changed = 0;
-    for (id, channel, received, effective, due, taken, level, resolution) in rows {
+    for CycleFacts {
+        id,
+        channel,
+        received,
+        effective,
+        due,
+        taken,
+        level,
+        resolution,
+    } in rows
+    {
         let (Ok(channel), Some(level)) = (channel.parse::<Channel>(), Level::from_number(level)) else {
             continue;
         };
