@@ -92,6 +92,21 @@ pub enum Command {
     Ticket(TicketArgs),
     /// The SLA deadlines of one request: effective start, take-in due, resolution due.
     Sla(calendar::SlaArgs),
+    /// The accounting report of a period (default: the last complete month).
+    Report {
+        /// First day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_day, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_day, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+        format: ReportFormat,
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// The current service notice (open now? next opening; suspensions) for the portal.
     Notice {
         /// Output format.
@@ -154,6 +169,21 @@ pub enum TicketAction {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Output formats of `sportello report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained page with charts.
+    Html,
+    /// `;`-separated, UTF-8 with BOM, for Italian spreadsheets.
+    Csv,
+    /// Every figure, for other tools.
+    Json,
+}
+
+fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date YYYY-MM-DD"))
 }
 
 pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
@@ -304,6 +334,43 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, clock, &args),
+        Command::Report { from, to, format, out } => {
+            let config = load_config(&cli.config)?;
+            let store = Store::open(&config.database_path())?;
+            let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
+            let now = clock.now();
+            let period = match (from, to) {
+                (Some(from), Some(to)) if from <= to => crate::report::Period { from, to },
+                (Some(from), Some(to)) => {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--to {to} is before --from {from}"),
+                    ));
+                }
+                _ => crate::report::Period::last_month(now.with_timezone(&calendar.timezone()).date_naive()),
+            };
+            let data = crate::report::gather(
+                store.conn(),
+                &calendar,
+                period,
+                now,
+                crate::report::operator_names(&config),
+            )?;
+            let report = crate::report::compute(&data, &calendar);
+            let text = match format {
+                ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
+                    .map_err(anyhow::Error::from)?,
+                ReportFormat::Csv => crate::report::render_csv(&report, &calendar),
+                ReportFormat::Html => {
+                    crate::report::render_html(&report, &calendar, config.helpdesk.language, &config.helpdesk.name)
+                }
+            };
+            match out {
+                Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
         Command::Notice { format } => calendar::notice(&load_config(&cli.config)?, clock, format),
         Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
         Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),

@@ -213,6 +213,9 @@ fn housekeeping(
     };
     let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
     let alerts = crate::monitor::watch(&tx, &ctx)?;
+    if crate::report::mail_monthly(&tx, &ctx)? {
+        tracing::info!("monthly report mailed");
+    }
     tx.commit()?;
     if archived + stuck + alerts > 0 {
         tracing::info!(archived, stuck, alerts, "housekeeping and SLA monitor");

@@ -31,6 +31,7 @@ pub mod model;
 pub mod monitor;
 pub mod notify;
 pub mod outbox;
+pub mod report;
 pub mod sla;
 pub mod store;
 pub mod workflow;

@@ -1020,6 +1020,7 @@ fn apply_ticket_commands(
                     if row.status == Status::New {
                         conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2 WHERE id = ?1")?
                             .execute(params![ticket.to_string(), operator.email])?;
+                        ctx.event(conn, Some(ticket), &operator.email, "assigned", &operator.email)?;
                     }
                 }
                 format!("telefonata registrata su {ticket}")

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0003_workflow", include_str!("migrations/0003_workflow.sql")),
     ("0004_indexes", include_str!("migrations/0004_indexes.sql")),
     ("0005_sla_alerts", include_str!("migrations/0005_sla_alerts.sql")),
+    ("0006_reports_sent", include_str!("migrations/0006_reports_sent.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

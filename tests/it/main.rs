@@ -12,5 +12,7 @@
 mod cli;
 mod fixtures;
 mod mailserver;
+mod report;
 mod support;
 mod workflow;
+mod workflow_support;

@@ -1,0 +1,1243 @@
+//! The monthly accounting report ("consuntivazione"): what the municipality checks before
+//! paying the supplier.
+//!
+//! Three steps: [`gather`] reads the period's facts from the store (the only I/O here);
+//! [`compute`] turns them into every figure (pure: counts, SLA compliance with median and 90th
+//! percentile in business minutes, per-technician work, rates, recurring problems, breaches);
+//! [`render_json`], [`render_csv`] and [`render_html`] format them (pure). The HTML is one
+//! self-contained file with inline SVG charts: no scripts, no external assets, printable.
+//!
+//! What counts: the tickets opened in the period (by local date), and their SLA cycles
+//! received in the period. A take-in is measured to the instant its confirmation actually
+//! left (or to the call-back record for phone requests without e-mail); a resolution to the
+//! instant the closing mail left. A clock still running whose due time has passed counts as
+//! breached; one still within its budget is "pending" and in neither column.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use crate::config::Language;
+use crate::model::{Channel, Kind, Level};
+use crate::notify::escape_html;
+use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
+use crate::store::parse_ts;
+
+/// The reporting period: whole local days, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
+impl Period {
+    /// The last complete calendar month before `today`.
+    pub fn last_month(today: NaiveDate) -> Period {
+        let first_this_month = today.with_day(1).unwrap_or(today);
+        let to = first_this_month.pred_opt().unwrap_or(first_this_month);
+        Period {
+            from: to.with_day(1).unwrap_or(to),
+            to,
+        }
+    }
+
+    fn contains(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+/// One ticket as the report needs it.
+#[derive(Debug, Clone)]
+pub struct TicketFacts {
+    /// `TCK-…`.
+    pub id: String,
+    /// Subject.
+    pub subject: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Level now.
+    pub level: Level,
+    /// Problem, reminder or complaint.
+    pub kind: Kind,
+    /// `resolved`, `out_of_scope` or None while open.
+    pub outcome: Option<String>,
+    /// Category from the portal form.
+    pub category: Option<String>,
+    /// Who closed it last.
+    pub resolver: Option<String>,
+    /// Times reopened.
+    pub reopened: u32,
+    /// When it was opened.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One SLA cycle with its actual instants.
+#[derive(Debug, Clone)]
+pub struct CycleFacts {
+    /// The ticket.
+    pub ticket: String,
+    /// Channel of the ticket.
+    pub channel: Channel,
+    /// Level of the cycle.
+    pub level: Level,
+    /// Received (the clock's origin before the effective start).
+    pub received_at: DateTime<Utc>,
+    /// Effective start.
+    pub effective_start: DateTime<Utc>,
+    /// Take-in due.
+    pub take_in_due: DateTime<Utc>,
+    /// When the take-in confirmation left (or the call-back was recorded).
+    pub take_in_done: Option<DateTime<Utc>>,
+    /// When the ticket was taken in (the resolution clock's start).
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// Resolution due.
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// When the closing mail left.
+    pub resolution_done: Option<DateTime<Utc>>,
+}
+
+/// The facts of a period.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    /// The period.
+    pub period: Period,
+    /// When the report was made.
+    pub now: DateTime<Utc>,
+    /// Tickets opened in the period.
+    pub tickets: Vec<TicketFacts>,
+    /// Cycles received in the period.
+    pub cycles: Vec<CycleFacts>,
+    /// Audit events in the period: (actor, action, detail).
+    pub events: Vec<(String, String, String)>,
+    /// Minutes logged in the period per operator.
+    pub time_logged: BTreeMap<String, i64>,
+    /// Operators' names by address.
+    pub names: BTreeMap<String, String>,
+}
+
+fn local_day(calendar: &Calendar, t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&calendar.timezone()).date_naive()
+}
+
+/// Reads the period's facts. `names` maps operator addresses to names (from the config).
+pub fn gather(
+    conn: &Connection,
+    calendar: &Calendar,
+    period: Period,
+    now: DateTime<Utc>,
+    names: BTreeMap<String, String>,
+) -> anyhow::Result<ReportData> {
+    // A day's instants in UTC can fall on the previous or next UTC date: read a day more on
+    // each side, then keep what falls in the period by local date.
+    let lo = (period.from - chrono::TimeDelta::days(1)).to_string();
+    let hi = (period.to + chrono::TimeDelta::days(2)).to_string();
+    let mut tickets = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at
+             FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
+        while let Some(r) = rows.next()? {
+            let created_at = parse_ts(&r.get::<_, String>(9)?)?;
+            if !period.contains(local_day(calendar, created_at)) {
+                continue;
+            }
+            let (Ok(channel), Some(level), Ok(kind)) = (
+                r.get::<_, String>(2)?.parse::<Channel>(),
+                Level::from_number(r.get(3)?),
+                r.get::<_, String>(4)?.parse::<Kind>(),
+            ) else {
+                continue;
+            };
+            tickets.push(TicketFacts {
+                id: r.get(0)?,
+                subject: r.get(1)?,
+                channel,
+                level,
+                kind,
+                outcome: r.get(5)?,
+                category: r.get(6)?,
+                resolver: r.get(7)?,
+                reopened: r.get(8)?,
+                created_at,
+            });
+        }
+    }
+    let mut cycles = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT c.ticket_id, t.channel, c.level, c.received_at, c.effective_start, c.take_in_due,
+                    coalesce(c.take_in_phone_at, (SELECT sent_at FROM outbox o WHERE o.message_id = c.take_in_message_id),
+                             CASE WHEN c.take_in_due = c.received_at THEN c.take_in_at END),
+                    c.take_in_at, c.resolution_due,
+                    (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id)
+             FROM cycles c JOIN tickets t ON t.id = c.ticket_id
+             WHERE c.received_at >= ?1 AND c.received_at < ?2",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
+        let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
+        while let Some(r) = rows.next()? {
+            let received_at = parse_ts(&r.get::<_, String>(3)?)?;
+            if !period.contains(local_day(calendar, received_at)) {
+                continue;
+            }
+            let (Ok(channel), Some(level)) = (r.get::<_, String>(1)?.parse::<Channel>(), Level::from_number(r.get(2)?))
+            else {
+                continue;
+            };
+            cycles.push(CycleFacts {
+                ticket: r.get(0)?,
+                channel,
+                level,
+                received_at,
+                effective_start: parse_ts(&r.get::<_, String>(4)?)?,
+                take_in_due: parse_ts(&r.get::<_, String>(5)?)?,
+                take_in_done: opt(r.get(6)?)?,
+                take_in_at: opt(r.get(7)?)?,
+                resolution_due: opt(r.get(8)?)?,
+                resolution_done: opt(r.get(9)?)?,
+            });
+        }
+    }
+    let mut events = Vec::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT actor, action, detail, at FROM events
+             WHERE at >= ?1 AND at < ?2 AND action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
+        )?;
+        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
+        while let Some(r) = rows.next()? {
+            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(3)?)?)) {
+                events.push((r.get(0)?, r.get(1)?, r.get(2)?));
+            }
+        }
+    }
+    let mut time_logged = BTreeMap::new();
+    {
+        let mut stmt =
+            conn.prepare_cached("SELECT operator, minutes, at FROM time_entries WHERE at >= ?1 AND at < ?2")?;
+        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
+        while let Some(r) = rows.next()? {
+            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(2)?)?)) {
+                *time_logged.entry(r.get::<_, String>(0)?).or_insert(0) += r.get::<_, i64>(1)?;
+            }
+        }
+    }
+    Ok(ReportData {
+        period,
+        now,
+        tickets,
+        cycles,
+        events,
+        time_logged,
+        names,
+    })
+}
+
+/// Compliance of one clock for one group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Compliance {
+    /// Met (done at or before due).
+    pub met: u32,
+    /// Breached (done late, or still running past due).
+    pub breached: u32,
+    /// Still running within budget.
+    pub pending: u32,
+    /// Business minutes taken by the finished ones, sorted.
+    pub minutes: Vec<i64>,
+}
+
+impl Compliance {
+    /// Met as a share of the decided ones, in percent (None when none is decided).
+    pub fn percent(&self) -> Option<f64> {
+        let decided = self.met + self.breached;
+        (decided > 0).then(|| f64::from(self.met) * 100.0 / f64::from(decided))
+    }
+
+    /// The median of the business minutes.
+    pub fn median(&self) -> Option<i64> {
+        percentile(&self.minutes, 50)
+    }
+
+    /// The 90th percentile of the business minutes.
+    pub fn p90(&self) -> Option<i64> {
+        percentile(&self.minutes, 90)
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+/// One breach for the list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Breach {
+    /// Ticket.
+    pub ticket: String,
+    /// Channel.
+    pub channel: Channel,
+    /// Level.
+    pub level: Level,
+    /// `TP` or `TR`.
+    pub clock: &'static str,
+    /// Due.
+    pub due: DateTime<Utc>,
+    /// Actual, or None while still running.
+    pub actual: Option<DateTime<Utc>>,
+}
+
+/// Per-technician figures.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Technician {
+    /// Tickets taken in (assigned to them).
+    pub taken: u32,
+    /// Tickets they resolved (out-of-scope closings included).
+    pub resolved: u32,
+    /// Escalations they made.
+    pub escalated: u32,
+    /// Tickets they closed that were reopened in the period.
+    pub reopened: u32,
+    /// Minutes logged with `#tempo`.
+    pub minutes: i64,
+}
+
+/// Every figure of the report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The period.
+    pub period: Period,
+    /// Tickets opened.
+    pub total: u32,
+    /// By channel.
+    pub by_channel: BTreeMap<String, u32>,
+    /// By level.
+    pub by_level: BTreeMap<String, u32>,
+    /// By kind.
+    pub by_kind: BTreeMap<String, u32>,
+    /// By outcome (`resolved`, `out_of_scope`, `open`).
+    pub by_outcome: BTreeMap<String, u32>,
+    /// By category.
+    pub by_category: BTreeMap<String, u32>,
+    /// Take-in compliance per "channel/level".
+    pub take_in: BTreeMap<String, Compliance>,
+    /// Resolution compliance per "channel/level".
+    pub resolution: BTreeMap<String, Compliance>,
+    /// Per technician (by address).
+    pub technicians: BTreeMap<String, Technician>,
+    /// Operators' names.
+    pub names: BTreeMap<String, String>,
+    /// Reopenings / closings, percent.
+    pub reopen_rate: Option<f64>,
+    /// Out-of-scope closings / closings, percent.
+    pub out_of_scope_rate: Option<f64>,
+    /// Suspension working days used in the year of the period's end.
+    pub suspension_days_used: u32,
+    /// Requests per local day of the period.
+    pub per_day: BTreeMap<NaiveDate, u32>,
+    /// Most frequent subject words: (word, count).
+    pub topics: Vec<(String, u32)>,
+    /// Breaches, oldest first.
+    pub breaches: Vec<Breach>,
+}
+
+/// Words too common to say anything about a problem.
+const STOP_WORDS: &[&str] = &[
+    "il",
+    "lo",
+    "la",
+    "i",
+    "gli",
+    "le",
+    "un",
+    "uno",
+    "una",
+    "di",
+    "del",
+    "della",
+    "dei",
+    "delle",
+    "dello",
+    "da",
+    "in",
+    "con",
+    "su",
+    "per",
+    "tra",
+    "fra",
+    "e",
+    "o",
+    "a",
+    "al",
+    "alla",
+    "ai",
+    "alle",
+    "non",
+    "mi",
+    "ci",
+    "si",
+    "che",
+    "come",
+    "sul",
+    "sulla",
+    "nel",
+    "nella",
+    "richiesta",
+    "problema",
+    "problemi",
+    "errore",
+    "aiuto",
+    "assistenza",
+    "urgente",
+    "the",
+    "a",
+    "an",
+    "of",
+    "to",
+    "and",
+    "for",
+    "on",
+    "with",
+    "is",
+    "not",
+    "my",
+    "re",
+    "r",
+    "fw",
+    "fwd",
+    "i",
+    "info",
+    "senza",
+    "oggetto",
+    "pratica",
+    "portale",
+    "cportal",
+];
+
+/// Computes every figure from the facts (pure).
+pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
+    let mut report = Report {
+        period: data.period,
+        total: data.tickets.len() as u32,
+        by_channel: BTreeMap::new(),
+        by_level: BTreeMap::new(),
+        by_kind: BTreeMap::new(),
+        by_outcome: BTreeMap::new(),
+        by_category: BTreeMap::new(),
+        take_in: BTreeMap::new(),
+        resolution: BTreeMap::new(),
+        technicians: BTreeMap::new(),
+        names: data.names.clone(),
+        reopen_rate: None,
+        out_of_scope_rate: None,
+        suspension_days_used: 0,
+        per_day: BTreeMap::new(),
+        topics: Vec::new(),
+        breaches: Vec::new(),
+    };
+    let mut day = data.period.from;
+    while day <= data.period.to {
+        report.per_day.insert(day, 0);
+        day = day.succ_opt().unwrap_or(data.period.to + chrono::TimeDelta::days(1));
+    }
+    let mut words: BTreeMap<String, u32> = BTreeMap::new();
+    for t in &data.tickets {
+        *report.by_channel.entry(t.channel.as_str().into()).or_default() += 1;
+        *report.by_level.entry(t.level.number().to_string()).or_default() += 1;
+        *report.by_kind.entry(t.kind.as_str().into()).or_default() += 1;
+        *report
+            .by_outcome
+            .entry(t.outcome.clone().unwrap_or_else(|| "open".into()))
+            .or_default() += 1;
+        *report
+            .by_category
+            .entry(t.category.clone().unwrap_or_else(|| "-".into()))
+            .or_default() += 1;
+        *report.per_day.entry(local_day(calendar, t.created_at)).or_default() += 1;
+        let mut seen = std::collections::BTreeSet::new();
+        for word in t
+            .subject
+            .to_lowercase()
+            .split(|c: char| !c.is_alphanumeric() && c != '/')
+        {
+            let word = word.trim_matches('/');
+            if word.chars().count() >= 3 && !STOP_WORDS.contains(&word) && !word.chars().all(|c| c.is_ascii_digit()) {
+                seen.insert(word.to_string());
+            }
+        }
+        for w in seen {
+            *words.entry(w).or_default() += 1;
+        }
+    }
+    let mut topics: Vec<(String, u32)> = words.into_iter().filter(|(_, n)| *n >= 2).collect();
+    topics.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    topics.truncate(10);
+    report.topics = topics;
+
+    for c in &data.cycles {
+        let group = format!("{}/{}", c.channel.as_str(), c.level.number());
+        let tp = report.take_in.entry(group.clone()).or_default();
+        match c.take_in_done {
+            Some(done) => {
+                tp.minutes
+                    .push(calendar.elapsed_business_minutes(c.effective_start, done));
+                if done <= c.take_in_due {
+                    tp.met += 1;
+                } else {
+                    tp.breached += 1;
+                    report.breaches.push(Breach {
+                        ticket: c.ticket.clone(),
+                        channel: c.channel,
+                        level: c.level,
+                        clock: "TP",
+                        due: c.take_in_due,
+                        actual: Some(done),
+                    });
+                }
+            }
+            None if data.now > c.take_in_due => {
+                tp.breached += 1;
+                report.breaches.push(Breach {
+                    ticket: c.ticket.clone(),
+                    channel: c.channel,
+                    level: c.level,
+                    clock: "TP",
+                    due: c.take_in_due,
+                    actual: None,
+                });
+            }
+            None => tp.pending += 1,
+        }
+        if let (Some(start), Some(due)) = (c.take_in_at, c.resolution_due) {
+            let tr = report.resolution.entry(group).or_default();
+            match c.resolution_done {
+                Some(done) => {
+                    tr.minutes.push(calendar.elapsed_business_minutes(start, done));
+                    if done <= due {
+                        tr.met += 1;
+                    } else {
+                        tr.breached += 1;
+                        report.breaches.push(Breach {
+                            ticket: c.ticket.clone(),
+                            channel: c.channel,
+                            level: c.level,
+                            clock: "TR",
+                            due,
+                            actual: Some(done),
+                        });
+                    }
+                }
+                None if data.now > due => {
+                    tr.breached += 1;
+                    report.breaches.push(Breach {
+                        ticket: c.ticket.clone(),
+                        channel: c.channel,
+                        level: c.level,
+                        clock: "TR",
+                        due,
+                        actual: None,
+                    });
+                }
+                None => tr.pending += 1,
+            }
+        }
+    }
+    for compliance in report.take_in.values_mut().chain(report.resolution.values_mut()) {
+        compliance.minutes.sort_unstable();
+    }
+    report.breaches.sort_by_key(|b| (b.due, b.ticket.clone()));
+
+    let (mut closings, mut out_of_scope, mut reopenings) = (0u32, 0u32, 0u32);
+    for (actor, action, detail) in &data.events {
+        match action.as_str() {
+            "assigned" => report.technicians.entry(detail.clone()).or_default().taken += 1,
+            "resolved" | "out-of-scope" => {
+                report.technicians.entry(actor.clone()).or_default().resolved += 1;
+                closings += 1;
+                if action == "out-of-scope" {
+                    out_of_scope += 1;
+                }
+            }
+            "escalated" => report.technicians.entry(actor.clone()).or_default().escalated += 1,
+            "reopened" => {
+                reopenings += 1;
+                // The detail starts with the technician it went back to, when it did.
+                if let Some(tech) = detail.split("; ").nth(1).filter(|t| t.contains('@')) {
+                    report.technicians.entry(tech.to_string()).or_default().reopened += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    for (op, minutes) in &data.time_logged {
+        report.technicians.entry(op.clone()).or_default().minutes += minutes;
+    }
+    let rate = |n: u32, d: u32| (d > 0).then(|| f64::from(n) * 100.0 / f64::from(d));
+    report.reopen_rate = rate(reopenings, closings);
+    report.out_of_scope_rate = rate(out_of_scope, closings);
+    let year = data.period.to.year();
+    let rules_only = Calendar::new(calendar.rules().clone(), Vec::new());
+    report.suspension_days_used = calendar
+        .suspensions()
+        .iter()
+        .flat_map(|s| {
+            let from = s.from.max(NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(s.from));
+            let to = s.to.min(NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(s.to));
+            if from <= to {
+                rules_only.working_days(from, to)
+            } else {
+                Vec::new()
+            }
+        })
+        .count() as u32;
+    report
+}
+
+fn pct(v: Option<f64>) -> Value {
+    v.map(|p| json!((p * 10.0).round() / 10.0)).unwrap_or(Value::Null)
+}
+
+fn compliance_json(map: &BTreeMap<String, Compliance>) -> Value {
+    map.iter()
+        .map(|(group, c)| {
+            (
+                group.clone(),
+                json!({"met": c.met, "breached": c.breached, "pending": c.pending, "percent_met": pct(c.percent()),
+                       "median_minutes": c.median(), "p90_minutes": c.p90()}),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
+/// Every figure as JSON.
+pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&calendar.timezone())
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+    };
+    json!({
+        "period": {"from": report.period.from.to_string(), "to": report.period.to.to_string()},
+        "requests": {
+            "total": report.total,
+            "by_channel": report.by_channel,
+            "by_level": report.by_level,
+            "by_kind": report.by_kind,
+            "by_outcome": report.by_outcome,
+            "by_category": report.by_category,
+            "per_day": report.per_day.iter().map(|(d, n)| (d.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        },
+        "take_in": compliance_json(&report.take_in),
+        "resolution": compliance_json(&report.resolution),
+        "technicians": report.technicians.iter().map(|(op, t)| (op.clone(), json!({
+            "name": report.names.get(op), "taken": t.taken, "resolved": t.resolved, "escalated": t.escalated,
+            "reopened": t.reopened, "minutes_logged": t.minutes,
+        }))).collect::<serde_json::Map<_, _>>(),
+        "reopen_rate_percent": pct(report.reopen_rate),
+        "out_of_scope_rate_percent": pct(report.out_of_scope_rate),
+        "suspension_days_used": report.suspension_days_used,
+        "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
+        "topics": report.topics.iter().map(|(w, n)| json!({"term": w, "count": n})).collect::<Vec<_>>(),
+        "breaches": report.breaches.iter().map(|b| json!({
+            "ticket": b.ticket, "channel": b.channel.as_str(), "level": b.level.number(), "clock": b.clock,
+            "due": local(b.due), "actual": b.actual.map(local),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+fn decimal(v: Option<f64>) -> String {
+    // An Italian spreadsheet reads a decimal comma.
+    v.map(|p| format!("{p:.1}").replace('.', ",")).unwrap_or_default()
+}
+
+/// The report as CSV: `;`-separated, UTF-8 with BOM, one section after another.
+pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
+    let mut out = String::from("\u{feff}");
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&calendar.timezone())
+            .format("%Y-%m-%d %H:%M")
+            .to_string()
+    };
+    let _ = writeln!(out, "sezione;voce;valore");
+    let _ = writeln!(out, "periodo;dal;{}", report.period.from);
+    let _ = writeln!(out, "periodo;al;{}", report.period.to);
+    let _ = writeln!(out, "richieste;totale;{}", report.total);
+    for (section, map) in [
+        ("canale", &report.by_channel),
+        ("livello", &report.by_level),
+        ("tipo", &report.by_kind),
+        ("esito", &report.by_outcome),
+        ("categoria", &report.by_category),
+    ] {
+        for (k, v) in map {
+            let _ = writeln!(out, "{section};{};{v}", csv_field(k));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\nsla;canale/livello;rispettati;violati;in corso;percentuale;mediana min;90° percentile min"
+    );
+    for (name, map) in [("TP", &report.take_in), ("TR", &report.resolution)] {
+        for (group, c) in map {
+            let _ = writeln!(
+                out,
+                "{name};{group};{};{};{};{};{};{}",
+                c.met,
+                c.breached,
+                c.pending,
+                decimal(c.percent()),
+                c.median().map(|m| m.to_string()).unwrap_or_default(),
+                c.p90().map(|m| m.to_string()).unwrap_or_default()
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\ntecnico;nome;prese in carico;risolte;secondo livello;riaperte;minuti registrati"
+    );
+    for (op, t) in &report.technicians {
+        let name = report.names.get(op).cloned().unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{};{};{};{};{};{};{}",
+            csv_field(op),
+            csv_field(&name),
+            t.taken,
+            t.resolved,
+            t.escalated,
+            t.reopened,
+            t.minutes
+        );
+    }
+    let _ = writeln!(out, "\nindicatore;valore");
+    let _ = writeln!(out, "tasso di riapertura %;{}", decimal(report.reopen_rate));
+    let _ = writeln!(out, "tasso fuori ambito %;{}", decimal(report.out_of_scope_rate));
+    let _ = writeln!(
+        out,
+        "giorni di sospensione usati;{} di {MAX_WORKING_DAYS_PER_YEAR}",
+        report.suspension_days_used
+    );
+    let _ = writeln!(out, "\ntema ricorrente;richieste");
+    for (w, n) in &report.topics {
+        let _ = writeln!(out, "{};{n}", csv_field(w));
+    }
+    let _ = writeln!(out, "\nviolazione;canale;livello;tempo;scadenza;effettivo");
+    for b in &report.breaches {
+        let _ = writeln!(
+            out,
+            "{};{};{};{};{};{}",
+            b.ticket,
+            b.channel.as_str(),
+            b.level.number(),
+            b.clock,
+            local(b.due),
+            b.actual.map(local).unwrap_or_else(|| "non ancora".into())
+        );
+    }
+    out
+}
+
+/// Words of the HTML report, per language.
+struct Words {
+    title: &'static str,
+    period: &'static str,
+    requests: &'static str,
+    total: &'static str,
+    by_channel: &'static str,
+    by_level: &'static str,
+    by_kind: &'static str,
+    by_outcome: &'static str,
+    by_category: &'static str,
+    sla: &'static str,
+    sla_header: [&'static str; 7],
+    per_day: &'static str,
+    distribution: &'static str,
+    technicians: &'static str,
+    tech_header: [&'static str; 7],
+    indicators: &'static str,
+    reopen: &'static str,
+    out_of_scope: &'static str,
+    suspension: &'static str,
+    topics: &'static str,
+    breaches: &'static str,
+    breach_header: [&'static str; 6],
+    none: &'static str,
+    not_yet: &'static str,
+}
+
+const IT: Words = Words {
+    title: "Consuntivo del servizio di assistenza CPortal",
+    period: "Periodo",
+    requests: "Richieste",
+    total: "Totale richieste",
+    by_channel: "Per canale",
+    by_level: "Per livello",
+    by_kind: "Per tipo",
+    by_outcome: "Per esito",
+    by_category: "Per categoria",
+    sla: "Livelli di servizio (SLA)",
+    sla_header: [
+        "Tempo",
+        "Canale/livello",
+        "Rispettati",
+        "Violati",
+        "% rispettati",
+        "Mediana (min)",
+        "90° perc. (min)",
+    ],
+    per_day: "Richieste per giorno",
+    distribution: "Distribuzione dei tempi di presa in carico (minuti lavorativi)",
+    technicians: "Attività per tecnico",
+    tech_header: [
+        "Tecnico",
+        "Prese in carico",
+        "Risolte",
+        "Secondo livello",
+        "Riaperte",
+        "Tempo registrato",
+        "",
+    ],
+    indicators: "Indicatori",
+    reopen: "Tasso di riapertura",
+    out_of_scope: "Richieste fuori ambito",
+    suspension: "Giorni di sospensione usati nell'anno",
+    topics: "Problemi ricorrenti (indicazioni per migliorare il portale)",
+    breaches: "Violazioni",
+    breach_header: ["Richiesta", "Canale", "Livello", "Tempo", "Scadenza", "Effettivo"],
+    none: "nessuna",
+    not_yet: "non ancora",
+};
+
+const EN: Words = Words {
+    title: "CPortal help desk: accounting report",
+    period: "Period",
+    requests: "Requests",
+    total: "Total requests",
+    by_channel: "By channel",
+    by_level: "By level",
+    by_kind: "By kind",
+    by_outcome: "By outcome",
+    by_category: "By category",
+    sla: "Service levels (SLA)",
+    sla_header: [
+        "Clock",
+        "Channel/level",
+        "Met",
+        "Breached",
+        "% met",
+        "Median (min)",
+        "90th pct (min)",
+    ],
+    per_day: "Requests per day",
+    distribution: "Take-in times (business minutes)",
+    technicians: "Work per technician",
+    tech_header: [
+        "Technician",
+        "Taken",
+        "Resolved",
+        "Escalated",
+        "Reopened",
+        "Time logged",
+        "",
+    ],
+    indicators: "Indicators",
+    reopen: "Reopen rate",
+    out_of_scope: "Out-of-scope requests",
+    suspension: "Suspension days used this year",
+    topics: "Recurring problems (hints for improving the portal)",
+    breaches: "Breaches",
+    breach_header: ["Request", "Channel", "Level", "Clock", "Due", "Actual"],
+    none: "none",
+    not_yet: "not yet",
+};
+
+/// A horizontal bar chart as inline SVG: one bar per (label, value, max), with text labels.
+fn svg_bars(title: &str, rows: &[(String, f64, String)], max: f64) -> String {
+    let height = 24 * rows.len().max(1) + 10;
+    let mut svg = format!(
+        "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 600 {height}\" width=\"600\" height=\"{height}\" \
+         xmlns=\"http://www.w3.org/2000/svg\">",
+        escape_html(title)
+    );
+    for (i, (label, value, text)) in rows.iter().enumerate() {
+        let y = 5 + i * 24;
+        let width = if max > 0.0 { (value / max * 380.0).round() } else { 0.0 };
+        let _ = write!(
+            svg,
+            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"150\" y=\"{y}\" width=\"{width}\" height=\"16\" \
+             fill=\"#0066cc\"/><text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>",
+            y + 13,
+            escape_html(label),
+            155.0 + width,
+            y + 13,
+            escape_html(text)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// A column chart as inline SVG (requests per day, time distribution).
+fn svg_columns(title: &str, values: &[(String, u32)]) -> String {
+    let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
+    let width = 600usize;
+    let column = (width - 40) / values.len().max(1);
+    let mut svg = format!(
+        "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {width} 190\" width=\"{width}\" height=\"190\" \
+         xmlns=\"http://www.w3.org/2000/svg\"><line x1=\"30\" y1=\"160\" x2=\"{}\" y2=\"160\" stroke=\"#555\"/>\
+         <text x=\"0\" y=\"20\" font-size=\"11\">{max}</text>",
+        escape_html(title),
+        width - 5
+    );
+    for (i, (label, value)) in values.iter().enumerate() {
+        let h = (f64::from(*value) / f64::from(max) * 140.0).round();
+        let x = 35 + i * column;
+        let _ = write!(
+            svg,
+            "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{h}\" fill=\"#0066cc\"><title>{}: {value}</title></rect>",
+            160.0 - h,
+            column.saturating_sub(2).max(1),
+            escape_html(label)
+        );
+        if values.len() <= 12 || i % (values.len() / 10).max(1) == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{x}\" y=\"178\" font-size=\"10\">{}</text>",
+                escape_html(label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut html = String::from("<table><thead><tr>");
+    for h in header.iter().filter(|h| !h.is_empty()) {
+        let _ = write!(html, "<th scope=\"col\">{}</th>", escape_html(h));
+    }
+    html.push_str("</tr></thead><tbody>");
+    for row in rows {
+        html.push_str("<tr>");
+        for cell in row {
+            let _ = write!(html, "<td>{}</td>", escape_html(cell));
+        }
+        html.push_str("</tr>");
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+fn counts(map: &BTreeMap<String, u32>) -> Vec<Vec<String>> {
+    map.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect()
+}
+
+/// The report as one self-contained, printable HTML page with inline SVG charts.
+pub fn render_html(report: &Report, calendar: &Calendar, language: Language, helpdesk: &str) -> String {
+    let w = if language == Language::It { &IT } else { &EN };
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&calendar.timezone())
+            .format("%d/%m/%Y %H:%M")
+            .to_string()
+    };
+    let number = |v: Option<f64>| v.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into());
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<header><h1>{}</h1><p>{} · {}: {} – {}</p></header>",
+        escape_html(w.title),
+        escape_html(helpdesk),
+        w.period,
+        report.period.from.format("%d/%m/%Y"),
+        report.period.to.format("%d/%m/%Y")
+    );
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2><p class=\"big\">{}: <strong>{}</strong></p>",
+        w.requests, w.total, report.total
+    );
+    body.push_str("<div class=\"grid\">");
+    for (title, map) in [
+        (w.by_channel, &report.by_channel),
+        (w.by_level, &report.by_level),
+        (w.by_kind, &report.by_kind),
+        (w.by_outcome, &report.by_outcome),
+        (w.by_category, &report.by_category),
+    ] {
+        let _ = write!(body, "<div><h3>{title}</h3>{}</div>", table(&[], &counts(map)));
+    }
+    body.push_str("</div>");
+    let per_day: Vec<(String, u32)> = report
+        .per_day
+        .iter()
+        .map(|(d, n)| (d.format("%d").to_string(), *n))
+        .collect();
+    let _ = write!(
+        body,
+        "<h3>{}</h3>{}</section>",
+        w.per_day,
+        svg_columns(w.per_day, &per_day)
+    );
+
+    let _ = write!(body, "<section><h2>{}</h2>", w.sla);
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    for (clock, map) in [("TP", &report.take_in), ("TR", &report.resolution)] {
+        for (group, c) in map {
+            rows.push(vec![
+                clock.to_string(),
+                group.clone(),
+                c.met.to_string(),
+                c.breached.to_string(),
+                number(c.percent()),
+                c.median().map(|m| m.to_string()).unwrap_or_else(|| "–".into()),
+                c.p90().map(|m| m.to_string()).unwrap_or_else(|| "–".into()),
+            ]);
+            if let Some(p) = c.percent() {
+                bars.push((format!("{clock} {group}"), p, format!("{p:.1} %")));
+            }
+        }
+    }
+    body.push_str(&table(&w.sla_header, &rows));
+    body.push_str(&svg_bars(w.sla, &bars, 100.0));
+    let mut buckets: Vec<(String, u32)> = ["0-15", "15-30", "30-45", "45-60", "60-90", "90+"]
+        .iter()
+        .map(|l| (l.to_string(), 0))
+        .collect();
+    for c in report.take_in.values() {
+        for m in &c.minutes {
+            let i = match m {
+                0..15 => 0,
+                15..30 => 1,
+                30..45 => 2,
+                45..60 => 3,
+                60..90 => 4,
+                _ => 5,
+            };
+            buckets[i].1 += 1;
+        }
+    }
+    let _ = write!(
+        body,
+        "<h3>{}</h3>{}</section>",
+        w.distribution,
+        svg_columns(w.distribution, &buckets)
+    );
+
+    let tech_rows: Vec<Vec<String>> = report
+        .technicians
+        .iter()
+        .map(|(op, t)| {
+            vec![
+                report.names.get(op).cloned().unwrap_or_else(|| op.clone()),
+                t.taken.to_string(),
+                t.resolved.to_string(),
+                t.escalated.to_string(),
+                t.reopened.to_string(),
+                format!("{}h{:02}", t.minutes / 60, t.minutes % 60),
+            ]
+        })
+        .collect();
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2>{}</section>",
+        w.technicians,
+        table(&w.tech_header, &tech_rows)
+    );
+    let _ = write!(
+        body,
+        "<section><h2>{}</h2><ul><li>{}: {}</li><li>{}: {}</li><li>{}: {} / {}</li></ul></section>",
+        w.indicators,
+        w.reopen,
+        number(report.reopen_rate),
+        w.out_of_scope,
+        number(report.out_of_scope_rate),
+        w.suspension,
+        report.suspension_days_used,
+        MAX_WORKING_DAYS_PER_YEAR
+    );
+    let topics: Vec<Vec<String>> = report
+        .topics
+        .iter()
+        .map(|(t, n)| vec![t.clone(), n.to_string()])
+        .collect();
+    let _ = write!(body, "<section><h2>{}</h2>{}</section>", w.topics, table(&[], &topics));
+    let breach_rows: Vec<Vec<String>> = report
+        .breaches
+        .iter()
+        .map(|b| {
+            vec![
+                b.ticket.clone(),
+                b.channel.as_str().to_string(),
+                b.level.number().to_string(),
+                b.clock.to_string(),
+                local(b.due),
+                b.actual.map(local).unwrap_or_else(|| w.not_yet.to_string()),
+            ]
+        })
+        .collect();
+    let breaches = if breach_rows.is_empty() {
+        format!("<p>{}</p>", w.none)
+    } else {
+        table(&w.breach_header, &breach_rows)
+    };
+    let _ = write!(body, "<section><h2>{}</h2>{breaches}</section>", w.breaches);
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head>\
+         <body><main>{body}</main></body></html>\n",
+        language.code(),
+        escape_html(w.title)
+    )
+}
+
+const CSS: &str = "body{font-family:'Titillium Web',Geneva,Tahoma,sans-serif;color:#1a1a1a;margin:0;background:#fff}\
+main{max-width:960px;margin:0 auto;padding:24px}header{border-bottom:4px solid #0066cc;margin-bottom:16px}\
+h1{font-size:1.8rem;color:#0066cc;margin:0 0 4px}h2{font-size:1.3rem;border-bottom:1px solid #ccc;padding-bottom:4px}\
+h3{font-size:1rem;margin:12px 0 4px}.big{font-size:1.2rem}.grid{display:flex;flex-wrap:wrap;gap:16px}\
+table{border-collapse:collapse;margin:8px 0;font-size:.95rem}th,td{border:1px solid #bbb;padding:4px 8px;text-align:left}\
+th{background:#e6f0fa}svg{max-width:100%;height:auto;display:block;margin:8px 0}\
+@media print{main{padding:0}section{break-inside:avoid}}";
+
+/// Operators' names by address, for the per-technician table.
+pub fn operator_names(config: &crate::config::Config) -> BTreeMap<String, String> {
+    config
+        .operators
+        .iter()
+        .map(|o| (o.email.clone(), o.name.clone()))
+        .collect()
+}
+
+/// On the first working day of a month, mails last month's HTML report to
+/// `[report] monthly_to`, once (inside the caller's transaction). Returns true when it did.
+pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> anyhow::Result<bool> {
+    let config = ctx.config;
+    if config.report_monthly_to.is_empty() {
+        return Ok(false);
+    }
+    let today = local_day(ctx.calendar, ctx.now);
+    let first_working = ctx
+        .calendar
+        .working_days(today.with_day(1).unwrap_or(today), today)
+        .first()
+        .copied();
+    if first_working != Some(today) {
+        return Ok(false);
+    }
+    let period = Period::last_month(today);
+    let key = format!("{}..{}", period.from, period.to);
+    let fresh = conn
+        .prepare_cached("INSERT OR IGNORE INTO reports_sent (period, at) VALUES (?1, ?2)")?
+        .execute(rusqlite::params![key, crate::store::ts(ctx.now)])?
+        == 1;
+    if !fresh {
+        return Ok(false);
+    }
+    let data = gather(conn, ctx.calendar, period, ctx.now, operator_names(config))?;
+    let report = compute(&data, ctx.calendar);
+    let html = render_html(&report, ctx.calendar, config.helpdesk.language, &config.helpdesk.name);
+    let (subject, body) = match config.helpdesk.language {
+        Language::It => (
+            format!("Consuntivo del servizio di assistenza: {} – {}", period.from, period.to),
+            format!(
+                "In allegato il consuntivo del periodo dal {} al {}: {} richieste, {} violazioni dei livelli di servizio.\n",
+                period.from,
+                period.to,
+                report.total,
+                report.breaches.len()
+            ),
+        ),
+        Language::En => (
+            format!("Help desk accounting report: {} – {}", period.from, period.to),
+            format!(
+                "Attached: the report for {} to {}: {} requests, {} service-level breaches.\n",
+                period.from,
+                period.to,
+                report.total,
+                report.breaches.len()
+            ),
+        ),
+    };
+    let mail = crate::notify::OutgoingMail {
+        purpose: "report".into(),
+        ticket: None,
+        to: config
+            .report_monthly_to
+            .iter()
+            .map(|a| crate::notify::Recipient {
+                name: None,
+                address: a.clone(),
+            })
+            .collect(),
+        subject,
+        body,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: true,
+        attachments: vec![(
+            format!("consuntivo-{}.html", period.from.format("%Y-%m")),
+            "text/html; charset=utf-8".into(),
+            html.into_bytes(),
+        )],
+    };
+    crate::outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let v = [5, 10, 20, 40, 80];
+        assert_eq!(percentile(&v, 50), Some(20));
+        assert_eq!(percentile(&v, 90), Some(80));
+        assert_eq!(percentile(&[7], 90), Some(7));
+        assert_eq!(percentile(&[], 50), None);
+    }
+
+    #[test]
+    fn last_month_is_the_previous_complete_month() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert_eq!(
+            Period::last_month(d(2026, 3, 15)),
+            Period {
+                from: d(2026, 2, 1),
+                to: d(2026, 2, 28)
+            }
+        );
+        assert_eq!(
+            Period::last_month(d(2026, 1, 1)),
+            Period {
+                from: d(2025, 12, 1),
+                to: d(2025, 12, 31)
+            }
+        );
+    }
+
+    #[test]
+    fn csv_escapes_separators_and_uses_a_decimal_comma() {
+        assert_eq!(csv_field("a;b"), "\"a;b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(decimal(Some(66.666)), "66,7");
+    }
+}

@@ -1,0 +1,425 @@
+//! The accounting report over a replayed month (March 2026) whose every figure was worked out
+//! by hand below: tickets across a weekend, a holiday-free Saturday, a suspension day, a
+//! reopening, an escalation, an out-of-scope closing, a phone call-back and breaches.
+
+use serde_json::json;
+
+use crate::support::{Sandbox, code, stderr, stdout};
+use crate::workflow_support::{CONFIG, ingest, last_message_id, operator_mail};
+
+const GIULIA: &str = "giulia.bianchi@comune.example.it";
+const LUCA: &str = "luca.verdi@comune.example.it";
+
+fn request(who: &str, subject: &str, id: &str) -> String {
+    format!(
+        "From: {who}\r\nTo: assistenza@comune.example.it\r\nSubject: {subject}\r\nMessage-ID: <{id}@example.org>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\nTesto della richiesta.\r\n"
+    )
+}
+
+/// Sends what is queued at `now` (the instants the SLA counts are the sending instants).
+fn send(sandbox: &Sandbox, now: &str) {
+    let out = sandbox.run(&[&format!("--now={now}"), "run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// An operator's command on a ticket, then the sending pass, at `now`.
+fn command(sandbox: &Sandbox, now: &str, operator: &str, ticket: &str, id: &str, body: &str) {
+    let notice = last_message_id(sandbox, "notify", operator, ticket);
+    ingest(
+        sandbox,
+        now,
+        operator_mail(operator, "Re: notifica", Some(&notice), true, id, body),
+    );
+    send(sandbox, now);
+}
+
+fn replay_march() -> Sandbox {
+    let sandbox = Sandbox::with_config(CONFIG);
+    // A suspension on Friday 27 March, planned on 1 March.
+    let out = sandbox.run(&[
+        "--now=2026-03-01T10:00:00+01:00",
+        "suspension",
+        "add",
+        "--from",
+        "2026-03-27",
+        "--to",
+        "2026-03-27",
+        "--reason",
+        "festa patronale",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // T1 Mon 2 Mar 09:00: taken 09:30 (TP 30 min), resolved 11:30 (TR 120 min), 30 min logged.
+    ingest(
+        &sandbox,
+        "2026-03-02T09:00:00+01:00",
+        request("a1@example.org", "Firma digitale non valida", "t1"),
+    );
+    command(
+        &sandbox,
+        "2026-03-02T09:30:00+01:00",
+        GIULIA,
+        "TCK-2026-00001",
+        "c1",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-02T11:30:00+01:00",
+        GIULIA,
+        "TCK-2026-00001",
+        "c2",
+        "#tempo 30m\n#risolto\nRifirmato in CAdES.",
+    );
+    // T2 Fri 6 Mar 16:50, due Mon 08:35: taken Mon 09:00 (TP breached, 10 + 60 = 70 min),
+    // resolved 10:00 (TR 60 min).
+    ingest(
+        &sandbox,
+        "2026-03-06T16:50:00+01:00",
+        request("a2@example.org", "Caricamento firma digitale", "t2"),
+    );
+    command(
+        &sandbox,
+        "2026-03-09T09:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00002",
+        "c3",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-09T10:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00002",
+        "c4",
+        "#risolto\nFile troppo grande, compresso.",
+    );
+    // T3 Sat 14 Mar: counts from Mon 16 09:00, taken 09:15 (TP 15), escalated to Luca at 10:00:
+    // level 2 due = 09:15 + 8 h = Tue 17 09:15; resolved Tue 10:15 (TR breached, 540 min).
+    ingest(
+        &sandbox,
+        "2026-03-14T10:00:00+01:00",
+        request("a3@example.org", "Firma digitale rifiutata", "t3"),
+    );
+    command(
+        &sandbox,
+        "2026-03-16T09:15:00+01:00",
+        GIULIA,
+        "TCK-2026-00003",
+        "c5",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-16T10:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00003",
+        "c6",
+        "#secondolivello Luca Verdi",
+    );
+    command(
+        &sandbox,
+        "2026-03-17T10:15:00+01:00",
+        LUCA,
+        "TCK-2026-00003",
+        "c7",
+        "#risolto\nCertificato revocato, sostituito.",
+    );
+    // T4 Thu 19 Mar 12:30: resolved at once 12:50 (TP 20, TR 0); reopened Fri 20 10:00 back to
+    // Giulia (TP 0), resolved 11:00 (TR 60).
+    ingest(
+        &sandbox,
+        "2026-03-19T12:30:00+01:00",
+        request("a4@example.org", "Pagamento pagoPA", "t4"),
+    );
+    command(
+        &sandbox,
+        "2026-03-19T12:50:00+01:00",
+        GIULIA,
+        "TCK-2026-00004",
+        "c8",
+        "#risolto\nRiprovi il pagamento.",
+    );
+    let closing = last_message_id(&sandbox, "closing", "a4@example.org", "TCK-2026-00004");
+    ingest(
+        &sandbox,
+        "2026-03-20T10:00:00+01:00",
+        format!(
+            "From: a4@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Re: x\r\nMessage-ID: <t4r@example.org>\r\n\
+             In-Reply-To: <{closing}>\r\n\r\nNon funziona ancora.\r\n"
+        ),
+    );
+    send(&sandbox, "2026-03-20T10:00:00+01:00");
+    command(
+        &sandbox,
+        "2026-03-20T11:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00004",
+        "c9",
+        "#risolto\nPagamento registrato.",
+    );
+    // T5 Mon 23 Mar 09:00: out of scope at 09:20 (TP 20, TR 0).
+    ingest(
+        &sandbox,
+        "2026-03-23T09:00:00+01:00",
+        request("a5@example.org", "Permesso in sanatoria", "t5"),
+    );
+    command(
+        &sandbox,
+        "2026-03-23T09:20:00+01:00",
+        GIULIA,
+        "TCK-2026-00005",
+        "c10",
+        "#fuoriambito",
+    );
+    // T6 Tue 24 Mar 10:00, phone without e-mail: call-back 11:00 (TP 60); resolution due Wed 25
+    // 09:00, never resolved (TR breached, not yet).
+    let out = sandbox.run(&[
+        "--now=2026-03-24T10:00:00+01:00",
+        "phone",
+        "--number",
+        "+39 333 1234567",
+        "--summary",
+        "Accesso SPID",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    send(&sandbox, "2026-03-24T10:00:00+01:00");
+    command(
+        &sandbox,
+        "2026-03-24T11:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00006",
+        "c11",
+        "#telefono\nRichiamato, spiegata la procedura.",
+    );
+    // T7 Wed 25 Mar 09:00: never taken (TP breached, not yet; due 09:45).
+    ingest(
+        &sandbox,
+        "2026-03-25T09:00:00+01:00",
+        request("a7@example.org", "Pagamento pagoPA fallito", "t7"),
+    );
+    // T8 Fri 27 Mar (suspended) 10:00: counts from Mon 30 09:00 (summer time since Sunday: +02:00);
+    // taken 09:40 (TP 40), resolved
+    // 12:00 (TR 140).
+    ingest(
+        &sandbox,
+        "2026-03-27T10:00:00+01:00",
+        request("a8@example.org", "Accesso SPID non riuscito", "t8"),
+    );
+    command(
+        &sandbox,
+        "2026-03-30T09:40:00+02:00",
+        GIULIA,
+        "TCK-2026-00008",
+        "c12",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-30T12:00:00+02:00",
+        GIULIA,
+        "TCK-2026-00008",
+        "c13",
+        "#risolto\nRiprovi dopo aver svuotato la cache.",
+    );
+    sandbox
+}
+
+#[test]
+fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
+    let sandbox = replay_march();
+    let out = sandbox.run(&["--now=2026-04-02T10:00:00+02:00", "report", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(
+        r["period"],
+        json!({"from": "2026-03-01", "to": "2026-03-31"}),
+        "defaults to the last complete month"
+    );
+    assert_eq!(r["requests"]["total"], 8);
+    assert_eq!(r["requests"]["by_channel"], json!({"email": 7, "phone": 1}));
+    assert_eq!(r["requests"]["by_level"], json!({"1": 7, "2": 1}));
+    assert_eq!(r["requests"]["by_kind"], json!({"problem": 8}));
+    assert_eq!(
+        r["requests"]["by_outcome"],
+        json!({"open": 2, "out_of_scope": 1, "resolved": 5})
+    );
+    assert_eq!(r["requests"]["per_day"]["2026-03-14"], 1);
+    assert_eq!(r["requests"]["per_day"]["2026-03-15"], 0);
+    assert_eq!(
+        r["take_in"]["email/1"],
+        json!({"met": 5, "breached": 2, "pending": 0, "percent_met": 71.4, "median_minutes": 20, "p90_minutes": 70})
+    );
+    assert_eq!(
+        r["take_in"]["email/2"],
+        json!({"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 15, "p90_minutes": 15})
+    );
+    assert_eq!(
+        r["take_in"]["phone/1"],
+        json!({"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 60})
+    );
+    assert_eq!(
+        r["resolution"]["email/1"],
+        json!({"met": 6, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 140})
+    );
+    assert_eq!(
+        r["resolution"]["email/2"],
+        json!({"met": 0, "breached": 1, "pending": 0, "percent_met": 0.0, "median_minutes": 540, "p90_minutes": 540})
+    );
+    assert_eq!(r["resolution"]["phone/1"]["breached"], 1);
+    assert_eq!(
+        r["technicians"][GIULIA],
+        json!({"name": "Giulia Bianchi", "taken": 7, "resolved": 6, "escalated": 1, "reopened": 1, "minutes_logged": 30})
+    );
+    assert_eq!(
+        r["technicians"][LUCA],
+        json!({"name": "Luca Verdi", "taken": 1, "resolved": 1, "escalated": 0, "reopened": 0, "minutes_logged": 0})
+    );
+    assert_eq!(r["reopen_rate_percent"], 14.3, "1 reopening of 7 closings");
+    assert_eq!(r["out_of_scope_rate_percent"], 14.3, "1 out-of-scope of 7 closings");
+    assert_eq!(
+        (
+            r["suspension_days_used"].as_u64(),
+            r["suspension_days_allowed"].as_u64()
+        ),
+        (Some(1), Some(8))
+    );
+    let topics: Vec<(String, u64)> = r["topics"]
+        .as_array()
+        .expect("topics")
+        .iter()
+        .map(|t| {
+            (
+                t["term"].as_str().unwrap_or_default().to_string(),
+                t["count"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("digitale", 3),
+        ("firma", 3),
+        ("accesso", 2),
+        ("pagamento", 2),
+        ("pagopa", 2),
+        ("spid", 2),
+    ]
+    .iter()
+    .map(|(w, n)| (w.to_string(), *n))
+    .collect();
+    assert_eq!(topics, expected);
+    let breaches: Vec<(String, String, String, serde_json::Value)> = r["breaches"]
+        .as_array()
+        .expect("breaches")
+        .iter()
+        .map(|b| {
+            (
+                b["ticket"].as_str().unwrap_or_default().to_string(),
+                b["clock"].as_str().unwrap_or_default().to_string(),
+                b["due"].as_str().unwrap_or_default().to_string(),
+                b["actual"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        breaches,
+        vec![
+            (
+                "TCK-2026-00002".into(),
+                "TP".into(),
+                "2026-03-09T08:35:00+01:00".into(),
+                json!("2026-03-09T09:00:00+01:00")
+            ),
+            (
+                "TCK-2026-00003".into(),
+                "TR".into(),
+                "2026-03-17T09:15:00+01:00".into(),
+                json!("2026-03-17T10:15:00+01:00")
+            ),
+            (
+                "TCK-2026-00006".into(),
+                "TR".into(),
+                "2026-03-25T09:00:00+01:00".into(),
+                serde_json::Value::Null
+            ),
+            (
+                "TCK-2026-00007".into(),
+                "TP".into(),
+                "2026-03-25T09:45:00+01:00".into(),
+                serde_json::Value::Null
+            ),
+        ]
+    );
+}
+
+#[test]
+fn csv_and_html_carry_the_same_figures_for_their_readers() {
+    let sandbox = replay_march();
+    let csv = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(code(&csv), 0, "{}", stderr(&csv));
+    assert!(
+        csv.stdout.starts_with("\u{feff}".as_bytes()),
+        "UTF-8 BOM for Italian spreadsheets"
+    );
+    let text = stdout(&csv);
+    assert!(text.contains("richieste;totale;8"), "{text}");
+    assert!(text.contains("TP;email/1;5;2;0;71,4;20;70"), "{text}");
+    assert!(
+        text.contains("TCK-2026-00007;email;1;TP;2026-03-25 09:45;non ancora"),
+        "{text}"
+    );
+    let out_file = sandbox.path("report.html");
+    let html = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--format",
+        "html",
+        "--out",
+        &out_file.display().to_string(),
+    ]);
+    assert_eq!(code(&html), 0, "{}", stderr(&html));
+    let page = std::fs::read_to_string(out_file).expect("html written");
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<html lang=\"it\">"));
+    assert!(page.matches("<svg").count() >= 3, "charts are inline SVG");
+    assert!(
+        !page.contains("<script") && !page.contains("src=\"http") && !page.contains("href=\"http"),
+        "no scripts, no external assets"
+    );
+    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("71.4 %"));
+}
+
+#[test]
+fn the_monthly_report_is_mailed_once_on_the_first_working_day() {
+    let sandbox = Sandbox::with_config(&format!(
+        "{CONFIG}\n[report]\nmonthly_to = [\"protocollo@comune.example.it\"]\n"
+    ));
+    ingest(
+        &sandbox,
+        "2026-03-02T09:00:00+01:00",
+        request("a1@example.org", "Firma", "m1"),
+    );
+    // 1 April 2026 is a Wednesday: the first working day of April.
+    send(&sandbox, "2026-03-31T16:00:00+02:00");
+    send(&sandbox, "2026-04-01T08:30:00+02:00");
+    send(&sandbox, "2026-04-01T12:00:00+02:00");
+    send(&sandbox, "2026-04-02T08:30:00+02:00");
+    let reports = sandbox
+        .outbox_files()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(".report."))
+        .collect::<Vec<_>>();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    let mail = std::fs::read_to_string(&reports[0]).expect("read");
+    assert!(
+        mail.contains("To: protocollo@comune.example.it") && mail.contains("consuntivo-2026-03.html"),
+        "{mail}"
+    );
+}
