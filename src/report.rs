@@ -946,8 +946,31 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     html
 }
 
-fn counts(map: &BTreeMap<String, u32>) -> Vec<Vec<String>> {
-    map.iter().map(|(k, v)| vec![k.clone(), v.to_string()]).collect()
+fn counts(map: &BTreeMap<String, u32>, language: Language) -> Vec<Vec<String>> {
+    map.iter()
+        .map(|(k, v)| vec![label(k, language), v.to_string()])
+        .collect()
+}
+
+/// The reader's word for a stored code (channels, kinds, outcomes), in Italian when asked.
+fn label(code: &str, language: Language) -> String {
+    let it = match code {
+        "portal" => "portale",
+        "email" => "e-mail",
+        "phone" => "telefono",
+        "problem" => "problema",
+        "reminder" => "sollecito",
+        "complaint" => "reclamo",
+        "open" => "aperte",
+        "resolved" => "risolte",
+        "out_of_scope" => "fuori ambito",
+        "-" => "non indicata",
+        other => other,
+    };
+    match language {
+        Language::It => it.to_string(),
+        Language::En => code.replace('_', " "),
+    }
 }
 
 /// The report as one self-contained, printable HTML page with inline SVG charts.
@@ -982,7 +1005,11 @@ pub fn render_html(report: &Report, calendar: &Calendar, language: Language, hel
         (w.by_outcome, &report.by_outcome),
         (w.by_category, &report.by_category),
     ] {
-        let _ = write!(body, "<div><h3>{title}</h3>{}</div>", table(&[], &counts(map)));
+        let _ = write!(
+            body,
+            "<div><h3>{title}</h3>{}</div>",
+            table(&[], &counts(map, language))
+        );
     }
     body.push_str("</div>");
     let per_day: Vec<(String, u32)> = report
@@ -1086,7 +1113,7 @@ pub fn render_html(report: &Report, calendar: &Calendar, language: Language, hel
         .map(|b| {
             vec![
                 b.ticket.clone(),
-                b.channel.as_str().to_string(),
+                label(b.channel.as_str(), language),
                 b.level.number().to_string(),
                 b.clock.to_string(),
                 local(b.due),
