@@ -1,6 +1,7 @@
 //! The accounting report over a replayed month (March 2026) whose every figure was worked out
-//! by hand below: tickets across a weekend, a holiday-free Saturday, a suspension day, a
-//! reopening, an escalation, an out-of-scope closing, a phone call-back and breaches.
+//! by hand below: tickets across a weekend, a local holiday, a Saturday, a suspension day, the
+//! change to summer time, a reopening, an escalation, an out-of-scope closing, a phone call-back
+//! and breaches.
 
 use serde_json::json;
 
@@ -35,7 +36,10 @@ fn command(sandbox: &Sandbox, now: &str, operator: &str, ticket: &str, id: &str,
 }
 
 fn replay_march() -> Sandbox {
-    let sandbox = Sandbox::with_config(CONFIG);
+    // Thursday 12 March is the town's patron saint in this replay.
+    let sandbox = Sandbox::with_config(&format!(
+        "{CONFIG}\n[calendar]\nlocal_holidays = [\"03-12 Santo patrono\"]\n"
+    ));
     // A suspension on Friday 27 March, planned on 1 March.
     let out = sandbox.run(&[
         "--now=2026-03-01T10:00:00+01:00",
@@ -222,6 +226,29 @@ fn replay_march() -> Sandbox {
         "c13",
         "#risolto\nRiprovi dopo aver svuotato la cache.",
     );
+    // T9 (replayed last, so the other numbers stay put) Wed 11 Mar 16:45: 15 minutes, the holiday, then Fri 13 until 08:30 is due; taken 08:20
+    // (TP 15 + 20 = 35), resolved 09:20 (TR 60).
+    ingest(
+        &sandbox,
+        "2026-03-11T16:45:00+01:00",
+        request("a9@example.org", "Sessione scaduta", "t9"),
+    );
+    command(
+        &sandbox,
+        "2026-03-13T08:20:00+01:00",
+        GIULIA,
+        "TCK-2026-00009",
+        "c14",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-13T09:20:00+01:00",
+        GIULIA,
+        "TCK-2026-00009",
+        "c15",
+        "#risolto\nRieseguito l'accesso.",
+    );
     sandbox
 }
 
@@ -236,19 +263,19 @@ fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
         json!({"from": "2026-03-01", "to": "2026-03-31"}),
         "defaults to the last complete month"
     );
-    assert_eq!(r["requests"]["total"], 8);
-    assert_eq!(r["requests"]["by_channel"], json!({"email": 7, "phone": 1}));
-    assert_eq!(r["requests"]["by_level"], json!({"1": 7, "2": 1}));
-    assert_eq!(r["requests"]["by_kind"], json!({"problem": 8}));
+    assert_eq!(r["requests"]["total"], 9);
+    assert_eq!(r["requests"]["by_channel"], json!({"email": 8, "phone": 1}));
+    assert_eq!(r["requests"]["by_level"], json!({"1": 8, "2": 1}));
+    assert_eq!(r["requests"]["by_kind"], json!({"problem": 9}));
     assert_eq!(
         r["requests"]["by_outcome"],
-        json!({"open": 2, "out_of_scope": 1, "resolved": 5})
+        json!({"open": 2, "out_of_scope": 1, "resolved": 6})
     );
     assert_eq!(r["requests"]["per_day"]["2026-03-14"], 1);
     assert_eq!(r["requests"]["per_day"]["2026-03-15"], 0);
     assert_eq!(
         r["take_in"]["email/1"],
-        json!({"met": 5, "breached": 2, "pending": 0, "percent_met": 71.4, "median_minutes": 20, "p90_minutes": 70})
+        json!({"met": 6, "breached": 2, "pending": 0, "percent_met": 75.0, "median_minutes": 30, "p90_minutes": 70})
     );
     assert_eq!(
         r["take_in"]["email/2"],
@@ -260,7 +287,7 @@ fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
     );
     assert_eq!(
         r["resolution"]["email/1"],
-        json!({"met": 6, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 140})
+        json!({"met": 7, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 140})
     );
     assert_eq!(
         r["resolution"]["email/2"],
@@ -269,14 +296,14 @@ fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
     assert_eq!(r["resolution"]["phone/1"]["breached"], 1);
     assert_eq!(
         r["technicians"][GIULIA],
-        json!({"name": "Giulia Bianchi", "taken": 7, "resolved": 6, "escalated": 1, "reopened": 1, "minutes_logged": 30})
+        json!({"name": "Giulia Bianchi", "taken": 8, "resolved": 7, "escalated": 1, "reopened": 1, "minutes_logged": 30})
     );
     assert_eq!(
         r["technicians"][LUCA],
         json!({"name": "Luca Verdi", "taken": 1, "resolved": 1, "escalated": 0, "reopened": 0, "minutes_logged": 0})
     );
-    assert_eq!(r["reopen_rate_percent"], 14.3, "1 reopening of 7 closings");
-    assert_eq!(r["out_of_scope_rate_percent"], 14.3, "1 out-of-scope of 7 closings");
+    assert_eq!(r["reopen_rate_percent"], 12.5, "1 reopening of 8 closings");
+    assert_eq!(r["out_of_scope_rate_percent"], 12.5, "1 out-of-scope of 8 closings");
     assert_eq!(
         (
             r["suspension_days_used"].as_u64(),
@@ -370,8 +397,8 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
         "UTF-8 BOM for Italian spreadsheets"
     );
     let text = stdout(&csv);
-    assert!(text.contains("richieste;totale;8"), "{text}");
-    assert!(text.contains("TP;email/1;5;2;0;71,4;20;70"), "{text}");
+    assert!(text.contains("richieste;totale;9"), "{text}");
+    assert!(text.contains("TP;email/1;6;2;0;75,0;30;70"), "{text}");
     assert!(
         text.contains("TCK-2026-00007;email;1;TP;2026-03-25 09:45;non ancora"),
         "{text}"
@@ -393,7 +420,7 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
         !page.contains("<script") && !page.contains("src=\"http") && !page.contains("href=\"http"),
         "no scripts, no external assets"
     );
-    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("71.4 %"));
+    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("75.0 %"));
 }
 
 #[test]
