@@ -19,6 +19,7 @@ use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
 
 mod calendar;
+mod kb;
 
 /// sysexits(3) codes the CLI uses.
 pub mod exit {
@@ -107,6 +108,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// The knowledge base: search, curate, export the public FAQ, recurring topics.
+    #[command(subcommand)]
+    Kb(kb::KbCommand),
     /// The current service notice (open now? next opening; suspensions) for the portal.
     Notice {
         /// Output format.
@@ -182,7 +186,7 @@ pub enum ReportFormat {
     Json,
 }
 
-fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
+pub(crate) fn parse_day(text: &str) -> Result<chrono::NaiveDate, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| format!("{text:?} is not a date YYYY-MM-DD"))
 }
 
@@ -371,6 +375,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Kb(command) => kb::run(&load_config(&cli.config)?, clock, &command),
         Command::Notice { format } => calendar::notice(&load_config(&cli.config)?, clock, format),
         Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
         Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),

@@ -48,6 +48,9 @@ pub enum Command {
     Email(String),
     /// `#assente` / `#away` [YYYY-MM-DD]: away until that day (or back, with `#assente no`).
     Away(Option<NaiveDate>),
+    /// `#kb` [TEXT]: on a ticket, mark its knowledge-base entry a reviewed article (TEXT is the
+    /// title); in a new mail, search the knowledge base for TEXT.
+    Kb(Option<String>),
 }
 
 /// A tag line that could not be understood.
@@ -88,6 +91,7 @@ pub const TAGS: &[(&str, &str)] = &[
     ("nuovo", "new"),
     ("email", "email"),
     ("assente", "away"),
+    ("kb", "kb"),
 ];
 
 /// Parses the tag lines at the top of `text`.
@@ -230,6 +234,7 @@ fn parse_tag(chunk: &str) -> Result<Command, String> {
                 ))
             }
         }
+        "kb" => Ok(Command::Kb((!args.is_empty()).then(|| args.to_string()))),
         "assente" => match args.to_lowercase().as_str() {
             "" => Err("#assente needs the last day away (YYYY-MM-DD), or \"no\" when back".into()),
             "no" | "rientrato" | "back" => Ok(Command::Away(None)),

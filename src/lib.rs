@@ -26,6 +26,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod ingest;
+pub mod kb;
 pub mod lock;
 pub mod model;
 pub mod monitor;

@@ -255,6 +255,15 @@ pub fn notify_operators(
     } else {
         Vec::new()
     };
+    // A new request comes with the three most similar past solutions.
+    let suggestions: Vec<Value> = if notice.kind == "new" {
+        crate::kb::search(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
+            .iter()
+            .map(|h| context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(), excerpt => h.excerpt(120) })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let vars = context! {
         kind => notice.kind,
         ticket => ticket.id.to_string(),
@@ -268,7 +277,7 @@ pub fn notify_operators(
         text => notice.text,
         reason => notice.reason,
         screening => screening,
-        suggestions => Vec::<Value>::new(),
+        suggestions => suggestions,
         helpdesk => ctx.sender.name.clone(),
     };
     let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
@@ -676,7 +685,7 @@ fn reply_to_operator(
 ) -> anyhow::Result<()> {
     let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
     errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
-    tags => Vec::<Value>::new(), reason => "" };
+    tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
     let merged = context! { ..vars, ..base };
     let rendered = ctx.templates.render(ctx.language(), "operator_reply", merged)?;
     let reply = OutgoingMail {
@@ -791,6 +800,12 @@ fn plan_ticket_commands(
                     "this tag goes in a new mail, not in a reply about a ticket".into(),
                 );
             }
+            Command::Kb(_) if !closed && !commands.iter().any(|c| matches!(c, Command::Resolve)) => {
+                refuse(
+                    "#kb",
+                    format!("{ticket} is not resolved yet: add #kb to the #risolto mail, or later"),
+                );
+            }
             _ => {}
         }
     }
@@ -822,6 +837,7 @@ fn tag_of(command: &Command) -> String {
         Command::New(_) => "nuovo",
         Command::Email(_) => "email",
         Command::Away(_) => "assente",
+        Command::Kb(_) => "kb",
     };
     format!("#{tag}")
 }
@@ -1001,6 +1017,10 @@ fn apply_ticket_commands(
                 }
                 let what = if out_of_scope { "out-of-scope" } else { "resolved" };
                 ctx.event(conn, Some(ticket), &operator.email, what, body)?;
+                // Every resolution feeds the knowledge base (out-of-scope closings solve nothing).
+                if !out_of_scope {
+                    crate::kb::record_resolution(conn, &ticket.to_string(), body, ctx.now)?;
+                }
                 format!("{ticket} chiusa ({what})")
             }
             Command::Note => {
@@ -1090,8 +1110,24 @@ fn apply_ticket_commands(
                     tag_of(command)
                 )
             }
+            // Curating the entry waits until every other command (a resolution above all) ran.
+            Command::Kb(_) => continue,
         };
         report.applied.push(line);
+    }
+    if let Some(Command::Kb(title)) = commands.iter().find(|c| matches!(c, Command::Kb(_)))
+        && crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)?
+    {
+        ctx.event(
+            conn,
+            Some(ticket),
+            &operator.email,
+            "kb-reviewed",
+            title.as_deref().unwrap_or(""),
+        )?;
+        report
+            .applied
+            .push(format!("{ticket}: articolo della knowledge base revisionato"));
     }
     if !body_is_for_a_tag && !body.is_empty() {
         let row = reload(conn, ticket)?;
@@ -1244,6 +1280,24 @@ fn fresh_commands(
                     .collect();
                 reply_to_operator(conn, ctx, operator, mail, context! { kind => "help", tags => tags })?;
             }
+            Command::Kb(query) => {
+                let query = query.clone().unwrap_or_else(|| body.to_string());
+                let hits = crate::kb::search(conn, &query, 5, ctx.now)?;
+                let results: Vec<Value> = hits
+                    .iter()
+                    .map(|h| {
+                        context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(),
+                        ticket => h.entry.ticket.clone().unwrap_or_default(), excerpt => h.excerpt(160) }
+                    })
+                    .collect();
+                reply_to_operator(
+                    conn,
+                    ctx,
+                    operator,
+                    mail,
+                    context! { kind => "kb", results => results, reason => query },
+                )?;
+            }
             Command::Away(until) => {
                 match until {
                     Some(day) => conn.prepare_cached("INSERT INTO operator_away (operator, until) VALUES (?1, ?2) ON CONFLICT (operator) DO UPDATE SET until = ?2")?.execute(
@@ -1287,6 +1341,7 @@ fn tag_example(tag: &str) -> &'static str {
         "nuovo" => "#nuovo Mario Rossi + #telefono +39 333 1234567 + richiesta",
         "email" => "#email mario.rossi@example.it (con #nuovo)",
         "assente" => "#assente 2026-08-31 / #assente no",
+        "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
         _ => "",
     }
 }
