@@ -10,6 +10,7 @@
 pub mod analyze;
 pub mod export;
 pub mod redact;
+pub mod synonyms;
 
 use std::collections::BTreeMap;
 
@@ -218,9 +219,8 @@ pub fn edit(
 
 /// The entries that best answer `query`, best first.
 pub fn search(conn: &Connection, query: &str, limit: usize, now: DateTime<Utc>) -> anyhow::Result<Vec<Hit>> {
-    let mut terms = analyze(query);
-    terms.sort();
-    terms.dedup();
+    // The query, widened to the other wordings people use for the same things.
+    let terms = synonyms::expand(&analyze(query));
     if terms.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }

@@ -11,6 +11,7 @@
 
 mod cli;
 mod fixtures;
+mod kb;
 mod mailserver;
 mod report;
 mod support;

@@ -565,3 +565,63 @@ fn a_new_suspension_moves_due_times_and_tells_requesters_once() {
         "2026-07-31T08:15:00+02:00"
     );
 }
+
+#[test]
+fn resolutions_feed_the_knowledge_base_that_operators_curate_and_search_by_mail() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let giulia = "giulia.bianchi@comune.example.it";
+    let request = "From: Anna Ferrari <anna@example.org>\r\nTo: assistenza@comune.example.it\r\nSubject: Firma digitale non valida\r\n\
+                   Message-ID: <k1@example.org>\r\n\r\nIl portale rifiuta il file firmato, sono Anna Ferrari tel 333 1234567\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    let notice = last(&sandbox, "notify", giulia).message_id;
+    ingest(
+        &sandbox,
+        "2026-03-09T09:30:00+01:00",
+        operator_mail(
+            giulia,
+            "Re: x",
+            Some(&notice),
+            true,
+            "k2",
+            "#risolto\n#kb Firma non valida: usare CAdES\nRifirmi il file in CAdES (.p7m).",
+        ),
+    );
+    let out = sandbox.run(&["kb", "search", "documento firmato rifiutato", "--json"]);
+    let hits: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(hits[0]["ticket"], "TCK-2026-00001", "{hits}");
+    assert_eq!(hits[0]["title"], "Firma non valida: usare CAdES");
+    assert_eq!(hits[0]["reviewed"], true);
+    // The next request like it comes with the past solution in the operators' notice.
+    let again = "From: b@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: firma non accettata\r\n\
+                 Message-ID: <k3@example.org>\r\n\r\nIl file firmato viene rifiutato dal portale\r\n";
+    ingest(&sandbox, "2026-03-10T09:00:00+01:00", again.to_string());
+    let notice = last(&sandbox, "notify", giulia);
+    assert!(
+        notice.text.contains("KB-1 Firma non valida: usare CAdES"),
+        "{}",
+        notice.text
+    );
+    // #kb QUERY in a new mail answers with the results.
+    ingest(
+        &sandbox,
+        "2026-03-10T09:05:00+01:00",
+        operator_mail(giulia, "ricerca", None, true, "k4", "#kb firmare p7m"),
+    );
+    let reply = last(&sandbox, "operator_reply", giulia);
+    assert!(
+        reply.text.contains("KB-1") && reply.text.contains("CAdES"),
+        "{}",
+        reply.text
+    );
+    // The FAQ export holds the reviewed article, redacted.
+    let dir = sandbox.path("faq");
+    assert_eq!(
+        code(&sandbox.run(&["kb", "export", "--out", &dir.display().to_string()])),
+        0
+    );
+    let article = std::fs::read_to_string(dir.join("articolo-1.html")).expect("article");
+    assert!(
+        article.contains("CAdES") && !article.contains("Ferrari") && !article.contains("1234567"),
+        "{article}"
+    );
+}
