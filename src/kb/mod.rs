@@ -25,6 +25,11 @@ use redact::redact;
 const REVIEWED_BOOST: f64 = 1.5;
 /// The extra weight of a brand-new entry, fading over a year.
 const RECENCY_BOOST: f64 = 0.25;
+/// How many postings (entries × terms) one search may score: the rarest terms of a query
+/// are kept until this budget is spent, so latency stays bounded however large the base.
+const POSTINGS_BUDGET: i64 = 6_000;
+/// The rarest terms kept whatever the budget says.
+const MIN_TERMS: usize = 2;
 
 /// A knowledge-base entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -224,29 +229,50 @@ pub fn search(conn: &Connection, query: &str, limit: usize, now: DateTime<Utc>) 
     if terms.is_empty() || limit == 0 {
         return Ok(Vec::new());
     }
+    // Rarest first (the most telling ones, by IDF); terms no entry holds are dropped.
+    let mut by_rarity: Vec<(i64, String)> = Vec::with_capacity(terms.len());
+    for term in terms {
+        let docs: Option<i64> = conn
+            .prepare_cached("SELECT doc FROM kb_vocab WHERE term = ?1")?
+            .query_row([&term], |r| r.get(0))
+            .optional()?;
+        if let Some(docs) = docs.filter(|d| *d > 0) {
+            by_rarity.push((docs, term));
+        }
+    }
+    by_rarity.sort();
+    let mut spent = 0;
+    let terms: Vec<String> = by_rarity
+        .into_iter()
+        .enumerate()
+        .take_while(|(i, (docs, _))| {
+            spent += docs;
+            *i < MIN_TERMS || spent <= POSTINGS_BUDGET
+        })
+        .map(|(_, (_, term))| term)
+        .collect();
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
     // Each term quoted, so FTS5 reads no operator in user text; any term may match.
     let expression = terms
         .iter()
         .map(|t| format!("\"{}\"", t.replace('"', "")))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {}, bm25(kb_index) FROM kb_index JOIN kb_entries e ON e.id = kb_index.rowid
-         WHERE kb_index MATCH ?1 ORDER BY bm25(kb_index) LIMIT ?2",
-        ENTRY_COLUMNS
-            .split(", ")
-            .map(|c| format!("e.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))?;
-    // Re-rank a wider pool with the boosts, which BM25 alone does not know.
+    // Score in the index alone, then read only the pool's entries: joining before the sort
+    // would read every matching entry's text.
     let pool = (limit * 4).max(20) as i64;
-    let rows = stmt.query_map(params![expression, pool], |r| {
-        Ok((entry_from_row(r)?, r.get::<_, f64>(8)?))
-    })?;
-    let mut hits = Vec::new();
-    for row in rows {
-        let (entry, bm25) = row?;
+    let ranked: Vec<(i64, f64)> = conn
+        .prepare_cached(
+            "SELECT rowid, bm25(kb_index) FROM kb_index WHERE kb_index MATCH ?1 ORDER BY bm25(kb_index) LIMIT ?2",
+        )?
+        .query_map(params![expression, pool], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    // Re-rank the pool with the boosts, which BM25 alone does not know.
+    let mut hits = Vec::with_capacity(ranked.len());
+    for (id, bm25) in ranked {
+        let Some(entry) = find(conn, id)? else { continue };
         let age_days = (now - entry.resolved_at).num_days().max(0) as f64;
         let recency = 1.0 + RECENCY_BOOST * (-age_days / 365.0).exp();
         let reviewed = if entry.reviewed { REVIEWED_BOOST } else { 1.0 };

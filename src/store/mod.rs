@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0005_sla_alerts", include_str!("migrations/0005_sla_alerts.sql")),
     ("0006_reports_sent", include_str!("migrations/0006_reports_sent.sql")),
     ("0007_kb", include_str!("migrations/0007_kb.sql")),
+    ("0008_kb_vocab", include_str!("migrations/0008_kb_vocab.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
