@@ -87,6 +87,8 @@ pub struct Config {
     pub sla_warn_percent: u8,
     /// `[report] monthly_to`: who receives the monthly report by mail.
     pub report_monthly_to: Vec<String>,
+    /// `[http]`: the portal channel, when enabled.
+    pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
 }
@@ -145,6 +147,23 @@ pub enum Transcript {
     Always,
     /// Only when something went wrong (a failed command is always answered).
     Errors,
+}
+
+/// `[http]`: the portal's HTTP interface (off unless `listen` is set).
+#[derive(Debug, Clone)]
+pub struct Http {
+    /// Address to listen on, e.g. `127.0.0.1:8080` (behind the municipality's reverse proxy).
+    pub listen: std::net::SocketAddr,
+    /// The public base URL of the status pages (`https://…`), for the links in mails.
+    pub public_url: String,
+    /// Bearer token of the portal's server and of the phone system.
+    pub api_token: Secret,
+    /// Categories the form offers.
+    pub categories: Vec<String>,
+    /// Largest request body accepted (bytes).
+    pub max_body_bytes: usize,
+    /// Form submissions accepted per client address per hour.
+    pub form_rate_per_hour: u32,
 }
 
 /// `[operators]`: how the help desk talks back to operators.
@@ -438,6 +457,18 @@ impl Config {
             report: RawReport {
                 monthly_to: Some(self.report_monthly_to.clone()),
             },
+            http: match &self.http {
+                None => RawHttp::default(),
+                Some(h) => RawHttp {
+                    listen: Some(h.listen.to_string()),
+                    public_url: Some(h.public_url.clone()),
+                    api_token: Some(MASK.to_string()),
+                    api_token_file: None,
+                    categories: Some(h.categories.clone()),
+                    max_body_bytes: Some(h.max_body_bytes as i64),
+                    form_rate_per_hour: Some(h.form_rate_per_hour.into()),
+                },
+            },
             security: RawSecurity {
                 trusted_authserv_id: Some(self.security.trusted_authserv_id.clone()),
                 allow_unauthenticated_operators: Some(self.security.allow_unauthenticated_operators),
@@ -640,6 +671,8 @@ struct RawConfig {
     operators: RawOperators,
     #[serde(default)]
     report: RawReport,
+    #[serde(default)]
+    http: RawHttp,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
 }
@@ -758,6 +791,25 @@ struct RawSla {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api_token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    categories: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_body_bytes: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    form_rate_per_hour: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct RawReport {
     monthly_to: Option<Vec<String>>,
 }
@@ -843,6 +895,7 @@ impl Validator<'_> {
                 self.problem(format!("report.monthly_to[{i}]"), &address, "an e-mail address");
             }
         }
+        let http = self.http(raw.http);
         let operators = self.operators(raw.operator);
         let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
             "always" => Operators {
@@ -879,6 +932,7 @@ impl Validator<'_> {
             operators_settings,
             sla_warn_percent,
             report_monthly_to,
+            http,
             operators,
         }
     }
@@ -1231,6 +1285,99 @@ impl Validator<'_> {
             ack_rate_per_hour: ack_rate_per_hour as u32,
             batch_size: batch_size as u32,
         }
+    }
+
+    fn http(&mut self, raw: RawHttp) -> Option<Http> {
+        let listen = raw.listen.filter(|l| !l.trim().is_empty())?;
+        let address = match listen.parse::<std::net::SocketAddr>() {
+            Ok(a) => a,
+            Err(_) => {
+                self.problem("http.listen", &listen, "an address and port such as \"127.0.0.1:8080\"");
+                return None;
+            }
+        };
+        let public_url = raw.public_url.unwrap_or_else(|| format!("http://{address}"));
+        if !(public_url.starts_with("https://") || public_url.starts_with("http://"))
+            || public_url.contains(char::is_whitespace)
+        {
+            self.problem(
+                "http.public_url",
+                &public_url,
+                "the public base URL, e.g. \"https://assistenza.comune.example.it\"",
+            );
+        }
+        let token = match (raw.api_token, raw.api_token_file) {
+            (Some(_), Some(_)) => {
+                self.problem(
+                    "http.api_token_file",
+                    "…",
+                    "either http.api_token or http.api_token_file, not both",
+                );
+                None
+            }
+            (Some(t), None) => Some(t),
+            (None, Some(file)) => match std::fs::read_to_string(self.path(&file)) {
+                Ok(text) => Some(text.trim().to_string()),
+                Err(e) => {
+                    self.problem(
+                        "http.api_token_file",
+                        &file,
+                        format!("a readable file with the token ({e})"),
+                    );
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let token = match token {
+            Some(t) if t.len() >= 16 => t,
+            Some(_) => {
+                self.problem("http.api_token", "…", "a token of at least 16 characters");
+                String::new()
+            }
+            None => {
+                self.problems.push(Problem::new(
+                    "http.api_token",
+                    "",
+                    "a bearer token (or api_token_file) when http.listen is set",
+                ));
+                String::new()
+            }
+        };
+        let categories = raw.categories.unwrap_or_else(|| {
+            [
+                "Accesso (SPID, CIE)",
+                "Firma digitale",
+                "Caricamento dei file",
+                "Pagamenti (pagoPA)",
+                "Compilazione della pratica",
+                "Altro",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        });
+        if categories.is_empty()
+            || categories
+                .iter()
+                .any(|c| c.trim().is_empty() || c.contains(['\r', '\n']))
+        {
+            self.problem(
+                "http.categories",
+                &categories,
+                "a non-empty list of one-line category names",
+            );
+        }
+        let max_body_bytes = self.bounded("http.max_body_bytes", raw.max_body_bytes, 25 << 20, 1024..=(1 << 30));
+        let form_rate_per_hour = self.bounded("http.form_rate_per_hour", raw.form_rate_per_hour, 10, 1..=10_000);
+        Some(Http {
+            listen: address,
+            public_url: public_url.trim_end_matches('/').to_string(),
+            api_token: Secret(token),
+            categories,
+            max_body_bytes: max_body_bytes as usize,
+            form_rate_per_hour: form_rate_per_hour as u32,
+        })
     }
 
     fn operators(&mut self, raw: Vec<RawOperator>) -> Vec<Operator> {

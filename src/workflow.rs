@@ -53,6 +53,14 @@ impl Context<'_> {
         format_local(t, self.calendar.timezone(), self.language())
     }
 
+    /// The requester's status page of a ticket, or "" when the HTTP interface is off.
+    pub fn status_link(&self, ticket: &TicketRow) -> String {
+        match &self.config.http {
+            Some(http) => format!("{}/t/{}/{}", http.public_url, ticket.id, ticket.secret),
+            None => String::new(),
+        }
+    }
+
     fn today(&self) -> NaiveDate {
         self.now.with_timezone(&self.calendar.timezone()).date_naive()
     }
@@ -1438,6 +1446,7 @@ pub fn open_phone_ticket(
                     "status_note",
                     Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
                 ),
+                ("status_link", Value::from(ctx.status_link(&row))),
             ]),
             Vec::new(),
         )?;

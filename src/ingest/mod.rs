@@ -338,16 +338,19 @@ impl StoredMail<'_> {
 }
 
 /// Stores the attachments within the configured bounds and returns the names dropped.
-fn store_attachments(
+/// Stores attachments within the configured bounds (`[intake]`) and returns the names dropped.
+/// `durable` syncs each file to disk: portal uploads have no raw message to decode them from
+/// again, while mail attachments do (see [`save_blob`]).
+pub fn store_attachments(
     conn: &Connection,
-    data_dir: &Path,
-    intake: &Intake<'_>,
+    config: &Config,
     message_row: i64,
-    mail: &InboundMail,
+    attachments: &[parse::Attachment],
+    durable: bool,
 ) -> anyhow::Result<Vec<String>> {
-    let limits = &intake.config.intake;
+    let limits = &config.intake;
     let mut dropped = Vec::new();
-    for (index, attachment) in mail.attachments.iter().enumerate() {
+    for (index, attachment) in attachments.iter().enumerate() {
         let size = attachment.bytes.len() as u64;
         let note = if index as u32 >= limits.max_attachments {
             Some(format!("more than {} attachments", limits.max_attachments))
@@ -364,11 +367,12 @@ fn store_attachments(
                 dropped.push(attachment.filename.clone());
                 None
             }
-            None => Some(save_blob(data_dir, &attachment.bytes)?),
+            None => Some(save_blob(&config.helpdesk.data_dir, &attachment.bytes, durable)?),
         };
-        conn.prepare_cached("INSERT INTO attachments (message, filename, content_type, size, sha256, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?.execute(
-            params![message_row, attachment.filename, attachment.content_type, size as i64, sha, note],
-        )?;
+        conn.prepare_cached(
+            "INSERT INTO attachments (message, filename, content_type, size, sha256, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![message_row, attachment.filename, attachment.content_type, size as i64, sha, note])?;
     }
     Ok(dropped)
 }
@@ -376,18 +380,22 @@ fn store_attachments(
 /// Writes a content-addressed file `attachments/ab/abcdef…` (once; atomically renamed into
 /// place, so a reader never sees half a file).
 ///
-/// NOTE: not fsynced. The file is a decoded copy of a part of the raw message, which commits
+/// NOTE: mail attachments are not fsynced (`durable` false). The file is a decoded copy of a part of the raw message, which commits
 /// durably in `raw_messages` with the rest of the batch; a file lost to a power cut can be
 /// decoded again from there. Syncing each one cost a disk flush per attachment on the intake
 /// path (a quarter of the intake benchmark's time).
-fn save_blob(data_dir: &Path, bytes: &[u8]) -> anyhow::Result<String> {
+fn save_blob(data_dir: &Path, bytes: &[u8], durable: bool) -> anyhow::Result<String> {
     let sha = sha256_hex(bytes);
     let dir = data_dir.join("attachments").join(&sha[..2]);
     let path = dir.join(&sha);
     if !path.exists() {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let tmp = dir.join(format!(".{sha}.tmp"));
-        std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        let file = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        std::io::Write::write_all(&mut &file, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        if durable {
+            file.sync_all().with_context(|| format!("syncing {}", tmp.display()))?;
+        }
         std::fs::rename(&tmp, &path).with_context(|| format!("renaming {}", tmp.display()))?;
     }
     Ok(sha)
@@ -437,7 +445,6 @@ fn apply_person(
         key: &intake.key,
         now,
     };
-    let data_dir = &intake.config.helpdesk.data_dir;
     let thread = thread_of(conn, mail)?.ticket();
 
     // An operator's mail commands only when our MX authenticated it; otherwise the
@@ -446,7 +453,7 @@ fn apply_person(
         && workflow::authenticate(conn, &ctx, operator, mail)?
     {
         let row = stored.insert(conn, thread, "operator", false)?;
-        store_attachments(conn, data_dir, intake, row, mail)?;
+        store_attachments(conn, intake.config, row, &mail.attachments, false)?;
         let touched = workflow::on_operator_mail(conn, &ctx, operator, mail, thread)?;
         return Ok(Outcome::Operator(touched));
     }
@@ -472,7 +479,7 @@ fn apply_person(
             workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
             return Ok(Outcome::Flagged(ticket));
         }
-        let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
+        let dropped = store_attachments(conn, intake.config, row, &mail.attachments, false)?;
         insert_event(
             conn,
             Some(ticket),
@@ -530,7 +537,7 @@ fn apply_person(
         }
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
-    let dropped = store_attachments(conn, data_dir, intake, row, mail)?;
+    let dropped = store_attachments(conn, intake.config, row, &mail.attachments, false)?;
     let due = workflow::on_new_ticket(conn, &ctx, ticket, received, &mail.fresh_text)?;
 
     let window_start = now - chrono::TimeDelta::hours(1);
@@ -558,6 +565,7 @@ fn apply_person(
             take_in_due => format_local(due, intake.calendar.timezone(), language),
             dropped => dropped,
             status_note => crate::notify::suspension_note(intake.calendar, now, language),
+            status_link => ctx.status_link(&tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?),
         },
     )?;
     let ack = reply_to(mail, from, ticket, "ack", rendered);

@@ -138,12 +138,17 @@ mod tests {
                     "ack",
                     context! { ticket => "TCK-2026-00001", subject => "Firma", helpdesk => "HD",
                     hours => "h", take_in_due => "lun 9 mar 09:45", dropped => vec!["big.pdf"],
-                    status_note => "" },
+                    status_note => "", status_link => "https://assistenza.example.it/t/TCK-2026-00001/abc" },
                 )
                 .expect("renders");
             assert_eq!(r.subject, "[TCK-2026-00001] Firma");
             assert!(r.body.starts_with(word), "{}", r.body);
             assert!(r.body.contains("  - big.pdf"), "{}", r.body);
+            assert!(
+                r.body.contains("https://assistenza.example.it/t/TCK-2026-00001/abc"),
+                "{}",
+                r.body
+            );
         }
     }
 
