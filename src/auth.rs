@@ -58,6 +58,21 @@ impl MacKey {
         format!("{ticket}.notify.{nonce}.{}", self.tag(ticket, &nonce, operator))
     }
 
+    /// A keyed signature of `data` for `purpose` (form tokens of the HTTP interface).
+    pub fn sign(&self, purpose: &str, data: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(format!("{purpose}\n{data}").as_bytes());
+        mac.finalize().into_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// True when `signature` is [`MacKey::sign`] of `data` for `purpose` (constant time).
+    pub fn verify_signature(&self, purpose: &str, data: &str, signature: &str) -> bool {
+        constant_time_eq(self.sign(purpose, data).as_bytes(), signature.as_bytes())
+    }
+
     /// True when `message_id` is a notification we minted for `operator` about `ticket`.
     pub fn verifies(&self, message_id: &str, ticket: TicketId, operator: &str) -> bool {
         let local = message_id.split('@').next().unwrap_or_default();

@@ -10,6 +10,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,6 +21,7 @@ use crate::auth::{self, MacKey};
 use crate::cli::{Failure, exit};
 use crate::clock::Clock;
 use crate::config::{Config, Mailbox, Smtp};
+use crate::http::Liveness;
 use crate::ingest::imap::{ImapSettings, ImapSource};
 use crate::ingest::maildir::MaildirSource;
 use crate::ingest::{self, Intake, Outcome};
@@ -54,7 +57,9 @@ pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
 
 /// Runs the daemon on a fresh tokio runtime until a signal (or after one pass with `once`).
 pub fn run_blocking(config: Config, clock: Clock, once: bool) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    // Two workers: the HTTP interface keeps answering while a pass works on the database.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
@@ -102,6 +107,22 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let key = auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let transport = Transport::from_config(&config.smtp)?;
+    let liveness = Arc::new(Liveness::default());
+    let (stop_http, http_task) = match (&config.http, once) {
+        (Some(http), false) => {
+            let listener = tokio::net::TcpListener::bind(http.listen)
+                .await
+                .map_err(|e| Failure::new(exit::TEMPFAIL, anyhow::anyhow!("cannot listen on {}: {e}", http.listen)))?;
+            let state = crate::http::AppState::new(config.clone(), clock, liveness.clone())?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            tracing::info!(listen = %http.listen, "HTTP interface listening");
+            let task = tokio::spawn(crate::http::serve(listener, state, async {
+                let _ = stopped.await;
+            }));
+            (Some(stop), Some(task))
+        }
+        _ => (None, None),
+    };
     // The configured calendar may have changed since the last run: due times follow it.
     {
         let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
@@ -139,6 +160,12 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         };
         match intake_result {
             Ok(stop) => {
+                liveness.last_intake.store(clock.now().timestamp(), Ordering::Relaxed);
+                if matches!(config.mailbox, Mailbox::Imap { .. }) {
+                    liveness
+                        .last_imap_poll
+                        .store(clock.now().timestamp(), Ordering::Relaxed);
+                }
                 failures = 0;
                 if stop {
                     break;
@@ -183,6 +210,14 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         tokio::select! {
             _ = &mut shutdown => break,
             source = wait => imap = source,
+        }
+    }
+    if let (Some(stop), Some(task)) = (stop_http, http_task) {
+        let _ = stop.send(());
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!("HTTP interface stopped with an error: {e}"),
+            Err(e) => tracing::warn!("HTTP interface task failed: {e}"),
         }
     }
     if let Some(source) = imap {

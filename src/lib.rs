@@ -25,6 +25,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod http;
 pub mod ingest;
 pub mod kb;
 pub mod lock;

@@ -1454,6 +1454,126 @@ pub fn open_phone_ticket(
     Ok(ticket)
 }
 
+/// A request from the portal's form (validated by the HTTP layer).
+#[derive(Debug, Clone)]
+pub struct PortalRequest {
+    /// The requester's name.
+    pub name: String,
+    /// The requester's address.
+    pub email: String,
+    /// A phone number, if given.
+    pub phone: Option<String>,
+    /// The building-permit application's number, if given.
+    pub pratica: Option<String>,
+    /// One of the configured categories.
+    pub category: String,
+    /// Subject.
+    pub subject: String,
+    /// What went wrong.
+    pub description: String,
+    /// Uploaded files (names already sanitised).
+    pub attachments: Vec<crate::ingest::parse::Attachment>,
+}
+
+/// Opens a portal ticket (take-in within the portal budget): ticket, message, attachments,
+/// SLA cycle, first-level notice and the acknowledgment with the status link, all in the
+/// caller's transaction. Returns the ticket and its status-page secret.
+pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &PortalRequest) -> anyhow::Result<TicketRow> {
+    let year = chrono::Datelike::year(&ctx.now.with_timezone(&ctx.calendar.timezone()));
+    let new = NewTicket {
+        subject: request.subject.clone(),
+        channel: Channel::Portal,
+        kind: Kind::Problem,
+        requester_email: Some(request.email.clone()),
+        requester_name: Some(request.name.clone()),
+        requester_phone: request.phone.clone(),
+        category: Some(request.category.clone()),
+        pratica: request.pratica.clone(),
+        received_at: ctx.now,
+        year,
+    };
+    let ticket = tickets::insert_ticket(conn, &new, &crate::ingest::random_secret(), &request.email)?;
+    let text = match &request.pratica {
+        Some(p) => format!("Pratica {p}\n\n{}", request.description),
+        None => request.description.clone(),
+    };
+    conn.prepare_cached(
+        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
+         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'portal', 'portal')",
+    )?
+    .execute(params![
+        ticket.to_string(),
+        request.email,
+        request.name,
+        request.subject,
+        text,
+        ts(ctx.now)
+    ])?;
+    let message_row = conn.last_insert_rowid();
+    let dropped = crate::ingest::store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
+    let due = on_new_ticket(conn, ctx, ticket, ctx.now, &text)?;
+    let row = reload(conn, ticket)?;
+    letter(
+        conn,
+        ctx,
+        &row,
+        "ack",
+        "ack",
+        BTreeMap::from([
+            (
+                "hours",
+                Value::from(crate::notify::service_hours(&ctx.config.calendar, ctx.language())),
+            ),
+            ("take_in_due", Value::from(ctx.local(due))),
+            ("dropped", Value::from(dropped)),
+            (
+                "status_note",
+                Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
+            ),
+            ("status_link", Value::from(ctx.status_link(&row))),
+        ]),
+        Vec::new(),
+    )?;
+    Ok(row)
+}
+
+/// The requester replied from the status page: recorded like an e-mail reply (a resolved
+/// ticket reopens, an overdue one becomes a reminder).
+pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, text: &str) -> anyhow::Result<()> {
+    let author = ticket.requester_email.clone().unwrap_or_else(|| "portal".into());
+    conn.prepare_cached(
+        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
+         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'portal', 'portal')",
+    )?
+    .execute(params![
+        ticket.id.to_string(),
+        author,
+        ticket.requester_name,
+        ticket.subject,
+        text,
+        ts(ctx.now)
+    ])?;
+    let row = conn.last_insert_rowid();
+    insert_event(
+        conn,
+        Some(ticket.id),
+        ctx.now,
+        &author,
+        "message",
+        "reply from the status page",
+        Some(row),
+    )?;
+    conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+        .execute(params![ticket.id.to_string(), ts(ctx.now)])?;
+    let mail = InboundMail {
+        subject: format!("Re: [{}] {}", ticket.id, ticket.subject),
+        fresh_text: text.to_string(),
+        text: text.to_string(),
+        ..InboundMail::default()
+    };
+    on_requester_message(conn, ctx, ticket.id, &author, &mail)
+}
+
 /// Open tickets, most urgent first, for `#coda`.
 fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>> {
     let open = tickets::list_tickets(conn, true)?;

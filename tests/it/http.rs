@@ -1,0 +1,319 @@
+//! The portal channel over real HTTP on 127.0.0.1: every endpoint's success and refusals.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{HttpResponse, Sandbox, free_port, http};
+use crate::workflow_support::{CONFIG, outbox};
+
+const TOKEN: &str = "portal-secret-token-0123456789";
+
+/// A daemon with the HTTP interface on a free port; killed when dropped.
+struct Server {
+    sandbox: Sandbox,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(extra: &str) -> Server {
+    let port = free_port();
+    let sandbox = Sandbox::with_config(&format!(
+        "{CONFIG}\n[http]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://assistenza.comune.example.it\"\n\
+         api_token = \"{TOKEN}\"\nmax_body_bytes = 200000\n{extra}"
+    ));
+    let child = sandbox
+        .command(&["--now=2026-03-09T10:00:00+01:00", "run"])
+        .spawn()
+        .expect("start daemon");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the HTTP interface never answered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Server { sandbox, port, child }
+}
+
+fn get(port: u16, path: &str) -> HttpResponse {
+    http(port, "GET", path, &[], b"")
+}
+
+fn post_json(port: u16, path: &str, token: Option<&str>, body: &serde_json::Value) -> HttpResponse {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a.as_str()));
+    }
+    http(port, "POST", path, &headers, body.to_string().as_bytes())
+}
+
+fn valid_request() -> serde_json::Value {
+    serde_json::json!({
+        "name": "Anna Ferrari", "email": "anna@example.org", "phone": "333 1234567", "pratica": "PE-2026-001234",
+        "category": "Firma digitale", "subject": "Firma non valida",
+        "description": "Il portale rifiuta il file firmato digitalmente in formato p7m."
+    })
+}
+
+fn form_token(port: u16) -> String {
+    let page = get(port, "/form").text();
+    let start = page.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    page[start..start + page[start..].find('"').expect("end")].to_string()
+}
+
+fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "----sportello-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[test]
+fn the_portal_api_opens_tickets_and_refuses_what_it_must() {
+    let server = start("");
+    let port = server.port;
+    let created = post_json(port, "/api/v1/tickets", Some(TOKEN), &valid_request());
+    assert_eq!(created.status, 201, "{}", created.text());
+    let json = created.json();
+    assert_eq!(json["id"], "TCK-2026-00001");
+    let link = json["status_url"].as_str().expect("status link").to_string();
+    assert!(link.starts_with("https://assistenza.comune.example.it/t/TCK-2026-00001/"));
+    let ack = outbox(&server.sandbox)
+        .into_iter()
+        .find(|m| m.purpose == "ack")
+        .expect("acknowledged");
+    assert!(ack.text.contains(&link), "the acknowledgment carries the status link");
+    let out = server.sandbox.run(&["ticket", "show", "TCK-2026-00001", "--json"]);
+    let t: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (t["channel"].as_str(), t["requester"].as_str()),
+        (Some("portal"), Some("anna@example.org"))
+    );
+
+    assert_eq!(
+        post_json(
+            port,
+            "/api/v1/tickets",
+            Some("wrong-token-wrong-token"),
+            &valid_request()
+        )
+        .status,
+        401
+    );
+    assert_eq!(
+        post_json(port, "/api/v1/tickets", None, &valid_request()).status,
+        403,
+        "no token, no form token"
+    );
+    let mut missing = valid_request();
+    missing.as_object_mut().expect("object").remove("email");
+    missing["category"] = "Astrologia".into();
+    let refused = post_json(port, "/api/v1/tickets", Some(TOKEN), &missing);
+    assert_eq!(refused.status, 422);
+    let errors = refused.json()["errors"].clone();
+    assert!(
+        errors["email"].is_string() && errors["category"].is_string(),
+        "{errors}"
+    );
+    let mut big = valid_request();
+    big["description"] = "x".repeat(300_000).into();
+    assert_eq!(post_json(port, "/api/v1/tickets", Some(TOKEN), &big).status, 413);
+    // Nothing half-created by the refusals.
+    let list: serde_json::Value =
+        serde_json::from_slice(&server.sandbox.run(&["tickets", "--json"]).stdout).expect("json");
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn the_public_form_needs_its_token_and_is_rate_limited() {
+    let server = start("form_rate_per_hour = 2\n");
+    let port = server.port;
+    let page = get(port, "/form");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    for needle in [
+        "<html lang=\"it\">",
+        "<label for=\"email\">",
+        "Orari del servizio",
+        "questioni edilizie",
+        "name=\"csrf\"",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from the form");
+    }
+    let token = form_token(port);
+    let fields = |token: &str| {
+        multipart(
+            &[
+                ("csrf", token),
+                ("name", "Mario Esposito"),
+                ("email", "mario@example.com"),
+                ("category", "Pagamenti (pagoPA)"),
+                ("subject", "Pagamento non registrato"),
+                ("description", "Ho pagato i diritti ma la pratica risulta non pagata."),
+            ],
+            Some(("schermata.png", b"\x89PNG fake image bytes")),
+        )
+    };
+    let (ct, body) = fields(&token);
+    let ok = http(
+        port,
+        "POST",
+        "/api/v1/tickets",
+        &[("Content-Type", &ct), ("Accept", "text/html")],
+        &body,
+    );
+    assert_eq!(ok.status, 201, "{}", ok.text());
+    assert!(ok.text().contains("TCK-2026-00001") && ok.text().contains("/t/TCK-2026-00001/"));
+    let (ct, body) = fields("forged.0123456789abcdef");
+    assert_eq!(
+        http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body).status,
+        403
+    );
+    let (ct, body) = fields(&token);
+    assert_eq!(
+        http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body).status,
+        201
+    );
+    let (ct, body) = fields(&token);
+    assert_eq!(
+        http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body).status,
+        429,
+        "third in the hour"
+    );
+    // The uploaded file is stored with the ticket.
+    let db = rusqlite::Connection::open(server.sandbox.path("var/sportello.db")).expect("db");
+    let stored: i64 = db
+        .query_row(
+            "SELECT count(*) FROM attachments WHERE filename = 'schermata.png' AND sha256 IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(stored, 2);
+}
+
+#[test]
+fn the_status_page_shows_the_public_thread_and_takes_replies() {
+    let server = start("");
+    let port = server.port;
+    let link = post_json(port, "/api/v1/tickets", Some(TOKEN), &valid_request()).json()["status_url"]
+        .as_str()
+        .expect("link")
+        .replace("https://assistenza.comune.example.it", "");
+    let page = get(port, &link);
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(
+        html.contains("Firma non valida") && html.contains("ricevuta, in attesa di presa in carico"),
+        "{html}"
+    );
+    assert!(!html.contains("Nuova richiesta via"), "operators' notices never show");
+    let wrong = get(port, &format!("{}x", link));
+    let missing = get(port, "/t/TCK-2026-00099/0123456789abcdef0123456789abcdef");
+    assert_eq!((wrong.status, missing.status), (404, 404));
+    assert_eq!(
+        wrong.text(),
+        missing.text(),
+        "a wrong secret looks exactly like a missing ticket"
+    );
+    let start = html.find("name=\"csrf\" value=\"").expect("reply token") + "name=\"csrf\" value=\"".len();
+    let token = &html[start..start + html[start..].find('"').expect("end")];
+    let body = format!("csrf={token}&text=Ho+riprovato+con+un+altro+browser%2C+stesso+errore.");
+    let reply = http(
+        port,
+        "POST",
+        &link,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    assert_eq!(reply.status, 303, "{}", reply.text());
+    assert_eq!(reply.header("location"), Some(link.as_str()), "back to the status page");
+    assert!(
+        get(port, &link)
+            .text()
+            .contains("Ho riprovato con un altro browser, stesso errore.")
+    );
+    let forged = http(
+        port,
+        "POST",
+        &link,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        b"csrf=nope&text=ciao+ciao",
+    );
+    assert_eq!(forged.status, 403);
+}
+
+#[test]
+fn calls_notice_health_metrics_and_the_openapi_document() {
+    let server = start("");
+    let port = server.port;
+    let call =
+        serde_json::json!({"number": "+39 333 1234567", "name": "Mario Rossi", "summary": "Non accede con SPID"});
+    assert_eq!(post_json(port, "/api/v1/calls", None, &call).status, 401);
+    let created = post_json(port, "/api/v1/calls", Some(TOKEN), &call);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let bad = post_json(
+        port,
+        "/api/v1/calls",
+        Some(TOKEN),
+        &serde_json::json!({"number": "chiamami"}),
+    );
+    assert_eq!(bad.status, 422);
+    assert!(bad.json()["errors"]["number"].is_string() && bad.json()["errors"]["summary"].is_string());
+    let notice = get(port, "/api/v1/notice").json();
+    assert_eq!(notice["open_now"], true, "Monday 10:00");
+    let metrics = get(port, "/metrics");
+    assert!(
+        metrics
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/plain"))
+    );
+    let metrics = metrics.text();
+    for needle in [
+        "sportello_tickets{status=\"new\"} 1",
+        "sportello_sla_open{state=\"ok\"} 1",
+        "sportello_outbox_pending",
+        "sportello_intake_lag_seconds",
+    ] {
+        assert!(metrics.contains(needle), "{needle} missing:\n{metrics}");
+    }
+    let document = get(port, "/api/v1/openapi.json").json();
+    let paths = document["paths"].as_object().expect("paths");
+    for (method, route) in sportello::http::ROUTES {
+        let entry = paths.get(*route).unwrap_or_else(|| panic!("{route} is not documented"));
+        assert!(
+            entry.get(method.to_lowercase()).is_some(),
+            "{method} {route} is not documented"
+        );
+    }
+    assert_eq!(
+        paths
+            .values()
+            .map(|p| p
+                .as_object()
+                .map_or(0, |o| o.keys().filter(|k| *k != "parameters").count()))
+            .sum::<usize>(),
+        sportello::http::ROUTES.len(),
+        "the document lists no route the server lacks"
+    );
+}
