@@ -796,7 +796,8 @@ input:focus,select:focus,textarea:focus,button:focus,a:focus{outline:3px solid #
 button{margin-top:24px;background:#0066cc;color:#fff;border:0;border-radius:4px;padding:12px 24px;font:inherit;font-weight:600;cursor:pointer}\
 .callout{border-left:6px solid #0066cc;background:#f0f6fc;padding:12px 16px;margin:16px 0}\
 .callout.warning{border-color:#a66300;background:#fff7e6}.thread{list-style:none;padding:0}\
-.thread li{border:1px solid #d9dadb;border-radius:4px;padding:12px;margin:12px 0;white-space:pre-wrap}\
+.thread li{border:1px solid #d9dadb;border-radius:4px;padding:12px;margin:12px 0}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}dd{margin:0}\
 .thread .who{font-weight:600;white-space:normal}.badge{display:inline-block;background:#0066cc;color:#fff;border-radius:4px;padding:2px 8px}\
 .skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;color:#0066cc;padding:8px}";
 
@@ -1020,11 +1021,17 @@ fn status_html(
                     .to_string()
             })
             .unwrap_or_default();
+        // Letters are wrapped for mail clients: show their paragraphs, not their line breaks.
+        let paragraphs: String = text
+            .split("\n\n")
+            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|p| !p.is_empty())
+            .map(|p| format!("<p>{}</p>", e(&p)))
+            .collect();
         body.push_str(&format!(
-            "<li><p class=\"who\">{} – {}</p>{}</li>",
+            "<li><p class=\"who\">{} – {}</p>{paragraphs}</li>",
             e(who),
-            e(&when),
-            e(text)
+            e(&when)
         ));
     }
     body.push_str("</ol>");
