@@ -1324,12 +1324,14 @@ impl Validator<'_> {
                         &file,
                         format!("a readable file with the token ({e})"),
                     );
-                    None
+                    Some(String::new())
                 }
             },
             (None, None) => None,
         };
         let token = match token {
+            // An unreadable file, already reported above.
+            Some(t) if t.is_empty() => t,
             Some(t) if t.len() >= 16 => t,
             Some(_) => {
                 self.problem("http.api_token", "…", "a token of at least 16 characters");

@@ -34,6 +34,7 @@ fn example_documents_a_valid_production_configuration() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("imap.password"), "imap-secret\n").expect("write");
     std::fs::write(dir.path().join("smtp.password"), "smtp-secret\n").expect("write");
+    std::fs::write(dir.path().join("http.token"), "portal-token-0123456789abcdef\n").expect("write");
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml.example"))
         .expect("config.toml.example exists")
         .replace("/etc/sportello/", &format!("{}/", dir.path().display()));
@@ -50,6 +51,9 @@ fn example_documents_a_valid_production_configuration() {
     assert_eq!(config.operators.len(), 2);
     assert_eq!(config.calendar.local_holidays[0].name, "Santi Pietro e Paolo");
     assert!(config.warnings().is_empty());
+    let http = config.http.as_ref().expect("the example enables the portal channel");
+    assert_eq!(http.api_token.expose(), "portal-token-0123456789abcdef");
+    assert_eq!(http.categories.len(), 6);
 }
 
 #[test]
