@@ -42,6 +42,9 @@ use classify::Disposition;
 use parse::{InboundMail, parse_mail};
 use thread::ThreadMatch;
 
+/// Addresses in To/Cc of a new request that become participants, at most.
+const MAX_COPIED_PARTICIPANTS: usize = 20;
+
 /// One message as a source hands it over.
 #[derive(Debug, Clone)]
 pub struct Fetched {
@@ -530,11 +533,14 @@ fn apply_person(
         year,
     };
     let ticket = tickets::insert_ticket(conn, &new, &random_secret(), &from.address)?;
-    for cc in mail.to.iter().chain(&mail.cc) {
-        if *cc != from.address && *cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none() {
-            conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
-                .execute(params![ticket.to_string(), cc])?;
-        }
+    // People in copy may follow up on the ticket; a message addressed to thousands is not a
+    // conversation, so only the first few become participants.
+    let copied = mail.to.iter().chain(&mail.cc).filter(|cc| {
+        **cc != from.address && **cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none()
+    });
+    for cc in copied.take(MAX_COPIED_PARTICIPANTS) {
+        conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
+            .execute(params![ticket.to_string(), cc])?;
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = store_attachments(conn, intake.config, row, &mail.attachments, false)?;

@@ -11,6 +11,7 @@
 
 mod cli;
 mod fixtures;
+mod hostile;
 mod http;
 mod kb;
 mod mailserver;

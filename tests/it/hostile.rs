@@ -1,0 +1,117 @@
+//! Hostile and oversized input: each is handled with a bounded cost and a clear outcome.
+
+use crate::support::{Sandbox, code, stderr, stdout};
+
+fn db(sandbox: &Sandbox) -> rusqlite::Connection {
+    rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db")
+}
+
+fn count(sandbox: &Sandbox, sql: &str) -> i64 {
+    db(sandbox).query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+#[test]
+fn ten_thousand_recipients_make_one_ticket_with_a_bounded_list_of_participants() {
+    let sandbox = Sandbox::new();
+    let to: Vec<String> = (0..10_000).map(|i| format!("destinatario{i}@example.net")).collect();
+    let raw = format!(
+        "From: spam@example.com\r\nTo: assistenza@comune.example.it, {}\r\nSubject: Offerta\r\nMessage-ID: <many@example.com>\r\n\r\nx\r\n",
+        to.join(",\r\n ")
+    );
+    let out = sandbox.run_with_input(&["ingest", "-"], raw.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("new ticket"));
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM participants WHERE role = 'cc'"),
+        20
+    );
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM outbox WHERE purpose = 'ack'"),
+        1,
+        "one acknowledgment, to the sender only"
+    );
+}
+
+#[test]
+fn a_thousand_mime_parts_keep_the_first_attachments_and_note_the_rest() {
+    let sandbox = Sandbox::new();
+    let mut raw = String::from(
+        "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Tanti allegati\r\nMessage-ID: <parts@example.org>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nvedi allegati\r\n",
+    );
+    for i in 0..1000 {
+        raw.push_str(&format!(
+            "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f{i}.bin\"\r\n\r\nparte {i}\r\n"
+        ));
+    }
+    raw.push_str("--b--\r\n");
+    let out = sandbox.run_with_input(&["ingest", "-"], raw.as_bytes());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM attachments WHERE sha256 IS NOT NULL"),
+        20,
+        "[intake] max_attachments"
+    );
+    assert_eq!(
+        count(
+            &sandbox,
+            "SELECT count(*) FROM attachments WHERE sha256 IS NULL AND note LIKE 'more than 20%'"
+        ),
+        980
+    );
+    assert!(
+        std::fs::read_dir(sandbox.path("var/attachments"))
+            .expect("stored")
+            .count()
+            > 0
+    );
+}
+
+#[test]
+fn a_message_over_fifty_megabytes_is_quarantined_unread() {
+    let sandbox = Sandbox::new();
+    let mut raw = b"From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Enorme\r\nMessage-ID: <big@example.org>\r\n\r\n".to_vec();
+    raw.resize(51 * 1024 * 1024, b'x');
+    let file = sandbox.path("big.eml");
+    std::fs::write(&file, &raw).expect("write");
+    // Only the first max_message_bytes + 1 are read, whatever the size.
+    let out = sandbox.run(&["ingest", &file.display().to_string()]);
+    assert_eq!(code(&out), 65, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("larger than intake.max_message_bytes"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(count(&sandbox, "SELECT count(*) FROM tickets"), 0);
+    assert_eq!(count(&sandbox, "SELECT count(*) FROM quarantine"), 1);
+}
+
+#[test]
+fn markup_and_control_characters_from_users_stay_data() {
+    let sandbox = Sandbox::new();
+    let raw = "From: \"<script>alert(1)</script>\" <a@example.org>\r\nTo: assistenza@comune.example.it\r\n\
+               Subject: =?UTF-8?B?PGltZyBzcmM9eCBvbmVycm9yPWFsZXJ0KDEpPg0KQmNjOiB2aWN0aW1AZXhhbXBsZS5uZXQ=?=\r\n\
+               Message-ID: <x@example.org>\r\n\r\n<b>ciao</b>\r\n";
+    // The subject decodes to "<img src=x onerror=alert(1)>\r\nBcc: victim@example.net".
+    assert_eq!(code(&sandbox.run_with_input(&["ingest", "-"], raw.as_bytes())), 0);
+    assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
+    let files = sandbox.outbox_files_for("ack");
+    let ack = std::fs::read_to_string(&files[0]).expect("ack");
+    assert!(
+        !ack.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+        "no header injection:\n{ack}"
+    );
+    // The report, an HTML output that shows subjects, escapes them.
+    let html = stdout(&sandbox.run(&[
+        "--now=2026-12-15T10:00:00+01:00",
+        "report",
+        "--from",
+        "2026-01-01",
+        "--to",
+        "2026-12-31",
+    ]));
+    assert!(
+        !html.contains("<img src=x") && !html.contains("<script>alert"),
+        "report must escape user text"
+    );
+}
