@@ -115,3 +115,25 @@ fn markup_and_control_characters_from_users_stay_data() {
         "report must escape user text"
     );
 }
+
+#[test]
+fn a_database_locked_by_another_process_is_a_temporary_failure_and_loses_nothing() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    let message = crate::support::simple_message("a@example.org", "Bloccato", "locked@example.org", "x");
+    std::fs::write(sandbox.path("var/inbox/new/1.eml"), message).expect("deliver");
+    // Another process holds the write lock longer than the busy timeout (10 s).
+    let holder = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    holder.execute_batch("BEGIN EXCLUSIVE").expect("lock");
+    let out = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&out), 75, "retry later: {}", stderr(&out));
+    assert!(
+        sandbox.path("var/inbox/new/1.eml").exists(),
+        "the message stays where it was"
+    );
+    holder.execute_batch("ROLLBACK").expect("unlock");
+    drop(holder);
+    assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
+    assert!(!sandbox.path("var/inbox/new/1.eml").exists());
+    assert_eq!(count(&sandbox, "SELECT count(*) FROM tickets"), 1);
+}

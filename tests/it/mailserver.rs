@@ -473,3 +473,69 @@ fn a_uidvalidity_change_rescans_without_applying_anything_twice() {
         "one acknowledgment each"
     );
 }
+
+/// The SMTP server is down for a while: mail stays queued, leaves when it is back, and the SLA
+/// counts the instant it actually left.
+#[test]
+fn mail_waits_for_the_smtp_server_and_the_sla_counts_the_real_sending_time() {
+    let Some(server) = MailServer::from_env("mail_waits_for_the_smtp_server") else {
+        return;
+    };
+    let (requester, requester_pw) = server.add_user("requester");
+    let giulia = "giulia.bianchi@comune.example.it";
+    let config = |port: u16| {
+        format!(
+            "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
+             [security]\nallow_unauthenticated_operators = true\n\
+             [[operator]]\nname = \"Giulia Bianchi\"\nemail = \"{giulia}\"\n"
+        )
+    };
+    // Down: a closed loopback port. Requests arrive through `ingest` at the instants below.
+    let sandbox = Sandbox::with_config(&config(9));
+    let ingest = |now: &str, raw: String| {
+        let out = sandbox.run_with_input(&[&format!("--now={now}"), "ingest", "-"], raw.as_bytes());
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    };
+    let pass = |now: &str| assert_eq!(code(&sandbox.run(&[&format!("--now={now}"), "run", "--once"])), 0);
+    ingest(
+        "2026-03-09T09:00:00+01:00",
+        String::from_utf8(simple_message(&requester, "Firma", "down1@example.org", "x")).expect("utf8"),
+    );
+    pass("2026-03-09T09:00:00+01:00");
+    let notice = {
+        let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+        conn.query_row("SELECT message_id FROM outbox WHERE purpose = 'notify'", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .expect("notice")
+    };
+    // Giulia takes the ticket in at 09:10 while the relay is still down.
+    ingest(
+        "2026-03-09T09:10:00+01:00",
+        format!(
+            "From: {giulia}\r\nTo: assistenza@comune.example.it\r\nSubject: Re: x\r\nMessage-ID: <take@example.test>\r\nIn-Reply-To: <{notice}>\r\n\r\n#prendo\r\n"
+        ),
+    );
+    pass("2026-03-09T09:10:00+01:00");
+    assert!(
+        server.read_inbox(&requester, &requester_pw).is_empty(),
+        "nothing could leave"
+    );
+    // The relay is back at 09:40 (the retries are due by then): everything leaves, once.
+    std::fs::write(sandbox.path("config.toml"), config(server.smtp_port)).expect("config");
+    pass("2026-03-09T09:40:00+01:00");
+    pass("2026-03-09T09:41:00+01:00");
+    assert_eq!(
+        server.read_inbox(&requester, &requester_pw).len(),
+        2,
+        "acknowledgment and take-in confirmation, once each"
+    );
+    let report = sandbox.run(&["--now=2026-04-02T10:00:00+02:00", "report", "--format", "json"]);
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    // Take-in due 09:45; the confirmation was written at 09:10 but left at 09:40: 40 minutes.
+    assert_eq!(report["take_in"]["email/1"]["met"], 1, "{report}");
+    assert_eq!(
+        report["take_in"]["email/1"]["median_minutes"], 40,
+        "the SLA counts when the mail left, not when it was written"
+    );
+}
