@@ -81,6 +81,31 @@ struct Inner {
     liveness: Arc<Liveness>,
 }
 
+impl Inner {
+    /// Runs one change in one write transaction with a workflow context at the current time;
+    /// commits when `work` succeeds, rolls back otherwise.
+    fn change<T>(
+        &self,
+        store: &mut Store,
+        work: impl FnOnce(&rusqlite::Connection, &workflow::Context<'_>) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
+        let sender = crate::notify::Sender::of(&self.config);
+        let tx = store.write()?;
+        let ctx = workflow::Context {
+            config: &self.config,
+            calendar: &calendar,
+            templates: &self.templates,
+            sender: &sender,
+            key: &self.key,
+            now: self.clock.now(),
+        };
+        let value = work(&tx, &ctx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
 /// The shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -479,22 +504,11 @@ async fn create_ticket(
     };
     let created = state
         .db(move |inner, store| {
-            let calendar = suspensions::calendar(store.conn(), &inner.config.calendar)?;
-            let sender = crate::notify::Sender::of(&inner.config);
-            let tx = store.write()?;
-            let ctx = workflow::Context {
-                config: &inner.config,
-                calendar: &calendar,
-                templates: &inner.templates,
-                sender: &sender,
-                key: &inner.key,
-                now: inner.clock.now(),
-            };
-            let row = workflow::open_portal_ticket(&tx, &ctx, &portal_request)?;
-            let link = ctx.status_link(&row);
-            tx.commit()?;
-            tracing::info!(ticket = %row.id, "portal request");
-            Ok((row.id, link))
+            inner.change(store, |tx, ctx| {
+                let row = workflow::open_portal_ticket(tx, ctx, &portal_request)?;
+                tracing::info!(ticket = %row.id, "portal request");
+                Ok((row.id, ctx.status_link(&row)))
+            })
         })
         .await;
     match created {
@@ -550,20 +564,9 @@ async fn create_call(State(state): State<AppState>, request: Request) -> Respons
     };
     let created = state
         .db(move |inner, store| {
-            let calendar = suspensions::calendar(store.conn(), &inner.config.calendar)?;
-            let sender = crate::notify::Sender::of(&inner.config);
-            let tx = store.write()?;
-            let ctx = workflow::Context {
-                config: &inner.config,
-                calendar: &calendar,
-                templates: &inner.templates,
-                sender: &sender,
-                key: &inner.key,
-                now: inner.clock.now(),
-            };
-            let id = workflow::open_phone_ticket(&tx, &ctx, "phone-system", &phone)?;
-            tx.commit()?;
-            Ok(id)
+            inner.change(store, |tx, ctx| {
+                workflow::open_phone_ticket(tx, ctx, "phone-system", &phone)
+            })
         })
         .await;
     match created {
@@ -743,19 +746,7 @@ async fn status_reply(
             if text.chars().count() < 2 || text.chars().count() > 10_000 {
                 return Ok(Err(StatusCode::UNPROCESSABLE_ENTITY));
             }
-            let calendar = suspensions::calendar(store.conn(), &inner.config.calendar)?;
-            let sender = crate::notify::Sender::of(&inner.config);
-            let tx = store.write()?;
-            let ctx = workflow::Context {
-                config: &inner.config,
-                calendar: &calendar,
-                templates: &inner.templates,
-                sender: &sender,
-                key: &inner.key,
-                now: inner.clock.now(),
-            };
-            workflow::portal_reply(&tx, &ctx, &row, &text)?;
-            tx.commit()?;
+            inner.change(store, |tx, ctx| workflow::portal_reply(tx, ctx, &row, &text))?;
             Ok(Ok(format!("/t/{}/{}", row.id, row.secret)))
         })
         .await;

@@ -1428,30 +1428,41 @@ pub fn open_phone_ticket(
         &format!("Tel. {}\n{}", phone.number, phone.summary),
     )?;
     if phone.email.is_some() {
-        let row = reload(conn, ticket)?;
-        letter(
-            conn,
-            ctx,
-            &row,
-            "ack",
-            "ack",
-            BTreeMap::from([
-                (
-                    "hours",
-                    Value::from(crate::notify::service_hours(&ctx.config.calendar, ctx.language())),
-                ),
-                ("take_in_due", Value::from(ctx.local(due))),
-                ("dropped", Value::from(Vec::<String>::new())),
-                (
-                    "status_note",
-                    Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
-                ),
-                ("status_link", Value::from(ctx.status_link(&row))),
-            ]),
-            Vec::new(),
-        )?;
+        acknowledge(conn, ctx, &reload(conn, ticket)?, due, Vec::new())?;
     }
     Ok(ticket)
+}
+
+/// The acknowledgment of a request that did not come by mail (portal, phone with e-mail):
+/// the number, the take-in due time, the hours, any suspension and the status link.
+fn acknowledge(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    row: &TicketRow,
+    due: DateTime<Utc>,
+    dropped: Vec<String>,
+) -> anyhow::Result<Option<String>> {
+    letter(
+        conn,
+        ctx,
+        row,
+        "ack",
+        "ack",
+        BTreeMap::from([
+            (
+                "hours",
+                Value::from(crate::notify::service_hours(&ctx.config.calendar, ctx.language())),
+            ),
+            ("take_in_due", Value::from(ctx.local(due))),
+            ("dropped", Value::from(dropped)),
+            (
+                "status_note",
+                Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
+            ),
+            ("status_link", Value::from(ctx.status_link(row))),
+        ]),
+        Vec::new(),
+    )
 }
 
 /// A request from the portal's form (validated by the HTTP layer).
@@ -1513,27 +1524,7 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
     let dropped = crate::ingest::store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
     let due = on_new_ticket(conn, ctx, ticket, ctx.now, &text)?;
     let row = reload(conn, ticket)?;
-    letter(
-        conn,
-        ctx,
-        &row,
-        "ack",
-        "ack",
-        BTreeMap::from([
-            (
-                "hours",
-                Value::from(crate::notify::service_hours(&ctx.config.calendar, ctx.language())),
-            ),
-            ("take_in_due", Value::from(ctx.local(due))),
-            ("dropped", Value::from(dropped)),
-            (
-                "status_note",
-                Value::from(crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language())),
-            ),
-            ("status_link", Value::from(ctx.status_link(&row))),
-        ]),
-        Vec::new(),
-    )?;
+    acknowledge(conn, ctx, &row, due, dropped)?;
     Ok(row)
 }
 

@@ -117,6 +117,20 @@ impl<'a> Intake<'a> {
     }
 }
 
+impl Intake<'_> {
+    /// The workflow context of a change made at `now`.
+    pub fn context(&self, now: DateTime<Utc>) -> workflow::Context<'_> {
+        workflow::Context {
+            config: self.config,
+            calendar: self.calendar,
+            templates: self.templates,
+            sender: &self.sender,
+            key: &self.key,
+            now,
+        }
+    }
+}
+
 /// Applies a batch in one transaction (see the module doc) and commits it with `checkpoint`.
 pub fn apply_batch(
     store: &mut Store,
@@ -440,14 +454,7 @@ fn apply_person(
     let Some(from) = mail.from.as_ref() else {
         anyhow::bail!("the message has no sender address");
     };
-    let ctx = workflow::Context {
-        config: intake.config,
-        calendar: intake.calendar,
-        templates: intake.templates,
-        sender: &intake.sender,
-        key: &intake.key,
-        now,
-    };
+    let ctx = intake.context(now);
     let thread = thread_of(conn, mail)?.ticket();
 
     // An operator's mail commands only when our MX authenticated it; otherwise the
@@ -613,14 +620,7 @@ fn apply_bounce(
     failed: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let ctx = workflow::Context {
-        config: intake.config,
-        calendar: intake.calendar,
-        templates: intake.templates,
-        sender: &intake.sender,
-        key: &intake.key,
-        now,
-    };
+    let ctx = intake.context(now);
     let mut recipients: Vec<String> = failed.to_vec();
     let mut ticket_of_original = None;
     if let Some(report) = &stored.mail.delivery_report {
