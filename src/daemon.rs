@@ -341,6 +341,20 @@ async fn drain_imap(
         };
         tracing::info!(mailbox = %settings.mailbox_key(), "IMAP connected");
         *imap = Some(connected);
+        if let Some(source) = imap.as_mut() {
+            let checkpoint = ingest::load_checkpoint(store.conn(), &settings.mailbox_key())
+                .map_err(|e| PassError::Store(e.into()))?;
+            let marked = source
+                .acknowledge_leftovers(checkpoint.as_ref())
+                .await
+                .map_err(PassError::Source)?;
+            if marked > 0 {
+                tracing::info!(
+                    marked,
+                    "finished marking messages applied before the connection was lost"
+                );
+            }
+        }
     }
     let Some(source) = imap.as_mut() else { return Ok(false) };
     loop {

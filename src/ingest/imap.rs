@@ -6,7 +6,8 @@
 //! with the batch). Plain-text connections are refused by the config for non-loopback hosts.
 //!
 //! Exactly-once across crashes comes from the order: fetch UIDs above the checkpoint →
-//! intake commits the batch and the new checkpoint → then `\Seen` / MOVE. A UIDVALIDITY
+//! intake commits the batch and the new checkpoint → then `\Seen` / MOVE; a connection lost
+//! between the last two steps is finished on the next connect. A UIDVALIDITY
 //! change resets the checkpoint to 0 and re-scans; intake's dedup keys skip what was done.
 
 use std::fmt::Debug;
@@ -263,6 +264,29 @@ impl ImapSource {
             checkpoint,
             uids,
         }))
+    }
+
+    /// Finishes the marking a lost connection interrupted: messages at or below the committed
+    /// checkpoint that are still unseen (or, with a processed folder, still here) were applied
+    /// but never flagged or moved. Called once per connection; returns how many it marked.
+    pub async fn acknowledge_leftovers(&mut self, stored: Option<&Checkpoint>) -> anyhow::Result<usize> {
+        let Some(cp) = stored.filter(|cp| cp.uidvalidity == self.uidvalidity && cp.last_uid > 0) else {
+            return Ok(0);
+        };
+        let unseen = if self.settings.processed_folder.is_some() {
+            ""
+        } else {
+            " UNSEEN"
+        };
+        let found = timed(
+            "search",
+            self.session.uid_search(format!("UID 1:{}{unseen}", cp.last_uid)),
+        )
+        .await??;
+        let mut leftovers: Vec<u32> = found.into_iter().filter(|u| *u <= cp.last_uid).collect();
+        leftovers.sort_unstable();
+        self.acknowledge(&leftovers).await?;
+        Ok(leftovers.len())
     }
 
     /// Marks a committed batch: `\Seen`, or MOVE to the processed folder when configured.

@@ -76,7 +76,7 @@ fn check_config_masks_secrets() {
 #[test]
 fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
     let sandbox = Sandbox::new();
-    let mut first = sandbox.command(&["run"]).spawn().expect("start daemon");
+    let mut first = sandbox.spawn_daemon(&["run"]);
     let lock = sandbox.path("var/daemon.lock");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&lock)
@@ -95,13 +95,7 @@ fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
     );
     // One-shot commands still work beside the daemon: SQLite serialises the writers.
     assert_eq!(code(&sandbox.run(&["tickets", "--json"])), 0);
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &first.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let status = first.wait().expect("wait");
-    assert_eq!(status.code(), Some(0), "SIGTERM is a clean shutdown");
+    assert_eq!(first.terminate(), Some(0), "SIGTERM is a clean shutdown");
 }
 
 #[test]

@@ -11,14 +11,7 @@ const TOKEN: &str = "portal-secret-token-0123456789";
 struct Server {
     sandbox: Sandbox,
     port: u16,
-    child: std::process::Child,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    _daemon: crate::support::Daemon,
 }
 
 fn start(extra: &str) -> Server {
@@ -27,10 +20,7 @@ fn start(extra: &str) -> Server {
         "{CONFIG}\n[http]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://assistenza.comune.example.it\"\n\
          api_token = \"{TOKEN}\"\nmax_body_bytes = 200000\n{extra}"
     ));
-    let child = sandbox
-        .command(&["--now=2026-03-09T10:00:00+01:00", "run"])
-        .spawn()
-        .expect("start daemon");
+    let daemon = sandbox.spawn_daemon(&["--now=2026-03-09T10:00:00+01:00", "run"]);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && get(port, "/healthz").status == 200 {
@@ -39,7 +29,11 @@ fn start(extra: &str) -> Server {
         assert!(Instant::now() < deadline, "the HTTP interface never answered");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Server { sandbox, port, child }
+    Server {
+        sandbox,
+        port,
+        _daemon: daemon,
+    }
 }
 
 fn get(port: u16, path: &str) -> HttpResponse {

@@ -186,13 +186,12 @@ fn sigkill_during_a_backlog_loses_nothing_and_repeats_nothing() {
             // pass below then drains what is left.
             let mut rng_state = 0x2545_f491_u32;
             for _ in 0..5 {
-                let mut daemon = sandbox.command(&["run"]).spawn().expect("start");
+                let mut daemon = sandbox.spawn_daemon(&["run"]);
                 rng_state ^= rng_state << 13;
                 rng_state ^= rng_state >> 17;
                 rng_state ^= rng_state << 5;
                 std::thread::sleep(Duration::from_millis(200 + u64::from(rng_state % 900)));
-                let _ = daemon.kill(); // SIGKILL
-                let _ = daemon.wait();
+                daemon.crash();
             }
             let left = server.count(&helpdesk.0, "INBOX", &["unseen"]);
             eprintln!("after 5 SIGKILLs, {left} of {BACKLOG} messages were still unseen");
@@ -403,7 +402,7 @@ fn the_daemon_sees_new_mail_through_idle_and_stops_cleanly() {
     // A poll interval far longer than the test: only IDLE can deliver the news in time.
     let config = imap_config(&server, &helpdesk, "none", "").replace("poll_seconds = 1", "poll_seconds = 600");
     let sandbox = Sandbox::with_config(&config);
-    let mut daemon = sandbox.command(&["run"]).spawn().expect("start daemon");
+    let mut daemon = sandbox.spawn_daemon(&["run"]);
     std::thread::sleep(Duration::from_millis(1500)); // connected and idling
     server.deliver(
         &helpdesk.0,
@@ -417,16 +416,7 @@ fn the_daemon_sees_new_mail_through_idle_and_stops_cleanly() {
         assert!(Instant::now() < deadline, "IDLE never delivered the new message");
         std::thread::sleep(Duration::from_millis(200));
     }
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(term.success());
-    assert_eq!(
-        daemon.wait().expect("wait").code(),
-        Some(0),
-        "SIGTERM while idling is a clean stop"
-    );
+    assert_eq!(daemon.terminate(), Some(0), "SIGTERM while idling is a clean stop");
 }
 
 #[test]
@@ -537,5 +527,80 @@ fn mail_waits_for_the_smtp_server_and_the_sla_counts_the_real_sending_time() {
     assert_eq!(
         report["take_in"]["email/1"]["median_minutes"], 40,
         "the SLA counts when the mail left, not when it was written"
+    );
+}
+
+/// The IMAP server dies in the middle of a backlog and comes back: the daemon reconnects and
+/// applies every message exactly once.
+#[test]
+fn the_imap_server_restarting_mid_backlog_loses_and_repeats_nothing() {
+    let Some(private) = crate::support::PrivateMailServer::start("the_imap_server_restarting") else {
+        return;
+    };
+    let server = &private.server;
+    // The built-in user of a fresh server (an added one would not survive our restart's files).
+    let helpdesk = ("helpdesk@example.test".to_string(), "helpdesk-pw".to_string());
+    const BACKLOG: usize = 1500;
+    let backlog: Vec<Vec<u8>> = (0..BACKLOG)
+        .map(|i| {
+            simple_message(
+                &format!("c{}@example.org", i % 50),
+                &format!("Richiesta {i}"),
+                &format!("rs{i}@example.org"),
+                "x",
+            )
+        })
+        .collect();
+    server.import_mbox(&helpdesk.0, &backlog);
+    let config = imap_config(server, &helpdesk, "none", "")
+        .replace("[smtp]\nkind = \"smtp\"", "[smtp]\nkind = \"file\"\n[unused]");
+    let config = config.split("[unused]").next().expect("head").to_string()
+        + "[intake]\nack_rate_per_hour = 10000\nbatch_size = 25\n";
+    let sandbox = Sandbox::with_config(&config);
+    let mut daemon = sandbox.spawn_daemon(&["run"]);
+    // Stop the server once the daemon is visibly inside the backlog, not before nor after it.
+    let database = sandbox.path("var/sportello.db");
+    let applied = || {
+        rusqlite::Connection::open(&database)
+            .and_then(|conn| conn.query_row("SELECT count(*) FROM tickets", [], |r| r.get::<_, i64>(0)))
+            .unwrap_or(0)
+    };
+    let started = Instant::now() + Duration::from_secs(60);
+    while applied() < 25 {
+        assert!(Instant::now() < started, "the daemon never started on the backlog");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    private.crash_imap();
+    let during = applied();
+    assert!(
+        during < BACKLOG as i64,
+        "the server stopped after the backlog was done; the test proves nothing"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    private.stop(); // the SMTP side, still up, would block the restart's ports
+    private.restart();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.count(&helpdesk.0, "INBOX", &["unseen"]) > 0 {
+        assert!(Instant::now() < deadline, "the daemon never finished after the restart");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.terminate(), Some(0), "SIGTERM after the restart is a clean stop");
+    eprintln!("IMAP died when {during} of {BACKLOG} messages were applied");
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).expect("count");
+    assert_eq!(
+        count("SELECT count(*) FROM messages WHERE direction = 'in'"),
+        BACKLOG as i64,
+        "every message once"
+    );
+    assert_eq!(count("SELECT count(*) FROM tickets"), BACKLOG as i64);
+    assert_eq!(
+        count("SELECT count(DISTINCT ticket_id) FROM outbox WHERE purpose = 'ack'"),
+        BACKLOG as i64
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM outbox WHERE purpose = 'ack'"),
+        BACKLOG as i64,
+        "no acknowledgment twice"
     );
 }

@@ -49,6 +49,12 @@ impl Sandbox {
         cmd
     }
 
+    /// Starts a long-running `sportello … run`; the guard kills it if the test fails first, so a
+    /// panicking test never leaves a daemon behind holding the harness's output open.
+    pub fn spawn_daemon(&self, args: &[&str]) -> Daemon {
+        Daemon(self.command(args).spawn().expect("start daemon"))
+    }
+
     /// Runs the binary to completion.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run sportello")
@@ -241,6 +247,11 @@ impl MailServer {
         let mut args = vec!["search", "-u", user, "mailbox", folder];
         args.extend_from_slice(query);
         let out = self.doveadm(&args).output().expect("doveadm search");
+        assert!(
+            out.status.success(),
+            "doveadm search: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).lines().count()
     }
 }
@@ -371,4 +382,111 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
         body = decoded;
     }
     HttpResponse { status, headers, body }
+}
+
+/// A mail server of the test's own (its folder and ports), that the test may stop and start
+/// without disturbing the shared one. Stopped and removed when dropped.
+pub struct PrivateMailServer {
+    /// The server, as the shared one is described.
+    pub server: MailServer,
+    ports: [u16; 5],
+}
+
+impl PrivateMailServer {
+    fn script(&self, verb: &str) -> std::process::ExitStatus {
+        let [imap, imaps, smtp, smtps, lmtp] = self.ports;
+        Command::new("bash")
+            .args([concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mailtest.sh"), verb])
+            .env("MAILTEST_DIR", &self.server.dir)
+            .env("MAILTEST_IMAP_PORT", imap.to_string())
+            .env("MAILTEST_IMAPS_PORT", imaps.to_string())
+            .env("MAILTEST_SMTP_PORT", smtp.to_string())
+            .env("MAILTEST_SMTPS_PORT", smtps.to_string())
+            .env("MAILTEST_LMTP_PORT", lmtp.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("mailtest.sh")
+    }
+
+    /// Starts one (when the shared one runs, so the packages are installed).
+    pub fn start(test: &str) -> Option<PrivateMailServer> {
+        MailServer::from_env(test)?;
+        let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+        let dir = PathBuf::from(format!("/tmp/sportello-private-{:08x}", rand_u32()));
+        let server = MailServer {
+            dovecot_conf: dir.join("dovecot.conf"),
+            ca_pem: dir.join("tls/ca.pem"),
+            dir,
+            imap_port: ports[0],
+            imaps_port: ports[1],
+            smtp_port: ports[2],
+            smtps_port: ports[3],
+        };
+        let private = PrivateMailServer { server, ports };
+        assert!(private.script("start").success(), "private mail server start");
+        Some(private)
+    }
+
+    /// Stops the servers (mail is kept).
+    pub fn stop(&self) {
+        assert!(self.script("stop").success(), "private mail server stop");
+    }
+
+    /// Kills Dovecot's whole process group at once (master and the IMAP process serving the
+    /// daemon), as a crash or an OOM kill would: no graceful close of the connections.
+    pub fn crash_imap(&self) {
+        let pid_file = self.server.dir.join("run/master.pid");
+        let pid = std::fs::read_to_string(&pid_file).expect("dovecot master.pid");
+        let group = format!("-{}", pid.trim());
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "SIGKILL to Dovecot's process group {group}");
+    }
+
+    /// Starts them again on the same folder and ports.
+    pub fn restart(&self) {
+        assert!(self.script("start").success(), "private mail server restart");
+    }
+}
+
+impl Drop for PrivateMailServer {
+    fn drop(&mut self) {
+        let _ = self.script("stop");
+        let _ = std::fs::remove_dir_all(&self.server.dir);
+    }
+}
+
+/// A running daemon, killed when dropped.
+pub struct Daemon(std::process::Child);
+
+impl Daemon {
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// SIGTERM, as systemd stops it; returns the exit code.
+    pub fn terminate(&mut self) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "SIGTERM to the daemon");
+        self.0.wait().expect("wait for the daemon").code()
+    }
+
+    /// SIGKILL, as a crash or the OOM killer would.
+    pub fn crash(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
