@@ -217,7 +217,7 @@ impl Failure {
 
 impl From<anyhow::Error> for Failure {
     fn from(error: anyhow::Error) -> Failure {
-        // A busy or locked database is worth retrying; anything else is a software error.
+        // A busy or locked database or a full disk is worth retrying; anything else is a software error.
         let busy = error.chain().any(|cause| {
             matches!(
                 cause.downcast_ref::<rusqlite::Error>(),
@@ -225,6 +225,12 @@ impl From<anyhow::Error> for Failure {
                     if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             )
         });
+        if crate::store::is_disk_full(&error) {
+            return Failure {
+                code: exit::TEMPFAIL,
+                error: error.context("the data folder is full: free some space and run again (nothing was lost)"),
+            };
+        }
         Failure {
             code: if busy { exit::TEMPFAIL } else { exit::SOFTWARE },
             error,

@@ -28,7 +28,7 @@ use crate::ingest::{self, Intake, Outcome};
 use crate::lock::{DaemonLock, LockError};
 use crate::notify::templates::Templates;
 use crate::outbox::{self, Transport};
-use crate::store::{Store, suspensions};
+use crate::store::{self, Store, suspensions};
 
 /// Pause between passes when the source cannot push news (Maildir).
 const MAILDIR_POLL: Duration = Duration::from_secs(5);
@@ -100,7 +100,7 @@ type Shutdown<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
 pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future<Output = ()>) -> Result<(), Failure> {
     let lock = DaemonLock::acquire(&config.helpdesk.data_dir).map_err(|e| match e {
         held @ LockError::Held { .. } => Failure::new(exit::TEMPFAIL, held),
-        other => Failure::new(exit::SOFTWARE, other),
+        other => Failure::from(anyhow::Error::from(other)),
     })?;
     prepare_data_dir(&config)?;
     let mut store = Store::open(&config.database_path())?;
@@ -143,7 +143,9 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     let mut shutdown: Shutdown<'_> = shutdown;
     let mut imap: Option<ImapSource> = None;
     let mut failures = 0u32;
+    let mut disk_was_full = false;
     loop {
+        let mut disk_full = false;
         let intake_result = match &config.mailbox {
             Mailbox::Maildir { path } => drain_maildir(
                 &config,
@@ -171,23 +173,44 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                     break;
                 }
             }
-            Err(PassError::Store(e)) => return Err(Failure::new(exit::TEMPFAIL, e.context("database failure"))),
+            Err(PassError::Store(e)) if !once && store::is_disk_full(&e) => disk_full = true,
+            Err(PassError::Store(e)) => {
+                let failure = Failure::from(e.context("database failure"));
+                return Err(Failure::new(exit::TEMPFAIL, failure.error));
+            }
             Err(PassError::Source(e)) => {
                 failures += 1;
                 imap = None;
                 tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
             }
         }
-        if let Err(e) = housekeeping(&config, &mut store, &templates, &key, &clock) {
-            return Err(Failure::new(exit::TEMPFAIL, e.context("housekeeping")));
+        match housekeeping(&config, &mut store, &templates, &key, &clock) {
+            Ok(()) => {}
+            Err(e) if !once && store::is_disk_full(&e) => disk_full = true,
+            Err(e) => return Err(Failure::new(exit::TEMPFAIL, e.context("housekeeping"))),
         }
         match outbox::send_due(&store, &transport, &config.helpdesk.address, || clock.now()).await {
             Ok(report) if report.sent + report.failed > 0 => {
                 tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
             }
             Ok(_) => {}
+            Err(e) if !once && store::is_disk_full(&e) => disk_full = true,
             Err(e) => return Err(Failure::new(exit::TEMPFAIL, e.context("outbox"))),
         }
+        // A full disk stops the daemon taking mail without ending it: nothing was committed,
+        // the mail stays in its mailbox, and the passes after the backoff try again.
+        if disk_full {
+            failures += 1;
+            tracing::error!(
+                data_dir = %config.helpdesk.data_dir.display(),
+                failures,
+                "the data folder is full: no mail is taken until there is room; nothing is lost"
+            );
+        } else if disk_was_full {
+            // At the error's level, so whoever watches errors also sees the all-clear.
+            tracing::warn!("room in the data folder again: taking mail");
+        }
+        disk_was_full = disk_full;
         if once {
             break;
         }

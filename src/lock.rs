@@ -52,7 +52,14 @@ impl std::fmt::Display for LockError {
     }
 }
 
-impl std::error::Error for LockError {}
+impl std::error::Error for LockError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LockError::Io(_, e) => Some(e),
+            LockError::Held { .. } => None,
+        }
+    }
+}
 
 impl DaemonLock {
     /// Takes the lock of `data_dir`, or says who holds it.

@@ -34,6 +34,26 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// SQLITE_IOERR_SHMSIZE: the WAL index could not grow, which on a full disk is how SQLite
+/// reports ENOSPC for its shared-memory file.
+const SQLITE_IOERR_SHMSIZE: std::ffi::c_int = 4874;
+
+/// Whether `error` comes from a full disk (or quota): the daemon waits for room instead of
+/// failing, since nothing was committed and every message is still in its mailbox.
+pub fn is_disk_full(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        if let Some(rusqlite::Error::SqliteFailure(e, _)) = cause.downcast_ref::<rusqlite::Error>() {
+            return e.code == rusqlite::ErrorCode::DiskFull || e.extended_code == SQLITE_IOERR_SHMSIZE;
+        }
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+            )
+        })
+    })
+}
+
 /// An open database.
 pub struct Store {
     conn: Connection,

@@ -152,3 +152,15 @@ fn events_are_append_only() {
         2
     );
 }
+
+#[test]
+fn a_full_disk_is_recognised_through_the_error_chain() {
+    let io = std::io::Error::from(std::io::ErrorKind::StorageFull);
+    assert!(super::is_disk_full(&anyhow::Error::from(io).context("writing")));
+    let full = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL), None);
+    assert!(super::is_disk_full(&anyhow::Error::from(full).context("committing")));
+    let busy = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY), None);
+    assert!(!super::is_disk_full(&anyhow::Error::from(busy)));
+    let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+    assert!(!super::is_disk_full(&anyhow::Error::from(denied)));
+}

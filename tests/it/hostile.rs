@@ -1,5 +1,7 @@
 //! Hostile and oversized input: each is handled with a bounded cost and a clear outcome.
 
+use std::time::{Duration, Instant};
+
 use crate::support::{Sandbox, code, stderr, stdout};
 
 fn db(sandbox: &Sandbox) -> rusqlite::Connection {
@@ -136,4 +138,83 @@ fn a_database_locked_by_another_process_is_a_temporary_failure_and_loses_nothing
     assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
     assert!(!sandbox.path("var/inbox/new/1.eml").exists());
     assert_eq!(count(&sandbox, "SELECT count(*) FROM tickets"), 1);
+}
+
+/// The data folder fills up while the daemon runs: it stops taking mail, says so, keeps running,
+/// and takes everything once there is room: nothing lost, nothing twice.
+#[test]
+fn a_full_data_folder_pauses_intake_and_loses_nothing() {
+    let sandbox = Sandbox::new();
+    let Some(disk) = crate::support::SmallDisk::mount(&sandbox.path("var"), "4m") else {
+        eprintln!("a_full_data_folder: SKIPPED, mounting a tmpfs needs root (CI runs as root)");
+        return;
+    };
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    let log = sandbox.path("daemon.log");
+    let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(sandbox.path("var/daemon.lock")).map_or(true, |t| t.trim().is_empty()) {
+        assert!(Instant::now() < deadline, "the daemon never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    const MESSAGES: usize = 20;
+    // Written while there is room, made visible once the disk is full (a rename needs none).
+    for i in 0..MESSAGES {
+        let body = "Il portale non carica la pratica. ".repeat(50);
+        let message = crate::support::simple_message(
+            &format!("a{i}@example.org"),
+            &format!("Disco {i}"),
+            &format!("full{i}@example.org"),
+            &body,
+        );
+        std::fs::write(sandbox.path(&format!("var/inbox/tmp/{i}.eml")), message).expect("deliver");
+    }
+    let filler = disk.fill();
+    for i in 0..MESSAGES {
+        std::fs::rename(
+            sandbox.path(&format!("var/inbox/tmp/{i}.eml")),
+            sandbox.path(&format!("var/inbox/new/{i}.eml")),
+        )
+        .expect("rename");
+    }
+    let said_so = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&log)
+        .expect("log")
+        .contains("the data folder is full")
+    {
+        assert!(
+            Instant::now() < said_so,
+            "the daemon never said the disk was full: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        std::fs::read_dir(sandbox.path("var/inbox/new")).expect("inbox").count(),
+        MESSAGES,
+        "no mail taken while full"
+    );
+    assert!(daemon.is_running(), "a full disk does not end the daemon");
+    std::fs::remove_file(filler).expect("make room");
+    let resumed = Instant::now() + Duration::from_secs(120);
+    while std::fs::read_dir(sandbox.path("var/inbox/new")).expect("inbox").count() > 0 {
+        assert!(Instant::now() < resumed, "the daemon never resumed after room was made");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.terminate(), Some(0));
+    assert!(
+        std::fs::read_to_string(&log)
+            .expect("log")
+            .contains("room in the data folder again")
+    );
+    assert_eq!(count(&sandbox, "SELECT count(*) FROM tickets"), MESSAGES as i64);
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM messages WHERE direction = 'in'"),
+        MESSAGES as i64
+    );
+    assert_eq!(
+        count(&sandbox, "SELECT count(*) FROM outbox WHERE purpose = 'ack'"),
+        MESSAGES as i64,
+        "one acknowledgment each"
+    );
 }

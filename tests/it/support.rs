@@ -55,6 +55,12 @@ impl Sandbox {
         Daemon(self.command(args).spawn().expect("start daemon"))
     }
 
+    /// Like [`Sandbox::spawn_daemon`], with its log (standard error) written to `log`.
+    pub fn spawn_daemon_logging_to(&self, args: &[&str], log: &Path) -> Daemon {
+        let file = std::fs::File::create(log).expect("daemon log file");
+        Daemon(self.command(args).stderr(file).spawn().expect("start daemon"))
+    }
+
     /// Runs the binary to completion.
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args).output().expect("run sportello")
@@ -477,6 +483,11 @@ impl Daemon {
         self.0.wait().expect("wait for the daemon").code()
     }
 
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.0.try_wait(), Ok(None))
+    }
+
     /// SIGKILL, as a crash or the OOM killer would.
     pub fn crash(&mut self) {
         let _ = self.0.kill();
@@ -488,5 +499,39 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// A small tmpfs mounted over a folder, so a test can fill "the disk"; unmounted when dropped.
+/// Needs root (CI is root); None elsewhere.
+pub struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    pub fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).expect("mount point");
+        let options = format!("size={size}");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &options, "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        status.success().then(|| SmallDisk(dir.to_path_buf()))
+    }
+
+    /// Writes a file until the disk refuses; returns its path.
+    pub fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).expect("filler");
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).and_then(|()| file.sync_data()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
 }
