@@ -136,14 +136,14 @@ fn a_wrong_password_is_a_temporary_failure_not_a_crash() {
     assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
 }
 
-/// The exactly-once proof: a backlog applied by a daemon that is SIGKILLed at random
-/// moments and restarted gives the same tickets and acknowledgments as an uninterrupted run.
+/// The exactly-once proof: a 5,000-message backlog applied by a daemon that is SIGKILLed at
+/// random moments and restarted gives the same tickets and acknowledgments as an uninterrupted run.
 #[test]
 fn sigkill_during_a_backlog_loses_nothing_and_repeats_nothing() {
     let Some(server) = MailServer::from_env("sigkill_during_a_backlog") else {
         return;
     };
-    const BACKLOG: usize = 2000;
+    const BACKLOG: usize = 5000;
     let backlog: Vec<Vec<u8>> = (0..BACKLOG)
         .map(|i| {
             if i % 5 == 4 {
@@ -182,19 +182,36 @@ fn sigkill_during_a_backlog_loses_nothing_and_repeats_nothing() {
         let sandbox = Sandbox::with_config(&text);
         server.import_mbox(&helpdesk.0, &backlog);
         if interrupt {
-            // Five SIGKILLs at random moments while the backlog is being applied; the final
-            // pass below then drains what is left.
+            // Five SIGKILLs spread over the backlog: each lands once the stored messages pass
+            // a pseudo-random point of its sixth of the backlog, so every kill hits a daemon
+            // in the middle of its work; the final pass below then drains what is left.
+            let database = sandbox.path("var/sportello.db");
+            let stored = || {
+                rusqlite::Connection::open(&database)
+                    .and_then(|c| {
+                        c.query_row("SELECT count(*) FROM messages WHERE direction = 'in'", [], |r| {
+                            r.get::<_, i64>(0)
+                        })
+                    })
+                    .unwrap_or(0) as usize
+            };
             let mut rng_state = 0x2545_f491_u32;
-            for _ in 0..5 {
+            for k in 1..=5 {
                 let mut daemon = sandbox.spawn_daemon(&["run"]);
                 rng_state ^= rng_state << 13;
                 rng_state ^= rng_state >> 17;
                 rng_state ^= rng_state << 5;
-                std::thread::sleep(Duration::from_millis(200 + u64::from(rng_state % 900)));
+                let kill_at = k * BACKLOG / 6 + rng_state as usize % (BACKLOG / 12);
+                let deadline = Instant::now() + Duration::from_secs(120);
+                while stored() < kill_at {
+                    assert!(Instant::now() < deadline, "the daemon stalled below {kill_at} messages");
+                    std::thread::sleep(Duration::from_millis(2));
+                }
                 daemon.crash();
             }
             let left = server.count(&helpdesk.0, "INBOX", &["unseen"]);
             eprintln!("after 5 SIGKILLs, {left} of {BACKLOG} messages were still unseen");
+            assert!(left > 0, "the last kill came after the backlog was done");
         }
         let out = sandbox.run(&["run", "--once"]);
         assert_eq!(code(&out), 0, "{}", stderr(&out));
