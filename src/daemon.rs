@@ -379,23 +379,47 @@ async fn drain_imap(
             }
         }
     }
-    let Some(source) = imap.as_mut() else { return Ok(false) };
-    loop {
-        let checkpoint =
-            ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
-        let batch = source
-            .fetch_batch(checkpoint.as_ref(), config.intake.batch_size as usize)
+    // The connection is taken out while batches flow and put back only when the pass ends
+    // well: after any error the caller reconnects.
+    let Some(mut source) = imap.take() else {
+        return Ok(false);
+    };
+    let batch_size = config.intake.batch_size as usize;
+    let checkpoint =
+        ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
+    let mut pending = source
+        .fetch_batch(checkpoint.as_ref(), batch_size)
+        .await
+        .map_err(PassError::Source)?;
+    while let Some(batch) = pending {
+        // Fetch the next batch while this one is applied: a fetch changes nothing on the server
+        // (BODY.PEEK), it starts from this batch's checkpoint, and flagging still waits for the
+        // commit, so the exactly-once order holds while IMAP round trips overlap the work.
+        let next_from = batch.checkpoint.clone();
+        let prefetch = tokio::spawn(async move {
+            let next = source.fetch_batch(Some(&next_from), batch_size).await;
+            (source, next)
+        });
+        // block_in_place hands this worker's other tasks (the fetch just spawned) to another
+        // thread while SQLite works here; the daemon's runtime is multi-threaded.
+        let applied = tokio::task::block_in_place(|| {
+            let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
+            let intake = Intake::new(config, &calendar, templates, key.clone());
+            ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
+        });
+        let (returned, next) = prefetch
             .await
-            .map_err(PassError::Source)?;
-        let Some(batch) = batch else { return Ok(false) };
-        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
-        let intake = Intake::new(config, &calendar, templates, key.clone());
-        let outcomes = ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
-            .map_err(PassError::Store)?;
+            .map_err(|e| PassError::Source(anyhow::anyhow!("IMAP fetch task failed: {e}")))?;
+        source = returned;
+        let outcomes = applied.map_err(PassError::Store)?;
         log_outcomes(&outcomes);
         source.acknowledge(&batch.uids).await.map_err(PassError::Source)?;
         if shutdown.as_mut().now_or_never().is_some() {
+            *imap = Some(source);
             return Ok(true);
         }
+        pending = next.map_err(PassError::Source)?;
     }
+    *imap = Some(source);
+    Ok(false)
 }
