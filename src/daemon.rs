@@ -94,6 +94,12 @@ fn backoff(failures: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
+/// A failed pass: retried later (by systemd, or by whoever runs `--once`); a full disk says so
+/// in words (`Failure::from`).
+fn retry_later(error: anyhow::Error) -> Failure {
+    Failure::new(exit::TEMPFAIL, Failure::from(error).error)
+}
+
 type Shutdown<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
 
 /// The daemon loop; `shutdown` is any future (tests pass their own).
@@ -146,6 +152,16 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     let mut disk_was_full = false;
     loop {
         let mut disk_full = false;
+        // A full disk pauses the long-running daemon (see below); anything else, or a full disk
+        // in a one-shot pass, ends it with "retry later".
+        let mut pause_if_full = |error: anyhow::Error, what: &str| {
+            if !once && store::is_disk_full(&error) {
+                disk_full = true;
+                Ok(())
+            } else {
+                Err(retry_later(error.context(what.to_string())))
+            }
+        };
         let intake_result = match &config.mailbox {
             Mailbox::Maildir { path } => drain_maildir(
                 &config,
@@ -173,29 +189,22 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                     break;
                 }
             }
-            Err(PassError::Store(e)) if !once && store::is_disk_full(&e) => disk_full = true,
-            Err(PassError::Store(e)) => {
-                let failure = Failure::from(e.context("database failure"));
-                return Err(Failure::new(exit::TEMPFAIL, failure.error));
-            }
+            Err(PassError::Store(e)) => pause_if_full(e, "database failure")?,
             Err(PassError::Source(e)) => {
                 failures += 1;
                 imap = None;
                 tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
             }
         }
-        match housekeeping(&config, &mut store, &templates, &key, &clock) {
-            Ok(()) => {}
-            Err(e) if !once && store::is_disk_full(&e) => disk_full = true,
-            Err(e) => return Err(Failure::new(exit::TEMPFAIL, e.context("housekeeping"))),
+        if let Err(e) = housekeeping(&config, &mut store, &templates, &key, &clock) {
+            pause_if_full(e, "housekeeping")?;
         }
         match outbox::send_due(&store, &transport, &config.helpdesk.address, || clock.now()).await {
             Ok(report) if report.sent + report.failed > 0 => {
                 tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
             }
             Ok(_) => {}
-            Err(e) if !once && store::is_disk_full(&e) => disk_full = true,
-            Err(e) => return Err(Failure::new(exit::TEMPFAIL, e.context("outbox"))),
+            Err(e) => pause_if_full(e, "outbox")?,
         }
         // A full disk stops the daemon taking mail without ending it: nothing was committed,
         // the mail stays in its mailbox, and the passes after the backoff try again.
@@ -357,17 +366,19 @@ async fn drain_imap(
         processed_folder: processed_folder.clone(),
         max_message_bytes: config.intake.max_message_bytes,
     };
-    if imap.is_none() {
-        let connected = tokio::select! {
-            _ = shutdown.as_mut() => return Ok(true),
-            c = ImapSource::connect(settings.clone()) => c.map_err(PassError::Source)?,
-        };
-        tracing::info!(mailbox = %settings.mailbox_key(), "IMAP connected");
-        *imap = Some(connected);
-        if let Some(source) = imap.as_mut() {
-            let checkpoint = ingest::load_checkpoint(store.conn(), &settings.mailbox_key())
-                .map_err(|e| PassError::Store(e.into()))?;
-            let marked = source
+    let checkpoint =
+        ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
+    // The connection is taken out while batches flow and put back only when the pass ends
+    // well: after any error the caller reconnects.
+    let mut source = match imap.take() {
+        Some(source) => source,
+        None => {
+            let mut connected = tokio::select! {
+                _ = shutdown.as_mut() => return Ok(true),
+                c = ImapSource::connect(settings.clone()) => c.map_err(PassError::Source)?,
+            };
+            tracing::info!(mailbox = %settings.mailbox_key(), "IMAP connected");
+            let marked = connected
                 .acknowledge_leftovers(checkpoint.as_ref())
                 .await
                 .map_err(PassError::Source)?;
@@ -377,16 +388,10 @@ async fn drain_imap(
                     "finished marking messages applied before the connection was lost"
                 );
             }
+            connected
         }
-    }
-    // The connection is taken out while batches flow and put back only when the pass ends
-    // well: after any error the caller reconnects.
-    let Some(mut source) = imap.take() else {
-        return Ok(false);
     };
     let batch_size = config.intake.batch_size as usize;
-    let checkpoint =
-        ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
     let mut pending = source
         .fetch_batch(checkpoint.as_ref(), batch_size)
         .await

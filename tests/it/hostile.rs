@@ -217,4 +217,21 @@ fn a_full_data_folder_pauses_intake_and_loses_nothing() {
         MESSAGES as i64,
         "one acknowledgment each"
     );
+    // A one-shot pass on a full disk asks to be run again, in words, and takes nothing.
+    let message = crate::support::simple_message("late@example.org", "Disco pieno", "late@example.org", "x");
+    std::fs::write(sandbox.path("var/inbox/tmp/late.eml"), message).expect("deliver");
+    let filler = disk.fill();
+    std::fs::rename(
+        sandbox.path("var/inbox/tmp/late.eml"),
+        sandbox.path("var/inbox/new/late.eml"),
+    )
+    .expect("deliver");
+    let once = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&once), 75, "{}", stderr(&once));
+    assert!(stderr(&once).contains("the data folder is full"), "{}", stderr(&once));
+    assert!(
+        sandbox.path("var/inbox/new/late.eml").exists(),
+        "the mail stays in the inbox"
+    );
+    std::fs::remove_file(filler).expect("make room");
 }
