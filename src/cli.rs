@@ -522,10 +522,11 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
     let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let intake = crate::ingest::Intake::new(config, &calendar, &templates, key);
     let mut unreadable = 0;
-    for chunk in messages.chunks(config.intake.batch_size as usize) {
+    let prepared = crate::ingest::Prepared::all(messages, config.intake.max_message_bytes);
+    for chunk in prepared.chunks(config.intake.batch_size as usize) {
         let outcomes = crate::ingest::apply_batch(&mut store, &intake, chunk, None, now)?;
         for (message, outcome) in chunk.iter().zip(&outcomes) {
-            println!("{}\t{}", message.source, describe(outcome));
+            println!("{}\t{}", message.fetched.source, describe(outcome));
             if matches!(outcome, crate::ingest::Outcome::Quarantined(_)) {
                 unreadable += 1;
             }

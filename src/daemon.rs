@@ -24,7 +24,7 @@ use crate::config::{Config, Mailbox, Smtp};
 use crate::http::Liveness;
 use crate::ingest::imap::{ImapSettings, ImapSource};
 use crate::ingest::maildir::MaildirSource;
-use crate::ingest::{self, Intake, Outcome};
+use crate::ingest::{self, Checkpoint, Intake, Outcome, Prepared};
 use crate::lock::{DaemonLock, LockError};
 use crate::notify::templates::Templates;
 use crate::outbox::{self, Transport};
@@ -322,8 +322,9 @@ fn drain_maildir(
         }
         let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
         let intake = Intake::new(config, &calendar, templates, key.clone());
-        let fetched: Vec<_> = batch.iter().map(|i| i.fetched.clone()).collect();
-        let outcomes = ingest::apply_batch(store, &intake, &fetched, None, clock.now()).map_err(PassError::Store)?;
+        let fetched = batch.iter().map(|i| i.fetched.clone()).collect();
+        let prepared = Prepared::all(fetched, config.intake.max_message_bytes);
+        let outcomes = ingest::apply_batch(store, &intake, &prepared, None, clock.now()).map_err(PassError::Store)?;
         log_outcomes(&outcomes);
         for item in &batch {
             // Already committed: a failure here only means the message is seen again later
@@ -392,39 +393,76 @@ async fn drain_imap(
         }
     };
     let batch_size = config.intake.batch_size as usize;
-    let mut pending = source
-        .fetch_batch(checkpoint.as_ref(), batch_size)
+    let max_bytes = config.intake.max_message_bytes;
+    let mut pending = fetch_prepared(&mut source, checkpoint, batch_size, max_bytes)
         .await
         .map_err(PassError::Source)?;
+    // The UIDs of the last committed batch, flagged together with the next fetch.
+    let mut committed: Vec<u32> = Vec::new();
     while let Some(batch) = pending {
-        // Fetch the next batch while this one is applied: a fetch changes nothing on the server
-        // (BODY.PEEK), it starts from this batch's checkpoint, and flagging still waits for the
-        // commit, so the exactly-once order holds while IMAP round trips overlap the work.
+        // The connection works while this batch is applied: it flags the previous batch
+        // (committed already) and fetches and parses the next one. A fetch changes nothing on
+        // the server (BODY.PEEK) and starts from this batch's checkpoint, and flagging only
+        // ever follows a commit, so the exactly-once order holds while IMAP round trips and
+        // parsing overlap the database work.
         let next_from = batch.checkpoint.clone();
-        let prefetch = tokio::spawn(async move {
-            let next = source.fetch_batch(Some(&next_from), batch_size).await;
+        let to_flag = std::mem::take(&mut committed);
+        let connection_work = tokio::spawn(async move {
+            let flagged = source.acknowledge(&to_flag).await;
+            let next = match flagged {
+                Ok(()) => fetch_prepared(&mut source, Some(next_from), batch_size, max_bytes).await,
+                Err(e) => Err(e),
+            };
             (source, next)
         });
-        // block_in_place hands this worker's other tasks (the fetch just spawned) to another
+        // block_in_place hands this worker's other tasks (the one just spawned) to another
         // thread while SQLite works here; the daemon's runtime is multi-threaded.
         let applied = tokio::task::block_in_place(|| {
             let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
             let intake = Intake::new(config, &calendar, templates, key.clone());
             ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
         });
-        let (returned, next) = prefetch
+        let (returned, next) = connection_work
             .await
-            .map_err(|e| PassError::Source(anyhow::anyhow!("IMAP fetch task failed: {e}")))?;
+            .map_err(|e| PassError::Source(anyhow::anyhow!("IMAP task failed: {e}")))?;
         source = returned;
         let outcomes = applied.map_err(PassError::Store)?;
         log_outcomes(&outcomes);
-        source.acknowledge(&batch.uids).await.map_err(PassError::Source)?;
+        committed = batch.uids;
         if shutdown.as_mut().now_or_never().is_some() {
+            source.acknowledge(&committed).await.map_err(PassError::Source)?;
             *imap = Some(source);
             return Ok(true);
         }
         pending = next.map_err(PassError::Source)?;
     }
+    source.acknowledge(&committed).await.map_err(PassError::Source)?;
     *imap = Some(source);
     Ok(false)
+}
+
+/// An IMAP batch ready to apply.
+struct PreparedBatch {
+    messages: Vec<Prepared>,
+    checkpoint: Checkpoint,
+    uids: Vec<u32>,
+}
+
+/// Fetches the batch after `checkpoint` and prepares it (parsing is CPU work: it runs off
+/// the async workers).
+async fn fetch_prepared(
+    source: &mut ImapSource,
+    checkpoint: Option<Checkpoint>,
+    batch_size: usize,
+    max_bytes: u64,
+) -> anyhow::Result<Option<PreparedBatch>> {
+    let Some(batch) = source.fetch_batch(checkpoint.as_ref(), batch_size).await? else {
+        return Ok(None);
+    };
+    let messages = tokio::task::block_in_place(|| Prepared::all(batch.messages, max_bytes));
+    Ok(Some(PreparedBatch {
+        messages,
+        checkpoint: batch.checkpoint,
+        uids: batch.uids,
+    }))
 }

@@ -58,6 +58,40 @@ pub struct Fetched {
     pub source: String,
 }
 
+/// A fetched message with the work that needs no database done ahead: parsed, its dedup
+/// key and the hash of its bytes. Sources prepare the next batch while the current one is
+/// applied, so this CPU work stays off the write transaction.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The message as the source handed it over.
+    pub fetched: Fetched,
+    /// The parsed message and its dedup key, or why it could not be parsed.
+    parsed: Result<(InboundMail, String), parse::ParseFailure>,
+    /// SHA-256 of the raw bytes, the key of `raw_messages`.
+    raw_sha: String,
+}
+
+impl Prepared {
+    /// Parses and hashes `fetched`; `max_bytes` bounds the parser's work.
+    pub fn new(fetched: Fetched, max_bytes: u64) -> Prepared {
+        let parsed = parse_mail(&fetched.raw, max_bytes).map(|mail| {
+            let key = dedup_key(&mail);
+            (mail, key)
+        });
+        let raw_sha = sha256_hex(&fetched.raw);
+        Prepared {
+            fetched,
+            parsed,
+            raw_sha,
+        }
+    }
+
+    /// Prepares a whole batch.
+    pub fn all(batch: Vec<Fetched>, max_bytes: u64) -> Vec<Prepared> {
+        batch.into_iter().map(|f| Prepared::new(f, max_bytes)).collect()
+    }
+}
+
 /// An IMAP folder's position, committed together with the batch it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -135,15 +169,16 @@ impl Intake<'_> {
 pub fn apply_batch(
     store: &mut Store,
     intake: &Intake<'_>,
-    batch: &[Fetched],
+    batch: &[Prepared],
     checkpoint: Option<&Checkpoint>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Outcome>> {
     let mut tx = store.write()?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for message in batch {
+    for prepared in batch {
+        let message = &prepared.fetched;
         let savepoint = tx.savepoint()?;
-        let outcome = match apply_one(&savepoint, intake, message, now) {
+        let outcome = match apply_one(&savepoint, intake, prepared, now) {
             Ok(outcome) => {
                 savepoint.commit()?;
                 outcome
@@ -151,7 +186,7 @@ pub fn apply_batch(
             Err(error) => {
                 drop(savepoint); // rolls back whatever this message had written
                 let error = format!("{error:#}");
-                quarantine(&tx, intake, message, &error, now)?;
+                quarantine(&tx, intake, prepared, &error, now)?;
                 tracing::warn!(source = %message.source, "message quarantined: {error}");
                 Outcome::Quarantined(error)
             }
@@ -206,25 +241,27 @@ fn dedup_key(mail: &InboundMail) -> String {
     }
 }
 
-fn store_raw(conn: &Connection, raw: &[u8]) -> rusqlite::Result<String> {
-    let sha = sha256_hex(raw);
+fn store_raw(conn: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
+    let raw = &prepared.fetched.raw;
     conn.prepare_cached("INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)")?
-        .execute(params![sha, raw.len() as i64, raw])?;
-    Ok(sha)
+        .execute(params![prepared.raw_sha, raw.len() as i64, raw])?;
+    Ok(())
 }
 
 fn quarantine(
     conn: &Connection,
     intake: &Intake<'_>,
-    message: &Fetched,
+    prepared: &Prepared,
     error: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
+    let message = &prepared.fetched;
     // Over-size messages were not fetched; they stay in the source mailbox untouched but seen.
     let raw_sha = if message.raw.is_empty() {
         None
     } else {
-        Some(store_raw(conn, &message.raw)?)
+        store_raw(conn, prepared)?;
+        Some(&prepared.raw_sha)
     };
     conn.prepare_cached("INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![ts(now), message.source, raw_sha, error])?;
@@ -278,7 +315,13 @@ fn quarantine(
     Ok(())
 }
 
-fn apply_one(conn: &Connection, intake: &Intake<'_>, message: &Fetched, now: DateTime<Utc>) -> anyhow::Result<Outcome> {
+fn apply_one(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    prepared: &Prepared,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let message = &prepared.fetched;
     let limit = intake.config.intake.max_message_bytes;
     if message.size > limit || message.raw.len() as u64 > limit {
         anyhow::bail!(
@@ -286,22 +329,21 @@ fn apply_one(conn: &Connection, intake: &Intake<'_>, message: &Fetched, now: Dat
             message.size
         );
     }
-    let mail = parse_mail(&message.raw, limit).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let key = dedup_key(&mail);
+    let (mail, key) = prepared.parsed.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
     let seen: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
-        .query_row([&key], |r| r.get(0))?;
+        .query_row([key], |r| r.get(0))?;
     if seen {
         return Ok(Outcome::Duplicate);
     }
-    let raw_sha = store_raw(conn, &message.raw)?;
+    store_raw(conn, prepared)?;
     let stored = StoredMail {
-        mail: &mail,
-        key: &key,
-        raw_sha: &raw_sha,
+        mail,
+        key,
+        raw_sha: &prepared.raw_sha,
         fetched: message,
     };
-    match classify::classify(&mail, &intake.config.helpdesk.address) {
+    match classify::classify(mail, &intake.config.helpdesk.address) {
         Disposition::Person => apply_person(conn, intake, &stored, now),
         Disposition::Bounce(failed) => apply_bounce(conn, intake, &stored, &failed, now),
         other => {
@@ -424,14 +466,13 @@ fn thread_of(conn: &Connection, mail: &InboundMail) -> anyhow::Result<ThreadMatc
     let mut known: HashMap<String, TicketId> = HashMap::new();
     for id in mail.referenced_ids() {
         let ticket: Option<String> = conn
-            .query_row(
+            .prepare_cached(
                 "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
                  UNION ALL
                  SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
                  LIMIT 1",
-                [id],
-                |r| r.get(0),
-            )
+            )?
+            .query_row([id], |r| r.get(0))
             .optional()?;
         if let Some(t) = ticket.and_then(|t| t.parse().ok()) {
             known.insert(id.to_string(), t);

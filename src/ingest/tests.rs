@@ -38,7 +38,8 @@ impl Bench {
             &self.templates,
             MacKey::from_bytes([1; 32]),
         );
-        apply_batch(&mut self.store, &intake, batch, None, at(10, 0)).expect("batch commits")
+        let prepared = Prepared::all(batch.to_vec(), self.config.intake.max_message_bytes);
+        apply_batch(&mut self.store, &intake, &prepared, None, at(10, 0)).expect("batch commits")
     }
 
     fn count(&self, sql: &str) -> i64 {
@@ -340,7 +341,7 @@ fn the_checkpoint_commits_with_its_batch() {
     apply_batch(
         &mut bench.store,
         &intake,
-        &[mail("a@example.org", "x", "c1@x", "", "y")],
+        &[Prepared::new(mail("a@example.org", "x", "c1@x", "", "y"), 1 << 20)],
         Some(&cp),
         at(10, 0),
     )

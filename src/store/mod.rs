@@ -83,7 +83,7 @@ impl Store {
         }
         // FULL: a commit is on disk before intake acknowledges the batch to the mailbox (in WAL
         // mode that is one fsync of the log per batch).
-        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")?;
+        conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;")?;
         // Intake runs the same few dozen statements for every message: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         migrate(&conn, MIGRATIONS.len())?;

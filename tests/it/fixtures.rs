@@ -344,13 +344,14 @@ fn the_whole_corpus_goes_through_intake_without_failing_a_batch() {
     let now = chrono::DateTime::parse_from_rfc3339("2026-03-09T09:00:00+01:00")
         .expect("t")
         .into();
+    let batch = sportello::ingest::Prepared::all(batch, config.intake.max_message_bytes);
     let outcomes = sportello::ingest::apply_batch(&mut store, &intake, &batch, None, now).expect("the batch commits");
     assert_eq!(outcomes.len(), batch.len());
     let quarantined: Vec<&String> = batch
         .iter()
         .zip(&outcomes)
         .filter(|(_, o)| matches!(o, sportello::ingest::Outcome::Quarantined(_)))
-        .map(|(m, _)| &m.source)
+        .map(|(m, _)| &m.fetched.source)
         .collect();
     // Only messages that are not mail at all may end in quarantine.
     for source in &quarantined {
