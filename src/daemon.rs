@@ -1,5 +1,6 @@
 //! The long-running daemon: takes the data folder's lock, opens the store, and runs passes
-//! (intake, then outbox) until SIGINT or SIGTERM.
+//! (intake, then housekeeping) until SIGINT or SIGTERM, while the courier task sends what
+//! the passes queued in the outbox.
 //!
 //! Owns the runtime, the signals, the IMAP connection's lifetime and the loop's pacing.
 //! A batch is never interrupted: the shutdown signal is looked at between batches and while
@@ -16,6 +17,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use futures::FutureExt;
+use tokio::sync::{Notify, watch};
 
 use crate::auth::{self, MacKey};
 use crate::cli::{Failure, exit};
@@ -28,10 +30,20 @@ use crate::ingest::{self, Checkpoint, Intake, Outcome, Prepared};
 use crate::lock::{DaemonLock, LockError};
 use crate::notify::templates::Templates;
 use crate::outbox::{self, Transport};
-use crate::store::{self, Store, suspensions};
+use crate::store::{self, Store, WriteTurns, suspensions};
 
 /// Pause between passes when the source cannot push news (Maildir).
 const MAILDIR_POLL: Duration = Duration::from_secs(5);
+
+/// How often the courier looks for due mail nobody woke it for (retries, the portal's).
+const COURIER_POLL: Duration = Duration::from_secs(5);
+
+/// The shortest pause between two courier passes: mail committed meanwhile goes out
+/// together, in one transaction of results, instead of one per intake batch.
+const COURIER_GATHER: Duration = Duration::from_millis(250);
+
+/// How long shutdown waits for the courier to finish the mail in hand.
+const COURIER_GRACE: Duration = Duration::from_secs(10);
 
 /// The longest pause between two reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -110,9 +122,23 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     })?;
     prepare_data_dir(&config)?;
     let mut store = Store::open(&config.database_path())?;
+    store.leave_checkpoints_to_others()?;
     let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let key = auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let transport = Transport::from_config(&config.smtp)?;
+    let turns = WriteTurns::default();
+    let courier_wake = Arc::new(Notify::new());
+    let (finish_courier, courier_finishing) = watch::channel(false);
+    let courier = Courier {
+        store: Store::open(&config.database_path())?,
+        turns: turns.clone(),
+        transport,
+        envelope_from: config.helpdesk.address.clone(),
+        clock,
+        wake: courier_wake.clone(),
+        once,
+    };
+    let courier_task = tokio::spawn(courier.run(courier_finishing));
     let liveness = Arc::new(Liveness::default());
     let (stop_http, http_task) = match (&config.http, once) {
         (Some(http), false) => {
@@ -145,6 +171,14 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         now = %clock.now(),
         "sportello started"
     );
+    let pass = Pass {
+        config: &config,
+        templates: &templates,
+        key: &key,
+        clock,
+        turns: &turns,
+        courier: &courier_wake,
+    };
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown: Shutdown<'_> = shutdown;
     let mut imap: Option<ImapSource> = None;
@@ -163,18 +197,10 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
             }
         };
         let intake_result = match &config.mailbox {
-            Mailbox::Maildir { path } => drain_maildir(
-                &config,
-                &mut store,
-                &templates,
-                &key,
-                &MaildirSource::new(path),
-                &clock,
-                &mut shutdown,
-            ),
-            Mailbox::Imap { .. } => {
-                drain_imap(&config, &mut store, &templates, &key, &mut imap, &clock, &mut shutdown).await
+            Mailbox::Maildir { path } => {
+                drain_maildir(&pass, &mut store, &MaildirSource::new(path), &mut shutdown).await
             }
+            Mailbox::Imap { .. } => drain_imap(&pass, &mut store, &mut imap, &mut shutdown).await,
         };
         match intake_result {
             Ok(stop) => {
@@ -196,15 +222,12 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                 tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
             }
         }
-        if let Err(e) = housekeeping(&config, &mut store, &templates, &key, &clock) {
-            pause_if_full(e, "housekeeping")?;
-        }
-        match outbox::send_due(&store, &transport, &config.helpdesk.address, || clock.now()).await {
-            Ok(report) if report.sent + report.failed > 0 => {
-                tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
-            }
-            Ok(_) => {}
-            Err(e) => pause_if_full(e, "outbox")?,
+        let turn = turns.lock().await;
+        let housekept = housekeeping(&pass, &mut store);
+        drop(turn);
+        match housekept {
+            Ok(()) => courier_wake.notify_one(),
+            Err(e) => pause_if_full(e, "housekeeping")?,
         }
         // A full disk stops the daemon taking mail without ending it: nothing was committed,
         // the mail stays in its mailbox, and the passes after the backoff try again.
@@ -244,6 +267,22 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
             source = wait => imap = source,
         }
     }
+    // A one-shot pass ends once everything it queued has been sent (or has failed and waits
+    // for its retry); a signal gives the courier a moment to finish the mail in hand.
+    let _ = finish_courier.send(true);
+    let courier_result = if once {
+        courier_task.await.map_err(anyhow::Error::from).and_then(|r| r)
+    } else {
+        match tokio::time::timeout(COURIER_GRACE, courier_task).await {
+            Ok(joined) => joined.map_err(anyhow::Error::from).and_then(|r| r),
+            Err(_) => {
+                tracing::warn!(
+                    "stopped the courier in the middle of sending: the mail in hand is sent again at the next start"
+                );
+                Ok(())
+            }
+        }
+    };
     if let (Some(stop), Some(task)) = (stop_http, http_task) {
         let _ = stop.send(());
         match task.await {
@@ -255,18 +294,91 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     if let Some(source) = imap {
         source.logout().await;
     }
+    courier_result.map_err(|e| retry_later(e.context("outbox")))?;
     tracing::info!("sportello stopped");
     Ok(())
 }
 
+/// The courier sends what the outbox holds on a connection of its own, as soon as a pass
+/// commits (so acknowledgments leave while a backlog is still being applied) and every
+/// [`COURIER_POLL`] for retries; and checkpoints the write-ahead log, off the intake path.
+/// When `finishing` turns true it makes one last pass and ends; its errors end the daemon
+/// only then, and only in a one-shot run (the long-running one logs them and tries again).
+struct Courier {
+    /// Its own connection: sending never waits for intake's transaction to end.
+    store: Store,
+    turns: WriteTurns,
+    transport: Transport,
+    envelope_from: String,
+    clock: Clock,
+    wake: Arc<Notify>,
+    once: bool,
+}
+
+impl Courier {
+    async fn run(self, mut finishing: watch::Receiver<bool>) -> anyhow::Result<()> {
+        let Courier {
+            mut store,
+            turns,
+            transport,
+            envelope_from,
+            clock,
+            wake,
+            once,
+        } = self;
+        loop {
+            let last = *finishing.borrow_and_update();
+            let started = tokio::time::Instant::now();
+            let pass = async {
+                let report = outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await?;
+                store.checkpoint()?;
+                anyhow::Ok(report)
+            };
+            match pass.await {
+                Ok(report) if report.sent + report.failed > 0 => {
+                    tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
+                }
+                Ok(_) => {}
+                Err(e) if last && once => return Err(e),
+                Err(e) => tracing::error!("outbox pass failed, will try again: {e:#}"),
+            }
+            if last {
+                return Ok(());
+            }
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(COURIER_POLL) => {}
+                _ = finishing.changed() => continue,
+            }
+            tokio::select! {
+                _ = tokio::time::sleep_until(started + COURIER_GATHER) => {}
+                _ = finishing.changed() => {}
+            }
+        }
+    }
+}
+
+/// What the passes of the daemon's loop work with.
+struct Pass<'a> {
+    config: &'a Config,
+    templates: &'a Templates,
+    key: &'a MacKey,
+    clock: Clock,
+    /// Taken around every write transaction.
+    turns: &'a WriteTurns,
+    /// Woken after every commit that may have queued mail.
+    courier: &'a Notify,
+}
+
 /// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`).
-fn housekeeping(
-    config: &Config,
-    store: &mut Store,
-    templates: &Templates,
-    key: &MacKey,
-    clock: &Clock,
-) -> anyhow::Result<()> {
+fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
+    let Pass {
+        config,
+        templates,
+        key,
+        clock,
+        ..
+    } = *pass;
     let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
     let sender = crate::notify::Sender::of(config);
     let tx = store.write()?;
@@ -304,15 +416,20 @@ fn log_outcomes(outcomes: &[Outcome]) {
 }
 
 /// Applies every message waiting in the Maildir; true when shutdown was requested.
-fn drain_maildir(
-    config: &Config,
+async fn drain_maildir(
+    pass: &Pass<'_>,
     store: &mut Store,
-    templates: &Templates,
-    key: &MacKey,
     source: &MaildirSource,
-    clock: &Clock,
     shutdown: &mut Shutdown<'_>,
 ) -> Result<bool, PassError> {
+    let Pass {
+        config,
+        templates,
+        key,
+        clock,
+        turns,
+        courier,
+    } = *pass;
     loop {
         let batch = source
             .fetch_batch(config.intake.batch_size as usize, config.intake.max_message_bytes)
@@ -320,11 +437,14 @@ fn drain_maildir(
         if batch.is_empty() {
             return Ok(false);
         }
-        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
-        let intake = Intake::new(config, &calendar, templates, key.clone());
         let fetched = batch.iter().map(|i| i.fetched.clone()).collect();
         let prepared = Prepared::all(fetched, config.intake.max_message_bytes);
+        let turn = turns.lock().await;
+        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
+        let intake = Intake::new(config, &calendar, templates, key.clone());
         let outcomes = ingest::apply_batch(store, &intake, &prepared, None, clock.now()).map_err(PassError::Store)?;
+        drop(turn);
+        courier.notify_one();
         log_outcomes(&outcomes);
         for item in &batch {
             // Already committed: a failure here only means the message is seen again later
@@ -341,14 +461,19 @@ fn drain_maildir(
 
 /// Applies every message past the IMAP checkpoint; connects first when needed.
 async fn drain_imap(
-    config: &Config,
+    pass: &Pass<'_>,
     store: &mut Store,
-    templates: &Templates,
-    key: &MacKey,
     imap: &mut Option<ImapSource>,
-    clock: &Clock,
     shutdown: &mut Shutdown<'_>,
 ) -> Result<bool, PassError> {
+    let Pass {
+        config,
+        templates,
+        key,
+        clock,
+        turns,
+        courier,
+    } = *pass;
     let Mailbox::Imap {
         server,
         folder,
@@ -398,7 +523,7 @@ async fn drain_imap(
         .await
         .map_err(PassError::Source)?;
     // The UIDs of the last committed batch, flagged together with the next fetch.
-    let mut committed: Vec<u32> = Vec::new();
+    let mut flag_next: Vec<u32> = Vec::new();
     while let Some(batch) = pending {
         // The connection works while this batch is applied: it flags the previous batch
         // (committed already) and fetches and parses the next one. A fetch changes nothing on
@@ -406,7 +531,7 @@ async fn drain_imap(
         // ever follows a commit, so the exactly-once order holds while IMAP round trips and
         // parsing overlap the database work.
         let next_from = batch.checkpoint.clone();
-        let to_flag = std::mem::take(&mut committed);
+        let to_flag = std::mem::take(&mut flag_next);
         let connection_work = tokio::spawn(async move {
             let flagged = source.acknowledge(&to_flag).await;
             let next = match flagged {
@@ -417,26 +542,29 @@ async fn drain_imap(
         });
         // block_in_place hands this worker's other tasks (the one just spawned) to another
         // thread while SQLite works here; the daemon's runtime is multi-threaded.
+        let turn = turns.lock().await;
         let applied = tokio::task::block_in_place(|| {
             let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
             let intake = Intake::new(config, &calendar, templates, key.clone());
             ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
         });
+        drop(turn);
         let (returned, next) = connection_work
             .await
             .map_err(|e| PassError::Source(anyhow::anyhow!("IMAP task failed: {e}")))?;
         source = returned;
         let outcomes = applied.map_err(PassError::Store)?;
+        courier.notify_one();
         log_outcomes(&outcomes);
-        committed = batch.uids;
+        flag_next = batch.uids;
         if shutdown.as_mut().now_or_never().is_some() {
-            source.acknowledge(&committed).await.map_err(PassError::Source)?;
+            source.acknowledge(&flag_next).await.map_err(PassError::Source)?;
             *imap = Some(source);
             return Ok(true);
         }
         pending = next.map_err(PassError::Source)?;
     }
-    source.acknowledge(&committed).await.map_err(PassError::Source)?;
+    source.acknowledge(&flag_next).await.map_err(PassError::Source)?;
     *imap = Some(source);
     Ok(false)
 }

@@ -21,7 +21,7 @@ use rusqlite::{Connection, params};
 
 use crate::config::{Server, Smtp, Tls};
 use crate::notify::{OutgoingMail, Sender, compose, new_message_id};
-use crate::store::{Store, ts};
+use crate::store::{Store, WriteTurns, ts};
 
 /// The longest wait between two attempts.
 const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
@@ -188,23 +188,29 @@ pub struct SendReport {
     pub failed: u32,
 }
 
-/// Sends every message due at `now` (reading the clock again for each `sent_at`), in chunks,
-/// until none is left that this pass has not tried.
+/// Sends every message queued before the pass began and due at `now` (reading the clock
+/// again for each `sent_at`), in chunks. Mail queued meanwhile waits for the next pass, so
+/// a pass ends even while intake keeps queueing.
 pub async fn send_due(
-    store: &Store,
+    store: &mut Store,
+    turns: &WriteTurns,
     transport: &Transport,
     envelope_from: &str,
     now: impl Fn() -> DateTime<Utc>,
 ) -> anyhow::Result<SendReport> {
     let mut total = SendReport::default();
     let mut after_id = 0i64;
+    let last_id: i64 = store
+        .conn()
+        .prepare_cached("SELECT coalesce(max(id), 0) FROM outbox")?
+        .query_row([], |r| r.get(0))?;
     loop {
         let due: Vec<Due> = {
             let mut stmt = store.conn().prepare_cached(
                 "SELECT id, message_id, recipients, raw, attempts FROM outbox
-                 WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND id > ?2 ORDER BY id LIMIT 200",
+                 WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT 200",
             )?;
-            let rows = stmt.query_map(params![ts(now()), after_id], |r| {
+            let rows = stmt.query_map(params![ts(now()), after_id, last_id], |r| {
                 Ok(Due {
                     id: r.get(0)?,
                     message_id: r.get(1)?,
@@ -217,63 +223,64 @@ pub async fn send_due(
         };
         let Some(last) = due.last() else { return Ok(total) };
         after_id = last.id;
+        // SMTP results commit one by one, so a crash resends at most the message in hand.
         // Files are written under a name fixed by the row, so rewriting one after a crash
-        // overwrites it: their results can commit together. SMTP results commit one by one, so
-        // a crash resends at most the message in hand.
+        // overwrites it: a chunk's results commit together, after the files are written, so
+        // the write lock is held for the updates only (intake shares the database).
         let grouped = matches!(transport, Transport::Files(_));
-        if grouped {
-            store.conn().execute_batch("BEGIN IMMEDIATE")?;
+        let mut results = Vec::with_capacity(due.len());
+        for item in due {
+            let result = transport.send(envelope_from, &item).await;
+            results.push((item, result, now()));
+            if !grouped {
+                let _turn = turns.lock().await;
+                record(store.conn(), results.drain(..), &mut total)?;
+            }
         }
-        let result = send_each(store, transport, envelope_from, &now, due).await;
         if grouped {
-            match &result {
-                Ok(_) => store.conn().execute_batch("COMMIT")?,
-                Err(_) => {
+            let _turn = turns.lock().await;
+            store.conn().execute_batch("BEGIN IMMEDIATE")?;
+            match record(store.conn(), results.drain(..), &mut total) {
+                Ok(()) => store.conn().execute_batch("COMMIT")?,
+                Err(e) => {
                     let _ = store.conn().execute_batch("ROLLBACK");
+                    return Err(e);
                 }
             }
         }
-        let chunk = result?;
-        total.sent += chunk.sent;
-        total.failed += chunk.failed;
     }
 }
 
-async fn send_each(
-    store: &Store,
-    transport: &Transport,
-    envelope_from: &str,
-    now: &impl Fn() -> DateTime<Utc>,
-    due: Vec<Due>,
-) -> anyhow::Result<SendReport> {
-    let mut report = SendReport::default();
-    for item in due {
-        match transport.send(envelope_from, &item).await {
+/// Records sending attempts: `sent_at` for those that left, the error and the next attempt
+/// for those that failed.
+fn record(
+    conn: &Connection,
+    results: impl Iterator<Item = (Due, anyhow::Result<()>, DateTime<Utc>)>,
+    report: &mut SendReport,
+) -> anyhow::Result<()> {
+    for (item, result, at) in results {
+        match result {
             Ok(()) => {
-                store
-                    .conn()
-                    .prepare_cached(
-                        "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-                    )?
-                    .execute(params![item.id, ts(now())])?;
+                conn.prepare_cached(
+                    "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                )?
+                .execute(params![item.id, ts(at)])?;
                 tracing::debug!(message_id = %item.message_id, to = %item.recipients, "mail sent");
                 report.sent += 1;
             }
             Err(e) => {
                 let attempts = item.attempts + 1;
-                let next = now() + backoff(attempts);
-                store
-                    .conn()
-                    .prepare_cached(
-                        "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                    )?
-                    .execute(params![item.id, attempts, ts(next), format!("{e:#}")])?;
+                let next = at + backoff(attempts);
+                conn.prepare_cached(
+                    "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
+                )?
+                .execute(params![item.id, attempts, ts(next), format!("{e:#}")])?;
                 tracing::warn!(message_id = %item.message_id, attempts, "sending failed, will retry at {next}: {e:#}");
                 report.failed += 1;
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 #[cfg(test)]

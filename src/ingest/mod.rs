@@ -2,8 +2,10 @@
 //!
 //! [`apply_batch`] is the one place that writes what a message caused: in ONE transaction
 //! it stores the raw bytes, the ticket change, the events, the outbox rows and the mailbox
-//! checkpoint; each message inside its own savepoint, so a message that makes any step fail
-//! is rolled back alone and quarantined while the rest of the batch commits. Sources
+//! checkpoint. A message that makes any step fail is quarantined while the rest of the batch
+//! commits: a message that cannot be read is quarantined before anything is written, and one
+//! that fails half-way rolls the batch back, which is then applied again with that message
+//! quarantined (cheaper than a savepoint per message, since failures are rare). Sources
 //! acknowledge (flag, move) a batch only after that commit; a crash repeats at most one batch,
 //! and the repeats are recognised by their dedup key (Message-ID, or a hash of the content
 //! when there is none) and skipped.
@@ -173,41 +175,59 @@ pub fn apply_batch(
     checkpoint: Option<&Checkpoint>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Outcome>> {
-    let mut tx = store.write()?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for prepared in batch {
-        let message = &prepared.fetched;
-        let savepoint = tx.savepoint()?;
-        let outcome = match apply_one(&savepoint, intake, prepared, now) {
-            Ok(outcome) => {
-                savepoint.commit()?;
-                outcome
-            }
-            Err(error) => {
-                drop(savepoint); // rolls back whatever this message had written
-                let error = format!("{error:#}");
-                quarantine(&tx, intake, prepared, &error, now)?;
-                tracing::warn!(source = %message.source, "message quarantined: {error}");
-                Outcome::Quarantined(error)
-            }
-        };
-        match &outcome {
-            Outcome::NewTicket(t) => tracing::info!(ticket = %t, source = %message.source, "new ticket"),
-            Outcome::AddedTo(t) => tracing::info!(ticket = %t, source = %message.source, "message added"),
-            Outcome::Flagged(t) => tracing::warn!(ticket = %t, source = %message.source, "unverified sender flagged"),
-            other => tracing::debug!(source = %message.source, "{other:?}"),
+    // Messages that failed in an earlier attempt at this batch, with why: quarantined now.
+    let mut failed: HashMap<usize, String> = HashMap::new();
+    'attempt: loop {
+        let tx = store.write()?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (index, prepared) in batch.iter().enumerate() {
+            let error = match failed.get(&index) {
+                Some(error) => error.clone(),
+                None => match readable(intake, prepared) {
+                    Err(unreadable) => unreadable,
+                    Ok((mail, key)) => match apply_one(&tx, intake, prepared, mail, key, now) {
+                        Ok(outcome) => {
+                            outcomes.push(outcome);
+                            continue;
+                        }
+                        // The database itself failing is not this message's fault: nothing of
+                        // the batch commits, and the source keeps it for the next pass.
+                        Err(error) if crate::store::is_disk_full(&error) => return Err(error),
+                        Err(error) => {
+                            // What it wrote is mixed with the rest of the batch: roll everything
+                            // back and apply the batch again with this message quarantined.
+                            // Messages rarely fail after parsing, so no savepoint per message
+                            // is paid for.
+                            failed.insert(index, format!("{error:#}"));
+                            drop(tx);
+                            continue 'attempt;
+                        }
+                    },
+                },
+            };
+            quarantine(&tx, intake, prepared, &error, now)?;
+            outcomes.push(Outcome::Quarantined(error));
         }
-        outcomes.push(outcome);
+        if let Some(cp) = checkpoint {
+            tx.prepare_cached(
+                "INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
+            )?
+            .execute(params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)])?;
+        }
+        tx.commit()?;
+        for (prepared, outcome) in batch.iter().zip(&outcomes) {
+            let source = &prepared.fetched.source;
+            match outcome {
+                Outcome::NewTicket(t) => tracing::info!(ticket = %t, %source, "new ticket"),
+                Outcome::AddedTo(t) => tracing::info!(ticket = %t, %source, "message added"),
+                Outcome::Flagged(t) => tracing::warn!(ticket = %t, %source, "unverified sender flagged"),
+                Outcome::Quarantined(error) => tracing::warn!(%source, "message quarantined: {error}"),
+                other => tracing::debug!(%source, "{other:?}"),
+            }
+        }
+        return Ok(outcomes);
     }
-    if let Some(cp) = checkpoint {
-        tx.prepare_cached(
-            "INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
-        )?
-        .execute(params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)])?;
-    }
-    tx.commit()?;
-    Ok(outcomes)
 }
 
 /// The stored checkpoint of a mailbox, if any.
@@ -315,21 +335,31 @@ fn quarantine(
     Ok(())
 }
 
+/// The parsed message and its dedup key, or why it is quarantined unread (too large, or not
+/// parseable): decided before anything is written.
+fn readable<'p>(intake: &Intake<'_>, prepared: &'p Prepared) -> Result<(&'p InboundMail, &'p str), String> {
+    let message = &prepared.fetched;
+    let limit = intake.config.intake.max_message_bytes;
+    if message.size > limit || message.raw.len() as u64 > limit {
+        return Err(format!(
+            "message of {} bytes is larger than intake.max_message_bytes ({limit})",
+            message.size
+        ));
+    }
+    match &prepared.parsed {
+        Ok((mail, key)) => Ok((mail, key)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn apply_one(
     conn: &Connection,
     intake: &Intake<'_>,
     prepared: &Prepared,
+    mail: &InboundMail,
+    key: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let message = &prepared.fetched;
-    let limit = intake.config.intake.max_message_bytes;
-    if message.size > limit || message.raw.len() as u64 > limit {
-        anyhow::bail!(
-            "message of {} bytes is larger than intake.max_message_bytes ({limit})",
-            message.size
-        );
-    }
-    let (mail, key) = prepared.parsed.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
     let seen: bool = conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
         .query_row([key], |r| r.get(0))?;
@@ -341,7 +371,7 @@ fn apply_one(
         mail,
         key,
         raw_sha: &prepared.raw_sha,
-        fetched: message,
+        fetched: &prepared.fetched,
     };
     match classify::classify(mail, &intake.config.helpdesk.address) {
         Disposition::Person => apply_person(conn, intake, &stored, now),

@@ -106,8 +106,13 @@ fn one_bad_message_is_quarantined_alone_and_the_batch_commits() {
     let no_sender =
         fetched("To: assistenza@comune.example.it\r\nSubject: chi?\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n".into());
     let garbage = fetched("\u{1}\u{2}".into());
-    let outcomes = bench.apply(&[good, no_sender, garbage]);
+    let after = mail("b@example.org", "Due", "g2@example.org", "", "y");
+    // The message without a sender fails after writing, which rolls the batch back and
+    // applies it again: the good ones around it must still be applied exactly once.
+    let outcomes = bench.apply(&[good, no_sender, garbage, after]);
+    assert_eq!(outcomes.len(), 4);
     assert_eq!(outcomes[0], Outcome::NewTicket(t(1)));
+    assert_eq!(outcomes[3], Outcome::NewTicket(t(2)), "ticket numbers stay gap-free");
     assert!(
         matches!(&outcomes[1], Outcome::Quarantined(e) if e.contains("no sender")),
         "{outcomes:?}"
@@ -124,12 +129,18 @@ fn one_bad_message_is_quarantined_alone_and_the_batch_commits() {
         bench.count("SELECT count(*) FROM outbox WHERE purpose = 'quarantined'"),
         2
     );
-    // The rolled-back messages left no half-written rows behind: only the good request
-    // and its acknowledgment.
-    assert_eq!(bench.count("SELECT count(*) FROM messages WHERE direction = 'in'"), 1);
+    // The rolled-back messages left no half-written rows behind: only the good requests
+    // and their acknowledgments, once each.
+    assert_eq!(bench.count("SELECT count(*) FROM messages WHERE direction = 'in'"), 2);
     assert_eq!(
         bench.count("SELECT count(*) FROM messages WHERE direction = 'out' AND disposition = 'ack'"),
-        1
+        2
+    );
+    assert_eq!(bench.count("SELECT count(*) FROM tickets"), 2);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM events WHERE action = 'created'"),
+        2,
+        "each ticket's history is written once"
     );
 }
 

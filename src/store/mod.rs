@@ -100,7 +100,26 @@ impl Store {
     pub fn write(&mut self) -> rusqlite::Result<Transaction<'_>> {
         self.conn.transaction_with_behavior(TransactionBehavior::Immediate)
     }
+
+    /// Stops this connection's commits from checkpointing the write-ahead log: the daemon's
+    /// intake connection leaves that work to [`Store::checkpoint`] on another connection, off
+    /// the path between fetching mail and acknowledging it.
+    pub fn leave_checkpoints_to_others(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+    }
+
+    /// Copies what the write-ahead log holds back into the database, without waiting for
+    /// (or blocking) writers.
+    pub fn checkpoint(&self) -> rusqlite::Result<()> {
+        self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+    }
 }
+
+/// The daemon's writers (intake, housekeeping, the courier) take turns through this fair
+/// lock before they open a write transaction. SQLite's own busy handler only sleeps and
+/// retries, so a writer committing back to back (intake draining a backlog) would starve
+/// the others until it is done.
+pub type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// The schema version a database is at.
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {
