@@ -100,10 +100,8 @@ pub struct Cycle {
 /// The latest cycle of `ticket`.
 pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<Cycle>> {
     conn.prepare_cached(
-        // Not "ORDER BY number DESC LIMIT 1": SQLite re-prepares that form every time a cached
-        // statement's bindings are cleared, which cost more than the query itself.
         "SELECT id, number, take_in_due, take_in_at, resolution_due FROM cycles WHERE ticket_id = ?1
-         AND number = (SELECT max(number) FROM cycles WHERE ticket_id = ?1)",
+         ORDER BY number DESC LIMIT 1",
     )?
     .query_row([ticket.to_string()], |r| {
         let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();

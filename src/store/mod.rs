@@ -86,6 +86,10 @@ impl Store {
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;")?;
         // Intake runs the same few dozen statements for every message: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
+        // And keep them prepared for real: without the query planner stability guarantee,
+        // SQLite marks some plans (an ORDER BY on an index, a LIKE) as depending on the bound
+        // values and prepares such a statement again every time the cache hands it out.
+        conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         migrate(&conn, MIGRATIONS.len())?;
         Ok(Store { conn })
     }

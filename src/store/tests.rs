@@ -164,3 +164,27 @@ fn a_full_disk_is_recognised_through_the_error_chain() {
     let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
     assert!(!super::is_disk_full(&anyhow::Error::from(denied)));
 }
+
+#[test]
+fn cached_statements_are_not_prepared_again_on_every_use() {
+    let mut store = Store::open_in_memory().expect("open");
+    let tx = store.write().expect("tx");
+    for secret in ["a", "b", "c"] {
+        insert_ticket(&tx, &sample(2026), secret, "cli").expect("insert");
+    }
+    tx.commit().expect("commit");
+    // The shape of the latest-cycle lookup: an ORDER BY served by an index, which SQLite
+    // would otherwise mark as depending on the bound value.
+    let sql = "SELECT id FROM events WHERE ticket_id = ?1 ORDER BY id DESC LIMIT 1";
+    for n in 1..=3 {
+        let id = TicketId { year: 2026, number: n }.to_string();
+        let found: i64 = store
+            .conn()
+            .prepare_cached(sql)
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)))
+            .expect("query");
+        assert!(found > 0);
+    }
+    let stmt = store.conn().prepare_cached(sql).expect("cached");
+    assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
