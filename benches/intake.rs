@@ -123,6 +123,7 @@ fn settings(address: &str) -> ImapSettings {
         poll: Duration::from_secs(1),
         processed_folder: None,
         max_message_bytes: 50 << 20,
+        batch_bytes: 32 << 20,
     }
 }
 

@@ -281,6 +281,9 @@ pub struct Intake {
     pub ack_rate_per_hour: u32,
     /// Messages applied per transaction.
     pub batch_size: u32,
+    /// Bytes of mail held per batch: a batch ends early at this bound (it always holds at
+    /// least one message), so memory stays bounded whatever the messages' sizes.
+    pub batch_bytes: u64,
 }
 
 /// `[[operator]]`: one member of the help-desk staff.
@@ -479,6 +482,7 @@ impl Config {
                 max_attachments: Some(self.intake.max_attachments.into()),
                 ack_rate_per_hour: Some(self.intake.ack_rate_per_hour.into()),
                 batch_size: Some(self.intake.batch_size.into()),
+                batch_bytes: Some(self.intake.batch_bytes as i64),
             },
             operators: RawOperators {
                 transcript: Some(
@@ -844,6 +848,7 @@ struct RawIntake {
     max_attachments: Option<i64>,
     ack_rate_per_hour: Option<i64>,
     batch_size: Option<i64>,
+    batch_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1276,7 +1281,8 @@ impl Validator<'_> {
         );
         let max_attachments = self.bounded("intake.max_attachments", raw.max_attachments, 20, 0..=1000);
         let ack_rate_per_hour = self.bounded("intake.ack_rate_per_hour", raw.ack_rate_per_hour, 5, 1..=10_000);
-        let batch_size = self.bounded("intake.batch_size", raw.batch_size, 100, 1..=10_000);
+        let batch_size = self.bounded("intake.batch_size", raw.batch_size, 500, 1..=10_000);
+        let batch_bytes = self.bounded("intake.batch_bytes", raw.batch_bytes, 32 * MIB, MIB..=4096 * MIB);
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,
@@ -1284,6 +1290,7 @@ impl Validator<'_> {
             max_attachments: max_attachments as u32,
             ack_rate_per_hour: ack_rate_per_hour as u32,
             batch_size: batch_size as u32,
+            batch_bytes: batch_bytes as u64,
         }
     }
 

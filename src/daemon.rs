@@ -432,7 +432,11 @@ async fn drain_maildir(
     } = *pass;
     loop {
         let batch = source
-            .fetch_batch(config.intake.batch_size as usize, config.intake.max_message_bytes)
+            .fetch_batch(
+                config.intake.batch_size as usize,
+                config.intake.max_message_bytes,
+                config.intake.batch_bytes,
+            )
             .map_err(PassError::Source)?;
         if batch.is_empty() {
             return Ok(false);
@@ -491,6 +495,7 @@ async fn drain_imap(
         poll: Duration::from_secs(*poll_seconds),
         processed_folder: processed_folder.clone(),
         max_message_bytes: config.intake.max_message_bytes,
+        batch_bytes: config.intake.batch_bytes,
     };
     let checkpoint =
         ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;

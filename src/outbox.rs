@@ -1,6 +1,11 @@
 //! The outbox: every outgoing mail is a row, queued in the transaction of the change that
 //! caused it, and sent later by [`send_due`] with retries.
 //!
+//! A mail without attachments is queued as a [`Draft`] and composed at its first attempt
+//! (composition is the costliest step of queueing, and queueing happens inside intake's
+//! transaction); its addresses are checked when it is queued, and composition is
+//! deterministic, so every attempt sends the same bytes.
+//!
 //! Owns the `outbox` table and the transports (SMTP through lettre, or `.eml` files for the
 //! embedded default). A message that keeps failing stays queued and is retried with a capped
 //! backoff, forever; it is never dropped. The instant a message actually left is recorded in
@@ -11,17 +16,85 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 use lettre::address::Envelope;
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
 use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
 
 use crate::config::{Server, Smtp, Tls};
-use crate::notify::{OutgoingMail, Sender, compose, new_message_id};
-use crate::store::{Store, WriteTurns, ts};
+use crate::model::TicketId;
+use crate::notify::{OutgoingMail, Recipient, Sender, compose, new_message_id};
+use crate::store::{Store, WriteTurns, parse_ts, ts};
+
+/// What composing a queued mail needs besides its row (purpose, ticket, Message-ID, date).
+#[derive(Debug, Serialize, Deserialize)]
+struct Draft {
+    sender_name: String,
+    sender_address: String,
+    /// (display name, address)
+    to: Vec<(Option<String>, String)>,
+    subject: String,
+    body: String,
+    in_reply_to: Option<String>,
+    references: Vec<String>,
+    automatic: bool,
+}
+
+impl Draft {
+    fn of(sender: &Sender, mail: &OutgoingMail) -> Draft {
+        Draft {
+            sender_name: sender.name.clone(),
+            sender_address: sender.address.clone(),
+            to: mail.to.iter().map(|r| (r.name.clone(), r.address.clone())).collect(),
+            subject: mail.subject.clone(),
+            body: mail.body.clone(),
+            in_reply_to: mail.in_reply_to.clone(),
+            references: mail.references.clone(),
+            automatic: mail.automatic,
+        }
+    }
+
+    fn compose(
+        self,
+        purpose: String,
+        ticket: Option<TicketId>,
+        message_id: &str,
+        created_at: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<u8>> {
+        let sender = Sender {
+            name: self.sender_name,
+            address: self.sender_address,
+        };
+        let mail = OutgoingMail {
+            purpose,
+            ticket,
+            to: self
+                .to
+                .into_iter()
+                .map(|(name, address)| Recipient { name, address })
+                .collect(),
+            subject: self.subject,
+            body: self.body,
+            in_reply_to: self.in_reply_to,
+            references: self.references,
+            automatic: self.automatic,
+            attachments: Vec::new(),
+        };
+        compose(&sender, &mail, message_id, created_at)
+    }
+}
+
+/// Refuses, at queueing time, an address composition would refuse later.
+fn check_address(address: &str) -> anyhow::Result<()> {
+    address
+        .parse::<lettre::Address>()
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("bad address {address:?}: {e}"))
+}
 
 /// The longest wait between two attempts.
 const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
@@ -41,11 +114,21 @@ pub fn enqueue_as(
     now: DateTime<Utc>,
 ) -> anyhow::Result<String> {
     let message_id = message_id.to_string();
-    let raw = compose(sender, mail, &message_id, now)?;
+    // Whole seconds: the Date header of a draft is composed from the stored `created_at`.
+    let now = now.trunc_subsecs(0);
+    let (raw, draft) = if mail.attachments.is_empty() {
+        check_address(&sender.address)?;
+        for r in &mail.to {
+            check_address(&r.address)?;
+        }
+        (Vec::new(), Some(serde_json::to_string(&Draft::of(sender, mail))?))
+    } else {
+        (compose(sender, mail, &message_id, now)?, None)
+    };
     let recipients: Vec<&str> = mail.to.iter().map(|r| r.address.as_str()).collect();
     conn.prepare_cached(
-        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, draft, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
     )?
     .execute(params![
         mail.ticket.map(|t| t.to_string()),
@@ -53,6 +136,7 @@ pub fn enqueue_as(
         mail.purpose,
         recipients.join(","),
         raw,
+        draft,
         ts(now)
     ])?;
     // Mail about a ticket is part of its history (and of its thread: replies reference it).
@@ -87,8 +171,32 @@ struct Due {
     id: i64,
     message_id: String,
     recipients: String,
-    raw: Vec<u8>,
     attempts: u32,
+    /// The bytes to send, or why they could not be composed.
+    raw: anyhow::Result<Vec<u8>>,
+}
+
+/// The bytes of an outbox row: stored, or composed from its draft.
+fn row_bytes(r: &rusqlite::Row<'_>) -> rusqlite::Result<anyhow::Result<Vec<u8>>> {
+    // Columns: message_id, purpose, ticket_id, raw, draft, created_at.
+    let raw: Vec<u8> = r.get(3)?;
+    let Some(draft) = r.get::<_, Option<String>>(4)? else {
+        return Ok(Ok(raw));
+    };
+    let (message_id, purpose): (String, String) = (r.get(0)?, r.get(1)?);
+    let ticket = r.get::<_, Option<String>>(2)?.and_then(|t| t.parse().ok());
+    let created_at = parse_ts(&r.get::<_, String>(5)?)?;
+    Ok(serde_json::from_str::<Draft>(&draft)
+        .map_err(anyhow::Error::from)
+        .and_then(|d| d.compose(purpose, ticket, &message_id, created_at)))
+}
+
+/// The complete message the outbox holds (or held) under `message_id`, as it is sent.
+pub fn message_bytes(conn: &Connection, message_id: &str) -> anyhow::Result<Vec<u8>> {
+    conn.prepare_cached(
+        "SELECT message_id, purpose, ticket_id, raw, draft, created_at FROM outbox WHERE message_id = ?1",
+    )?
+    .query_row([message_id], row_bytes)?
 }
 
 /// Where mail goes.
@@ -109,8 +217,12 @@ impl Transport {
     }
 
     async fn send(&self, envelope_from: &str, due: &Due) -> anyhow::Result<()> {
+        let raw = due
+            .raw
+            .as_ref()
+            .map_err(|e| anyhow::anyhow!("composing the message: {e:#}"))?;
         match self {
-            Transport::Files(dir) => write_file(dir, due),
+            Transport::Files(dir) => write_file(dir, due, raw),
             Transport::Smtp(smtp) => {
                 let from = envelope_from
                     .parse()
@@ -122,7 +234,7 @@ impl Transport {
                     .map(|r| r.parse().with_context(|| format!("recipient {r}")))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let envelope = Envelope::new(Some(from), to)?;
-                smtp.send_raw(&envelope, &due.raw).await?;
+                smtp.send_raw(&envelope, raw).await?;
                 Ok(())
             }
         }
@@ -153,7 +265,7 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
 
 /// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),
 /// so a reader never sees half a file.
-fn write_file(dir: &Path, due: &Due) -> anyhow::Result<()> {
+fn write_file(dir: &Path, due: &Due, raw: &[u8]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let safe: String = due
         .message_id
@@ -168,7 +280,7 @@ fn write_file(dir: &Path, due: &Due) -> anyhow::Result<()> {
         .collect();
     let name = format!("{:08}-{safe}.eml", due.id);
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, &due.raw).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::write(&tmp, raw).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, dir.join(&name)).with_context(|| format!("renaming {}", tmp.display()))?;
     Ok(())
 }
@@ -207,16 +319,16 @@ pub async fn send_due(
     loop {
         let due: Vec<Due> = {
             let mut stmt = store.conn().prepare_cached(
-                "SELECT id, message_id, recipients, raw, attempts FROM outbox
+                "SELECT message_id, purpose, ticket_id, raw, draft, created_at, id, recipients, attempts FROM outbox
                  WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT 200",
             )?;
             let rows = stmt.query_map(params![ts(now()), after_id, last_id], |r| {
                 Ok(Due {
-                    id: r.get(0)?,
-                    message_id: r.get(1)?,
-                    recipients: r.get(2)?,
-                    raw: r.get(3)?,
-                    attempts: r.get(4)?,
+                    raw: row_bytes(r)?,
+                    message_id: r.get(0)?,
+                    id: r.get(6)?,
+                    recipients: r.get(7)?,
+                    attempts: r.get(8)?,
                 })
             })?;
             rows.collect::<rusqlite::Result<_>>()?
@@ -286,6 +398,62 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mail(to: &str) -> OutgoingMail {
+        OutgoingMail {
+            purpose: "ack".into(),
+            ticket: None,
+            to: vec![Recipient {
+                name: Some("Anna Ferrari".into()),
+                address: to.into(),
+            }],
+            subject: "Richiesta ricevuta".into(),
+            body: "Gentile utente,\nla sua richiesta è stata registrata.\n".into(),
+            in_reply_to: Some("abc@example.org".into()),
+            references: vec!["abc@example.org".into()],
+            automatic: true,
+            attachments: Vec::new(),
+        }
+    }
+
+    fn sender() -> Sender {
+        Sender {
+            name: "Assistenza CPortal".into(),
+            address: "assistenza@comune.example.it".into(),
+        }
+    }
+
+    #[test]
+    fn a_draft_composes_the_same_bytes_at_every_attempt() {
+        let store = Store::open_in_memory().expect("store");
+        let queued_at = DateTime::parse_from_rfc3339("2026-03-09T10:15:42.7+01:00")
+            .expect("t")
+            .with_timezone(&Utc);
+        let id = enqueue(store.conn(), &sender(), &mail("anna@example.org"), queued_at).expect("queued");
+        let first = message_bytes(store.conn(), &id).expect("composed");
+        let again = message_bytes(store.conn(), &id).expect("composed again");
+        assert_eq!(first, again);
+        let parsed = crate::ingest::parse::parse_mail(&first, 1 << 20).expect("parses");
+        assert_eq!(parsed.message_id.as_deref(), Some(id.as_str()));
+        assert_eq!(parsed.subject, "Richiesta ricevuta");
+        assert!(parsed.text.contains("è stata registrata"), "{}", parsed.text);
+        let text = String::from_utf8_lossy(&first);
+        assert!(text.contains("Date: Mon, 09 Mar 2026 09:15:42 +0000"), "{text}");
+        assert!(text.contains("In-Reply-To: <abc@example.org>"), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
+    }
+
+    #[test]
+    fn a_bad_address_is_refused_when_queued_not_when_sent() {
+        let store = Store::open_in_memory().expect("store");
+        let refused = enqueue(store.conn(), &sender(), &mail("not an address"), Utc::now());
+        assert!(refused.is_err());
+        let queued: i64 = store
+            .conn()
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(queued, 0);
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

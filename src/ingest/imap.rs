@@ -29,6 +29,28 @@ use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use super::{Checkpoint, Fetched};
 use crate::config::{Server, Tls};
 
+/// The UIDs (ascending) a batch takes, with their sizes: in order, until the bytes to fetch
+/// reach `budget` (oversized messages are not fetched and cost nothing); always at least one.
+fn within_budget(uids: Vec<u32>, sizes: Vec<(u32, u32)>, max_message: u64, budget: u64) -> (Vec<u32>, Vec<(u32, u32)>) {
+    let size_of: std::collections::HashMap<u32, u64> =
+        sizes.iter().map(|(uid, size)| (*uid, u64::from(*size))).collect();
+    let mut taken = Vec::with_capacity(uids.len());
+    let mut total = 0u64;
+    for uid in uids {
+        let cost = size_of.get(&uid).copied().filter(|s| *s <= max_message).unwrap_or(0);
+        if !taken.is_empty() && total + cost > budget {
+            break;
+        }
+        total += cost;
+        taken.push(uid);
+    }
+    let sizes = sizes
+        .into_iter()
+        .filter(|(uid, _)| taken.binary_search(uid).is_ok())
+        .collect();
+    (taken, sizes)
+}
+
 /// Any byte stream async-imap can run on (plain TCP or TLS).
 pub trait ImapStream: AsyncRead + AsyncWrite + Unpin + Send + Debug {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send + Debug> ImapStream for T {}
@@ -53,6 +75,8 @@ pub struct ImapSettings {
     pub processed_folder: Option<String>,
     /// Messages larger than this are not fetched (RFC822.SIZE decides).
     pub max_message_bytes: u64,
+    /// A batch ends once the messages it fetches add up to this many bytes.
+    pub batch_bytes: u64,
 }
 
 impl ImapSettings {
@@ -170,7 +194,8 @@ impl ImapSource {
         })
     }
 
-    /// The next batch of at most `max` messages above the checkpoint (None if nothing new).
+    /// The next batch above the checkpoint (None if nothing new): at most `max` messages,
+    /// and no more after their sizes reach `batch_bytes` (but always at least one).
     pub async fn fetch_batch(&mut self, stored: Option<&Checkpoint>, max: usize) -> anyhow::Result<Option<ImapBatch>> {
         let last_uid = match stored {
             Some(cp) if cp.uidvalidity == self.uidvalidity => cp.last_uid,
@@ -193,7 +218,9 @@ impl ImapSource {
         let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last_uid).collect();
         uids.sort_unstable();
         uids.truncate(max);
-        let Some(&highest) = uids.last() else { return Ok(None) };
+        if uids.is_empty() {
+            return Ok(None);
+        }
         let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
 
         // Sizes first, so an oversized message is never downloaded.
@@ -208,6 +235,8 @@ impl ImapSource {
             )
         })
         .await??;
+        let (uids, sizes) = within_budget(uids, sizes, self.settings.max_message_bytes, self.settings.batch_bytes);
+        let Some(&highest) = uids.last() else { return Ok(None) };
         let wanted: Vec<u32> = sizes
             .iter()
             .filter(|(_, size)| u64::from(*size) <= self.settings.max_message_bytes)
@@ -344,5 +373,32 @@ impl ImapSource {
     /// Logs out politely (errors ignored: the connection is going away anyway).
     pub async fn logout(mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(5), self.session.logout()).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_budget;
+
+    #[test]
+    fn a_batch_stops_at_its_byte_budget_but_always_takes_one() {
+        let uids = vec![3, 5, 8, 9];
+        let sizes = vec![(3, 400), (5, 400), (8, 400), (9, 10)];
+        assert_eq!(within_budget(uids.clone(), sizes.clone(), 1000, 900).0, vec![3, 5]);
+        assert_eq!(
+            within_budget(uids.clone(), sizes.clone(), 1000, 100).0,
+            vec![3],
+            "at least one"
+        );
+        assert_eq!(within_budget(uids.clone(), sizes.clone(), 1000, 10_000).0, uids);
+        // Oversized messages are not fetched, so they cost nothing against the budget.
+        let (taken, kept) = within_budget(uids.clone(), sizes, 300, 900);
+        assert_eq!(taken, vec![3, 5, 8, 9]);
+        assert_eq!(kept.len(), 4);
+        // A UID that vanished between SEARCH and FETCH has no size: it costs nothing.
+        assert_eq!(
+            within_budget(vec![1, 2, 4], vec![(2, 50), (4, 5)], 1000, 60).0,
+            vec![1, 2, 4]
+        );
     }
 }

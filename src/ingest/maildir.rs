@@ -35,8 +35,9 @@ impl MaildirSource {
         }
     }
 
-    /// Up to `max` messages from `new/`, oldest delivery first.
-    pub fn fetch_batch(&self, max: usize, max_bytes: u64) -> anyhow::Result<Vec<MaildirItem>> {
+    /// Up to `max` messages from `new/`, oldest delivery first, and no more once the ones
+    /// read add up to `batch_bytes` (but always one); larger than `max_bytes` are not read.
+    pub fn fetch_batch(&self, max: usize, max_bytes: u64, batch_bytes: u64) -> anyhow::Result<Vec<MaildirItem>> {
         let new_dir = self.root.join("new");
         let mut entries: Vec<(std::time::SystemTime, PathBuf, u64)> = Vec::new();
         for entry in std::fs::read_dir(&new_dir).with_context(|| format!("reading {}", new_dir.display()))? {
@@ -59,7 +60,14 @@ impl MaildirSource {
         entries.sort();
         entries.truncate(max);
         let mut items = Vec::with_capacity(entries.len());
+        let mut held = 0u64;
         for (modified, path, size) in entries {
+            // Oversized messages are not read, so they hold no memory.
+            let cost = if size > max_bytes { 0 } else { size };
+            if !items.is_empty() && held + cost > batch_bytes {
+                break;
+            }
+            held += cost;
             let raw = if size > max_bytes {
                 Vec::new()
             } else {
@@ -147,7 +155,7 @@ mod tests {
         write(".hidden", "x", 30);
         write("big", &"x".repeat(100), 5);
         let source = MaildirSource::new(dir.path());
-        let items = source.fetch_batch(10, 50).expect("fetch");
+        let items = source.fetch_batch(10, 50, 1 << 20).expect("fetch");
         let names: Vec<&str> = items.iter().map(|i| i.fetched.source.as_str()).collect();
         assert_eq!(names, vec!["maildir:a", "maildir:b", "maildir:big"]);
         assert!(
@@ -156,6 +164,21 @@ mod tests {
         );
         source.acknowledge(&items[0]).expect("ack");
         assert!(dir.path().join("cur/a:2,S").exists());
-        assert_eq!(source.fetch_batch(1, 50).expect("fetch").len(), 1, "max is honoured");
+        assert_eq!(
+            source.fetch_batch(1, 50, 1 << 20).expect("fetch").len(),
+            1,
+            "max is honoured"
+        );
+        // "b" (15 bytes) fits a 20-byte budget alone; "big" is not read, so it costs nothing.
+        let names = |items: Vec<MaildirItem>| -> Vec<String> { items.into_iter().map(|i| i.fetched.source).collect() };
+        assert_eq!(
+            names(source.fetch_batch(10, 50, 20).expect("fetch")),
+            vec!["maildir:b", "maildir:big"]
+        );
+        assert_eq!(
+            names(source.fetch_batch(10, 50, 1).expect("fetch")),
+            vec!["maildir:b"],
+            "at least one"
+        );
     }
 }

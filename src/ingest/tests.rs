@@ -286,11 +286,12 @@ fn oversized_attachments_are_dropped_with_a_note_and_the_requester_is_told() {
         1
     );
     assert_eq!(bench.count("SELECT count(*) FROM attachments WHERE sha256 IS NULL AND filename = 'grande.pdf' AND note LIKE '%over the limit%'"), 1);
-    let ack: Vec<u8> = bench
+    let ack_id: String = bench
         .store
         .conn()
-        .query_row("SELECT raw FROM outbox WHERE purpose = 'ack'", [], |r| r.get(0))
+        .query_row("SELECT message_id FROM outbox WHERE purpose = 'ack'", [], |r| r.get(0))
         .expect("ack");
+    let ack = crate::outbox::message_bytes(bench.store.conn(), &ack_id).expect("composed");
     let ack = crate::ingest::parse::parse_mail(&ack, 1 << 20).expect("ack parses");
     assert!(ack.text.contains("- grande.pdf"), "{}", ack.text);
     let stored = bench.config.helpdesk.data_dir.join("attachments");
@@ -325,7 +326,7 @@ fn a_bounce_marks_the_recipient_undeliverable_on_its_tickets() {
         1
     );
     assert_eq!(
-        bench.count("SELECT count(*) FROM outbox WHERE purpose = 'notify' AND raw LIKE '%Recapito fallito%'"),
+        bench.count("SELECT count(*) FROM outbox WHERE purpose = 'notify' AND draft LIKE '%Recapito fallito%'"),
         1,
         "the first-level operator is told the requester cannot be reached"
     );

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0006_reports_sent", include_str!("migrations/0006_reports_sent.sql")),
     ("0007_kb", include_str!("migrations/0007_kb.sql")),
     ("0008_kb_vocab", include_str!("migrations/0008_kb_vocab.sql")),
+    ("0009_outbox_drafts", include_str!("migrations/0009_outbox_drafts.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

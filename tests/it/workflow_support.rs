@@ -38,16 +38,17 @@ pub struct Sent {
 pub fn outbox(sandbox: &Sandbox) -> Vec<Sent> {
     let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
     let mut stmt = conn
-        .prepare("SELECT message_id, purpose, recipients, raw, ticket_id FROM outbox ORDER BY id")
+        .prepare("SELECT message_id, purpose, recipients, ticket_id FROM outbox ORDER BY id")
         .expect("prepare");
     stmt.query_map([], |r| {
-        let raw: Vec<u8> = r.get(3)?;
+        let message_id: String = r.get(0)?;
+        let raw = sportello::outbox::message_bytes(&conn, &message_id).expect("our mail composes");
         let parsed = sportello::ingest::parse::parse_mail(&raw, 1 << 22).expect("our mail parses");
         Ok(Sent {
-            message_id: r.get(0)?,
+            message_id,
             purpose: r.get(1)?,
             recipients: r.get(2)?,
-            ticket: r.get(4)?,
+            ticket: r.get(3)?,
             text: format!(
                 "Subject: {}\n{}\n{}",
                 parsed.subject,
