@@ -331,12 +331,19 @@ impl Courier {
             let started = tokio::time::Instant::now();
             let pass = async {
                 let report = outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await?;
+                let sent_in = started.elapsed();
                 store.checkpoint()?;
-                anyhow::Ok(report)
+                anyhow::Ok((report, sent_in, started.elapsed() - sent_in))
             };
             match pass.await {
-                Ok(report) if report.sent + report.failed > 0 => {
-                    tracing::info!(sent = report.sent, failed = report.failed, "outbox pass")
+                Ok((report, sent_in, checkpoint_in)) if report.sent + report.failed > 0 => {
+                    tracing::info!(
+                        sent = report.sent,
+                        failed = report.failed,
+                        send_ms = sent_in.as_millis() as u64,
+                        checkpoint_ms = checkpoint_in.as_millis() as u64,
+                        "outbox pass"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) if last && once => return Err(e),
