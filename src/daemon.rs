@@ -145,7 +145,13 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
             let listener = tokio::net::TcpListener::bind(http.listen)
                 .await
                 .map_err(|e| Failure::new(exit::TEMPFAIL, anyhow::anyhow!("cannot listen on {}: {e}", http.listen)))?;
-            let state = crate::http::AppState::new(config.clone(), clock, liveness.clone())?;
+            let state = crate::http::AppState::new(
+                config.clone(),
+                clock,
+                liveness.clone(),
+                turns.clone(),
+                courier_wake.clone(),
+            )?;
             let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
             tracing::info!(listen = %http.listen, "HTTP interface listening");
             let task = tokio::spawn(crate::http::serve(listener, state, async {

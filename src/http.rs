@@ -29,6 +29,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use tokio::sync::Notify;
 
 use crate::auth::{MacKey, constant_time_eq};
 use crate::clock::Clock;
@@ -37,7 +38,7 @@ use crate::ingest::parse::{Attachment, sanitize_filename};
 use crate::model::TicketId;
 use crate::notify::escape_html as e;
 use crate::notify::templates::Templates;
-use crate::store::{Store, suspensions, tickets};
+use crate::store::{Store, WriteTurns, suspensions, tickets};
 use crate::workflow::{self, PhoneRequest, PortalRequest};
 
 /// Every route, for the OpenAPI document's sync test.
@@ -79,6 +80,10 @@ struct Inner {
     clock: Clock,
     limiter: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
     liveness: Arc<Liveness>,
+    /// The daemon's write turns: a portal request is not starved by a backlog's intake.
+    turns: WriteTurns,
+    /// Woken after a change, so its mail leaves at once.
+    courier: Arc<Notify>,
 }
 
 impl Inner {
@@ -91,6 +96,8 @@ impl Inner {
     ) -> anyhow::Result<T> {
         let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
         let sender = crate::notify::Sender::of(&self.config);
+        // Handlers run on blocking threads (see `AppState::db`), where waiting is allowed.
+        let _turn = self.turns.blocking_lock();
         let tx = store.write()?;
         let ctx = workflow::Context {
             config: &self.config,
@@ -102,6 +109,7 @@ impl Inner {
         };
         let value = work(&tx, &ctx)?;
         tx.commit()?;
+        self.courier.notify_one();
         Ok(value)
     }
 }
@@ -111,8 +119,15 @@ impl Inner {
 pub struct AppState(Arc<Inner>);
 
 impl AppState {
-    /// State over its own database connection.
-    pub fn new(config: Config, clock: Clock, liveness: Arc<Liveness>) -> anyhow::Result<AppState> {
+    /// State over its own database connection, taking the daemon's write `turns` and waking
+    /// its `courier` after each change.
+    pub fn new(
+        config: Config,
+        clock: Clock,
+        liveness: Arc<Liveness>,
+        turns: WriteTurns,
+        courier: Arc<Notify>,
+    ) -> anyhow::Result<AppState> {
         let http = config
             .http
             .clone()
@@ -129,6 +144,8 @@ impl AppState {
             clock,
             limiter: Mutex::new(HashMap::new()),
             liveness,
+            turns,
+            courier,
         })))
     }
 

@@ -292,3 +292,46 @@ fn one_pass_sends_the_whole_outbox_however_long() {
         "more acknowledgments than one chunk of 200"
     );
 }
+
+#[test]
+fn acknowledgments_leave_while_a_backlog_is_still_being_applied() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    // A TOML table may come after the operators' array: small batches, no rate limit.
+    let mut config = std::fs::read_to_string(sandbox.path("config.toml")).expect("config");
+    config.push_str("\n[intake]\nbatch_size = 50\nack_rate_per_hour = 10000\n");
+    std::fs::write(sandbox.path("config.toml"), config).expect("config");
+    const BACKLOG: usize = 3000;
+    for i in 0..BACKLOG {
+        let m = simple_message(
+            &format!("u{i}@example.org"),
+            &format!("Richiesta {i}"),
+            &format!("backlog{i}@example.org"),
+            "testo",
+        );
+        std::fs::write(sandbox.path(&format!("var/inbox/new/{i:05}.eml")), m).expect("write");
+    }
+    let waiting = || std::fs::read_dir(sandbox.path("var/inbox/new")).expect("new").count();
+    let mut daemon = sandbox.spawn_daemon(&["run"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sandbox.outbox_files_for("ack").is_empty() {
+        assert!(Instant::now() < deadline, "no acknowledgment was ever sent");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let still_waiting = waiting();
+    assert!(
+        still_waiting > 0,
+        "the first acknowledgments must leave before the backlog is done, not after it"
+    );
+    while waiting() > 0 || sandbox.outbox_files_for("ack").len() < BACKLOG {
+        assert!(Instant::now() < deadline, "the backlog was never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(daemon.terminate(), Some(0));
+    eprintln!("the first acknowledgment left with {still_waiting} of {BACKLOG} messages still waiting");
+    assert_eq!(
+        sandbox.outbox_files_for("ack").len(),
+        BACKLOG,
+        "one acknowledgment each"
+    );
+}
