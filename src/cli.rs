@@ -522,9 +522,15 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
     let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let intake = crate::ingest::Intake::new(config, &calendar, &templates, key);
     let mut unreadable = 0;
-    let prepared = crate::ingest::Prepared::all(messages, config.intake.max_message_bytes);
-    for chunk in prepared.chunks(config.intake.batch_size as usize) {
-        let outcomes = crate::ingest::apply_batch(&mut store, &intake, chunk, None, now)?;
+    let mut messages = messages.into_iter();
+    loop {
+        // Parsed a batch at a time: the parsed text is not held for the whole mbox at once.
+        let batch: Vec<_> = messages.by_ref().take(config.intake.batch_size as usize).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let chunk = crate::ingest::Prepared::all(batch, config.intake.max_message_bytes);
+        let outcomes = crate::ingest::apply_batch(&mut store, &intake, &chunk, None, now)?;
         for (message, outcome) in chunk.iter().zip(&outcomes) {
             println!("{}\t{}", message.fetched.source, describe(outcome));
             if matches!(outcome, crate::ingest::Outcome::Quarantined(_)) {

@@ -35,7 +35,7 @@ use crate::store::{self, Store, WriteTurns, suspensions};
 /// Pause between passes when the source cannot push news (Maildir).
 const MAILDIR_POLL: Duration = Duration::from_secs(5);
 
-/// How often the courier looks for due mail nobody woke it for (retries, the portal's).
+/// How often the courier looks for due mail nobody woke it for (retries).
 const COURIER_POLL: Duration = Duration::from_secs(5);
 
 /// The shortest pause between two courier passes: mail committed meanwhile goes out
@@ -138,7 +138,7 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         wake: courier_wake.clone(),
         once,
     };
-    let courier_task = tokio::spawn(courier.run(courier_finishing));
+    let mut courier_task = tokio::spawn(courier.run(courier_finishing));
     let liveness = Arc::new(Liveness::default());
     let (stop_http, http_task) = match (&config.http, once) {
         (Some(http), false) => {
@@ -163,6 +163,7 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
     };
     // The configured calendar may have changed since the last run: due times follow it.
     {
+        let _turn = turns.lock().await;
         let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
         let tx = store.write()?;
         let changed = crate::monitor::recompute_cycles(&tx, &calendar, &config.sla)?;
@@ -271,6 +272,16 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         tokio::select! {
             _ = &mut shutdown => break,
             source = wait => imap = source,
+            // The courier ends only when told to: anything else (a panic) would silently
+            // stop all mail, so the daemon stops too and its supervisor restarts it.
+            joined = &mut courier_task => {
+                let why = match joined {
+                    Ok(Ok(())) => "ended".to_string(),
+                    Ok(Err(e)) => format!("failed: {e:#}"),
+                    Err(e) => format!("crashed: {e}"),
+                };
+                return Err(retry_later(anyhow::anyhow!("the courier {why}")));
+            }
         }
     }
     // A one-shot pass ends once everything it queued has been sent (or has failed and waits
@@ -332,35 +343,45 @@ impl Courier {
             wake,
             once,
         } = self;
+        let mut failures = 0u32;
         loop {
-            let last = *finishing.borrow_and_update();
+            // A dropped sender (the daemon ending on an error) finishes the courier too.
+            let last = *finishing.borrow_and_update() || finishing.has_changed().is_err();
             let started = tokio::time::Instant::now();
-            let pass = async {
-                let report = outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await?;
-                let sent_in = started.elapsed();
-                store.checkpoint()?;
-                anyhow::Ok((report, sent_in, started.elapsed() - sent_in))
-            };
-            match pass.await {
-                Ok((report, sent_in, checkpoint_in)) if report.sent + report.failed > 0 => {
-                    tracing::info!(
-                        sent = report.sent,
-                        failed = report.failed,
-                        send_ms = sent_in.as_millis() as u64,
-                        checkpoint_ms = checkpoint_in.as_millis() as u64,
-                        "outbox pass"
-                    )
+            let sent = outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await;
+            let sent_in = started.elapsed();
+            // The log is checkpointed whatever sending did: intake leaves it to this task.
+            let checkpointed = store.checkpoint();
+            let checkpoint_in = started.elapsed() - sent_in;
+            match sent.and_then(|report| checkpointed.map(|()| report).map_err(anyhow::Error::from)) {
+                Ok(report) => {
+                    failures = 0;
+                    if report.sent + report.failed > 0 {
+                        tracing::info!(
+                            sent = report.sent,
+                            failed = report.failed,
+                            send_ms = sent_in.as_millis() as u64,
+                            checkpoint_ms = checkpoint_in.as_millis() as u64,
+                            "outbox pass"
+                        )
+                    }
                 }
-                Ok(_) => {}
                 Err(e) if last && once => return Err(e),
-                Err(e) => tracing::error!("outbox pass failed, will try again: {e:#}"),
+                Err(e) => {
+                    failures += 1;
+                    tracing::error!(failures, "outbox pass failed, will try again: {e:#}");
+                }
             }
             if last {
                 return Ok(());
             }
+            // After a failure (a full disk, a database error) the next pass waits on the
+            // daemon's backoff, not on the next commit: mail the failed pass could not record
+            // as sent is sent again, so it must not be every few seconds.
+            let pause = if failures > 0 { backoff(failures) } else { COURIER_POLL };
             tokio::select! {
-                _ = wake.notified() => {}
-                _ = tokio::time::sleep(COURIER_POLL) => {}
+                _ = wake.notified(), if failures == 0 => {}
+                _ = tokio::time::sleep(pause) => {}
                 _ = finishing.changed() => continue,
             }
             tokio::select! {
@@ -576,8 +597,13 @@ async fn drain_imap(
         log_outcomes(&outcomes);
         flag_next = batch.uids;
         if shutdown.as_mut().now_or_never().is_some() {
-            source.acknowledge(&flag_next).await.map_err(PassError::Source)?;
-            *imap = Some(source);
+            // The signal is consumed: this path must end the pass with "stop", never with an
+            // error (the caller would wait on the finished signal again). Unflagged messages
+            // are flagged by the next connection (`acknowledge_leftovers`).
+            match source.acknowledge(&flag_next).await {
+                Ok(()) => *imap = Some(source),
+                Err(e) => tracing::warn!("could not flag the last batch before stopping: {e:#}"),
+            }
             return Ok(true);
         }
         pending = next.map_err(PassError::Source)?;

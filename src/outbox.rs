@@ -116,6 +116,9 @@ pub fn enqueue_as(
     let message_id = message_id.to_string();
     // Whole seconds: the Date header of a draft is composed from the stored `created_at`.
     let now = now.trunc_subsecs(0);
+    if mail.to.is_empty() {
+        anyhow::bail!("a {} mail with no recipient", mail.purpose);
+    }
     let (raw, draft) = if mail.attachments.is_empty() {
         check_address(&sender.address)?;
         for r in &mail.to {
@@ -335,42 +338,79 @@ pub async fn send_due(
         };
         let Some(last) = due.last() else { return Ok(total) };
         after_id = last.id;
-        // SMTP results commit one by one, so a crash resends at most the message in hand.
-        // Files are written under a name fixed by the row, so rewriting one after a crash
-        // overwrites it: a chunk's results commit together, after the files are written, so
-        // the write lock is held for the updates only (intake shares the database).
-        let grouped = matches!(transport, Transport::Files(_));
+        // Results are recorded in one transaction at a time, under the daemon's write turn
+        // (intake may hold it for a whole batch). SMTP results are recorded whenever the turn
+        // is free, and the sender waits for it once SMTP_UNRECORDED have piled up, so a crash
+        // resends at most those (with their Message-IDs, which clients collapse). Files are
+        // named by their row, so rewriting one after a crash overwrites it: a chunk's results
+        // are recorded together, after its files are written.
+        let (eager, unrecorded_limit) = match transport {
+            Transport::Files(_) => (false, usize::MAX),
+            Transport::Smtp(_) => (true, SMTP_UNRECORDED),
+        };
         let mut results = Vec::with_capacity(due.len());
-        for item in due {
+        let mut due = due.into_iter();
+        while let Some(item) = due.next() {
             let result = transport.send(envelope_from, &item).await;
+            // A failure that is not the server's answer about this message (no connection, a
+            // timeout, a full disk) would fail the rest of the pass the same way, one timeout
+            // at a time: the rest of the chunk counts it as its own failed attempt, untried,
+            // and the pass stops.
+            let server_down = match &result {
+                Err(e) if !about_this_message(e) => Some(format!("not tried, the previous attempt failed: {e:#}")),
+                _ => None,
+            };
             results.push((item, result, now()));
-            if !grouped {
-                let _turn = turns.lock().await;
-                record(store.conn(), results.drain(..), &mut total)?;
+            if let Some(why) = &server_down {
+                results.extend(due.by_ref().map(|item| (item, Err(anyhow::anyhow!("{why}")), now())));
+            }
+            let turn = if results.len() >= unrecorded_limit || server_down.is_some() {
+                Some(turns.lock().await)
+            } else if eager {
+                turns.try_lock().ok()
+            } else {
+                None
+            };
+            if let Some(_turn) = turn {
+                record(store, &mut results, &mut total)?;
+            }
+            if server_down.is_some() {
+                return Ok(total);
             }
         }
-        if grouped {
+        if !results.is_empty() {
             let _turn = turns.lock().await;
-            store.conn().execute_batch("BEGIN IMMEDIATE")?;
-            match record(store.conn(), results.drain(..), &mut total) {
-                Ok(()) => store.conn().execute_batch("COMMIT")?,
-                Err(e) => {
-                    let _ = store.conn().execute_batch("ROLLBACK");
-                    return Err(e);
-                }
-            }
+            record(store, &mut results, &mut total)?;
         }
     }
 }
 
-/// Records sending attempts: `sent_at` for those that left, the error and the next attempt
-/// for those that failed.
+/// SMTP results that may wait for the write turn before the sender waits too.
+const SMTP_UNRECORDED: usize = 20;
+
+/// Whether a sending failure concerns this message only (the server refused it, or it could
+/// not be composed) rather than the way out (no connection, a timeout, a full disk).
+fn about_this_message(error: &anyhow::Error) -> bool {
+    for cause in error.chain() {
+        if let Some(smtp) = cause.downcast_ref::<lettre::transport::smtp::Error>() {
+            return smtp.is_transient() || smtp.is_permanent();
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Records sending attempts in one transaction: `sent_at` for those that left, the error and
+/// the next attempt for those that failed.
 fn record(
-    conn: &Connection,
-    results: impl Iterator<Item = (Due, anyhow::Result<()>, DateTime<Utc>)>,
+    store: &mut Store,
+    results: &mut Vec<(Due, anyhow::Result<()>, DateTime<Utc>)>,
     report: &mut SendReport,
 ) -> anyhow::Result<()> {
-    for (item, result, at) in results {
+    let conn = store.write()?;
+    for (item, result, at) in results.drain(..) {
         match result {
             Ok(()) => {
                 conn.prepare_cached(
@@ -392,6 +432,7 @@ fn record(
             }
         }
     }
+    conn.commit()?;
     Ok(())
 }
 
@@ -444,10 +485,21 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_of_the_way_out_stops_the_pass_and_one_of_the_message_does_not() {
+        let disk = anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::StorageFull)).context("writing x.eml");
+        assert!(!about_this_message(&disk));
+        let composing = anyhow::anyhow!("composing the message: missing To");
+        assert!(about_this_message(&composing));
+    }
+
+    #[test]
     fn a_bad_address_is_refused_when_queued_not_when_sent() {
         let store = Store::open_in_memory().expect("store");
         let refused = enqueue(store.conn(), &sender(), &mail("not an address"), Utc::now());
         assert!(refused.is_err());
+        let mut nobody = mail("anna@example.org");
+        nobody.to.clear();
+        assert!(enqueue(store.conn(), &sender(), &nobody, Utc::now()).is_err());
         let queued: i64 = store
             .conn()
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))

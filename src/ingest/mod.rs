@@ -5,7 +5,9 @@
 //! checkpoint. A message that makes any step fail is quarantined while the rest of the batch
 //! commits: a message that cannot be read is quarantined before anything is written, and one
 //! that fails half-way rolls the batch back, which is then applied again with that message
-//! quarantined (cheaper than a savepoint per message, since failures are rare). Sources
+//! quarantined and a savepoint around each other one (so the common batch pays for no
+//! savepoints, and a batch is applied at most twice). A full disk is nobody's fault: the
+//! batch fails whole and stays in its mailbox. Sources
 //! acknowledge (flag, move) a batch only after that commit; a crash repeats at most one batch,
 //! and the repeats are recognised by their dedup key (Message-ID, or a hash of the content
 //! when there is none) and skipped.
@@ -175,34 +177,49 @@ pub fn apply_batch(
     checkpoint: Option<&Checkpoint>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Vec<Outcome>> {
-    // Messages that failed in an earlier attempt at this batch, with why: quarantined now.
-    let mut failed: HashMap<usize, String> = HashMap::new();
+    // The message that failed half-way through the first attempt, with why.
+    let mut failed: Option<(usize, String)> = None;
+    // The first attempt pays no savepoint per message (failures after parsing are rare). If a
+    // message fails half-way, what it wrote is mixed with the rest of the batch: the batch is
+    // rolled back and applied again, that message quarantined and every other one inside its
+    // own savepoint, so a batch is applied at most twice however many of its messages fail.
+    let mut careful = false;
     'attempt: loop {
-        let tx = store.write()?;
+        let mut tx = store.write()?;
         let mut outcomes = Vec::with_capacity(batch.len());
         for (index, prepared) in batch.iter().enumerate() {
-            let error = match failed.get(&index) {
-                Some(error) => error.clone(),
-                None => match readable(intake, prepared) {
+            let error = match &failed {
+                Some((failed_index, error)) if *failed_index == index => error.clone(),
+                _ => match readable(intake, prepared) {
                     Err(unreadable) => unreadable,
-                    Ok((mail, key)) => match apply_one(&tx, intake, prepared, mail, key, now) {
-                        Ok(outcome) => {
-                            outcomes.push(outcome);
-                            continue;
+                    Ok((mail, key)) => {
+                        let applied = if careful {
+                            let savepoint = tx.savepoint()?;
+                            let applied = apply_one(&savepoint, intake, prepared, mail, key, now);
+                            if applied.is_ok() {
+                                savepoint.commit()?;
+                            } // else dropped: rolled back
+                            applied
+                        } else {
+                            apply_one(&tx, intake, prepared, mail, key, now)
+                        };
+                        match applied {
+                            Ok(outcome) => {
+                                outcomes.push(outcome);
+                                continue;
+                            }
+                            // The database itself failing is not this message's fault: nothing
+                            // of the batch commits, and the source keeps it for the next pass.
+                            Err(error) if crate::store::is_disk_full(&error) => return Err(error),
+                            Err(error) if careful => format!("{error:#}"),
+                            Err(error) => {
+                                failed = Some((index, format!("{error:#}")));
+                                careful = true;
+                                drop(tx);
+                                continue 'attempt;
+                            }
                         }
-                        // The database itself failing is not this message's fault: nothing of
-                        // the batch commits, and the source keeps it for the next pass.
-                        Err(error) if crate::store::is_disk_full(&error) => return Err(error),
-                        Err(error) => {
-                            // What it wrote is mixed with the rest of the batch: roll everything
-                            // back and apply the batch again with this message quarantined.
-                            // Messages rarely fail after parsing, so no savepoint per message
-                            // is paid for.
-                            failed.insert(index, format!("{error:#}"));
-                            drop(tx);
-                            continue 'attempt;
-                        }
-                    },
+                    }
                 },
             };
             quarantine(&tx, intake, prepared, &error, now)?;

@@ -107,12 +107,19 @@ fn one_bad_message_is_quarantined_alone_and_the_batch_commits() {
         fetched("To: assistenza@comune.example.it\r\nSubject: chi?\r\nMessage-ID: <n@x>\r\n\r\nbody\r\n".into());
     let garbage = fetched("\u{1}\u{2}".into());
     let after = mail("b@example.org", "Due", "g2@example.org", "", "y");
-    // The message without a sender fails after writing, which rolls the batch back and
-    // applies it again: the good ones around it must still be applied exactly once.
-    let outcomes = bench.apply(&[good, no_sender, garbage, after]);
-    assert_eq!(outcomes.len(), 4);
+    let no_sender_either =
+        fetched("To: assistenza@comune.example.it\r\nSubject: chi?\r\nMessage-ID: <n2@x>\r\n\r\nbody\r\n".into());
+    // The messages without a sender fail after writing: the first rolls the batch back and it
+    // is applied again, the second then fails inside its savepoint. The good ones around them
+    // must be applied exactly once.
+    let outcomes = bench.apply(&[good, no_sender, garbage, after, no_sender_either]);
+    assert_eq!(outcomes.len(), 5);
     assert_eq!(outcomes[0], Outcome::NewTicket(t(1)));
     assert_eq!(outcomes[3], Outcome::NewTicket(t(2)), "ticket numbers stay gap-free");
+    assert!(
+        matches!(&outcomes[4], Outcome::Quarantined(e) if e.contains("no sender")),
+        "{outcomes:?}"
+    );
     assert!(
         matches!(&outcomes[1], Outcome::Quarantined(e) if e.contains("no sender")),
         "{outcomes:?}"
@@ -123,11 +130,11 @@ fn one_bad_message_is_quarantined_alone_and_the_batch_commits() {
     );
     assert_eq!(
         bench.count("SELECT count(*) FROM quarantine WHERE reported_at IS NOT NULL"),
-        2
+        3
     );
     assert_eq!(
         bench.count("SELECT count(*) FROM outbox WHERE purpose = 'quarantined'"),
-        2
+        3
     );
     // The rolled-back messages left no half-written rows behind: only the good requests
     // and their acknowledgments, once each.

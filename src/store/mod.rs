@@ -120,8 +120,8 @@ impl Store {
     }
 }
 
-/// The daemon's writers (intake, housekeeping, the courier) take turns through this fair
-/// lock before they open a write transaction. SQLite's own busy handler only sleeps and
+/// The daemon's writers (intake, housekeeping, the courier, the portal's handlers) take turns
+/// through this fair lock before they open a write transaction. SQLite's own busy handler only sleeps and
 /// retries, so a writer committing back to back (intake draining a backlog) would starve
 /// the others until it is done.
 pub type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
