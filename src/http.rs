@@ -88,7 +88,8 @@ struct Inner {
 
 impl Inner {
     /// Runs one change in one write transaction with a workflow context at the current time;
-    /// commits when `work` succeeds, rolls back otherwise.
+    /// commits when `work` succeeds, rolls back otherwise. Only inside [`AppState::db_write`],
+    /// which holds the daemon's write turn.
     fn change<T>(
         &self,
         store: &mut Store,
@@ -96,8 +97,6 @@ impl Inner {
     ) -> anyhow::Result<T> {
         let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
         let sender = crate::notify::Sender::of(&self.config);
-        // Handlers run on blocking threads (see `AppState::db`), where waiting is allowed.
-        let _turn = self.turns.blocking_lock();
         let tx = store.write()?;
         let ctx = workflow::Context {
             config: &self.config,
@@ -154,8 +153,27 @@ impl AppState {
         &self,
         work: impl FnOnce(&Inner, &mut Store) -> anyhow::Result<T> + Send + 'static,
     ) -> Result<T, Response> {
+        self.on_store(false, work).await
+    }
+
+    /// Like [`AppState::db`] for work that writes: it first waits for the daemon's write turn
+    /// (before taking this interface's connection, so reads are not held up meanwhile).
+    async fn db_write<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Inner, &mut Store) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, Response> {
+        self.on_store(true, work).await
+    }
+
+    async fn on_store<T: Send + 'static>(
+        &self,
+        writes: bool,
+        work: impl FnOnce(&Inner, &mut Store) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, Response> {
         let inner = self.0.clone();
         let joined = tokio::task::spawn_blocking(move || {
+            // A blocking thread, where waiting for the turn is allowed.
+            let _turn = writes.then(|| inner.turns.blocking_lock());
             let mut store = inner
                 .store
                 .lock()
@@ -520,7 +538,7 @@ async fn create_ticket(
         Err(errors) => return unprocessable(errors),
     };
     let created = state
-        .db(move |inner, store| {
+        .db_write(move |inner, store| {
             inner.change(store, |tx, ctx| {
                 let row = workflow::open_portal_ticket(tx, ctx, &portal_request)?;
                 tracing::info!(ticket = %row.id, "portal request");
@@ -580,7 +598,7 @@ async fn create_call(State(state): State<AppState>, request: Request) -> Respons
         summary,
     };
     let created = state
-        .db(move |inner, store| {
+        .db_write(move |inner, store| {
             inner.change(store, |tx, ctx| {
                 workflow::open_phone_ticket(tx, ctx, "phone-system", &phone)
             })
@@ -750,7 +768,7 @@ async fn status_reply(
     let text = fields.get("text").unwrap_or_default();
     let token = fields.get("csrf").unwrap_or_default();
     let result = state
-        .db(move |inner, store| {
+        .db_write(move |inner, store| {
             let Some(row) = find_by_secret(store, &id, &secret)? else {
                 return Ok(Err(StatusCode::NOT_FOUND));
             };
