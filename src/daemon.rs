@@ -404,6 +404,25 @@ struct Pass<'a> {
     courier: &'a Notify,
 }
 
+impl Pass<'_> {
+    /// Applies one batch (the caller holds the write turn) and wakes the courier for the
+    /// mail it queued.
+    fn apply(
+        &self,
+        store: &mut Store,
+        batch: &[Prepared],
+        checkpoint: Option<&Checkpoint>,
+    ) -> anyhow::Result<Vec<Outcome>> {
+        let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
+        let intake = Intake::new(self.config, &calendar, self.templates, self.key.clone());
+        let outcomes = ingest::apply_batch(store, &intake, batch, checkpoint, self.clock.now())?;
+        self.courier.notify_one();
+        let quarantined = outcomes.iter().filter(|o| matches!(o, Outcome::Quarantined(_))).count();
+        tracing::info!(messages = outcomes.len(), quarantined, "batch committed");
+        Ok(outcomes)
+    }
+}
+
 /// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`).
 fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     let Pass {
@@ -444,11 +463,6 @@ enum PassError {
     Source(anyhow::Error),
 }
 
-fn log_outcomes(outcomes: &[Outcome]) {
-    let quarantined = outcomes.iter().filter(|o| matches!(o, Outcome::Quarantined(_))).count();
-    tracing::info!(messages = outcomes.len(), quarantined, "batch committed");
-}
-
 /// Applies every message waiting in the Maildir; true when shutdown was requested.
 async fn drain_maildir(
     pass: &Pass<'_>,
@@ -456,38 +470,24 @@ async fn drain_maildir(
     source: &MaildirSource,
     shutdown: &mut Shutdown<'_>,
 ) -> Result<bool, PassError> {
-    let Pass {
-        config,
-        templates,
-        key,
-        clock,
-        turns,
-        courier,
-    } = *pass;
+    let limits = &pass.config.intake;
     loop {
         let batch = source
-            .fetch_batch(
-                config.intake.batch_size as usize,
-                config.intake.max_message_bytes,
-                config.intake.batch_bytes,
-            )
+            .fetch_batch(limits.batch_size as usize, limits.max_message_bytes, limits.batch_bytes)
             .map_err(PassError::Source)?;
         if batch.is_empty() {
             return Ok(false);
         }
-        let fetched = batch.iter().map(|i| i.fetched.clone()).collect();
-        let prepared = Prepared::all(fetched, config.intake.max_message_bytes);
-        let turn = turns.lock().await;
-        let calendar = suspensions::calendar(store.conn(), &config.calendar).map_err(|e| PassError::Store(e.into()))?;
-        let intake = Intake::new(config, &calendar, templates, key.clone());
-        let outcomes = ingest::apply_batch(store, &intake, &prepared, None, clock.now()).map_err(PassError::Store)?;
-        drop(turn);
-        courier.notify_one();
-        log_outcomes(&outcomes);
-        for item in &batch {
+        let (paths, fetched): (Vec<_>, Vec<_>) = batch.into_iter().map(|i| (i.path, i.fetched)).unzip();
+        let prepared = Prepared::all(fetched, limits.max_message_bytes);
+        {
+            let _turn = pass.turns.lock().await;
+            pass.apply(store, &prepared, None).map_err(PassError::Store)?;
+        }
+        for path in &paths {
             // Already committed: a failure here only means the message is seen again later
             // and skipped as a duplicate.
-            if let Err(e) = source.acknowledge(item) {
+            if let Err(e) = source.acknowledge(path) {
                 tracing::warn!("{e:#}");
             }
         }
@@ -504,14 +504,7 @@ async fn drain_imap(
     imap: &mut Option<ImapSource>,
     shutdown: &mut Shutdown<'_>,
 ) -> Result<bool, PassError> {
-    let Pass {
-        config,
-        templates,
-        key,
-        clock,
-        turns,
-        courier,
-    } = *pass;
+    let config = pass.config;
     let Mailbox::Imap {
         server,
         folder,
@@ -581,20 +574,14 @@ async fn drain_imap(
         });
         // block_in_place hands this worker's other tasks (the one just spawned) to another
         // thread while SQLite works here; the daemon's runtime is multi-threaded.
-        let turn = turns.lock().await;
-        let applied = tokio::task::block_in_place(|| {
-            let calendar = suspensions::calendar(store.conn(), &config.calendar)?;
-            let intake = Intake::new(config, &calendar, templates, key.clone());
-            ingest::apply_batch(store, &intake, &batch.messages, Some(&batch.checkpoint), clock.now())
-        });
+        let turn = pass.turns.lock().await;
+        let applied = tokio::task::block_in_place(|| pass.apply(store, &batch.messages, Some(&batch.checkpoint)));
         drop(turn);
         let (returned, next) = connection_work
             .await
             .map_err(|e| PassError::Source(anyhow::anyhow!("IMAP task failed: {e}")))?;
         source = returned;
-        let outcomes = applied.map_err(PassError::Store)?;
-        courier.notify_one();
-        log_outcomes(&outcomes);
+        applied.map_err(PassError::Store)?;
         flag_next = batch.uids;
         if shutdown.as_mut().now_or_never().is_some() {
             // The signal is consumed: this path must end the pass with "stop", never with an

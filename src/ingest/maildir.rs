@@ -94,16 +94,14 @@ impl MaildirSource {
         Ok(items)
     }
 
-    /// Moves a committed message to `cur/` with the seen flag.
-    pub fn acknowledge(&self, item: &MaildirItem) -> anyhow::Result<()> {
-        let name = item
-            .path
+    /// Moves a committed message (its file in `new/`) to `cur/` with the seen flag.
+    pub fn acknowledge(&self, path: &Path) -> anyhow::Result<()> {
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let target = self.root.join("cur").join(seen_name(&name));
-        std::fs::rename(&item.path, &target)
-            .with_context(|| format!("moving {} to {}", item.path.display(), target.display()))
+        std::fs::rename(path, &target).with_context(|| format!("moving {} to {}", path.display(), target.display()))
     }
 }
 
@@ -162,7 +160,7 @@ mod tests {
             items[2].fetched.raw.is_empty() && items[2].fetched.size == 100,
             "oversized is not read"
         );
-        source.acknowledge(&items[0]).expect("ack");
+        source.acknowledge(&items[0].path).expect("ack");
         assert!(dir.path().join("cur/a:2,S").exists());
         assert_eq!(
             source.fetch_batch(1, 50, 1 << 20).expect("fetch").len(),
