@@ -34,16 +34,9 @@ use crate::config::{Server, Tls};
 fn within_budget(uids: Vec<u32>, sizes: Vec<(u32, u32)>, max_message: u64, budget: u64) -> (Vec<u32>, Vec<(u32, u32)>) {
     let size_of: std::collections::HashMap<u32, u64> =
         sizes.iter().map(|(uid, size)| (*uid, u64::from(*size))).collect();
-    let mut taken = Vec::with_capacity(uids.len());
-    let mut total = 0u64;
-    for uid in uids {
-        let cost = size_of.get(&uid).copied().filter(|s| *s <= max_message).unwrap_or(0);
-        if !taken.is_empty() && total + cost > budget {
-            break;
-        }
-        total += cost;
-        taken.push(uid);
-    }
+    let taken = super::within_budget(uids, budget, |uid| {
+        size_of.get(uid).copied().filter(|s| *s <= max_message).unwrap_or(0)
+    });
     let sizes = sizes
         .into_iter()
         .filter(|(uid, _)| taken.binary_search(uid).is_ok())

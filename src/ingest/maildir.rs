@@ -59,15 +59,16 @@ impl MaildirSource {
         }
         entries.sort();
         entries.truncate(max);
+        // Oversized messages are not read, so they hold no memory.
+        let entries = super::within_budget(
+            entries,
+            batch_bytes,
+            |(_, _, size)| {
+                if *size > max_bytes { 0 } else { *size }
+            },
+        );
         let mut items = Vec::with_capacity(entries.len());
-        let mut held = 0u64;
         for (modified, path, size) in entries {
-            // Oversized messages are not read, so they hold no memory.
-            let cost = if size > max_bytes { 0 } else { size };
-            if !items.is_empty() && held + cost > batch_bytes {
-                break;
-            }
-            held += cost;
             let raw = if size > max_bytes {
                 Vec::new()
             } else {

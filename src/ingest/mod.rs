@@ -96,6 +96,23 @@ impl Prepared {
     }
 }
 
+/// The first of `items`, in order, whose bytes add up to at most `budget`, but always at
+/// least one: how both sources end a batch at `intake.batch_bytes`. `size` is what holding an
+/// item costs (nothing for a message too large to be read).
+pub fn within_budget<T>(mut items: Vec<T>, budget: u64, size: impl Fn(&T) -> u64) -> Vec<T> {
+    let mut total = 0u64;
+    let mut taken = 0;
+    for item in &items {
+        total = total.saturating_add(size(item));
+        if taken > 0 && total > budget {
+            break;
+        }
+        taken += 1;
+    }
+    items.truncate(taken);
+    items
+}
+
 /// An IMAP folder's position, committed together with the batch it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
