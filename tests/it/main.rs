@@ -9,6 +9,7 @@
 //!
 //! `support` holds the shared helpers.
 
+mod attacks;
 mod cli;
 mod fixtures;
 mod hostile;

@@ -6,13 +6,17 @@
 //! Two locks, both required for a command that changes a ticket:
 //! 1. **Authentication.** The topmost `Authentication-Results` header whose authserv-id is
 //!    `[security] trusted_authserv_id` (the one our own MX prepends; anything below it could
-//!    have been written by the sender) must show `dmarc=pass`, or `dkim=pass` with `header.d`
-//!    equal to the From domain, or `spf=pass` with `smtp.mailfrom` in the From domain. The From
-//!    address must equal a configured operator's address exactly (lookalikes differ).
+//!    have been written by the sender) must show `dmarc=pass` with `header.from` equal to the
+//!    From domain, or `dkim=pass` with `header.d` equal to it, or `spf=pass` with
+//!    `smtp.mailfrom` in it, and no DMARC verdict other than pass or none. The header is read
+//!    by the strict RFC 8601 parser in [`results`]: a header of ours it cannot read fails. The
+//!    From address must equal a configured operator's address exactly (lookalikes differ).
 //! 2. **A keyed reference.** The reply must name, in In-Reply-To or References, a notification
 //!    that was sent to that same operator about that ticket. Those Message-IDs carry an HMAC
 //!    of (ticket, nonce, operator) under a secret kept in `data_dir/secret.key`, so nobody
 //!    can forge one without having received it.
+
+pub mod results;
 
 use std::path::Path;
 
@@ -22,6 +26,7 @@ use sha2::Sha256;
 
 use crate::ingest::parse::InboundMail;
 use crate::model::TicketId;
+use results::MethodResult;
 
 /// The secret behind notification Message-IDs.
 #[derive(Clone)]
@@ -156,6 +161,9 @@ impl Verdict {
 }
 
 /// Checks the message's authentication as our MX recorded it.
+///
+/// Any doubt is a failure: a header of our MX that cannot be parsed, a DMARC failure next
+/// to a pass, a pass for another domain.
 pub fn verify(mail: &InboundMail, trusted_authserv_id: &str, allow_unauthenticated: bool) -> Verdict {
     if trusted_authserv_id.is_empty() {
         return if allow_unauthenticated {
@@ -167,86 +175,73 @@ pub fn verify(mail: &InboundMail, trusted_authserv_id: &str, allow_unauthenticat
     let Some(from) = mail.from.as_ref() else {
         return Verdict::Fail("no From address".into());
     };
-    let from_domain = from.address.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let Some((_, from_domain)) = from.address.rsplit_once('@') else {
+        return Verdict::Fail("the From address has no domain".into());
+    };
+    let trusted = trusted_authserv_id.to_ascii_lowercase();
     // Only the topmost header of our own server counts: anything below it may be forged.
-    let Some(header) = mail.header_all("authentication-results").find(|h| {
-        h.split(';')
-            .next()
-            .map(|id| id.split_whitespace().next().unwrap_or_default())
-            == Some(trusted_authserv_id)
-    }) else {
+    let mut ours = None;
+    for header in mail.header_all("authentication-results") {
+        match results::parse(header) {
+            Ok(parsed) if parsed.authserv_id == trusted => {
+                ours = Some(parsed);
+                break;
+            }
+            Ok(_) => {}
+            // Unreadable and (by its first word) ours: a doubt, so a failure. Unreadable
+            // and someone else's: it never counted anyway.
+            Err(e) if leading_word(header).eq_ignore_ascii_case(&trusted) => {
+                return Verdict::Fail(format!("the Authentication-Results of {trusted} cannot be read: {e}"));
+            }
+            Err(_) => {}
+        }
+    }
+    let Some(ours) = ours else {
         return Verdict::Fail(format!("no Authentication-Results from {trusted_authserv_id}"));
     };
-    let results = parse_results(header);
-    fn property<'r>(r: &'r AuthResult, name: &str) -> Option<&'r str> {
-        r.properties.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-    let in_domain = |value: Option<&str>| {
-        value.is_some_and(|v| {
-            let domain = v.rsplit_once('@').map(|(_, d)| d).unwrap_or(v);
-            domain.eq_ignore_ascii_case(from_domain)
-        })
-    };
-    fn passed<'r>(results: &'r [AuthResult], method: &'static str) -> impl Iterator<Item = &'r AuthResult> {
-        results.iter().filter(move |r| r.method == method && r.result == "pass")
-    }
-    if passed(&results, "dmarc").any(|r| property(r, "header.from").is_none_or(|d| d.eq_ignore_ascii_case(from_domain)))
-    {
-        return Verdict::Pass("dmarc");
-    }
-    if passed(&results, "dkim").any(|r| in_domain(property(r, "header.d").or(property(r, "header.i")))) {
-        return Verdict::Pass("dkim");
-    }
-    if passed(&results, "spf").any(|r| in_domain(property(r, "smtp.mailfrom"))) {
-        return Verdict::Pass("spf");
-    }
-    Verdict::Fail(format!("{trusted_authserv_id} did not authenticate {from_domain}"))
+    decide(&ours.results, from_domain)
+        .unwrap_or_else(|| Verdict::Fail(format!("{trusted_authserv_id} did not authenticate {from_domain}")))
 }
 
-struct AuthResult {
-    method: String,
-    result: String,
-    properties: Vec<(String, String)>,
+/// The authentication a set of results proves for mail from `from_domain`, if any.
+fn decide(results: &[MethodResult], from_domain: &str) -> Option<Verdict> {
+    let of = |method: &'static str| results.iter().filter(move |r| r.method == method);
+    // A DMARC verdict other than pass (fail, temperror, …) overrides any pass beside it.
+    if of("dmarc").any(|r| r.result != "pass" && r.result != "none") {
+        return None;
+    }
+    let same_domain = |domain: Option<&str>| domain.is_some_and(|d| d.eq_ignore_ascii_case(from_domain));
+    if of("dmarc").any(|r| r.result == "pass" && same_domain(r.property("header", "from").map(domain_of))) {
+        return Some(Verdict::Pass("dmarc"));
+    }
+    if of("dkim").any(|r| {
+        r.result == "pass"
+            && same_domain(
+                r.property("header", "d")
+                    .or_else(|| r.property("header", "i"))
+                    .map(domain_of),
+            )
+    }) {
+        return Some(Verdict::Pass("dkim"));
+    }
+    if of("spf").any(|r| r.result == "pass" && same_domain(r.property("smtp", "mailfrom").map(domain_of))) {
+        return Some(Verdict::Pass("spf"));
+    }
+    None
 }
 
-/// `mx.example; dkim=pass header.d=example.org; spf=fail smtp.mailfrom=x` → results.
-fn parse_results(header: &str) -> Vec<AuthResult> {
-    let without_comments = strip_comments(header);
-    without_comments
-        .split(';')
-        .skip(1)
-        .filter_map(|part| {
-            let mut words = part.split_whitespace();
-            let (method, result) = words.next()?.split_once('=')?;
-            let properties = words
-                .filter_map(|w| w.split_once('='))
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.trim_matches('"').to_ascii_lowercase()))
-                .collect();
-            Some(AuthResult {
-                method: method.to_ascii_lowercase(),
-                result: result.to_ascii_lowercase(),
-                properties,
-            })
-        })
-        .collect()
+/// `user@example.org` or `@example.org` → `example.org`; a bare domain stays itself.
+fn domain_of(value: &str) -> &str {
+    value.rsplit_once('@').map_or(value, |(_, d)| d)
 }
 
-/// Removes RFC 5322 comments `( … )`, which may carry misleading text like "(dkim=pass)".
-fn strip_comments(text: &str) -> String {
-    let mut depth = 0u32;
-    text.chars()
-        .filter(|c| match c {
-            '(' => {
-                depth += 1;
-                false
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                false
-            }
-            _ => depth == 0,
-        })
-        .collect()
+/// The first word of a header value: what a reader would take for its authserv-id.
+fn leading_word(header: &str) -> &str {
+    let header = header.trim_start();
+    let end = header
+        .find(|c: char| c.is_whitespace() || c == ';' || c == '(')
+        .unwrap_or(header.len());
+    header[..end].trim_matches('"')
 }
 
 #[cfg(test)]
@@ -321,6 +316,51 @@ mod tests {
             )
             .allows()
         );
+    }
+
+    #[test]
+    fn quoted_values_and_comments_cannot_forge_a_pass() {
+        // The attack that got through: a quoted local part carrying "; dmarc=pass …".
+        let quoted = "mx.comune.example.it; spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=comune.example.it;\"@evil.example; \
+                      dkim=none; dmarc=fail header.from=comune.example.it";
+        assert!(!verify(&mail(OP, &[quoted]), MX, false).allows());
+        // The same without the honest dmarc=fail: the SPF pass is for evil.example.
+        let quoted_only =
+            "mx.comune.example.it; spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=comune.example.it;\"@evil.example";
+        assert!(!verify(&mail(OP, &[quoted_only]), MX, false).allows());
+        // A pass inside a reason, or after an escaped quote.
+        let reason = "mx.comune.example.it; dkim=fail reason=\"x; dmarc=pass header.from=comune.example.it\"";
+        assert!(!verify(&mail(OP, &[reason]), MX, false).allows());
+        let escaped = "mx.comune.example.it; spf=fail smtp.mailfrom=\"a\\\";dmarc=pass header.from=comune.example.it;\"@evil.example";
+        assert!(!verify(&mail(OP, &[escaped]), MX, false).allows());
+        // A DMARC failure beside a DKIM pass of the right domain is a doubt.
+        let mixed =
+            "mx.comune.example.it; dkim=pass header.d=comune.example.it; dmarc=fail header.from=comune.example.it";
+        assert!(!verify(&mail(OP, &[mixed]), MX, false).allows());
+        // DMARC pass for another domain, or without saying which.
+        let other = "mx.comune.example.it; dmarc=pass header.from=evil.example";
+        assert!(!verify(&mail(OP, &[other]), MX, false).allows());
+        assert!(!verify(&mail(OP, &["mx.comune.example.it; dmarc=pass"]), MX, false).allows());
+        // Our header unreadable: a failure, even with a readable forged one below it.
+        let broken = "mx.comune.example.it; spf=pass smtp.mailfrom=\"unterminated";
+        let forged_below = "mx.comune.example.it; dmarc=pass header.from=comune.example.it";
+        let verdict = verify(&mail(OP, &[broken, forged_below]), MX, false);
+        assert!(
+            matches!(&verdict, Verdict::Fail(why) if why.contains("cannot be read")),
+            "{verdict:?}"
+        );
+        // Another server's unreadable header above ours does not matter.
+        let theirs = "mx.relay.example.net; spf=pass smtp.mailfrom=\"x";
+        let ours = "mx.comune.example.it; dmarc=pass header.from=comune.example.it";
+        assert_eq!(verify(&mail(OP, &[theirs, ours]), MX, false), Verdict::Pass("dmarc"));
+    }
+
+    #[test]
+    fn microsoft_365_headers_authenticate() {
+        let ours = "mx.comune.example.it; spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=comune.example.it; \
+                    dkim=pass (signature was verified) header.d=comune.example.it;dmarc=pass action=none \
+                    header.from=comune.example.it;compauth=pass reason=100";
+        assert_eq!(verify(&mail(OP, &[ours]), MX, false), Verdict::Pass("dmarc"));
     }
 
     #[test]
