@@ -175,15 +175,7 @@ fn letter(
         )?;
         return Ok(None);
     };
-    let undeliverable: bool = conn
-        .query_row(
-            "SELECT undeliverable FROM participants WHERE ticket_id = ?1 AND email = ?2",
-            params![ticket.id.to_string(), address],
-            |r| r.get(0),
-        )
-        .optional()?
-        .unwrap_or(false);
-    if undeliverable {
+    if crate::store::delivery::is_undeliverable(conn, ticket.id, &address, ctx.now)? {
         ctx.event(
             conn,
             Some(ticket.id),
@@ -1645,10 +1637,11 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
             "SELECT t.requester_email, t.requester_name, t.id, t.subject FROM tickets t
              WHERE t.status IN ('new', 'assigned') AND t.requester_email IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id
-                               AND p.email = t.requester_email AND p.undeliverable = 1)
+                               AND p.email = t.requester_email AND p.undeliverable = 1
+                               AND p.undeliverable_until > ?1)
              ORDER BY t.requester_email, t.year, t.number",
         )?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        stmt.query_map([ts(ctx.now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?
     };
     let mut by_requester: BTreeMap<String, (Option<String>, Vec<Value>)> = BTreeMap::new();

@@ -16,6 +16,7 @@
 //! (fresh text), [`classify`] (person or noise), [`thread`] (which ticket). The sources are
 //! [`maildir`] and [`imap`].
 
+pub mod bounce;
 pub mod classify;
 pub mod imap;
 pub mod maildir;
@@ -40,7 +41,7 @@ use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours
 use crate::outbox;
 use crate::sla::Calendar;
 use crate::store::tickets::{self, NewTicket, insert_event};
-use crate::store::{Store, ts};
+use crate::store::{Store, delivery, ts};
 use crate::workflow;
 use classify::Disposition;
 use parse::{InboundMail, parse_mail};
@@ -561,6 +562,10 @@ fn apply_person(
     };
     let ctx = intake.context(now);
     let thread = thread_of(conn, mail)?.ticket();
+    // Whoever writes can be written to: a delivery failure recorded earlier no longer holds.
+    for t in delivery::clear_undeliverable(conn, &from.address, now)? {
+        insert_event(conn, Some(t), now, &from.address, "deliverable", "wrote again", None)?;
+    }
 
     // An operator's mail commands only when our MX authenticated it; otherwise the
     // supervisors are alerted and it is handled like anybody else's mail.
@@ -722,40 +727,48 @@ fn apply_bounce(
     conn: &Connection,
     intake: &Intake<'_>,
     stored: &StoredMail<'_>,
-    failed: &[String],
+    listed: &[String],
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
     let ctx = intake.context(now);
-    let mut recipients: Vec<String> = failed.to_vec();
+    // Believed only for mail of ours it refers to, and only for that mail's recipients.
     let mut ticket_of_original = None;
-    if let Some(report) = &stored.mail.delivery_report {
-        for id in &report.original_message_ids {
-            let row: Option<(Option<String>, String)> = conn
-                .query_row(
-                    "SELECT ticket_id, recipients FROM outbox WHERE message_id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?;
-            if let Some((ticket, to)) = row {
-                ticket_of_original = ticket.and_then(|t| t.parse::<TicketId>().ok());
-                if recipients.is_empty() {
-                    recipients.extend(to.split(',').filter(|s| !s.is_empty()).map(str::to_string));
+    let mut failed: Vec<String> = Vec::new();
+    for id in bounce::referenced_ids(stored.mail) {
+        if let Some(original) = delivery::our_mail(conn, &id)? {
+            ticket_of_original = ticket_of_original.or(original.ticket);
+            for address in bounce::believed_failures(listed, &original.recipients) {
+                if !failed.contains(&address) {
+                    failed.push(address);
                 }
             }
         }
     }
     let row = stored.insert(conn, ticket_of_original, "bounce", false)?;
-    let mut touched = 0;
-    for address in &recipients {
-        let affected: Vec<String> = {
-            let mut stmt = conn.prepare("SELECT ticket_id FROM participants WHERE email = ?1 AND undeliverable = 0")?;
-            stmt.query_map([address], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?
+    if failed.is_empty() {
+        let detail = if listed.is_empty() {
+            "refers to no mail of ours: nothing marked".to_string()
+        } else {
+            format!(
+                "for {} refers to no mail of ours to them: nothing marked",
+                listed.join(", ")
+            )
         };
-        conn.prepare_cached("UPDATE participants SET undeliverable = 1 WHERE email = ?1")?
-            .execute([address])?;
-        for t in affected.iter().filter_map(|t| t.parse::<TicketId>().ok()) {
+        insert_event(
+            conn,
+            ticket_of_original,
+            now,
+            "system",
+            "unverified-bounce",
+            &detail,
+            Some(row),
+        )?;
+        return Ok(Outcome::Bounce(0));
+    }
+    let until = stored.fetched.received_at + chrono::Duration::days(bounce::UNDELIVERABLE_DAYS);
+    let mut touched = 0;
+    for address in &failed {
+        for t in delivery::mark_undeliverable(conn, address, now, until)? {
             insert_event(
                 conn,
                 Some(t),

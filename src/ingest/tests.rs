@@ -390,3 +390,129 @@ fn a_message_over_the_size_bound_is_quarantined_unread() {
         1
     );
 }
+
+fn ack_id(bench: &Bench, to: &str) -> String {
+    bench
+        .store
+        .conn()
+        .query_row(
+            "SELECT message_id FROM outbox WHERE purpose = 'ack' AND recipients = ?1",
+            [to],
+            |r| r.get(0),
+        )
+        .expect("ack")
+}
+
+#[test]
+fn a_forged_failed_recipients_header_silences_nobody() {
+    let mut bench = Bench::new("");
+    bench.apply(&[mail("victim@example.org", "Problema", "v1@example.org", "", "x")]);
+    // An ordinary mail from anyone, carrying the header Exim puts on its bounces.
+    let forged = mail(
+        "attacker@evil.example",
+        "ciao",
+        "f1@evil.example",
+        "X-Failed-Recipients: victim@example.org\r\n",
+        "ciao",
+    );
+    // The same as a "real-looking" DSN that refers to no mail of ours.
+    let dsn = fetched(
+        "From: MAILER-DAEMON@evil.example\r\nTo: assistenza@comune.example.it\r\nSubject: Undelivered\r\n\
+         Message-ID: <f2@evil.example>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; evil.example\r\n\r\n\
+         Final-Recipient: rfc822; victim@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <guessed@comune.example.it>\r\n\r\n--r--\r\n"
+            .into(),
+    );
+    assert_eq!(
+        bench.apply(&[forged, dsn]),
+        vec![Outcome::Bounce(0), Outcome::Bounce(0)]
+    );
+    assert_eq!(
+        bench.count("SELECT count(*) FROM participants WHERE undeliverable = 1"),
+        0
+    );
+    assert_eq!(
+        bench.count("SELECT count(*) FROM events WHERE action = 'unverified-bounce'"),
+        2
+    );
+    // A DSN that quotes the victim's acknowledgment but is about someone else marks nobody.
+    let id = ack_id(&bench, "victim@example.org");
+    let other = fetched(format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Undelivered\r\n\
+         Message-ID: <f3@mx.example.org>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; someone.else@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{id}>\r\n\r\n--r--\r\n"
+    ));
+    assert_eq!(bench.apply(&[other]), vec![Outcome::Bounce(0)]);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM participants WHERE undeliverable = 1"),
+        0
+    );
+}
+
+#[test]
+fn a_plain_text_bounce_quoting_our_message_is_believed_and_the_mark_clears_when_she_writes() {
+    let mut bench = Bench::new("");
+    bench.apply(&[mail("gone@example.org", "Problema", "p1@example.org", "", "x")]);
+    let id = ack_id(&bench, "gone@example.org");
+    // Exim's shape: no DSN, X-Failed-Recipients, the original's headers copied in the body.
+    let exim = fetched(format!(
+        "Return-Path: <>\r\nFrom: Mail Delivery System <Mailer-Daemon@mx.example.org>\r\n\
+         To: assistenza@comune.example.it\r\nSubject: Mail delivery failed: returning message to sender\r\n\
+         Message-ID: <E1x-0001@mx.example.org>\r\nX-Failed-Recipients: gone@example.org\r\nAuto-Submitted: auto-replied\r\n\r\n\
+         This message was created automatically by mail delivery software.\r\n\r\n\
+         A message that you sent could not be delivered to one or more of its recipients.\r\n\r\n  gone@example.org\r\n\
+             Unrouteable address\r\n\r\n------ This is a copy of the message, including all the headers. ------\r\n\r\n\
+         From: assistenza@comune.example.it\r\nTo: gone@example.org\r\nMessage-ID: <{id}>\r\nSubject: x\r\n\r\ntesto\r\n"
+    ));
+    assert_eq!(bench.apply(&[exim]), vec![Outcome::Bounce(1)]);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM participants WHERE email = 'gone@example.org' AND undeliverable = 1"),
+        1
+    );
+    // She writes again on her ticket: the mark no longer holds.
+    let again = mail(
+        "gone@example.org",
+        "Re: [TCK-2026-00001] Problema",
+        "p2@example.org",
+        &format!("In-Reply-To: <{id}>\r\n"),
+        "ci sono ancora",
+    );
+    assert_eq!(bench.apply(&[again]), vec![Outcome::AddedTo(t(1))]);
+    assert_eq!(
+        bench.count("SELECT count(*) FROM participants WHERE undeliverable = 1"),
+        0
+    );
+    assert_eq!(
+        bench.count("SELECT count(*) FROM events WHERE action = 'deliverable'"),
+        1
+    );
+}
+
+#[test]
+fn an_undeliverable_mark_expires() {
+    let mut bench = Bench::new("");
+    bench.apply(&[mail("gone@example.org", "Problema", "p1@example.org", "", "x")]);
+    let id = ack_id(&bench, "gone@example.org");
+    let dsn = fetched(format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Undelivered\r\n\
+         Message-ID: <d1@mx.example.org>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"r\"\r\n\r\n\
+         --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+         Final-Recipient: rfc822; gone@example.org\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n\
+         --r\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{id}>\r\n\r\n--r--\r\n"
+    ));
+    assert_eq!(bench.apply(&[dsn]), vec![Outcome::Bounce(1)]);
+    let conn = bench.store.conn();
+    let ticket = t(1);
+    let marked_at = at(9, 0);
+    assert!(
+        delivery::is_undeliverable(conn, ticket, "gone@example.org", marked_at + chrono::Duration::days(29))
+            .expect("read")
+    );
+    assert!(
+        !delivery::is_undeliverable(conn, ticket, "gone@example.org", marked_at + chrono::Duration::days(31))
+            .expect("read")
+    );
+}

@@ -8,6 +8,7 @@
 //! Invariants: WAL mode, foreign keys on, a busy timeout; `PRAGMA user_version` is the number
 //! of migrations applied, and a database newer than this binary is refused, never downgraded.
 
+pub mod delivery;
 pub mod suspensions;
 pub mod tickets;
 
@@ -30,6 +31,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0007_kb", include_str!("migrations/0007_kb.sql")),
     ("0008_kb_vocab", include_str!("migrations/0008_kb_vocab.sql")),
     ("0009_outbox_drafts", include_str!("migrations/0009_outbox_drafts.sql")),
+    (
+        "0010_undeliverable_until",
+        include_str!("migrations/0010_undeliverable_until.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
