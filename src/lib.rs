@@ -13,6 +13,7 @@
 //! - [`store`]: SQLite schema, migrations and row operations.
 //! - [`lock`]: one daemon per data folder.
 //! - [`daemon`]: the long-running loops and their shutdown.
+//! - [`desk`]: the contract's procedure as pure decisions (the operator commands' rules so far).
 //! - [`cli`]: argument parsing, dispatch, output.
 //!
 //! `ARCHITECTURE.md` at the repository root is the longer map.
@@ -25,6 +26,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod desk;
 pub mod http;
 pub mod ingest;
 pub mod kb;

@@ -19,6 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::auth::{self, MacKey};
 use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
+use crate::desk;
 use crate::ingest::parse::InboundMail;
 use crate::model::{Channel, Kind, Level, Status, TicketId};
 use crate::notify::templates::Templates;
@@ -354,15 +355,6 @@ pub fn supervisors(config: &Config) -> Vec<&Operator> {
     } else {
         sup
     }
-}
-
-fn operator_named<'c>(config: &'c Config, name_or_email: &str) -> Option<&'c Operator> {
-    let wanted = name_or_email.trim().to_lowercase();
-    config
-        .operators
-        .iter()
-        .find(|o| o.email == wanted)
-        .or_else(|| config.operators.iter().find(|o| o.name.to_lowercase() == wanted))
 }
 
 fn reload(conn: &Connection, ticket: TicketId) -> anyhow::Result<TicketRow> {
@@ -706,7 +698,8 @@ fn reply_to_operator(
     Ok(())
 }
 
-/// Checks every command against the ticket before anything changes.
+/// Checks every command against the ticket before anything changes (the rules are the
+/// desk's, `desk::cmd`).
 fn plan_ticket_commands(
     conn: &Connection,
     ctx: &Context<'_>,
@@ -716,99 +709,21 @@ fn plan_ticket_commands(
     body: &str,
 ) -> anyhow::Result<Result<(), Report>> {
     let row = reload(conn, ticket)?;
-    let mut errors = Vec::new();
-    let mut refuse = |line: &str, problem: String| {
-        errors.push(CommandError {
-            line: line.into(),
-            problem,
-        })
+    let facts = desk::cmd::TicketFacts {
+        id: ticket,
+        status: row.status,
+        level: row.level,
+        requester_email: row.requester_email.as_deref(),
     };
-    let closed = matches!(row.status, Status::Resolved | Status::Archived);
-    if commands.is_empty() && body.is_empty() {
-        refuse("(empty)", "the mail has neither tags nor text".into());
-    }
-    if commands.is_empty() && closed {
-        refuse(
-            "(answer)",
-            format!(
-                "{ticket} is {}: reopen it by writing as the requester, or use #nota",
-                row.status
-            ),
-        );
-    }
-    for command in commands {
-        match command {
-            Command::Assign(who) => match operator_named(ctx.config, who) {
-                None => refuse(&format!("#assegna {who}"), format!("no operator is called {who:?}")),
-                Some(_) if closed => refuse("#assegna", format!("{ticket} is {}", row.status)),
-                Some(_) => {}
-            },
-            Command::Escalate(Some(who)) => match operator_named(ctx.config, who) {
-                Some(op) if op.level == Level::Second => {}
-                Some(op) => refuse(
-                    &format!("#secondolivello {who}"),
-                    format!("{} is not a second-level operator", op.name),
-                ),
-                None => refuse(
-                    &format!("#secondolivello {who}"),
-                    format!("no operator is called {who:?}"),
-                ),
-            },
-            Command::Escalate(None) if row.level == Level::Second => {
-                refuse("#secondolivello", format!("{ticket} is already at second level"))
-            }
-            Command::Take | Command::Escalate(_) | Command::SetKind(_) if closed => {
-                refuse(&tag_of(command), format!("{ticket} is {}", row.status));
-            }
-            Command::Resolve | Command::OutOfScope if closed => {
-                refuse(&tag_of(command), format!("{ticket} is already {}", row.status))
-            }
-            Command::Resolve if body.is_empty() => refuse(
-                "#risolto",
-                "write the resolution below the tag: it is sent to the requester".into(),
-            ),
-            Command::Note if body.is_empty() => refuse("#nota", "write the note below the tag".into()),
-            Command::Phone(_) if body.is_empty() => {
-                refuse("#telefono", "write a summary of the call below the tag".into())
-            }
-            Command::Remote { at, .. } => {
-                if operator.level != Level::Second {
-                    refuse(
-                        "#remoto",
-                        "remote-desktop sessions are for second-level operators".into(),
-                    );
-                }
-                if row.requester_email.is_none() {
-                    refuse(
-                        "#remoto",
-                        "the requester has no e-mail address for the invitation".into(),
-                    );
-                }
-                if ctx
-                    .calendar
-                    .timezone()
-                    .from_local_datetime(at)
-                    .earliest()
-                    .is_none_or(|t| t.with_timezone(&Utc) < ctx.now)
-                {
-                    refuse("#remoto", format!("{at} is in the past or not a valid local time"));
-                }
-            }
-            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
-                refuse(
-                    &tag_of(command),
-                    "this tag goes in a new mail, not in a reply about a ticket".into(),
-                );
-            }
-            Command::Kb(_) if !closed && !commands.iter().any(|c| matches!(c, Command::Resolve)) => {
-                refuse(
-                    "#kb",
-                    format!("{ticket} is not resolved yet: add #kb to the #risolto mail, or later"),
-                );
-            }
-            _ => {}
-        }
-    }
+    let mail = desk::cmd::CommandMail {
+        operator,
+        commands,
+        body,
+        roster: &ctx.config.operators,
+        timezone: ctx.calendar.timezone(),
+        now: ctx.now,
+    };
+    let errors = desk::cmd::refusals(&facts, &mail);
     Ok(if errors.is_empty() {
         Ok(())
     } else {
@@ -817,29 +732,6 @@ fn plan_ticket_commands(
             errors,
         })
     })
-}
-
-fn tag_of(command: &Command) -> String {
-    let tag = match command {
-        Command::Take => "prendo",
-        Command::Assign(_) => "assegna",
-        Command::Escalate(_) => "secondolivello",
-        Command::Resolve => "risolto",
-        Command::Note => "nota",
-        Command::Phone(_) => "telefono",
-        Command::SetKind(Kind::Complaint) => "reclamo",
-        Command::SetKind(_) => "sollecito",
-        Command::OutOfScope => "fuoriambito",
-        Command::Remote { .. } => "remoto",
-        Command::Time(_) => "tempo",
-        Command::Queue => "coda",
-        Command::Help => "aiuto",
-        Command::New(_) => "nuovo",
-        Command::Email(_) => "email",
-        Command::Away(_) => "assente",
-        Command::Kb(_) => "kb",
-    };
-    format!("#{tag}")
 }
 
 /// Takes the ticket in for `technician`: the confirmation naming them stops the take-in clock
@@ -919,7 +811,8 @@ fn apply_ticket_commands(
         let line = match command {
             Command::Take => take_in(conn, ctx, operator, ticket, operator)?,
             Command::Assign(who) => {
-                let technician = operator_named(ctx.config, who).context("checked while planning")?;
+                let technician =
+                    desk::cmd::operator_named(&ctx.config.operators, who).context("checked while planning")?;
                 take_in(conn, ctx, operator, ticket, technician)?
             }
             Command::Escalate(who) => {
@@ -940,7 +833,9 @@ fn apply_ticket_commands(
                     "escalated",
                     who.as_deref().unwrap_or(""),
                 )?;
-                let named = who.as_deref().and_then(|w| operator_named(ctx.config, w));
+                let named = who
+                    .as_deref()
+                    .and_then(|w| desk::cmd::operator_named(&ctx.config.operators, w));
                 if let Some(op) = named {
                     conn.prepare_cached("UPDATE tickets SET assignee = ?2, status = 'assigned' WHERE id = ?1")?
                         .execute(params![ticket.to_string(), op.email])?;
@@ -1107,7 +1002,7 @@ fn apply_ticket_commands(
             Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
                 bail!(
                     "{} reached apply_ticket_commands although planning refuses it",
-                    tag_of(command)
+                    desk::cmd::tag_of(command)
                 )
             }
             // Curating the entry waits until every other command (a resolution above all) ran.

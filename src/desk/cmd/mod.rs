@@ -1,0 +1,155 @@
+//! Operator commands on a ticket: the refusal rules, checked for every command of a mail before
+//! anything is applied (a mail is applied whole or not at all).
+//!
+//! [`refusals`] holds the rules about the mail as a whole and delegates each command to its
+//! own file, like mini-redis's `cmd/`: `take`, `assign`, `escalate`, `resolve`, `note`,
+//! `phone`, `set_kind`, `out_of_scope`, `remote`, `kb`, and `fresh_only` for the tags that
+//! belong in a new mail. `#tempo` has no rule.
+
+mod assign;
+mod escalate;
+mod fresh_only;
+mod kb;
+mod note;
+mod out_of_scope;
+mod phone;
+mod remote;
+mod resolve;
+mod set_kind;
+mod take;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::commands::{Command, CommandError};
+use crate::config::Operator;
+use crate::model::{Level, Status, TicketId};
+
+/// What the rules know of the ticket a mail is about.
+#[derive(Debug, Clone, Copy)]
+pub struct TicketFacts<'a> {
+    /// Its id, named in the problems.
+    pub id: TicketId,
+    /// Where it stands.
+    pub status: Status,
+    /// Its level.
+    pub level: Level,
+    /// The requester's address, when there is one.
+    pub requester_email: Option<&'a str>,
+}
+
+impl TicketFacts<'_> {
+    /// Resolved or archived: nothing but notes, knowledge-base marks and time entries apply.
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status, Status::Resolved | Status::Archived)
+    }
+}
+
+/// One operator's mail about a ticket, with what surrounds it.
+#[derive(Debug, Clone, Copy)]
+pub struct CommandMail<'a> {
+    /// Who sent it (authenticated).
+    pub operator: &'a Operator,
+    /// Its commands, in order.
+    pub commands: &'a [Command],
+    /// The text after the tags.
+    pub body: &'a str,
+    /// Every configured operator (for `#assegna` and `#secondolivello NAME`).
+    pub roster: &'a [Operator],
+    /// The help desk's time zone (for `#remoto`'s local time).
+    pub timezone: Tz,
+    /// The instant the mail is applied.
+    pub now: DateTime<Utc>,
+}
+
+impl CommandMail<'_> {
+    /// The operator of the roster called `name_or_email` (see [`operator_named`]).
+    pub fn operator_named(&self, name_or_email: &str) -> Option<&Operator> {
+        operator_named(self.roster, name_or_email)
+    }
+}
+
+/// The operator called `name_or_email`: the address first, then the full name, both without
+/// regard to case.
+pub fn operator_named<'r>(roster: &'r [Operator], name_or_email: &str) -> Option<&'r Operator> {
+    let wanted = name_or_email.trim().to_lowercase();
+    roster
+        .iter()
+        .find(|o| o.email == wanted)
+        .or_else(|| roster.iter().find(|o| o.name.to_lowercase() == wanted))
+}
+
+/// Collects the problems of one mail, each with the line it is about.
+#[derive(Debug, Default)]
+pub struct Refusals(Vec<CommandError>);
+
+impl Refusals {
+    fn refuse(&mut self, line: impl Into<String>, problem: impl Into<String>) {
+        self.0.push(CommandError {
+            line: line.into(),
+            problem: problem.into(),
+        });
+    }
+}
+
+/// Every reason to refuse the mail; empty when it may be applied.
+pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<CommandError> {
+    let mut out = Refusals::default();
+    if mail.commands.is_empty() && mail.body.is_empty() {
+        out.refuse("(empty)", "the mail has neither tags nor text");
+    }
+    if mail.commands.is_empty() && ticket.is_closed() {
+        out.refuse(
+            "(answer)",
+            format!(
+                "{} is {}: reopen it by writing as the requester, or use #nota",
+                ticket.id, ticket.status
+            ),
+        );
+    }
+    for command in mail.commands {
+        match command {
+            Command::Take => take::check(ticket, &mut out),
+            Command::Assign(who) => assign::check(ticket, mail, who, &mut out),
+            Command::Escalate(who) => escalate::check(ticket, mail, who.as_deref(), &mut out),
+            Command::Resolve => resolve::check(ticket, mail, &mut out),
+            Command::Note => note::check(mail, &mut out),
+            Command::Phone(_) => phone::check(mail, &mut out),
+            Command::SetKind(kind) => set_kind::check(ticket, *kind, &mut out),
+            Command::OutOfScope => out_of_scope::check(ticket, &mut out),
+            Command::Remote { at, .. } => remote::check(ticket, mail, *at, &mut out),
+            Command::Kb(_) => kb::check(ticket, mail, &mut out),
+            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
+                fresh_only::check(command, &mut out)
+            }
+            Command::Time(_) => {}
+        }
+    }
+    out.0
+}
+
+/// The tag as an operator reads it in a refusal (`#prendo`, …: the Italian spelling).
+pub fn tag_of(command: &Command) -> &'static str {
+    match command {
+        Command::Take => "#prendo",
+        Command::Assign(_) => "#assegna",
+        Command::Escalate(_) => "#secondolivello",
+        Command::Resolve => "#risolto",
+        Command::Note => "#nota",
+        Command::Phone(_) => "#telefono",
+        Command::SetKind(crate::model::Kind::Complaint) => "#reclamo",
+        Command::SetKind(_) => "#sollecito",
+        Command::OutOfScope => "#fuoriambito",
+        Command::Remote { .. } => "#remoto",
+        Command::Time(_) => "#tempo",
+        Command::Queue => "#coda",
+        Command::Help => "#aiuto",
+        Command::New(_) => "#nuovo",
+        Command::Email(_) => "#email",
+        Command::Away(_) => "#assente",
+        Command::Kb(_) => "#kb",
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,10 @@
+//! The desk: the contract's procedure as pure functions over plain data.
+//!
+//! Owns the decisions — which operator command is refused and why, today — and nothing else:
+//! it imports no database, network, file or clock module, and never reads the clock (the
+//! instant is an argument). Callers load the facts, ask the desk, and write what it decided.
+//!
+//! The procedure moves here one rule at a time (issue 13); what is not here yet still lives in
+//! `workflow`, which calls these functions.
+
+pub mod cmd;
