@@ -33,8 +33,12 @@ pub mod exit {
     pub const SOFTWARE: u8 = 70;
     /// Temporary failure: retry later (database busy, daemon already running, server down).
     pub const TEMPFAIL: u8 = 75;
+    /// Cannot open an input file.
+    pub const NOINPUT: u8 = 66;
     /// Configuration error.
     pub const CONFIG: u8 = 78;
+    /// `auth-check`: the mail's commands would not be honoured.
+    pub const NOT_AUTHENTICATED: u8 = 1;
 }
 
 /// Sportello: the e-mail help desk of CPortal.
@@ -140,6 +144,13 @@ pub enum Command {
         /// A subject (default: the summary's first line).
         #[arg(long, default_value = "")]
         subject: String,
+    },
+    /// Check an operator's real mail (saved as .eml, with all its headers) as intake would:
+    /// print the verdict and the header that decided it. Exit 0 when its commands would be
+    /// honoured, 1 when not. Use it before go-live on a mail each operator sends.
+    AuthCheck {
+        /// The saved message.
+        file: PathBuf,
     },
     /// Take one message from a file or standard input (or every message of an mbox), as a
     /// mail transport agent piping mail would. Exit 0 when stored, 75 to make the MTA retry,
@@ -422,6 +433,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("{ticket}");
             Ok(())
         }
+        Command::AuthCheck { file } => auth_check(&load_config(&cli.config)?, &file),
         Command::Ingest { file, mbox } => {
             let config = load_config(&cli.config)?;
             ingest_files(&config, clock, &file, mbox.as_deref())
@@ -677,4 +689,73 @@ fn show_ticket(store: &Store, id: TicketId, as_json: bool) -> Result<(), Failure
         }
     }
     Ok(())
+}
+
+/// `sportello auth-check FILE`: the authentication verdict on one saved operator mail.
+fn auth_check(config: &Config, file: &Path) -> Result<(), Failure> {
+    let raw = std::fs::read(file)
+        .with_context(|| format!("reading {}", file.display()))
+        .map_err(|e| Failure::new(exit::NOINPUT, e))?;
+    let mail = crate::ingest::parse::parse_mail(&raw, config.intake.max_message_bytes)
+        .map_err(|e| Failure::new(exit::DATAERR, anyhow::anyhow!("{}: {e}", file.display())))?;
+    let from = mail.from.as_ref().map(|p| p.address.as_str());
+    let security = &config.security;
+    let assessment = crate::auth::assess(from, &mail.headers, security);
+    let operator = from.and_then(|f| config.operator(f));
+    println!("From:       {}", from.unwrap_or("(none)"));
+    match operator {
+        Some(op) => println!("Operator:   {} (level {})", op.name, op.level.number()),
+        None => println!("Operator:   none configured with this address: its commands are never honoured"),
+    }
+    let provider = security.provider.name();
+    match security.provider {
+        crate::config::Provider::Microsoft365 if security.trusted_authserv_id.is_empty() => {
+            println!("Provider:   {provider}")
+        }
+        _ => println!(
+            "Provider:   {provider} (authserv-id {:?})",
+            security.trusted_authserv_id
+        ),
+    }
+    match &assessment.verdict {
+        crate::auth::Verdict::Pass(method) => println!("Verdict:    authenticated ({method})"),
+        crate::auth::Verdict::Unchecked => {
+            println!("Verdict:    NOT CHECKED: allow_unauthenticated_operators = true (local trials only)")
+        }
+        crate::auth::Verdict::Fail(why) => println!("Verdict:    NOT authenticated: {why}"),
+    }
+    match &assessment.decided_by {
+        Some(header) => println!("Decided by: {}", crate::ingest::parse::one_line(header)),
+        None => println!("Decided by: no header (see the verdict)"),
+    }
+    if assessment.verdict.allows() && operator.is_some() {
+        return Ok(());
+    }
+    if !assessment.verdict.allows() {
+        println!("{}", auth_hint(security.provider));
+    }
+    Err(Failure::new(
+        exit::NOT_AUTHENTICATED,
+        anyhow::anyhow!("commands in this mail would not be honoured"),
+    ))
+}
+
+/// What to look at when a genuine operator mail fails the check.
+fn auth_hint(provider: crate::config::Provider) -> &'static str {
+    match provider {
+        crate::config::Provider::Generic => {
+            "Hint:       open the mail's headers: the topmost Authentication-Results is your MX's; its first \
+             word is the authserv-id to set as [security] trusted_authserv_id, and it must show dmarc=pass \
+             (or dkim/spf pass) for the operator's domain."
+        }
+        crate::config::Provider::Google => {
+            "Hint:       Gmail writes Authentication-Results: mx.google.com; the operator's domain needs DKIM \
+             signing and a DMARC record so that it shows dmarc=pass."
+        }
+        crate::config::Provider::Microsoft365 => {
+            "Hint:       mail from the tenant carries X-MS-Exchange-Organization-AuthAs: Internal; mail from \
+             outside needs dmarc=pass and compauth=pass in Exchange's Authentication-Results. Save the mail \
+             from the help desk's mailbox (not the sender's Sent folder): only delivered mail has these headers."
+        }
+    }
 }

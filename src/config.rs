@@ -259,13 +259,52 @@ pub enum Smtp {
     Server(Server),
 }
 
+/// Where the help desk's mailbox is hosted, which decides the headers that can be trusted to
+/// say an operator's mail is genuine (see `auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    /// The municipality's own MX: its `Authentication-Results` with `trusted_authserv_id`.
+    Generic,
+    /// Google Workspace: Gmail's `Authentication-Results: mx.google.com; …`.
+    Google,
+    /// Microsoft 365 (Exchange Online): the tenant's own `X-MS-Exchange-Organization-AuthAs`
+    /// marks for mail between its mailboxes, and Exchange's `Authentication-Results` (which
+    /// names no authserv-id) for mail from outside.
+    Microsoft365,
+}
+
+impl Provider {
+    /// The spelling of `[security] provider`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Generic => "generic",
+            Provider::Google => "google",
+            Provider::Microsoft365 => "microsoft365",
+        }
+    }
+}
+
+/// Gmail's authserv-id, the default of `trusted_authserv_id` with `provider = "google"`.
+pub const GOOGLE_AUTHSERV_ID: &str = "mx.google.com";
+
 /// `[security]`.
 #[derive(Debug, Clone)]
 pub struct Security {
-    /// authserv-id of the `Authentication-Results` header our own MX adds.
+    /// Where the mailbox is hosted.
+    pub provider: Provider,
+    /// authserv-id of the `Authentication-Results` header our own MX adds (with
+    /// `provider = "google"`, Gmail's unless set; with `microsoft365`, an extra id accepted
+    /// besides Exchange's own header, for hybrid set-ups).
     pub trusted_authserv_id: String,
     /// Honour operator commands without authentication (local trials only).
     pub allow_unauthenticated_operators: bool,
+}
+
+impl Security {
+    /// True when operator mail can be checked at all: a known provider, or an authserv-id.
+    pub fn checks_authentication(&self) -> bool {
+        self.provider != Provider::Generic || !self.trusted_authserv_id.is_empty()
+    }
 }
 
 /// `[intake]`: bounds that keep one message's cost finite.
@@ -473,6 +512,7 @@ impl Config {
                 },
             },
             security: RawSecurity {
+                provider: Some(self.security.provider.name().to_string()),
                 trusted_authserv_id: Some(self.security.trusted_authserv_id.clone()),
                 allow_unauthenticated_operators: Some(self.security.allow_unauthenticated_operators),
             },
@@ -511,7 +551,7 @@ impl Config {
     /// Warnings worth repeating at every start (the configuration is valid but risky).
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
-        if self.security.allow_unauthenticated_operators && self.security.trusted_authserv_id.is_empty() {
+        if self.security.allow_unauthenticated_operators && !self.security.checks_authentication() {
             out.push(
                 "security.allow_unauthenticated_operators = true: anyone who writes From an operator's \
                  address can command the help desk; use this for a local trial only"
@@ -836,6 +876,7 @@ struct RawResolution {
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawSecurity {
+    provider: Option<String>,
     trusted_authserv_id: Option<String>,
     allow_unauthenticated_operators: Option<bool>,
 }
@@ -882,7 +923,7 @@ impl Validator<'_> {
         let calendar = self.calendar(raw.calendar);
         let warn_at_percent = raw.sla.warn_at_percent;
         let sla = self.sla(raw.sla);
-        let security = RawSecurityDefaults::apply(raw.security);
+        let security = self.security(raw.security);
         let intake = self.intake(raw.intake);
         let sla_warn_percent = match warn_at_percent {
             None => 75,
@@ -916,8 +957,7 @@ impl Validator<'_> {
                 }
             }
         };
-        if !operators.is_empty() && security.trusted_authserv_id.is_empty() && !security.allow_unauthenticated_operators
-        {
+        if !operators.is_empty() && !security.checks_authentication() && !security.allow_unauthenticated_operators {
             self.problems.push(Problem::new(
                 "security.trusted_authserv_id",
                 "\"\"",
@@ -1294,6 +1334,31 @@ impl Validator<'_> {
         }
     }
 
+    fn security(&mut self, raw: RawSecurity) -> Security {
+        let provider = match raw.provider.as_deref().map(str::trim).unwrap_or("generic") {
+            "generic" => Provider::Generic,
+            "google" => Provider::Google,
+            "microsoft365" => Provider::Microsoft365,
+            other => {
+                self.problem(
+                    "security.provider",
+                    other,
+                    "\"generic\", \"google\" or \"microsoft365\"",
+                );
+                Provider::Generic
+            }
+        };
+        let mut trusted_authserv_id = raw.trusted_authserv_id.unwrap_or_default().trim().to_ascii_lowercase();
+        if provider == Provider::Google && trusted_authserv_id.is_empty() {
+            trusted_authserv_id = GOOGLE_AUTHSERV_ID.to_string();
+        }
+        Security {
+            provider,
+            trusted_authserv_id,
+            allow_unauthenticated_operators: raw.allow_unauthenticated_operators.unwrap_or(false),
+        }
+    }
+
     fn http(&mut self, raw: RawHttp) -> Option<Http> {
         let listen = raw.listen.filter(|l| !l.trim().is_empty())?;
         let address = match listen.parse::<std::net::SocketAddr>() {
@@ -1419,18 +1484,6 @@ impl Validator<'_> {
             });
         }
         out
-    }
-}
-
-/// Defaults of `[security]`: nothing to validate beyond types.
-struct RawSecurityDefaults;
-
-impl RawSecurityDefaults {
-    fn apply(raw: RawSecurity) -> Security {
-        Security {
-            trusted_authserv_id: raw.trusted_authserv_id.unwrap_or_default().trim().to_string(),
-            allow_unauthenticated_operators: raw.allow_unauthenticated_operators.unwrap_or(false),
-        }
     }
 }
 

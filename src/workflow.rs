@@ -1720,9 +1720,9 @@ pub fn authenticate(
     mail: &InboundMail,
 ) -> anyhow::Result<bool> {
     let verdict = auth::verify(
-        mail,
-        &ctx.config.security.trusted_authserv_id,
-        ctx.config.security.allow_unauthenticated_operators,
+        mail.from.as_ref().map(|p| p.address.as_str()),
+        &mail.headers,
+        &ctx.config.security,
     );
     if verdict.allows() {
         return Ok(true);

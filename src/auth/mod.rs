@@ -24,7 +24,7 @@ use anyhow::Context;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::ingest::parse::InboundMail;
+use crate::config::{Provider, Security};
 use crate::model::TicketId;
 use results::MethodResult;
 
@@ -145,7 +145,7 @@ fn decode_hex(text: &str) -> Option<[u8; 32]> {
 /// The outcome of the authentication check.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    /// Authenticated by our MX (which method).
+    /// Authenticated (which method).
     Pass(&'static str),
     /// Not authenticated (why).
     Fail(String),
@@ -160,47 +160,159 @@ impl Verdict {
     }
 }
 
-/// Checks the message's authentication as our MX recorded it.
+/// A verdict with the header that decided it (what `sportello auth-check` prints).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    /// Pass, fail or unchecked.
+    pub verdict: Verdict,
+    /// `Name: value` of the header the verdict rests on, when one did.
+    pub decided_by: Option<String>,
+}
+
+impl Assessment {
+    fn new(verdict: Verdict, decided_by: Option<String>) -> Assessment {
+        Assessment { verdict, decided_by }
+    }
+}
+
+/// Checks an operator's mail as the mailbox's provider recorded it: `from` is the From
+/// address, `headers` the message's selected headers in order, names lowercased (as
+/// `InboundMail::headers` holds them).
+pub fn verify(from: Option<&str>, headers: &[(String, String)], security: &Security) -> Verdict {
+    assess(from, headers, security).verdict
+}
+
+/// [`verify`] with the header that decided.
 ///
 /// Any doubt is a failure: a header of our MX that cannot be parsed, a DMARC failure next
 /// to a pass, a pass for another domain.
-pub fn verify(mail: &InboundMail, trusted_authserv_id: &str, allow_unauthenticated: bool) -> Verdict {
-    if trusted_authserv_id.is_empty() {
-        return if allow_unauthenticated {
+pub fn assess(from: Option<&str>, headers: &[(String, String)], security: &Security) -> Assessment {
+    if !security.checks_authentication() {
+        let verdict = if security.allow_unauthenticated_operators {
             Verdict::Unchecked
         } else {
             Verdict::Fail("no trusted_authserv_id configured".into())
         };
+        return Assessment::new(verdict, None);
     }
-    let Some(from) = mail.from.as_ref() else {
-        return Verdict::Fail("no From address".into());
+    let Some(from) = from else {
+        return Assessment::new(Verdict::Fail("no From address".into()), None);
     };
-    let Some((_, from_domain)) = from.address.rsplit_once('@') else {
-        return Verdict::Fail("the From address has no domain".into());
+    let Some((_, from_domain)) = from.rsplit_once('@') else {
+        return Assessment::new(Verdict::Fail("the From address has no domain".into()), None);
     };
+    let all = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
+    if security.provider == Provider::Microsoft365 {
+        let exchange = microsoft365(from_domain, &all);
+        // A hybrid set-up may also have its own MX in front: its header counts as well.
+        if exchange.verdict.allows() || security.trusted_authserv_id.is_empty() {
+            return exchange;
+        }
+        let ours = by_authserv_id(
+            from_domain,
+            all("authentication-results"),
+            &security.trusted_authserv_id,
+        );
+        return if ours.verdict.allows() { ours } else { exchange };
+    }
+    by_authserv_id(
+        from_domain,
+        all("authentication-results"),
+        &security.trusted_authserv_id,
+    )
+}
+
+/// The topmost `Authentication-Results` whose authserv-id is `trusted` decides.
+fn by_authserv_id<'h>(
+    from_domain: &str,
+    headers: impl Iterator<Item = &'h str>,
+    trusted_authserv_id: &str,
+) -> Assessment {
     let trusted = trusted_authserv_id.to_ascii_lowercase();
     // Only the topmost header of our own server counts: anything below it may be forged.
-    let mut ours = None;
-    for header in mail.header_all("authentication-results") {
+    for header in headers {
+        let decided_by = Some(format!("Authentication-Results: {header}"));
         match results::parse(header) {
             Ok(parsed) if parsed.authserv_id == trusted => {
-                ours = Some(parsed);
-                break;
+                let verdict = decide(&parsed.results, from_domain).unwrap_or_else(|| {
+                    Verdict::Fail(format!("{trusted_authserv_id} did not authenticate {from_domain}"))
+                });
+                return Assessment::new(verdict, decided_by);
             }
             Ok(_) => {}
             // Unreadable and (by its first word) ours: a doubt, so a failure. Unreadable
             // and someone else's: it never counted anyway.
             Err(e) if leading_word(header).eq_ignore_ascii_case(&trusted) => {
-                return Verdict::Fail(format!("the Authentication-Results of {trusted} cannot be read: {e}"));
+                let why = format!("the Authentication-Results of {trusted} cannot be read: {e}");
+                return Assessment::new(Verdict::Fail(why), decided_by);
             }
             Err(_) => {}
         }
     }
-    let Some(ours) = ours else {
-        return Verdict::Fail(format!("no Authentication-Results from {trusted_authserv_id}"));
+    Assessment::new(
+        Verdict::Fail(format!("no Authentication-Results from {trusted_authserv_id}")),
+        None,
+    )
+}
+
+/// Exchange Online. Its transport stamps every message it delivers with
+/// `X-MS-Exchange-Organization-AuthAs` and removes every `X-MS-Exchange-Organization-*`
+/// header a message brings from outside (its "header firewall"), so:
+/// - `AuthAs: Internal` with an `AuthSource` means a mailbox of the tenant sent it,
+///   authenticated: an operator of the municipality writing from Outlook;
+/// - otherwise the message came from outside, and Exchange's own `Authentication-Results`
+///   — the topmost, written without an authserv-id — must show an aligned pass, with no
+///   `compauth` or DMARC failure.
+///
+/// No `AuthAs` at all means the message did not come through Exchange Online: no verdict
+/// from it can be trusted.
+fn microsoft365<'h, I: Iterator<Item = &'h str>>(from_domain: &str, all: &dyn Fn(&'static str) -> I) -> Assessment {
+    let auth_as: Vec<&str> = all("x-ms-exchange-organization-authas").map(str::trim).collect();
+    let Some(first) = auth_as.first() else {
+        return Assessment::new(
+            Verdict::Fail("no X-MS-Exchange-Organization-AuthAs: not delivered by Exchange Online".into()),
+            None,
+        );
     };
-    decide(&ours.results, from_domain)
-        .unwrap_or_else(|| Verdict::Fail(format!("{trusted_authserv_id} did not authenticate {from_domain}")))
+    if auth_as.iter().any(|v| !v.eq_ignore_ascii_case(first)) {
+        return Assessment::new(
+            Verdict::Fail(format!(
+                "contradicting X-MS-Exchange-Organization-AuthAs values {auth_as:?}"
+            )),
+            None,
+        );
+    }
+    if first.eq_ignore_ascii_case("internal") {
+        let decided_by = Some(format!("X-MS-Exchange-Organization-AuthAs: {first}"));
+        return match all("x-ms-exchange-organization-authsource").next() {
+            Some(_) => Assessment::new(Verdict::Pass("exchange-internal"), decided_by),
+            None => Assessment::new(
+                Verdict::Fail("AuthAs: Internal without X-MS-Exchange-Organization-AuthSource".into()),
+                decided_by,
+            ),
+        };
+    }
+    let Some(header) = all("authentication-results").next() else {
+        return Assessment::new(
+            Verdict::Fail("from outside the tenant, and no Authentication-Results from Exchange".into()),
+            None,
+        );
+    };
+    let decided_by = Some(format!("Authentication-Results: {header}"));
+    let verdict = match results::parse_without_authserv_id(header) {
+        Err(e) => Verdict::Fail(format!("Exchange's Authentication-Results cannot be read: {e}")),
+        Ok(parsed)
+            if parsed
+                .results
+                .iter()
+                .any(|r| r.method == "compauth" && r.result != "pass") =>
+        {
+            Verdict::Fail("Exchange's composite authentication (compauth) did not pass".into())
+        }
+        Ok(parsed) => decide(&parsed.results, from_domain)
+            .unwrap_or_else(|| Verdict::Fail(format!("Exchange Online did not authenticate {from_domain}"))),
+    };
+    Assessment::new(verdict, decided_by)
 }
 
 /// The authentication a set of results proves for mail from `from_domain`, if any.
@@ -247,20 +359,38 @@ fn leading_word(header: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::parse::Person;
 
-    fn mail(from: &str, results: &[&str]) -> InboundMail {
-        InboundMail {
-            from: Some(Person {
-                address: from.into(),
-                name: None,
-            }),
+    /// An operator's mail as the check sees it: the From address and the selected headers.
+    struct Mail {
+        from: String,
+        headers: Vec<(String, String)>,
+    }
+
+    fn mail(from: &str, results: &[&str]) -> Mail {
+        Mail {
+            from: from.into(),
             headers: results
                 .iter()
                 .map(|r| ("authentication-results".to_string(), r.to_string()))
                 .collect(),
-            ..InboundMail::default()
         }
+    }
+
+    fn security(provider: Provider, trusted_authserv_id: &str, allow_unauthenticated_operators: bool) -> Security {
+        Security {
+            provider,
+            trusted_authserv_id: trusted_authserv_id.into(),
+            allow_unauthenticated_operators,
+        }
+    }
+
+    /// The generic provider with `trusted_authserv_id`.
+    fn check(mail: &Mail, trusted_authserv_id: &str, allow_unauthenticated: bool) -> Verdict {
+        verify(
+            Some(&mail.from),
+            &mail.headers,
+            &security(Provider::Generic, trusted_authserv_id, allow_unauthenticated),
+        )
     }
 
     const MX: &str = "mx.comune.example.it";
@@ -269,20 +399,20 @@ mod tests {
     #[test]
     fn our_servers_pass_counts() {
         let pass = "mx.comune.example.it; dkim=pass header.d=comune.example.it; spf=pass smtp.mailfrom=comune.example.it; dmarc=pass header.from=comune.example.it";
-        assert_eq!(verify(&mail(OP, &[pass]), MX, false), Verdict::Pass("dmarc"));
+        assert_eq!(check(&mail(OP, &[pass]), MX, false), Verdict::Pass("dmarc"));
         let dkim_only = "mx.comune.example.it; dkim=pass (2048-bit key) header.d=comune.example.it; dmarc=none";
-        assert_eq!(verify(&mail(OP, &[dkim_only]), MX, false), Verdict::Pass("dkim"));
+        assert_eq!(check(&mail(OP, &[dkim_only]), MX, false), Verdict::Pass("dkim"));
         let spf_only = "mx.comune.example.it; spf=pass smtp.mailfrom=giulia.bianchi@comune.example.it";
-        assert_eq!(verify(&mail(OP, &[spf_only]), MX, false), Verdict::Pass("spf"));
+        assert_eq!(check(&mail(OP, &[spf_only]), MX, false), Verdict::Pass("spf"));
     }
 
     #[test]
     fn forgeries_fail() {
         // No header at all.
-        assert!(!verify(&mail(OP, &[]), MX, false).allows());
+        assert!(!check(&mail(OP, &[]), MX, false).allows());
         // DMARC failed.
         assert!(
-            !verify(
+            !check(
                 &mail(OP, &["mx.comune.example.it; dmarc=fail header.from=comune.example.it"]),
                 MX,
                 false
@@ -292,12 +422,12 @@ mod tests {
         // A forged "pass" below our own header, which says fail.
         let ours = "mx.comune.example.it; dkim=fail; spf=fail smtp.mailfrom=evil.example.net; dmarc=fail";
         let forged = "mx.comune.example.it; dkim=pass header.d=comune.example.it; dmarc=pass";
-        assert!(!verify(&mail(OP, &[ours, forged]), MX, false).allows());
+        assert!(!check(&mail(OP, &[ours, forged]), MX, false).allows());
         // Someone else's server said pass.
-        assert!(!verify(&mail(OP, &["mx.evil.example.net; dmarc=pass"]), MX, false).allows());
+        assert!(!check(&mail(OP, &["mx.evil.example.net; dmarc=pass"]), MX, false).allows());
         // A pass for another domain.
         assert!(
-            !verify(
+            !check(
                 &mail(OP, &["mx.comune.example.it; dkim=pass header.d=evil.example.net"]),
                 MX,
                 false
@@ -306,7 +436,7 @@ mod tests {
         );
         // A pass only inside a comment.
         assert!(
-            !verify(
+            !check(
                 &mail(
                     OP,
                     &["mx.comune.example.it; spf=none (dkim=pass header.d=comune.example.it)"]
@@ -323,28 +453,28 @@ mod tests {
         // The attack that got through: a quoted local part carrying "; dmarc=pass …".
         let quoted = "mx.comune.example.it; spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=comune.example.it;\"@evil.example; \
                       dkim=none; dmarc=fail header.from=comune.example.it";
-        assert!(!verify(&mail(OP, &[quoted]), MX, false).allows());
+        assert!(!check(&mail(OP, &[quoted]), MX, false).allows());
         // The same without the honest dmarc=fail: the SPF pass is for evil.example.
         let quoted_only =
             "mx.comune.example.it; spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=comune.example.it;\"@evil.example";
-        assert!(!verify(&mail(OP, &[quoted_only]), MX, false).allows());
+        assert!(!check(&mail(OP, &[quoted_only]), MX, false).allows());
         // A pass inside a reason, or after an escaped quote.
         let reason = "mx.comune.example.it; dkim=fail reason=\"x; dmarc=pass header.from=comune.example.it\"";
-        assert!(!verify(&mail(OP, &[reason]), MX, false).allows());
+        assert!(!check(&mail(OP, &[reason]), MX, false).allows());
         let escaped = "mx.comune.example.it; spf=fail smtp.mailfrom=\"a\\\";dmarc=pass header.from=comune.example.it;\"@evil.example";
-        assert!(!verify(&mail(OP, &[escaped]), MX, false).allows());
+        assert!(!check(&mail(OP, &[escaped]), MX, false).allows());
         // A DMARC failure beside a DKIM pass of the right domain is a doubt.
         let mixed =
             "mx.comune.example.it; dkim=pass header.d=comune.example.it; dmarc=fail header.from=comune.example.it";
-        assert!(!verify(&mail(OP, &[mixed]), MX, false).allows());
+        assert!(!check(&mail(OP, &[mixed]), MX, false).allows());
         // DMARC pass for another domain, or without saying which.
         let other = "mx.comune.example.it; dmarc=pass header.from=evil.example";
-        assert!(!verify(&mail(OP, &[other]), MX, false).allows());
-        assert!(!verify(&mail(OP, &["mx.comune.example.it; dmarc=pass"]), MX, false).allows());
+        assert!(!check(&mail(OP, &[other]), MX, false).allows());
+        assert!(!check(&mail(OP, &["mx.comune.example.it; dmarc=pass"]), MX, false).allows());
         // Our header unreadable: a failure, even with a readable forged one below it.
         let broken = "mx.comune.example.it; spf=pass smtp.mailfrom=\"unterminated";
         let forged_below = "mx.comune.example.it; dmarc=pass header.from=comune.example.it";
-        let verdict = verify(&mail(OP, &[broken, forged_below]), MX, false);
+        let verdict = check(&mail(OP, &[broken, forged_below]), MX, false);
         assert!(
             matches!(&verdict, Verdict::Fail(why) if why.contains("cannot be read")),
             "{verdict:?}"
@@ -352,7 +482,7 @@ mod tests {
         // Another server's unreadable header above ours does not matter.
         let theirs = "mx.relay.example.net; spf=pass smtp.mailfrom=\"x";
         let ours = "mx.comune.example.it; dmarc=pass header.from=comune.example.it";
-        assert_eq!(verify(&mail(OP, &[theirs, ours]), MX, false), Verdict::Pass("dmarc"));
+        assert_eq!(check(&mail(OP, &[theirs, ours]), MX, false), Verdict::Pass("dmarc"));
     }
 
     #[test]
@@ -360,13 +490,132 @@ mod tests {
         let ours = "mx.comune.example.it; spf=pass (sender IP is 192.0.2.7) smtp.mailfrom=comune.example.it; \
                     dkim=pass (signature was verified) header.d=comune.example.it;dmarc=pass action=none \
                     header.from=comune.example.it;compauth=pass reason=100";
-        assert_eq!(verify(&mail(OP, &[ours]), MX, false), Verdict::Pass("dmarc"));
+        assert_eq!(check(&mail(OP, &[ours]), MX, false), Verdict::Pass("dmarc"));
+    }
+
+    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    }
+
+    const M365_INTERNAL_AR: &str =
+        "dkim=none (message not signed) header.d=none;dmarc=none action=none header.from=comune.example.it;";
+
+    #[test]
+    fn microsoft_365_trusts_its_tenant_marks_and_its_own_header() {
+        let m365 = security(Provider::Microsoft365, "", false);
+        // An operator of the tenant writing from Outlook: Exchange's internal marks decide.
+        let internal = headers(&[
+            ("authentication-results", M365_INTERNAL_AR),
+            ("x-ms-exchange-organization-authas", "Internal"),
+            (
+                "x-ms-exchange-organization-authsource",
+                "AM0PR01MB1234.eurprd01.prod.exchangelabs.com",
+            ),
+        ]);
+        let a = assess(Some(OP), &internal, &m365);
+        assert_eq!(a.verdict, Verdict::Pass("exchange-internal"));
+        assert_eq!(
+            a.decided_by.as_deref(),
+            Some("X-MS-Exchange-Organization-AuthAs: Internal")
+        );
+        // An operator of the contractor, outside the tenant, with an aligned pass.
+        let contractor = "operatore@helpdesk-fornitore.example.com";
+        let external = headers(&[
+            (
+                "authentication-results",
+                "spf=pass (sender IP is 192.0.2.41) smtp.mailfrom=helpdesk-fornitore.example.com; dkim=pass \
+                 (signature was verified) header.d=helpdesk-fornitore.example.com;dmarc=pass action=none \
+                 header.from=helpdesk-fornitore.example.com;compauth=pass reason=100",
+            ),
+            ("x-ms-exchange-organization-authas", "Anonymous"),
+            (
+                "x-ms-exchange-organization-authsource",
+                "DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com",
+            ),
+        ]);
+        let a = assess(Some(contractor), &external, &m365);
+        assert_eq!(a.verdict, Verdict::Pass("dmarc"));
+        assert!(
+            a.decided_by
+                .is_some_and(|h| h.starts_with("Authentication-Results: spf=pass"))
+        );
+    }
+
+    #[test]
+    fn microsoft_365_forgeries_fail() {
+        let m365 = security(Provider::Microsoft365, "", false);
+        // From outside, claiming an operator's address: Exchange says dmarc=fail, compauth=fail.
+        let forged = headers(&[
+            (
+                "authentication-results",
+                "spf=fail (sender IP is 203.0.113.9) smtp.mailfrom=evil.example; dkim=none (message not signed) \
+                 header.d=none;dmarc=fail action=quarantine header.from=comune.example.it;compauth=fail reason=000",
+            ),
+            ("x-ms-exchange-organization-authas", "Anonymous"),
+            (
+                "x-ms-exchange-organization-authsource",
+                "DB5EUR03FT012.eop-EUR03.prod.protection.outlook.com",
+            ),
+        ]);
+        assert!(!verify(Some(OP), &forged, &m365).allows());
+        // compauth fails although a pass for the domain is written beside it.
+        let compauth = headers(&[
+            (
+                "authentication-results",
+                "spf=pass smtp.mailfrom=comune.example.it; dmarc=pass action=none header.from=comune.example.it;compauth=fail reason=601",
+            ),
+            ("x-ms-exchange-organization-authas", "Anonymous"),
+        ]);
+        assert!(!verify(Some(OP), &compauth, &m365).allows());
+        // A forged "Internal" that survived beside Exchange's own stamp contradicts it.
+        let both = headers(&[
+            ("x-ms-exchange-organization-authas", "Anonymous"),
+            ("x-ms-exchange-organization-authas", "Internal"),
+            ("x-ms-exchange-organization-authsource", "x.prod.outlook.com"),
+        ]);
+        assert!(!verify(Some(OP), &both, &m365).allows());
+        // Internal without its source, and mail that never went through Exchange Online.
+        let no_source = headers(&[("x-ms-exchange-organization-authas", "Internal")]);
+        assert!(!verify(Some(OP), &no_source, &m365).allows());
+        let not_exchange = headers(&[("authentication-results", "dmarc=pass header.from=comune.example.it")]);
+        let verdict = verify(Some(OP), &not_exchange, &m365);
+        assert!(
+            matches!(&verdict, Verdict::Fail(why) if why.contains("not delivered by Exchange")),
+            "{verdict:?}"
+        );
+        // The quoted-value forgery in Exchange's own header.
+        let quoted = headers(&[
+            (
+                "authentication-results",
+                "spf=pass smtp.mailfrom=\"x;dmarc=pass header.from=comune.example.it;\"@evil.example; dmarc=fail header.from=comune.example.it",
+            ),
+            ("x-ms-exchange-organization-authas", "Anonymous"),
+        ]);
+        assert!(!verify(Some(OP), &quoted, &m365).allows());
+    }
+
+    #[test]
+    fn google_workspace_uses_gmails_authserv_id() {
+        let google = security(Provider::Google, crate::config::GOOGLE_AUTHSERV_ID, false);
+        let genuine = headers(&[(
+            "authentication-results",
+            "mx.google.com; dkim=pass header.i=@comune.example.it header.s=google header.b=Ab/c+d; spf=pass \
+             (google.com: domain of giulia.bianchi@comune.example.it designates 2001:db8::1 as permitted sender) \
+             smtp.mailfrom=giulia.bianchi@comune.example.it; dmarc=pass (p=REJECT sp=REJECT dis=NONE) \
+             header.from=comune.example.it",
+        )]);
+        assert_eq!(verify(Some(OP), &genuine, &google), Verdict::Pass("dmarc"));
+        let forged = headers(&[(
+            "authentication-results",
+            "mx.google.com; spf=softfail smtp.mailfrom=evil.example; dmarc=fail (p=REJECT) header.from=comune.example.it",
+        )]);
+        assert!(!verify(Some(OP), &forged, &google).allows());
     }
 
     #[test]
     fn without_a_trusted_id_only_the_trial_switch_allows() {
-        assert_eq!(verify(&mail(OP, &[]), "", true), Verdict::Unchecked);
-        assert!(!verify(&mail(OP, &[]), "", false).allows());
+        assert_eq!(check(&mail(OP, &[]), "", true), Verdict::Unchecked);
+        assert!(!check(&mail(OP, &[]), "", false).allows());
     }
 
     #[test]

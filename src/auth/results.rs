@@ -87,16 +87,7 @@ const MAX_COMMENT_DEPTH: usize = 16;
 
 /// Parses one header value (without the `Authentication-Results:` name).
 pub fn parse(header: &str) -> Result<AuthResults, ParseError> {
-    if header.len() > MAX_HEADER_BYTES {
-        return Err(ParseError {
-            at: MAX_HEADER_BYTES,
-            expected: "a header of at most 16 KiB",
-        });
-    }
-    let mut p = Parser {
-        text: header.as_bytes(),
-        at: 0,
-    };
+    let mut p = Parser::new(header)?;
     p.cfws()?;
     let authserv_id = p.value("an authserv-id")?.to_ascii_lowercase();
     let had_space = p.cfws()?;
@@ -104,24 +95,66 @@ pub fn parse(header: &str) -> Result<AuthResults, ParseError> {
         p.digits()?;
         p.cfws()?;
     }
-    let mut results = Vec::new();
     if p.peek().is_none() {
         return Err(p.error("\";\" and a result"));
     }
-    while p.peek().is_some() {
-        p.expect(b';', "\";\"")?;
+    let results = p.results(true)?;
+    Ok(AuthResults { authserv_id, results })
+}
+
+/// Parses a header that starts with its first result and names no authserv-id, as Exchange
+/// Online writes it (`spf=pass (sender IP is …) smtp.mailfrom=…; dkim=…`): a deviation from
+/// RFC 8601 that only a caller who knows the header's writer may accept. The authserv-id
+/// comes back empty.
+pub fn parse_without_authserv_id(header: &str) -> Result<AuthResults, ParseError> {
+    let mut p = Parser::new(header)?;
+    let results = p.results(false)?;
+    if results.is_empty() {
+        return Err(p.error("a result"));
+    }
+    Ok(AuthResults {
+        authserv_id: String::new(),
+        results,
+    })
+}
+
+impl Parser<'_> {
+    /// `*( ";" resinfo )`, or the first resinfo without its ";" when `separator_first` is
+    /// false.
+    fn results(&mut self, separator_first: bool) -> Result<Vec<MethodResult>, ParseError> {
+        let mut results = Vec::new();
+        let mut first = true;
+        loop {
+            self.cfws()?;
+            if self.peek().is_none() {
+                return Ok(results);
+            }
+            if separator_first || !first {
+                self.expect(b';', "\";\"")?;
+            }
+            first = false;
+            let Some(clause) = self.resinfo(results.is_empty())? else {
+                return Ok(results);
+            };
+            results.push(clause);
+        }
+    }
+
+    /// One `method=result …` after its ";"; `None` at a trailing ";" or after `none`.
+    fn resinfo(&mut self, may_be_none: bool) -> Result<Option<MethodResult>, ParseError> {
+        let p = self;
         p.cfws()?;
         if p.peek().is_none() {
             // A trailing ";" is common and harmless.
-            break;
+            return Ok(None);
         }
         let method = p.keyword("a method")?;
         p.cfws()?;
-        if results.is_empty() && method == "none" && matches!(p.peek(), None | Some(b';')) {
+        if may_be_none && method == "none" && matches!(p.peek(), None | Some(b';')) {
             if p.peek().is_some() {
                 return Err(p.error("nothing after \"none\""));
             }
-            break;
+            return Ok(None);
         }
         if p.peek() == Some(b'/') {
             p.at += 1;
@@ -141,7 +174,7 @@ pub fn parse(header: &str) -> Result<AuthResults, ParseError> {
         loop {
             let had_space = p.cfws()?;
             match p.peek() {
-                None | Some(b';') => break,
+                None | Some(b';') => return Ok(Some(clause)),
                 Some(_) if !had_space => return Err(p.error("a space before the next property")),
                 Some(_) => {}
             }
@@ -175,9 +208,7 @@ pub fn parse(header: &str) -> Result<AuthResults, ParseError> {
                 }
             }
         }
-        results.push(clause);
     }
-    Ok(AuthResults { authserv_id, results })
 }
 
 struct Parser<'t> {
@@ -185,7 +216,19 @@ struct Parser<'t> {
     at: usize,
 }
 
-impl Parser<'_> {
+impl<'t> Parser<'t> {
+    fn new(header: &'t str) -> Result<Parser<'t>, ParseError> {
+        if header.len() > MAX_HEADER_BYTES {
+            return Err(ParseError {
+                at: MAX_HEADER_BYTES,
+                expected: "a header of at most 16 KiB",
+            });
+        }
+        Ok(Parser {
+            text: header.as_bytes(),
+            at: 0,
+        })
+    }
     fn peek(&self) -> Option<u8> {
         self.text.get(self.at).copied()
     }

@@ -168,6 +168,8 @@ const KEPT_HEADERS: &[&str] = &[
     "x-ricevuta",
     "x-riferimento-message-id",
     "authentication-results",
+    "x-ms-exchange-organization-authas",
+    "x-ms-exchange-organization-authsource",
     "x-loop",
     "x-sportello-ticket",
     "x-failed-recipients",

@@ -335,3 +335,53 @@ fn acknowledgments_leave_while_a_backlog_is_still_being_applied() {
         "one acknowledgment each"
     );
 }
+
+/// `auth-check` on saved operator mails: the verdict, the header that decided, the exit code.
+#[test]
+fn auth_check_prints_the_verdict_and_the_deciding_header() {
+    let fixture = |name: &str| format!("{}/fixtures/eml/operators/{name}", env!("CARGO_MANIFEST_DIR"));
+    let m365 = Sandbox::with_config(
+        "[security]\nprovider = \"microsoft365\"\n[[operator]]\nname = \"Giulia Bianchi\"\n\
+         email = \"giulia.bianchi@comune.example.it\"\n",
+    );
+    let out = m365.run(&["auth-check", &fixture("0020-m365-outlook-internal-prendo.eml")]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Operator:   Giulia Bianchi"), "{text}");
+    assert!(text.contains("Verdict:    authenticated (exchange-internal)"), "{text}");
+    assert!(
+        text.contains("Decided by: X-MS-Exchange-Organization-AuthAs: Internal"),
+        "{text}"
+    );
+
+    let out = m365.run(&["auth-check", &fixture("0021-m365-forged-from-outside.eml")]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(text.contains("NOT authenticated"), "{text}");
+    assert!(text.contains("Decided by: Authentication-Results: spf=fail"), "{text}");
+    assert!(
+        text.contains("compauth=pass"),
+        "the hint says what Exchange must show: {text}"
+    );
+
+    // The same Outlook mail checked as if our own MX wrote the headers: nothing matches.
+    let generic = Sandbox::with_config(
+        "[security]\ntrusted_authserv_id = \"mx.comune.example.it\"\n[[operator]]\nname = \"Giulia Bianchi\"\n\
+         email = \"giulia.bianchi@comune.example.it\"\n",
+    );
+    let out = generic.run(&["auth-check", &fixture("0020-m365-outlook-internal-prendo.eml")]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("no Authentication-Results from mx.comune.example.it"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("trusted_authserv_id"), "the hint names the key");
+
+    // A missing file is exit 66, an unknown provider a configuration error naming its key.
+    assert_eq!(code(&generic.run(&["auth-check", "no-such.eml"])), 66);
+    let bad = Sandbox::with_config("[security]\nprovider = \"exchange\"\n");
+    let out = bad.run(&["check-config"]);
+    assert_eq!(code(&out), 78);
+    assert!(stderr(&out).contains("security.provider"), "{}", stderr(&out));
+}

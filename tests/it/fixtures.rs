@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sportello::auth;
 use sportello::commands::parse_commands;
+use sportello::config::{Provider, Security};
 use sportello::ingest::classify::{Disposition, classify};
 use sportello::ingest::parse::{Pec, parse_mail, sanitize_filename};
 use sportello::ingest::thread::subject_token;
@@ -201,7 +202,22 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
             ));
         }
         if let Some(authenticated) = facts.get("authenticated").and_then(|v| v.as_bool()) {
-            let verdict = auth::verify(&mail, "mx.comune.example.it", false);
+            // The mailbox's provider (manifest key `provider`, default: our own MX).
+            let provider = match s("provider").as_str() {
+                "microsoft365" => Provider::Microsoft365,
+                "google" => Provider::Google,
+                _ => Provider::Generic,
+            };
+            let security = Security {
+                provider,
+                trusted_authserv_id: match provider {
+                    Provider::Generic => "mx.comune.example.it".into(),
+                    Provider::Google => sportello::config::GOOGLE_AUTHSERV_ID.into(),
+                    Provider::Microsoft365 => String::new(),
+                },
+                allow_unauthenticated_operators: false,
+            };
+            let verdict = auth::verify(mail.from.as_ref().map(|p| p.address.as_str()), &mail.headers, &security);
             let is_operator = from.ends_with("@comune.example.it");
             if (verdict.allows() && is_operator) != authenticated {
                 problems.push(format!(

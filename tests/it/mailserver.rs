@@ -621,3 +621,74 @@ fn the_imap_server_restarting_mid_backlog_loses_and_repeats_nothing() {
         "no acknowledgment twice"
     );
 }
+
+/// A help desk whose mailbox is on Microsoft 365: operators inside the tenant are recognised by
+/// Exchange's organisation marks (its Authentication-Results names no authserv-id), and a
+/// forgery from outside, stamped Anonymous with dmarc=fail, commands nothing.
+#[test]
+fn microsoft_365_operators_are_authenticated_over_real_imap() {
+    let Some(server) = MailServer::from_env("microsoft_365_operators_are_authenticated_over_real_imap") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let (requester, requester_pw) = server.add_user("requester");
+    let (giulia, giulia_pw) = server.add_user("giulia");
+    let mut config = imap_config(&server, &helpdesk, "starttls", "");
+    config.push_str(&format!(
+        "[security]\nprovider = \"microsoft365\"\n\
+         [[operator]]\nname = \"Giulia Bianchi\"\nemail = \"{giulia}\"\nlevel = 1\nsupervisor = true\n"
+    ));
+    let sandbox = Sandbox::with_config(&config);
+    let step = |raw: String| {
+        server.deliver(&helpdesk.0, raw.as_bytes());
+        let out = sandbox.run(&["--now=2026-03-11T10:00:00+01:00", "run", "--once"]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    };
+    step(
+        String::from_utf8_lossy(&simple_message(
+            &requester,
+            "Planimetria",
+            "m1@example.test",
+            "Non si allega.",
+        ))
+        .into(),
+    );
+    let notices = server.read_inbox(&giulia, &giulia_pw);
+    let notice = sportello::ingest::parse::parse_mail(notices.last().expect("a notice"), 1 << 22).expect("parse");
+    let notice_id = notice.message_id.expect("the notice has a Message-ID");
+    let exchange_reply = |auth_as: &str, results: &str, id: &str| {
+        format!(
+            "Received: from AM0PR01MB1234.eurprd01.prod.exchangelabs.com by AM0PR01MB5678.eurprd01.prod.exchangelabs.com\r\n\
+             with HTTPS; Wed, 11 Mar 2026 09:31:07 +0000\r\n\
+             From: Giulia Bianchi <{giulia}>\r\nTo: {hd}\r\nSubject: R: {subject}\r\nMessage-ID: <{id}@eurprd01.prod.exchangelabs.com>\r\n\
+             In-Reply-To: <{notice_id}>\r\nReferences: <{notice_id}>\r\nContent-Language: it-IT\r\n\
+             authentication-results: {results}\r\n\
+             X-MS-Exchange-Organization-AuthSource: AM0PR01MB1234.eurprd01.prod.exchangelabs.com\r\n\
+             X-MS-Exchange-Organization-AuthAs: {auth_as}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=\"iso-8859-1\"\r\n\r\n#prendo\r\n",
+            hd = helpdesk.0,
+            subject = notice.subject,
+        )
+    };
+    // From outside, claiming Giulia's address: refused, the requester hears nothing.
+    let before = server.read_inbox(&requester, &requester_pw).len();
+    step(exchange_reply(
+        "Anonymous",
+        "spf=fail (sender IP is 203.0.113.9) smtp.mailfrom=evil.example; dkim=none (message not signed) \
+         header.d=none;dmarc=fail action=quarantine header.from=example.test;compauth=fail reason=000",
+        "x1",
+    ));
+    assert_eq!(tickets(&sandbox)[0]["status"], "new");
+    assert_eq!(server.read_inbox(&requester, &requester_pw).len(), before);
+    // Giulia from Outlook in the tenant: taken in, the requester gets the take-in letter.
+    step(exchange_reply(
+        "Internal",
+        "dkim=none (message not signed) header.d=none;dmarc=none action=none header.from=example.test;",
+        "g1",
+    ));
+    assert_eq!(tickets(&sandbox)[0]["status"], "assigned");
+    let letters = server.read_inbox(&requester, &requester_pw);
+    assert_eq!(letters.len(), before + 1);
+    let letter = sportello::ingest::parse::parse_mail(letters.last().expect("letter"), 1 << 22).expect("parse");
+    assert!(letter.text.contains("Giulia Bianchi"), "{}", letter.text);
+}
