@@ -127,6 +127,9 @@ fn settings(address: &str) -> ImapSettings {
         processed_folder: None,
         max_message_bytes: 50 << 20,
         batch_bytes: 32 << 20,
+        since: None,
+        keyword: "$Sportello-bench".into(),
+        taken_over: Vec::new(),
     }
 }
 
@@ -161,7 +164,7 @@ struct FullRun {
 fn full(address: &str, workdir: &Path) -> FullRun {
     let config = format!(
         "[helpdesk]\ndata_dir = \"var\"\n[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
-         username = \"{address}\"\npassword = \"bench-pw\"\n[smtp]\nkind = \"file\"\n[intake]\nack_rate_per_hour = 10000\n",
+         username = \"{address}\"\npassword = \"bench-pw\"\nsince = \"2000-01-01\"\n[smtp]\nkind = \"file\"\n[intake]\nack_rate_per_hour = 10000\n",
         env("MAILTEST_IMAP_PORT")
     );
     std::fs::write(workdir.join("config.toml"), config).expect("config");

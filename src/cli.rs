@@ -83,6 +83,14 @@ pub enum Command {
         /// One pass over every source and the outbox, then exit.
         #[arg(long)]
         once: bool,
+        /// Also take the unread mail received since this day (YYYY-MM-DD) that was in the IMAP
+        /// folder before this data folder first read it; overrides `[mailbox] since`.
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        since: Option<chrono::NaiveDate>,
+        /// Work an IMAP folder although another Sportello data folder marked its mail (only
+        /// when that data folder is retired for good).
+        #[arg(long)]
+        take_over: bool,
     },
     /// List tickets.
     Tickets {
@@ -306,7 +314,7 @@ pub fn load_config(path: &Path) -> Result<Config, Failure> {
 fn run(cli: Cli) -> Result<(), Failure> {
     let clock = match (cli.now, &cli.command) {
         (None, _) => Clock::System,
-        (Some(t), Command::Run { once: false }) => Clock::starting_at(t),
+        (Some(t), Command::Run { once: false, .. }) => Clock::starting_at(t),
         (Some(t), _) => Clock::Fixed(t),
     };
     match cli.command {
@@ -320,9 +328,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
             print!("{}", config.effective_toml());
             Ok(())
         }
-        Command::Run { once } => {
-            let config = load_config(&cli.config)?;
-            crate::daemon::run_blocking(config, clock, once)
+        Command::Run { once, since, take_over } => {
+            let mut config = load_config(&cli.config)?;
+            if let (Some(day), crate::config::Mailbox::Imap { since, .. }) = (since, &mut config.mailbox) {
+                *since = Some(day);
+            }
+            crate::daemon::run_blocking(config, clock, crate::daemon::RunOptions { once, take_over })
         }
         Command::Tickets { open, json } => {
             let config = load_config(&cli.config)?;

@@ -244,6 +244,9 @@ pub enum Mailbox {
         poll_seconds: u64,
         /// Move processed messages here instead of only flagging them `\Seen`.
         processed_folder: Option<String>,
+        /// Also take the unread mail received since this day that was in the folder before
+        /// this data folder first read it (a first start otherwise begins at the folder's end).
+        since: Option<NaiveDate>,
     },
 }
 
@@ -418,6 +421,7 @@ impl Config {
                 idle,
                 poll_seconds,
                 processed_folder,
+                since,
             } => with_server_fields!(
                 RawMailbox {
                     kind: Some("imap".into()),
@@ -425,6 +429,7 @@ impl Config {
                     idle: Some(*idle),
                     poll_seconds: Some(*poll_seconds),
                     processed_folder: processed_folder.clone(),
+                    since: since.map(|d| d.format("%Y-%m-%d").to_string()),
                     ..RawMailbox::default()
                 },
                 server(s)
@@ -786,6 +791,8 @@ struct RawMailbox {
     #[serde(skip_serializing_if = "Option::is_none")]
     processed_folder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
 }
 
@@ -1141,6 +1148,13 @@ impl Validator<'_> {
                 if !(1..=3600).contains(&poll_seconds) {
                     self.problem("mailbox.poll_seconds", poll_seconds, "seconds from 1 to 3600");
                 }
+                let since = raw.since.as_deref().filter(|d| !d.trim().is_empty()).and_then(|d| {
+                    let day = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok();
+                    if day.is_none() {
+                        self.problem("mailbox.since", d, "a date YYYY-MM-DD");
+                    }
+                    day
+                });
                 let fields = take_server_fields!(raw);
                 let server = self.server("mailbox", fields, raw.allow_plain_remote.unwrap_or(false), true);
                 Mailbox::Imap {
@@ -1149,6 +1163,7 @@ impl Validator<'_> {
                     idle: raw.idle.unwrap_or(true),
                     poll_seconds,
                     processed_folder: raw.processed_folder.filter(|f| !f.is_empty()),
+                    since,
                 }
             }
             other => {

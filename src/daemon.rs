@@ -24,12 +24,13 @@ use crate::cli::{Failure, exit};
 use crate::clock::Clock;
 use crate::config::{Config, Mailbox, Smtp};
 use crate::http::Liveness;
-use crate::ingest::imap::{ImapSettings, ImapSource};
+use crate::ingest::imap::{Beginning, ForeignMailbox, ImapSettings, ImapSource, KEYWORD_PREFIX};
 use crate::ingest::maildir::MaildirSource;
 use crate::ingest::{self, Checkpoint, Intake, Outcome, Prepared};
 use crate::lock::{DaemonLock, LockError};
 use crate::notify::templates::Templates;
 use crate::outbox::{self, Transport};
+use crate::store::checkpoints;
 use crate::store::{self, Store, WriteTurns, suspensions};
 
 /// Pause between passes when the source cannot push news (Maildir).
@@ -67,15 +68,24 @@ pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How `sportello run` was asked to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// One pass over every source and the outbox, then exit.
+    pub once: bool,
+    /// Take over an IMAP folder marked by another data folder (`--take-over`).
+    pub take_over: bool,
+}
+
 /// Runs the daemon on a fresh tokio runtime until a signal (or after one pass with `once`).
-pub fn run_blocking(config: Config, clock: Clock, once: bool) -> Result<(), Failure> {
+pub fn run_blocking(config: Config, clock: Clock, options: RunOptions) -> Result<(), Failure> {
     // Two workers: the HTTP interface keeps answering while a pass works on the database.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(config, clock, once, shutdown_signal()))
+    runtime.block_on(run(config, clock, options, shutdown_signal()))
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -115,7 +125,13 @@ fn retry_later(error: anyhow::Error) -> Failure {
 type Shutdown<'a> = Pin<&'a mut (dyn Future<Output = ()> + 'a)>;
 
 /// The daemon loop; `shutdown` is any future (tests pass their own).
-pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future<Output = ()>) -> Result<(), Failure> {
+pub async fn run(
+    config: Config,
+    clock: Clock,
+    options: RunOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Failure> {
+    let once = options.once;
     let lock = DaemonLock::acquire(&config.helpdesk.data_dir).map_err(|e| match e {
         held @ LockError::Held { .. } => Failure::new(exit::TEMPFAIL, held),
         other => Failure::from(anyhow::Error::from(other)),
@@ -185,6 +201,7 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
         clock,
         turns: &turns,
         courier: &courier_wake,
+        take_over: options.take_over,
     };
     let shutdown = std::pin::pin!(shutdown);
     let mut shutdown: Shutdown<'_> = shutdown;
@@ -223,6 +240,7 @@ pub async fn run(config: Config, clock: Clock, once: bool, shutdown: impl Future
                 }
             }
             Err(PassError::Store(e)) => pause_if_full(e, "database failure")?,
+            Err(PassError::Refused(e)) => return Err(Failure::new(exit::CONFIG, e)),
             Err(PassError::Source(e)) => {
                 failures += 1;
                 imap = None;
@@ -402,6 +420,8 @@ struct Pass<'a> {
     turns: &'a WriteTurns,
     /// Woken after every commit that may have queued mail.
     courier: &'a Notify,
+    /// `run --take-over`.
+    take_over: bool,
 }
 
 impl Pass<'_> {
@@ -461,6 +481,8 @@ enum PassError {
     Store(anyhow::Error),
     /// The mailbox failed: retried.
     Source(anyhow::Error),
+    /// The mailbox must not be worked by this data folder (another one's): fatal, exit 78.
+    Refused(anyhow::Error),
 }
 
 /// Applies every message waiting in the Maildir; true when shutdown was requested.
@@ -511,11 +533,13 @@ async fn drain_imap(
         idle,
         poll_seconds,
         processed_folder,
+        since,
     } = &config.mailbox
     else {
         return Ok(false);
     };
-    let settings = ImapSettings {
+    let store_error = |e: rusqlite::Error| PassError::Store(e.into());
+    let mut settings = ImapSettings {
         server: server.clone(),
         folder: folder.clone(),
         idle: *idle,
@@ -523,19 +547,66 @@ async fn drain_imap(
         processed_folder: processed_folder.clone(),
         max_message_bytes: config.intake.max_message_bytes,
         batch_bytes: config.intake.batch_bytes,
+        since: *since,
+        keyword: format!(
+            "{KEYWORD_PREFIX}{}",
+            checkpoints::instance_id(store.conn()).map_err(store_error)?
+        ),
+        taken_over: Vec::new(),
     };
-    let checkpoint =
-        ingest::load_checkpoint(store.conn(), &settings.mailbox_key()).map_err(|e| PassError::Store(e.into()))?;
+    let mailbox = settings.mailbox_key();
+    settings.taken_over = checkpoints::taken_over(store.conn(), &mailbox).map_err(store_error)?;
+    let mut checkpoint = checkpoints::load(store.conn(), &mailbox).map_err(store_error)?;
     // The connection is taken out while batches flow and put back only when the pass ends
     // well: after any error the caller reconnects.
     let mut source = match imap.take() {
         Some(source) => source,
         None => {
-            let mut connected = tokio::select! {
-                _ = shutdown.as_mut() => return Ok(true),
-                c = ImapSource::connect(settings.clone()) => c.map_err(PassError::Source)?,
+            let mut connected = loop {
+                let connecting = tokio::select! {
+                    _ = shutdown.as_mut() => return Ok(true),
+                    c = ImapSource::connect(settings.clone()) => c,
+                };
+                let foreign = match connecting {
+                    Ok(connected) => break connected,
+                    Err(e) => match e.downcast::<ForeignMailbox>() {
+                        Ok(foreign) => foreign,
+                        Err(other) => return Err(PassError::Source(other)),
+                    },
+                };
+                // Each taken-over keyword is recorded, so a folder marked by a few retired data
+                // folders needs one --take-over; more than a handful is not a take-over.
+                if !pass.take_over || settings.taken_over.len() >= 8 {
+                    return Err(PassError::Refused(foreign.into()));
+                }
+                tracing::warn!(mailbox = %mailbox, keyword = %foreign.keyword, "taking over a folder marked by another data folder");
+                let _turn = pass.turns.lock().await;
+                let tx = store.write().map_err(store_error)?;
+                checkpoints::record_takeover(&tx, &mailbox, &foreign.keyword, pass.clock.now()).map_err(store_error)?;
+                tx.commit().map_err(store_error)?;
+                settings.taken_over.push(foreign.keyword);
             };
-            tracing::info!(mailbox = %settings.mailbox_key(), "IMAP connected");
+            tracing::info!(mailbox = %mailbox, "IMAP connected");
+            if let Beginning::Fresh {
+                checkpoint: first,
+                left_alone,
+            } = connected.begin(checkpoint.as_ref()).await.map_err(PassError::Source)?
+            {
+                // A warning when mail is left alone: whoever installs must see it.
+                let said = format!(
+                    "first start on this folder: only mail arriving from now on becomes tickets; the {left_alone} \
+                     messages already there are left alone ([mailbox] since or `run --since YYYY-MM-DD` takes \
+                     the older unread mail on purpose)"
+                );
+                if left_alone > 0 {
+                    tracing::warn!(mailbox = %mailbox, left_alone, "{said}");
+                } else {
+                    tracing::info!(mailbox = %mailbox, "{said}");
+                }
+                let _turn = pass.turns.lock().await;
+                tokio::task::block_in_place(|| pass.apply(store, &[], Some(&first))).map_err(PassError::Store)?;
+                checkpoint = Some(first);
+            }
             let marked = connected
                 .acknowledge_leftovers(checkpoint.as_ref())
                 .await

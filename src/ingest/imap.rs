@@ -9,6 +9,13 @@
 //! intake commits the batch and the new checkpoint → then `\Seen` / MOVE; a connection lost
 //! between the last two steps is finished on the next connect. A UIDVALIDITY
 //! change resets the checkpoint to 0 and re-scans; intake's dedup keys skip what was done.
+//!
+//! A first start ([`ImapSource::begin`] without a checkpoint) begins at the folder's current
+//! end: the mail already there is left alone, and older unread mail is taken only on purpose
+//! (`[mailbox] since`, `run --since`), as a catch-up list below the first checkpoint. Every
+//! processed message is marked with this data folder's keyword (`$Sportello-<id>`) where the
+//! server keeps keywords, and a folder marked by another data folder is refused
+//! ([`ForeignMailbox`]): two help desks answering the same mail is worse than none.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -17,7 +24,10 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use async_imap::Session;
 use async_imap::extensions::idle::IdleResponse;
-use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
+
+use async_imap::types::Flag;
+use chrono::{DateTime, NaiveDate, Utc};
 use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
@@ -70,6 +80,57 @@ pub struct ImapSettings {
     pub max_message_bytes: u64,
     /// A batch ends once the messages it fetches add up to this many bytes.
     pub batch_bytes: u64,
+    /// Also take the unread mail received since this day that was in the folder before this
+    /// data folder first read it.
+    pub since: Option<NaiveDate>,
+    /// The keyword that marks mail processed by this data folder (`$Sportello-<id>`).
+    pub keyword: String,
+    /// Other data folders' keywords this one took over (`run --take-over`): not refused.
+    pub taken_over: Vec<String>,
+}
+
+/// The prefix of every data folder's keyword.
+pub const KEYWORD_PREFIX: &str = "$Sportello-";
+
+/// The folder is already worked by another Sportello data folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignMailbox {
+    /// The mailbox.
+    pub mailbox: String,
+    /// The other data folder's keyword found there.
+    pub keyword: String,
+    /// Ours.
+    pub ours: String,
+}
+
+impl std::fmt::Display for ForeignMailbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} holds mail marked {} by another Sportello data folder (this one marks {}): two help desks \
+             on one mailbox would answer the same mail twice and give out the same ticket numbers. Point \
+             this one at its own mailbox, or its data_dir at the data folder already in use. If that other \
+             data folder is retired for good, start once with `sportello run --take-over`.",
+            self.mailbox, self.keyword, self.ours
+        )
+    }
+}
+
+impl std::error::Error for ForeignMailbox {}
+
+/// Where a connection begins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Beginning {
+    /// The folder has a checkpoint: intake goes on from it.
+    Resume,
+    /// This data folder never read the folder: commit this checkpoint (the folder's current
+    /// end) before anything else, so that mail arriving from now on is never skipped.
+    Fresh {
+        /// The first checkpoint.
+        checkpoint: Checkpoint,
+        /// Messages already in the folder, left alone.
+        left_alone: u32,
+    },
 }
 
 impl ImapSettings {
@@ -90,8 +151,16 @@ pub struct ImapSource {
     settings: ImapSettings,
     session: Session<Conn>,
     uidvalidity: u32,
+    /// The UID the next message will get (the folder's end), as SELECT reported it.
+    uid_next: Option<u32>,
+    /// Messages in the folder at SELECT.
+    exists: u32,
     can_idle: bool,
     can_move: bool,
+    /// The server keeps new keywords, so processed mail carries ours.
+    marks_keyword: bool,
+    /// Old unread mail still to take (`since`), below the first checkpoint, ascending.
+    catch_up: VecDeque<u32>,
 }
 
 /// One fetched batch and what to do after it is committed.
@@ -178,39 +247,129 @@ impl ImapSource {
         let uidvalidity = mailbox
             .uid_validity
             .ok_or_else(|| anyhow!("the server gave no UIDVALIDITY"))?;
+        let keywords = mailbox
+            .flags
+            .iter()
+            .chain(&mailbox.permanent_flags)
+            .filter_map(|f| match f {
+                Flag::Custom(k) => Some(k.as_ref()),
+                _ => None,
+            });
+        if let Some(foreign) = foreign_keyword(keywords, &settings.keyword, &settings.taken_over) {
+            return Err(ForeignMailbox {
+                mailbox: settings.mailbox_key(),
+                keyword: foreign.to_string(),
+                ours: settings.keyword.clone(),
+            }
+            .into());
+        }
+        let marks_keyword = mailbox.permanent_flags.is_empty()
+            || mailbox.permanent_flags.iter().any(|f| match f {
+                Flag::MayCreate => true,
+                Flag::Custom(k) => k.as_ref() == settings.keyword,
+                _ => false,
+            });
+        if !marks_keyword {
+            tracing::warn!(
+                mailbox = %settings.mailbox_key(),
+                "the server keeps no custom keywords: a second Sportello on this mailbox could not be detected"
+            );
+        }
         Ok(ImapSource {
             settings,
             session,
             uidvalidity,
+            uid_next: mailbox.uid_next,
+            exists: mailbox.exists,
             can_idle,
             can_move,
+            marks_keyword,
+            catch_up: VecDeque::new(),
         })
+    }
+
+    /// Decides where this connection begins (see the module doc) and lists the old unread
+    /// mail to catch up on when `since` is set.
+    pub async fn begin(&mut self, stored: Option<&Checkpoint>) -> anyhow::Result<Beginning> {
+        let (first_uid, beginning) = match stored {
+            Some(cp) if cp.uidvalidity == self.uidvalidity => (cp.first_uid, Beginning::Resume),
+            // A new UIDVALIDITY re-scans the whole folder (fetch_batch says so); dedup keys skip
+            // what was done.
+            Some(_) => (0, Beginning::Resume),
+            None => {
+                let end = match self.uid_next {
+                    Some(next) => next.saturating_sub(1),
+                    None => {
+                        let all = timed("search", self.session.uid_search("ALL")).await??;
+                        all.into_iter().max().unwrap_or(0)
+                    }
+                };
+                let checkpoint = Checkpoint {
+                    mailbox: self.settings.mailbox_key(),
+                    uidvalidity: self.uidvalidity,
+                    last_uid: end,
+                    first_uid: end,
+                };
+                (
+                    end,
+                    Beginning::Fresh {
+                        checkpoint,
+                        left_alone: self.exists,
+                    },
+                )
+            }
+        };
+        self.catch_up.clear();
+        if let (Some(since), true) = (self.settings.since, first_uid > 0) {
+            let query = format!("UID 1:{first_uid} UNSEEN SINCE {}", since.format("%-d-%b-%Y"));
+            let found = timed("search", self.session.uid_search(query)).await??;
+            let mut old: Vec<u32> = found.into_iter().filter(|u| *u <= first_uid).collect();
+            old.sort_unstable();
+            if !old.is_empty() {
+                tracing::info!(
+                    messages = old.len(),
+                    %since,
+                    "taking the unread mail received since {since} that was in the folder before the first start"
+                );
+            }
+            self.catch_up = old.into();
+        }
+        Ok(beginning)
     }
 
     /// The next batch above the checkpoint (None if nothing new): at most `max` messages,
     /// and no more after their sizes reach `batch_bytes` (but always at least one).
     pub async fn fetch_batch(&mut self, stored: Option<&Checkpoint>, max: usize) -> anyhow::Result<Option<ImapBatch>> {
-        let last_uid = match stored {
-            Some(cp) if cp.uidvalidity == self.uidvalidity => cp.last_uid,
+        let (last_uid, first_uid) = match stored {
+            Some(cp) if cp.uidvalidity == self.uidvalidity => (cp.last_uid, cp.first_uid),
             Some(cp) => {
                 tracing::warn!(
                     old = cp.uidvalidity,
                     new = self.uidvalidity,
                     "UIDVALIDITY changed: re-scanning the folder; duplicates will be skipped"
                 );
-                0
+                (0, 0)
             }
-            None => 0,
+            None => (0, 0),
         };
-        let found = timed(
-            "search",
-            self.session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))),
-        )
-        .await??;
-        // "n:*" always matches the highest UID, even when it is below n.
-        let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last_uid).collect();
-        uids.sort_unstable();
-        uids.truncate(max);
+        // The catch-up list comes first; its batches leave the checkpoint where it is (all of
+        // it lies below the first checkpoint).
+        let catching_up = !self.catch_up.is_empty();
+        let uids: Vec<u32> = if catching_up {
+            let n = max.min(self.catch_up.len());
+            self.catch_up.drain(..n).collect()
+        } else {
+            let found = timed(
+                "search",
+                self.session.uid_search(format!("UID {}:*", last_uid.saturating_add(1))),
+            )
+            .await??;
+            // "n:*" always matches the highest UID, even when it is below n.
+            let mut uids: Vec<u32> = found.into_iter().filter(|u| *u > last_uid).collect();
+            uids.sort_unstable();
+            uids.truncate(max);
+            uids
+        };
         if uids.is_empty() {
             return Ok(None);
         }
@@ -228,8 +387,21 @@ impl ImapSource {
             )
         })
         .await??;
-        let (uids, sizes) = within_budget(uids, sizes, self.settings.max_message_bytes, self.settings.batch_bytes);
+        let (taken, sizes) = within_budget(
+            uids.clone(),
+            sizes,
+            self.settings.max_message_bytes,
+            self.settings.batch_bytes,
+        );
+        if catching_up {
+            // What the byte budget left for the next batch goes back to the front of the list.
+            for uid in uids.iter().rev().filter(|u| taken.binary_search(u).is_err()) {
+                self.catch_up.push_front(*uid);
+            }
+        }
+        let uids = taken;
         let Some(&highest) = uids.last() else { return Ok(None) };
+        let highest = if catching_up { last_uid } else { highest };
         let wanted: Vec<u32> = sizes
             .iter()
             .filter(|(_, size)| u64::from(*size) <= self.settings.max_message_bytes)
@@ -280,6 +452,7 @@ impl ImapSource {
             mailbox: self.settings.mailbox_key(),
             uidvalidity: self.uidvalidity,
             last_uid: highest,
+            first_uid,
         };
         Ok(Some(ImapBatch {
             messages,
@@ -291,8 +464,10 @@ impl ImapSource {
     /// Finishes the marking a lost connection interrupted: messages at or below the committed
     /// checkpoint that are still unseen (or, with a processed folder, still here) were applied
     /// but never flagged or moved. Called once per connection; returns how many it marked.
+    /// Mail at or below the first checkpoint was never ours (but for the catch-up list, which
+    /// `begin` recomputes: a leftover there is applied again and skipped as a duplicate).
     pub async fn acknowledge_leftovers(&mut self, stored: Option<&Checkpoint>) -> anyhow::Result<usize> {
-        let Some(cp) = stored.filter(|cp| cp.uidvalidity == self.uidvalidity && cp.last_uid > 0) else {
+        let Some(cp) = stored.filter(|cp| cp.uidvalidity == self.uidvalidity && cp.last_uid > cp.first_uid) else {
             return Ok(0);
         };
         let unseen = if self.settings.processed_folder.is_some() {
@@ -302,10 +477,14 @@ impl ImapSource {
         };
         let found = timed(
             "search",
-            self.session.uid_search(format!("UID 1:{}{unseen}", cp.last_uid)),
+            self.session
+                .uid_search(format!("UID {}:{}{unseen}", cp.first_uid + 1, cp.last_uid)),
         )
         .await??;
-        let mut leftovers: Vec<u32> = found.into_iter().filter(|u| *u <= cp.last_uid).collect();
+        let mut leftovers: Vec<u32> = found
+            .into_iter()
+            .filter(|u| *u > cp.first_uid && *u <= cp.last_uid)
+            .collect();
         leftovers.sort_unstable();
         self.acknowledge(&leftovers).await?;
         Ok(leftovers.len())
@@ -317,8 +496,13 @@ impl ImapSource {
             return Ok(());
         }
         let set = uids.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+        let flags = if self.marks_keyword {
+            format!("+FLAGS.SILENT (\\Seen {})", self.settings.keyword)
+        } else {
+            "+FLAGS.SILENT (\\Seen)".to_string()
+        };
         timed("store", async {
-            let stream = self.session.uid_store(&set, "+FLAGS.SILENT (\\Seen)").await?;
+            let stream = self.session.uid_store(&set, &flags).await?;
             stream.try_collect::<Vec<_>>().await?;
             Ok::<_, async_imap::error::Error>(())
         })
@@ -369,9 +553,45 @@ impl ImapSource {
     }
 }
 
+/// Another data folder's keyword among the folder's, unless it was taken over.
+fn foreign_keyword<'k>(
+    mut keywords: impl Iterator<Item = &'k str>,
+    ours: &str,
+    taken_over: &[String],
+) -> Option<&'k str> {
+    keywords.find(|k| {
+        k.len() > KEYWORD_PREFIX.len()
+            && k.get(..KEYWORD_PREFIX.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(KEYWORD_PREFIX))
+            && !k.eq_ignore_ascii_case(ours)
+            && !taken_over.iter().any(|t| t.eq_ignore_ascii_case(k))
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::within_budget;
+    use super::{foreign_keyword, within_budget};
+
+    #[test]
+    fn another_data_folders_keyword_is_foreign_unless_taken_over() {
+        let ours = "$Sportello-0a1b2c3d";
+        let flags = ["\\Seen", "$Forwarded", "$Sportello-0a1b2c3d", "$Junk"];
+        assert_eq!(foreign_keyword(flags.into_iter(), ours, &[]), None);
+        let flags = ["$Forwarded", "$sportello-99aa88bb", "$Sportello-0a1b2c3d"];
+        assert_eq!(
+            foreign_keyword(flags.into_iter(), ours, &[]),
+            Some("$sportello-99aa88bb")
+        );
+        assert_eq!(
+            foreign_keyword(flags.into_iter(), ours, &["$Sportello-99AA88BB".to_string()]),
+            None
+        );
+        assert_eq!(
+            foreign_keyword(["$Sportello-"].into_iter(), ours, &[]),
+            None,
+            "the bare prefix names nobody"
+        );
+    }
 
     #[test]
     fn a_batch_stops_at_its_byte_budget_but_always_takes_one() {

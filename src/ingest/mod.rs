@@ -40,8 +40,9 @@ use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours};
 use crate::outbox;
 use crate::sla::Calendar;
+pub use crate::store::checkpoints::Checkpoint;
 use crate::store::tickets::{self, NewTicket, insert_event};
-use crate::store::{Store, delivery, ts};
+use crate::store::{Store, checkpoints, delivery, ts};
 use crate::workflow;
 use classify::Disposition;
 use parse::{InboundMail, parse_mail};
@@ -112,17 +113,6 @@ pub fn within_budget<T>(mut items: Vec<T>, budget: u64, size: impl Fn(&T) -> u64
     }
     items.truncate(taken);
     items
-}
-
-/// An IMAP folder's position, committed together with the batch it covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkpoint {
-    /// Which mailbox (e.g. `imap://user@host/INBOX`).
-    pub mailbox: String,
-    /// The folder's UIDVALIDITY.
-    pub uidvalidity: u32,
-    /// The highest UID done.
-    pub last_uid: u32,
 }
 
 /// What intake did with one message.
@@ -244,11 +234,7 @@ pub fn apply_batch(
             outcomes.push(Outcome::Quarantined(error));
         }
         if let Some(cp) = checkpoint {
-            tx.prepare_cached(
-                "INSERT INTO mailbox_checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (mailbox) DO UPDATE SET uidvalidity = ?2, last_uid = ?3, updated_at = ?4",
-            )?
-            .execute(params![cp.mailbox, cp.uidvalidity, cp.last_uid, ts(now)])?;
+            checkpoints::save(&tx, cp, now)?;
         }
         tx.commit()?;
         for (prepared, outcome) in batch.iter().zip(&outcomes) {
@@ -263,19 +249,6 @@ pub fn apply_batch(
         }
         return Ok(outcomes);
     }
-}
-
-/// The stored checkpoint of a mailbox, if any.
-pub fn load_checkpoint(conn: &Connection, mailbox: &str) -> rusqlite::Result<Option<Checkpoint>> {
-    conn.prepare_cached("SELECT uidvalidity, last_uid FROM mailbox_checkpoints WHERE mailbox = ?1")?
-        .query_row([mailbox], |r| {
-            Ok(Checkpoint {
-                mailbox: mailbox.to_string(),
-                uidvalidity: r.get(0)?,
-                last_uid: r.get(1)?,
-            })
-        })
-        .optional()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

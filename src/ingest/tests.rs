@@ -356,6 +356,7 @@ fn the_checkpoint_commits_with_its_batch() {
         mailbox: "imap://x@h:1/INBOX".into(),
         uidvalidity: 7,
         last_uid: 42,
+        first_uid: 40,
     };
     apply_batch(
         &mut bench.store,
@@ -366,7 +367,7 @@ fn the_checkpoint_commits_with_its_batch() {
     )
     .expect("ok");
     assert_eq!(
-        load_checkpoint(bench.store.conn(), "imap://x@h:1/INBOX").expect("load"),
+        checkpoints::load(bench.store.conn(), "imap://x@h:1/INBOX").expect("load"),
         Some(cp)
     );
 }

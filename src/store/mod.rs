@@ -8,6 +8,7 @@
 //! Invariants: WAL mode, foreign keys on, a busy timeout; `PRAGMA user_version` is the number
 //! of migrations applied, and a database newer than this binary is refused, never downgraded.
 
+pub mod checkpoints;
 pub mod delivery;
 pub mod suspensions;
 pub mod tickets;
@@ -35,6 +36,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0010_undeliverable_until",
         include_str!("migrations/0010_undeliverable_until.sql"),
     ),
+    ("0011_first_start", include_str!("migrations/0011_first_start.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -4,8 +4,15 @@ use std::time::{Duration, Instant};
 
 use crate::support::{MailServer, Sandbox, code, simple_message, stderr, stdout};
 
-/// A config reading `helpdesk`'s INBOX over IMAP and sending through the relay.
+/// A config reading `helpdesk`'s INBOX over IMAP and sending through the relay. The tests
+/// put mail in the folder before the daemon's first start, so they take all unread mail
+/// (`since`); `first_start_config` is the same without it.
 fn imap_config(server: &MailServer, helpdesk: &(String, String), tls: &str, extra: &str) -> String {
+    first_start_config(server, helpdesk, tls, &format!("since = \"2000-01-01\"\n{extra}"))
+}
+
+/// [`imap_config`] as a municipality writes it: a first start takes only new mail.
+fn first_start_config(server: &MailServer, helpdesk: &(String, String), tls: &str, extra: &str) -> String {
     let (imap_port, smtp_port, smtp_tls) = match tls {
         "implicit" => (server.imaps_port, server.smtps_port, "implicit"),
         "starttls" => (server.imap_port, server.smtp_port, "starttls"),
@@ -691,4 +698,137 @@ fn microsoft_365_operators_are_authenticated_over_real_imap() {
     assert_eq!(letters.len(), before + 1);
     let letter = sportello::ingest::parse::parse_mail(letters.last().expect("letter"), 1 << 22).expect("parse");
     assert!(letter.text.contains("Giulia Bianchi"), "{}", letter.text);
+}
+
+/// A fresh data folder on a mailbox full of old mail: nothing of it becomes a ticket and nobody
+/// is written to; mail arriving afterwards is taken; `--since` takes the old unread mail on
+/// purpose, once.
+#[test]
+fn a_first_start_on_a_full_mailbox_takes_only_new_mail() {
+    let Some(server) = MailServer::from_env("a_first_start_on_a_full_mailbox_takes_only_new_mail") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let (requester, requester_pw) = server.add_user("requester");
+    for n in 0..3 {
+        let old = simple_message(
+            &requester,
+            &format!("Vecchia {n}"),
+            &format!("old{n}@example.test"),
+            "Di mesi fa.",
+        );
+        server.deliver(&helpdesk.0, &old);
+    }
+    let sandbox = Sandbox::with_config(&first_start_config(&server, &helpdesk, "none", ""));
+    let out = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("first start on this folder"),
+        "it says so: {}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("the 3 messages already there are left alone"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tickets(&sandbox).as_array().map(Vec::len), Some(0));
+    assert!(
+        server.read_inbox(&requester, &requester_pw).is_empty(),
+        "nobody was written to"
+    );
+
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(&requester, "Nuova", "new1@example.test", "Oggi."),
+    );
+    let out = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let list = tickets(&sandbox);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["subject"], "Nuova");
+    assert!(!stderr(&out).contains("first start"), "a restart is not a first start");
+
+    // A day after today takes nothing; yesterday takes the three old unread ones, once.
+    let today = chrono::Local::now().date_naive();
+    let tomorrow = (today + chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+    let out = sandbox.run(&["run", "--once", "--since", &tomorrow]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(tickets(&sandbox).as_array().map(Vec::len), Some(1));
+    let yesterday = (today - chrono::Days::new(1)).format("%Y-%m-%d").to_string();
+    for _ in 0..2 {
+        let out = sandbox.run(&["run", "--once", "--since", &yesterday]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        assert_eq!(tickets(&sandbox).as_array().map(Vec::len), Some(4));
+    }
+    assert_eq!(
+        server.read_inbox(&requester, &requester_pw).len(),
+        4,
+        "one acknowledgment each"
+    );
+}
+
+/// A second data folder pointed at a mailbox another one works (a staging copy, a mistyped
+/// data_dir) refuses to start and says why; `--take-over` hands the mailbox over on purpose.
+#[test]
+fn a_second_data_folder_on_a_worked_mailbox_refuses_to_start() {
+    let Some(server) = MailServer::from_env("a_second_data_folder_on_a_worked_mailbox_refuses_to_start") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let (requester, requester_pw) = server.add_user("requester");
+    let config = first_start_config(&server, &helpdesk, "none", "");
+    let live = Sandbox::with_config(&config);
+    assert_eq!(code(&live.run(&["run", "--once"])), 0);
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(&requester, "Aiuto", "r1@example.test", "Testo."),
+    );
+    assert_eq!(code(&live.run(&["run", "--once"])), 0);
+    assert_eq!(server.read_inbox(&requester, &requester_pw).len(), 1);
+
+    let staging = Sandbox::with_config(&config);
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(&requester, "Ancora", "r2@example.test", "Testo."),
+    );
+    let out = staging.run(&["run", "--once"]);
+    assert_eq!(code(&out), 78, "a configuration error: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains("another Sportello data folder"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("--take-over"),
+        "it says how to hand over: {}",
+        stderr(&out)
+    );
+    assert_eq!(
+        server.read_inbox(&requester, &requester_pw).len(),
+        1,
+        "the staging copy sent nothing"
+    );
+
+    // The live one goes on and takes the new mail.
+    assert_eq!(code(&live.run(&["run", "--once"])), 0);
+    assert_eq!(tickets(&live).as_array().map(Vec::len), Some(2));
+
+    // Handed over on purpose: the new data folder starts at the end and is not refused again.
+    let out = staging.run(&["run", "--once", "--take-over"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(code(&staging.run(&["run", "--once"])), 0);
+    assert_eq!(
+        tickets(&staging).as_array().map(Vec::len),
+        Some(0),
+        "nothing old was taken"
+    );
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(&requester, "Dopo", "r3@example.test", "Testo."),
+    );
+    assert_eq!(code(&staging.run(&["run", "--once"])), 0);
+    assert_eq!(tickets(&staging).as_array().map(Vec::len), Some(1));
+    // Now the old one is the stranger.
+    assert_eq!(code(&live.run(&["run", "--once"])), 78);
 }
