@@ -14,6 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
+pub use crate::exit::{self, Failure};
 use crate::config::{Config, EMBEDDED_DEFAULTS, Origin};
 use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
@@ -21,25 +22,6 @@ use crate::store::{self, Store, tickets};
 mod calendar;
 mod kb;
 
-/// sysexits(3) codes the CLI uses.
-pub mod exit {
-    /// Success.
-    pub const OK: u8 = 0;
-    /// Command line usage error.
-    pub const USAGE: u8 = 64;
-    /// Input data was incorrect (an unreadable message, an unknown ticket).
-    pub const DATAERR: u8 = 65;
-    /// Internal software error.
-    pub const SOFTWARE: u8 = 70;
-    /// Temporary failure: retry later (database busy, daemon already running, server down).
-    pub const TEMPFAIL: u8 = 75;
-    /// Cannot open an input file.
-    pub const NOINPUT: u8 = 66;
-    /// Configuration error.
-    pub const CONFIG: u8 = 78;
-    /// `auth-check`: the mail's commands would not be honoured.
-    pub const NOT_AUTHENTICATED: u8 = 1;
-}
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -213,54 +195,6 @@ pub(crate) fn parse_instant(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is not an RFC 3339 instant like 2026-03-09T10:15:00+01:00 ({e})"))
-}
-
-/// A failure with the exit code it maps to.
-#[derive(Debug)]
-pub struct Failure {
-    /// sysexits code.
-    pub code: u8,
-    /// What went wrong.
-    pub error: anyhow::Error,
-}
-
-impl Failure {
-    /// A failure with an explicit exit code.
-    pub fn new(code: u8, error: impl Into<anyhow::Error>) -> Failure {
-        Failure {
-            code,
-            error: error.into(),
-        }
-    }
-}
-
-impl From<anyhow::Error> for Failure {
-    fn from(error: anyhow::Error) -> Failure {
-        // A busy or locked database or a full disk is worth retrying; anything else is a software error.
-        let busy = error.chain().any(|cause| {
-            matches!(
-                cause.downcast_ref::<rusqlite::Error>(),
-                Some(rusqlite::Error::SqliteFailure(e, _))
-                    if matches!(e.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-            )
-        });
-        if crate::store::is_disk_full(&error) {
-            return Failure {
-                code: exit::TEMPFAIL,
-                error: error.context("the data folder is full: free some space and run again (nothing was lost)"),
-            };
-        }
-        Failure {
-            code: if busy { exit::TEMPFAIL } else { exit::SOFTWARE },
-            error,
-        }
-    }
-}
-
-impl From<rusqlite::Error> for Failure {
-    fn from(error: rusqlite::Error) -> Failure {
-        Failure::from(anyhow::Error::from(error))
-    }
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.

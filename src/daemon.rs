@@ -20,7 +20,7 @@ use futures::FutureExt;
 use tokio::sync::{Notify, watch};
 
 use crate::auth::{self, MacKey};
-use crate::cli::{Failure, exit};
+use crate::exit::{self, Failure};
 use crate::clock::Clock;
 use crate::config::{Config, Mailbox, Smtp};
 use crate::http::Liveness;

@@ -15,6 +15,7 @@
 //! - [`daemon`]: the long-running loops and their shutdown.
 //! - [`desk`]: the contract's procedure as pure decisions (the operator commands' rules so far).
 //! - [`cli`]: argument parsing, dispatch, output.
+//! - [`exit`]: sysexits codes and `Failure`, shared by the CLI and the daemon.
 //!
 //! `ARCHITECTURE.md` at the repository root is the longer map.
 
@@ -27,6 +28,7 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod desk;
+pub mod exit;
 pub mod http;
 pub mod ingest;
 pub mod kb;
