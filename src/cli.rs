@@ -14,14 +14,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
-pub use crate::exit::{self, Failure};
 use crate::config::{Config, EMBEDDED_DEFAULTS, Origin};
+pub use crate::exit::{self, Failure};
 use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
 
 mod calendar;
 mod kb;
-
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -477,7 +476,7 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
     let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
     let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
-    let intake = crate::ingest::Intake::new(config, &calendar, &templates, key);
+    let intake = crate::intake::Intake::new(config, &calendar, &templates, key);
     let mut unreadable = 0;
     let mut messages = messages.into_iter();
     loop {
@@ -487,10 +486,10 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
             break;
         }
         let chunk = crate::ingest::Prepared::all(batch, config.intake.max_message_bytes);
-        let outcomes = crate::ingest::apply_batch(&mut store, &intake, &chunk, None, now)?;
+        let outcomes = crate::intake::apply_batch(&mut store, &intake, &chunk, None, now)?;
         for (message, outcome) in chunk.iter().zip(&outcomes) {
             println!("{}\t{}", message.fetched.source, describe(outcome));
-            if matches!(outcome, crate::ingest::Outcome::Quarantined(_)) {
+            if matches!(outcome, crate::intake::Outcome::Quarantined(_)) {
                 unreadable += 1;
             }
         }
@@ -504,8 +503,8 @@ fn ingest_files(config: &Config, clock: Clock, file: &Path, mbox: Option<&Path>)
     Ok(())
 }
 
-fn describe(outcome: &crate::ingest::Outcome) -> String {
-    use crate::ingest::Outcome;
+fn describe(outcome: &crate::intake::Outcome) -> String {
+    use crate::intake::Outcome;
     match outcome {
         Outcome::Duplicate => "duplicate (already applied)".into(),
         Outcome::NewTicket(t) => format!("new ticket {t}"),

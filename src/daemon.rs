@@ -20,17 +20,19 @@ use futures::FutureExt;
 use tokio::sync::{Notify, watch};
 
 use crate::auth::{self, MacKey};
-use crate::exit::{self, Failure};
 use crate::clock::Clock;
 use crate::config::{Config, Mailbox, Smtp};
+use crate::exit::{self, Failure};
 use crate::http::Liveness;
+use crate::ingest::Prepared;
 use crate::ingest::imap::{Beginning, ForeignMailbox, ImapSettings, ImapSource, KEYWORD_PREFIX};
 use crate::ingest::maildir::MaildirSource;
-use crate::ingest::{self, Checkpoint, Intake, Outcome, Prepared};
+use crate::intake::{self, Intake, Outcome};
 use crate::lock::{DaemonLock, LockError};
 use crate::notify::templates::Templates;
 use crate::outbox::{self, Transport};
 use crate::store::checkpoints;
+use crate::store::checkpoints::Checkpoint;
 use crate::store::{self, Store, WriteTurns, suspensions};
 
 /// Pause between passes when the source cannot push news (Maildir).
@@ -85,27 +87,41 @@ pub fn run_blocking(config: Config, clock: Clock, options: RunOptions) -> Result
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(run(config, clock, options, shutdown_signal()))
+    // The handlers are registered before anything else: a SIGTERM that arrives while the
+    // daemon takes its lock or opens the store is a clean shutdown too, never the default kill.
+    runtime.block_on(async { run(config, clock, options, shutdown_signal()).await })
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!("cannot listen for SIGTERM: {e}");
-                std::future::pending::<()>().await
-            }
+/// Resolves on SIGINT or SIGTERM; the handlers are installed when this is called (inside
+/// the runtime), not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let listen = |kind: SignalKind, name: &'static str| match signal(kind) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cannot listen for {name}: {e}");
+            None
         }
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate => {}
+    let mut terminate = listen(SignalKind::terminate(), "SIGTERM");
+    let mut interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    async move {
+        tokio::select! {
+            _ = received(terminate.as_mut()) => {}
+            _ = received(interrupt.as_mut()) => {}
+        }
+        tracing::info!("shutdown requested: finishing the work in hand");
     }
-    tracing::info!("shutdown requested: finishing the work in hand");
+}
+
+/// Resolves when `signal` arrives; never when it could not be listened for.
+async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 /// Reconnection backoff: doubling from 1 s, capped, with ±25 % jitter so several daemons
@@ -435,7 +451,7 @@ impl Pass<'_> {
     ) -> anyhow::Result<Vec<Outcome>> {
         let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
         let intake = Intake::new(self.config, &calendar, self.templates, self.key.clone());
-        let outcomes = ingest::apply_batch(store, &intake, batch, checkpoint, self.clock.now())?;
+        let outcomes = intake::apply_batch(store, &intake, batch, checkpoint, self.clock.now())?;
         self.courier.notify_one();
         let quarantined = outcomes.iter().filter(|o| matches!(o, Outcome::Quarantined(_))).count();
         tracing::info!(messages = outcomes.len(), quarantined, "batch committed");

@@ -67,4 +67,3 @@ impl From<rusqlite::Error> for Failure {
         Failure::from(anyhow::Error::from(error))
     }
 }
-

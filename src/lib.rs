@@ -31,6 +31,7 @@ pub mod desk;
 pub mod exit;
 pub mod http;
 pub mod ingest;
+pub mod intake;
 pub mod kb;
 pub mod lock;
 pub mod model;

@@ -357,6 +357,29 @@ pub fn supervisors(config: &Config) -> Vec<&Operator> {
     }
 }
 
+/// Stores a message's attachments within `[intake]`'s bounds; returns the names dropped.
+pub fn store_attachments(
+    conn: &Connection,
+    config: &Config,
+    message_row: i64,
+    attachments: &[crate::ingest::parse::Attachment],
+    durable: bool,
+) -> anyhow::Result<Vec<String>> {
+    let files: Vec<crate::store::attachments::Incoming<'_>> = attachments
+        .iter()
+        .map(|a| crate::store::attachments::Incoming {
+            filename: &a.filename,
+            content_type: &a.content_type,
+            bytes: &a.bytes,
+        })
+        .collect();
+    let limits = crate::store::attachments::Limits {
+        max_attachments: config.intake.max_attachments,
+        max_attachment_bytes: config.intake.max_attachment_bytes,
+    };
+    crate::store::attachments::store(conn, &config.helpdesk.data_dir, limits, message_row, &files, durable)
+}
+
 fn reload(conn: &Connection, ticket: TicketId) -> anyhow::Result<TicketRow> {
     tickets::find_ticket(conn, ticket)?.with_context(|| format!("ticket {ticket} vanished inside its transaction"))
 }
@@ -1294,7 +1317,7 @@ pub fn open_phone_ticket(
         received_at: ctx.now,
         year,
     };
-    let ticket = tickets::insert_ticket(conn, &new, &crate::ingest::random_secret(), actor)?;
+    let ticket = tickets::insert_ticket(conn, &new, &auth::random_secret(), actor)?;
     conn.prepare_cached(
         "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
          VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'phone', 'phone')",
@@ -1390,7 +1413,7 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         received_at: ctx.now,
         year,
     };
-    let ticket = tickets::insert_ticket(conn, &new, &crate::ingest::random_secret(), &request.email)?;
+    let ticket = tickets::insert_ticket(conn, &new, &auth::random_secret(), &request.email)?;
     let text = match &request.pratica {
         Some(p) => format!("Pratica {p}\n\n{}", request.description),
         None => request.description.clone(),
@@ -1408,7 +1431,7 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         ts(ctx.now)
     ])?;
     let message_row = conn.last_insert_rowid();
-    let dropped = crate::ingest::store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
+    let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
     let due = on_new_ticket(conn, ctx, ticket, ctx.now, &text)?;
     let row = reload(conn, ticket)?;
     acknowledge(conn, ctx, &row, due, dropped)?;

@@ -94,6 +94,13 @@ impl MacKey {
     }
 }
 
+/// A random 128-bit secret as hex (a requester's status link).
+pub fn random_secret() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Compares without an early exit, so timing tells nothing about how much matched.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

@@ -36,8 +36,9 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
-use super::{Checkpoint, Fetched};
+use super::Fetched;
 use crate::config::{Server, Tls};
+use crate::store::checkpoints::Checkpoint;
 
 /// The UIDs (ascending) a batch takes, with their sizes: in order, until the bytes to fetch
 /// reach `budget` (oversized messages are not fetched and cost nothing); always at least one.

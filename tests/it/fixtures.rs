@@ -335,7 +335,7 @@ fn the_whole_corpus_goes_through_intake_without_failing_a_batch() {
     .expect("config");
     let calendar = sportello::sla::Calendar::new(config.calendar.clone(), Vec::new());
     let templates = sportello::notify::templates::Templates::load(None).expect("templates");
-    let intake = sportello::ingest::Intake::new(
+    let intake = sportello::intake::Intake::new(
         &config,
         &calendar,
         &templates,
@@ -361,12 +361,12 @@ fn the_whole_corpus_goes_through_intake_without_failing_a_batch() {
         .expect("t")
         .into();
     let batch = sportello::ingest::Prepared::all(batch, config.intake.max_message_bytes);
-    let outcomes = sportello::ingest::apply_batch(&mut store, &intake, &batch, None, now).expect("the batch commits");
+    let outcomes = sportello::intake::apply_batch(&mut store, &intake, &batch, None, now).expect("the batch commits");
     assert_eq!(outcomes.len(), batch.len());
     let quarantined: Vec<&String> = batch
         .iter()
         .zip(&outcomes)
-        .filter(|(_, o)| matches!(o, sportello::ingest::Outcome::Quarantined(_)))
+        .filter(|(_, o)| matches!(o, sportello::intake::Outcome::Quarantined(_)))
         .map(|(m, _)| &m.fetched.source)
         .collect();
     // Only messages that are not mail at all may end in quarantine.

@@ -1,0 +1,615 @@
+//! Intake: turns each fetched message into exactly one recorded change.
+//!
+//! [`apply_batch`] is the one place that writes what a message caused: in ONE transaction
+//! it stores the raw bytes, the ticket change, the events, the outbox rows and the mailbox
+//! checkpoint. A message that makes any step fail is quarantined while the rest of the batch
+//! commits: a message that cannot be read is quarantined before anything is written, and one
+//! that fails half-way rolls the batch back, which is then applied again with that message
+//! quarantined and a savepoint around each other one (so the common batch pays for no
+//! savepoints, and a batch is applied at most twice). A full disk is nobody's fault: the
+//! batch fails whole and stays in its mailbox. Sources
+//! acknowledge (flag, move) a batch only after that commit; a crash repeats at most one batch,
+//! and the repeats are recognised by their dedup key (Message-ID, or a hash of the content
+//! when there is none) and skipped.
+//!
+//! What a message is (parsed, classified, threaded) is decided in `ingest`, which also holds
+//! the mailbox sources; what it does to tickets is `workflow`'s.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use chrono::{DateTime, Datelike, Utc};
+use minijinja::context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::auth::MacKey;
+use crate::config::Config;
+use crate::ingest::classify::{self, Disposition};
+use crate::ingest::parse::{self, InboundMail};
+use crate::ingest::thread::{self, ThreadMatch};
+use crate::ingest::{Fetched, Prepared, bounce};
+use crate::model::{Channel, Kind, TicketId};
+use crate::notify::templates::Templates;
+use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours};
+use crate::outbox;
+use crate::sla::Calendar;
+use crate::store::checkpoints::Checkpoint;
+use crate::store::tickets::{self, NewTicket, insert_event};
+use crate::store::{Store, checkpoints, delivery, ts};
+use crate::workflow;
+
+/// Addresses in To/Cc of a new request that become participants, at most.
+const MAX_COPIED_PARTICIPANTS: usize = 20;
+
+/// What intake did with one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Already applied before (a repeat after a crash, or a second copy): skipped.
+    Duplicate,
+    /// Opened a new ticket.
+    NewTicket(TicketId),
+    /// Added to an existing ticket.
+    AddedTo(TicketId),
+    /// Names a ticket but comes from a stranger: stored and flagged, nothing told.
+    Flagged(TicketId),
+    /// An authenticated operator's mail (commands or an answer), about this ticket if any.
+    Operator(Option<TicketId>),
+    /// A bounce: its failed recipients were marked on this many tickets.
+    Bounce(usize),
+    /// Stored, no ticket, never answered (the disposition's label).
+    Ignored(&'static str),
+    /// Could not be read or applied: quarantined with this error.
+    Quarantined(String),
+}
+
+/// What intake needs besides the store.
+pub struct Intake<'a> {
+    /// The configuration.
+    pub config: &'a Config,
+    /// The business calendar (with the stored suspensions).
+    pub calendar: &'a Calendar,
+    /// Mail templates.
+    pub templates: &'a Templates,
+    /// The help desk's identity.
+    pub sender: Sender,
+    /// The key of operator-notification Message-IDs.
+    pub key: MacKey,
+}
+
+impl<'a> Intake<'a> {
+    /// Intake context for a configuration.
+    pub fn new(config: &'a Config, calendar: &'a Calendar, templates: &'a Templates, key: MacKey) -> Intake<'a> {
+        Intake {
+            config,
+            calendar,
+            templates,
+            key,
+            sender: Sender::of(config),
+        }
+    }
+}
+
+impl Intake<'_> {
+    /// The workflow context of a change made at `now`.
+    pub fn context(&self, now: DateTime<Utc>) -> workflow::Context<'_> {
+        workflow::Context {
+            config: self.config,
+            calendar: self.calendar,
+            templates: self.templates,
+            sender: &self.sender,
+            key: &self.key,
+            now,
+        }
+    }
+}
+
+/// Applies a batch in one transaction (see the module doc) and commits it with `checkpoint`.
+pub fn apply_batch(
+    store: &mut Store,
+    intake: &Intake<'_>,
+    batch: &[Prepared],
+    checkpoint: Option<&Checkpoint>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<Outcome>> {
+    // The message that failed half-way through the first attempt, with why.
+    let mut failed: Option<(usize, String)> = None;
+    // The first attempt pays no savepoint per message (failures after parsing are rare). If a
+    // message fails half-way, what it wrote is mixed with the rest of the batch: the batch is
+    // rolled back and applied again, that message quarantined and every other one inside its
+    // own savepoint, so a batch is applied at most twice however many of its messages fail.
+    let mut careful = false;
+    'attempt: loop {
+        let mut tx = store.write()?;
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (index, prepared) in batch.iter().enumerate() {
+            let error = match &failed {
+                Some((failed_index, error)) if *failed_index == index => error.clone(),
+                _ => match readable(intake, prepared) {
+                    Err(unreadable) => unreadable,
+                    Ok((mail, key)) => {
+                        let applied = if careful {
+                            let savepoint = tx.savepoint()?;
+                            let applied = apply_one(&savepoint, intake, prepared, mail, key, now);
+                            if applied.is_ok() {
+                                savepoint.commit()?;
+                            } // else dropped: rolled back
+                            applied
+                        } else {
+                            apply_one(&tx, intake, prepared, mail, key, now)
+                        };
+                        match applied {
+                            Ok(outcome) => {
+                                outcomes.push(outcome);
+                                continue;
+                            }
+                            // The database itself failing is not this message's fault: nothing
+                            // of the batch commits, and the source keeps it for the next pass.
+                            Err(error) if crate::store::is_disk_full(&error) => return Err(error),
+                            Err(error) if careful => format!("{error:#}"),
+                            Err(error) => {
+                                failed = Some((index, format!("{error:#}")));
+                                careful = true;
+                                drop(tx);
+                                continue 'attempt;
+                            }
+                        }
+                    }
+                },
+            };
+            quarantine(&tx, intake, prepared, &error, now)?;
+            outcomes.push(Outcome::Quarantined(error));
+        }
+        if let Some(cp) = checkpoint {
+            checkpoints::save(&tx, cp, now)?;
+        }
+        tx.commit()?;
+        for (prepared, outcome) in batch.iter().zip(&outcomes) {
+            let source = &prepared.fetched.source;
+            match outcome {
+                Outcome::NewTicket(t) => tracing::info!(ticket = %t, %source, "new ticket"),
+                Outcome::AddedTo(t) => tracing::info!(ticket = %t, %source, "message added"),
+                Outcome::Flagged(t) => tracing::warn!(ticket = %t, %source, "unverified sender flagged"),
+                Outcome::Quarantined(error) => tracing::warn!(%source, "message quarantined: {error}"),
+                other => tracing::debug!(%source, "{other:?}"),
+            }
+        }
+        return Ok(outcomes);
+    }
+}
+
+fn store_raw(conn: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
+    let raw = &prepared.fetched.raw;
+    conn.prepare_cached("INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![prepared.raw_sha, raw.len() as i64, raw])?;
+    Ok(())
+}
+
+fn quarantine(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    prepared: &Prepared,
+    error: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let message = &prepared.fetched;
+    // Over-size messages were not fetched; they stay in the source mailbox untouched but seen.
+    let raw_sha = if message.raw.is_empty() {
+        None
+    } else {
+        store_raw(conn, prepared)?;
+        Some(&prepared.raw_sha)
+    };
+    conn.prepare_cached("INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ts(now), message.source, raw_sha, error])?;
+    let quarantine_id = conn.last_insert_rowid();
+    insert_event(
+        conn,
+        None,
+        now,
+        "system",
+        "quarantined",
+        &format!("{}: {error}", message.source),
+        None,
+    )?;
+    // Tell the supervisors (or, without any, every operator) once, in this same transaction.
+    let supervisors: Vec<Recipient> = {
+        let ops = &intake.config.operators;
+        let chosen: Vec<_> = if ops.iter().any(|o| o.supervisor) {
+            ops.iter().filter(|o| o.supervisor).collect()
+        } else {
+            ops.iter().collect()
+        };
+        chosen
+            .into_iter()
+            .map(|o| Recipient {
+                name: Some(o.name.clone()),
+                address: o.email.clone(),
+            })
+            .collect()
+    };
+    if !supervisors.is_empty() {
+        let rendered = intake.templates.render(
+            intake.config.helpdesk.language,
+            "quarantined",
+            context! { source => message.source.clone(), error => error, size => message.size, helpdesk => intake.sender.name.clone() },
+        )?;
+        let notice = OutgoingMail {
+            purpose: "quarantined".into(),
+            ticket: None,
+            to: supervisors,
+            subject: rendered.subject,
+            body: rendered.body,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        };
+        outbox::enqueue(conn, &intake.sender, &notice, now)?;
+        conn.prepare_cached("UPDATE quarantine SET reported_at = ?2 WHERE id = ?1")?
+            .execute(params![quarantine_id, ts(now)])?;
+    }
+    Ok(())
+}
+
+/// The parsed message and its dedup key, or why it is quarantined unread (too large, or not
+/// parseable): decided before anything is written.
+fn readable<'p>(intake: &Intake<'_>, prepared: &'p Prepared) -> Result<(&'p InboundMail, &'p str), String> {
+    let message = &prepared.fetched;
+    let limit = intake.config.intake.max_message_bytes;
+    if message.size > limit || message.raw.len() as u64 > limit {
+        return Err(format!(
+            "message of {} bytes is larger than intake.max_message_bytes ({limit})",
+            message.size
+        ));
+    }
+    match &prepared.parsed {
+        Ok((mail, key)) => Ok((mail, key)),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn apply_one(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    prepared: &Prepared,
+    mail: &InboundMail,
+    key: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let seen: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
+        .query_row([key], |r| r.get(0))?;
+    if seen {
+        return Ok(Outcome::Duplicate);
+    }
+    store_raw(conn, prepared)?;
+    let stored = StoredMail {
+        mail,
+        key,
+        raw_sha: &prepared.raw_sha,
+        fetched: &prepared.fetched,
+    };
+    match classify::classify(mail, &intake.config.helpdesk.address) {
+        Disposition::Person => apply_person(conn, intake, &stored, now),
+        Disposition::Bounce(failed) => apply_bounce(conn, intake, &stored, &failed, now),
+        other => {
+            stored.insert(conn, None, other.label(), false)?;
+            Ok(Outcome::Ignored(other.label()))
+        }
+    }
+}
+
+/// A message on its way into `messages`.
+struct StoredMail<'a> {
+    mail: &'a InboundMail,
+    key: &'a str,
+    raw_sha: &'a str,
+    fetched: &'a Fetched,
+}
+
+impl StoredMail<'_> {
+    /// Inserts the message row and returns its id.
+    fn insert(
+        &self,
+        conn: &Connection,
+        ticket: Option<TicketId>,
+        disposition: &str,
+        flagged: bool,
+    ) -> rusqlite::Result<i64> {
+        let m = self.mail;
+        conn.prepare_cached(
+            "INSERT INTO messages (ticket_id, direction, dedup_key, message_id, from_addr, from_name, to_addrs,
+                 cc_addrs, subject, body_text, raw_sha256, at, source, disposition, flagged)
+             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+        )?
+        .execute(params![
+            ticket.map(|t| t.to_string()),
+            self.key,
+            m.message_id,
+            m.from.as_ref().map(|p| &p.address),
+            m.from.as_ref().and_then(|p| p.name.as_ref()),
+            m.to.join(","),
+            m.cc.join(","),
+            m.subject,
+            m.fresh_text,
+            self.raw_sha,
+            ts(self.fetched.received_at),
+            self.fetched.source,
+            disposition,
+            flagged,
+        ])?;
+        Ok(conn.last_insert_rowid())
+    }
+}
+
+/// The ticket each referenced id belongs to (stored or sent by us), and whether the subject
+/// token names a real ticket: the facts [`thread::decide`] needs, read up front.
+fn thread_of(conn: &Connection, mail: &InboundMail) -> anyhow::Result<ThreadMatch> {
+    let mut known: HashMap<String, TicketId> = HashMap::new();
+    for id in mail.referenced_ids() {
+        let ticket: Option<String> = conn
+            .prepare_cached(
+                "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 UNION ALL
+                 SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+                 LIMIT 1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        if let Some(t) = ticket.and_then(|t| t.parse().ok()) {
+            known.insert(id.to_string(), t);
+        }
+    }
+    let token_exists = match thread::subject_token(&mail.subject) {
+        Some(t) => tickets::find_ticket(conn, t)?.is_some(),
+        None => false,
+    };
+    Ok(thread::decide(mail, |id| known.get(id).copied(), |_| token_exists))
+}
+
+fn apply_person(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let mail = stored.mail;
+    let Some(from) = mail.from.as_ref() else {
+        anyhow::bail!("the message has no sender address");
+    };
+    let ctx = intake.context(now);
+    let thread = thread_of(conn, mail)?.ticket();
+    // Whoever writes can be written to: a delivery failure recorded earlier no longer holds.
+    for t in delivery::clear_undeliverable(conn, &from.address, now)? {
+        insert_event(conn, Some(t), now, &from.address, "deliverable", "wrote again", None)?;
+    }
+
+    // An operator's mail commands only when our MX authenticated it; otherwise the
+    // supervisors are alerted and it is handled like anybody else's mail.
+    if let Some(operator) = intake.config.operator(&from.address)
+        && workflow::authenticate(conn, &ctx, operator, mail)?
+    {
+        let row = stored.insert(conn, thread, "operator", false)?;
+        workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
+        let touched = workflow::on_operator_mail(conn, &ctx, operator, mail, thread)?;
+        return Ok(Outcome::Operator(touched));
+    }
+
+    if let Some(ticket) = thread {
+        let known: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)")?
+            .query_row(params![ticket.to_string(), from.address], |r| r.get(0))?;
+        let row = stored.insert(conn, Some(ticket), "person", !known)?;
+        if !known {
+            insert_event(
+                conn,
+                Some(ticket),
+                now,
+                &from.address,
+                "unverified-sender",
+                "stored and flagged, sender told nothing",
+                Some(row),
+            )?;
+            let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
+            let notice = workflow::Notice::new("flagged", from.address.clone()).with_text(mail.fresh_text.clone());
+            workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
+            return Ok(Outcome::Flagged(ticket));
+        }
+        let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
+        insert_event(
+            conn,
+            Some(ticket),
+            now,
+            &from.address,
+            "message",
+            &mail.subject,
+            Some(row),
+        )?;
+        conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+            .execute(params![ticket.to_string(), ts(now)])?;
+        workflow::on_requester_message(conn, &ctx, ticket, &from.address, mail)?;
+        if !dropped.is_empty() {
+            let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+            let rendered = intake.templates.render(
+                intake.config.helpdesk.language,
+                "attachments_dropped",
+                context! { ticket => ticket.to_string(), subject => ticket_row.subject.clone(),
+                helpdesk => intake.sender.name.clone(), dropped => dropped },
+            )?;
+            let notice = reply_to(mail, from, ticket, "attachments", rendered);
+            outbox::enqueue(conn, &intake.sender, &notice, now)?;
+        }
+        return Ok(Outcome::AddedTo(ticket));
+    }
+
+    let subject = thread::base_subject(&mail.subject);
+    let received = stored.fetched.received_at;
+    let year = received.with_timezone(&intake.calendar.timezone()).year();
+    let new = NewTicket {
+        subject: if subject.is_empty() {
+            "(senza oggetto)".into()
+        } else {
+            subject
+        },
+        channel: Channel::Email,
+        kind: if mail.subject.to_lowercase().contains("reclamo") {
+            Kind::Complaint
+        } else {
+            Kind::Problem
+        },
+        requester_email: Some(from.address.clone()),
+        requester_name: from.name.clone(),
+        requester_phone: None,
+        category: None,
+        pratica: None,
+        received_at: received,
+        year,
+    };
+    let ticket = tickets::insert_ticket(conn, &new, &crate::auth::random_secret(), &from.address)?;
+    // People in copy may follow up on the ticket; a message addressed to thousands is not a
+    // conversation, so only the first few become participants.
+    let copied = mail.to.iter().chain(&mail.cc).filter(|cc| {
+        **cc != from.address && **cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none()
+    });
+    for cc in copied.take(MAX_COPIED_PARTICIPANTS) {
+        conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
+            .execute(params![ticket.to_string(), cc])?;
+    }
+    let row = stored.insert(conn, Some(ticket), "person", false)?;
+    let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
+    let due = workflow::on_new_ticket(conn, &ctx, ticket, received, &mail.fresh_text)?;
+
+    let window_start = now - chrono::TimeDelta::hours(1);
+    if outbox::acks_since(conn, &from.address, window_start)? >= intake.config.intake.ack_rate_per_hour {
+        insert_event(
+            conn,
+            Some(ticket),
+            now,
+            "system",
+            "ack-suppressed",
+            "acknowledgment rate limit reached for this sender",
+            None,
+        )?;
+        return Ok(Outcome::NewTicket(ticket));
+    }
+    let language = intake.config.helpdesk.language;
+    let rendered = intake.templates.render(
+        language,
+        "ack",
+        context! {
+            ticket => ticket.to_string(),
+            subject => new.subject,
+            helpdesk => intake.sender.name.clone(),
+            hours => service_hours(&intake.config.calendar, language),
+            take_in_due => format_local(due, intake.calendar.timezone(), language),
+            dropped => dropped,
+            status_note => crate::notify::suspension_note(intake.calendar, now, language),
+            status_link => ctx.status_link(&tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?),
+        },
+    )?;
+    let ack = reply_to(mail, from, ticket, "ack", rendered);
+    let ack_id = outbox::enqueue(conn, &intake.sender, &ack, now)?;
+    insert_event(conn, Some(ticket), now, "system", "acknowledged", &ack_id, None)?;
+    Ok(Outcome::NewTicket(ticket))
+}
+
+/// An automatic reply to `mail`, threaded under it.
+fn reply_to(
+    mail: &InboundMail,
+    from: &parse::Person,
+    ticket: TicketId,
+    purpose: &str,
+    rendered: crate::notify::templates::Rendered,
+) -> OutgoingMail {
+    let mut references = mail.references.clone();
+    references.extend(mail.message_id.clone());
+    OutgoingMail {
+        purpose: purpose.to_string(),
+        ticket: Some(ticket),
+        to: vec![Recipient {
+            name: from.name.clone(),
+            address: from.address.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: mail.message_id.clone(),
+        references,
+        automatic: true,
+        attachments: Vec::new(),
+    }
+}
+
+fn apply_bounce(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    listed: &[String],
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    let ctx = intake.context(now);
+    // Believed only for mail of ours it refers to, and only for that mail's recipients.
+    let mut ticket_of_original = None;
+    let mut failed: Vec<String> = Vec::new();
+    for id in bounce::referenced_ids(stored.mail) {
+        if let Some(original) = delivery::our_mail(conn, &id)? {
+            ticket_of_original = ticket_of_original.or(original.ticket);
+            for address in bounce::believed_failures(listed, &original.recipients) {
+                if !failed.contains(&address) {
+                    failed.push(address);
+                }
+            }
+        }
+    }
+    let row = stored.insert(conn, ticket_of_original, "bounce", false)?;
+    if failed.is_empty() {
+        let detail = if listed.is_empty() {
+            "refers to no mail of ours: nothing marked".to_string()
+        } else {
+            format!(
+                "for {} refers to no mail of ours to them: nothing marked",
+                listed.join(", ")
+            )
+        };
+        insert_event(
+            conn,
+            ticket_of_original,
+            now,
+            "system",
+            "unverified-bounce",
+            &detail,
+            Some(row),
+        )?;
+        return Ok(Outcome::Bounce(0));
+    }
+    let until = stored.fetched.received_at + chrono::Duration::days(bounce::UNDELIVERABLE_DAYS);
+    let mut touched = 0;
+    for address in &failed {
+        for t in delivery::mark_undeliverable(conn, address, now, until)? {
+            insert_event(
+                conn,
+                Some(t),
+                stored.fetched.received_at,
+                "system",
+                "undeliverable",
+                address,
+                Some(row),
+            )?;
+            // The assigned operator (or first level) learns that the requester cannot be reached.
+            let ticket_row = tickets::find_ticket(conn, t)?.context("ticket vanished inside its transaction")?;
+            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
+            workflow::notify_operators(
+                conn,
+                &ctx,
+                &ticket_row,
+                &to,
+                workflow::Notice::new("bounce", address.clone()),
+            )?;
+            touched += 1;
+        }
+    }
+    Ok(Outcome::Bounce(touched))
+}
+
+#[cfg(test)]
+mod tests;
