@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use chrono::{DateTime, Datelike, Utc};
 use minijinja::context;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 use crate::auth::MacKey;
 use crate::config::Config;
@@ -35,7 +35,7 @@ use crate::outbox;
 use crate::sla::Calendar;
 use crate::store::checkpoints::Checkpoint;
 use crate::store::tickets::{self, NewTicket, insert_event};
-use crate::store::{Store, checkpoints, delivery, ts};
+use crate::store::{Store, checkpoints, delivery, messages};
 use crate::workflow;
 
 /// Addresses in To/Cc of a new request that become participants, at most.
@@ -178,10 +178,7 @@ pub fn apply_batch(
 }
 
 fn store_raw(conn: &Connection, prepared: &Prepared) -> rusqlite::Result<()> {
-    let raw = &prepared.fetched.raw;
-    conn.prepare_cached("INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)")?
-        .execute(params![prepared.raw_sha, raw.len() as i64, raw])?;
-    Ok(())
+    messages::insert_raw(conn, &prepared.raw_sha, &prepared.fetched.raw)
 }
 
 fn quarantine(
@@ -199,9 +196,7 @@ fn quarantine(
         store_raw(conn, prepared)?;
         Some(&prepared.raw_sha)
     };
-    conn.prepare_cached("INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![ts(now), message.source, raw_sha, error])?;
-    let quarantine_id = conn.last_insert_rowid();
+    let quarantine_id = messages::quarantine(conn, now, &message.source, raw_sha.map(String::as_str), error)?;
     insert_event(
         conn,
         None,
@@ -245,8 +240,7 @@ fn quarantine(
             attachments: Vec::new(),
         };
         outbox::enqueue(conn, &intake.sender, &notice, now)?;
-        conn.prepare_cached("UPDATE quarantine SET reported_at = ?2 WHERE id = ?1")?
-            .execute(params![quarantine_id, ts(now)])?;
+        messages::quarantine_reported(conn, quarantine_id, now)?;
     }
     Ok(())
 }
@@ -276,10 +270,7 @@ fn apply_one(
     key: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Outcome> {
-    let seen: bool = conn
-        .prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
-        .query_row([key], |r| r.get(0))?;
-    if seen {
+    if messages::is_known(conn, key)? {
         return Ok(Outcome::Duplicate);
     }
     store_raw(conn, prepared)?;
@@ -317,28 +308,25 @@ impl StoredMail<'_> {
         flagged: bool,
     ) -> rusqlite::Result<i64> {
         let m = self.mail;
-        conn.prepare_cached(
-            "INSERT INTO messages (ticket_id, direction, dedup_key, message_id, from_addr, from_name, to_addrs,
-                 cc_addrs, subject, body_text, raw_sha256, at, source, disposition, flagged)
-             VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-        )?
-        .execute(params![
-            ticket.map(|t| t.to_string()),
-            self.key,
-            m.message_id,
-            m.from.as_ref().map(|p| &p.address),
-            m.from.as_ref().and_then(|p| p.name.as_ref()),
-            m.to.join(","),
-            m.cc.join(","),
-            m.subject,
-            m.fresh_text,
-            self.raw_sha,
-            ts(self.fetched.received_at),
-            self.fetched.source,
-            disposition,
-            flagged,
-        ])?;
-        Ok(conn.last_insert_rowid())
+        messages::insert_inbound(
+            conn,
+            &messages::Inbound {
+                ticket,
+                dedup_key: self.key,
+                message_id: m.message_id.as_deref(),
+                from_addr: m.from.as_ref().map(|p| p.address.as_str()),
+                from_name: m.from.as_ref().and_then(|p| p.name.as_deref()),
+                to_addrs: m.to.join(","),
+                cc_addrs: m.cc.join(","),
+                subject: &m.subject,
+                body_text: &m.fresh_text,
+                raw_sha256: self.raw_sha,
+                at: self.fetched.received_at,
+                source: &self.fetched.source,
+                disposition,
+                flagged,
+            },
+        )
     }
 }
 
@@ -347,16 +335,7 @@ impl StoredMail<'_> {
 fn thread_of(conn: &Connection, mail: &InboundMail) -> anyhow::Result<ThreadMatch> {
     let mut known: HashMap<String, TicketId> = HashMap::new();
     for id in mail.referenced_ids() {
-        let ticket: Option<String> = conn
-            .prepare_cached(
-                "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
-                 UNION ALL
-                 SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
-                 LIMIT 1",
-            )?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        if let Some(t) = ticket.and_then(|t| t.parse().ok()) {
+        if let Some(t) = messages::ticket_of_message_id(conn, id)? {
             known.insert(id.to_string(), t);
         }
     }
@@ -396,9 +375,7 @@ fn apply_person(
     }
 
     if let Some(ticket) = thread {
-        let known: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)")?
-            .query_row(params![ticket.to_string(), from.address], |r| r.get(0))?;
+        let known = delivery::is_participant(conn, ticket, &from.address)?;
         let row = stored.insert(conn, Some(ticket), "person", !known)?;
         if !known {
             insert_event(
@@ -426,8 +403,7 @@ fn apply_person(
             &mail.subject,
             Some(row),
         )?;
-        conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
-            .execute(params![ticket.to_string(), ts(now)])?;
+        messages::touch_ticket(conn, ticket, now)?;
         workflow::on_requester_message(conn, &ctx, ticket, &from.address, mail)?;
         if !dropped.is_empty() {
             let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
@@ -473,8 +449,7 @@ fn apply_person(
         **cc != from.address && **cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none()
     });
     for cc in copied.take(MAX_COPIED_PARTICIPANTS) {
-        conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
-            .execute(params![ticket.to_string(), cc])?;
+        delivery::add_copied(conn, ticket, cc)?;
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;

@@ -1,5 +1,6 @@
-//! Whether requesters can be reached: the undeliverable marks on `participants`, and the
-//! look-up of our own sent mail that a delivery report must refer to.
+//! Rows of `participants` — who takes part in a ticket and whether they can be reached (the
+//! undeliverable marks) — and the look-up of our own sent mail that a delivery report must
+//! refer to.
 //!
 //! Owns those statements only; whether a report is believed is decided in
 //! `ingest::bounce`, and how long a mark lasts is the caller's argument.
@@ -98,4 +99,17 @@ pub fn is_undeliverable(
 fn parse_ticket(text: &str) -> rusqlite::Result<TicketId> {
     text.parse()
         .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+}
+
+/// True when `address` takes part in `ticket` (its requester or someone in copy).
+pub fn is_participant(conn: &Connection, ticket: TicketId, address: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM participants WHERE ticket_id = ?1 AND email = ?2)")?
+        .query_row(params![ticket.to_string(), address], |r| r.get(0))
+}
+
+/// Adds someone in copy of a new request as a participant (once).
+pub fn add_copied(conn: &Connection, ticket: TicketId, address: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'cc')")?
+        .execute(params![ticket.to_string(), address])?;
+    Ok(())
 }

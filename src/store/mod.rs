@@ -11,6 +11,7 @@
 pub mod attachments;
 pub mod checkpoints;
 pub mod delivery;
+pub mod messages;
 pub mod suspensions;
 pub mod tickets;
 

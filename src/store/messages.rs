@@ -1,0 +1,131 @@
+//! Rows of `raw_messages`, `messages` (incoming mail as stored) and `quarantine`, and the
+//! look-ups threading needs.
+//!
+//! Owns those statements only: what a message is and where it belongs is decided by
+//! `ingest` and `intake`; timestamps are arguments.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::ts;
+use crate::model::TicketId;
+
+/// True when a message with this dedup key was applied before.
+pub fn is_known(conn: &Connection, dedup_key: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM messages WHERE dedup_key = ?1)")?
+        .query_row([dedup_key], |r| r.get(0))
+}
+
+/// Keeps the raw bytes once per content hash.
+pub fn insert_raw(conn: &Connection, sha256: &str, bytes: &[u8]) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO raw_messages (sha256, size, bytes) VALUES (?1, ?2, ?3)")?
+        .execute(params![sha256, bytes.len() as i64, bytes])?;
+    Ok(())
+}
+
+/// An incoming message's row.
+#[derive(Debug, Clone)]
+pub struct Inbound<'a> {
+    /// The ticket it belongs to, if any.
+    pub ticket: Option<TicketId>,
+    /// What recognises a repeat.
+    pub dedup_key: &'a str,
+    /// Its Message-ID.
+    pub message_id: Option<&'a str>,
+    /// The author's address and name.
+    pub from_addr: Option<&'a str>,
+    /// The author's display name.
+    pub from_name: Option<&'a str>,
+    /// To addresses, comma-separated.
+    pub to_addrs: String,
+    /// Cc addresses, comma-separated.
+    pub cc_addrs: String,
+    /// Decoded subject.
+    pub subject: &'a str,
+    /// The fresh text.
+    pub body_text: &'a str,
+    /// Key of its raw bytes.
+    pub raw_sha256: &'a str,
+    /// When it reached our mailbox.
+    pub at: DateTime<Utc>,
+    /// Where it came from.
+    pub source: &'a str,
+    /// How intake classified it (`person`, `operator`, `bounce`, …).
+    pub disposition: &'a str,
+    /// Stored but not trusted (a stranger naming a ticket).
+    pub flagged: bool,
+}
+
+/// Inserts an incoming message and returns its row id.
+pub fn insert_inbound(conn: &Connection, m: &Inbound<'_>) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO messages (ticket_id, direction, dedup_key, message_id, from_addr, from_name, to_addrs,
+             cc_addrs, subject, body_text, raw_sha256, at, source, disposition, flagged)
+         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?
+    .execute(params![
+        m.ticket.map(|t| t.to_string()),
+        m.dedup_key,
+        m.message_id,
+        m.from_addr,
+        m.from_name,
+        m.to_addrs,
+        m.cc_addrs,
+        m.subject,
+        m.body_text,
+        m.raw_sha256,
+        ts(m.at),
+        m.source,
+        m.disposition,
+        m.flagged,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The ticket of a Message-ID we sent or stored, if any. A stored id that does not parse is
+/// an error, never a message threaded nowhere.
+pub fn ticket_of_message_id(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<TicketId>> {
+    let ticket: Option<String> = conn
+        .prepare_cached(
+            "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
+             UNION ALL
+             SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+             LIMIT 1",
+        )?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?;
+    ticket
+        .map(|t| {
+            t.parse::<TicketId>()
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
+        })
+        .transpose()
+}
+
+/// A message arrived on `ticket`: its `updated_at` moves.
+pub fn touch_ticket(conn: &Connection, ticket: TicketId, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
+        .execute(params![ticket.to_string(), ts(now)])?;
+    Ok(())
+}
+
+/// Quarantines a message (its raw bytes already stored when it was readable at all) and
+/// returns the quarantine row.
+pub fn quarantine(
+    conn: &Connection,
+    at: DateTime<Utc>,
+    source: &str,
+    raw_sha256: Option<&str>,
+    error: &str,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached("INSERT INTO quarantine (at, source, raw_sha256, error) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![ts(at), source, raw_sha256, error])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The supervisors were told about quarantine row `id`.
+pub fn quarantine_reported(conn: &Connection, id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE quarantine SET reported_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(at)])?;
+    Ok(())
+}
