@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::auth::{self, MacKey};
 use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
-use crate::desk;
+use crate::desk::{self, effect::Effect};
 use crate::ingest::parse::InboundMail;
 use crate::model::{Channel, Kind, Level, Status, TicketId};
 use crate::notify::templates::Templates;
@@ -117,19 +117,88 @@ pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Op
     .optional()
 }
 
-/// Opens the first cycle of a new ticket.
-pub fn open_first_cycle(
+// ---------------------------------------------------------------------------------------------
+// The apply seam
+// ---------------------------------------------------------------------------------------------
+
+/// Turns the desk's effects into rows and outbox mail, in order, inside the caller's
+/// transaction: the one place where a decision of `desk` is written.
+pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[Effect]) -> anyhow::Result<()> {
+    for effect in effects {
+        match effect {
+            Effect::OpenCycle {
+                number,
+                received_at,
+                effective_start,
+                take_in_due,
+                level,
+                opening: _,
+            } => {
+                conn.prepare_cached(
+                    "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    ticket.to_string(),
+                    number,
+                    ts(*received_at),
+                    ts(*effective_start),
+                    ts(*take_in_due),
+                    level.number()
+                ])?;
+            }
+            Effect::NotifyOperators { to, kind, text } => {
+                let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
+                let row = reload(conn, ticket)?;
+                notify_operators(
+                    conn,
+                    ctx,
+                    &row,
+                    &operators,
+                    Notice::new(kind, "").with_text(text.clone()),
+                )?;
+            }
+            Effect::Acknowledge { take_in_due, dropped } => {
+                let row = reload(conn, ticket)?;
+                if let Some(id) = acknowledge(conn, ctx, &row, *take_in_due, dropped.clone())? {
+                    ctx.event(conn, Some(ticket), "system", "acknowledged", &id)?;
+                }
+            }
+            Effect::Event { actor, action, detail } => ctx.event(conn, Some(ticket), actor, action, detail)?,
+        }
+    }
+    Ok(())
+}
+
+/// A new request's ticket was just opened (its message and attachments stored): the desk's
+/// rule for every channel — SLA cycle, first-level notice, acknowledgment — applied.
+pub fn open_request(
     conn: &Connection,
     ctx: &Context<'_>,
-    ticket: TicketId,
-    channel: Channel,
-    received: DateTime<Utc>,
-) -> anyhow::Result<DateTime<Utc>> {
-    let (effective, due) = take_in_due(ctx.calendar, &ctx.config.sla, channel, received);
-    conn.prepare_cached("INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level) VALUES (?1, 1, ?2, ?3, ?4, 1)")?.execute(
-        params![ticket.to_string(), ts(received), ts(effective), ts(due)],
-    )?;
-    Ok(due)
+    ticket: &TicketRow,
+    received_at: DateTime<Utc>,
+    text: &str,
+    dropped: &[String],
+) -> anyhow::Result<()> {
+    let acks_last_hour = match &ticket.requester_email {
+        Some(address) => outbox::acks_since(conn, address, ctx.now - chrono::TimeDelta::hours(1))?,
+        None => 0,
+    };
+    let request = desk::request::NewRequest {
+        channel: ticket.channel,
+        received_at,
+        text,
+        requester_email: ticket.requester_email.as_deref(),
+        dropped,
+        acks_last_hour,
+    };
+    let setting = desk::request::Setting {
+        calendar: ctx.calendar,
+        sla: &ctx.config.sla,
+        roster: &ctx.config.operators,
+        ack_rate_per_hour: ctx.config.intake.ack_rate_per_hour,
+    };
+    apply(conn, ctx, ticket.id, &desk::request::opened(&request, &setting))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -402,26 +471,6 @@ fn set(
 // ---------------------------------------------------------------------------------------------
 // New requests
 // ---------------------------------------------------------------------------------------------
-
-/// After a new ticket is inserted: its first SLA cycle and the first-level notice.
-pub fn on_new_ticket(
-    conn: &Connection,
-    ctx: &Context<'_>,
-    ticket: TicketId,
-    received: DateTime<Utc>,
-    text: &str,
-) -> anyhow::Result<DateTime<Utc>> {
-    let row = reload(conn, ticket)?;
-    let due = open_first_cycle(conn, ctx, ticket, row.channel, received)?;
-    notify_operators(
-        conn,
-        ctx,
-        &row,
-        &first_level(ctx.config),
-        Notice::new("new", "").with_text(text),
-    )?;
-    Ok(due)
-}
 
 // ---------------------------------------------------------------------------------------------
 // Requesters writing again
@@ -1330,16 +1379,9 @@ pub fn open_phone_ticket(
         phone.summary,
         ts(ctx.now)
     ])?;
-    let due = on_new_ticket(
-        conn,
-        ctx,
-        ticket,
-        ctx.now,
-        &format!("Tel. {}\n{}", phone.number, phone.summary),
-    )?;
-    if phone.email.is_some() {
-        acknowledge(conn, ctx, &reload(conn, ticket)?, due, Vec::new())?;
-    }
+    let row = reload(conn, ticket)?;
+    let text = format!("Tel. {}\n{}", phone.number, phone.summary);
+    open_request(conn, ctx, &row, ctx.now, &text, &[])?;
     Ok(ticket)
 }
 
@@ -1432,10 +1474,8 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
     ])?;
     let message_row = conn.last_insert_rowid();
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
-    let due = on_new_ticket(conn, ctx, ticket, ctx.now, &text)?;
-    let row = reload(conn, ticket)?;
-    acknowledge(conn, ctx, &row, due, dropped)?;
-    Ok(row)
+    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped)?;
+    reload(conn, ticket)
 }
 
 /// The requester replied from the status page: recorded like an e-mail reply (a resolved

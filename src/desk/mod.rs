@@ -1,6 +1,7 @@
 //! The desk: the contract's procedure as pure functions over plain data.
 //!
-//! Owns the decisions — which operator command is refused and why, today — and nothing else:
+//! Owns the decisions — which operator command is refused and why, what a new request opens
+//! (whichever channel brought it) — and nothing else:
 //! it imports no database, network, file or clock module, and never reads the clock (the
 //! instant is an argument). Callers load the facts, ask the desk, and write what it decided.
 //!
@@ -8,3 +9,5 @@
 //! `workflow`, which calls these functions.
 
 pub mod cmd;
+pub mod effect;
+pub mod request;

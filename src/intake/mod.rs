@@ -30,7 +30,7 @@ use crate::ingest::thread::{self, ThreadMatch};
 use crate::ingest::{Fetched, Prepared, bounce};
 use crate::model::{Channel, Kind, TicketId};
 use crate::notify::templates::Templates;
-use crate::notify::{OutgoingMail, Recipient, Sender, format_local, service_hours};
+use crate::notify::{OutgoingMail, Recipient, Sender};
 use crate::outbox;
 use crate::sla::Calendar;
 use crate::store::checkpoints::Checkpoint;
@@ -453,39 +453,8 @@ fn apply_person(
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
-    let due = workflow::on_new_ticket(conn, &ctx, ticket, received, &mail.fresh_text)?;
-
-    let window_start = now - chrono::TimeDelta::hours(1);
-    if outbox::acks_since(conn, &from.address, window_start)? >= intake.config.intake.ack_rate_per_hour {
-        insert_event(
-            conn,
-            Some(ticket),
-            now,
-            "system",
-            "ack-suppressed",
-            "acknowledgment rate limit reached for this sender",
-            None,
-        )?;
-        return Ok(Outcome::NewTicket(ticket));
-    }
-    let language = intake.config.helpdesk.language;
-    let rendered = intake.templates.render(
-        language,
-        "ack",
-        context! {
-            ticket => ticket.to_string(),
-            subject => new.subject,
-            helpdesk => intake.sender.name.clone(),
-            hours => service_hours(&intake.config.calendar, language),
-            take_in_due => format_local(due, intake.calendar.timezone(), language),
-            dropped => dropped,
-            status_note => crate::notify::suspension_note(intake.calendar, now, language),
-            status_link => ctx.status_link(&tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?),
-        },
-    )?;
-    let ack = reply_to(mail, from, ticket, "ack", rendered);
-    let ack_id = outbox::enqueue(conn, &intake.sender, &ack, now)?;
-    insert_event(conn, Some(ticket), now, "system", "acknowledged", &ack_id, None)?;
+    let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+    workflow::open_request(conn, &ctx, &row, received, &mail.fresh_text, &dropped)?;
     Ok(Outcome::NewTicket(ticket))
 }
 

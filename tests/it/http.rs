@@ -311,3 +311,48 @@ fn calls_notice_health_metrics_and_the_openapi_document() {
         "the document lists no route the server lacks"
     );
 }
+
+/// Security review, attack 4: the public form (or the portal's API) naming someone else's
+/// address cannot make the help desk mail-bomb them: the per-address acknowledgment cap of
+/// the mail channel holds for every channel. The tickets are still opened.
+#[test]
+fn the_form_cannot_mail_bomb_a_third_party() {
+    let server = start("form_rate_per_hour = 50\n");
+    let port = server.port;
+    let victim = "victim@example.org";
+    for n in 0..7 {
+        let token = form_token(port);
+        let (ct, body) = multipart(
+            &[
+                ("csrf", &token),
+                ("name", "Chiunque"),
+                ("email", victim),
+                ("category", "Pagamenti (pagoPA)"),
+                ("subject", &format!("Oggetto scelto da chi attacca {n}")),
+                ("description", "Testo scelto da chi attacca, spedito alla vittima."),
+            ],
+            None,
+        );
+        let posted = http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body);
+        assert_eq!(posted.status, 201, "{}", posted.text());
+    }
+    let mut api = valid_request();
+    api["email"] = serde_json::Value::from(victim);
+    for _ in 0..3 {
+        assert_eq!(post_json(port, "/api/v1/tickets", Some(TOKEN), &api).status, 201);
+    }
+    let acks = outbox(&server.sandbox)
+        .iter()
+        .filter(|m| m.purpose == "ack" && m.recipients.contains(victim))
+        .count();
+    assert_eq!(acks, 5, "ack_rate_per_hour (5) acknowledgments in the hour, not 10");
+    let db = rusqlite::Connection::open(server.sandbox.path("var/sportello.db")).expect("db");
+    let (tickets, suppressed): (i64, i64) = db
+        .query_row(
+            "SELECT (SELECT count(*) FROM tickets), (SELECT count(*) FROM events WHERE action = 'ack-suppressed')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!((tickets, suppressed), (10, 5));
+}
