@@ -4,7 +4,7 @@
 //! Runs inside intake's transaction (every function takes the caller's `&Connection`), so a
 //! ticket change, its audit events, its SLA cycle and its outgoing mails commit together or
 //! not at all. The decisions that need no database are pure functions at the bottom of this
-//! file ([`is_bare_thanks`], [`reopen_route`], [`queue_order`]) and are unit-tested alone.
+//! file ([`queue_order`]) or in `desk`, and are unit-tested alone.
 //!
 //! States: `new` → `assigned` → `resolved` → `archived`; a requester's reply to a resolved or
 //! archived ticket reopens it (a new SLA cycle) back to the technician who closed it.
@@ -25,7 +25,7 @@ use crate::model::{Channel, Kind, Level, Status, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
-use crate::sla::{Calendar, resolution_due, take_in_due};
+use crate::sla::{Calendar, resolution_due};
 use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
 use crate::store::{parse_ts, ts};
 
@@ -131,12 +131,15 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                 received_at,
                 effective_start,
                 take_in_due,
+                take_in_at,
+                resolution_due,
                 level,
-                opening: _,
+                opening,
             } => {
                 conn.prepare_cached(
-                    "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at,
+                         level, resolution_due, opened_as)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )?
                 .execute(params![
                     ticket.to_string(),
@@ -144,10 +147,13 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     ts(*received_at),
                     ts(*effective_start),
                     ts(*take_in_due),
-                    level.number()
+                    take_in_at.map(ts),
+                    level.number(),
+                    resolution_due.map(ts),
+                    opening.as_str(),
                 ])?;
             }
-            Effect::NotifyOperators { to, kind, text } => {
+            Effect::NotifyOperators { to, kind, reason, text } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
                 let row = reload(conn, ticket)?;
                 notify_operators(
@@ -155,7 +161,27 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     ctx,
                     &row,
                     &operators,
-                    Notice::new(kind, "").with_text(text.clone()),
+                    Notice::new(kind, reason.clone()).with_text(text.clone()),
+                )?;
+            }
+            Effect::SetKind(kind) => set(conn, ctx, ticket, "kind", &kind.as_str())?,
+            Effect::Reopen { status, assignee } => {
+                conn.prepare_cached(
+                    "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL,
+                         resolved_at = NULL, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)])?;
+            }
+            Effect::LetterReopened { technician } => {
+                let row = reload(conn, ticket)?;
+                letter(
+                    conn,
+                    ctx,
+                    &row,
+                    "reopened",
+                    "reopened",
+                    BTreeMap::from([("technician", Value::from(technician.clone().unwrap_or_default()))]),
+                    Vec::new(),
                 )?;
             }
             Effect::Acknowledge { take_in_due, dropped } => {
@@ -401,29 +427,17 @@ fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> 
 
 /// The first-level operators who are not away.
 pub fn first_level(config: &Config) -> Vec<&Operator> {
-    config
-        .operators
-        .iter()
-        .filter(|o| o.level == Level::First && !o.away)
-        .collect()
+    desk::roster::first_level(&config.operators)
 }
 
 /// Who hears about a ticket: its assignee, or first level while it has none.
 pub fn assignee_or_first_level<'c>(config: &'c Config, ticket: &TicketRow) -> Vec<&'c Operator> {
-    match ticket.assignee.as_deref().and_then(|a| config.operator(a)) {
-        Some(op) => vec![op],
-        None => first_level(config),
-    }
+    desk::roster::assignee_or_first_level(&config.operators, ticket.assignee.as_deref())
 }
 
 /// The supervisors (every operator when none is marked supervisor).
 pub fn supervisors(config: &Config) -> Vec<&Operator> {
-    let sup: Vec<&Operator> = config.operators.iter().filter(|o| o.supervisor).collect();
-    if sup.is_empty() {
-        config.operators.iter().collect()
-    } else {
-        sup
-    }
+    desk::roster::supervisors(&config.operators)
 }
 
 /// Stores a message's attachments within `[intake]`'s bounds; returns the names dropped.
@@ -476,7 +490,8 @@ fn set(
 // Requesters writing again
 // ---------------------------------------------------------------------------------------------
 
-/// A requester (or a participant) wrote on an existing ticket: reopen, remind or just notify.
+/// A requester (or a participant) wrote on an existing ticket: the desk decides (reopen,
+/// thank-you, complaint, reminder or news) on the facts loaded here, and the seam applies it.
 pub fn on_requester_message(
     conn: &Connection,
     ctx: &Context<'_>,
@@ -485,73 +500,46 @@ pub fn on_requester_message(
     mail: &InboundMail,
 ) -> anyhow::Result<()> {
     let row = reload(conn, ticket)?;
-    let text = mail.fresh_text.as_str();
-    match row.status {
-        Status::Resolved | Status::Archived => {
-            if is_bare_thanks(text) {
-                ctx.event(
-                    conn,
-                    Some(ticket),
-                    author,
-                    "thanks",
-                    "a thank-you after closure: not reopened",
-                )?;
-                let to: Vec<&Operator> = row
-                    .resolver
-                    .as_deref()
-                    .and_then(|r| ctx.config.operator(r))
-                    .into_iter()
-                    .collect();
-                return notify_operators(conn, ctx, &row, &to, Notice::new("message", "").with_text(text));
-            }
-            reopen(conn, ctx, &row, author, text)
-        }
-        Status::New | Status::Assigned => {
-            if mail.subject.to_lowercase().contains("reclamo") && row.kind != Kind::Complaint {
-                set(conn, ctx, ticket, "kind", &Kind::Complaint.as_str())?;
-                ctx.event(conn, Some(ticket), author, "kind", "complaint (reclamo in the subject)")?;
-                let row = reload(conn, ticket)?;
-                return notify_operators(
-                    conn,
-                    ctx,
-                    &row,
-                    &supervisors(ctx.config),
-                    Notice::new("complaint", "").with_text(text),
-                );
-            }
-            let cycle = current_cycle(conn, ticket)?;
-            let overdue = cycle.as_ref().and_then(|c| match c.take_in_at {
-                None if ctx.now > c.take_in_due => Some(format!("take-in was due {}", ctx.local(c.take_in_due))),
-                Some(_) => c
-                    .resolution_due
-                    .filter(|due| ctx.now > *due)
-                    .map(|due| format!("resolution was due {}", ctx.local(due))),
-                None => None,
-            });
-            let assignee: Vec<&Operator> = row
-                .assignee
-                .as_deref()
-                .and_then(|a| ctx.config.operator(a))
-                .into_iter()
-                .collect();
-            if let Some(reason) = overdue {
-                if row.kind == Kind::Problem {
-                    set(conn, ctx, ticket, "kind", &Kind::Reminder.as_str())?;
-                }
-                ctx.event(conn, Some(ticket), author, "reminder", &reason)?;
-                let row = reload(conn, ticket)?;
-                let mut to = assignee;
-                for s in supervisors(ctx.config) {
-                    if !to.iter().any(|o| o.email == s.email) {
-                        to.push(s);
-                    }
-                }
-                return notify_operators(conn, ctx, &row, &to, Notice::new("reminder", reason).with_text(text));
-            }
-            let to = assignee_or_first_level(ctx.config, &row);
-            notify_operators(conn, ctx, &row, &to, Notice::new("message", "").with_text(text))
-        }
-    }
+    let cycle = current_cycle(conn, ticket)?;
+    let resolver_away_until = match row.resolver.as_deref() {
+        Some(resolver) => away_until(conn, resolver)?,
+        None => None,
+    };
+    let facts = desk::requester::TicketFacts {
+        status: row.status,
+        kind: row.kind,
+        level: row.level,
+        channel: row.channel,
+        assignee: row.assignee.as_deref(),
+        resolver: row.resolver.as_deref(),
+        cycle: cycle.map(|c| desk::requester::CycleFacts {
+            number: c.number,
+            take_in_due: c.take_in_due,
+            take_in_at: c.take_in_at,
+            resolution_due: c.resolution_due,
+        }),
+    };
+    let message = desk::requester::Message {
+        author,
+        subject: &mail.subject,
+        text: &mail.fresh_text,
+    };
+    let local_time = |t: DateTime<Utc>| ctx.local(t);
+    let setting = desk::requester::Setting {
+        calendar: ctx.calendar,
+        sla: &ctx.config.sla,
+        roster: &ctx.config.operators,
+        now: ctx.now,
+        today: ctx.today(),
+        resolver_away_until,
+        local_time: &local_time,
+    };
+    apply(
+        conn,
+        ctx,
+        ticket,
+        &desk::requester::wrote_again(&facts, &message, &setting),
+    )
 }
 
 fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<NaiveDate>> {
@@ -561,82 +549,6 @@ fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<Naiv
         })
         .optional()?;
     Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
-}
-
-fn reopen(conn: &Connection, ctx: &Context<'_>, row: &TicketRow, author: &str, text: &str) -> anyhow::Result<()> {
-    let resolver = row.resolver.as_deref().and_then(|r| ctx.config.operator(r));
-    let away = match resolver {
-        Some(op) => op.away || away_until(conn, &op.email)?.is_some_and(|until| until >= ctx.today()),
-        None => false,
-    };
-    let route = reopen_route(row.resolver.as_deref(), resolver.is_some(), away);
-    let ticket = row.id;
-    let number = current_cycle(conn, ticket)?.map_or(1, |c| c.number + 1);
-    // The reopening is the new take-in instant: the ticket goes straight back to a technician.
-    let (take_in_at, resolution) = match &route {
-        ReopenRoute::BackTo(_) => (
-            Some(ctx.now),
-            Some(resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now)),
-        ),
-        ReopenRoute::Queue(_) => (None, None),
-    };
-    let (effective, take_in_due_at) = match &route {
-        ReopenRoute::BackTo(_) => (ctx.now, ctx.now),
-        ReopenRoute::Queue(_) => take_in_due(ctx.calendar, &ctx.config.sla, row.channel, ctx.now),
-    };
-    conn.prepare_cached("INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level, resolution_due)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?.execute(
-        params![
-            ticket.to_string(),
-            number,
-            ts(ctx.now),
-            ts(effective),
-            ts(take_in_due_at),
-            take_in_at.map(ts),
-            row.level.number(),
-            resolution.map(ts)
-        ],
-    )?;
-    let (status, assignee, reason) = match &route {
-        ReopenRoute::BackTo(email) => (Status::Assigned, Some(email.clone()), String::new()),
-        ReopenRoute::Queue(why) => (Status::New, None, why.clone()),
-    };
-    conn.prepare_cached(
-        "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL, resolved_at = NULL,
-             updated_at = ?4 WHERE id = ?1",
-    )?
-    .execute(params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)])?;
-    ctx.event(
-        conn,
-        Some(ticket),
-        author,
-        "reopened",
-        &format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
-    )?;
-    let row = reload(conn, ticket)?;
-    let technician = assignee.as_deref().and_then(|a| ctx.config.operator(a));
-    letter(
-        conn,
-        ctx,
-        &row,
-        "reopened",
-        "reopened",
-        BTreeMap::from([(
-            "technician",
-            Value::from(technician.map(|t| t.name.clone()).unwrap_or_default()),
-        )]),
-        Vec::new(),
-    )?;
-    match technician {
-        Some(op) => notify_operators(conn, ctx, &row, &[op], Notice::new("reopened", "").with_text(text)),
-        None => notify_operators(
-            conn,
-            ctx,
-            &row,
-            &first_level(ctx.config),
-            Notice::new("reopened", reason).with_text(text),
-        ),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1639,84 +1551,6 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
 // Pure decisions
 // ---------------------------------------------------------------------------------------------
 
-/// Where a reopened ticket goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ReopenRoute {
-    /// Back to the technician who closed it (their address).
-    BackTo(String),
-    /// To the first-level queue, with the reason.
-    Queue(String),
-}
-
-/// The contract: a reopened ticket goes back to the technician who closed it — unless they are
-/// no longer an operator or are away, and then to the first-level queue with the reason.
-pub fn reopen_route(resolver: Option<&str>, still_operator: bool, away: bool) -> ReopenRoute {
-    match resolver {
-        None => ReopenRoute::Queue("nessun tecnico l'aveva chiusa".into()),
-        Some(r) if !still_operator => ReopenRoute::Queue(format!("{r} non è più un operatore")),
-        Some(r) if away => ReopenRoute::Queue(format!("{r} è assente")),
-        Some(r) => ReopenRoute::BackTo(r.to_string()),
-    }
-}
-
-/// A bare thank-you after closure, which must not reopen the ticket. Conservative: short,
-/// says thanks, and has no sign of a remaining problem (a question, a negation, "ancora",
-/// "errore", …). When in doubt it is not a thank-you, and the ticket reopens.
-pub fn is_bare_thanks(text: &str) -> bool {
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric() && c != '\'')
-        .filter(|w| !w.is_empty())
-        .collect();
-    if words.is_empty() || words.len() > 25 || lower.contains('?') {
-        return false;
-    }
-    let thanks = [
-        "grazie",
-        "ringrazio",
-        "ringraziamo",
-        "ringraziamenti",
-        "thanks",
-        "thank",
-        "perfetto",
-        "risolto",
-        "ok",
-    ];
-    if !words.iter().any(|w| thanks.contains(w)) {
-        return false;
-    }
-    let trouble = [
-        "non",
-        "ancora",
-        "errore",
-        "errori",
-        "problema",
-        "problemi",
-        "però",
-        "pero",
-        "ma",
-        "invece",
-        "purtroppo",
-        "riaprire",
-        "riaprite",
-        "nuovo",
-        "nuovamente",
-        "funziona",
-        "not",
-        "still",
-        "again",
-        "error",
-        "but",
-        "however",
-        "issue",
-        "problem",
-        "sempre",
-        "altro",
-        "altra",
-    ];
-    !words.iter().any(|w| trouble.contains(w))
-}
-
 /// Orders the open queue by urgency: overdue first, then by due time; labels each
 /// `breached` or `ok`.
 pub fn queue_order(
@@ -1804,42 +1638,6 @@ pub fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bare_thanks_are_recognised_conservatively() {
-        for yes in [
-            "Grazie, tutto risolto!",
-            "grazie mille",
-            "Perfetto, grazie.",
-            "Thanks!",
-            "Ok grazie\n\nMario Rossi",
-        ] {
-            assert!(is_bare_thanks(yes), "{yes}");
-        }
-        for no in [
-            "Grazie, ma il problema si ripresenta.",
-            "Grazie. Non funziona ancora.",
-            "Grazie, posso chiedere un'altra cosa?",
-            "Il file viene ancora rifiutato",
-            "Thanks, but it is still broken",
-            "",
-            "Buongiorno, allego il documento firmato come richiesto dal tecnico nella mail precedente, \
-             fatemi sapere se serve altro per completare la pratica edilizia che devo presentare entro venerdì grazie",
-        ] {
-            assert!(!is_bare_thanks(no), "{no}");
-        }
-    }
-
-    #[test]
-    fn reopened_tickets_go_back_to_their_closer_unless_gone_or_away() {
-        assert_eq!(
-            reopen_route(Some("g@x"), true, false),
-            ReopenRoute::BackTo("g@x".into())
-        );
-        assert!(matches!(reopen_route(Some("g@x"), false, false), ReopenRoute::Queue(r) if r.contains("non è più")));
-        assert!(matches!(reopen_route(Some("g@x"), true, true), ReopenRoute::Queue(r) if r.contains("assente")));
-        assert!(matches!(reopen_route(None, false, false), ReopenRoute::Queue(_)));
-    }
 
     #[test]
     fn ics_lines_fold_at_75_octets_without_splitting_characters() {

@@ -11,3 +11,5 @@
 pub mod cmd;
 pub mod effect;
 pub mod request;
+pub mod requester;
+pub mod roster;

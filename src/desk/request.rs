@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::effect::{CycleOpening, Effect};
+use super::roster;
 use crate::config::Operator;
 use crate::model::{Channel, Level};
 use crate::sla::{Calendar, SlaBudgets, take_in_due};
@@ -50,17 +51,15 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
             received_at: request.received_at,
             effective_start,
             take_in_due: due,
+            take_in_at: None,
+            resolution_due: None,
             level: Level::First,
             opening: CycleOpening::NewRequest,
         },
         Effect::NotifyOperators {
-            to: setting
-                .roster
-                .iter()
-                .filter(|o| o.level == Level::First)
-                .map(|o| o.email.clone())
-                .collect(),
+            to: roster::addresses(&roster::first_level(setting.roster)),
             kind: "new",
+            reason: String::new(),
             text: request.text.to_string(),
         },
     ];
@@ -111,6 +110,10 @@ mod tests {
             operator("g@comune.example.it", Level::First),
             operator("l@comune.example.it", Level::Second),
             operator("m@comune.example.it", Level::First),
+            Operator {
+                away: true,
+                ..operator("away@comune.example.it", Level::First)
+            },
         ];
         let request = NewRequest {
             channel,
@@ -164,10 +167,12 @@ mod tests {
     }
 
     #[test]
-    fn first_level_is_notified_with_the_request() {
+    fn first_level_is_notified_with_the_request_but_not_who_is_away() {
         let effects = decide(Channel::Email, rome(9, 10, 0), Some("a@example.org"), 0);
-        assert!(matches!(&effects[1], Effect::NotifyOperators { to, kind: "new", text }
-            if to == &["g@comune.example.it", "m@comune.example.it"] && text.contains("rifiuta")));
+        assert!(
+            matches!(&effects[1], Effect::NotifyOperators { to, kind: "new", text, .. }
+            if to == &["g@comune.example.it", "m@comune.example.it"] && text.contains("rifiuta"))
+        );
     }
 
     #[test]

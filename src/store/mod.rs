@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0010_undeliverable_until.sql"),
     ),
     ("0011_first_start", include_str!("migrations/0011_first_start.sql")),
+    ("0012_cycle_opening", include_str!("migrations/0012_cycle_opening.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

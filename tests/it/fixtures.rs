@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use sportello::auth;
 use sportello::commands::parse_commands;
 use sportello::config::{Provider, Security};
+use sportello::desk::requester::is_bare_thanks;
 use sportello::ingest::classify::{Disposition, classify};
 use sportello::ingest::parse::{Pec, parse_mail, sanitize_filename};
 use sportello::ingest::thread::subject_token;
-use sportello::workflow::is_bare_thanks;
 
 const HELPDESK: &str = "assistenza@comune.example.it";
 

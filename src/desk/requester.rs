@@ -1,0 +1,292 @@
+//! A requester (or someone in copy) writes again on a ticket: a closed one reopens — straight
+//! back to the technician who closed it, or to the queue when that technician is gone or
+//! away — unless the mail is a bare thank-you; an open one becomes a complaint, a reminder
+//! when a deadline has passed, or just news for whoever holds it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::effect::{CycleOpening, Effect};
+use super::roster;
+use crate::config::Operator;
+use crate::model::{Channel, Kind, Level, Status};
+use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
+
+/// The ticket as the rule needs it.
+#[derive(Debug, Clone)]
+pub struct TicketFacts<'a> {
+    /// Where it stands.
+    pub status: Status,
+    /// The requester's latest stance.
+    pub kind: Kind,
+    /// Its level.
+    pub level: Level,
+    /// How it arrived (the take-in budget of a reopening to the queue).
+    pub channel: Channel,
+    /// Who holds it.
+    pub assignee: Option<&'a str>,
+    /// Who closed it.
+    pub resolver: Option<&'a str>,
+    /// Its latest SLA cycle.
+    pub cycle: Option<CycleFacts>,
+}
+
+/// The latest SLA cycle.
+#[derive(Debug, Clone, Copy)]
+pub struct CycleFacts {
+    /// 1 for the first.
+    pub number: u32,
+    /// Take-in due.
+    pub take_in_due: DateTime<Utc>,
+    /// When it was taken in.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// Resolution due, once taken in.
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// The mail (or status-page reply).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    /// Who wrote.
+    pub author: &'a str,
+    /// Its subject ("reclamo" in it makes a complaint).
+    pub subject: &'a str,
+    /// Its fresh text.
+    pub text: &'a str,
+}
+
+/// What surrounds the rule.
+#[derive(Clone, Copy)]
+pub struct Setting<'a> {
+    /// The business calendar.
+    pub calendar: &'a Calendar,
+    /// The budgets.
+    pub sla: &'a SlaBudgets,
+    /// Every operator.
+    pub roster: &'a [Operator],
+    /// The instant the mail is applied.
+    pub now: DateTime<Utc>,
+    /// Today, in the help desk's time zone.
+    pub today: NaiveDate,
+    /// The closer's recorded absence (`#assente`), if any.
+    pub resolver_away_until: Option<NaiveDate>,
+    /// How an instant is written to operators (local time, configured language).
+    pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
+}
+
+/// Where a reopened ticket goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReopenRoute {
+    /// Back to the technician who closed it (their address).
+    BackTo(String),
+    /// To the first-level queue, with the reason.
+    Queue(String),
+}
+
+/// The contract: a reopened ticket goes back to the technician who closed it — unless they are
+/// no longer an operator or are away, and then to the first-level queue with the reason.
+pub fn reopen_route(resolver: Option<&str>, still_operator: bool, away: bool) -> ReopenRoute {
+    match resolver {
+        None => ReopenRoute::Queue("nessun tecnico l'aveva chiusa".into()),
+        Some(r) if !still_operator => ReopenRoute::Queue(format!("{r} non è più un operatore")),
+        Some(r) if away => ReopenRoute::Queue(format!("{r} è assente")),
+        Some(r) => ReopenRoute::BackTo(r.to_string()),
+    }
+}
+
+/// What the mail does to the ticket.
+pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>) -> Vec<Effect> {
+    let event = |action: &'static str, detail: String| Effect::Event {
+        actor: message.author.to_string(),
+        action,
+        detail,
+    };
+    let notify = |to: Vec<&Operator>, kind: &'static str, reason: String| Effect::NotifyOperators {
+        to: roster::addresses(&to),
+        kind,
+        reason,
+        text: message.text.to_string(),
+    };
+    match ticket.status {
+        Status::Resolved | Status::Archived if is_bare_thanks(message.text) => {
+            let closer = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));
+            vec![
+                event("thanks", "a thank-you after closure: not reopened".into()),
+                notify(closer.into_iter().collect(), "message", String::new()),
+            ]
+        }
+        Status::Resolved | Status::Archived => reopen(ticket, message, setting),
+        Status::New | Status::Assigned => {
+            if message.subject.to_lowercase().contains("reclamo") && ticket.kind != Kind::Complaint {
+                return vec![
+                    Effect::SetKind(Kind::Complaint),
+                    event("kind", "complaint (reclamo in the subject)".into()),
+                    notify(roster::supervisors(setting.roster), "complaint", String::new()),
+                ];
+            }
+            let overdue = ticket.cycle.and_then(|c| match c.take_in_at {
+                None if setting.now > c.take_in_due => {
+                    Some(format!("take-in was due {}", (setting.local_time)(c.take_in_due)))
+                }
+                Some(_) => c
+                    .resolution_due
+                    .filter(|due| setting.now > *due)
+                    .map(|due| format!("resolution was due {}", (setting.local_time)(due))),
+                None => None,
+            });
+            let assignee: Vec<&Operator> = ticket
+                .assignee
+                .and_then(|a| roster::by_address(setting.roster, a))
+                .into_iter()
+                .collect();
+            match overdue {
+                Some(reason) => {
+                    let mut effects = Vec::new();
+                    if ticket.kind == Kind::Problem {
+                        effects.push(Effect::SetKind(Kind::Reminder));
+                    }
+                    effects.push(event("reminder", reason.clone()));
+                    let mut to = assignee;
+                    for s in roster::supervisors(setting.roster) {
+                        if !to.iter().any(|o| o.email == s.email) {
+                            to.push(s);
+                        }
+                    }
+                    effects.push(notify(to, "reminder", reason));
+                    effects
+                }
+                None => vec![notify(
+                    roster::assignee_or_first_level(setting.roster, ticket.assignee),
+                    "message",
+                    String::new(),
+                )],
+            }
+        }
+    }
+}
+
+/// A closed ticket reopens: a new cycle, routed by [`reopen_route`].
+fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>) -> Vec<Effect> {
+    let now = setting.now;
+    let resolver = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));
+    let away =
+        resolver.is_some_and(|op| op.away || setting.resolver_away_until.is_some_and(|until| until >= setting.today));
+    let route = reopen_route(ticket.resolver, resolver.is_some(), away);
+    let number = ticket.cycle.map_or(1, |c| c.number + 1);
+    let cycle = match &route {
+        // The reopening is the new take-in instant: the ticket goes straight back to its closer.
+        ReopenRoute::BackTo(_) => Effect::OpenCycle {
+            number,
+            received_at: now,
+            effective_start: now,
+            take_in_due: now,
+            take_in_at: Some(now),
+            resolution_due: Some(resolution_due(setting.calendar, setting.sla, ticket.level, now)),
+            level: ticket.level,
+            opening: CycleOpening::ReopenedToCloser,
+        },
+        ReopenRoute::Queue(_) => {
+            let (effective_start, due) = take_in_due(setting.calendar, setting.sla, ticket.channel, now);
+            Effect::OpenCycle {
+                number,
+                received_at: now,
+                effective_start,
+                take_in_due: due,
+                take_in_at: None,
+                resolution_due: None,
+                level: ticket.level,
+                opening: CycleOpening::ReopenedToQueue,
+            }
+        }
+    };
+    let (status, assignee, reason) = match &route {
+        ReopenRoute::BackTo(email) => (Status::Assigned, Some(email.clone()), String::new()),
+        ReopenRoute::Queue(why) => (Status::New, None, why.clone()),
+    };
+    let technician = assignee.as_deref().and_then(|a| roster::by_address(setting.roster, a));
+    let (to, reason) = match technician {
+        Some(op) => (vec![op], String::new()),
+        None => (roster::first_level(setting.roster), reason),
+    };
+    vec![
+        cycle,
+        Effect::Reopen {
+            status,
+            assignee: assignee.clone(),
+        },
+        Effect::Event {
+            actor: message.author.to_string(),
+            action: "reopened",
+            detail: format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
+        },
+        Effect::LetterReopened {
+            technician: technician.map(|t| t.name.clone()),
+        },
+        Effect::NotifyOperators {
+            to: roster::addresses(&to),
+            kind: "reopened",
+            reason,
+            text: message.text.to_string(),
+        },
+    ]
+}
+
+/// A bare thank-you after closure, which must not reopen the ticket. Conservative: short,
+/// says thanks, and has no sign of a remaining problem (a question, a negation, "ancora",
+/// "errore", …). When in doubt it is not a thank-you, and the ticket reopens.
+pub fn is_bare_thanks(text: &str) -> bool {
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric() && c != '\'')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 25 || lower.contains('?') {
+        return false;
+    }
+    let thanks = [
+        "grazie",
+        "ringrazio",
+        "ringraziamo",
+        "ringraziamenti",
+        "thanks",
+        "thank",
+        "perfetto",
+        "risolto",
+        "ok",
+    ];
+    if !words.iter().any(|w| thanks.contains(w)) {
+        return false;
+    }
+    let trouble = [
+        "non",
+        "ancora",
+        "errore",
+        "errori",
+        "problema",
+        "problemi",
+        "però",
+        "pero",
+        "ma",
+        "invece",
+        "purtroppo",
+        "riaprire",
+        "riaprite",
+        "nuovo",
+        "nuovamente",
+        "funziona",
+        "not",
+        "still",
+        "again",
+        "error",
+        "but",
+        "however",
+        "issue",
+        "problem",
+        "sempre",
+        "altro",
+        "altra",
+    ];
+    !words.iter().any(|w| trouble.contains(w))
+}
+
+#[cfg(test)]
+mod tests;

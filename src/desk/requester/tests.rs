@@ -1,0 +1,344 @@
+//! Every route of a requester's mail: thank-you, reopen to the closer or to the queue (gone,
+//! away by the roster, away by #assente), complaint, reminder (take-in or resolution overdue),
+//! plain news; and the pure phrase rule.
+
+use chrono::TimeZone;
+
+use super::*;
+use crate::sla::CalendarRules;
+
+#[test]
+fn bare_thanks_are_recognised_conservatively() {
+    for yes in [
+        "Grazie, tutto risolto!",
+        "grazie mille",
+        "Perfetto, grazie.",
+        "Thanks!",
+        "Ok grazie\n\nMario Rossi",
+    ] {
+        assert!(is_bare_thanks(yes), "{yes}");
+    }
+    for no in [
+        "Grazie, ma il problema si ripresenta.",
+        "Grazie. Non funziona ancora.",
+        "Grazie, posso chiedere un'altra cosa?",
+        "Il file viene ancora rifiutato",
+        "Thanks, but it is still broken",
+        "",
+        "Buongiorno, allego il documento firmato come richiesto dal tecnico nella mail precedente, \
+         fatemi sapere se serve altro per completare la pratica edilizia che devo presentare entro venerdì grazie",
+    ] {
+        assert!(!is_bare_thanks(no), "{no}");
+    }
+}
+
+#[test]
+fn reopened_tickets_go_back_to_their_closer_unless_gone_or_away() {
+    assert_eq!(
+        reopen_route(Some("g@x"), true, false),
+        ReopenRoute::BackTo("g@x".into())
+    );
+    assert!(matches!(reopen_route(Some("g@x"), false, false), ReopenRoute::Queue(r) if r.contains("non è più")));
+    assert!(matches!(reopen_route(Some("g@x"), true, true), ReopenRoute::Queue(r) if r.contains("assente")));
+    assert!(matches!(reopen_route(None, false, false), ReopenRoute::Queue(_)));
+}
+
+const GIULIA: &str = "giulia@comune.example.it";
+const MARCO: &str = "marco@comune.example.it";
+const LUCA: &str = "luca@comune.example.it";
+const REQUESTER: &str = "anna@example.org";
+
+fn operator(email: &str, level: Level, supervisor: bool, away: bool) -> Operator {
+    Operator {
+        name: email.split('@').next().unwrap_or_default().to_string(),
+        email: email.into(),
+        level,
+        supervisor,
+        away,
+    }
+}
+
+fn roster(giulia_away: bool) -> Vec<Operator> {
+    vec![
+        operator(GIULIA, Level::First, false, giulia_away),
+        operator(MARCO, Level::First, false, false),
+        operator(LUCA, Level::Second, true, false),
+    ]
+}
+
+fn rome(d: u32, h: u32, m: u32) -> DateTime<Utc> {
+    chrono_tz::Europe::Rome
+        .with_ymd_and_hms(2026, 3, d, h, m, 0)
+        .single()
+        .expect("valid")
+        .with_timezone(&Utc)
+}
+
+/// Monday 9 March 2026, 11:00 in Rome.
+fn now() -> DateTime<Utc> {
+    rome(9, 11, 0)
+}
+
+fn closed(resolver: Option<&str>) -> TicketFacts<'_> {
+    TicketFacts {
+        status: Status::Resolved,
+        kind: Kind::Problem,
+        level: Level::First,
+        channel: Channel::Email,
+        assignee: resolver,
+        resolver,
+        cycle: Some(CycleFacts {
+            number: 1,
+            take_in_due: rome(6, 9, 45),
+            take_in_at: Some(rome(6, 9, 30)),
+            resolution_due: Some(rome(6, 15, 30)),
+        }),
+    }
+}
+
+fn open(assignee: Option<&str>, cycle: CycleFacts) -> TicketFacts<'_> {
+    TicketFacts {
+        status: if assignee.is_some() {
+            Status::Assigned
+        } else {
+            Status::New
+        },
+        kind: Kind::Problem,
+        level: Level::First,
+        channel: Channel::Email,
+        assignee,
+        resolver: None,
+        cycle: Some(cycle),
+    }
+}
+
+fn decide(
+    ticket: &TicketFacts<'_>,
+    subject: &str,
+    text: &str,
+    roster: &[Operator],
+    away_until: Option<NaiveDate>,
+) -> Vec<Effect> {
+    let calendar = Calendar::new(CalendarRules::default(), Vec::new());
+    let sla = SlaBudgets::default();
+    let local_time = |t: DateTime<Utc>| {
+        t.with_timezone(&chrono_tz::Europe::Rome)
+            .format("%d/%m %H:%M")
+            .to_string()
+    };
+    let setting = Setting {
+        calendar: &calendar,
+        sla: &sla,
+        roster,
+        now: now(),
+        today: NaiveDate::from_ymd_opt(2026, 3, 9).expect("date"),
+        resolver_away_until: away_until,
+        local_time: &local_time,
+    };
+    let message = Message {
+        author: REQUESTER,
+        subject,
+        text,
+    };
+    wrote_again(ticket, &message, &setting)
+}
+
+fn notified(effects: &[Effect]) -> (Vec<String>, &'static str, String) {
+    effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::NotifyOperators { to, kind, reason, .. } => Some((to.clone(), *kind, reason.clone())),
+            _ => None,
+        })
+        .expect("someone is notified")
+}
+
+fn actions(effects: &[Effect]) -> Vec<&'static str> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Event { action, .. } => Some(*action),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_bare_thanks_after_closure_reopens_nothing_and_tells_the_closer() {
+    let effects = decide(&closed(Some(GIULIA)), "Re: x", "Grazie mille!", &roster(false), None);
+    assert_eq!(actions(&effects), ["thanks"]);
+    assert_eq!(notified(&effects), (vec![GIULIA.to_string()], "message", String::new()));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Reopen { .. } | Effect::OpenCycle { .. }))
+    );
+}
+
+/// (closer, roster with Giulia away?, her #assente until, back to whom, or why the queue).
+type RouteCase<'a> = (Option<&'a str>, bool, Option<NaiveDate>, Option<&'a str>, &'a str);
+
+#[test]
+fn every_reopen_route() {
+    let tomorrow = NaiveDate::from_ymd_opt(2026, 3, 10);
+    let yesterday = NaiveDate::from_ymd_opt(2026, 3, 8);
+    let cases: &[RouteCase<'_>] = &[
+        (Some(GIULIA), false, None, Some(GIULIA), ""),
+        (Some(GIULIA), false, yesterday, Some(GIULIA), ""),
+        (Some(GIULIA), true, None, None, "è assente"),
+        (Some(GIULIA), false, tomorrow, None, "è assente"),
+        (
+            Some("gone@comune.example.it"),
+            false,
+            None,
+            None,
+            "non è più un operatore",
+        ),
+        (None, false, None, None, "nessun tecnico"),
+    ];
+    for (closer, giulia_away, away_until, back_to, why) in cases {
+        let roster = roster(*giulia_away);
+        let effects = decide(
+            &closed(*closer),
+            "Re: x",
+            "Il problema si ripresenta.",
+            &roster,
+            *away_until,
+        );
+        let case = format!("{closer:?} away={giulia_away} until={away_until:?}");
+        match back_to {
+            Some(technician) => {
+                // Straight back: taken in at once, resolution due from now at its level.
+                assert!(
+                    matches!(&effects[0], Effect::OpenCycle { number: 2, take_in_at: Some(t), resolution_due: Some(_),
+                        opening: CycleOpening::ReopenedToCloser, .. } if *t == now()),
+                    "{case}: {effects:?}"
+                );
+                assert_eq!(
+                    effects[1],
+                    Effect::Reopen {
+                        status: Status::Assigned,
+                        assignee: Some(technician.to_string())
+                    },
+                    "{case}"
+                );
+                assert_eq!(
+                    notified(&effects),
+                    (vec![technician.to_string()], "reopened", String::new()),
+                    "{case}"
+                );
+                assert!(
+                    matches!(&effects[3], Effect::LetterReopened { technician: Some(n) } if n == "giulia"),
+                    "{case}"
+                );
+            }
+            None => {
+                // To the queue: a fresh take-in clock for the channel, first level told why.
+                assert!(
+                    matches!(&effects[0], Effect::OpenCycle { number: 2, take_in_at: None, take_in_due,
+                        opening: CycleOpening::ReopenedToQueue, .. } if *take_in_due == rome(9, 11, 45)),
+                    "{case}: {effects:?}"
+                );
+                assert_eq!(
+                    effects[1],
+                    Effect::Reopen {
+                        status: Status::New,
+                        assignee: None
+                    },
+                    "{case}"
+                );
+                let (to, kind, reason) = notified(&effects);
+                assert_eq!(kind, "reopened");
+                assert!(reason.contains(why), "{case}: {reason}");
+                assert!(
+                    !to.contains(&GIULIA.to_string()) || !giulia_away,
+                    "{case}: the away closer is not told"
+                );
+                assert!(to.contains(&MARCO.to_string()), "{case}: first level is");
+                assert!(
+                    matches!(&effects[3], Effect::LetterReopened { technician: None }),
+                    "{case}"
+                );
+            }
+        }
+        assert_eq!(actions(&effects), ["reopened"], "{case}");
+    }
+}
+
+#[test]
+fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
+    let on_time = CycleFacts {
+        number: 1,
+        take_in_due: rome(9, 11, 30),
+        take_in_at: None,
+        resolution_due: None,
+    };
+    // "reclamo" in the subject: a complaint, for the supervisors.
+    let effects = decide(
+        &open(None, on_time),
+        "Reclamo formale",
+        "Scrivo ancora.",
+        &roster(false),
+        None,
+    );
+    assert_eq!(effects[0], Effect::SetKind(Kind::Complaint));
+    assert_eq!(notified(&effects), (vec![LUCA.to_string()], "complaint", String::new()));
+    // Take-in overdue: a reminder to the assignee and the supervisors.
+    let late_take_in = CycleFacts {
+        take_in_due: rome(9, 10, 0),
+        ..on_time
+    };
+    let effects = decide(
+        &open(None, late_take_in),
+        "Re: x",
+        "Nessuno mi ha risposto.",
+        &roster(false),
+        None,
+    );
+    assert_eq!(effects[0], Effect::SetKind(Kind::Reminder));
+    assert_eq!(actions(&effects), ["reminder"]);
+    let (to, kind, reason) = notified(&effects);
+    assert_eq!((to, kind), (vec![LUCA.to_string()], "reminder"));
+    assert_eq!(reason, "take-in was due 09/03 10:00");
+    // Resolution overdue on an assigned ticket: the assignee and the supervisors, once each.
+    let late_resolution = CycleFacts {
+        take_in_at: Some(rome(9, 8, 30)),
+        resolution_due: Some(rome(9, 10, 30)),
+        ..on_time
+    };
+    let effects = decide(
+        &open(Some(LUCA), late_resolution),
+        "Re: x",
+        "Ancora niente?",
+        &roster(false),
+        None,
+    );
+    let (to, _, reason) = notified(&effects);
+    assert_eq!(to, vec![LUCA.to_string()], "the supervisor holds it: told once");
+    assert_eq!(reason, "resolution was due 09/03 10:30");
+    // A reminder already marked stays a reminder (no second SetKind).
+    let mut reminder = open(Some(GIULIA), late_resolution);
+    reminder.kind = Kind::Reminder;
+    let effects = decide(&reminder, "Re: x", "Ancora niente?", &roster(false), None);
+    assert!(!effects.iter().any(|e| matches!(e, Effect::SetKind(_))));
+    assert_eq!(notified(&effects).0, vec![GIULIA.to_string(), LUCA.to_string()]);
+    // On time: news for the assignee, or first level while nobody holds it.
+    let effects = decide(
+        &open(Some(GIULIA), on_time),
+        "Re: x",
+        "Allego il file.",
+        &roster(false),
+        None,
+    );
+    assert_eq!(
+        effects,
+        vec![Effect::NotifyOperators {
+            to: vec![GIULIA.to_string()],
+            kind: "message",
+            reason: String::new(),
+            text: "Allego il file.".into(),
+        }]
+    );
+    let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true), None);
+    assert_eq!(notified(&effects).0, vec![MARCO.to_string()], "Giulia is away");
+}
