@@ -11,6 +11,7 @@
 pub mod delivery;
 pub mod suspensions;
 pub mod tickets;
+pub mod types;
 
 use std::path::Path;
 use std::time::Duration;

@@ -188,3 +188,92 @@ fn cached_statements_are_not_prepared_again_on_every_use() {
     let stmt = store.conn().prepare_cached(sql).expect("cached");
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
 }
+
+/// Writes what no code path writes: a value the schema's CHECK constraints would refuse.
+fn corrupt(conn: &Connection, sql: &str) {
+    conn.execute_batch(&format!(
+        "PRAGMA ignore_check_constraints = ON; {sql}; PRAGMA ignore_check_constraints = OFF;"
+    ))
+    .expect("corrupting a row");
+}
+
+fn error_text<T: std::fmt::Debug>(result: rusqlite::Result<T>) -> String {
+    result.expect_err("a corrupt row must be an error").to_string()
+}
+
+#[test]
+fn model_types_round_trip_through_sqlite() {
+    use crate::model::Level;
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    let back = |value: &dyn rusqlite::ToSql| -> rusqlite::types::Value {
+        conn.query_row("SELECT ?1", [value], |r| r.get(0)).expect("select")
+    };
+    for channel in Channel::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [channel], |r| r.get::<_, Channel>(0))
+                .expect("channel"),
+            *channel
+        );
+    }
+    for status in Status::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [status], |r| r.get::<_, Status>(0))
+                .expect("status"),
+            *status
+        );
+    }
+    for kind in Kind::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [kind], |r| r.get::<_, Kind>(0))
+                .expect("kind"),
+            *kind
+        );
+    }
+    let id = TicketId { year: 2026, number: 42 };
+    assert_eq!(back(&id), rusqlite::types::Value::Text("TCK-2026-00042".into()));
+    assert_eq!(back(&Channel::Email), rusqlite::types::Value::Text("email".into()));
+    assert_eq!(back(&Level::Second), rusqlite::types::Value::Integer(2));
+    assert_eq!(
+        conn.query_row("SELECT ?1", [id], |r| r.get::<_, TicketId>(0))
+            .expect("id"),
+        id
+    );
+    assert_eq!(
+        conn.query_row("SELECT 1", [], |r| r.get::<_, Level>(0)).expect("level"),
+        Level::First
+    );
+    let text = error_text(conn.query_row("SELECT 'fax'", [], |r| r.get::<_, Channel>(0)));
+    assert!(text.contains("unknown channel \"fax\""), "{text}");
+    let text = error_text(conn.query_row("SELECT 3", [], |r| r.get::<_, Level>(0)));
+    assert!(text.contains("level 3 is neither 1 nor 2"), "{text}");
+    let text = error_text(conn.query_row("SELECT 'TCK-2026-1'", [], |r| r.get::<_, TicketId>(0)));
+    assert!(text.contains("is not a ticket id"), "{text}");
+}
+
+#[test]
+fn a_corrupt_ticket_row_is_an_error_naming_it_not_a_skipped_row() {
+    let mut store = Store::open_in_memory().expect("open");
+    let tx = store.write().expect("tx");
+    let good = insert_ticket(&tx, &sample(2026), "a", "t").expect("insert");
+    let bad = insert_ticket(&tx, &sample(2026), "b", "t").expect("insert");
+    tx.commit().expect("commit");
+    corrupt(
+        store.conn(),
+        &format!("UPDATE tickets SET channel = 'fax' WHERE id = '{bad}'"),
+    );
+    assert!(find_ticket(store.conn(), good).expect("the good row reads").is_some());
+    let text = error_text(find_ticket(store.conn(), bad));
+    assert!(
+        text.contains("tickets row \"TCK-2026-00002\", column channel: unknown channel \"fax\""),
+        "{text}"
+    );
+    let text = error_text(list_tickets(store.conn(), false));
+    assert!(text.contains("TCK-2026-00002"), "{text}");
+    corrupt(
+        store.conn(),
+        &format!("UPDATE tickets SET channel = 'email', level = 7 WHERE id = '{bad}'"),
+    );
+    let text = error_text(list_tickets(store.conn(), true));
+    assert!(text.contains("column level: level 7 is neither 1 nor 2"), "{text}");
+}
