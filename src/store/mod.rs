@@ -8,6 +8,7 @@
 //! Invariants: WAL mode, foreign keys on, a busy timeout; `PRAGMA user_version` is the number
 //! of migrations applied, and a database newer than this binary is refused, never downgraded.
 
+pub mod cycles;
 pub mod delivery;
 pub mod suspensions;
 pub mod tickets;

@@ -1,3 +1,4 @@
+use super::cycles;
 use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
 use super::*;
 use crate::model::{Channel, Kind, Status, TicketId};
@@ -276,4 +277,88 @@ fn a_corrupt_ticket_row_is_an_error_naming_it_not_a_skipped_row() {
     );
     let text = error_text(list_tickets(store.conn(), true));
     assert!(text.contains("column level: level 7 is neither 1 nor 2"), "{text}");
+}
+
+/// A ticket row with any id (the store's own insert only writes well-formed ones) and one
+/// cycle, taken in.
+fn ticket_with_cycle(conn: &Connection, id: &str) -> i64 {
+    conn.execute(
+        "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+         VALUES (?1, 2026, (SELECT count(*) + 1 FROM tickets), 'Firma', 'assigned', 1, 'email', 'problem', 's',
+                 '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z')",
+        [id],
+    )
+    .expect("ticket");
+    conn.execute(
+        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level,
+             resolution_due)
+         VALUES (?1, 1, '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z', '2026-03-09T09:45:00Z',
+                 '2026-03-09T09:30:00Z', 1, '2026-03-10T09:30:00Z')",
+        [id],
+    )
+    .expect("cycle");
+    conn.last_insert_rowid()
+}
+
+#[test]
+fn a_corrupt_cycle_is_an_error_naming_it_not_a_skipped_row() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    ticket_with_cycle(conn, "TCK-2026-00001");
+    let open = cycles::open_cycles(conn).expect("well-formed rows read");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].ticket, TicketId { year: 2026, number: 1 });
+    assert_eq!(cycles::all_cycles(conn).expect("all").len(), 1);
+
+    let cycle = ticket_with_cycle(conn, "TCK-2026-2");
+    let text = error_text(cycles::open_cycles(conn));
+    assert!(
+        text.contains(&format!(
+            "cycles row {cycle}, column id: \"TCK-2026-2\" is not a ticket id"
+        )),
+        "{text}"
+    );
+    conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM cycles WHERE ticket_id = 'TCK-2026-2'; DELETE FROM tickets WHERE id = 'TCK-2026-2'; PRAGMA foreign_keys = ON;")
+        .expect("remove the bad id");
+
+    let cycle = ticket_with_cycle(conn, "TCK-2026-00003");
+    corrupt(conn, "UPDATE tickets SET channel = 'fax' WHERE id = 'TCK-2026-00003'");
+    for text in [
+        error_text(cycles::open_cycles(conn)),
+        error_text(cycles::all_cycles(conn)),
+    ] {
+        assert!(
+            text.contains(&format!("cycles row {cycle}, column channel: unknown channel \"fax\"")),
+            "{text}"
+        );
+    }
+    corrupt(
+        conn,
+        &format!("UPDATE tickets SET channel = 'email'; UPDATE cycles SET level = 0 WHERE id = {cycle}"),
+    );
+    let text = error_text(cycles::all_cycles(conn));
+    assert!(
+        text.contains(&format!("cycles row {cycle}, column level: level 0 is neither 1 nor 2")),
+        "{text}"
+    );
+    corrupt(
+        conn,
+        &format!("UPDATE cycles SET level = 1, take_in_due = 'lunedì' WHERE id = {cycle}"),
+    );
+    let text = error_text(cycles::open_cycles(conn));
+    assert!(
+        text.contains(&format!("cycles row {cycle}, column take_in_due")),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_alert_is_marked_once_per_cycle_and_kind() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    let cycle = ticket_with_cycle(conn, "TCK-2026-00001");
+    let at = sample(2026).received_at;
+    assert!(cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("first"));
+    assert!(!cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("again"));
+    assert!(cycles::mark_alert(conn, cycle, "take_in_breach", at).expect("another kind"));
 }
