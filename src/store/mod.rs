@@ -10,6 +10,7 @@
 
 pub mod cycles;
 pub mod delivery;
+pub mod kb;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;

@@ -1,6 +1,6 @@
-use super::cycles;
 use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
 use super::*;
+use super::{cycles, kb};
 use crate::model::{Channel, Kind, Status, TicketId};
 use chrono::TimeZone;
 
@@ -361,4 +361,22 @@ fn an_alert_is_marked_once_per_cycle_and_kind() {
     assert!(cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("first"));
     assert!(!cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("again"));
     assert!(cycles::mark_alert(conn, cycle, "take_in_breach", at).expect("another kind"));
+}
+
+#[test]
+fn a_corrupt_ticket_is_an_error_for_its_knowledge_base_entry() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    ticket_with_cycle(conn, "TCK-2026-00001");
+    let facts = kb::ticket_facts(conn, "TCK-2026-00001").expect("facts");
+    assert_eq!((facts.channel, facts.first_request), (Channel::Email, None));
+    corrupt(conn, "UPDATE tickets SET level = 5");
+    let text = error_text(kb::ticket_facts(conn, "TCK-2026-00001"));
+    assert!(
+        text.contains("tickets row \"TCK-2026-00001\", column level: level 5 is neither 1 nor 2"),
+        "{text}"
+    );
+    corrupt(conn, "UPDATE tickets SET level = 1, channel = 'pec'");
+    let text = error_text(kb::ticket_facts(conn, "TCK-2026-00001"));
+    assert!(text.contains("column channel: unknown channel \"pec\""), "{text}");
 }
