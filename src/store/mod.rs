@@ -11,6 +11,7 @@
 pub mod cycles;
 pub mod delivery;
 pub mod kb;
+pub mod outbox;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;

@@ -1,6 +1,6 @@
 use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
 use super::*;
-use super::{cycles, kb};
+use super::{cycles, kb, outbox};
 use crate::model::{Channel, Kind, Status, TicketId};
 use chrono::TimeZone;
 
@@ -379,4 +379,42 @@ fn a_corrupt_ticket_is_an_error_for_its_knowledge_base_entry() {
     corrupt(conn, "UPDATE tickets SET level = 1, channel = 'pec'");
     let text = error_text(kb::ticket_facts(conn, "TCK-2026-00001"));
     assert!(text.contains("column channel: unknown channel \"pec\""), "{text}");
+}
+
+/// Queues a stored (not draft) mail about `ticket`, its id stored as given.
+fn queue(conn: &Connection, ticket: Option<&str>, message_id: &str) {
+    conn.execute_batch("PRAGMA foreign_keys = OFF").expect("pragma");
+    conn.execute(
+        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at)
+         VALUES (?1, ?2, 'ack', 'anna@example.org', x'6869', '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z')",
+        rusqlite::params![ticket, message_id],
+    )
+    .expect("queue");
+    conn.execute_batch("PRAGMA foreign_keys = ON").expect("pragma");
+}
+
+#[test]
+fn a_corrupt_queued_row_is_that_mails_error_not_a_skipped_row() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    queue(conn, Some("TCK-2026-00001"), "good@x");
+    queue(conn, Some("TCK-26-1"), "bad@x");
+    let now = sample(2026).received_at + chrono::TimeDelta::hours(1);
+    let due = outbox::due(conn, now, 0, outbox::last_id(conn).expect("last"), 10).expect("due");
+    assert_eq!(due.len(), 2, "the corrupt row is not skipped");
+    let good = due[0].content.as_ref().expect("the good row reads");
+    assert_eq!(
+        (good.ticket, good.raw.as_slice()),
+        (Some(TicketId { year: 2026, number: 1 }), b"hi".as_slice())
+    );
+    let text = format!("{}", due[1].content.as_ref().expect_err("the corrupt row"));
+    assert!(
+        text.contains(&format!(
+            "outbox row {}, column ticket_id: \"TCK-26-1\" is not a ticket id",
+            due[1].id
+        )),
+        "{text}"
+    );
+    assert!(error_text(outbox::find_content(conn, "bad@x")).contains("is not a ticket id"));
+    assert!(outbox::find_content(conn, "good@x").is_ok());
 }
