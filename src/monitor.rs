@@ -3,17 +3,18 @@
 //!
 //! [`assess`] is pure (business time elapsed, left, and the state `ok` / `at_risk` /
 //! `breached`). [`open_standings`], [`watch`] and [`recompute_cycles`] read and write the store
-//! inside the caller's transaction; warnings go through the outbox like every other mail and
-//! are recorded in `sla_alerts`, so none is sent twice, across restarts too. Closed days and
-//! suspensions pause everything because all time here is business time.
+//! (`store::cycles`) inside the caller's transaction; warnings go through the outbox like every
+//! other mail and are recorded in `sla_alerts`, so none is sent twice, across restarts too. A
+//! cycle whose stored facts do not read back is an error naming it, never skipped. Closed days
+//! and suspensions pause everything because all time here is business time.
 
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, params};
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::Connection;
 
 use crate::config::Language;
 use crate::model::{Channel, Level, TicketId};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
-use crate::store::{parse_ts, ts};
+use crate::store::cycles::{self, CycleTimes};
 use crate::workflow::{self, Context, Notice};
 
 /// Which clock of the contract is running.
@@ -130,59 +131,30 @@ pub fn open_standings(
     now: DateTime<Utc>,
     warn_percent: u8,
 ) -> anyhow::Result<Vec<Standing>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT t.id, t.subject, t.channel, t.level, t.assignee, c.id, c.effective_start, c.take_in_due,
-                c.take_in_at, c.resolution_due
-         FROM tickets t JOIN cycles c ON c.ticket_id = t.id
-         WHERE t.status IN ('new', 'assigned')
-           AND c.number = (SELECT max(number) FROM cycles WHERE ticket_id = t.id)",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, Option<String>>(4)?,
-            r.get::<_, i64>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-            r.get::<_, Option<String>>(8)?,
-            r.get::<_, Option<String>>(9)?,
-        ))
-    })?;
     let mut out = Vec::new();
-    for row in rows {
-        let (id, subject, channel, level, assignee, cycle_id, effective, take_in_due, taken, resolution_due) = row?;
-        let (Ok(ticket), Ok(channel), Some(level)) = (
-            id.parse::<TicketId>(),
-            channel.parse::<Channel>(),
-            Level::from_number(level),
-        ) else {
-            continue;
-        };
-        let (phase, started, due, budget) = match (taken, resolution_due) {
+    for cycle in cycles::open_cycles(conn)? {
+        let (phase, started, due, budget) = match (cycle.take_in_at, cycle.resolution_due) {
             (Some(taken), Some(due)) => (
                 Phase::Resolution,
-                parse_ts(&taken)?,
-                parse_ts(&due)?,
-                budgets.resolution_minutes(level) * 60,
+                taken,
+                due,
+                budgets.resolution_minutes(cycle.level) * 60,
             ),
             _ => (
                 Phase::TakeIn,
-                parse_ts(&effective)?,
-                parse_ts(&take_in_due)?,
-                budgets.take_in_minutes(channel) * 60,
+                cycle.effective_start,
+                cycle.take_in_due,
+                budgets.take_in_minutes(cycle.channel) * 60,
             ),
         };
         let assessment = assess(calendar, started, due, budget, now, warn_percent);
         out.push(Standing {
-            ticket,
-            subject,
-            channel,
-            level,
-            assignee,
-            cycle_id,
+            ticket: cycle.ticket,
+            subject: cycle.subject,
+            channel: cycle.channel,
+            level: cycle.level,
+            assignee: cycle.assignee,
+            cycle_id: cycle.cycle_id,
             phase,
             started,
             due,
@@ -211,11 +183,7 @@ pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
             (Phase::Resolution, false) => "resolution_warning",
             (Phase::Resolution, true) => "resolution_breach",
         };
-        let fresh = conn
-            .prepare_cached("INSERT OR IGNORE INTO sla_alerts (cycle_id, kind, at) VALUES (?1, ?2, ?3)")?
-            .execute(params![s.cycle_id, kind, ts(ctx.now)])?
-            == 1;
-        if !fresh {
+        if !cycles::mark_alert(conn, s.cycle_id, kind, ctx.now)? {
             continue;
         }
         let ticket = crate::store::tickets::find_ticket(conn, s.ticket)?
@@ -255,75 +223,36 @@ fn alert_reason(ctx: &Context<'_>, phase: Phase, breached: bool, due: DateTime<U
     }
 }
 
-/// A cycle's stored facts, as text, for [`recompute_cycles`].
-struct CycleFacts {
-    id: i64,
-    channel: String,
-    received: String,
-    effective: String,
-    due: String,
-    taken: Option<String>,
-    level: i64,
-    resolution: Option<String>,
-}
-
 /// Recomputes every cycle's due times from its facts with the current calendar (after a
 /// suspension is added or cancelled, or the configured calendar changed). Returns how many
 /// cycles changed.
 pub fn recompute_cycles(conn: &Connection, calendar: &Calendar, budgets: &SlaBudgets) -> anyhow::Result<usize> {
-    let rows: Vec<CycleFacts> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.id, t.channel, c.received_at, c.effective_start, c.take_in_due, c.take_in_at, c.level,
-                    c.resolution_due
-             FROM cycles c JOIN tickets t ON t.id = c.ticket_id",
-        )?;
-        stmt.query_map([], |r| {
-            Ok(CycleFacts {
-                id: r.get(0)?,
-                channel: r.get(1)?,
-                received: r.get(2)?,
-                effective: r.get(3)?,
-                due: r.get(4)?,
-                taken: r.get(5)?,
-                level: r.get(6)?,
-                resolution: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?
-    };
     let mut changed = 0;
-    for CycleFacts {
+    for CycleTimes {
         id,
         channel,
-        received,
-        effective,
-        due,
-        taken,
         level,
-        resolution,
-    } in rows
+        received_at,
+        effective_start,
+        take_in_due: due,
+        take_in_at,
+        resolution_due: resolution,
+    } in cycles::all_cycles(conn)?
     {
-        let (Ok(channel), Some(level)) = (channel.parse::<Channel>(), Level::from_number(level)) else {
-            continue;
-        };
-        let received_at = parse_ts(&received)?;
         // A reopening that went straight back to its technician is taken in at once: its
         // instants are the reopening itself, whatever the calendar says.
-        let reopened_back = taken.as_deref() == Some(received.as_str()) && due == received;
+        let reopened_back = take_in_at == Some(received_at) && due == received_at;
         let (new_effective, new_due) = if reopened_back {
             (received_at, received_at)
         } else {
             take_in_due(calendar, budgets, channel, received_at)
         };
-        let new_resolution = match &taken {
-            Some(t) => Some(ts(resolution_due(calendar, budgets, level, parse_ts(t)?))),
-            None => None,
-        };
-        if ts(new_effective) != effective || ts(new_due) != due || new_resolution != resolution {
-            conn.prepare_cached(
-                "UPDATE cycles SET effective_start = ?2, take_in_due = ?3, resolution_due = ?4 WHERE id = ?1",
-            )?
-            .execute(params![id, ts(new_effective), ts(new_due), new_resolution])?;
+        let new_resolution = take_in_at.map(|taken| resolution_due(calendar, budgets, level, taken));
+        // The store keeps whole seconds: a cycle changes when what it would store differs.
+        let (new_effective, new_due) = (new_effective.trunc_subsecs(0), new_due.trunc_subsecs(0));
+        let new_resolution = new_resolution.map(|t| t.trunc_subsecs(0));
+        if new_effective != effective_start || new_due != due || new_resolution != resolution {
+            cycles::update_due_times(conn, id, new_effective, new_due, new_resolution)?;
             changed += 1;
         }
     }
@@ -370,5 +299,43 @@ mod tests {
         );
         let late = at(rome(2026, 3, 9, 9, 0));
         assert_eq!((late.state, late.left_seconds), (State::Breached, -25 * 60));
+    }
+
+    #[test]
+    fn a_cycle_that_does_not_read_back_stops_the_monitor_naming_it() {
+        let store = crate::store::Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        let cal = Calendar::new(CalendarRules::default(), Vec::new());
+        let budgets = SlaBudgets::default();
+        conn.execute_batch(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Firma', 'new', 1, 'email', 'problem', 's',
+                     '2026-03-06T15:50:00Z', '2026-03-06T15:50:00Z');
+             INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level)
+             VALUES ('TCK-2026-00001', 1, '2026-03-06T15:50:00Z', '2026-03-06T15:50:00Z', '2026-03-09T07:35:00Z', 1);",
+        )
+        .expect("rows");
+        let now = rome(2026, 3, 9, 9, 0);
+        let standings = open_standings(conn, &cal, &budgets, now, 75).expect("standings");
+        assert_eq!(standings.len(), 1);
+        assert_eq!(standings[0].assessment.state, State::Breached);
+        assert_eq!(recompute_cycles(conn, &cal, &budgets).expect("recompute"), 0);
+        // What no code path writes: a channel the schema's CHECK would refuse.
+        conn.execute_batch(
+            "PRAGMA ignore_check_constraints = ON; UPDATE tickets SET channel = 'fax'; PRAGMA ignore_check_constraints = OFF;",
+        )
+        .expect("corrupt");
+        for error in [
+            open_standings(conn, &cal, &budgets, now, 75)
+                .map(|s| s.len())
+                .expect_err("not skipped"),
+            recompute_cycles(conn, &cal, &budgets).expect_err("not skipped"),
+        ] {
+            let text = format!("{error:#}");
+            assert!(
+                text.contains("cycles row 1, column channel: unknown channel \"fax\""),
+                "{text}"
+            );
+        }
     }
 }

@@ -6,9 +6,10 @@
 //! transaction); its addresses are checked when it is queued, and composition is
 //! deterministic, so every attempt sends the same bytes.
 //!
-//! Owns the `outbox` table and the transports (SMTP through lettre, or `.eml` files for the
-//! embedded default). A message that keeps failing stays queued and is retried with a capped
-//! backoff, forever; it is never dropped. The instant a message actually left is recorded in
+//! Owns the queue's rules and the transports (SMTP through lettre, or `.eml` files for the
+//! embedded default); the `outbox` table's rows are read and written by `store::outbox`. A
+//! message that keeps failing, or whose row does not read back, stays queued and is retried
+//! with a capped backoff, forever; it is never dropped. The instant a message actually left is recorded in
 //! `sent_at`, which the SLA counts. Sending is at-least-once: a crash between the server's
 //! acceptance and the `sent_at` update resends that one message with the same Message-ID,
 //! which receiving clients collapse.
@@ -22,13 +23,14 @@ use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
 use lettre::{AsyncTransport, Tokio1Executor};
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Server, Smtp, Tls};
 use crate::model::TicketId;
 use crate::notify::{OutgoingMail, Recipient, Sender, compose, new_message_id};
-use crate::store::{Store, WriteTurns, parse_ts, ts};
+use crate::store::outbox::{self as rows, Content, DueRow, NewMail};
+use crate::store::{Store, WriteTurns};
 
 /// What composing a queued mail needs besides its row (purpose, ticket, Message-ID, date).
 #[derive(Debug, Serialize, Deserialize)]
@@ -128,45 +130,43 @@ pub fn enqueue_as(
     } else {
         (compose(sender, mail, &message_id, now)?, None)
     };
-    let recipients: Vec<&str> = mail.to.iter().map(|r| r.address.as_str()).collect();
-    conn.prepare_cached(
-        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, draft, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-    )?
-    .execute(params![
-        mail.ticket.map(|t| t.to_string()),
-        message_id,
-        mail.purpose,
-        recipients.join(","),
-        raw,
-        draft,
-        ts(now)
-    ])?;
+    let recipients = mail.to.iter().map(|r| r.address.as_str()).collect::<Vec<_>>().join(",");
+    let row = NewMail {
+        ticket: mail.ticket,
+        message_id: &message_id,
+        purpose: &mail.purpose,
+        from: &sender.address,
+        recipients: &recipients,
+        subject: &mail.subject,
+        body: &mail.body,
+        raw: &raw,
+        draft: draft.as_deref(),
+        queued_at: now,
+    };
+    rows::insert(conn, &row)?;
     // Mail about a ticket is part of its history (and of its thread: replies reference it).
     if let Some(ticket) = mail.ticket {
-        conn.prepare_cached(
-            "INSERT INTO messages (ticket_id, direction, message_id, from_addr, to_addrs, subject, body_text, at,
-                 source, disposition)
-             VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, 'outbox', ?8)",
-        )?
-        .execute(params![
-            ticket.to_string(),
-            message_id,
-            sender.address,
-            recipients.join(","),
-            mail.subject,
-            mail.body,
-            ts(now),
-            mail.purpose
-        ])?;
+        rows::insert_history(conn, ticket, &row)?;
     }
     Ok(message_id)
 }
 
 /// How many acknowledgments went to `address` since `since` (the rate limit's count).
 pub fn acks_since(conn: &Connection, address: &str, since: DateTime<Utc>) -> rusqlite::Result<u32> {
-    conn.prepare_cached("SELECT count(*) FROM outbox WHERE purpose = 'ack' AND recipients = ?1 AND created_at >= ?2")?
-        .query_row(params![address, ts(since)], |r| r.get(0))
+    rows::count_queued_since(conn, "ack", address, since)
+}
+
+/// The bytes of a queued mail: stored, or composed from its draft.
+fn content_bytes(content: Content, message_id: &str) -> anyhow::Result<Vec<u8>> {
+    let Some(draft) = content.draft else {
+        return Ok(content.raw);
+    };
+    serde_json::from_str::<Draft>(&draft)?.compose(content.purpose, content.ticket, message_id, content.queued_at)
+}
+
+/// The complete message the outbox holds (or held) under `message_id`, as it is sent.
+pub fn message_bytes(conn: &Connection, message_id: &str) -> anyhow::Result<Vec<u8>> {
+    content_bytes(rows::find_content(conn, message_id)?, message_id)
 }
 
 /// A queued message due for an attempt.
@@ -175,31 +175,30 @@ struct Due {
     message_id: String,
     recipients: String,
     attempts: u32,
-    /// The bytes to send, or why they could not be composed.
+    /// The bytes to send, or why they could not be composed (or the row not read).
     raw: anyhow::Result<Vec<u8>>,
 }
 
-/// The bytes of an outbox row: stored, or composed from its draft.
-fn row_bytes(r: &rusqlite::Row<'_>) -> rusqlite::Result<anyhow::Result<Vec<u8>>> {
-    // Columns: message_id, purpose, ticket_id, raw, draft, created_at.
-    let raw: Vec<u8> = r.get(3)?;
-    let Some(draft) = r.get::<_, Option<String>>(4)? else {
-        return Ok(Ok(raw));
-    };
-    let (message_id, purpose): (String, String) = (r.get(0)?, r.get(1)?);
-    let ticket = r.get::<_, Option<String>>(2)?.and_then(|t| t.parse().ok());
-    let created_at = parse_ts(&r.get::<_, String>(5)?)?;
-    Ok(serde_json::from_str::<Draft>(&draft)
-        .map_err(anyhow::Error::from)
-        .and_then(|d| d.compose(purpose, ticket, &message_id, created_at)))
-}
-
-/// The complete message the outbox holds (or held) under `message_id`, as it is sent.
-pub fn message_bytes(conn: &Connection, message_id: &str) -> anyhow::Result<Vec<u8>> {
-    conn.prepare_cached(
-        "SELECT message_id, purpose, ticket_id, raw, draft, created_at FROM outbox WHERE message_id = ?1",
-    )?
-    .query_row([message_id], row_bytes)?
+impl Due {
+    fn of(row: DueRow) -> Due {
+        let DueRow {
+            id,
+            message_id,
+            recipients,
+            attempts,
+            content,
+        } = row;
+        let raw = content
+            .map_err(|e| anyhow::Error::from(e).context("reading the queued row"))
+            .and_then(|content| content_bytes(content, &message_id));
+        Due {
+            id,
+            message_id,
+            recipients,
+            attempts,
+            raw,
+        }
+    }
 }
 
 /// Where mail goes.
@@ -315,27 +314,12 @@ pub async fn send_due(
 ) -> anyhow::Result<SendReport> {
     let mut total = SendReport::default();
     let mut after_id = 0i64;
-    let last_id: i64 = store
-        .conn()
-        .prepare_cached("SELECT coalesce(max(id), 0) FROM outbox")?
-        .query_row([], |r| r.get(0))?;
+    let last_id = rows::last_id(store.conn())?;
     loop {
-        let due: Vec<Due> = {
-            let mut stmt = store.conn().prepare_cached(
-                "SELECT message_id, purpose, ticket_id, raw, draft, created_at, id, recipients, attempts FROM outbox
-                 WHERE sent_at IS NULL AND next_attempt_at <= ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT 200",
-            )?;
-            let rows = stmt.query_map(params![ts(now()), after_id, last_id], |r| {
-                Ok(Due {
-                    raw: row_bytes(r)?,
-                    message_id: r.get(0)?,
-                    id: r.get(6)?,
-                    recipients: r.get(7)?,
-                    attempts: r.get(8)?,
-                })
-            })?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let due: Vec<Due> = rows::due(store.conn(), now(), after_id, last_id, CHUNK)?
+            .into_iter()
+            .map(Due::of)
+            .collect();
         let Some(last) = due.last() else { return Ok(total) };
         after_id = last.id;
         // Results are recorded in one transaction at a time, under the daemon's write turn
@@ -385,6 +369,9 @@ pub async fn send_due(
     }
 }
 
+/// Rows a sending pass reads at a time.
+const CHUNK: u32 = 200;
+
 /// SMTP results that may wait for the write turn before the sender waits too.
 const SMTP_UNRECORDED: usize = 20;
 
@@ -413,20 +400,14 @@ fn record(
     for (item, result, at) in results.drain(..) {
         match result {
             Ok(()) => {
-                conn.prepare_cached(
-                    "UPDATE outbox SET sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-                )?
-                .execute(params![item.id, ts(at)])?;
+                rows::mark_sent(&conn, item.id, at)?;
                 tracing::debug!(message_id = %item.message_id, to = %item.recipients, "mail sent");
                 report.sent += 1;
             }
             Err(e) => {
                 let attempts = item.attempts + 1;
                 let next = at + backoff(attempts);
-                conn.prepare_cached(
-                    "UPDATE outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4 WHERE id = ?1",
-                )?
-                .execute(params![item.id, attempts, ts(next), format!("{e:#}")])?;
+                rows::mark_failed(&conn, item.id, attempts, next, &format!("{e:#}"))?;
                 tracing::warn!(message_id = %item.message_id, attempts, "sending failed, will retry at {next}: {e:#}");
                 report.failed += 1;
             }
@@ -505,6 +486,50 @@ mod tests {
             .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
             .expect("count");
         assert_eq!(queued, 0);
+    }
+
+    #[test]
+    fn a_row_that_does_not_read_back_fails_alone_and_stays_queued() {
+        let mut store = Store::open_in_memory().expect("store");
+        let queued_at = DateTime::parse_from_rfc3339("2026-03-09T10:15:00+01:00")
+            .expect("t")
+            .with_timezone(&Utc);
+        let bad = enqueue(store.conn(), &sender(), &mail("anna@example.org"), queued_at).expect("queued");
+        enqueue(store.conn(), &sender(), &mail("bruno@example.org"), queued_at).expect("queued");
+        // What no code path writes: a ticket id that is not one.
+        store
+            .conn()
+            .execute_batch("PRAGMA foreign_keys = OFF; UPDATE outbox SET ticket_id = 'TCK-1' WHERE id = 1; PRAGMA foreign_keys = ON;")
+            .expect("corrupt");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let transport = Transport::Files(dir.path().to_path_buf());
+        let turns = WriteTurns::default();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let later = queued_at + TimeDelta::minutes(1);
+        let report = runtime
+            .block_on(send_due(
+                &mut store,
+                &turns,
+                &transport,
+                "assistenza@comune.example.it",
+                || later,
+            ))
+            .expect("the pass goes on");
+        assert_eq!(report, SendReport { sent: 1, failed: 1 });
+        let (attempts, sent, error): (u32, Option<String>, String) = store
+            .conn()
+            .query_row(
+                "SELECT attempts, sent_at, last_error FROM outbox WHERE message_id = ?1",
+                [&bad],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("still queued");
+        assert_eq!((attempts, sent), (1, None));
+        assert!(
+            error.contains("outbox row 1, column ticket_id: \"TCK-1\" is not a ticket id"),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("files").count(), 1);
     }
 
     #[test]

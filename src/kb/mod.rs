@@ -4,8 +4,9 @@
 //! Every resolved ticket becomes an entry (problem: the subject and the requester's first
 //! message; solution: the resolution), redacted of personal data ([`redact`]) before it is
 //! stored, indexed or shown outside its ticket. Text is analysed in Rust ([`analyze`]) and
-//! the terms go to an SQLite FTS5 table ranked with BM25, boosted for reviewed articles and
-//! for recent entries. Functions take the caller's connection, inside its transaction.
+//! the terms go to the FTS5 index that `store::kb` keeps (its rows and queries are the
+//! store's), ranked there with BM25 and re-ranked here for reviewed articles and recent
+//! entries. Functions take the caller's connection, inside its transaction.
 
 pub mod analyze;
 pub mod export;
@@ -15,11 +16,14 @@ pub mod synonyms;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
-use crate::store::{parse_ts, ts};
+use crate::store::kb::{self as rows, EntryText, NewEntry};
 use analyze::analyze;
 use redact::redact;
+
+// The entries' rows and look-ups are the store's; the knowledge base decides what goes in.
+pub use crate::store::kb::{Entry, find, find_by_ticket, reviewed_entries};
 
 /// How much a reviewed article's score is multiplied by.
 const REVIEWED_BOOST: f64 = 1.5;
@@ -30,27 +34,6 @@ const RECENCY_BOOST: f64 = 0.25;
 const POSTINGS_BUDGET: i64 = 6_000;
 /// The rarest terms kept whatever the budget says.
 const MIN_TERMS: usize = 2;
-
-/// A knowledge-base entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// Id (`KB-<id>` when shown).
-    pub id: i64,
-    /// The ticket it came from, if any.
-    pub ticket: Option<String>,
-    /// Title.
-    pub title: String,
-    /// The problem, redacted.
-    pub problem: String,
-    /// The solution, redacted.
-    pub solution: String,
-    /// Category, if any.
-    pub category: Option<String>,
-    /// Curated by an operator.
-    pub reviewed: bool,
-    /// When the problem was solved.
-    pub resolved_at: DateTime<Utc>,
-}
 
 /// A search result.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,100 +56,55 @@ impl Hit {
     }
 }
 
-fn entry_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
-    Ok(Entry {
-        id: r.get(0)?,
-        ticket: r.get(1)?,
-        title: r.get(2)?,
-        problem: r.get(3)?,
-        solution: r.get(4)?,
-        category: r.get(5)?,
-        reviewed: r.get(6)?,
-        resolved_at: parse_ts(&r.get::<_, String>(7)?)?,
-    })
-}
-
-const ENTRY_COLUMNS: &str = "id, ticket_id, title, problem, solution, category, reviewed, resolved_at";
-
-fn reindex(conn: &Connection, id: i64, title: &str, problem: &str, solution: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM kb_index WHERE rowid = ?1")?
-        .execute([id])?;
+fn reindex(conn: &Connection, id: i64, text: &EntryText<'_>) -> rusqlite::Result<()> {
     // The title counts twice: it names the problem in the fewest words.
-    let terms = [title, title, problem, solution]
+    let terms = [text.title, text.title, text.problem, text.solution]
         .iter()
         .flat_map(|t| analyze(t))
         .collect::<Vec<_>>()
         .join(" ");
-    conn.prepare_cached("INSERT INTO kb_index (rowid, terms) VALUES (?1, ?2)")?
-        .execute(params![id, terms])?;
-    Ok(())
+    rows::index_entry(conn, id, &terms)
 }
 
 /// Creates or refreshes the entry of a resolved ticket (its latest resolution wins; a
 /// reviewed title is kept). Returns the entry id.
 pub fn record_resolution(conn: &Connection, ticket: &str, resolution: &str, now: DateTime<Utc>) -> anyhow::Result<i64> {
-    let (subject, name, channel, level, category, created): (
-        String,
-        Option<String>,
-        String,
-        i64,
-        Option<String>,
-        String,
-    ) = conn
-        .prepare_cached(
-            "SELECT subject, requester_name, channel, level, category, created_at FROM tickets WHERE id = ?1",
-        )?
-        .query_row([ticket], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
-        })?;
-    let first: Option<String> = conn
-        .prepare_cached(
-            "SELECT body_text FROM messages WHERE ticket_id = ?1 AND direction = 'in' AND disposition IN ('person', 'phone')
-             ORDER BY id LIMIT 1",
-        )?
-        .query_row([ticket], |r| r.get(0))
-        .optional()?;
-    let name = name.as_deref();
-    let problem = redact(format!("{subject}\n\n{}", first.unwrap_or_default()).trim(), name);
+    let facts = rows::ticket_facts(conn, ticket)?;
+    let name = facts.requester_name.as_deref();
+    let problem = redact(
+        format!("{}\n\n{}", facts.subject, facts.first_request.unwrap_or_default()).trim(),
+        name,
+    );
     let solution = redact(resolution.trim(), name);
-    let title = redact(&subject, name);
-    let existing: Option<(i64, String, bool)> = conn
-        .prepare_cached("SELECT id, title, reviewed FROM kb_entries WHERE ticket_id = ?1")?
-        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    let id = match existing {
-        Some((id, old_title, reviewed)) => {
-            let title = if reviewed { old_title } else { title };
-            conn.prepare_cached(
-                "UPDATE kb_entries SET title = ?2, problem = ?3, solution = ?4, level = ?5, resolved_at = ?6, updated_at = ?6
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, title, problem, solution, level, ts(now)])?;
-            reindex(conn, id, &title, &problem, &solution)?;
-            id
-        }
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO kb_entries (ticket_id, title, problem, solution, channel, level, category, created_at,
-                     resolved_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
-            )?
-            .execute(params![
-                ticket,
-                title,
-                problem,
-                solution,
-                channel,
-                level,
-                category,
-                created,
-                ts(now)
-            ])?;
-            let id = conn.last_insert_rowid();
-            reindex(conn, id, &title, &problem, &solution)?;
-            id
-        }
+    let existing = rows::find_by_ticket(conn, ticket)?;
+    let title = match &existing {
+        Some(entry) if entry.reviewed => entry.title.clone(),
+        _ => redact(&facts.subject, name),
     };
+    let text = EntryText {
+        title: &title,
+        problem: &problem,
+        solution: &solution,
+    };
+    let id = match existing {
+        Some(entry) => {
+            rows::update_resolution(conn, entry.id, &text, facts.level, now)?;
+            entry.id
+        }
+        None => rows::insert_entry(
+            conn,
+            &NewEntry {
+                ticket,
+                text,
+                channel: facts.channel,
+                level: facts.level,
+                category: facts.category.as_deref(),
+                created_at: facts.created_at,
+                resolved_at: now,
+            },
+        )?,
+    };
+    reindex(conn, id, &text)?;
     Ok(id)
 }
 
@@ -177,20 +115,6 @@ pub fn mark_reviewed(conn: &Connection, ticket: &str, title: Option<&str>, now: 
         return Ok(false);
     };
     edit(conn, entry.id, title, None, Some(true), now)
-}
-
-/// The entry of a ticket.
-pub fn find_by_ticket(conn: &Connection, ticket: &str) -> rusqlite::Result<Option<Entry>> {
-    conn.prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM kb_entries WHERE ticket_id = ?1"))?
-        .query_row([ticket], entry_from_row)
-        .optional()
-}
-
-/// An entry by id.
-pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
-    conn.prepare_cached(&format!("SELECT {ENTRY_COLUMNS} FROM kb_entries WHERE id = ?1"))?
-        .query_row([id], entry_from_row)
-        .optional()
 }
 
 /// Changes an entry (`kb edit`, `#kb`). The new text is redacted too. False when missing.
@@ -214,11 +138,13 @@ pub fn edit(
     if let Some(r) = reviewed {
         entry.reviewed = r;
     }
-    conn.prepare_cached(
-        "UPDATE kb_entries SET title = ?2, solution = ?3, reviewed = ?4, updated_at = ?5 WHERE id = ?1",
-    )?
-    .execute(params![id, entry.title, entry.solution, entry.reviewed, ts(now)])?;
-    reindex(conn, id, &entry.title, &entry.problem, &entry.solution)?;
+    rows::update_entry(conn, id, &entry.title, &entry.solution, entry.reviewed, now)?;
+    let text = EntryText {
+        title: &entry.title,
+        problem: &entry.problem,
+        solution: &entry.solution,
+    };
+    reindex(conn, id, &text)?;
     Ok(true)
 }
 
@@ -232,11 +158,7 @@ pub fn search(conn: &Connection, query: &str, limit: usize, now: DateTime<Utc>) 
     // Rarest first (the most telling ones, by IDF); terms no entry holds are dropped.
     let mut by_rarity: Vec<(i64, String)> = Vec::with_capacity(terms.len());
     for term in terms {
-        let docs: Option<i64> = conn
-            .prepare_cached("SELECT doc FROM kb_vocab WHERE term = ?1")?
-            .query_row([&term], |r| r.get(0))
-            .optional()?;
-        if let Some(docs) = docs.filter(|d| *d > 0) {
+        if let Some(docs) = rows::term_documents(conn, &term)?.filter(|d| *d > 0) {
             by_rarity.push((docs, term));
         }
     }
@@ -254,21 +176,10 @@ pub fn search(conn: &Connection, query: &str, limit: usize, now: DateTime<Utc>) 
     if terms.is_empty() {
         return Ok(Vec::new());
     }
-    // Each term quoted, so FTS5 reads no operator in user text; any term may match.
-    let expression = terms
-        .iter()
-        .map(|t| format!("\"{}\"", t.replace('"', "")))
-        .collect::<Vec<_>>()
-        .join(" OR ");
     // Score in the index alone, then read only the pool's entries: joining before the sort
     // would read every matching entry's text.
     let pool = (limit * 4).max(20) as i64;
-    let ranked: Vec<(i64, f64)> = conn
-        .prepare_cached(
-            "SELECT rowid, bm25(kb_index) FROM kb_index WHERE kb_index MATCH ?1 ORDER BY bm25(kb_index) LIMIT ?2",
-        )?
-        .query_map(params![expression, pool], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let ranked = rows::rank_any(conn, &terms, pool)?;
     // Re-rank the pool with the boosts, which BM25 alone does not know.
     let mut hits = Vec::with_capacity(ranked.len());
     for (id, bm25) in ranked {
@@ -306,20 +217,15 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
     let before = from - (to - from);
     let mut now_counts: BTreeMap<String, (u32, String)> = BTreeMap::new();
     let mut previous: BTreeMap<String, u32> = BTreeMap::new();
-    let mut stmt = conn.prepare_cached(
-        "SELECT title, problem, category, resolved_at FROM kb_entries WHERE resolved_at >= ?1 AND resolved_at < ?2",
-    )?;
-    let mut rows = stmt.query(params![ts(before), ts(to)])?;
-    while let Some(r) = rows.next()? {
-        let (title, problem, category): (String, String, Option<String>) = (r.get(0)?, r.get(1)?, r.get(2)?);
-        let in_period = parse_ts(&r.get::<_, String>(3)?)? >= from;
+    rows::for_each_resolved_between(conn, before, to, |entry| {
+        let in_period = entry.resolved_at >= from;
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        for word in format!("{title} {problem}").split(|c: char| !c.is_alphanumeric()) {
+        for word in format!("{} {}", entry.title, entry.problem).split(|c: char| !c.is_alphanumeric()) {
             if let Some(stem) = analyze(word).into_iter().next().filter(|s| s.chars().count() >= 3) {
                 seen.entry(stem).or_insert_with(|| word.to_lowercase());
             }
         }
-        if let Some(c) = category {
+        if let Some(c) = entry.category {
             seen.insert(format!("categoria: {c}"), c);
         }
         for (stem, example) in seen {
@@ -330,7 +236,7 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
                 *previous.entry(stem).or_default() += 1;
             }
         }
-    }
+    })?;
     let mut list: Vec<Topic> = now_counts
         .into_iter()
         .filter(|(_, (n, _))| *n >= 2)
@@ -344,14 +250,6 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
     list.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
     list.truncate(limit);
     Ok(list)
-}
-
-/// Every reviewed entry (the public FAQ), by category then title.
-pub fn reviewed_entries(conn: &Connection) -> rusqlite::Result<Vec<Entry>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {ENTRY_COLUMNS} FROM kb_entries WHERE reviewed = 1 ORDER BY coalesce(category, ''), title, id"
-    ))?;
-    stmt.query_map([], entry_from_row)?.collect()
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! Knowledge-base behaviour on an in-memory store.
 
 use chrono::TimeZone;
+use rusqlite::params;
 
 use super::*;
-use crate::store::Store;
+use crate::store::{Store, ts};
 
 fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, 10, 0, 0).single().expect("date")

@@ -10,10 +10,14 @@
 
 pub mod attachments;
 pub mod checkpoints;
+pub mod cycles;
 pub mod delivery;
+pub mod kb;
 pub mod messages;
+pub mod outbox;
 pub mod suspensions;
 pub mod tickets;
+pub mod types;
 
 use std::path::Path;
 use std::time::Duration;

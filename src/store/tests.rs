@@ -1,5 +1,6 @@
 use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
 use super::*;
+use super::{cycles, kb, outbox};
 use crate::model::{Channel, Kind, Status, TicketId};
 use chrono::TimeZone;
 
@@ -187,4 +188,233 @@ fn cached_statements_are_not_prepared_again_on_every_use() {
     }
     let stmt = store.conn().prepare_cached(sql).expect("cached");
     assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+}
+
+/// Writes what no code path writes: a value the schema's CHECK constraints would refuse.
+fn corrupt(conn: &Connection, sql: &str) {
+    conn.execute_batch(&format!(
+        "PRAGMA ignore_check_constraints = ON; {sql}; PRAGMA ignore_check_constraints = OFF;"
+    ))
+    .expect("corrupting a row");
+}
+
+fn error_text<T: std::fmt::Debug>(result: rusqlite::Result<T>) -> String {
+    result.expect_err("a corrupt row must be an error").to_string()
+}
+
+#[test]
+fn model_types_round_trip_through_sqlite() {
+    use crate::model::Level;
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    let back = |value: &dyn rusqlite::ToSql| -> rusqlite::types::Value {
+        conn.query_row("SELECT ?1", [value], |r| r.get(0)).expect("select")
+    };
+    for channel in Channel::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [channel], |r| r.get::<_, Channel>(0))
+                .expect("channel"),
+            *channel
+        );
+    }
+    for status in Status::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [status], |r| r.get::<_, Status>(0))
+                .expect("status"),
+            *status
+        );
+    }
+    for kind in Kind::ALL {
+        assert_eq!(
+            conn.query_row("SELECT ?1", [kind], |r| r.get::<_, Kind>(0))
+                .expect("kind"),
+            *kind
+        );
+    }
+    let id = TicketId { year: 2026, number: 42 };
+    assert_eq!(back(&id), rusqlite::types::Value::Text("TCK-2026-00042".into()));
+    assert_eq!(back(&Channel::Email), rusqlite::types::Value::Text("email".into()));
+    assert_eq!(back(&Level::Second), rusqlite::types::Value::Integer(2));
+    assert_eq!(
+        conn.query_row("SELECT ?1", [id], |r| r.get::<_, TicketId>(0))
+            .expect("id"),
+        id
+    );
+    assert_eq!(
+        conn.query_row("SELECT 1", [], |r| r.get::<_, Level>(0)).expect("level"),
+        Level::First
+    );
+    let text = error_text(conn.query_row("SELECT 'fax'", [], |r| r.get::<_, Channel>(0)));
+    assert!(text.contains("unknown channel \"fax\""), "{text}");
+    let text = error_text(conn.query_row("SELECT 3", [], |r| r.get::<_, Level>(0)));
+    assert!(text.contains("level 3 is neither 1 nor 2"), "{text}");
+    let text = error_text(conn.query_row("SELECT 'TCK-2026-1'", [], |r| r.get::<_, TicketId>(0)));
+    assert!(text.contains("is not a ticket id"), "{text}");
+}
+
+#[test]
+fn a_corrupt_ticket_row_is_an_error_naming_it_not_a_skipped_row() {
+    let mut store = Store::open_in_memory().expect("open");
+    let tx = store.write().expect("tx");
+    let good = insert_ticket(&tx, &sample(2026), "a", "t").expect("insert");
+    let bad = insert_ticket(&tx, &sample(2026), "b", "t").expect("insert");
+    tx.commit().expect("commit");
+    corrupt(
+        store.conn(),
+        &format!("UPDATE tickets SET channel = 'fax' WHERE id = '{bad}'"),
+    );
+    assert!(find_ticket(store.conn(), good).expect("the good row reads").is_some());
+    let text = error_text(find_ticket(store.conn(), bad));
+    assert!(
+        text.contains("tickets row \"TCK-2026-00002\", column channel: unknown channel \"fax\""),
+        "{text}"
+    );
+    let text = error_text(list_tickets(store.conn(), false));
+    assert!(text.contains("TCK-2026-00002"), "{text}");
+    corrupt(
+        store.conn(),
+        &format!("UPDATE tickets SET channel = 'email', level = 7 WHERE id = '{bad}'"),
+    );
+    let text = error_text(list_tickets(store.conn(), true));
+    assert!(text.contains("column level: level 7 is neither 1 nor 2"), "{text}");
+}
+
+/// A ticket row with any id (the store's own insert only writes well-formed ones) and one
+/// cycle, taken in.
+fn ticket_with_cycle(conn: &Connection, id: &str) -> i64 {
+    conn.execute(
+        "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+         VALUES (?1, 2026, (SELECT count(*) + 1 FROM tickets), 'Firma', 'assigned', 1, 'email', 'problem', 's',
+                 '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z')",
+        [id],
+    )
+    .expect("ticket");
+    conn.execute(
+        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at, level,
+             resolution_due)
+         VALUES (?1, 1, '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z', '2026-03-09T09:45:00Z',
+                 '2026-03-09T09:30:00Z', 1, '2026-03-10T09:30:00Z')",
+        [id],
+    )
+    .expect("cycle");
+    conn.last_insert_rowid()
+}
+
+#[test]
+fn a_corrupt_cycle_is_an_error_naming_it_not_a_skipped_row() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    ticket_with_cycle(conn, "TCK-2026-00001");
+    let open = cycles::open_cycles(conn).expect("well-formed rows read");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].ticket, TicketId { year: 2026, number: 1 });
+    assert_eq!(cycles::all_cycles(conn).expect("all").len(), 1);
+
+    let cycle = ticket_with_cycle(conn, "TCK-2026-2");
+    let text = error_text(cycles::open_cycles(conn));
+    assert!(
+        text.contains(&format!(
+            "cycles row {cycle}, column id: \"TCK-2026-2\" is not a ticket id"
+        )),
+        "{text}"
+    );
+    conn.execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM cycles WHERE ticket_id = 'TCK-2026-2'; DELETE FROM tickets WHERE id = 'TCK-2026-2'; PRAGMA foreign_keys = ON;")
+        .expect("remove the bad id");
+
+    let cycle = ticket_with_cycle(conn, "TCK-2026-00003");
+    corrupt(conn, "UPDATE tickets SET channel = 'fax' WHERE id = 'TCK-2026-00003'");
+    for text in [
+        error_text(cycles::open_cycles(conn)),
+        error_text(cycles::all_cycles(conn)),
+    ] {
+        assert!(
+            text.contains(&format!("cycles row {cycle}, column channel: unknown channel \"fax\"")),
+            "{text}"
+        );
+    }
+    corrupt(
+        conn,
+        &format!("UPDATE tickets SET channel = 'email'; UPDATE cycles SET level = 0 WHERE id = {cycle}"),
+    );
+    let text = error_text(cycles::all_cycles(conn));
+    assert!(
+        text.contains(&format!("cycles row {cycle}, column level: level 0 is neither 1 nor 2")),
+        "{text}"
+    );
+    corrupt(
+        conn,
+        &format!("UPDATE cycles SET level = 1, take_in_due = 'lunedì' WHERE id = {cycle}"),
+    );
+    let text = error_text(cycles::open_cycles(conn));
+    assert!(
+        text.contains(&format!("cycles row {cycle}, column take_in_due")),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_alert_is_marked_once_per_cycle_and_kind() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    let cycle = ticket_with_cycle(conn, "TCK-2026-00001");
+    let at = sample(2026).received_at;
+    assert!(cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("first"));
+    assert!(!cycles::mark_alert(conn, cycle, "take_in_warning", at).expect("again"));
+    assert!(cycles::mark_alert(conn, cycle, "take_in_breach", at).expect("another kind"));
+}
+
+#[test]
+fn a_corrupt_ticket_is_an_error_for_its_knowledge_base_entry() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    ticket_with_cycle(conn, "TCK-2026-00001");
+    let facts = kb::ticket_facts(conn, "TCK-2026-00001").expect("facts");
+    assert_eq!((facts.channel, facts.first_request), (Channel::Email, None));
+    corrupt(conn, "UPDATE tickets SET level = 5");
+    let text = error_text(kb::ticket_facts(conn, "TCK-2026-00001"));
+    assert!(
+        text.contains("tickets row \"TCK-2026-00001\", column level: level 5 is neither 1 nor 2"),
+        "{text}"
+    );
+    corrupt(conn, "UPDATE tickets SET level = 1, channel = 'pec'");
+    let text = error_text(kb::ticket_facts(conn, "TCK-2026-00001"));
+    assert!(text.contains("column channel: unknown channel \"pec\""), "{text}");
+}
+
+/// Queues a stored (not draft) mail about `ticket`, its id stored as given.
+fn queue(conn: &Connection, ticket: Option<&str>, message_id: &str) {
+    conn.execute_batch("PRAGMA foreign_keys = OFF").expect("pragma");
+    conn.execute(
+        "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at)
+         VALUES (?1, ?2, 'ack', 'anna@example.org', x'6869', '2026-03-09T09:00:00Z', '2026-03-09T09:00:00Z')",
+        rusqlite::params![ticket, message_id],
+    )
+    .expect("queue");
+    conn.execute_batch("PRAGMA foreign_keys = ON").expect("pragma");
+}
+
+#[test]
+fn a_corrupt_queued_row_is_that_mails_error_not_a_skipped_row() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    queue(conn, Some("TCK-2026-00001"), "good@x");
+    queue(conn, Some("TCK-26-1"), "bad@x");
+    let now = sample(2026).received_at + chrono::TimeDelta::hours(1);
+    let due = outbox::due(conn, now, 0, outbox::last_id(conn).expect("last"), 10).expect("due");
+    assert_eq!(due.len(), 2, "the corrupt row is not skipped");
+    let good = due[0].content.as_ref().expect("the good row reads");
+    assert_eq!(
+        (good.ticket, good.raw.as_slice()),
+        (Some(TicketId { year: 2026, number: 1 }), b"hi".as_slice())
+    );
+    let text = format!("{}", due[1].content.as_ref().expect_err("the corrupt row"));
+    assert!(
+        text.contains(&format!(
+            "outbox row {}, column ticket_id: \"TCK-26-1\" is not a ticket id",
+            due[1].id
+        )),
+        "{text}"
+    );
+    assert!(error_text(outbox::find_content(conn, "bad@x")).contains("is not a ticket id"));
+    assert!(outbox::find_content(conn, "good@x").is_ok());
 }

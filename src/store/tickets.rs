@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{parse_ts, ts};
+use super::ts;
+use super::types::{instant, naming_row};
 use crate::model::{Channel, Kind, Level, Status, TicketId};
 
 /// What is needed to open a ticket.
@@ -128,12 +129,12 @@ pub fn insert_ticket(conn: &Connection, ticket: &NewTicket, secret: &str, actor:
          VALUES (?1, ?2, ?3, ?4, 'new', 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)",
     )?
     .execute(params![
-        id.to_string(),
+        id,
         id.year,
         id.number,
         ticket.subject,
-        ticket.channel.as_str(),
-        ticket.kind.as_str(),
+        ticket.channel,
+        ticket.kind,
         ticket.requester_email,
         ticket.requester_name,
         ticket.requester_phone,
@@ -144,7 +145,7 @@ pub fn insert_ticket(conn: &Connection, ticket: &NewTicket, secret: &str, actor:
     ])?;
     if let Some(email) = &ticket.requester_email {
         conn.prepare_cached("INSERT INTO participants (ticket_id, email, role) VALUES (?1, ?2, 'requester')")?
-            .execute(params![id.to_string(), email])?;
+            .execute(params![id, email])?;
     }
     insert_event(
         conn,
@@ -171,14 +172,7 @@ pub fn insert_event(
     conn.prepare_cached(
         "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
-    .execute(params![
-        ticket.map(|t| t.to_string()),
-        ts(at),
-        actor,
-        action,
-        detail,
-        message
-    ])?;
+    .execute(params![ticket, ts(at), actor, action, detail, message])?;
     Ok(())
 }
 
@@ -186,41 +180,33 @@ const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.level, t.channel, t.k
      t.requester_name, t.requester_phone, t.assignee, t.resolver, t.reopened,
      (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition <> 'notify'), t.secret, t.created_at, t.updated_at";
 
-fn conversion_error(index: usize, message: String) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
-}
-
-fn parse_column<T: std::str::FromStr<Err = String>>(row: &Row<'_>, index: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
-    text.parse().map_err(|e| conversion_error(index, e))
-}
-
 fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
-    let level: i64 = row.get(3)?;
-    Ok(TicketRow {
-        id: parse_column(row, 0)?,
-        subject: row.get(1)?,
-        status: parse_column(row, 2)?,
-        level: Level::from_number(level).ok_or_else(|| conversion_error(3, format!("level {level}")))?,
-        channel: parse_column(row, 4)?,
-        kind: parse_column(row, 5)?,
-        requester_email: row.get(6)?,
-        requester_name: row.get(7)?,
-        requester_phone: row.get(8)?,
-        assignee: row.get(9)?,
-        resolver: row.get(10)?,
-        reopened: row.get(11)?,
-        messages: row.get(12)?,
-        secret: row.get(13)?,
-        created_at: parse_ts(&row.get::<_, String>(14)?)?,
-        updated_at: parse_ts(&row.get::<_, String>(15)?)?,
+    naming_row(row, "tickets", 0, |row| {
+        Ok(TicketRow {
+            id: row.get(0)?,
+            subject: row.get(1)?,
+            status: row.get(2)?,
+            level: row.get(3)?,
+            channel: row.get(4)?,
+            kind: row.get(5)?,
+            requester_email: row.get(6)?,
+            requester_name: row.get(7)?,
+            requester_phone: row.get(8)?,
+            assignee: row.get(9)?,
+            resolver: row.get(10)?,
+            reopened: row.get(11)?,
+            messages: row.get(12)?,
+            secret: row.get(13)?,
+            created_at: instant(row, 14)?,
+            updated_at: instant(row, 15)?,
+        })
     })
 }
 
 /// The ticket with this id, if it exists.
 pub fn find_ticket(conn: &Connection, id: TicketId) -> rusqlite::Result<Option<TicketRow>> {
     conn.prepare_cached(&format!("SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = ?1"))?
-        .query_row([id.to_string()], ticket_from_row)
+        .query_row([id], ticket_from_row)
         .optional()
 }
 
@@ -241,9 +227,9 @@ pub fn list_tickets(conn: &Connection, open_only: bool) -> rusqlite::Result<Vec<
 /// The audit trail of a ticket, in order.
 pub fn ticket_events(conn: &Connection, id: TicketId) -> rusqlite::Result<Vec<EventRow>> {
     let mut stmt = conn.prepare("SELECT at, actor, action, detail FROM events WHERE ticket_id = ?1 ORDER BY id")?;
-    let rows = stmt.query_map([id.to_string()], |r| {
+    let rows = stmt.query_map([id], |r| {
         Ok(EventRow {
-            at: parse_ts(&r.get::<_, String>(0)?)?,
+            at: instant(r, 0)?,
             actor: r.get(1)?,
             action: r.get(2)?,
             detail: r.get(3)?,
@@ -257,9 +243,9 @@ pub fn ticket_messages(conn: &Connection, id: TicketId) -> rusqlite::Result<Vec<
     let mut stmt = conn.prepare(
         "SELECT at, direction, from_addr, to_addrs, subject, body_text FROM messages WHERE ticket_id = ?1 ORDER BY id",
     )?;
-    let rows = stmt.query_map([id.to_string()], |r| {
+    let rows = stmt.query_map([id], |r| {
         Ok(MessageRow {
-            at: parse_ts(&r.get::<_, String>(0)?)?,
+            at: instant(r, 0)?,
             direction: r.get(1)?,
             from: r.get(2)?,
             to: r.get(3)?,

@@ -1,0 +1,142 @@
+//! Rows of `cycles` as the SLA monitor reads and recomputes them (each cycle's received
+//! instant, effective start, take-in and resolution due times), and of `sla_alerts`, the
+//! once-per-cycle marks of the warnings and breach reports already sent.
+//!
+//! Owns those statements only: where a clock stands, which alert is due and what the due
+//! times should be are the monitor's decisions (`monitor`, over `sla`); timestamps are
+//! arguments. Functions take a `&Connection`, so the monitor marks an alert and queues its
+//! mail in one transaction. A row whose channel, level, ticket id or instant does not read
+//! back is an error naming the row, never a skipped row.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, params};
+
+use super::ts;
+use super::types::{instant, naming_row, optional_instant};
+use crate::model::{Channel, Level, TicketId};
+
+/// The latest cycle of an open ticket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCycle {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// Its subject.
+    pub subject: String,
+    /// Its channel.
+    pub channel: Channel,
+    /// Its level.
+    pub level: Level,
+    /// Its assignee, if any.
+    pub assignee: Option<String>,
+    /// The cycle row.
+    pub cycle_id: i64,
+    /// When the take-in clock started.
+    pub effective_start: DateTime<Utc>,
+    /// When take-in is due.
+    pub take_in_due: DateTime<Utc>,
+    /// When it was taken in, if it was.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// When resolution is due, once taken in.
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// The latest cycle of every open ticket (`new` or `assigned`), in no particular order.
+pub fn open_cycles(conn: &Connection) -> rusqlite::Result<Vec<OpenCycle>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, t.id, t.subject, t.channel, t.level, t.assignee, c.effective_start, c.take_in_due,
+                c.take_in_at, c.resolution_due
+         FROM tickets t JOIN cycles c ON c.ticket_id = t.id
+         WHERE t.status IN ('new', 'assigned')
+           AND c.number = (SELECT max(number) FROM cycles WHERE ticket_id = t.id)",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        naming_row(row, "cycles", 0, |r| {
+            Ok(OpenCycle {
+                cycle_id: r.get(0)?,
+                ticket: r.get(1)?,
+                subject: r.get(2)?,
+                channel: r.get(3)?,
+                level: r.get(4)?,
+                assignee: r.get(5)?,
+                effective_start: instant(r, 6)?,
+                take_in_due: instant(r, 7)?,
+                take_in_at: optional_instant(r, 8)?,
+                resolution_due: optional_instant(r, 9)?,
+            })
+        })
+    })?;
+    rows.collect()
+}
+
+/// Marks alert `kind` (`take_in_warning`, `take_in_breach`, `resolution_warning`,
+/// `resolution_breach`) of cycle `cycle_id` as sent at `at`. False when it was marked
+/// already: that alert is never sent twice.
+pub fn mark_alert(conn: &Connection, cycle_id: i64, kind: &str, at: DateTime<Utc>) -> rusqlite::Result<bool> {
+    let inserted = conn
+        .prepare_cached("INSERT OR IGNORE INTO sla_alerts (cycle_id, kind, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![cycle_id, kind, ts(at)])?;
+    Ok(inserted == 1)
+}
+
+/// A cycle's stored facts and due times, for recomputing the due times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CycleTimes {
+    /// The cycle row.
+    pub id: i64,
+    /// Its ticket's channel.
+    pub channel: Channel,
+    /// Its level.
+    pub level: Level,
+    /// When its request was received.
+    pub received_at: DateTime<Utc>,
+    /// When its take-in clock started.
+    pub effective_start: DateTime<Utc>,
+    /// When take-in is due.
+    pub take_in_due: DateTime<Utc>,
+    /// When it was taken in, if it was.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// When resolution is due, once taken in.
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// Every cycle, of every ticket.
+pub fn all_cycles(conn: &Connection) -> rusqlite::Result<Vec<CycleTimes>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id, t.channel, c.received_at, c.effective_start, c.take_in_due, c.take_in_at, c.level,
+                c.resolution_due
+         FROM cycles c JOIN tickets t ON t.id = c.ticket_id",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        naming_row(row, "cycles", 0, |r| {
+            Ok(CycleTimes {
+                id: r.get(0)?,
+                channel: r.get(1)?,
+                received_at: instant(r, 2)?,
+                effective_start: instant(r, 3)?,
+                take_in_due: instant(r, 4)?,
+                take_in_at: optional_instant(r, 5)?,
+                level: r.get(6)?,
+                resolution_due: optional_instant(r, 7)?,
+            })
+        })
+    })?;
+    rows.collect()
+}
+
+/// Stores new due times of cycle `id`.
+pub fn update_due_times(
+    conn: &Connection,
+    id: i64,
+    effective_start: DateTime<Utc>,
+    take_in_due: DateTime<Utc>,
+    resolution_due: Option<DateTime<Utc>>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE cycles SET effective_start = ?2, take_in_due = ?3, resolution_due = ?4 WHERE id = ?1")?
+        .execute(params![
+            id,
+            ts(effective_start),
+            ts(take_in_due),
+            resolution_due.map(ts)
+        ])?;
+    Ok(())
+}
