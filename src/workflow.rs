@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, bail};
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use minijinja::{Value, context};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
 use crate::auth::{self, MacKey};
 use crate::commands::{Command, CommandError, TAGS, parse_commands};
@@ -27,7 +27,7 @@ use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
 use crate::sla::{Calendar, resolution_due};
 use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
-use crate::store::{parse_ts, ts};
+use crate::store::{cycles, messages, operators, ts};
 
 /// Everything a workflow step needs besides the connection.
 pub struct Context<'a> {
@@ -84,37 +84,11 @@ impl Context<'_> {
 // ---------------------------------------------------------------------------------------------
 
 /// The current (latest) SLA cycle of a ticket.
-#[derive(Debug, Clone)]
-pub struct Cycle {
-    /// Row id.
-    pub id: i64,
-    /// 1 for the first opening.
-    pub number: u32,
-    /// Take-in due.
-    pub take_in_due: DateTime<Utc>,
-    /// When it was taken in, if it was.
-    pub take_in_at: Option<DateTime<Utc>>,
-    /// Resolution due, once taken in.
-    pub resolution_due: Option<DateTime<Utc>>,
-}
+pub use crate::store::cycles::LatestCycle as Cycle;
 
 /// The latest cycle of `ticket`.
 pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<Cycle>> {
-    conn.prepare_cached(
-        "SELECT id, number, take_in_due, take_in_at, resolution_due FROM cycles WHERE ticket_id = ?1
-         ORDER BY number DESC LIMIT 1",
-    )?
-    .query_row([ticket.to_string()], |r| {
-        let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
-        Ok(Cycle {
-            id: r.get(0)?,
-            number: r.get(1)?,
-            take_in_due: parse_ts(&r.get::<_, String>(2)?)?,
-            take_in_at: opt(r.get(3)?)?,
-            resolution_due: opt(r.get(4)?)?,
-        })
-    })
-    .optional()
+    cycles::latest(conn, ticket)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,22 +110,20 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                 level,
                 opening,
             } => {
-                conn.prepare_cached(
-                    "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at,
-                         level, resolution_due, opened_as)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?
-                .execute(params![
-                    ticket.to_string(),
-                    number,
-                    ts(*received_at),
-                    ts(*effective_start),
-                    ts(*take_in_due),
-                    take_in_at.map(ts),
-                    level.number(),
-                    resolution_due.map(ts),
-                    opening.as_str(),
-                ])?;
+                cycles::insert(
+                    conn,
+                    &cycles::NewCycle {
+                        ticket,
+                        number: *number,
+                        received_at: *received_at,
+                        effective_start: *effective_start,
+                        take_in_due: *take_in_due,
+                        take_in_at: *take_in_at,
+                        level: *level,
+                        resolution_due: *resolution_due,
+                        opened_as: opening.as_str(),
+                    },
+                )?;
             }
             Effect::NotifyOperators { to, kind, reason, text } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
@@ -164,13 +136,9 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     Notice::new(kind, reason.clone()).with_text(text.clone()),
                 )?;
             }
-            Effect::SetKind(kind) => set(conn, ctx, ticket, "kind", &kind.as_str())?,
+            Effect::SetKind(kind) => tickets::set_kind(conn, ticket, *kind, ctx.now)?,
             Effect::Reopen { status, assignee } => {
-                conn.prepare_cached(
-                    "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL,
-                         resolved_at = NULL, updated_at = ?4 WHERE id = ?1",
-                )?
-                .execute(params![ticket.to_string(), status.as_str(), assignee, ts(ctx.now)])?;
+                tickets::reopen(conn, ticket, *status, assignee.as_deref(), ctx.now)?
             }
             Effect::LetterReopened { technician } => {
                 let row = reload(conn, ticket)?;
@@ -234,13 +202,7 @@ pub fn open_request(
 /// Threading for a letter to the requester: In-Reply-To their latest message, References the
 /// ticket's thread (oldest first, at most 10 ids).
 fn thread_refs(conn: &Connection, ticket: TicketId) -> anyhow::Result<(Option<String>, Vec<String>)> {
-    let mut stmt = conn.prepare(
-        "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL
-           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify')) ORDER BY id",
-    )?;
-    let rows: Vec<(String, String)> = stmt
-        .query_map([ticket.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows = messages::thread_ids(conn, ticket)?;
     let last_in = rows.iter().rev().find(|(_, d)| d == "in").map(|(id, _)| id.clone());
     let mut refs: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
     if refs.len() > 10 {
@@ -406,23 +368,14 @@ pub fn notify_operators(
 
 /// The whole screening so far: messages both ways and internal notes, in order.
 fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> {
-    let mut stmt = conn.prepare(
-        "SELECT at, who, what, text FROM (
-             SELECT id * 2 AS ord, at, coalesce(from_addr, '') AS who,
-                    CASE direction WHEN 'in' THEN 'messaggio' ELSE disposition END AS what, body_text AS text
-             FROM messages WHERE ticket_id = ?1 AND disposition <> 'notify'
-             UNION ALL
-             SELECT id * 2 + 1, at, actor, action, detail FROM events
-             WHERE ticket_id = ?1 AND action IN ('note', 'phone', 'time')
-         ) ORDER BY at, ord",
-    )?;
-    let rows = stmt.query_map([ticket.to_string()], |r| {
-        let text: String = r.get(3)?;
-        let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let short: String = one_line.chars().take(300).collect();
-        Ok(context! { at => r.get::<_, String>(0)?, who => r.get::<_, String>(1)?, what => r.get::<_, String>(2)?, text => short })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(messages::screening(conn, ticket)?
+        .into_iter()
+        .map(|line| {
+            let one_line: String = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = one_line.chars().take(300).collect();
+            context! { at => line.at, who => line.who, what => line.what, text => short }
+        })
+        .collect())
 }
 
 /// The first-level operators who are not away.
@@ -467,21 +420,6 @@ fn reload(conn: &Connection, ticket: TicketId) -> anyhow::Result<TicketRow> {
     tickets::find_ticket(conn, ticket)?.with_context(|| format!("ticket {ticket} vanished inside its transaction"))
 }
 
-fn set(
-    conn: &Connection,
-    ctx: &Context<'_>,
-    ticket: TicketId,
-    column: &str,
-    value: &dyn rusqlite::ToSql,
-) -> anyhow::Result<()> {
-    // Column names come from this file only, never from input.
-    conn.prepare_cached(&format!(
-        "UPDATE tickets SET {column} = ?2, updated_at = ?3 WHERE id = ?1"
-    ))?
-    .execute(params![ticket.to_string(), value, ts(ctx.now)])?;
-    Ok(())
-}
-
 // ---------------------------------------------------------------------------------------------
 // New requests
 // ---------------------------------------------------------------------------------------------
@@ -502,7 +440,7 @@ pub fn on_requester_message(
     let row = reload(conn, ticket)?;
     let cycle = current_cycle(conn, ticket)?;
     let resolver_away_until = match row.resolver.as_deref() {
-        Some(resolver) => away_until(conn, resolver)?,
+        Some(resolver) => operators::away_until(conn, resolver)?,
         None => None,
     };
     let facts = desk::requester::TicketFacts {
@@ -540,15 +478,6 @@ pub fn on_requester_message(
         ticket,
         &desk::requester::wrote_again(&facts, &message, &setting),
     )
-}
-
-fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<NaiveDate>> {
-    let text: Option<String> = conn
-        .query_row("SELECT until FROM operator_away WHERE operator = ?1", [operator], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -728,8 +657,7 @@ fn take_in(
     technician: &Operator,
 ) -> anyhow::Result<String> {
     let row = reload(conn, ticket)?;
-    conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2, updated_at = ?3 WHERE id = ?1")?
-        .execute(params![ticket.to_string(), technician.email, ts(ctx.now)])?;
+    tickets::assign(conn, ticket, &technician.email, ctx.now)?;
     ctx.event(conn, Some(ticket), &actor.email, "assigned", &technician.email)?;
     let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
     let first_take_in = cycle.take_in_at.is_none();
@@ -753,10 +681,7 @@ fn take_in(
         Vec::new(),
     )?;
     if first_take_in {
-        conn.prepare_cached(
-            "UPDATE cycles SET take_in_at = ?2, take_in_message_id = ?3, resolution_due = ?4 WHERE id = ?1",
-        )?
-        .execute(params![cycle.id, ts(ctx.now), confirmation, ts(due)])?;
+        cycles::take_in(conn, cycle.id, ctx.now, confirmation.as_deref(), due)?;
     }
     if technician.email != actor.email {
         notify_operators(
@@ -800,7 +725,7 @@ fn apply_ticket_commands(
                 take_in(conn, ctx, operator, ticket, technician)?
             }
             Command::Escalate(who) => {
-                set(conn, ctx, ticket, "level", &2)?;
+                tickets::set_level(conn, ticket, Level::Second, ctx.now)?;
                 let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
                 let due = resolution_due(
                     ctx.calendar,
@@ -808,8 +733,7 @@ fn apply_ticket_commands(
                     Level::Second,
                     cycle.take_in_at.unwrap_or(ctx.now),
                 );
-                conn.prepare_cached("UPDATE cycles SET level = 2, resolution_due = ?2 WHERE id = ?1")?
-                    .execute(params![cycle.id, ts(due)])?;
+                cycles::escalate(conn, cycle.id, due)?;
                 ctx.event(
                     conn,
                     Some(ticket),
@@ -821,8 +745,7 @@ fn apply_ticket_commands(
                     .as_deref()
                     .and_then(|w| desk::cmd::operator_named(&ctx.config.operators, w));
                 if let Some(op) = named {
-                    conn.prepare_cached("UPDATE tickets SET assignee = ?2, status = 'assigned' WHERE id = ?1")?
-                        .execute(params![ticket.to_string(), op.email])?;
+                    tickets::assign(conn, ticket, &op.email, ctx.now)?;
                     ctx.event(conn, Some(ticket), &operator.email, "assigned", &op.email)?;
                 }
                 let row = reload(conn, ticket)?;
@@ -885,14 +808,10 @@ fn apply_ticket_commands(
                         Vec::new(),
                     )?
                 };
-                conn.prepare_cached("UPDATE tickets SET status = 'resolved', resolver = ?2, outcome = ?3, resolved_at = ?4, updated_at = ?4 WHERE id = ?1")?.execute(
-                    params![ticket.to_string(), operator.email, if out_of_scope { "out_of_scope" } else { "resolved" }, ts(ctx.now)],
-                )?;
+                let outcome = if out_of_scope { "out_of_scope" } else { "resolved" };
+                tickets::resolve(conn, ticket, &operator.email, outcome, ctx.now)?;
                 if let Some(cycle) = current_cycle(conn, ticket)? {
-                    conn.prepare_cached(
-                        "UPDATE cycles SET resolution_message_id = ?2, resolved_at = ?3 WHERE id = ?1",
-                    )?
-                    .execute(params![cycle.id, sent, ts(ctx.now)])?;
+                    cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?;
                 }
                 let what = if out_of_scope { "out-of-scope" } else { "resolved" };
                 ctx.event(conn, Some(ticket), &operator.email, what, body)?;
@@ -912,20 +831,16 @@ fn apply_ticket_commands(
                 // A phone request without e-mail is taken in by the call-back itself.
                 if row.requester_email.is_none() && cycle.take_in_at.is_none() {
                     let due = resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now);
-                    conn.prepare_cached(
-                        "UPDATE cycles SET take_in_at = ?2, take_in_phone_at = ?2, resolution_due = ?3 WHERE id = ?1",
-                    )?
-                    .execute(params![cycle.id, ts(ctx.now), ts(due)])?;
+                    cycles::take_in_by_phone(conn, cycle.id, ctx.now, due)?;
                     if row.status == Status::New {
-                        conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2 WHERE id = ?1")?
-                            .execute(params![ticket.to_string(), operator.email])?;
+                        tickets::assign(conn, ticket, &operator.email, ctx.now)?;
                         ctx.event(conn, Some(ticket), &operator.email, "assigned", &operator.email)?;
                     }
                 }
                 format!("telefonata registrata su {ticket}")
             }
             Command::SetKind(kind) => {
-                set(conn, ctx, ticket, "kind", &kind.as_str())?;
+                tickets::set_kind(conn, ticket, *kind, ctx.now)?;
                 ctx.event(conn, Some(ticket), &operator.email, "kind", kind.as_str())?;
                 if *kind == Kind::Complaint {
                     let row = reload(conn, ticket)?;
@@ -976,10 +891,7 @@ fn apply_ticket_commands(
                 format!("invito al desktop remoto inviato per {}", ctx.local(start))
             }
             Command::Time(minutes) => {
-                conn.prepare_cached(
-                    "INSERT INTO time_entries (ticket_id, operator, minutes, at) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![ticket.to_string(), operator.email, minutes, ts(ctx.now)])?;
+                operators::log_time(conn, ticket, &operator.email, *minutes, ctx.now)?;
                 ctx.event(conn, Some(ticket), &operator.email, "time", &format!("{minutes} min"))?;
                 format!("{minutes} minuti registrati su {ticket}")
             }
@@ -1178,12 +1090,7 @@ fn fresh_commands(
                 )?;
             }
             Command::Away(until) => {
-                match until {
-                    Some(day) => conn.prepare_cached("INSERT INTO operator_away (operator, until) VALUES (?1, ?2) ON CONFLICT (operator) DO UPDATE SET until = ?2")?.execute(
-                        params![operator.email, day.to_string()],
-                    )?,
-                    None => conn.prepare_cached("DELETE FROM operator_away WHERE operator = ?1")?.execute( [&operator.email])?,
-                };
+                operators::set_away(conn, &operator.email, *until)?;
                 ctx.event(
                     conn,
                     None,
@@ -1279,18 +1186,18 @@ pub fn open_phone_ticket(
         year,
     };
     let ticket = tickets::insert_ticket(conn, &new, &auth::random_secret(), actor)?;
-    conn.prepare_cached(
-        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
-         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'phone', 'phone')",
-    )?
-    .execute(params![
-        ticket.to_string(),
-        phone.email,
-        phone.name,
-        new.subject,
-        phone.summary,
-        ts(ctx.now)
-    ])?;
+    messages::insert_channel_message(
+        conn,
+        &messages::ChannelMessage {
+            ticket,
+            from_addr: phone.email.as_deref(),
+            from_name: phone.name.as_deref(),
+            subject: &new.subject,
+            body_text: &phone.summary,
+            at: ctx.now,
+            channel: "phone",
+        },
+    )?;
     let row = reload(conn, ticket)?;
     let text = format!("Tel. {}\n{}", phone.number, phone.summary);
     open_request(conn, ctx, &row, ctx.now, &text, &[])?;
@@ -1372,19 +1279,18 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         Some(p) => format!("Pratica {p}\n\n{}", request.description),
         None => request.description.clone(),
     };
-    conn.prepare_cached(
-        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
-         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'portal', 'portal')",
-    )?
-    .execute(params![
-        ticket.to_string(),
-        request.email,
-        request.name,
-        request.subject,
-        text,
-        ts(ctx.now)
-    ])?;
-    let message_row = conn.last_insert_rowid();
+    let message_row = messages::insert_channel_message(
+        conn,
+        &messages::ChannelMessage {
+            ticket,
+            from_addr: Some(&request.email),
+            from_name: Some(&request.name),
+            subject: &request.subject,
+            body_text: &text,
+            at: ctx.now,
+            channel: "portal",
+        },
+    )?;
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
     open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped)?;
     reload(conn, ticket)
@@ -1394,19 +1300,18 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
 /// ticket reopens, an overdue one becomes a reminder).
 pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, text: &str) -> anyhow::Result<()> {
     let author = ticket.requester_email.clone().unwrap_or_else(|| "portal".into());
-    conn.prepare_cached(
-        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
-         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, 'portal', 'portal')",
-    )?
-    .execute(params![
-        ticket.id.to_string(),
-        author,
-        ticket.requester_name,
-        ticket.subject,
-        text,
-        ts(ctx.now)
-    ])?;
-    let row = conn.last_insert_rowid();
+    let row = messages::insert_channel_message(
+        conn,
+        &messages::ChannelMessage {
+            ticket: ticket.id,
+            from_addr: Some(&author),
+            from_name: ticket.requester_name.as_deref(),
+            subject: &ticket.subject,
+            body_text: text,
+            at: ctx.now,
+            channel: "portal",
+        },
+    )?;
     insert_event(
         conn,
         Some(ticket.id),
@@ -1416,8 +1321,7 @@ pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, te
         "reply from the status page",
         Some(row),
     )?;
-    conn.prepare_cached("UPDATE tickets SET updated_at = ?2 WHERE id = ?1")?
-        .execute(params![ticket.id.to_string(), ts(ctx.now)])?;
+    messages::touch_ticket(conn, ticket.id, ctx.now)?;
     let mail = InboundMail {
         subject: format!("Re: [{}] {}", ticket.id, ticket.subject),
         fresh_text: text.to_string(),
@@ -1462,39 +1366,25 @@ pub const STUCK_AFTER_ATTEMPTS: u32 = 8;
 /// `archive_after_days`, and tell the supervisors (once) about mail that keeps failing.
 pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usize, usize)> {
     let cutoff = ctx.now - chrono::TimeDelta::days(i64::from(ctx.config.helpdesk.archive_after_days));
-    let idle: Vec<String> = {
-        let mut stmt = conn.prepare("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1")?;
-        stmt.query_map([ts(cutoff)], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?
-    };
-    for id in &idle {
-        conn.prepare_cached("UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1")?
-            .execute(params![id, ts(ctx.now)])?;
-        let ticket = id.parse::<TicketId>().ok();
+    let idle = tickets::archive_idle(conn, cutoff, ctx.now)?;
+    for ticket in &idle {
         ctx.event(
             conn,
-            ticket,
+            Some(*ticket),
             "system",
             "archived",
             &format!("resolved and idle for {} days", ctx.config.helpdesk.archive_after_days),
         )?;
     }
-    let stuck: Vec<(i64, String, String, u32, Option<String>)> = {
-        let mut stmt = conn.prepare(
-            "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
-             WHERE sent_at IS NULL AND failure_reported_at IS NULL AND attempts >= ?1 AND purpose <> 'stuck'",
-        )?;
-        stmt.query_map([STUCK_AFTER_ATTEMPTS], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?
-    };
-    for (id, recipients, error, attempts, ticket) in &stuck {
-        let reason = format!("to {recipients} after {attempts} attempts: {error}");
-        let about = ticket.clone().unwrap_or_else(|| "-".into());
-        alert_supervisors(conn, ctx, "stuck", &about, recipients, &reason, "")?;
-        conn.prepare_cached("UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1")?
-            .execute(params![id, ts(ctx.now)])?;
+    let stuck = crate::store::outbox::stuck(conn, STUCK_AFTER_ATTEMPTS)?;
+    for mail in &stuck {
+        let reason = format!(
+            "to {} after {} attempts: {}",
+            mail.recipients, mail.attempts, mail.last_error
+        );
+        let about = mail.ticket.map_or_else(|| "-".to_string(), |t| t.to_string());
+        alert_supervisors(conn, ctx, "stuck", &about, &mail.recipients, &reason, "")?;
+        crate::store::outbox::failure_reported(conn, mail.id, ctx.now)?;
     }
     Ok((idle.len(), stuck.len()))
 }
@@ -1502,22 +1392,14 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
 /// Tells each requester with open tickets, once, about a planned suspension, and records
 /// when it was announced. Returns how many requesters were told.
 pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: i64) -> anyhow::Result<usize> {
-    let open: Vec<(String, Option<String>, String, String)> = {
-        let mut stmt = conn.prepare_cached(
-            "SELECT t.requester_email, t.requester_name, t.id, t.subject FROM tickets t
-             WHERE t.status IN ('new', 'assigned') AND t.requester_email IS NOT NULL
-               AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id
-                               AND p.email = t.requester_email AND p.undeliverable = 1
-                               AND p.undeliverable_until > ?1)
-             ORDER BY t.requester_email, t.year, t.number",
-        )?;
-        stmt.query_map([ts(ctx.now)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-            .collect::<rusqlite::Result<_>>()?
-    };
     let mut by_requester: BTreeMap<String, (Option<String>, Vec<Value>)> = BTreeMap::new();
-    for (email, name, id, subject) in open {
-        let entry = by_requester.entry(email).or_insert_with(|| (name, Vec::new()));
-        entry.1.push(context! { id => id, subject => subject });
+    for open in tickets::open_requesters(conn, ctx.now)? {
+        let entry = by_requester
+            .entry(open.email)
+            .or_insert_with(|| (open.name, Vec::new()));
+        entry
+            .1
+            .push(context! { id => open.ticket.to_string(), subject => open.subject });
     }
     let note = crate::notify::suspension_note(ctx.calendar, ctx.now, ctx.language());
     for (email, (name, tickets)) in &by_requester {
@@ -1542,8 +1424,7 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
         };
         outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
     }
-    conn.prepare_cached("UPDATE suspensions SET announced_at = ?2 WHERE id = ?1")?
-        .execute(params![suspension_id, ts(ctx.now)])?;
+    crate::store::suspensions::mark_announced(conn, suspension_id, ctx.now)?;
     Ok(by_requester.len())
 }
 

@@ -140,3 +140,124 @@ pub fn update_due_times(
         ])?;
     Ok(())
 }
+
+/// The latest cycle of one ticket, as the procedure reads it.
+#[derive(Debug, Clone)]
+pub struct LatestCycle {
+    /// Row id.
+    pub id: i64,
+    /// 1 for the first opening.
+    pub number: u32,
+    /// Take-in due.
+    pub take_in_due: DateTime<Utc>,
+    /// When it was taken in, if it was.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// Resolution due, once taken in.
+    pub resolution_due: Option<DateTime<Utc>>,
+}
+
+/// The latest cycle of `ticket`.
+pub fn latest(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<LatestCycle>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(
+        "SELECT id, number, take_in_due, take_in_at, resolution_due FROM cycles WHERE ticket_id = ?1
+         ORDER BY number DESC LIMIT 1",
+    )?
+    .query_row([ticket], |r| {
+        naming_row(r, "cycles", 0, |r| {
+            Ok(LatestCycle {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                take_in_due: instant(r, 2)?,
+                take_in_at: optional_instant(r, 3)?,
+                resolution_due: optional_instant(r, 4)?,
+            })
+        })
+    })
+    .optional()
+}
+
+/// A cycle to open.
+#[derive(Debug, Clone)]
+pub struct NewCycle<'a> {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// 1 for a new request.
+    pub number: u32,
+    /// When the request or reopening arrived.
+    pub received_at: DateTime<Utc>,
+    /// When the clock starts.
+    pub effective_start: DateTime<Utc>,
+    /// Take-in due.
+    pub take_in_due: DateTime<Utc>,
+    /// Taken in already (straight back to the closer).
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// The level.
+    pub level: Level,
+    /// Resolution due, when taken in already.
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// How it opened (`cycles.opened_as`).
+    pub opened_as: &'a str,
+}
+
+/// Opens a cycle.
+pub fn insert(conn: &Connection, cycle: &NewCycle<'_>) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at,
+             level, resolution_due, opened_as)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        cycle.ticket,
+        cycle.number,
+        ts(cycle.received_at),
+        ts(cycle.effective_start),
+        ts(cycle.take_in_due),
+        cycle.take_in_at.map(ts),
+        cycle.level,
+        cycle.resolution_due.map(ts),
+        cycle.opened_as,
+    ])?;
+    Ok(())
+}
+
+/// The cycle was taken in at `at`, confirmed by our mail `message_id`.
+pub fn take_in(
+    conn: &Connection,
+    cycle_id: i64,
+    at: DateTime<Utc>,
+    message_id: Option<&str>,
+    resolution_due: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE cycles SET take_in_at = ?2, take_in_message_id = ?3, resolution_due = ?4 WHERE id = ?1",
+    )?
+    .execute(params![cycle_id, ts(at), message_id, ts(resolution_due)])?;
+    Ok(())
+}
+
+/// A phone request without e-mail was taken in by the call-back at `at`.
+pub fn take_in_by_phone(
+    conn: &Connection,
+    cycle_id: i64,
+    at: DateTime<Utc>,
+    resolution_due: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE cycles SET take_in_at = ?2, take_in_phone_at = ?2, resolution_due = ?3 WHERE id = ?1")?
+        .execute(params![cycle_id, ts(at), ts(resolution_due)])?;
+    Ok(())
+}
+
+/// The cycle moved to second level, with its new resolution due time.
+pub fn escalate(conn: &Connection, cycle_id: i64, resolution_due: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE cycles SET level = 2, resolution_due = ?2 WHERE id = ?1")?
+        .execute(params![cycle_id, ts(resolution_due)])?;
+    Ok(())
+}
+
+/// The cycle was resolved at `at` by our closing mail `message_id`.
+pub fn resolve(conn: &Connection, cycle_id: i64, message_id: Option<&str>, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE cycles SET resolution_message_id = ?2, resolved_at = ?3 WHERE id = ?1")?
+        .execute(params![cycle_id, message_id, ts(at)])?;
+    Ok(())
+}

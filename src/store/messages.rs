@@ -129,3 +129,87 @@ pub fn quarantine_reported(conn: &Connection, id: i64, at: DateTime<Utc>) -> rus
         .execute(params![id, ts(at)])?;
     Ok(())
 }
+
+/// A request or reply that came through the portal or the phone (no mail, no raw bytes).
+#[derive(Debug, Clone)]
+pub struct ChannelMessage<'a> {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// The author's address, when known.
+    pub from_addr: Option<&'a str>,
+    /// The author's name, when known.
+    pub from_name: Option<&'a str>,
+    /// Subject.
+    pub subject: &'a str,
+    /// Text.
+    pub body_text: &'a str,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `portal` or `phone` (source and disposition alike).
+    pub channel: &'a str,
+}
+
+/// Stores a portal or phone message and returns its row id.
+pub fn insert_channel_message(conn: &Connection, m: &ChannelMessage<'_>) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO messages (ticket_id, direction, from_addr, from_name, subject, body_text, at, source, disposition)
+         VALUES (?1, 'in', ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+    )?
+    .execute(params![
+        m.ticket,
+        m.from_addr,
+        m.from_name,
+        m.subject,
+        m.body_text,
+        ts(m.at),
+        m.channel
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The Message-IDs of a ticket's public thread, oldest first, each with its direction
+/// (`in` or `out`): what a letter to the requester threads under.
+pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(String, String)>> {
+    conn.prepare_cached(
+        "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL
+           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify')) ORDER BY id",
+    )?
+    .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+/// One line of a ticket's screening: a message either way, or a note, call or time entry.
+#[derive(Debug, Clone)]
+pub struct ScreeningLine {
+    /// When (as stored).
+    pub at: String,
+    /// Who.
+    pub who: String,
+    /// What (`messaggio`, a disposition, or the event's action).
+    pub what: String,
+    /// Its text.
+    pub text: String,
+}
+
+/// The whole screening so far: messages both ways and internal notes, in order.
+pub fn screening(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<ScreeningLine>> {
+    conn.prepare_cached(
+        "SELECT at, who, what, text FROM (
+             SELECT id * 2 AS ord, at, coalesce(from_addr, '') AS who,
+                    CASE direction WHEN 'in' THEN 'messaggio' ELSE disposition END AS what, body_text AS text
+             FROM messages WHERE ticket_id = ?1 AND disposition <> 'notify'
+             UNION ALL
+             SELECT id * 2 + 1, at, actor, action, detail FROM events
+             WHERE ticket_id = ?1 AND action IN ('note', 'phone', 'time')
+         ) ORDER BY at, ord",
+    )?
+    .query_map([ticket], |r| {
+        Ok(ScreeningLine {
+            at: r.get(0)?,
+            who: r.get(1)?,
+            what: r.get(2)?,
+            text: r.get(3)?,
+        })
+    })?
+    .collect()
+}

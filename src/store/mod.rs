@@ -14,6 +14,7 @@ pub mod cycles;
 pub mod delivery;
 pub mod kb;
 pub mod messages;
+pub mod operators;
 pub mod outbox;
 pub mod suspensions;
 pub mod tickets;

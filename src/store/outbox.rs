@@ -190,3 +190,46 @@ pub fn mark_failed(
         .execute(params![id, attempts, ts(next_attempt_at), error])?;
     Ok(())
 }
+
+/// A queued mail that keeps failing and nobody was told about yet.
+#[derive(Debug, Clone)]
+pub struct Stuck {
+    /// Row id.
+    pub id: i64,
+    /// Its recipients.
+    pub recipients: String,
+    /// The last error.
+    pub last_error: String,
+    /// How many attempts failed.
+    pub attempts: u32,
+    /// Its ticket, if any.
+    pub ticket: Option<TicketId>,
+}
+
+/// Mail unsent after `min_attempts` attempts whose failure was not reported yet (the
+/// reports of stuck mail themselves aside).
+pub fn stuck(conn: &Connection, min_attempts: u32) -> rusqlite::Result<Vec<Stuck>> {
+    conn.prepare_cached(
+        "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
+         WHERE sent_at IS NULL AND failure_reported_at IS NULL AND attempts >= ?1 AND purpose <> 'stuck'",
+    )?
+    .query_map([min_attempts], |r| {
+        naming_row(r, "outbox", 0, |r| {
+            Ok(Stuck {
+                id: r.get(0)?,
+                recipients: r.get(1)?,
+                last_error: r.get(2)?,
+                attempts: r.get(3)?,
+                ticket: r.get(4)?,
+            })
+        })
+    })?
+    .collect()
+}
+
+/// The supervisors were told mail `id` is stuck.
+pub fn failure_reported(conn: &Connection, id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(at)])?;
+    Ok(())
+}

@@ -86,3 +86,10 @@ pub fn calendar(conn: &Connection, rules: &CalendarRules) -> rusqlite::Result<Ca
         .collect();
     Ok(Calendar::new(rules.clone(), suspensions))
 }
+
+/// Requesters were told about suspension `id` at `at`.
+pub fn mark_announced(conn: &Connection, id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE suspensions SET announced_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(at)])?;
+    Ok(())
+}

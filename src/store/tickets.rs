@@ -255,3 +255,105 @@ pub fn ticket_messages(conn: &Connection, id: TicketId) -> rusqlite::Result<Vec<
     })?;
     rows.collect()
 }
+
+/// The ticket's level changes.
+pub fn set_level(conn: &Connection, id: TicketId, level: Level, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET level = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, level, ts(now)])?;
+    Ok(())
+}
+
+/// The requester's stance changes (a reminder, a complaint).
+pub fn set_kind(conn: &Connection, id: TicketId, kind: Kind, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET kind = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, kind, ts(now)])?;
+    Ok(())
+}
+
+/// `assignee` holds the ticket now.
+pub fn assign(conn: &Connection, id: TicketId, assignee: &str, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET status = 'assigned', assignee = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![id, assignee, ts(now)])?;
+    Ok(())
+}
+
+/// A closed ticket reopens: `status` and `assignee`, one more reopening, no outcome.
+pub fn reopen(
+    conn: &Connection,
+    id: TicketId,
+    status: Status,
+    assignee: Option<&str>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL,
+             resolved_at = NULL, updated_at = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, status, assignee, ts(now)])?;
+    Ok(())
+}
+
+/// `resolver` closed the ticket at `at` with `outcome` (`resolved` or `out_of_scope`).
+pub fn resolve(
+    conn: &Connection,
+    id: TicketId,
+    resolver: &str,
+    outcome: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'resolved', resolver = ?2, outcome = ?3, resolved_at = ?4, updated_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, resolver, outcome, ts(at)])?;
+    Ok(())
+}
+
+/// Archives the resolved tickets untouched since `cutoff`; returns them.
+pub fn archive_idle(conn: &Connection, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
+    let idle: Vec<TicketId> = conn
+        .prepare_cached("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1 ORDER BY id")?
+        .query_map([ts(cutoff)], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for id in &idle {
+        conn.prepare_cached("UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1")?
+            .execute(params![id, ts(now)])?;
+    }
+    Ok(idle)
+}
+
+/// An open ticket whose requester can be written to.
+#[derive(Debug, Clone)]
+pub struct OpenRequester {
+    /// The requester's address.
+    pub email: String,
+    /// Their name.
+    pub name: Option<String>,
+    /// The ticket.
+    pub ticket: TicketId,
+    /// Its subject.
+    pub subject: String,
+}
+
+/// Open tickets with a deliverable requester, by requester then ticket.
+pub fn open_requesters(conn: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<OpenRequester>> {
+    conn.prepare_cached(
+        "SELECT t.requester_email, t.requester_name, t.id, t.subject FROM tickets t
+         WHERE t.status IN ('new', 'assigned') AND t.requester_email IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id
+                           AND p.email = t.requester_email AND p.undeliverable = 1
+                           AND p.undeliverable_until > ?1)
+         ORDER BY t.requester_email, t.year, t.number",
+    )?
+    .query_map([ts(now)], |r| {
+        naming_row(r, "tickets", 2, |r| {
+            Ok(OpenRequester {
+                email: r.get(0)?,
+                name: r.get(1)?,
+                ticket: r.get(2)?,
+                subject: r.get(3)?,
+            })
+        })
+    })?
+    .collect()
+}
