@@ -315,7 +315,7 @@ async fn read_fields(request: Request) -> Result<Fields, Response> {
                 fields.values.insert(k, text);
             }
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            for (k, v) in form_urlencoded(&body) {
+            for (k, v) in urlencoded_pairs(&body) {
                 fields.values.insert(k, v);
             }
         } else {
@@ -329,38 +329,10 @@ async fn read_fields(request: Request) -> Result<Fields, Response> {
     Ok(fields)
 }
 
-/// Decodes `a=1&b=x+y%21`.
-fn form_urlencoded(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| -> String {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    let hex = std::str::from_utf8(&s[i + 1..i + 3])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    match hex {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    body.split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (decode(&pair[..i]), decode(&pair[i + 1..])),
-            None => (decode(pair), String::new()),
-        })
+/// Decodes `a=1&b=x+y%21` (an invalid escape stays as it is, invalid UTF-8 is replaced).
+fn urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -1086,7 +1058,7 @@ mod tests {
 
     #[test]
     fn urlencoded_forms_decode() {
-        let pairs = form_urlencoded(b"name=Anna+Ferrari&email=a%40example.org&x=%ZZ&empty");
+        let pairs = urlencoded_pairs(b"name=Anna+Ferrari&email=a%40example.org&x=%ZZ&empty");
         assert_eq!(pairs[0], ("name".into(), "Anna Ferrari".into()));
         assert_eq!(pairs[1], ("email".into(), "a@example.org".into()));
         assert_eq!(pairs[2], ("x".into(), "%ZZ".into()));
