@@ -38,6 +38,7 @@ use crate::ingest::parse::{Attachment, sanitize_filename};
 use crate::model::TicketId;
 use crate::notify::escape_html as e;
 use crate::notify::templates::Templates;
+use crate::store::portal::{self, PublicMessage};
 use crate::store::{Store, WriteTurns, suspensions, tickets};
 use crate::workflow::{self, PhoneRequest, PortalRequest};
 
@@ -609,10 +610,7 @@ async fn notice(State(state): State<AppState>) -> Response {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state
-        .db(|_, store| Ok(store.conn().query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await
-    {
+    match state.db(|_, store| Ok(portal::ping(store.conn())?)).await {
         Ok(_) => "ok\n".into_response(),
         Err(response) => response,
     }
@@ -624,12 +622,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             let conn = store.conn();
             let mut out = String::new();
             out.push_str("# HELP sportello_tickets Tickets by state.\n# TYPE sportello_tickets gauge\n");
-            for status in crate::model::Status::ALL {
-                let n: i64 = conn.query_row(
-                    "SELECT count(*) FROM tickets WHERE status = ?1",
-                    [status.as_str()],
-                    |r| r.get(0),
-                )?;
+            for (status, n) in portal::tickets_by_status(conn)? {
                 out.push_str(&format!("sportello_tickets{{status=\"{status}\"}} {n}\n"));
             }
             let calendar = suspensions::calendar(conn, &inner.config.calendar)?;
@@ -649,7 +642,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 let n = standings.iter().filter(|s| s.assessment.state == state).count();
                 out.push_str(&format!("sportello_sla_open{{state=\"{}\"}} {n}\n", state.as_str()));
             }
-            let pending: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))?;
+            let pending = portal::outbox_pending(conn)?;
             out.push_str(
                 "# HELP sportello_outbox_pending Mails waiting to be sent.\n# TYPE sportello_outbox_pending gauge\n",
             );
@@ -711,7 +704,7 @@ async fn status_page(State(state): State<AppState>, Path((id, secret)): Path<(St
             let Some(row) = find_by_secret(store, &id, &secret)? else {
                 return Ok(None);
             };
-            let thread = public_thread(store, row.id)?;
+            let thread = portal::public_thread(store.conn(), row.id)?;
             let technician = row
                 .assignee
                 .as_deref()
@@ -763,21 +756,6 @@ async fn status_reply(
         Ok(Err(code)) => (code, Html(page("Risposta non inviata", "<h1>Risposta non inviata</h1><p>Ricarichi la pagina e riprovi (il testo deve avere da 2 a 10000 caratteri).</p>"))).into_response(),
         Err(response) => response,
     }
-}
-
-/// The public part of a ticket's thread: the requester's messages and the letters to them;
-/// never operators' notices, notes or internal mails.
-fn public_thread(store: &Store, ticket: TicketId) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut stmt = store.conn().prepare_cached(
-        "SELECT at, direction, body_text FROM messages
-         WHERE ticket_id = ?1 AND flagged = 0 AND (
-             (direction = 'in' AND disposition IN ('person', 'portal', 'phone'))
-             OR (direction = 'out' AND disposition IN ('ack', 'take_in', 'answer', 'escalated', 'closing', 'out_of_scope',
-                                                      'remote', 'reopened', 'attachments')))
-         ORDER BY id",
-    )?;
-    let rows = stmt.query_map([ticket.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -985,12 +963,7 @@ fn created_html(id: TicketId, link: &str) -> String {
     )
 }
 
-fn status_html(
-    row: &tickets::TicketRow,
-    technician: Option<&str>,
-    thread: &[(String, String, String)],
-    token: &str,
-) -> String {
+fn status_html(row: &tickets::TicketRow, technician: Option<&str>, thread: &[PublicMessage], token: &str) -> String {
     let state = match row.status {
         crate::model::Status::New => "ricevuta, in attesa di presa in carico",
         crate::model::Status::Assigned => "presa in carico",
@@ -1010,17 +983,15 @@ fn status_html(
             "primo livello"
         }
     );
-    for (at, direction, text) in thread {
-        let who = if direction == "in" { "Lei" } else { "Assistenza CPortal" };
-        let when = chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| {
-                t.with_timezone(&chrono_tz::Europe::Rome)
-                    .format("%d/%m/%Y %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default();
+    for m in thread {
+        let who = if m.incoming { "Lei" } else { "Assistenza CPortal" };
+        let when =
+            m.at.with_timezone(&chrono_tz::Europe::Rome)
+                .format("%d/%m/%Y %H:%M")
+                .to_string();
         // Letters are wrapped for mail clients: show their paragraphs, not their line breaks.
-        let paragraphs: String = text
+        let paragraphs: String = m
+            .text
             .split("\n\n")
             .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|p| !p.is_empty())

@@ -9,6 +9,7 @@
 //! of migrations applied, and a database newer than this binary is refused, never downgraded.
 
 pub mod delivery;
+pub mod portal;
 pub mod suspensions;
 pub mod tickets;
 
