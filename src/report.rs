@@ -1,11 +1,12 @@
 //! The monthly accounting report ("consuntivazione"): what the municipality checks before
 //! paying the supplier.
 //!
-//! Three steps: [`gather`] reads the period's facts from the store (the only I/O here);
-//! [`compute`] turns them into every figure (pure: counts, SLA compliance with median and 90th
-//! percentile in business minutes, per-technician work, rates, recurring problems, breaches);
-//! [`render_json`], [`render_csv`] and [`render_html`] format them (pure). The HTML is one
-//! self-contained file with inline SVG charts: no scripts, no external assets, printable.
+//! Three steps: [`gather`] reads the period's facts through `store::report` (the only I/O
+//! here) and keeps those of the period's local days; [`compute`] turns them into every figure
+//! (pure: counts, SLA compliance with median and 90th percentile in business minutes,
+//! per-technician work, rates, recurring problems, breaches); [`render_json`], [`render_csv`]
+//! and [`render_html`] format them (pure). The HTML is one self-contained file with inline
+//! SVG charts: no scripts, no external assets, printable.
 //!
 //! What counts: the tickets opened in the period (by local date), and their SLA cycles
 //! received in the period. A take-in is measured to the instant its confirmation actually
@@ -16,15 +17,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Utc};
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::config::Language;
-use crate::model::{Channel, Kind, Level};
+use crate::model::{Channel, Level};
 use crate::notify::escape_html;
 use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
-use crate::store::parse_ts;
+use crate::store;
+pub use crate::store::report::{CycleFacts, TicketFacts};
 
 /// The reporting period: whole local days, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,56 +51,6 @@ impl Period {
     fn contains(&self, day: NaiveDate) -> bool {
         self.from <= day && day <= self.to
     }
-}
-
-/// One ticket as the report needs it.
-#[derive(Debug, Clone)]
-pub struct TicketFacts {
-    /// `TCK-…`.
-    pub id: String,
-    /// Subject.
-    pub subject: String,
-    /// Channel.
-    pub channel: Channel,
-    /// Level now.
-    pub level: Level,
-    /// Problem, reminder or complaint.
-    pub kind: Kind,
-    /// `resolved`, `out_of_scope` or None while open.
-    pub outcome: Option<String>,
-    /// Category from the portal form.
-    pub category: Option<String>,
-    /// Who closed it last.
-    pub resolver: Option<String>,
-    /// Times reopened.
-    pub reopened: u32,
-    /// When it was opened.
-    pub created_at: DateTime<Utc>,
-}
-
-/// One SLA cycle with its actual instants.
-#[derive(Debug, Clone)]
-pub struct CycleFacts {
-    /// The ticket.
-    pub ticket: String,
-    /// Channel of the ticket.
-    pub channel: Channel,
-    /// Level of the cycle.
-    pub level: Level,
-    /// Received (the clock's origin before the effective start).
-    pub received_at: DateTime<Utc>,
-    /// Effective start.
-    pub effective_start: DateTime<Utc>,
-    /// Take-in due.
-    pub take_in_due: DateTime<Utc>,
-    /// When the take-in confirmation left (or the call-back was recorded).
-    pub take_in_done: Option<DateTime<Utc>>,
-    /// When the ticket was taken in (the resolution clock's start).
-    pub take_in_at: Option<DateTime<Utc>>,
-    /// Resolution due.
-    pub resolution_due: Option<DateTime<Utc>>,
-    /// When the closing mail left.
-    pub resolution_done: Option<DateTime<Utc>>,
 }
 
 /// The facts of a period.
@@ -134,99 +86,22 @@ pub fn gather(
 ) -> anyhow::Result<ReportData> {
     // A day's instants in UTC can fall on the previous or next UTC date: read a day more on
     // each side, then keep what falls in the period by local date.
-    let lo = (period.from - chrono::TimeDelta::days(1)).to_string();
-    let hi = (period.to + chrono::TimeDelta::days(2)).to_string();
-    let mut tickets = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at
-             FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let created_at = parse_ts(&r.get::<_, String>(9)?)?;
-            if !period.contains(local_day(calendar, created_at)) {
-                continue;
-            }
-            let (Ok(channel), Some(level), Ok(kind)) = (
-                r.get::<_, String>(2)?.parse::<Channel>(),
-                Level::from_number(r.get(3)?),
-                r.get::<_, String>(4)?.parse::<Kind>(),
-            ) else {
-                continue;
-            };
-            tickets.push(TicketFacts {
-                id: r.get(0)?,
-                subject: r.get(1)?,
-                channel,
-                level,
-                kind,
-                outcome: r.get(5)?,
-                category: r.get(6)?,
-                resolver: r.get(7)?,
-                reopened: r.get(8)?,
-                created_at,
-            });
-        }
-    }
-    let mut cycles = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.ticket_id, t.channel, c.level, c.received_at, c.effective_start, c.take_in_due,
-                    coalesce(c.take_in_phone_at, (SELECT sent_at FROM outbox o WHERE o.message_id = c.take_in_message_id),
-                             CASE WHEN c.take_in_due = c.received_at THEN c.take_in_at END),
-                    c.take_in_at, c.resolution_due,
-                    (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id)
-             FROM cycles c JOIN tickets t ON t.id = c.ticket_id
-             WHERE c.received_at >= ?1 AND c.received_at < ?2",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
-        while let Some(r) = rows.next()? {
-            let received_at = parse_ts(&r.get::<_, String>(3)?)?;
-            if !period.contains(local_day(calendar, received_at)) {
-                continue;
-            }
-            let (Ok(channel), Some(level)) = (r.get::<_, String>(1)?.parse::<Channel>(), Level::from_number(r.get(2)?))
-            else {
-                continue;
-            };
-            cycles.push(CycleFacts {
-                ticket: r.get(0)?,
-                channel,
-                level,
-                received_at,
-                effective_start: parse_ts(&r.get::<_, String>(4)?)?,
-                take_in_due: parse_ts(&r.get::<_, String>(5)?)?,
-                take_in_done: opt(r.get(6)?)?,
-                take_in_at: opt(r.get(7)?)?,
-                resolution_due: opt(r.get(8)?)?,
-                resolution_done: opt(r.get(9)?)?,
-            });
-        }
-    }
-    let mut events = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT actor, action, detail, at FROM events
-             WHERE at >= ?1 AND at < ?2 AND action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(3)?)?)) {
-                events.push((r.get(0)?, r.get(1)?, r.get(2)?));
-            }
-        }
-    }
+    let from = (period.from - TimeDelta::days(1)).and_time(NaiveTime::MIN).and_utc();
+    let until = (period.to + TimeDelta::days(2)).and_time(NaiveTime::MIN).and_utc();
+    let in_period = |t: DateTime<Utc>| period.contains(local_day(calendar, t));
+    let mut tickets = store::report::tickets_created(conn, from, until)?;
+    tickets.retain(|t| in_period(t.created_at));
+    let mut cycles = store::report::cycles_received(conn, from, until)?;
+    cycles.retain(|c| in_period(c.received_at));
+    let events = store::report::counted_events(conn, from, until)?
+        .into_iter()
+        .filter(|e| in_period(e.at))
+        .map(|e| (e.actor, e.action, e.detail))
+        .collect();
     let mut time_logged = BTreeMap::new();
-    {
-        let mut stmt =
-            conn.prepare_cached("SELECT operator, minutes, at FROM time_entries WHERE at >= ?1 AND at < ?2")?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(2)?)?)) {
-                *time_logged.entry(r.get::<_, String>(0)?).or_insert(0) += r.get::<_, i64>(1)?;
-            }
+    for entry in store::report::time_logged(conn, from, until)? {
+        if in_period(entry.at) {
+            *time_logged.entry(entry.operator).or_insert(0) += entry.minutes;
         }
     }
     Ok(ReportData {
@@ -1171,11 +1046,7 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
     }
     let period = Period::last_month(today);
     let key = format!("{}..{}", period.from, period.to);
-    let fresh = conn
-        .prepare_cached("INSERT OR IGNORE INTO reports_sent (period, at) VALUES (?1, ?2)")?
-        .execute(rusqlite::params![key, crate::store::ts(ctx.now)])?
-        == 1;
-    if !fresh {
+    if !store::report::mark_mailed(conn, &key, ctx.now)? {
         return Ok(false);
     }
     let data = gather(conn, ctx.calendar, period, ctx.now, operator_names(config))?;

@@ -10,6 +10,7 @@
 
 pub mod delivery;
 pub mod portal;
+pub mod report;
 pub mod suspensions;
 pub mod tickets;
 
