@@ -430,7 +430,9 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
     for compliance in report.take_in.values_mut().chain(report.resolution.values_mut()) {
         compliance.minutes.sort_unstable();
     }
-    report.breaches.sort_by_key(|b| (b.due, b.ticket.clone()));
+    report
+        .breaches
+        .sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.ticket.cmp(&b.ticket)));
 
     let (mut closings, mut out_of_scope, mut reopenings) = (0u32, 0u32, 0u32);
     for (actor, action, detail) in &data.events {
@@ -501,7 +503,7 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
         t.with_timezone(&calendar.timezone())
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     };
-    json!({
+    let mut out = json!({
         "period": {"from": report.period.from.to_string(), "to": report.period.to.to_string()},
         "requests": {
             "total": report.total,
@@ -523,11 +525,19 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
         "suspension_days_used": report.suspension_days_used,
         "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
         "topics": report.topics.iter().map(|(w, n)| json!({"term": w, "count": n})).collect::<Vec<_>>(),
-        "breaches": report.breaches.iter().map(|b| json!({
-            "ticket": b.ticket, "channel": b.channel.as_str(), "level": b.level.number(), "clock": b.clock,
-            "due": local(b.due), "actual": b.actual.map(local),
-        })).collect::<Vec<_>>(),
-    })
+    });
+    // Moved in rather than written inside `json!`, which would copy every breach once more.
+    out["breaches"] = report
+        .breaches
+        .iter()
+        .map(|b| {
+            json!({
+                "ticket": b.ticket, "channel": b.channel.as_str(), "level": b.level.number(), "clock": b.clock,
+                "due": local(b.due), "actual": b.actual.map(local),
+            })
+        })
+        .collect();
+    out
 }
 
 fn csv_field(text: &str) -> String {
