@@ -1,6 +1,6 @@
 //! Templates: the mails (`templates/<lang>/<name>.txt`) and the HTML pages (the portal's
-//! form and status page), embedded in the binary and overridable from a folder without
-//! rebuilding.
+//! form and status page, the accounting report), embedded in the binary and overridable
+//! from a folder without rebuilding.
 //!
 //! A mail template's first line is `Subject: …`, then a blank line, then the body. A page is a
 //! language-neutral skeleton `templates/pages/<page>.html` that imports its wording from
@@ -68,6 +68,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/suspension_notice.txt",
         include_str!("../../templates/en/suspension_notice.txt"),
     ),
+    ("it/report.txt", include_str!("../../templates/it/report.txt")),
+    ("en/report.txt", include_str!("../../templates/en/report.txt")),
 ];
 
 /// The pages shipped with the binary: (name, source). Skeletons first, then each language's
@@ -78,6 +80,7 @@ const PAGES: &[(&str, &str)] = &[
     ("pages/created.html", include_str!("../../templates/pages/created.html")),
     ("pages/status.html", include_str!("../../templates/pages/status.html")),
     ("pages/message.html", include_str!("../../templates/pages/message.html")),
+    ("pages/report.html", include_str!("../../templates/pages/report.html")),
     (
         "it/words/portal.html",
         include_str!("../../templates/it/words/portal.html"),
@@ -93,6 +96,14 @@ const PAGES: &[(&str, &str)] = &[
     (
         "en/words/field_error.txt",
         include_str!("../../templates/en/words/field_error.txt"),
+    ),
+    (
+        "it/words/report.html",
+        include_str!("../../templates/it/words/report.html"),
+    ),
+    (
+        "en/words/report.html",
+        include_str!("../../templates/en/words/report.html"),
     ),
 ];
 
@@ -112,7 +123,7 @@ pub struct Templates {
 
 impl Templates {
     /// The embedded templates, each replaced by `override_dir/<name>` (`it/ack.txt`,
-    /// `pages/form.html`, `en/words/portal.html`, …) when that exists.
+    /// `pages/form.html`, `en/words/report.html`, …) when that exists.
     pub fn load(override_dir: Option<&Path>) -> anyhow::Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
