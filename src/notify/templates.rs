@@ -1,6 +1,6 @@
 //! Templates: the mails (`templates/<lang>/<name>.txt`) and the HTML pages (the portal's
-//! form and status page, the accounting report), embedded in the binary and overridable
-//! from a folder without rebuilding.
+//! form and status page, the accounting report, the FAQ), embedded in the binary and
+//! overridable from a folder without rebuilding.
 //!
 //! A mail template's first line is `Subject: …`, then a blank line, then the body. A page is a
 //! language-neutral skeleton `templates/pages/<page>.html` that imports its wording from
@@ -81,6 +81,15 @@ const PAGES: &[(&str, &str)] = &[
     ("pages/status.html", include_str!("../../templates/pages/status.html")),
     ("pages/message.html", include_str!("../../templates/pages/message.html")),
     ("pages/report.html", include_str!("../../templates/pages/report.html")),
+    ("pages/faq.html", include_str!("../../templates/pages/faq.html")),
+    (
+        "pages/faq_index.html",
+        include_str!("../../templates/pages/faq_index.html"),
+    ),
+    (
+        "pages/faq_article.html",
+        include_str!("../../templates/pages/faq_article.html"),
+    ),
     (
         "it/words/portal.html",
         include_str!("../../templates/it/words/portal.html"),
@@ -105,6 +114,8 @@ const PAGES: &[(&str, &str)] = &[
         "en/words/report.html",
         include_str!("../../templates/en/words/report.html"),
     ),
+    ("it/words/faq.html", include_str!("../../templates/it/words/faq.html")),
+    ("en/words/faq.html", include_str!("../../templates/en/words/faq.html")),
 ];
 
 /// A rendered mail: subject and body.
