@@ -9,6 +9,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, TimeDelta, TimeZone, Utc};
 use rusqlite::params;
 use sportello::config::Language;
+use sportello::notify::templates::Templates;
 use sportello::report::{Period, compute, gather, render_html, render_json};
 use sportello::sla::{Calendar, CalendarRules};
 use sportello::store::{Store, ts};
@@ -115,13 +116,14 @@ fn main() {
         .expect("scan");
     let baseline = t.elapsed();
 
+    let templates = Templates::load(None).expect("templates");
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t = Instant::now();
         let data = gather(store.conn(), &calendar, period, now, Default::default()).expect("gather");
         let report = compute(&data, &calendar);
         let json = render_json(&report, &calendar);
-        let html = render_html(&report, &calendar, Language::It, "Help desk CPortal");
+        let html = render_html(&report, &calendar, &templates, Language::It, "Help desk CPortal").expect("html");
         assert_eq!(json["requests"]["total"], TICKETS);
         assert!(html.len() > 1000);
         best = best.min(t.elapsed().as_secs_f64());

@@ -326,9 +326,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
                     .map_err(anyhow::Error::from)?,
                 ReportFormat::Csv => crate::report::render_csv(&report, &calendar),
-                ReportFormat::Html => {
-                    crate::report::render_html(&report, &calendar, config.helpdesk.language, &config.helpdesk.name)
-                }
+                ReportFormat::Html => crate::report::render_html(
+                    &report,
+                    &calendar,
+                    &crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?,
+                    config.helpdesk.language,
+                    &config.helpdesk.name,
+                )?,
             };
             match out {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,

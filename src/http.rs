@@ -11,10 +11,13 @@
 //! - `POST /api/v1/calls`: the phone system's call-back requests;
 //! - `GET /api/v1/notice`, `/healthz`, `/metrics` (Prometheus text), `/api/v1/openapi.json`.
 //!
-//! Owns HTTP parsing, validation and HTML pages. Every change goes through `workflow` in one
-//! transaction after the input is validated, so nothing is half-created on error; every HTML
-//! value is escaped. The database is a connection of its own behind a mutex, used from
-//! blocking tasks.
+//! Owns HTTP parsing and validation. Every change goes through `workflow` in one transaction
+//! after the input is validated, so nothing is half-created on error; what it reads on its own
+//! (the public thread, the gauges) is in `store::portal`. The pages are the templates
+//! `templates/pages/{form,created,status,message}.html` in `helpdesk.language`, with times in
+//! `calendar.timezone`; they escape every value, and the validation messages are
+//! `templates/<lang>/words/field_error.txt` for the form and the JSON answer alike. The
+//! database is a connection of its own behind a mutex, used from blocking tasks.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -28,6 +31,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Multipart, Path,
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use minijinja::context;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -36,8 +40,9 @@ use crate::clock::Clock;
 use crate::config::{Config, Http};
 use crate::ingest::parse::{Attachment, sanitize_filename};
 use crate::model::TicketId;
-use crate::notify::escape_html as e;
+use crate::notify::ServiceNotice;
 use crate::notify::templates::Templates;
+use crate::store::portal::{self, PublicMessage};
 use crate::store::{Store, WriteTurns, suspensions, tickets};
 use crate::workflow::{self, PhoneRequest, PortalRequest};
 
@@ -315,7 +320,7 @@ async fn read_fields(request: Request) -> Result<Fields, Response> {
                 fields.values.insert(k, text);
             }
         } else if content_type.starts_with("application/x-www-form-urlencoded") {
-            for (k, v) in form_urlencoded(&body) {
+            for (k, v) in urlencoded_pairs(&body) {
                 fields.values.insert(k, v);
             }
         } else {
@@ -329,38 +334,10 @@ async fn read_fields(request: Request) -> Result<Fields, Response> {
     Ok(fields)
 }
 
-/// Decodes `a=1&b=x+y%21`.
-fn form_urlencoded(body: &[u8]) -> Vec<(String, String)> {
-    let decode = |s: &[u8]| -> String {
-        let mut out = Vec::with_capacity(s.len());
-        let mut i = 0;
-        while i < s.len() {
-            match s[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < s.len() => {
-                    let hex = std::str::from_utf8(&s[i + 1..i + 3])
-                        .ok()
-                        .and_then(|h| u8::from_str_radix(h, 16).ok());
-                    match hex {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    body.split(|b| *b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.iter().position(|b| *b == b'=') {
-            Some(i) => (decode(&pair[..i]), decode(&pair[i + 1..])),
-            None => (decode(pair), String::new()),
-        })
+/// Decodes `a=1&b=x+y%21` (an invalid escape stays as it is, invalid UTF-8 is replaced).
+fn urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -368,25 +345,62 @@ fn one_line(value: &str) -> bool {
     !value.chars().any(|c| c.is_control())
 }
 
+/// Why a field of a portal request was refused. The words are the template
+/// `<lang>/words/field_error.txt`, by [`FieldError::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldError {
+    Required,
+    TooShort(usize),
+    TooLong(usize),
+    OneLine,
+    Email,
+    Category,
+    Phone,
+    Pratica,
+}
+
+impl FieldError {
+    fn code(self) -> &'static str {
+        match self {
+            FieldError::Required => "required",
+            FieldError::TooShort(_) => "too_short",
+            FieldError::TooLong(_) => "too_long",
+            FieldError::OneLine => "one_line",
+            FieldError::Email => "email",
+            FieldError::Category => "category",
+            FieldError::Phone => "phone",
+            FieldError::Pratica => "pratica",
+        }
+    }
+
+    /// The number of characters a length limit names (0 for the others).
+    fn limit(self) -> usize {
+        match self {
+            FieldError::TooShort(n) | FieldError::TooLong(n) => n,
+            _ => 0,
+        }
+    }
+}
+
 /// Validates a portal request; every problem is reported by field name.
-fn validate_portal(fields: &Fields, http: &Http) -> Result<PortalRequest, BTreeMap<&'static str, String>> {
+fn validate_portal(fields: &Fields, http: &Http) -> Result<PortalRequest, BTreeMap<&'static str, FieldError>> {
     let mut errors = BTreeMap::new();
     let mut required = |name: &'static str, min: usize, max: usize, multiline: bool| -> String {
         match fields.get(name) {
             None => {
-                errors.insert(name, "obbligatorio".to_string());
+                errors.insert(name, FieldError::Required);
                 String::new()
             }
             Some(v) if v.chars().count() < min => {
-                errors.insert(name, format!("almeno {min} caratteri"));
+                errors.insert(name, FieldError::TooShort(min));
                 v
             }
             Some(v) if v.chars().count() > max => {
-                errors.insert(name, format!("al massimo {max} caratteri"));
+                errors.insert(name, FieldError::TooLong(max));
                 v
             }
             Some(v) if !multiline && !one_line(&v) => {
-                errors.insert(name, "una sola riga".to_string());
+                errors.insert(name, FieldError::OneLine);
                 v
             }
             Some(v) => v,
@@ -398,23 +412,23 @@ fn validate_portal(fields: &Fields, http: &Http) -> Result<PortalRequest, BTreeM
     let category = required("category", 1, 200, false);
     let description = required("description", 10, 10_000, true);
     if !email.is_empty() && !errors.contains_key("email") && !crate::config::is_plain_address(&email) {
-        errors.insert("email", "indirizzo e-mail non valido".into());
+        errors.insert("email", FieldError::Email);
     }
     if !category.is_empty() && !http.categories.contains(&category) {
-        errors.insert("category", format!("una di: {}", http.categories.join(", ")));
+        errors.insert("category", FieldError::Category);
     }
     let phone = fields.get("phone");
     if let Some(p) = &phone {
         let digits = p.chars().filter(char::is_ascii_digit).count();
         if !(6..=15).contains(&digits) || !p.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c)) {
-            errors.insert("phone", "numero di telefono non valido".into());
+            errors.insert("phone", FieldError::Phone);
         }
     }
     let pratica = fields.get("pratica");
     if let Some(p) = &pratica
         && (p.len() > 50 || !p.chars().all(|c| c.is_ascii_alphanumeric() || "-/. ".contains(c)))
     {
-        errors.insert("pratica", "numero di pratica non valido (lettere, cifre, - / .)".into());
+        errors.insert("pratica", FieldError::Pratica);
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -429,6 +443,31 @@ fn validate_portal(fields: &Fields, http: &Http) -> Result<PortalRequest, BTreeM
         description,
         attachments: fields.files.clone(),
     })
+}
+
+/// The messages of `errors` in the help desk's language, by field name (for the form and for
+/// the JSON answer alike).
+fn field_messages(
+    inner: &Inner,
+    errors: &BTreeMap<&'static str, FieldError>,
+) -> anyhow::Result<BTreeMap<&'static str, String>> {
+    errors
+        .iter()
+        .map(|(name, error)| {
+            let message = inner.templates.words(
+                inner.config.helpdesk.language,
+                "field_error",
+                context! { code => error.code(), limit => error.limit(), choices => inner.http.categories.clone() },
+            )?;
+            // A blank would leave the requester guessing: an override missing a code is a bug.
+            anyhow::ensure!(
+                !message.is_empty(),
+                "field_error.txt has no message for {}",
+                error.code()
+            );
+            Ok((*name, message))
+        })
+        .collect()
 }
 
 fn bearer_ok(headers: &HeaderMap, http: &Http) -> bool {
@@ -528,14 +567,20 @@ async fn create_ticket(
     }
     let portal_request = match validate_portal(&fields, &state.0.http) {
         Ok(r) => r,
-        Err(errors) if wants_html(&headers) => {
-            return (
+        Err(errors) => {
+            let messages = match field_messages(&state.0, &errors) {
+                Ok(m) => m,
+                Err(error) => return internal_error(&error),
+            };
+            if !wants_html(&headers) {
+                return unprocessable(messages);
+            }
+            let notice = state.form_notice().await;
+            return html(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Html(form_html(&state.0, &fields, &errors)),
-            )
-                .into_response();
+                form_html(&state.0, notice.as_ref(), &fields, &messages),
+            );
         }
-        Err(errors) => return unprocessable(errors),
     };
     let created = state
         .db_write(move |inner, store| {
@@ -547,7 +592,7 @@ async fn create_ticket(
         })
         .await;
     match created {
-        Ok((id, link)) if wants_html(&headers) => (StatusCode::CREATED, Html(created_html(id, &link))).into_response(),
+        Ok((id, link)) if wants_html(&headers) => html(StatusCode::CREATED, created_html(&state.0, id, &link)),
         Ok((id, link)) => (
             StatusCode::CREATED,
             axum::Json(json!({"id": id.to_string(), "status_url": link})),
@@ -637,10 +682,7 @@ async fn notice(State(state): State<AppState>) -> Response {
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {
-    match state
-        .db(|_, store| Ok(store.conn().query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-        .await
-    {
+    match state.db(|_, store| Ok(portal::ping(store.conn())?)).await {
         Ok(_) => "ok\n".into_response(),
         Err(response) => response,
     }
@@ -652,12 +694,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
             let conn = store.conn();
             let mut out = String::new();
             out.push_str("# HELP sportello_tickets Tickets by state.\n# TYPE sportello_tickets gauge\n");
-            for status in crate::model::Status::ALL {
-                let n: i64 = conn.query_row(
-                    "SELECT count(*) FROM tickets WHERE status = ?1",
-                    [status.as_str()],
-                    |r| r.get(0),
-                )?;
+            for (status, n) in portal::tickets_by_status(conn)? {
                 out.push_str(&format!("sportello_tickets{{status=\"{status}\"}} {n}\n"));
             }
             let calendar = suspensions::calendar(conn, &inner.config.calendar)?;
@@ -677,7 +714,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
                 let n = standings.iter().filter(|s| s.assessment.state == state).count();
                 out.push_str(&format!("sportello_sla_open{{state=\"{}\"}} {n}\n", state.as_str()));
             }
-            let pending: i64 = conn.query_row("SELECT count(*) FROM outbox WHERE sent_at IS NULL", [], |r| r.get(0))?;
+            let pending = portal::outbox_pending(conn)?;
             out.push_str(
                 "# HELP sportello_outbox_pending Mails waiting to be sent.\n# TYPE sportello_outbox_pending gauge\n",
             );
@@ -706,7 +743,11 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn form_page(State(state): State<AppState>) -> Response {
-    Html(form_html(&state.0, &Fields::default(), &BTreeMap::new())).into_response()
+    let notice = state.form_notice().await;
+    html(
+        StatusCode::OK,
+        form_html(&state.0, notice.as_ref(), &Fields::default(), &BTreeMap::new()),
+    )
 }
 
 /// Looks a ticket up by id and secret; None for a missing ticket and a wrong secret alike.
@@ -722,15 +763,9 @@ fn find_by_secret(store: &Store, id: &str, secret: &str) -> anyhow::Result<Optio
     Ok(constant_time_eq(secret.as_bytes(), row.secret.as_bytes()).then_some(row))
 }
 
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(page(
-            "Pagina non trovata",
-            "<h1>Pagina non trovata</h1><p>Il collegamento non è valido.</p>",
-        )),
-    )
-        .into_response()
+/// The answer to a missing ticket and to a wrong secret alike.
+fn not_found(inner: &Inner) -> Response {
+    html(StatusCode::NOT_FOUND, message_html(inner, "not_found"))
 }
 
 async fn status_page(State(state): State<AppState>, Path((id, secret)): Path<(String, String)>) -> Response {
@@ -739,19 +774,22 @@ async fn status_page(State(state): State<AppState>, Path((id, secret)): Path<(St
             let Some(row) = find_by_secret(store, &id, &secret)? else {
                 return Ok(None);
             };
-            let thread = public_thread(store, row.id)?;
+            let thread = portal::public_thread(store.conn(), row.id)?;
             let technician = row
                 .assignee
                 .as_deref()
                 .and_then(|a| inner.config.operator(a))
                 .map(|o| o.name.clone());
             let token = inner.key.sign("reply", &format!("{}/{}", row.id, row.secret));
-            Ok(Some(status_html(&row, technician.as_deref(), &thread, &token)))
+            Ok(Some((row, technician, thread, token)))
         })
         .await;
     match found {
-        Ok(Some(html)) => Html(html).into_response(),
-        Ok(None) => not_found(),
+        Ok(Some((row, technician, thread, token))) => html(
+            StatusCode::OK,
+            status_html(&state.0, &row, technician.as_deref(), &thread, &token),
+        ),
+        Ok(None) => not_found(&state.0),
         Err(response) => response,
     }
 }
@@ -787,297 +825,137 @@ async fn status_reply(
         .await;
     match result {
         Ok(Ok(location)) => Redirect::to(&location).into_response(),
-        Ok(Err(StatusCode::NOT_FOUND)) => not_found(),
-        Ok(Err(code)) => (code, Html(page("Risposta non inviata", "<h1>Risposta non inviata</h1><p>Ricarichi la pagina e riprovi (il testo deve avere da 2 a 10000 caratteri).</p>"))).into_response(),
+        Ok(Err(StatusCode::NOT_FOUND)) => not_found(&state.0),
+        Ok(Err(code)) => html(code, message_html(&state.0, "reply_failed")),
         Err(response) => response,
     }
 }
 
-/// The public part of a ticket's thread: the requester's messages and the letters to them;
-/// never operators' notices, notes or internal mails.
-fn public_thread(store: &Store, ticket: TicketId) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut stmt = store.conn().prepare_cached(
-        "SELECT at, direction, body_text FROM messages
-         WHERE ticket_id = ?1 AND flagged = 0 AND (
-             (direction = 'in' AND disposition IN ('person', 'portal', 'phone'))
-             OR (direction = 'out' AND disposition IN ('ack', 'take_in', 'answer', 'escalated', 'closing', 'out_of_scope',
-                                                      'remote', 'reopened', 'attachments')))
-         ORDER BY id",
-    )?;
-    let rows = stmt.query_map([ticket.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
 // ---------------------------------------------------------------------------------------------
-// Pages (Italian; the look of Italian public-administration sites; no scripts, no external assets)
+// Pages: the templates `templates/pages/*.html` in the help desk's language
 // ---------------------------------------------------------------------------------------------
 
-const CSS: &str = "*{box-sizing:border-box}body{margin:0;font-family:'Titillium Web',Geneva,Tahoma,sans-serif;color:#191919;\
-background:#fff;line-height:1.5;font-size:18px}.it-header{background:#0066cc;color:#fff;padding:12px 24px}\
-.it-header a{color:#fff}.it-header .brand{font-size:1.4rem;font-weight:700}main{max-width:800px;margin:0 auto;padding:24px}\
-h1{font-size:2rem;margin:.5rem 0 1rem}h2{font-size:1.4rem}label{display:block;font-weight:600;margin-top:16px}\
-input,select,textarea{width:100%;font:inherit;padding:8px;border:1px solid #5c6f82;border-radius:4px;margin-top:4px}\
-input:focus,select:focus,textarea:focus,button:focus,a:focus{outline:3px solid #ffbf47;outline-offset:2px}\
-.hint{color:#455b71;font-size:.9rem}.error{color:#a61919;font-weight:600}[aria-invalid=true]{border:2px solid #a61919}\
-button{margin-top:24px;background:#0066cc;color:#fff;border:0;border-radius:4px;padding:12px 24px;font:inherit;font-weight:600;cursor:pointer}\
-.callout{border-left:6px solid #0066cc;background:#f0f6fc;padding:12px 16px;margin:16px 0}\
-.callout.warning{border-color:#a66300;background:#fff7e6}.thread{list-style:none;padding:0}\
-.thread li{border:1px solid #d9dadb;border-radius:4px;padding:12px;margin:12px 0}\
-dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{font-weight:600}dd{margin:0}\
-.thread .who{font-weight:600;white-space:normal}.badge{display:inline-block;background:#0066cc;color:#fff;border-radius:4px;padding:2px 8px}\
-.skip{position:absolute;left:-999px}.skip:focus{left:8px;top:8px;background:#fff;color:#0066cc;padding:8px}";
-
-fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"it\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"><title>{} – Assistenza CPortal</title><style>{CSS}</style></head>\
-         <body><a class=\"skip\" href=\"#contenuto\">Vai al contenuto</a><header class=\"it-header\"><span class=\"brand\">\
-         Comune – Assistenza CPortal</span></header><main id=\"contenuto\">{body}</main></body></html>\n",
-        e(title)
-    )
+/// A rendered page as the answer, or a 500 when its template fails (an override's mistake).
+fn html(code: StatusCode, page: anyhow::Result<String>) -> Response {
+    match page {
+        Ok(page) => (code, Html(page)).into_response(),
+        Err(error) => internal_error(&error),
+    }
 }
 
-fn form_html(inner: &Inner, fields: &Fields, errors: &BTreeMap<&'static str, String>) -> String {
-    let now = inner.clock.now();
-    let token = form_token(&inner.key, now.timestamp());
-    let notice = inner
-        .store
-        .lock()
-        .ok()
-        .and_then(|store| suspensions::calendar(store.conn(), &inner.config.calendar).ok())
-        .map(|cal| crate::notify::service_notice(&cal, now, inner.config.helpdesk.language));
-    let value = |name: &str| e(&fields.values.get(name).cloned().unwrap_or_default());
-    let field = |name: &'static str, label: &str, hint: &str, input: String| -> String {
-        let error = errors
-            .get(name)
-            .map(|m| format!("<p class=\"error\" id=\"{name}-error\">{}</p>", e(m)))
-            .unwrap_or_default();
-        let hint_html = if hint.is_empty() {
-            String::new()
-        } else {
-            format!("<p class=\"hint\" id=\"{name}-hint\">{}</p>", e(hint))
-        };
-        format!(
-            "<div><label for=\"{name}\">{}</label>{hint_html}{error}{input}</div>",
-            e(label)
-        )
-    };
-    let attrs = |name: &str, required: bool| -> String {
-        let mut described = Vec::new();
-        if errors.contains_key(name) {
-            described.push(format!("{name}-error"));
-        }
-        format!(
-            "id=\"{name}\" name=\"{name}\"{}{}{}",
-            if required {
-                " required aria-required=\"true\""
-            } else {
-                ""
-            },
-            if errors.contains_key(name) {
-                " aria-invalid=\"true\""
-            } else {
-                ""
-            },
-            if described.is_empty() {
-                String::new()
-            } else {
-                format!(" aria-describedby=\"{}\"", described.join(" "))
-            }
-        )
-    };
-    let options: String = inner
-        .http
-        .categories
-        .iter()
-        .map(|c| {
-            let selected = if fields.values.get("category") == Some(c) {
-                " selected"
-            } else {
-                ""
-            };
-            format!("<option{selected}>{}</option>", e(c))
+fn internal_error(error: &anyhow::Error) -> Response {
+    tracing::error!("http: {error:#}");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error\n").into_response()
+}
+
+impl AppState {
+    /// The service notice the form shows. Without it (the calendar cannot be read, which is
+    /// logged) the form is still served: a request can be sent all the same.
+    async fn form_notice(&self) -> Option<ServiceNotice> {
+        self.db(|inner, store| {
+            let calendar = suspensions::calendar(store.conn(), &inner.config.calendar)?;
+            Ok(crate::notify::service_notice(
+                &calendar,
+                inner.clock.now(),
+                inner.config.helpdesk.language,
+            ))
         })
-        .collect();
-    let mut body = String::from("<h1>Richiesta di assistenza tecnica</h1>");
-    if let Some(n) = &notice {
-        body.push_str(&format!(
-            "<div class=\"callout\" role=\"status\"><p>Orari del servizio: {}.</p>",
-            e(&n.hours)
-        ));
-        if !n.message.is_empty() {
-            body.push_str(&format!("<p><strong>{}</strong></p>", e(&n.message)));
-        }
-        body.push_str("</div>");
+        .await
+        .ok()
     }
-    body.push_str(
-        "<div class=\"callout warning\"><p><strong>Attenzione:</strong> l'assistenza riguarda solo le difficoltà \
-         informatiche nell'uso del portale CPortal. Per questioni edilizie, urbanistiche o regolamentari si rivolga \
-         agli uffici comunali.</p></div>",
-    );
-    if !errors.is_empty() {
-        body.push_str(
-            "<div class=\"callout warning\" role=\"alert\"><p class=\"error\">Controlli i campi segnalati.</p></div>",
-        );
-    }
-    body.push_str(&format!(
-        "<form method=\"post\" action=\"/api/v1/tickets\" enctype=\"multipart/form-data\" novalidate>\
-         <input type=\"hidden\" name=\"csrf\" value=\"{}\">",
-        e(&token)
-    ));
-    body.push_str(&field(
-        "name",
-        "Nome e cognome",
-        "",
-        format!(
-            "<input type=\"text\" autocomplete=\"name\" {} value=\"{}\">",
-            attrs("name", true),
-            value("name")
-        ),
-    ));
-    body.push_str(&field(
-        "email",
-        "Indirizzo e-mail",
-        "Riceverà qui le risposte.",
-        format!(
-            "<input type=\"email\" autocomplete=\"email\" {} value=\"{}\">",
-            attrs("email", true),
-            value("email")
-        ),
-    ));
-    body.push_str(&field(
-        "phone",
-        "Telefono (facoltativo)",
-        "",
-        format!(
-            "<input type=\"tel\" autocomplete=\"tel\" {} value=\"{}\">",
-            attrs("phone", false),
-            value("phone")
-        ),
-    ));
-    body.push_str(&field(
-        "pratica",
-        "Numero della pratica (facoltativo)",
-        "Ad esempio PE-2026-001234.",
-        format!(
-            "<input type=\"text\" {} value=\"{}\">",
-            attrs("pratica", false),
-            value("pratica")
-        ),
-    ));
-    body.push_str(&field(
-        "category",
-        "Argomento",
-        "",
-        format!("<select {}>{options}</select>", attrs("category", true)),
-    ));
-    body.push_str(&field(
-        "subject",
-        "Oggetto",
-        "",
-        format!(
-            "<input type=\"text\" {} value=\"{}\">",
-            attrs("subject", true),
-            value("subject")
-        ),
-    ));
-    body.push_str(&field(
-        "description",
-        "Descrizione del problema",
-        "Che cosa stava facendo, che cosa è successo, eventuali messaggi di errore.",
-        format!(
-            "<textarea rows=\"8\" {}>{}</textarea>",
-            attrs("description", true),
-            value("description")
-        ),
-    ));
-    body.push_str(&field(
-        "files",
-        "Allegati (facoltativi)",
-        "Ad esempio una schermata dell'errore.",
-        "<input type=\"file\" id=\"files\" name=\"files\" multiple>".to_string(),
-    ));
-    body.push_str("<button type=\"submit\">Invia la richiesta</button></form>");
-    page("Richiesta di assistenza", &body)
 }
 
-fn created_html(id: TicketId, link: &str) -> String {
-    page(
-        "Richiesta registrata",
-        &format!(
-            "<h1>Richiesta registrata</h1><p>La sua richiesta è registrata con il numero <span class=\"badge\">{}</span>. \
-             Ha ricevuto una conferma per e-mail.</p><p><a href=\"{}\">Segua lo stato della richiesta</a></p>",
-            e(&id.to_string()),
-            e(link)
-        ),
+/// The request form, with what was typed and the messages of a refused submission.
+fn form_html(
+    inner: &Inner,
+    notice: Option<&ServiceNotice>,
+    fields: &Fields,
+    errors: &BTreeMap<&'static str, String>,
+) -> anyhow::Result<String> {
+    let token = form_token(&inner.key, inner.clock.now().timestamp());
+    // Every field the form shows, as typed (not trimmed: the requester's text, as it was).
+    let values: BTreeMap<&str, String> = [
+        "name",
+        "email",
+        "phone",
+        "pratica",
+        "category",
+        "subject",
+        "description",
+    ]
+    .into_iter()
+    .map(|name| (name, fields.values.get(name).cloned().unwrap_or_default()))
+    .collect();
+    inner.templates.page(
+        inner.config.helpdesk.language,
+        "form",
+        context! {
+            csrf => token,
+            categories => inner.http.categories.clone(),
+            values,
+            errors => errors.clone(),
+            notice => notice.map(|n| context! { hours => n.hours.as_str(), message => n.message.as_str() }),
+        },
     )
 }
 
+/// The answer to the form when the request is registered.
+fn created_html(inner: &Inner, id: TicketId, link: &str) -> anyhow::Result<String> {
+    inner.templates.page(
+        inner.config.helpdesk.language,
+        "created",
+        context! { id => id.to_string(), link },
+    )
+}
+
+/// A short message page (`not_found`, `reply_failed`).
+fn message_html(inner: &Inner, message: &str) -> anyhow::Result<String> {
+    inner
+        .templates
+        .page(inner.config.helpdesk.language, "message", context! { message })
+}
+
+/// A requester's status page: the ticket, its public thread (times in the calendar's time
+/// zone) and the reply box with its `token`.
 fn status_html(
+    inner: &Inner,
     row: &tickets::TicketRow,
     technician: Option<&str>,
-    thread: &[(String, String, String)],
+    thread: &[PublicMessage],
     token: &str,
-) -> String {
-    let state = match row.status {
-        crate::model::Status::New => "ricevuta, in attesa di presa in carico",
-        crate::model::Status::Assigned => "presa in carico",
-        crate::model::Status::Resolved => "risolta",
-        crate::model::Status::Archived => "risolta e archiviata",
-    };
-    let mut body = format!(
-        "<h1>Richiesta {}</h1><p><strong>{}</strong></p><dl><dt>Stato</dt><dd>{}</dd><dt>Tecnico</dt><dd>{}</dd>\
-         <dt>Livello di assistenza</dt><dd>{}</dd></dl><h2>Messaggi</h2><ol class=\"thread\">",
-        e(&row.id.to_string()),
-        e(&row.subject),
-        e(state),
-        e(technician.unwrap_or("non ancora assegnato")),
-        if row.level == crate::model::Level::Second {
-            "secondo livello"
-        } else {
-            "primo livello"
-        }
-    );
-    for (at, direction, text) in thread {
-        let who = if direction == "in" { "Lei" } else { "Assistenza CPortal" };
-        let when = chrono::DateTime::parse_from_rfc3339(at)
-            .map(|t| {
-                t.with_timezone(&chrono_tz::Europe::Rome)
-                    .format("%d/%m/%Y %H:%M")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        // Letters are wrapped for mail clients: show their paragraphs, not their line breaks.
-        let paragraphs: String = text
-            .split("\n\n")
-            .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-            .filter(|p| !p.is_empty())
-            .map(|p| format!("<p>{}</p>", e(&p)))
-            .collect();
-        body.push_str(&format!(
-            "<li><p class=\"who\">{} – {}</p>{paragraphs}</li>",
-            e(who),
-            e(&when)
-        ));
-    }
-    body.push_str("</ol>");
-    let action = format!("/t/{}/{}", row.id, row.secret);
-    let note = if matches!(
-        row.status,
-        crate::model::Status::Resolved | crate::model::Status::Archived
-    ) {
-        "<p class=\"hint\" id=\"text-hint\">Se il problema si ripresenta, scriva qui: la richiesta verrà riaperta.</p>"
-    } else {
-        "<p class=\"hint\" id=\"text-hint\">Aggiunga informazioni o risponda alle domande del tecnico.</p>"
-    };
-    body.push_str(&format!(
-        "<h2>Rispondi</h2><form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-         <label for=\"text\">Il suo messaggio</label>{note}<textarea id=\"text\" name=\"text\" rows=\"6\" required \
-         aria-describedby=\"text-hint\"></textarea><button type=\"submit\">Invia</button></form>",
-        e(&action),
-        e(token)
-    ));
-    page(&format!("Richiesta {}", row.id), &body)
+) -> anyhow::Result<String> {
+    let timezone = inner.config.calendar.timezone;
+    let thread: Vec<minijinja::Value> = thread
+        .iter()
+        .map(|m| {
+            // Letters are wrapped for mail clients: show their paragraphs, not their line breaks.
+            let paragraphs: Vec<String> = m
+                .text
+                .split("\n\n")
+                .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+                .filter(|p| !p.is_empty())
+                .collect();
+            context! {
+                incoming => m.incoming,
+                when => m.at.with_timezone(&timezone).format("%d/%m/%Y %H:%M").to_string(),
+                paragraphs,
+            }
+        })
+        .collect();
+    inner.templates.page(
+        inner.config.helpdesk.language,
+        "status",
+        context! {
+            id => row.id.to_string(),
+            subject => row.subject.as_str(),
+            status => row.status.as_str(),
+            level => row.level.number(),
+            technician,
+            thread,
+            action => format!("/t/{}/{}", row.id, row.secret),
+            csrf => token,
+        },
+    )
 }
 
 #[cfg(test)]
@@ -1086,11 +964,46 @@ mod tests {
 
     #[test]
     fn urlencoded_forms_decode() {
-        let pairs = form_urlencoded(b"name=Anna+Ferrari&email=a%40example.org&x=%ZZ&empty");
+        let pairs = urlencoded_pairs(b"name=Anna+Ferrari&email=a%40example.org&x=%ZZ&empty");
         assert_eq!(pairs[0], ("name".into(), "Anna Ferrari".into()));
         assert_eq!(pairs[1], ("email".into(), "a@example.org".into()));
         assert_eq!(pairs[2], ("x".into(), "%ZZ".into()));
         assert_eq!(pairs[3], ("empty".into(), String::new()));
+    }
+
+    #[test]
+    fn every_field_error_has_words_in_both_languages() {
+        let templates = Templates::load(None).expect("templates");
+        let errors = [
+            FieldError::Required,
+            FieldError::TooShort(10),
+            FieldError::TooLong(200),
+            FieldError::OneLine,
+            FieldError::Email,
+            FieldError::Category,
+            FieldError::Phone,
+            FieldError::Pratica,
+        ];
+        for language in [crate::config::Language::It, crate::config::Language::En] {
+            let mut seen = std::collections::BTreeSet::new();
+            for error in errors {
+                let text = templates
+                    .words(
+                        language,
+                        "field_error",
+                        context! { code => error.code(), limit => error.limit(), choices => vec!["A & B", "C"] },
+                    )
+                    .expect("words");
+                assert!(!text.is_empty(), "{} has no words in {language:?}", error.code());
+                assert!(seen.insert(text.clone()), "{text:?} says two things");
+                if error.limit() > 0 {
+                    assert!(text.contains(&error.limit().to_string()), "{text}");
+                }
+                if error == FieldError::Category {
+                    assert!(text.ends_with("A & B, C"), "plain text, never escaped: {text}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,15 @@
 //! The monthly accounting report ("consuntivazione"): what the municipality checks before
 //! paying the supplier.
 //!
-//! Three steps: [`gather`] reads the period's facts from the store (the only I/O here);
-//! [`compute`] turns them into every figure (pure: counts, SLA compliance with median and 90th
-//! percentile in business minutes, per-technician work, rates, recurring problems, breaches);
-//! [`render_json`], [`render_csv`] and [`render_html`] format them (pure). The HTML is one
-//! self-contained file with inline SVG charts: no scripts, no external assets, printable.
+//! Three steps: [`gather`] reads the period's facts through `store::report` (the only I/O
+//! here) and keeps those of the period's local days; [`compute`] turns them into every figure
+//! (pure: counts, SLA compliance with median and 90th percentile in business minutes,
+//! per-technician work, rates, recurring problems, breaches); [`render_json`], [`render_csv`]
+//! and [`render_html`] format them (pure). The HTML is the template
+//! `templates/pages/report.html` with the wording of the help desk's language, times in the
+//! calendar's time zone: one self-contained file with inline SVG charts, no scripts, no
+//! external assets, printable. [`mail_monthly`] mails it with the letter
+//! `templates/<lang>/report.txt`.
 //!
 //! What counts: the tickets opened in the period (by local date), and their SLA cycles
 //! received in the period. A take-in is measured to the instant its confirmation actually
@@ -16,15 +20,17 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, Timelike, Utc};
+use minijinja::context;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::config::Language;
-use crate::model::{Channel, Kind, Level};
-use crate::notify::escape_html;
+use crate::model::{Channel, Level};
+use crate::notify::templates::Templates;
 use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
-use crate::store::parse_ts;
+use crate::store;
+pub use crate::store::report::{CycleFacts, TicketFacts};
 
 /// The reporting period: whole local days, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,56 +55,6 @@ impl Period {
     fn contains(&self, day: NaiveDate) -> bool {
         self.from <= day && day <= self.to
     }
-}
-
-/// One ticket as the report needs it.
-#[derive(Debug, Clone)]
-pub struct TicketFacts {
-    /// `TCK-…`.
-    pub id: String,
-    /// Subject.
-    pub subject: String,
-    /// Channel.
-    pub channel: Channel,
-    /// Level now.
-    pub level: Level,
-    /// Problem, reminder or complaint.
-    pub kind: Kind,
-    /// `resolved`, `out_of_scope` or None while open.
-    pub outcome: Option<String>,
-    /// Category from the portal form.
-    pub category: Option<String>,
-    /// Who closed it last.
-    pub resolver: Option<String>,
-    /// Times reopened.
-    pub reopened: u32,
-    /// When it was opened.
-    pub created_at: DateTime<Utc>,
-}
-
-/// One SLA cycle with its actual instants.
-#[derive(Debug, Clone)]
-pub struct CycleFacts {
-    /// The ticket.
-    pub ticket: String,
-    /// Channel of the ticket.
-    pub channel: Channel,
-    /// Level of the cycle.
-    pub level: Level,
-    /// Received (the clock's origin before the effective start).
-    pub received_at: DateTime<Utc>,
-    /// Effective start.
-    pub effective_start: DateTime<Utc>,
-    /// Take-in due.
-    pub take_in_due: DateTime<Utc>,
-    /// When the take-in confirmation left (or the call-back was recorded).
-    pub take_in_done: Option<DateTime<Utc>>,
-    /// When the ticket was taken in (the resolution clock's start).
-    pub take_in_at: Option<DateTime<Utc>>,
-    /// Resolution due.
-    pub resolution_due: Option<DateTime<Utc>>,
-    /// When the closing mail left.
-    pub resolution_done: Option<DateTime<Utc>>,
 }
 
 /// The facts of a period.
@@ -134,99 +90,22 @@ pub fn gather(
 ) -> anyhow::Result<ReportData> {
     // A day's instants in UTC can fall on the previous or next UTC date: read a day more on
     // each side, then keep what falls in the period by local date.
-    let lo = (period.from - chrono::TimeDelta::days(1)).to_string();
-    let hi = (period.to + chrono::TimeDelta::days(2)).to_string();
-    let mut tickets = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at
-             FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            let created_at = parse_ts(&r.get::<_, String>(9)?)?;
-            if !period.contains(local_day(calendar, created_at)) {
-                continue;
-            }
-            let (Ok(channel), Some(level), Ok(kind)) = (
-                r.get::<_, String>(2)?.parse::<Channel>(),
-                Level::from_number(r.get(3)?),
-                r.get::<_, String>(4)?.parse::<Kind>(),
-            ) else {
-                continue;
-            };
-            tickets.push(TicketFacts {
-                id: r.get(0)?,
-                subject: r.get(1)?,
-                channel,
-                level,
-                kind,
-                outcome: r.get(5)?,
-                category: r.get(6)?,
-                resolver: r.get(7)?,
-                reopened: r.get(8)?,
-                created_at,
-            });
-        }
-    }
-    let mut cycles = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.ticket_id, t.channel, c.level, c.received_at, c.effective_start, c.take_in_due,
-                    coalesce(c.take_in_phone_at, (SELECT sent_at FROM outbox o WHERE o.message_id = c.take_in_message_id),
-                             CASE WHEN c.take_in_due = c.received_at THEN c.take_in_at END),
-                    c.take_in_at, c.resolution_due,
-                    (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id)
-             FROM cycles c JOIN tickets t ON t.id = c.ticket_id
-             WHERE c.received_at >= ?1 AND c.received_at < ?2",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        let opt = |v: Option<String>| v.map(|t| parse_ts(&t)).transpose();
-        while let Some(r) = rows.next()? {
-            let received_at = parse_ts(&r.get::<_, String>(3)?)?;
-            if !period.contains(local_day(calendar, received_at)) {
-                continue;
-            }
-            let (Ok(channel), Some(level)) = (r.get::<_, String>(1)?.parse::<Channel>(), Level::from_number(r.get(2)?))
-            else {
-                continue;
-            };
-            cycles.push(CycleFacts {
-                ticket: r.get(0)?,
-                channel,
-                level,
-                received_at,
-                effective_start: parse_ts(&r.get::<_, String>(4)?)?,
-                take_in_due: parse_ts(&r.get::<_, String>(5)?)?,
-                take_in_done: opt(r.get(6)?)?,
-                take_in_at: opt(r.get(7)?)?,
-                resolution_due: opt(r.get(8)?)?,
-                resolution_done: opt(r.get(9)?)?,
-            });
-        }
-    }
-    let mut events = Vec::new();
-    {
-        let mut stmt = conn.prepare_cached(
-            "SELECT actor, action, detail, at FROM events
-             WHERE at >= ?1 AND at < ?2 AND action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(3)?)?)) {
-                events.push((r.get(0)?, r.get(1)?, r.get(2)?));
-            }
-        }
-    }
+    let from = (period.from - TimeDelta::days(1)).and_time(NaiveTime::MIN).and_utc();
+    let until = (period.to + TimeDelta::days(2)).and_time(NaiveTime::MIN).and_utc();
+    let in_period = |t: DateTime<Utc>| period.contains(local_day(calendar, t));
+    let mut tickets = store::report::tickets_created(conn, from, until)?;
+    tickets.retain(|t| in_period(t.created_at));
+    let mut cycles = store::report::cycles_received(conn, from, until)?;
+    cycles.retain(|c| in_period(c.received_at));
+    let events = store::report::counted_events(conn, from, until)?
+        .into_iter()
+        .filter(|e| in_period(e.at))
+        .map(|e| (e.actor, e.action, e.detail))
+        .collect();
     let mut time_logged = BTreeMap::new();
-    {
-        let mut stmt =
-            conn.prepare_cached("SELECT operator, minutes, at FROM time_entries WHERE at >= ?1 AND at < ?2")?;
-        let mut rows = stmt.query(rusqlite::params![lo, hi])?;
-        while let Some(r) = rows.next()? {
-            if period.contains(local_day(calendar, parse_ts(&r.get::<_, String>(2)?)?)) {
-                *time_logged.entry(r.get::<_, String>(0)?).or_insert(0) += r.get::<_, i64>(1)?;
-            }
+    for entry in store::report::time_logged(conn, from, until)? {
+        if in_period(entry.at) {
+            *time_logged.entry(entry.operator).or_insert(0) += entry.minutes;
         }
     }
     Ok(ReportData {
@@ -555,7 +434,9 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
     for compliance in report.take_in.values_mut().chain(report.resolution.values_mut()) {
         compliance.minutes.sort_unstable();
     }
-    report.breaches.sort_by_key(|b| (b.due, b.ticket.clone()));
+    report
+        .breaches
+        .sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.ticket.cmp(&b.ticket)));
 
     let (mut closings, mut out_of_scope, mut reopenings) = (0u32, 0u32, 0u32);
     for (actor, action, detail) in &data.events {
@@ -626,7 +507,7 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
         t.with_timezone(&calendar.timezone())
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
     };
-    json!({
+    let mut out = json!({
         "period": {"from": report.period.from.to_string(), "to": report.period.to.to_string()},
         "requests": {
             "total": report.total,
@@ -648,11 +529,19 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
         "suspension_days_used": report.suspension_days_used,
         "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
         "topics": report.topics.iter().map(|(w, n)| json!({"term": w, "count": n})).collect::<Vec<_>>(),
-        "breaches": report.breaches.iter().map(|b| json!({
-            "ticket": b.ticket, "channel": b.channel.as_str(), "level": b.level.number(), "clock": b.clock,
-            "due": local(b.due), "actual": b.actual.map(local),
-        })).collect::<Vec<_>>(),
-    })
+    });
+    // Moved in rather than written inside `json!`, which would copy every breach once more.
+    out["breaches"] = report
+        .breaches
+        .iter()
+        .map(|b| {
+            json!({
+                "ticket": b.ticket, "channel": b.channel.as_str(), "level": b.level.number(), "clock": b.clock,
+                "due": local(b.due), "actual": b.actual.map(local),
+            })
+        })
+        .collect();
+    out
 }
 
 fn csv_field(text: &str) -> String {
@@ -755,300 +644,91 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
     out
 }
 
-/// Words of the HTML report, per language.
-struct Words {
-    title: &'static str,
-    period: &'static str,
-    requests: &'static str,
-    total: &'static str,
-    by_channel: &'static str,
-    by_level: &'static str,
-    by_kind: &'static str,
-    by_outcome: &'static str,
-    by_category: &'static str,
-    sla: &'static str,
-    sla_header: [&'static str; 7],
-    per_day: &'static str,
-    distribution: &'static str,
-    technicians: &'static str,
-    tech_header: [&'static str; 7],
-    indicators: &'static str,
-    reopen: &'static str,
-    out_of_scope: &'static str,
-    suspension: &'static str,
-    topics: &'static str,
-    breaches: &'static str,
-    breach_header: [&'static str; 6],
-    none: &'static str,
-    not_yet: &'static str,
+/// An instant in the calendar's time zone, to the minute, as the HTML report writes it
+/// (`09/03/2026 08:35`). Written by hand: a year's report formats two instants per breach,
+/// and chrono's `format` reads its pattern anew each time.
+fn local_minute(calendar: &Calendar, t: DateTime<Utc>) -> String {
+    let l = t.with_timezone(&calendar.timezone());
+    format!(
+        "{:02}/{:02}/{:04} {:02}:{:02}",
+        l.day(),
+        l.month(),
+        l.year(),
+        l.hour(),
+        l.minute()
+    )
 }
 
-const IT: Words = Words {
-    title: "Consuntivo del servizio di assistenza CPortal",
-    period: "Periodo",
-    requests: "Richieste",
-    total: "Totale richieste",
-    by_channel: "Per canale",
-    by_level: "Per livello",
-    by_kind: "Per tipo",
-    by_outcome: "Per esito",
-    by_category: "Per categoria",
-    sla: "Livelli di servizio (SLA)",
-    sla_header: [
-        "Tempo",
-        "Canale/livello",
-        "Rispettati",
-        "Violati",
-        "% rispettati",
-        "Mediana (min)",
-        "90° perc. (min)",
-    ],
-    per_day: "Richieste per giorno",
-    distribution: "Distribuzione dei tempi di presa in carico (minuti lavorativi)",
-    technicians: "Attività per tecnico",
-    tech_header: [
-        "Tecnico",
-        "Prese in carico",
-        "Risolte",
-        "Secondo livello",
-        "Riaperte",
-        "Tempo registrato",
-        "",
-    ],
-    indicators: "Indicatori",
-    reopen: "Tasso di riapertura",
-    out_of_scope: "Richieste fuori ambito",
-    suspension: "Giorni di sospensione usati nell'anno",
-    topics: "Problemi ricorrenti (indicazioni per migliorare il portale)",
-    breaches: "Violazioni",
-    breach_header: ["Richiesta", "Canale", "Livello", "Tempo", "Scadenza", "Effettivo"],
-    none: "nessuna",
-    not_yet: "non ancora",
-};
+/// One row of the HTML report's breaches, as its template reads it (`ticket`, `channel`,
+/// `level`, `clock`, `due`, `actual`). A year's report lists a breach per late clock, so the
+/// rows are plain objects rather than maps built key by key.
+#[derive(Debug)]
+struct BreachRow {
+    ticket: String,
+    channel: &'static str,
+    level: u8,
+    clock: &'static str,
+    due: String,
+    actual: Option<String>,
+}
 
-const EN: Words = Words {
-    title: "CPortal help desk: accounting report",
-    period: "Period",
-    requests: "Requests",
-    total: "Total requests",
-    by_channel: "By channel",
-    by_level: "By level",
-    by_kind: "By kind",
-    by_outcome: "By outcome",
-    by_category: "By category",
-    sla: "Service levels (SLA)",
-    sla_header: [
-        "Clock",
-        "Channel/level",
-        "Met",
-        "Breached",
-        "% met",
-        "Median (min)",
-        "90th pct (min)",
-    ],
-    per_day: "Requests per day",
-    distribution: "Take-in times (business minutes)",
-    technicians: "Work per technician",
-    tech_header: [
-        "Technician",
-        "Taken",
-        "Resolved",
-        "Escalated",
-        "Reopened",
-        "Time logged",
-        "",
-    ],
-    indicators: "Indicators",
-    reopen: "Reopen rate",
-    out_of_scope: "Out-of-scope requests",
-    suspension: "Suspension days used this year",
-    topics: "Recurring problems (hints for improving the portal)",
-    breaches: "Breaches",
-    breach_header: ["Request", "Channel", "Level", "Clock", "Due", "Actual"],
-    none: "none",
-    not_yet: "not yet",
-};
-
-/// A horizontal bar chart as inline SVG: one bar per (label, value, max), with text labels.
-fn svg_bars(title: &str, rows: &[(String, f64, String)], max: f64) -> String {
-    let height = 24 * rows.len().max(1) + 10;
-    let mut svg = format!(
-        "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 600 {height}\" width=\"600\" height=\"{height}\" \
-         xmlns=\"http://www.w3.org/2000/svg\">",
-        escape_html(title)
-    );
-    for (i, (label, value, text)) in rows.iter().enumerate() {
-        let y = 5 + i * 24;
-        let width = if max > 0.0 { (value / max * 380.0).round() } else { 0.0 };
-        let _ = write!(
-            svg,
-            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text><rect x=\"150\" y=\"{y}\" width=\"{width}\" height=\"16\" \
-             fill=\"#0066cc\"/><text x=\"{}\" y=\"{}\" font-size=\"13\">{}</text>",
-            y + 13,
-            escape_html(label),
-            155.0 + width,
-            y + 13,
-            escape_html(text)
-        );
+impl minijinja::value::Object for BreachRow {
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        use minijinja::Value;
+        Some(match key.as_str()? {
+            "ticket" => Value::from(self.ticket.as_str()),
+            "channel" => Value::from(self.channel),
+            "level" => Value::from(self.level),
+            "clock" => Value::from(self.clock),
+            "due" => Value::from(self.due.as_str()),
+            "actual" => Value::from(self.actual.as_deref()),
+            _ => return None,
+        })
     }
-    svg.push_str("</svg>");
-    svg
 }
 
-/// A column chart as inline SVG (requests per day, time distribution).
-fn svg_columns(title: &str, values: &[(String, u32)]) -> String {
-    let max = values.iter().map(|(_, v)| *v).max().unwrap_or(0).max(1);
-    let width = 600usize;
-    let column = (width - 40) / values.len().max(1);
-    let mut svg = format!(
-        "<svg role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {width} 190\" width=\"{width}\" height=\"190\" \
-         xmlns=\"http://www.w3.org/2000/svg\"><line x1=\"30\" y1=\"160\" x2=\"{}\" y2=\"160\" stroke=\"#555\"/>\
-         <text x=\"0\" y=\"20\" font-size=\"11\">{max}</text>",
-        escape_html(title),
-        width - 5
-    );
-    for (i, (label, value)) in values.iter().enumerate() {
-        let h = (f64::from(*value) / f64::from(max) * 140.0).round();
-        let x = 35 + i * column;
-        let _ = write!(
-            svg,
-            "<rect x=\"{x}\" y=\"{}\" width=\"{}\" height=\"{h}\" fill=\"#0066cc\"><title>{}: {value}</title></rect>",
-            160.0 - h,
-            column.saturating_sub(2).max(1),
-            escape_html(label)
-        );
-        if values.len() <= 12 || i % (values.len() / 10).max(1) == 0 {
-            let _ = write!(
-                svg,
-                "<text x=\"{x}\" y=\"178\" font-size=\"10\">{}</text>",
-                escape_html(label)
-            );
-        }
-    }
-    svg.push_str("</svg>");
-    svg
-}
-
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
-    let mut html = String::from("<table><thead><tr>");
-    for h in header.iter().filter(|h| !h.is_empty()) {
-        let _ = write!(html, "<th scope=\"col\">{}</th>", escape_html(h));
-    }
-    html.push_str("</tr></thead><tbody>");
-    for row in rows {
-        html.push_str("<tr>");
-        for cell in row {
-            let _ = write!(html, "<td>{}</td>", escape_html(cell));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</tbody></table>");
-    html
-}
-
-fn counts(map: &BTreeMap<String, u32>, language: Language) -> Vec<Vec<String>> {
-    map.iter()
-        .map(|(k, v)| vec![label(k, language), v.to_string()])
-        .collect()
-}
-
-/// The reader's word for a stored code (channels, kinds, outcomes), in Italian when asked.
-fn label(code: &str, language: Language) -> String {
-    let it = match code {
-        "portal" => "portale",
-        "email" => "e-mail",
-        "phone" => "telefono",
-        "problem" => "problema",
-        "reminder" => "sollecito",
-        "complaint" => "reclamo",
-        "open" => "aperte",
-        "resolved" => "risolte",
-        "out_of_scope" => "fuori ambito",
-        "-" => "non indicata",
-        other => other,
+/// The report as one self-contained, printable HTML page with inline SVG charts: the page
+/// `templates/pages/report.html` in `language`, times in the calendar's time zone.
+pub fn render_html(
+    report: &Report,
+    calendar: &Calendar,
+    templates: &Templates,
+    language: Language,
+    helpdesk: &str,
+) -> anyhow::Result<String> {
+    use minijinja::Value;
+    let percent = |v: Option<f64>| v.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into());
+    let minutes = |v: Option<i64>| v.map(|m| m.to_string()).unwrap_or_else(|| "–".into());
+    let pair = |label: Value, n: u32| Value::from(vec![label, Value::from(n)]);
+    let pairs = |map: &BTreeMap<String, u32>| {
+        Value::from_iter(map.iter().map(|(code, n)| pair(Value::from(code.as_str()), *n)))
     };
-    match language {
-        Language::It => it.to_string(),
-        Language::En => code.replace('_', " "),
-    }
-}
-
-/// The report as one self-contained, printable HTML page with inline SVG charts.
-pub fn render_html(report: &Report, calendar: &Calendar, language: Language, helpdesk: &str) -> String {
-    let w = if language == Language::It { &IT } else { &EN };
-    let local = |t: DateTime<Utc>| {
-        t.with_timezone(&calendar.timezone())
-            .format("%d/%m/%Y %H:%M")
-            .to_string()
-    };
-    let number = |v: Option<f64>| v.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into());
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<header><h1>{}</h1><p>{} · {}: {} – {}</p></header>",
-        escape_html(w.title),
-        escape_html(helpdesk),
-        w.period,
-        report.period.from.format("%d/%m/%Y"),
-        report.period.to.format("%d/%m/%Y")
-    );
-    let _ = write!(
-        body,
-        "<section><h2>{}</h2><p class=\"big\">{}: <strong>{}</strong></p>",
-        w.requests, w.total, report.total
-    );
-    body.push_str("<div class=\"grid\">");
-    for (title, map) in [
-        (w.by_channel, &report.by_channel),
-        (w.by_level, &report.by_level),
-        (w.by_kind, &report.by_kind),
-        (w.by_outcome, &report.by_outcome),
-        (w.by_category, &report.by_category),
-    ] {
-        let _ = write!(
-            body,
-            "<div><h3>{title}</h3>{}</div>",
-            table(&[], &counts(map, language))
-        );
-    }
-    body.push_str("</div>");
-    let per_day: Vec<(String, u32)> = report
-        .per_day
-        .iter()
-        .map(|(d, n)| (d.format("%d").to_string(), *n))
-        .collect();
-    let _ = write!(
-        body,
-        "<h3>{}</h3>{}</section>",
-        w.per_day,
-        svg_columns(w.per_day, &per_day)
-    );
-
-    let _ = write!(body, "<section><h2>{}</h2>", w.sla);
-    let mut rows = Vec::new();
+    let mut sla = Vec::new();
     let mut bars = Vec::new();
     for (clock, map) in [("TP", &report.take_in), ("TR", &report.resolution)] {
         for (group, c) in map {
-            rows.push(vec![
+            sla.push(vec![
                 clock.to_string(),
                 group.clone(),
                 c.met.to_string(),
                 c.breached.to_string(),
-                number(c.percent()),
-                c.median().map(|m| m.to_string()).unwrap_or_else(|| "–".into()),
-                c.p90().map(|m| m.to_string()).unwrap_or_else(|| "–".into()),
+                percent(c.percent()),
+                minutes(c.median()),
+                minutes(c.p90()),
             ]);
             if let Some(p) = c.percent() {
-                bars.push((format!("{clock} {group}"), p, format!("{p:.1} %")));
+                bars.push(context! { label => format!("{clock} {group}"), value => p, text => format!("{p:.1} %") });
             }
         }
     }
-    body.push_str(&table(&w.sla_header, &rows));
-    body.push_str(&svg_bars(w.sla, &bars, 100.0));
-    let mut buckets: Vec<(String, u32)> = ["0-15", "15-30", "30-45", "45-60", "60-90", "90+"]
-        .iter()
-        .map(|l| (l.to_string(), 0))
-        .collect();
+    let mut buckets = [
+        ("0-15", 0),
+        ("15-30", 0),
+        ("30-45", 0),
+        ("45-60", 0),
+        ("60-90", 0),
+        ("90+", 0),
+    ];
     for c in report.take_in.values() {
         for m in &c.minutes {
             let i = match m {
@@ -1062,14 +742,7 @@ pub fn render_html(report: &Report, calendar: &Calendar, language: Language, hel
             buckets[i].1 += 1;
         }
     }
-    let _ = write!(
-        body,
-        "<h3>{}</h3>{}</section>",
-        w.distribution,
-        svg_columns(w.distribution, &buckets)
-    );
-
-    let tech_rows: Vec<Vec<String>> = report
+    let technicians: Vec<Vec<String>> = report
         .technicians
         .iter()
         .map(|(op, t)| {
@@ -1083,66 +756,42 @@ pub fn render_html(report: &Report, calendar: &Calendar, language: Language, hel
             ]
         })
         .collect();
-    let _ = write!(
-        body,
-        "<section><h2>{}</h2>{}</section>",
-        w.technicians,
-        table(&w.tech_header, &tech_rows)
-    );
-    let _ = write!(
-        body,
-        "<section><h2>{}</h2><ul><li>{}: {}</li><li>{}: {}</li><li>{}: {} / {}</li></ul></section>",
-        w.indicators,
-        w.reopen,
-        number(report.reopen_rate),
-        w.out_of_scope,
-        number(report.out_of_scope_rate),
-        w.suspension,
-        report.suspension_days_used,
-        MAX_WORKING_DAYS_PER_YEAR
-    );
-    let topics: Vec<Vec<String>> = report
-        .topics
-        .iter()
-        .map(|(t, n)| vec![t.clone(), n.to_string()])
-        .collect();
-    let _ = write!(body, "<section><h2>{}</h2>{}</section>", w.topics, table(&[], &topics));
-    let breach_rows: Vec<Vec<String>> = report
-        .breaches
-        .iter()
-        .map(|b| {
-            vec![
-                b.ticket.clone(),
-                label(b.channel.as_str(), language),
-                b.level.number().to_string(),
-                b.clock.to_string(),
-                local(b.due),
-                b.actual.map(local).unwrap_or_else(|| w.not_yet.to_string()),
-            ]
+    let breaches = Value::from_iter(report.breaches.iter().map(|b| {
+        Value::from_object(BreachRow {
+            ticket: b.ticket.clone(),
+            channel: b.channel.as_str(),
+            level: b.level.number(),
+            clock: b.clock,
+            due: local_minute(calendar, b.due),
+            actual: b.actual.map(|t| local_minute(calendar, t)),
         })
-        .collect();
-    let breaches = if breach_rows.is_empty() {
-        format!("<p>{}</p>", w.none)
-    } else {
-        table(&w.breach_header, &breach_rows)
+    }));
+    let context = context! {
+        helpdesk,
+        from => report.period.from.format("%d/%m/%Y").to_string(),
+        to => report.period.to.format("%d/%m/%Y").to_string(),
+        total => report.total,
+        by_channel => pairs(&report.by_channel),
+        by_level => pairs(&report.by_level),
+        by_kind => pairs(&report.by_kind),
+        by_outcome => pairs(&report.by_outcome),
+        by_category => pairs(&report.by_category),
+        per_day => Value::from_iter(
+            report.per_day.iter().map(|(d, n)| pair(Value::from(d.format("%d").to_string()), *n)),
+        ),
+        sla,
+        sla_bars => bars,
+        distribution => Value::from_iter(buckets.iter().map(|(l, n)| pair(Value::from(*l), *n))),
+        technicians,
+        reopen_rate => percent(report.reopen_rate),
+        out_of_scope_rate => percent(report.out_of_scope_rate),
+        suspension_used => report.suspension_days_used,
+        suspension_allowed => MAX_WORKING_DAYS_PER_YEAR,
+        topics => report.topics.iter().map(|(t, n)| vec![t.clone(), n.to_string()]).collect::<Vec<_>>(),
+        breaches,
     };
-    let _ = write!(body, "<section><h2>{}</h2>{breaches}</section>", w.breaches);
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><style>{CSS}</style></head>\
-         <body><main>{body}</main></body></html>\n",
-        language.code(),
-        escape_html(w.title)
-    )
+    templates.page(language, "report", context)
 }
-
-const CSS: &str = "body{font-family:'Titillium Web',Geneva,Tahoma,sans-serif;color:#1a1a1a;margin:0;background:#fff}\
-main{max-width:960px;margin:0 auto;padding:24px}header{border-bottom:4px solid #0066cc;margin-bottom:16px}\
-h1{font-size:1.8rem;color:#0066cc;margin:0 0 4px}h2{font-size:1.3rem;border-bottom:1px solid #ccc;padding-bottom:4px}\
-h3{font-size:1rem;margin:12px 0 4px}.big{font-size:1.2rem}.grid{display:flex;flex-wrap:wrap;gap:16px}\
-table{border-collapse:collapse;margin:8px 0;font-size:.95rem}th,td{border:1px solid #bbb;padding:4px 8px;text-align:left}\
-th{background:#e6f0fa}svg{max-width:100%;height:auto;display:block;margin:8px 0}\
-@media print{main{padding:0}section{break-inside:avoid}}";
 
 /// Operators' names by address, for the per-technician table.
 pub fn operator_names(config: &crate::config::Config) -> BTreeMap<String, String> {
@@ -1171,38 +820,23 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
     }
     let period = Period::last_month(today);
     let key = format!("{}..{}", period.from, period.to);
-    let fresh = conn
-        .prepare_cached("INSERT OR IGNORE INTO reports_sent (period, at) VALUES (?1, ?2)")?
-        .execute(rusqlite::params![key, crate::store::ts(ctx.now)])?
-        == 1;
-    if !fresh {
+    if !store::report::mark_mailed(conn, &key, ctx.now)? {
         return Ok(false);
     }
     let data = gather(conn, ctx.calendar, period, ctx.now, operator_names(config))?;
     let report = compute(&data, ctx.calendar);
-    let html = render_html(&report, ctx.calendar, config.helpdesk.language, &config.helpdesk.name);
-    let (subject, body) = match config.helpdesk.language {
-        Language::It => (
-            format!("Consuntivo del servizio di assistenza: {} – {}", period.from, period.to),
-            format!(
-                "In allegato il consuntivo del periodo dal {} al {}: {} richieste, {} violazioni dei livelli di servizio.\n",
-                period.from,
-                period.to,
-                report.total,
-                report.breaches.len()
-            ),
-        ),
-        Language::En => (
-            format!("Help desk accounting report: {} – {}", period.from, period.to),
-            format!(
-                "Attached: the report for {} to {}: {} requests, {} service-level breaches.\n",
-                period.from,
-                period.to,
-                report.total,
-                report.breaches.len()
-            ),
-        ),
-    };
+    let language = config.helpdesk.language;
+    let html = render_html(&report, ctx.calendar, ctx.templates, language, &config.helpdesk.name)?;
+    let letter = ctx.templates.render(
+        language,
+        "report",
+        context! {
+            from => period.from.to_string(),
+            to => period.to.to_string(),
+            total => report.total,
+            breaches => report.breaches.len(),
+        },
+    )?;
     let mail = crate::notify::OutgoingMail {
         purpose: "report".into(),
         ticket: None,
@@ -1214,8 +848,8 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
                 address: a.clone(),
             })
             .collect(),
-        subject,
-        body,
+        subject: letter.subject,
+        body: letter.body,
         in_reply_to: None,
         references: Vec::new(),
         automatic: true,
@@ -1258,6 +892,103 @@ mod tests {
                 from: d(2025, 12, 1),
                 to: d(2025, 12, 31)
             }
+        );
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .expect("instant")
+    }
+
+    /// March 2026 with one ticket and one late take-in, whatever the test puts in its text.
+    fn march(subject: &str, category: &str, operator: &str, ticket: &str) -> ReportData {
+        let d = |day| NaiveDate::from_ymd_opt(2026, 3, day).expect("date");
+        ReportData {
+            period: Period { from: d(1), to: d(31) },
+            now: at("2026-04-02T08:00:00Z"),
+            tickets: vec![TicketFacts {
+                id: ticket.into(),
+                subject: subject.into(),
+                channel: Channel::Portal,
+                level: Level::First,
+                kind: crate::model::Kind::Problem,
+                outcome: Some("resolved".into()),
+                category: Some(category.into()),
+                resolver: Some("op@example.org".into()),
+                reopened: 0,
+                created_at: at("2026-03-02T14:00:00Z"),
+            }],
+            cycles: vec![CycleFacts {
+                ticket: ticket.into(),
+                channel: Channel::Portal,
+                level: Level::First,
+                received_at: at("2026-03-02T14:00:00Z"),
+                effective_start: at("2026-03-02T14:00:00Z"),
+                take_in_due: at("2026-03-02T14:45:00Z"),
+                take_in_done: Some(at("2026-03-02T15:30:00Z")),
+                take_in_at: Some(at("2026-03-02T15:30:00Z")),
+                resolution_due: None,
+                resolution_done: None,
+            }],
+            events: vec![("op@example.org".into(), "resolved".into(), String::new())],
+            time_logged: BTreeMap::new(),
+            names: BTreeMap::from([("op@example.org".to_string(), operator.to_string())]),
+        }
+    }
+
+    #[test]
+    fn the_html_report_escapes_every_value_it_shows() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let hostile = "<script>alert(1)</script>";
+        let data = march(hostile, &format!("{hostile}&co"), "<b>Op</b>", "<i>TCK</i>");
+        let report = compute(&data, &calendar);
+        let templates = Templates::load(None).expect("templates");
+        let html = render_html(
+            &report,
+            &calendar,
+            &templates,
+            Language::It,
+            "<img src=x onerror=alert(2)>",
+        )
+        .expect("html");
+        assert!(
+            !html.contains("<script") && !html.contains("<b>") && !html.contains("<i>") && !html.contains("<img"),
+            "{html}"
+        );
+        for escaped in [
+            "&lt;img src=x onerror=alert(2)&gt; · Periodo",
+            "<td>&lt;script&gt;alert(1)&lt;/script&gt;&amp;co</td>",
+            "<td>&lt;b&gt;Op&lt;/b&gt;</td>",
+            "<td>&lt;i&gt;TCK&lt;/i&gt;</td>",
+        ] {
+            assert!(html.contains(escaped), "{escaped} missing:\n{html}");
+        }
+    }
+
+    #[test]
+    fn the_html_report_follows_the_language_and_the_calendar_s_time_zone() {
+        let rules = crate::sla::CalendarRules {
+            timezone: chrono_tz::Asia::Tokyo,
+            ..Default::default()
+        };
+        let calendar = Calendar::new(rules, Vec::new());
+        let report = compute(&march("Firma", "Firma digitale", "Giulia", "TCK-2026-00001"), &calendar);
+        let templates = Templates::load(None).expect("templates");
+        let html = render_html(&report, &calendar, &templates, Language::En, "Help desk").expect("html");
+        assert!(
+            html.contains("<html lang=\"en\">") && html.contains("<h2>Breaches</h2>"),
+            "{html}"
+        );
+        // 14:45 and 15:30 UTC are 23:45 and 00:30 the next day in Tokyo.
+        assert!(
+            html.contains("<td>TCK-2026-00001</td><td>portal</td><td>1</td><td>TP</td><td>02/03/2026 23:45</td><td>03/03/2026 00:30</td>"),
+            "{html}"
+        );
+        let italian = render_html(&report, &calendar, &templates, Language::It, "Help desk").expect("html");
+        assert!(
+            italian.contains("<td>portale</td>") && italian.contains("<td>risolte</td><td>1</td>"),
+            "{italian}"
         );
     }
 

@@ -126,7 +126,13 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
         }
         KbCommand::Export { out } => {
             let entries = crate::kb::reviewed_entries(store.conn())?;
-            let n = crate::kb::export::write_site(out, &entries)?;
+            let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
+            let site = crate::kb::export::Site {
+                templates: &templates,
+                language: config.helpdesk.language,
+                timezone: config.calendar.timezone,
+            };
+            let n = crate::kb::export::write_site(out, site, &entries)?;
             print(format!("{n} article(s) written to {}", out.display()))
         }
         KbCommand::Topics { from, to, json } => {

@@ -194,8 +194,14 @@ fn the_faq_site_holds_only_reviewed_escaped_articles() {
     resolved(conn, 2, "Non pubblicata", "y", "z", at(2026, 3, 9));
     mark_reviewed(conn, "TCK-2026-00001", None, at(2026, 3, 10)).expect("mark");
     let dir = tempfile::tempdir().expect("tempdir");
+    let templates = crate::notify::templates::Templates::load(None).expect("templates");
+    let site = export::Site {
+        templates: &templates,
+        language: crate::config::Language::It,
+        timezone: chrono_tz::Europe::Rome,
+    };
     assert_eq!(
-        export::write_site(dir.path(), &reviewed_entries(conn).expect("faq")).expect("write"),
+        export::write_site(dir.path(), site, &reviewed_entries(conn).expect("faq")).expect("write"),
         1
     );
     let index = std::fs::read_to_string(dir.path().join("index.html")).expect("index");

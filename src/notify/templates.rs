@@ -1,14 +1,18 @@
-//! Mail templates: `templates/<lang>/<name>.txt`, embedded in the binary and overridable
-//! from a folder without rebuilding.
+//! Templates: the mails (`templates/<lang>/<name>.txt`) and the HTML pages (the portal's
+//! form and status page, the accounting report, the FAQ), embedded in the binary and
+//! overridable from a folder without rebuilding.
 //!
-//! A template's first line is `Subject: …`, then a blank line, then the body. Rendering is
-//! strict: an undefined variable is an error, never an empty string, so a typo in an
-//! administrator's override fails loudly instead of mailing a blank.
-//! Files ending in `.html` are HTML-escaped automatically (minijinja's default).
+//! A mail template's first line is `Subject: …`, then a blank line, then the body. A page is a
+//! language-neutral skeleton `templates/pages/<page>.html` that imports its wording from
+//! `templates/<lang>/words/<family>.html`; the form's validation messages are the plain-text
+//! `templates/<lang>/words/field_error.txt`. Rendering is strict: an undefined variable is an
+//! error, never an empty string, so a typo in an administrator's override fails loudly
+//! instead of mailing (or serving) a blank. Files ending in `.html` are HTML-escaped
+//! automatically, with the crate's one escaping rule ([`crate::notify::escape_html`]).
 
 use std::path::{Path, PathBuf};
 
-use minijinja::{Environment, UndefinedBehavior, Value};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value, context};
 
 use crate::config::Language;
 
@@ -64,6 +68,54 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/suspension_notice.txt",
         include_str!("../../templates/en/suspension_notice.txt"),
     ),
+    ("it/report.txt", include_str!("../../templates/it/report.txt")),
+    ("en/report.txt", include_str!("../../templates/en/report.txt")),
+];
+
+/// The pages shipped with the binary: (name, source). Skeletons first, then each language's
+/// wording.
+const PAGES: &[(&str, &str)] = &[
+    ("pages/portal.html", include_str!("../../templates/pages/portal.html")),
+    ("pages/form.html", include_str!("../../templates/pages/form.html")),
+    ("pages/created.html", include_str!("../../templates/pages/created.html")),
+    ("pages/status.html", include_str!("../../templates/pages/status.html")),
+    ("pages/message.html", include_str!("../../templates/pages/message.html")),
+    ("pages/report.html", include_str!("../../templates/pages/report.html")),
+    ("pages/faq.html", include_str!("../../templates/pages/faq.html")),
+    (
+        "pages/faq_index.html",
+        include_str!("../../templates/pages/faq_index.html"),
+    ),
+    (
+        "pages/faq_article.html",
+        include_str!("../../templates/pages/faq_article.html"),
+    ),
+    (
+        "it/words/portal.html",
+        include_str!("../../templates/it/words/portal.html"),
+    ),
+    (
+        "en/words/portal.html",
+        include_str!("../../templates/en/words/portal.html"),
+    ),
+    (
+        "it/words/field_error.txt",
+        include_str!("../../templates/it/words/field_error.txt"),
+    ),
+    (
+        "en/words/field_error.txt",
+        include_str!("../../templates/en/words/field_error.txt"),
+    ),
+    (
+        "it/words/report.html",
+        include_str!("../../templates/it/words/report.html"),
+    ),
+    (
+        "en/words/report.html",
+        include_str!("../../templates/en/words/report.html"),
+    ),
+    ("it/words/faq.html", include_str!("../../templates/it/words/faq.html")),
+    ("en/words/faq.html", include_str!("../../templates/en/words/faq.html")),
 ];
 
 /// A rendered mail: subject and body.
@@ -81,11 +133,37 @@ pub struct Templates {
 }
 
 impl Templates {
-    /// The embedded templates, each replaced by `override_dir/<lang>/<name>` when that exists.
+    /// The embedded templates, each replaced by `override_dir/<name>` (`it/ack.txt`,
+    /// `pages/form.html`, `en/words/report.html`, …) when that exists.
     pub fn load(override_dir: Option<&Path>) -> anyhow::Result<Templates> {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        for (name, source) in EMBEDDED {
+        // Stated rather than left to minijinja's defaults: pages escape, mails never do.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                AutoEscape::Html
+            } else {
+                AutoEscape::None
+            }
+        });
+        // minijinja's own HTML escaping also rewrites `/` and `'`; the pages use the crate's
+        // one rule instead, so a link or a date in a page reads the same in its source.
+        env.set_formatter(|out, state, value| {
+            if matches!(state.auto_escape(), AutoEscape::Html)
+                && !value.is_safe()
+                && let Some(text) = value.as_str()
+            {
+                // Most values (numbers, dates, ids) need no escaping: no copy for those.
+                let escaped = if text.contains(['&', '<', '>', '"', '\'']) {
+                    out.write_str(&super::escape_html(text))
+                } else {
+                    out.write_str(text)
+                };
+                return escaped.map_err(minijinja::Error::from);
+            }
+            minijinja::escape_formatter(out, state, value)
+        });
+        for (name, source) in EMBEDDED.iter().chain(PAGES) {
             let custom: Option<PathBuf> = override_dir.map(|d| d.join(name)).filter(|p| p.is_file());
             let text = match &custom {
                 Some(path) => std::fs::read_to_string(path)
@@ -109,6 +187,32 @@ impl Templates {
             .render(context)
             .map_err(|e| anyhow::anyhow!("rendering {full}: {e:#}"))?;
         split_subject(&text).ok_or_else(|| anyhow::anyhow!("template {full} must start with a 'Subject: ' line"))
+    }
+
+    /// Renders the page `pages/<name>.html` in `language` with `context` (which gets `lang`,
+    /// the language's code, for the page's `<html lang>` and its wording).
+    pub fn page(&self, language: Language, name: &str, context: Value) -> anyhow::Result<String> {
+        let full = format!("pages/{name}.html");
+        let template = self
+            .env
+            .get_template(&full)
+            .map_err(|e| anyhow::anyhow!("template {full}: {e}"))?;
+        template
+            .render(context! { lang => language.code(), ..context })
+            .map_err(|e| anyhow::anyhow!("rendering {full} ({}): {e:#}", language.code()))
+    }
+
+    /// Renders the plain-text wording `<lang>/words/<name>.txt` whole, trimmed.
+    pub fn words(&self, language: Language, name: &str, context: Value) -> anyhow::Result<String> {
+        let full = format!("{}/words/{name}.txt", language.code());
+        let template = self
+            .env
+            .get_template(&full)
+            .map_err(|e| anyhow::anyhow!("template {full}: {e}"))?;
+        let text = template
+            .render(context)
+            .map_err(|e| anyhow::anyhow!("rendering {full}: {e:#}"))?;
+        Ok(text.trim().to_string())
     }
 }
 
@@ -150,6 +254,90 @@ mod tests {
                 r.body
             );
         }
+    }
+
+    #[test]
+    fn pages_escape_with_the_crates_rule_and_mails_never_do() {
+        let templates = Templates::load(None).expect("load");
+        let page = templates
+            .page(
+                Language::It,
+                "created",
+                context! { id => "<TCK & co>", link => "/t/TCK-2026-00001/x'y\"z" },
+            )
+            .expect("page");
+        assert!(
+            page.contains("<span class=\"badge\">&lt;TCK &amp; co&gt;</span>")
+                && page.contains("href=\"/t/TCK-2026-00001/x&#39;y&quot;z\""),
+            "{page}"
+        );
+        assert!(page.starts_with("<!DOCTYPE html>\n<html lang=\"it\">"), "{page}");
+        let mail = templates
+            .render(
+                Language::It,
+                "answer",
+                context! { ticket => "T", subject => "<b>", text => "a < b & c", operator => "O", helpdesk => "H" },
+            )
+            .expect("mail");
+        assert!(
+            mail.subject.contains("<b>") && mail.body.contains("a < b & c"),
+            "{mail:?}"
+        );
+    }
+
+    #[test]
+    fn every_message_page_renders_in_both_languages() {
+        let templates = Templates::load(None).expect("load");
+        for (language, title) in [(Language::It, "Pagina non trovata"), (Language::En, "Page not found")] {
+            let page = templates
+                .page(language, "message", context! { message => "not_found" })
+                .expect("page");
+            assert!(page.contains(&format!("<h1>{title}</h1>")), "{page}");
+            assert!(page.contains(&format!("lang=\"{}\"", language.code())), "{page}");
+        }
+        assert!(
+            templates
+                .page(Language::It, "message", context! { message => "unknown" })
+                .is_err(),
+            "a message the wording lacks is an error, not a blank page"
+        );
+    }
+
+    #[test]
+    fn an_override_folder_replaces_a_page_or_its_wording() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("pages")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("en/words")).expect("mkdir");
+        std::fs::write(
+            dir.path().join("pages/message.html"),
+            "<p>{{ message }} ({{ lang }})</p>",
+        )
+        .expect("write");
+        std::fs::write(dir.path().join("en/words/field_error.txt"), "{{ code }}!").expect("write");
+        let templates = Templates::load(Some(dir.path())).expect("load");
+        assert_eq!(
+            templates
+                .page(Language::En, "message", context! { message => "<x>" })
+                .expect("page"),
+            "<p>&lt;x&gt; (en)</p>"
+        );
+        assert_eq!(
+            templates
+                .words(Language::En, "field_error", context! { code => "required" })
+                .expect("words"),
+            "required!"
+        );
+        // Italian still comes from the binary.
+        assert_eq!(
+            templates
+                .words(
+                    Language::It,
+                    "field_error",
+                    context! { code => "too_short", limit => 10, choices => Vec::<String>::new() }
+                )
+                .expect("words"),
+            "almeno 10 caratteri"
+        );
     }
 
     #[test]

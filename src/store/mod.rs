@@ -16,6 +16,8 @@ pub mod kb;
 pub mod messages;
 pub mod operators;
 pub mod outbox;
+pub mod portal;
+pub mod report;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;

@@ -15,9 +15,14 @@ struct Server {
 }
 
 fn start(extra: &str) -> Server {
+    start_with(CONFIG, extra)
+}
+
+/// Like [`start`] over another base configuration (`extra` goes after the `[http]` keys).
+fn start_with(base: &str, extra: &str) -> Server {
     let port = free_port();
     let sandbox = Sandbox::with_config(&format!(
-        "{CONFIG}\n[http]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://assistenza.comune.example.it\"\n\
+        "{base}\n[http]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"https://assistenza.comune.example.it\"\n\
          api_token = \"{TOKEN}\"\nmax_body_bytes = 200000\n{extra}"
     ));
     let daemon = sandbox.spawn_daemon(&["--now=2026-03-09T10:00:00+01:00", "run"]);
@@ -355,4 +360,144 @@ fn the_form_cannot_mail_bomb_a_third_party() {
         )
         .expect("counts");
     assert_eq!((tickets, suppressed), (10, 5));
+}
+
+/// The value of the first `name="csrf"` field of a page.
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + "name=\"csrf\" value=\"".len();
+    html[start..start + html[start..].find('"').expect("end")].to_string()
+}
+
+#[test]
+fn the_pages_speak_english_and_tell_times_in_the_configured_zone() {
+    let english = CONFIG.replace("[helpdesk]\n", "[helpdesk]\nlanguage = \"en\"\n");
+    let server = start_with(&english, "[calendar]\ntimezone = \"America/New_York\"\n");
+    let port = server.port;
+    let form = get(port, "/form").text();
+    for needle in [
+        "<html lang=\"en\">",
+        "<label for=\"email\">E-mail address</label>",
+        "Service hours:",
+        "Send the request",
+    ] {
+        assert!(form.contains(needle), "{needle} missing from the form:\n{form}");
+    }
+    assert!(!form.contains("Richiesta"), "no Italian left:\n{form}");
+    // A refused submission answers with the English messages, in HTML and in JSON alike.
+    let (ct, body) = multipart(
+        &[
+            ("csrf", &csrf_of(&form)),
+            ("name", "Anna Ferrari"),
+            ("email", "anna@example.org"),
+            ("category", "Firma digitale"),
+            ("subject", "Firma non valida"),
+            ("description", "breve"),
+        ],
+        None,
+    );
+    let refused = http(
+        port,
+        "POST",
+        "/api/v1/tickets",
+        &[("Content-Type", &ct), ("Accept", "text/html")],
+        &body,
+    );
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused
+            .text()
+            .contains("<p class=\"error\" id=\"description-error\">at least 10 characters</p>"),
+        "{}",
+        refused.text()
+    );
+    let mut short = valid_request();
+    short["description"] = "breve".into();
+    let json = post_json(port, "/api/v1/tickets", Some(TOKEN), &short).json();
+    assert_eq!(json["errors"]["description"], "at least 10 characters");
+
+    let created = post_json(port, "/api/v1/tickets", Some(TOKEN), &valid_request()).json();
+    let link = created["status_url"]
+        .as_str()
+        .expect("link")
+        .replace("https://assistenza.comune.example.it", "");
+    let page = get(port, &link).text();
+    // The daemon's clock is 2026-03-09 09:00 UTC: 05:00 in New York (summer time since the 8th).
+    for needle in [
+        "<html lang=\"en\">",
+        "<h1>Request TCK-2026-00001</h1>",
+        "received, waiting to be taken in",
+        "not assigned yet",
+        "You – 09/03/2026 05:00",
+        "CPortal help desk – 09/03/2026 05:00",
+        "<label for=\"text\">Your message</label>",
+    ] {
+        assert!(page.contains(needle), "{needle} missing from the status page:\n{page}");
+    }
+    assert!(!page.contains("09/03/2026 10:00"), "never Rome's time:\n{page}");
+    let missing = get(port, "/t/TCK-2026-00099/0123456789abcdef0123456789abcdef");
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("<h1>Page not found</h1>"), "{}", missing.text());
+    let body = format!("csrf={}&text=x", csrf_of(&page));
+    let failed = http(
+        port,
+        "POST",
+        &link,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        body.as_bytes(),
+    );
+    assert_eq!(failed.status, 422);
+    assert!(failed.text().contains("<h1>Reply not sent</h1>"), "{}", failed.text());
+}
+
+#[test]
+fn what_requesters_type_stays_text_on_every_page() {
+    let server = start("");
+    let port = server.port;
+    let hostile = "\"><script>alert(1)</script><img src=x onerror=alert(2)>";
+    // The form sends back what was typed with the messages: every value is escaped, even
+    // one that would close the textarea.
+    let (ct, body) = multipart(
+        &[
+            ("csrf", &form_token(port)),
+            ("name", hostile),
+            ("email", "anna@example.org"),
+            ("category", "Firma digitale"),
+            ("subject", hostile),
+            ("description", &format!("</textarea>{hostile}")),
+            ("pratica", hostile),
+        ],
+        None,
+    );
+    let refused = http(
+        port,
+        "POST",
+        "/api/v1/tickets",
+        &[("Content-Type", &ct), ("Accept", "text/html")],
+        &body,
+    );
+    assert_eq!(refused.status, 422);
+    let html = refused.text();
+    assert!(!html.contains("<script") && !html.contains("<img"), "{html}");
+    assert!(
+        html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;")
+            && html.contains(">&lt;/textarea&gt;&quot;&gt;&lt;script&gt;"),
+        "{html}"
+    );
+    // The status page shows the subject and the thread as text.
+    let mut request = valid_request();
+    request["subject"] = hostile.into();
+    request["description"] = format!("Il portale dice {hostile} e si blocca.").into();
+    let created = post_json(port, "/api/v1/tickets", Some(TOKEN), &request);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let link = created.json()["status_url"]
+        .as_str()
+        .expect("link")
+        .replace("https://assistenza.comune.example.it", "");
+    let page = get(port, &link).text();
+    assert!(!page.contains("<script") && !page.contains("<img"), "{page}");
+    assert!(
+        page.contains("<strong>&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;")
+            && page.contains("Il portale dice &quot;&gt;&lt;script&gt;"),
+        "{page}"
+    );
 }

@@ -450,3 +450,28 @@ fn the_monthly_report_is_mailed_once_on_the_first_working_day() {
         "{mail}"
     );
 }
+
+#[test]
+fn the_html_report_speaks_english_and_keeps_the_configured_time_zone() {
+    let english = CONFIG.replace("[helpdesk]\n", "[helpdesk]\nlanguage = \"en\"\n");
+    let sandbox = Sandbox::with_config(&format!("{english}\n[calendar]\ntimezone = \"America/New_York\"\n"));
+    // Monday 2 March 2026, 09:00 in New York (14:00 UTC), never taken in: due at 09:45 there.
+    ingest(
+        &sandbox,
+        "2026-03-02T09:00:00-05:00",
+        request("a1@example.org", "Firma digitale", "ny1"),
+    );
+    let out = sandbox.run(&["--now=2026-04-02T10:00:00-04:00", "report", "--format", "html"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let page = stdout(&out);
+    for needle in [
+        "<html lang=\"en\">",
+        "<h1>CPortal help desk: accounting report</h1>",
+        "Period: 01/03/2026 – 31/03/2026",
+        "<th scope=\"col\">Due</th>",
+        "<td>TCK-2026-00001</td><td>email</td><td>1</td><td>TP</td><td>02/03/2026 09:45</td><td>not yet</td>",
+    ] {
+        assert!(page.contains(needle), "{needle} missing:\n{page}");
+    }
+    assert!(!page.contains("Consuntivo") && !page.contains("15:45"), "{page}");
+}
