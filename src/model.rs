@@ -83,6 +83,77 @@ spelled_enum! {
     }
 }
 
+spelled_enum! {
+    /// What an audit event records (`events.action`): one spelling each, for the writers and
+    /// for the accounting that reads them back.
+    EventAction {
+        /// A ticket was opened.
+        Created => "created",
+        /// The requester was acknowledged (the outbox Message-ID in the detail).
+        Acknowledged => "acknowledged",
+        /// The acknowledgment was not sent: the address had its hourly share.
+        AckSuppressed => "ack-suppressed",
+        /// A letter could not be sent (no address, or an undeliverable one).
+        NoMail => "no-mail",
+        /// A requester or participant wrote on the ticket.
+        Message => "message",
+        /// A stranger wrote naming the ticket: stored, flagged, told nothing.
+        UnverifiedSender => "unverified-sender",
+        /// A thank-you after closure that did not reopen the ticket.
+        Thanks => "thanks",
+        /// A closed ticket reopened.
+        Reopened => "reopened",
+        /// A requester wrote after a deadline passed.
+        Reminder => "reminder",
+        /// The requester's stance changed (reminder, complaint).
+        Kind => "kind",
+        /// An operator took the ticket in, or it was handed to one.
+        Assigned => "assigned",
+        /// An operator answered the requester.
+        Answered => "answered",
+        /// The ticket moved to second level.
+        Escalated => "escalated",
+        /// The ticket was closed as resolved.
+        Resolved => "resolved",
+        /// The ticket was closed as outside the service.
+        OutOfScope => "out-of-scope",
+        /// An internal note.
+        Note => "note",
+        /// A phone call with the requester.
+        Phone => "phone",
+        /// A remote-desktop session was planned.
+        Remote => "remote",
+        /// Time worked was logged.
+        Time => "time",
+        /// The ticket's knowledge-base entry became a reviewed article.
+        KbReviewed => "kb-reviewed",
+        /// An operator recorded an absence or their return.
+        Away => "away",
+        /// An operator's command was refused (the line and why in the detail).
+        CommandRefused => "command-refused",
+        /// Mail from an operator's address failed authentication.
+        UnauthenticatedOperatorMail => "unauthenticated-operator-mail",
+        /// A believed delivery failure marked the address undeliverable.
+        Undeliverable => "undeliverable",
+        /// The address wrote again: its undeliverable mark no longer holds.
+        Deliverable => "deliverable",
+        /// A delivery report that refers to no mail of ours: nothing marked.
+        UnverifiedBounce => "unverified-bounce",
+        /// A message could not be read or applied.
+        Quarantined => "quarantined",
+        /// A resolved ticket idle long enough was archived.
+        Archived => "archived",
+        /// The take-in deadline is near.
+        TakeInWarning => "take_in_warning",
+        /// The take-in deadline passed.
+        TakeInBreach => "take_in_breach",
+        /// The resolution deadline is near.
+        ResolutionWarning => "resolution_warning",
+        /// The resolution deadline passed.
+        ResolutionBreach => "resolution_breach",
+    }
+}
+
 /// Support level handling a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Level {
@@ -191,5 +262,27 @@ mod tests {
         );
         assert_eq!(Level::from_number(2), Some(Level::Second));
         assert_eq!(Level::from_number(3), None);
+    }
+
+    #[test]
+    fn every_event_action_has_one_spelling_that_reads_back() {
+        let mut seen = std::collections::HashSet::new();
+        for action in EventAction::ALL {
+            assert!(seen.insert(action.as_str()), "{} spelled twice", action.as_str());
+            assert_eq!(action.as_str().parse::<EventAction>(), Ok(*action));
+        }
+        // The accounting's reads name these spellings in SQL: they must exist.
+        for read_back in [
+            "assigned",
+            "resolved",
+            "out-of-scope",
+            "escalated",
+            "reopened",
+            "note",
+            "phone",
+            "time",
+        ] {
+            assert!(read_back.parse::<EventAction>().is_ok(), "{read_back}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Connection;
 
 use crate::config::Language;
-use crate::model::{Channel, Level, TicketId};
+use crate::model::{Channel, EventAction, Level, TicketId};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 use crate::store::cycles::{self, CycleTimes};
 use crate::workflow::{self, Context, Notice};
@@ -178,12 +178,12 @@ pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
     for s in standings.iter().filter(|s| s.assessment.state != State::Ok) {
         let breached = s.assessment.state == State::Breached;
         let kind = match (s.phase, breached) {
-            (Phase::TakeIn, false) => "take_in_warning",
-            (Phase::TakeIn, true) => "take_in_breach",
-            (Phase::Resolution, false) => "resolution_warning",
-            (Phase::Resolution, true) => "resolution_breach",
+            (Phase::TakeIn, false) => EventAction::TakeInWarning,
+            (Phase::TakeIn, true) => EventAction::TakeInBreach,
+            (Phase::Resolution, false) => EventAction::ResolutionWarning,
+            (Phase::Resolution, true) => EventAction::ResolutionBreach,
         };
-        if !cycles::mark_alert(conn, s.cycle_id, kind, ctx.now)? {
+        if !cycles::mark_alert(conn, s.cycle_id, kind.as_str(), ctx.now)? {
             continue;
         }
         let ticket = crate::store::tickets::find_ticket(conn, s.ticket)?

@@ -21,7 +21,7 @@ use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{self, effect::Effect};
 use crate::ingest::parse::InboundMail;
-use crate::model::{Channel, Kind, Level, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, Status, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
@@ -71,7 +71,7 @@ impl Context<'_> {
         conn: &Connection,
         ticket: Option<TicketId>,
         actor: &str,
-        action: &str,
+        action: EventAction,
         detail: &str,
     ) -> anyhow::Result<()> {
         insert_event(conn, ticket, self.now, actor, action, detail, None)?;
@@ -155,10 +155,10 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
             Effect::Acknowledge { take_in_due, dropped } => {
                 let row = reload(conn, ticket)?;
                 if let Some(id) = acknowledge(conn, ctx, &row, *take_in_due, dropped.clone())? {
-                    ctx.event(conn, Some(ticket), "system", "acknowledged", &id)?;
+                    ctx.event(conn, Some(ticket), "system", EventAction::Acknowledged, &id)?;
                 }
             }
-            Effect::Event { actor, action, detail } => ctx.event(conn, Some(ticket), actor, action, detail)?,
+            Effect::Event { actor, action, detail } => ctx.event(conn, Some(ticket), actor, *action, detail)?,
         }
     }
     Ok(())
@@ -228,7 +228,7 @@ fn letter(
             conn,
             Some(ticket.id),
             "system",
-            "no-mail",
+            EventAction::NoMail,
             &format!("{purpose}: the requester has no e-mail address"),
         )?;
         return Ok(None);
@@ -238,7 +238,7 @@ fn letter(
             conn,
             Some(ticket.id),
             "system",
-            "no-mail",
+            EventAction::NoMail,
             &format!("{purpose}: {address} is undeliverable"),
         )?;
         return Ok(None);
@@ -548,7 +548,7 @@ pub fn on_operator_mail(
             conn,
             touched,
             &operator.email,
-            "command-refused",
+            EventAction::CommandRefused,
             &format!("{} — {}", e.line, e.problem),
         )?;
     }
@@ -658,7 +658,13 @@ fn take_in(
 ) -> anyhow::Result<String> {
     let row = reload(conn, ticket)?;
     tickets::assign(conn, ticket, &technician.email, ctx.now)?;
-    ctx.event(conn, Some(ticket), &actor.email, "assigned", &technician.email)?;
+    ctx.event(
+        conn,
+        Some(ticket),
+        &actor.email,
+        EventAction::Assigned,
+        &technician.email,
+    )?;
     let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
     let first_take_in = cycle.take_in_at.is_none();
     let due = match cycle.resolution_due {
@@ -738,7 +744,7 @@ fn apply_ticket_commands(
                     conn,
                     Some(ticket),
                     &operator.email,
-                    "escalated",
+                    EventAction::Escalated,
                     who.as_deref().unwrap_or(""),
                 )?;
                 let named = who
@@ -746,7 +752,7 @@ fn apply_ticket_commands(
                     .and_then(|w| desk::cmd::operator_named(&ctx.config.operators, w));
                 if let Some(op) = named {
                     tickets::assign(conn, ticket, &op.email, ctx.now)?;
-                    ctx.event(conn, Some(ticket), &operator.email, "assigned", &op.email)?;
+                    ctx.event(conn, Some(ticket), &operator.email, EventAction::Assigned, &op.email)?;
                 }
                 let row = reload(conn, ticket)?;
                 letter(
@@ -813,7 +819,11 @@ fn apply_ticket_commands(
                 if let Some(cycle) = current_cycle(conn, ticket)? {
                     cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?;
                 }
-                let what = if out_of_scope { "out-of-scope" } else { "resolved" };
+                let what = if out_of_scope {
+                    EventAction::OutOfScope
+                } else {
+                    EventAction::Resolved
+                };
                 ctx.event(conn, Some(ticket), &operator.email, what, body)?;
                 // Every resolution feeds the knowledge base (out-of-scope closings solve nothing).
                 if !out_of_scope {
@@ -822,11 +832,11 @@ fn apply_ticket_commands(
                 format!("{ticket} chiusa ({what})")
             }
             Command::Note => {
-                ctx.event(conn, Some(ticket), &operator.email, "note", body)?;
+                ctx.event(conn, Some(ticket), &operator.email, EventAction::Note, body)?;
                 format!("nota registrata su {ticket}")
             }
             Command::Phone(_) => {
-                ctx.event(conn, Some(ticket), &operator.email, "phone", body)?;
+                ctx.event(conn, Some(ticket), &operator.email, EventAction::Phone, body)?;
                 let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
                 // A phone request without e-mail is taken in by the call-back itself.
                 if row.requester_email.is_none() && cycle.take_in_at.is_none() {
@@ -834,14 +844,20 @@ fn apply_ticket_commands(
                     cycles::take_in_by_phone(conn, cycle.id, ctx.now, due)?;
                     if row.status == Status::New {
                         tickets::assign(conn, ticket, &operator.email, ctx.now)?;
-                        ctx.event(conn, Some(ticket), &operator.email, "assigned", &operator.email)?;
+                        ctx.event(
+                            conn,
+                            Some(ticket),
+                            &operator.email,
+                            EventAction::Assigned,
+                            &operator.email,
+                        )?;
                     }
                 }
                 format!("telefonata registrata su {ticket}")
             }
             Command::SetKind(kind) => {
                 tickets::set_kind(conn, ticket, *kind, ctx.now)?;
-                ctx.event(conn, Some(ticket), &operator.email, "kind", kind.as_str())?;
+                ctx.event(conn, Some(ticket), &operator.email, EventAction::Kind, kind.as_str())?;
                 if *kind == Kind::Complaint {
                     let row = reload(conn, ticket)?;
                     notify_operators(
@@ -885,14 +901,20 @@ fn apply_ticket_commands(
                     conn,
                     Some(ticket),
                     &operator.email,
-                    "remote",
+                    EventAction::Remote,
                     &format!("{} for {minutes} min", ts(start)),
                 )?;
                 format!("invito al desktop remoto inviato per {}", ctx.local(start))
             }
             Command::Time(minutes) => {
                 operators::log_time(conn, ticket, &operator.email, *minutes, ctx.now)?;
-                ctx.event(conn, Some(ticket), &operator.email, "time", &format!("{minutes} min"))?;
+                ctx.event(
+                    conn,
+                    Some(ticket),
+                    &operator.email,
+                    EventAction::Time,
+                    &format!("{minutes} min"),
+                )?;
                 format!("{minutes} minuti registrati su {ticket}")
             }
             Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
@@ -913,7 +935,7 @@ fn apply_ticket_commands(
             conn,
             Some(ticket),
             &operator.email,
-            "kb-reviewed",
+            EventAction::KbReviewed,
             title.as_deref().unwrap_or(""),
         )?;
         report
@@ -934,7 +956,7 @@ fn apply_ticket_commands(
             ]),
             Vec::new(),
         )?;
-        ctx.event(conn, Some(ticket), &operator.email, "answered", "")?;
+        ctx.event(conn, Some(ticket), &operator.email, EventAction::Answered, "")?;
         report
             .applied
             .push(format!("risposta inviata al richiedente di {ticket}"));
@@ -1095,7 +1117,7 @@ fn fresh_commands(
                     conn,
                     None,
                     &operator.email,
-                    "away",
+                    EventAction::Away,
                     &until.map(|d| d.to_string()).unwrap_or_else(|| "back".into()),
                 )?;
                 report.applied.push(match until {
@@ -1317,7 +1339,7 @@ pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, te
         Some(ticket.id),
         ctx.now,
         &author,
-        "message",
+        EventAction::Message,
         "reply from the status page",
         Some(row),
     )?;
@@ -1372,7 +1394,7 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
             conn,
             Some(*ticket),
             "system",
-            "archived",
+            EventAction::Archived,
             &format!("resolved and idle for {} days", ctx.config.helpdesk.archive_after_days),
         )?;
     }
@@ -1509,7 +1531,13 @@ pub fn authenticate(
         auth::Verdict::Fail(why) => why,
         _ => String::new(),
     };
-    ctx.event(conn, None, &operator.email, "unauthenticated-operator-mail", &reason)?;
+    ctx.event(
+        conn,
+        None,
+        &operator.email,
+        EventAction::UnauthenticatedOperatorMail,
+        &reason,
+    )?;
     let text: String = mail.fresh_text.chars().take(2000).collect();
     let subject = crate::ingest::parse::one_line(&mail.subject);
     alert_supervisors(conn, ctx, "security", "-", &subject, &reason, &text)?;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Kind, Level, Status};
+use crate::model::{EventAction, Kind, Level, Status};
 
 /// How an SLA cycle opened: a new request, or a reopening routed back to the technician who
 /// closed it or to the first-level queue. The accounting counts reopenings by this.
@@ -89,8 +89,8 @@ pub enum Effect {
     Event {
         /// Who (an address, or `system`).
         actor: String,
-        /// What (the event action).
-        action: &'static str,
+        /// What.
+        action: EventAction,
         /// Details.
         detail: String,
     },

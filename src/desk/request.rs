@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::effect::{CycleOpening, Effect};
 use super::roster;
 use crate::config::Operator;
-use crate::model::{Channel, Level};
+use crate::model::{Channel, EventAction, Level};
 use crate::sla::{Calendar, SlaBudgets, take_in_due};
 
 /// What the rule knows of a request whose ticket was just opened.
@@ -67,7 +67,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
         None => {}
         Some(_) if request.acks_last_hour >= setting.ack_rate_per_hour => effects.push(Effect::Event {
             actor: "system".into(),
-            action: "ack-suppressed",
+            action: EventAction::AckSuppressed,
             detail: "acknowledgment rate limit reached for this sender".into(),
         }),
         Some(_) => effects.push(Effect::Acknowledge {
@@ -189,7 +189,7 @@ mod tests {
                 matches!(
                     effects.last(),
                     Some(Effect::Event {
-                        action: "ack-suppressed",
+                        action: EventAction::AckSuppressed,
                         ..
                     })
                 ),

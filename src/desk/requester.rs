@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::effect::{CycleOpening, Effect};
 use super::roster;
 use crate::config::Operator;
-use crate::model::{Channel, Kind, Level, Status};
+use crate::model::{Channel, EventAction, Kind, Level, Status};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 
 /// The ticket as the rule needs it.
@@ -95,7 +95,7 @@ pub fn reopen_route(resolver: Option<&str>, still_operator: bool, away: bool) ->
 
 /// What the mail does to the ticket.
 pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>) -> Vec<Effect> {
-    let event = |action: &'static str, detail: String| Effect::Event {
+    let event = |action: EventAction, detail: String| Effect::Event {
         actor: message.author.to_string(),
         action,
         detail,
@@ -110,7 +110,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         Status::Resolved | Status::Archived if is_bare_thanks(message.text) => {
             let closer = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));
             vec![
-                event("thanks", "a thank-you after closure: not reopened".into()),
+                event(EventAction::Thanks, "a thank-you after closure: not reopened".into()),
                 notify(closer.into_iter().collect(), "message", String::new()),
             ]
         }
@@ -119,7 +119,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
             if message.subject.to_lowercase().contains("reclamo") && ticket.kind != Kind::Complaint {
                 return vec![
                     Effect::SetKind(Kind::Complaint),
-                    event("kind", "complaint (reclamo in the subject)".into()),
+                    event(EventAction::Kind, "complaint (reclamo in the subject)".into()),
                     notify(roster::supervisors(setting.roster), "complaint", String::new()),
                 ];
             }
@@ -144,7 +144,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
                     if ticket.kind == Kind::Problem {
                         effects.push(Effect::SetKind(Kind::Reminder));
                     }
-                    effects.push(event("reminder", reason.clone()));
+                    effects.push(event(EventAction::Reminder, reason.clone()));
                     let mut to = assignee;
                     for s in roster::supervisors(setting.roster) {
                         if !to.iter().any(|o| o.email == s.email) {
@@ -215,7 +215,7 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
         },
         Effect::Event {
             actor: message.author.to_string(),
-            action: "reopened",
+            action: EventAction::Reopened,
             detail: format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
         },
         Effect::LetterReopened {

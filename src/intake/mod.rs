@@ -28,7 +28,7 @@ use crate::ingest::classify::{self, Disposition};
 use crate::ingest::parse::{self, InboundMail};
 use crate::ingest::thread::{self, ThreadMatch};
 use crate::ingest::{Fetched, Prepared, bounce};
-use crate::model::{Channel, Kind, TicketId};
+use crate::model::{Channel, EventAction, Kind, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender};
 use crate::outbox;
@@ -202,7 +202,7 @@ fn quarantine(
         None,
         now,
         "system",
-        "quarantined",
+        EventAction::Quarantined,
         &format!("{}: {error}", message.source),
         None,
     )?;
@@ -360,7 +360,15 @@ fn apply_person(
     let thread = thread_of(conn, mail)?.ticket();
     // Whoever writes can be written to: a delivery failure recorded earlier no longer holds.
     for t in delivery::clear_undeliverable(conn, &from.address, now)? {
-        insert_event(conn, Some(t), now, &from.address, "deliverable", "wrote again", None)?;
+        insert_event(
+            conn,
+            Some(t),
+            now,
+            &from.address,
+            EventAction::Deliverable,
+            "wrote again",
+            None,
+        )?;
     }
 
     // An operator's mail commands only when our MX authenticated it; otherwise the
@@ -383,7 +391,7 @@ fn apply_person(
                 Some(ticket),
                 now,
                 &from.address,
-                "unverified-sender",
+                EventAction::UnverifiedSender,
                 "stored and flagged, sender told nothing",
                 Some(row),
             )?;
@@ -399,7 +407,7 @@ fn apply_person(
             Some(ticket),
             now,
             &from.address,
-            "message",
+            EventAction::Message,
             &mail.subject,
             Some(row),
         )?;
@@ -520,7 +528,7 @@ fn apply_bounce(
             ticket_of_original,
             now,
             "system",
-            "unverified-bounce",
+            EventAction::UnverifiedBounce,
             &detail,
             Some(row),
         )?;
@@ -535,7 +543,7 @@ fn apply_bounce(
                 Some(t),
                 stored.fetched.received_at,
                 "system",
-                "undeliverable",
+                EventAction::Undeliverable,
                 address,
                 Some(row),
             )?;

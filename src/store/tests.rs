@@ -1,7 +1,7 @@
 use super::tickets::{NewTicket, find_ticket, insert_event, insert_ticket, list_tickets, next_ticket_number};
 use super::*;
 use super::{cycles, kb, outbox};
-use crate::model::{Channel, Kind, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Status, TicketId};
 use chrono::TimeZone;
 
 fn sample(year: i32) -> NewTicket {
@@ -144,7 +144,16 @@ fn events_are_append_only() {
     let mut store = Store::open_in_memory().expect("open");
     let tx = store.write().expect("tx");
     let id = insert_ticket(&tx, &sample(2026), "s", "t").expect("insert");
-    insert_event(&tx, Some(id), sample(2026).received_at, "cli", "note", "x", None).expect("event");
+    insert_event(
+        &tx,
+        Some(id),
+        sample(2026).received_at,
+        "cli",
+        EventAction::Note,
+        "x",
+        None,
+    )
+    .expect("event");
     tx.commit().expect("commit");
     assert!(store.conn().execute("UPDATE events SET detail = 'y'", []).is_err());
     assert!(store.conn().execute("DELETE FROM events", []).is_err());

@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::ts;
 use super::types::{instant, naming_row};
-use crate::model::{Channel, Kind, Level, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, Status, TicketId};
 
 /// What is needed to open a ticket.
 #[derive(Debug, Clone)]
@@ -152,7 +152,7 @@ pub fn insert_ticket(conn: &Connection, ticket: &NewTicket, secret: &str, actor:
         Some(id),
         ticket.received_at,
         actor,
-        "created",
+        EventAction::Created,
         &format!("channel {}", ticket.channel),
         None,
     )?;
@@ -165,7 +165,7 @@ pub fn insert_event(
     ticket: Option<TicketId>,
     at: DateTime<Utc>,
     actor: &str,
-    action: &str,
+    action: EventAction,
     detail: &str,
     message: Option<i64>,
 ) -> rusqlite::Result<()> {

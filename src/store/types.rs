@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Row;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, Type, Value, ValueRef};
 
-use crate::model::{Channel, Kind, Level, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, Status, TicketId};
 
 /// Parses a text column with the type's canonical spelling (`FromStr`).
 fn spelled<T: FromStr<Err = String>>(value: ValueRef<'_>) -> FromSqlResult<T> {
@@ -40,7 +40,7 @@ macro_rules! stored_as_spelling {
     )+};
 }
 
-stored_as_spelling!(Channel, Status, Kind);
+stored_as_spelling!(Channel, Status, Kind, EventAction);
 
 impl ToSql for Level {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {

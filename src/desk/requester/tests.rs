@@ -153,7 +153,7 @@ fn notified(effects: &[Effect]) -> (Vec<String>, &'static str, String) {
         .expect("someone is notified")
 }
 
-fn actions(effects: &[Effect]) -> Vec<&'static str> {
+fn actions(effects: &[Effect]) -> Vec<EventAction> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -166,7 +166,7 @@ fn actions(effects: &[Effect]) -> Vec<&'static str> {
 #[test]
 fn a_bare_thanks_after_closure_reopens_nothing_and_tells_the_closer() {
     let effects = decide(&closed(Some(GIULIA)), "Re: x", "Grazie mille!", &roster(false), None);
-    assert_eq!(actions(&effects), ["thanks"]);
+    assert_eq!(actions(&effects), [EventAction::Thanks]);
     assert_eq!(notified(&effects), (vec![GIULIA.to_string()], "message", String::new()));
     assert!(
         !effects
@@ -261,7 +261,7 @@ fn every_reopen_route() {
                 );
             }
         }
-        assert_eq!(actions(&effects), ["reopened"], "{case}");
+        assert_eq!(actions(&effects), [EventAction::Reopened], "{case}");
     }
 }
 
@@ -296,7 +296,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         None,
     );
     assert_eq!(effects[0], Effect::SetKind(Kind::Reminder));
-    assert_eq!(actions(&effects), ["reminder"]);
+    assert_eq!(actions(&effects), [EventAction::Reminder]);
     let (to, kind, reason) = notified(&effects);
     assert_eq!((to, kind), (vec![LUCA.to_string()], "reminder"));
     assert_eq!(reason, "take-in was due 09/03 10:00");
