@@ -237,12 +237,12 @@ pub fn recompute_cycles(conn: &Connection, calendar: &Calendar, budgets: &SlaBud
         take_in_due: due,
         take_in_at,
         resolution_due: resolution,
+        reopened_to_closer,
     } in cycles::all_cycles(conn)?
     {
         // A reopening that went straight back to its technician is taken in at once: its
         // instants are the reopening itself, whatever the calendar says.
-        let reopened_back = take_in_at == Some(received_at) && due == received_at;
-        let (new_effective, new_due) = if reopened_back {
+        let (new_effective, new_due) = if reopened_to_closer {
             (received_at, received_at)
         } else {
             take_in_due(calendar, budgets, channel, received_at)

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::config::Language;
-use crate::model::{Channel, Level};
+use crate::model::{Channel, EventAction, Level};
 use crate::notify::templates::Templates;
 use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
 use crate::store;
@@ -57,6 +57,23 @@ impl Period {
     }
 }
 
+/// The figures of the technician at `address`, created empty on first use.
+fn technician<'t>(technicians: &'t mut BTreeMap<String, Technician>, address: &str) -> &'t mut Technician {
+    technicians.entry(address.to_string()).or_default()
+}
+
+/// An audit event the accounting counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountedEvent {
+    /// Who did it.
+    pub actor: String,
+    /// What.
+    pub action: EventAction,
+    /// The operator it concerns (an assignment's assignee, the technician a reopened ticket
+    /// went back to).
+    pub operator: Option<String>,
+}
+
 /// The facts of a period.
 #[derive(Debug, Clone)]
 pub struct ReportData {
@@ -68,8 +85,8 @@ pub struct ReportData {
     pub tickets: Vec<TicketFacts>,
     /// Cycles received in the period.
     pub cycles: Vec<CycleFacts>,
-    /// Audit events in the period: (actor, action, detail).
-    pub events: Vec<(String, String, String)>,
+    /// Audit events in the period.
+    pub events: Vec<CountedEvent>,
     /// Minutes logged in the period per operator.
     pub time_logged: BTreeMap<String, i64>,
     /// Operators' names by address.
@@ -100,7 +117,11 @@ pub fn gather(
     let events = store::report::counted_events(conn, from, until)?
         .into_iter()
         .filter(|e| in_period(e.at))
-        .map(|e| (e.actor, e.action, e.detail))
+        .map(|e| CountedEvent {
+            actor: e.actor,
+            action: e.action,
+            operator: e.operator,
+        })
         .collect();
     let mut time_logged = BTreeMap::new();
     for entry in store::report::time_logged(conn, from, until)? {
@@ -439,22 +460,26 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
         .sort_by(|a, b| a.due.cmp(&b.due).then_with(|| a.ticket.cmp(&b.ticket)));
 
     let (mut closings, mut out_of_scope, mut reopenings) = (0u32, 0u32, 0u32);
-    for (actor, action, detail) in &data.events {
-        match action.as_str() {
-            "assigned" => report.technicians.entry(detail.clone()).or_default().taken += 1,
-            "resolved" | "out-of-scope" => {
-                report.technicians.entry(actor.clone()).or_default().resolved += 1;
+    for event in &data.events {
+        match event.action {
+            EventAction::Assigned => {
+                if let Some(assignee) = &event.operator {
+                    technician(&mut report.technicians, assignee).taken += 1;
+                }
+            }
+            EventAction::Resolved | EventAction::OutOfScope => {
+                technician(&mut report.technicians, &event.actor).resolved += 1;
                 closings += 1;
-                if action == "out-of-scope" {
+                if event.action == EventAction::OutOfScope {
                     out_of_scope += 1;
                 }
             }
-            "escalated" => report.technicians.entry(actor.clone()).or_default().escalated += 1,
-            "reopened" => {
+            EventAction::Escalated => technician(&mut report.technicians, &event.actor).escalated += 1,
+            EventAction::Reopened => {
                 reopenings += 1;
-                // The detail starts with the technician it went back to, when it did.
-                if let Some(tech) = detail.split("; ").nth(1).filter(|t| t.contains('@')) {
-                    report.technicians.entry(tech.to_string()).or_default().reopened += 1;
+                // Counted against the technician it went straight back to, when it did.
+                if let Some(closer) = &event.operator {
+                    technician(&mut report.technicians, closer).reopened += 1;
                 }
             }
             _ => {}
@@ -931,7 +956,11 @@ mod tests {
                 resolution_due: None,
                 resolution_done: None,
             }],
-            events: vec![("op@example.org".into(), "resolved".into(), String::new())],
+            events: vec![CountedEvent {
+                actor: "op@example.org".into(),
+                action: EventAction::Resolved,
+                operator: None,
+            }],
             time_logged: BTreeMap::new(),
             names: BTreeMap::from([("op@example.org".to_string(), operator.to_string())]),
         }

@@ -77,6 +77,23 @@ impl Context<'_> {
         insert_event(conn, ticket, self.now, actor, action, detail, None)?;
         Ok(())
     }
+
+    /// Records that `actor` handed `ticket` to `assignee` (who the accounting credits).
+    fn assigned(&self, conn: &Connection, ticket: TicketId, actor: &str, assignee: &str) -> anyhow::Result<()> {
+        tickets::record_event(
+            conn,
+            &tickets::NewEvent {
+                ticket: Some(ticket),
+                at: self.now,
+                actor,
+                action: EventAction::Assigned,
+                detail: assignee,
+                operator: Some(assignee),
+                message: None,
+            },
+        )?;
+        Ok(())
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -158,7 +175,23 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     ctx.event(conn, Some(ticket), "system", EventAction::Acknowledged, &id)?;
                 }
             }
-            Effect::Event { actor, action, detail } => ctx.event(conn, Some(ticket), actor, *action, detail)?,
+            Effect::Event {
+                actor,
+                action,
+                detail,
+                about,
+            } => tickets::record_event(
+                conn,
+                &tickets::NewEvent {
+                    ticket: Some(ticket),
+                    at: ctx.now,
+                    actor,
+                    action: *action,
+                    detail,
+                    operator: about.as_deref(),
+                    message: None,
+                },
+            )?,
         }
     }
     Ok(())
@@ -658,13 +691,7 @@ fn take_in(
 ) -> anyhow::Result<String> {
     let row = reload(conn, ticket)?;
     tickets::assign(conn, ticket, &technician.email, ctx.now)?;
-    ctx.event(
-        conn,
-        Some(ticket),
-        &actor.email,
-        EventAction::Assigned,
-        &technician.email,
-    )?;
+    ctx.assigned(conn, ticket, &actor.email, &technician.email)?;
     let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
     let first_take_in = cycle.take_in_at.is_none();
     let due = match cycle.resolution_due {
@@ -752,7 +779,7 @@ fn apply_ticket_commands(
                     .and_then(|w| desk::cmd::operator_named(&ctx.config.operators, w));
                 if let Some(op) = named {
                     tickets::assign(conn, ticket, &op.email, ctx.now)?;
-                    ctx.event(conn, Some(ticket), &operator.email, EventAction::Assigned, &op.email)?;
+                    ctx.assigned(conn, ticket, &operator.email, &op.email)?;
                 }
                 let row = reload(conn, ticket)?;
                 letter(
@@ -844,13 +871,7 @@ fn apply_ticket_commands(
                     cycles::take_in_by_phone(conn, cycle.id, ctx.now, due)?;
                     if row.status == Status::New {
                         tickets::assign(conn, ticket, &operator.email, ctx.now)?;
-                        ctx.event(
-                            conn,
-                            Some(ticket),
-                            &operator.email,
-                            EventAction::Assigned,
-                            &operator.email,
-                        )?;
+                        ctx.assigned(conn, ticket, &operator.email, &operator.email)?;
                     }
                 }
                 format!("telefonata registrata su {ticket}")

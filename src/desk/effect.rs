@@ -91,7 +91,9 @@ pub enum Effect {
         actor: String,
         /// What.
         action: EventAction,
-        /// Details.
+        /// Details, for people.
         detail: String,
+        /// The operator it concerns (the technician a reopened ticket went back to).
+        about: Option<String>,
     },
 }

@@ -69,6 +69,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
             actor: "system".into(),
             action: EventAction::AckSuppressed,
             detail: "acknowledgment rate limit reached for this sender".into(),
+            about: None,
         }),
         Some(_) => effects.push(Effect::Acknowledge {
             take_in_due: due,

@@ -99,6 +99,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         actor: message.author.to_string(),
         action,
         detail,
+        about: None,
     };
     let notify = |to: Vec<&Operator>, kind: &'static str, reason: String| Effect::NotifyOperators {
         to: roster::addresses(&to),
@@ -217,6 +218,7 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
             actor: message.author.to_string(),
             action: EventAction::Reopened,
             detail: format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
+            about: assignee.clone(),
         },
         Effect::LetterReopened {
             technician: technician.map(|t| t.name.clone()),

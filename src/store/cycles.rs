@@ -97,13 +97,15 @@ pub struct CycleTimes {
     pub take_in_at: Option<DateTime<Utc>>,
     /// When resolution is due, once taken in.
     pub resolution_due: Option<DateTime<Utc>>,
+    /// It reopened straight back to its closer (`opened_as`): taken in at the reopening.
+    pub reopened_to_closer: bool,
 }
 
 /// Every cycle, of every ticket.
 pub fn all_cycles(conn: &Connection) -> rusqlite::Result<Vec<CycleTimes>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, t.channel, c.received_at, c.effective_start, c.take_in_due, c.take_in_at, c.level,
-                c.resolution_due
+                c.resolution_due, c.opened_as = 'reopened-to-closer'
          FROM cycles c JOIN tickets t ON t.id = c.ticket_id",
     )?;
     let rows = stmt.query_map([], |row| {
@@ -117,6 +119,7 @@ pub fn all_cycles(conn: &Connection) -> rusqlite::Result<Vec<CycleTimes>> {
                 take_in_at: optional_instant(r, 5)?,
                 level: r.get(6)?,
                 resolution_due: optional_instant(r, 7)?,
+                reopened_to_closer: r.get(8)?,
             })
         })
     })?;

@@ -47,6 +47,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0011_first_start", include_str!("migrations/0011_first_start.sql")),
     ("0012_cycle_opening", include_str!("migrations/0012_cycle_opening.sql")),
+    (
+        "0013_event_operator",
+        include_str!("migrations/0013_event_operator.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -10,8 +10,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, params};
 
+use super::types::naming_row;
 use super::{parse_ts, ts};
-use crate::model::{Channel, Kind, Level};
+use crate::model::{Channel, EventAction, Kind, Level};
 
 /// One ticket as the report needs it.
 #[derive(Debug, Clone)]
@@ -71,9 +72,10 @@ pub struct EventFacts {
     /// Who did it.
     pub actor: String,
     /// What was done.
-    pub action: String,
-    /// Its detail (the assignee of an assignment, the route of a reopening).
-    pub detail: String,
+    pub action: EventAction,
+    /// The operator it concerns: an assignment's assignee, the technician a reopened ticket
+    /// went straight back to.
+    pub operator: Option<String>,
 }
 
 /// Time an operator logged with `#tempo`.
@@ -178,15 +180,17 @@ pub fn counted_events(
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<EventFacts>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, actor, action, detail FROM events
+        "SELECT at, actor, action, operator, id FROM events
          WHERE at >= ?1 AND at < ?2 AND action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
-        Ok(EventFacts {
-            at: instant(r, 0)?,
-            actor: r.get(1)?,
-            action: r.get(2)?,
-            detail: r.get(3)?,
+        naming_row(r, "events", 4, |r| {
+            Ok(EventFacts {
+                at: instant(r, 0)?,
+                actor: r.get(1)?,
+                action: r.get(2)?,
+                operator: r.get(3)?,
+            })
         })
     })?;
     rows.collect()

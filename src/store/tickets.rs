@@ -169,10 +169,73 @@ pub fn insert_event(
     detail: &str,
     message: Option<i64>,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![ticket, ts(at), actor, action, detail, message])?;
+    record_event(
+        conn,
+        &NewEvent {
+            ticket,
+            at,
+            actor,
+            action,
+            detail,
+            operator: None,
+            message,
+        },
+    )
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// The ticket, if the event is about one.
+    pub ticket: Option<TicketId>,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who did it.
+    pub actor: &'a str,
+    /// What.
+    pub action: EventAction,
+    /// Free text for people.
+    pub detail: &'a str,
+    /// The operator it concerns (an assignment's assignee, the technician a reopened ticket
+    /// went back to): what the accounting counts by.
+    pub operator: Option<&'a str>,
+    /// The message row that caused it.
+    pub message: Option<i64>,
+}
+
+/// Appends `event` to the audit trail. An event that concerns no operator leaves the
+/// `operator` column out of the statement, so it writes the same row in every schema version
+/// since the first (the upgrade test inserts through this at version 1).
+pub fn record_event(conn: &Connection, event: &NewEvent<'_>) -> rusqlite::Result<()> {
+    let at = ts(event.at);
+    match event.operator {
+        None => conn
+            .prepare_cached(
+                "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![
+                event.ticket,
+                at,
+                event.actor,
+                event.action,
+                event.detail,
+                event.message
+            ])?,
+        Some(operator) => conn
+            .prepare_cached(
+                "INSERT INTO events (ticket_id, at, actor, action, detail, operator, message)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                event.ticket,
+                at,
+                event.actor,
+                event.action,
+                event.detail,
+                operator,
+                event.message
+            ])?,
+    };
     Ok(())
 }
 

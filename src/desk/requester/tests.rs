@@ -262,6 +262,12 @@ fn every_reopen_route() {
             }
         }
         assert_eq!(actions(&effects), [EventAction::Reopened], "{case}");
+        // The accounting counts the reopening against the technician it went back to.
+        let about = effects.iter().find_map(|e| match e {
+            Effect::Event { about, .. } => Some(about.clone()),
+            _ => None,
+        });
+        assert_eq!(about, Some(back_to.map(str::to_string)), "{case}");
     }
 }
 
