@@ -113,13 +113,13 @@ impl InboundMail {
 
     /// The ids this message says it answers: In-Reply-To first, then References newest first.
     pub fn referenced_ids(&self) -> Vec<&str> {
-        let mut ids: Vec<&str> = self.in_reply_to.iter().map(String::as_str).collect();
-        for id in self.references.iter().rev() {
-            if !ids.contains(&id.as_str()) {
-                ids.push(id);
-            }
-        }
-        ids
+        let mut seen = std::collections::HashSet::new();
+        self.in_reply_to
+            .iter()
+            .chain(self.references.iter().rev())
+            .map(String::as_str)
+            .filter(|id| seen.insert(*id))
+            .collect()
     }
 }
 
@@ -271,8 +271,8 @@ fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> Inboun
     let attachments = attachments(message);
     InboundMail {
         message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
-        in_reply_to: id_list(message.in_reply_to()),
-        references: id_list(message.references()),
+        in_reply_to: bounded_references(id_list(message.in_reply_to())),
+        references: bounded_references(id_list(message.references())),
         from: first_person(message.from()),
         reply_to: first_person(message.reply_to()),
         to: addresses(message.to()),
@@ -546,6 +546,20 @@ fn addresses(address: Option<&Address<'_>>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// References kept of an incoming mail: its first (the thread's root) and its latest, as mail
+/// clients trim them. A hostile mail may carry a hundred thousand; each one kept costs a
+/// look-up while threading.
+const MAX_KEPT_REFERENCES: usize = 50;
+
+fn bounded_references(mut ids: Vec<String>) -> Vec<String> {
+    if ids.len() > MAX_KEPT_REFERENCES {
+        let latest = ids.split_off(ids.len() - (MAX_KEPT_REFERENCES - 1));
+        ids.truncate(1);
+        ids.extend(latest);
+    }
+    ids
 }
 
 fn id_list(value: &HeaderValue<'_>) -> Vec<String> {

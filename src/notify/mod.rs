@@ -123,6 +123,31 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), clean)
 }
 
+/// The longest Message-ID we repeat in In-Reply-To or References: a longer one (a sender may
+/// write ten kilobytes) could not be folded under RFC 5322's 998-octet line limit.
+const MAX_ECHOED_ID: usize = 250;
+/// References we send at most: the thread's first and its latest, as mail clients trim them.
+const MAX_SENT_REFERENCES: usize = 10;
+
+fn echoable(id: &str) -> bool {
+    !id.is_empty() && id.len() <= MAX_ECHOED_ID
+}
+
+/// The References of an outgoing mail: the echoable ids, the first and the latest ones kept.
+fn threading_references(references: &[String]) -> Vec<&str> {
+    let ids: Vec<&str> = references
+        .iter()
+        .map(String::as_str)
+        .filter(|id| echoable(id))
+        .collect();
+    if ids.len() <= MAX_SENT_REFERENCES {
+        return ids;
+    }
+    let mut kept = vec![ids[0]];
+    kept.extend_from_slice(&ids[ids.len() - (MAX_SENT_REFERENCES - 1)..]);
+    kept
+}
+
 /// Composes the complete message bytes.
 pub fn compose(sender: &Sender, mail: &OutgoingMail, message_id: &str, date: DateTime<Utc>) -> anyhow::Result<Vec<u8>> {
     let mut builder = lettre::Message::builder()
@@ -138,11 +163,12 @@ pub fn compose(sender: &Sender, mail: &OutgoingMail, message_id: &str, date: Dat
     for r in &mail.to {
         builder = builder.to(mailbox(r.name.as_deref(), &r.address)?);
     }
-    if let Some(parent) = &mail.in_reply_to {
+    if let Some(parent) = mail.in_reply_to.as_deref().filter(|id| echoable(id)) {
         builder = builder.in_reply_to(format!("<{parent}>"));
     }
-    if !mail.references.is_empty() {
-        let refs: Vec<String> = mail.references.iter().map(|r| format!("<{r}>")).collect();
+    let refs = threading_references(&mail.references);
+    if !refs.is_empty() {
+        let refs: Vec<String> = refs.iter().map(|r| format!("<{r}>")).collect();
         builder = builder.references(refs.join(" "));
     }
     if mail.automatic {
@@ -431,5 +457,31 @@ mod tests {
         let b = new_message_id(&sender(), None, "ack");
         assert_ne!(a, b);
         assert!(a.ends_with("@comune.example.it"));
+    }
+
+    #[test]
+    fn no_header_line_of_ours_exceeds_998_octets() {
+        let long_ids: Vec<String> = (0..40)
+            .map(|n| format!("{n}.{}@relay.example.net", "x".repeat(200)))
+            .collect();
+        let mail = OutgoingMail {
+            purpose: "ack".into(),
+            ticket: Some(TicketId { year: 2026, number: 1 }),
+            to: vec![Recipient {
+                name: None,
+                address: "m@example.com".into(),
+            }],
+            subject: format!("[TCK-2026-00001] {}", "parola ".repeat(300)),
+            body: "corpo".into(),
+            in_reply_to: Some(format!("{}@relay.example.net", "y".repeat(2000))),
+            references: long_ids,
+            automatic: true,
+            attachments: vec![],
+        };
+        let at = Utc.with_ymd_and_hms(2026, 3, 9, 9, 0, 0).single().expect("date");
+        let raw = compose(&sender(), &mail, "TCK-2026-00001.ack.1@comune.example.it", at).expect("compose");
+        let text = String::from_utf8_lossy(&raw);
+        let longest = text.split("\r\n").map(str::len).max().unwrap_or(0);
+        assert!(longest <= 998, "a line of {longest} octets");
     }
 }

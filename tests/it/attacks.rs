@@ -132,3 +132,48 @@ fn a_forged_bounce_silences_no_citizen() {
     );
     assert_eq!(count(&sandbox, "take_in", victim), 1);
 }
+
+/// Attack 3: a mail with 100,000 References (megabytes, under the size limit) held the intake
+/// transaction for seconds (duplicates were removed by a linear search), and the
+/// acknowledgment copied hundreds of kilobytes of them back; a 10 kB Message-ID was echoed
+/// into a header line no relay accepts. What is kept is bounded, and what we send is short.
+#[test]
+fn a_hundred_thousand_references_are_bounded_and_never_echoed() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let refs: Vec<String> = (0..100_000)
+        .map(|n| format!("<{n:06}.ref@relay.example.net>"))
+        .collect();
+    let huge_id = format!("{}@evil.example", "z".repeat(10_000));
+    let raw = format!(
+        "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Riferimenti\r\n\
+         Message-ID: <{huge_id}>\r\nIn-Reply-To: <{huge_id}>\r\nReferences: {}\r\n\r\ntesto\r\n",
+        refs.join("\r\n ")
+    );
+    assert!(raw.len() > 3_000_000);
+    let parsed = sportello::ingest::parse::parse_mail(raw.as_bytes(), 50 << 20).expect("parses");
+    assert!(
+        parsed.references.len() <= 50,
+        "{} references kept",
+        parsed.references.len()
+    );
+    assert_eq!(
+        parsed.references.first().map(String::as_str),
+        Some("000000.ref@relay.example.net")
+    );
+    assert_eq!(
+        parsed.references.last().map(String::as_str),
+        Some("099999.ref@relay.example.net")
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", raw);
+    let ack = last(&sandbox, "ack", "a@example.org");
+    // The whole acknowledgment, decoded text and raw bytes together (it used to carry 489 KiB
+    // of References).
+    assert!(
+        ack.text.len() < 16 * 1024,
+        "the acknowledgment is {} bytes",
+        ack.text.len()
+    );
+    let longest = ack.text.split("\r\n").map(str::len).max().unwrap_or(0);
+    assert!(longest <= 998, "a line of {longest} octets");
+    assert!(!ack.text.contains(&huge_id), "the 10 kB Message-ID is not echoed");
+}
