@@ -164,6 +164,13 @@ pub struct Http {
     pub max_body_bytes: usize,
     /// Form submissions accepted per client address per hour.
     pub form_rate_per_hour: u32,
+    /// Connections served at once; more are closed at accept (and never more than the open
+    /// file limit leaves after the mailbox, the store and the outbox are served).
+    pub max_connections: usize,
+    /// A request's headers must arrive within this long, or the connection is closed.
+    pub header_timeout: std::time::Duration,
+    /// A request's body must arrive within this long, or it is answered 408.
+    pub body_timeout: std::time::Duration,
 }
 
 /// `[operators]`: how the help desk talks back to operators.
@@ -514,6 +521,9 @@ impl Config {
                     categories: Some(h.categories.clone()),
                     max_body_bytes: Some(h.max_body_bytes as i64),
                     form_rate_per_hour: Some(h.form_rate_per_hour.into()),
+                    max_connections: Some(h.max_connections as i64),
+                    header_timeout_seconds: Some(h.header_timeout.as_secs() as i64),
+                    body_timeout_seconds: Some(h.body_timeout.as_secs() as i64),
                 },
             },
             security: RawSecurity {
@@ -857,6 +867,12 @@ struct RawHttp {
     max_body_bytes: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     form_rate_per_hour: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_connections: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    header_timeout_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_timeout_seconds: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1459,6 +1475,9 @@ impl Validator<'_> {
         }
         let max_body_bytes = self.bounded("http.max_body_bytes", raw.max_body_bytes, 25 << 20, 1024..=(1 << 30));
         let form_rate_per_hour = self.bounded("http.form_rate_per_hour", raw.form_rate_per_hour, 10, 1..=10_000);
+        let max_connections = self.bounded("http.max_connections", raw.max_connections, 256, 1..=100_000);
+        let header_timeout = self.bounded("http.header_timeout_seconds", raw.header_timeout_seconds, 10, 1..=600);
+        let body_timeout = self.bounded("http.body_timeout_seconds", raw.body_timeout_seconds, 30, 1..=3600);
         Some(Http {
             listen: address,
             public_url: public_url.trim_end_matches('/').to_string(),
@@ -1466,6 +1485,9 @@ impl Validator<'_> {
             categories,
             max_body_bytes: max_body_bytes as usize,
             form_rate_per_hour: form_rate_per_hour as u32,
+            max_connections: max_connections as usize,
+            header_timeout: std::time::Duration::from_secs(header_timeout as u64),
+            body_timeout: std::time::Duration::from_secs(body_timeout as u64),
         })
     }
 

@@ -216,18 +216,123 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until `shutdown` resolves.
+/// Descriptors kept for everything but HTTP connections: the mailbox connection, the SMTP
+/// relay, the database and its WAL files on two connections, outbox files, attachments,
+/// templates, logs. HTTP may never take the last of them.
+const RESERVED_DESCRIPTORS: u64 = 64;
+
+/// How many connections may be served at once: `[http] max_connections`, lowered when the
+/// open-file limit (raised to its hard ceiling first) would not leave
+/// [`RESERVED_DESCRIPTORS`] for the rest of the daemon.
+pub fn connection_budget(configured: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
+    let soft = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return configured.min(256);
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit.rlim_cur = limit.rlim_max;
+            }
+        }
+        limit.rlim_cur
+    };
+    let available = usize::try_from(soft.saturating_sub(RESERVED_DESCRIPTORS)).unwrap_or(usize::MAX);
+    let budget = configured.min(available.max(1));
+    if budget < configured {
+        tracing::warn!(
+            configured,
+            budget,
+            open_file_limit = soft,
+            "http.max_connections lowered to what the open-file limit leaves (raise LimitNOFILE)"
+        );
+    }
+    budget
+}
+
+/// Serves until `shutdown` resolves. Each connection's request headers must arrive within
+/// `[http] header_timeout_seconds` and its body within `body_timeout_seconds`; at most
+/// [`connection_budget`] connections are open at once, and one more is closed as soon as it
+/// is accepted. Slow or idle clients are shed, never allowed to hold the daemon's descriptors:
+/// the mailbox, the store and the outbox always have theirs.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use tower::ServiceExt;
+
+    let http = state.0.http.clone();
+    let permits = Arc::new(tokio::sync::Semaphore::new(connection_budget(http.max_connections)));
+    let app = router(state);
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+            // Reap finished connections as they end, so the set stays small.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // EMFILE and the like: wait for connections to end rather than spin.
+                tracing::warn!("HTTP accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            drop(stream);
+            tracing::debug!(%peer, "HTTP connection shed: too many open");
+            continue;
+        };
+        let app = app.clone();
+        let (body_timeout, header_timeout, max_body) = (http.body_timeout, http.header_timeout, http.max_body_bytes);
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let app = app.clone();
+                async move {
+                    let (mut parts, body) = request.into_parts();
+                    parts.extensions.insert(ConnectInfo(peer));
+                    // The whole body within its deadline and its size bound, before any handler
+                    // sees it (a body over the bound, or one that broke off, is refused here).
+                    let reading = axum::body::to_bytes(axum::body::Body::new(body), max_body);
+                    let body = match tokio::time::timeout(body_timeout, reading).await {
+                        Ok(Ok(bytes)) => axum::body::Body::from(bytes),
+                        Ok(Err(_)) => {
+                            return Ok::<_, std::convert::Infallible>(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+                        }
+                        Err(_) => return Ok(StatusCode::REQUEST_TIMEOUT.into_response()),
+                    };
+                    app.oneshot(Request::from_parts(parts, body)).await
+                }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, "HTTP connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+    // Requests in hand get a moment to finish; idle keep-alive connections are dropped.
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

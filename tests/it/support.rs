@@ -55,6 +55,28 @@ impl Sandbox {
         Daemon(self.command(args).spawn().expect("start daemon"))
     }
 
+    /// Like [`Sandbox::spawn_daemon`], with the daemon's open-file limit (soft and hard) set to
+    /// `files`, as a small server or a unit without `LimitNOFILE` gives it.
+    pub fn spawn_daemon_with_file_limit(&self, args: &[&str], files: u64) -> Daemon {
+        use std::os::unix::process::CommandExt;
+        let mut command = self.command(args);
+        // SAFETY: setrlimit is async-signal-safe, as pre_exec requires; nothing else runs here.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: files,
+                    rlim_max: files,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            });
+        }
+        Daemon(command.spawn().expect("start daemon"))
+    }
+
     /// Like [`Sandbox::spawn_daemon`], with its log (standard error) written to `log`.
     pub fn spawn_daemon_logging_to(&self, args: &[&str], log: &Path) -> Daemon {
         let file = std::fs::File::create(log).expect("daemon log file");
