@@ -1559,7 +1559,9 @@ pub fn is_plain_address(text: &str) -> bool {
     let Some((local, domain)) = text.rsplit_once('@') else {
         return false;
     };
+    // One @ only: `a@b@c.example` is no mailbox a relay would accept.
     !local.is_empty()
+        && !local.contains('@')
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')

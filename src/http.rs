@@ -213,7 +213,27 @@ pub fn router(state: AppState) -> Router {
         .route("/form", get(form_page))
         .route("/t/{id}/{secret}", get(status_page).post(status_reply))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::map_response(with_security_headers))
         .with_state(state)
+}
+
+/// The headers every answer carries. A status page's URL is its secret: it must never leak
+/// in a Referer, be framed by another site, or run anything but its own inline styles.
+async fn with_security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ] {
+        headers.insert(name, header::HeaderValue::from_static(value));
+    }
+    response
 }
 
 /// Descriptors kept for everything but HTTP connections: the mailbox connection, the SMTP

@@ -9,6 +9,7 @@
 
 pub mod bounce;
 pub mod classify;
+pub mod html;
 pub mod imap;
 pub mod maildir;
 pub mod parse;

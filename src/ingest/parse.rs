@@ -306,7 +306,9 @@ fn body_text(message: &Message<'_>) -> (String, bool) {
     }
     match message.body_html(0) {
         Some(html) => (
-            normalise_newlines(&mail_parser::decoders::html::html_to_text(&html)),
+            normalise_newlines(&mail_parser::decoders::html::html_to_text(
+                &super::html::without_hidden(&html),
+            )),
             true,
         ),
         None => (String::new(), false),
@@ -597,13 +599,19 @@ fn normalise_newlines(text: &str) -> String {
     text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
-/// Reduces a sender-supplied file name to a safe base name: no directories, no control
-/// characters, no leading dots, at most 100 characters.
+/// Unicode's bidirectional controls: in a file name shown to people, U+202E (right-to-left
+/// override) makes `fattura<U+202E>fdp.exe` read as `fatturaexe.pdf`.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Reduces a sender-supplied file name to a safe base name: no directories, no control or
+/// bidirectional characters, no leading dots, at most 100 characters.
 pub fn sanitize_filename(name: &str, fallback: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
+        .filter(|c| !c.is_control() && !is_bidi_control(*c) && !matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|'))
         .collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim();
     let limited: String = trimmed.chars().take(100).collect();
@@ -629,6 +637,9 @@ mod tests {
             "relazionetecnica.pdf"
         );
         assert_eq!(sanitize_filename(&"a".repeat(300), "x").len(), 100);
+        // Right-to-left override and the other bidi controls are dropped from names.
+        assert_eq!(sanitize_filename("fattura\u{202E}fdp.exe", "x"), "fatturafdp.exe");
+        assert_eq!(sanitize_filename("\u{2067}a\u{2069}\u{200F}.pdf", "x"), "a.pdf");
     }
 
     #[test]

@@ -177,3 +177,27 @@ fn a_hundred_thousand_references_are_bounded_and_never_echoed() {
     assert!(longest <= 998, "a line of {longest} octets");
     assert!(!ack.text.contains(&huge_id), "the 10 kB Message-ID is not echoed");
 }
+
+/// Seen in the review: a `#fuoriambito` inside a `display:none` element of an operator's
+/// HTML-only reply was executed. Hidden text is not a command.
+#[test]
+fn hidden_html_is_never_a_command() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let request = "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Aiuto\r\n\
+                   Message-ID: <h1@example.org>\r\n\r\ntesto\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    let notice = last(&sandbox, "notify", GIULIA).message_id;
+    let html = format!(
+        "{AUTH_PASS}From: Giulia Bianchi <{GIULIA}>\r\nTo: assistenza@comune.example.it\r\n\
+         Subject: Re: [TCK-2026-00001] Aiuto\r\nMessage-ID: <g1@comune.example.it>\r\n\
+         In-Reply-To: <{notice}>\r\nReferences: <{notice}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/html; charset=utf-8\r\n\r\n\
+         <html><body><p>#prendo</p><p style=\"display: none\">#fuoriambito</p>\
+         <div style=\"mso-hide:all\">#risolto Chiuso di nascosto.</div></body></html>\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:10:00+01:00", html);
+    let t = ticket(&sandbox, "TCK-2026-00001");
+    assert_eq!(t["status"], "assigned", "{t}");
+    assert_eq!(count(&sandbox, "out_of_scope", "a@example.org"), 0);
+    assert_eq!(count(&sandbox, "closing", "a@example.org"), 0);
+}

@@ -618,3 +618,32 @@ fn idle_connections_cannot_starve_intake() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Seen in the security review: the status page (whose URL is the secret) sent no security
+/// headers, and `a@b@c.example` passed the form's check and failed later with a 503.
+#[test]
+fn pages_carry_security_headers_and_a_double_at_is_refused_as_input() {
+    let server = start("");
+    let port = server.port;
+    for path in ["/form", "/healthz", "/t/TCK-2026-00001/nope"] {
+        let answer = get(port, path);
+        let header = |name: &str| {
+            answer
+                .headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        assert!(
+            header("content-security-policy").contains("frame-ancestors 'none'"),
+            "{path}"
+        );
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+    }
+    let mut request = valid_request();
+    request["email"] = serde_json::Value::from("a@b@c.example");
+    let answer = post_json(port, "/api/v1/tickets", Some(TOKEN), &request);
+    assert_eq!(answer.status, 422, "{}", answer.text());
+}
