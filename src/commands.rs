@@ -290,29 +290,10 @@ fn suggestion(tag: &str) -> Option<&'static str> {
     let lower = tag.to_lowercase();
     TAGS.iter()
         .flat_map(|(it, en)| [*it, *en])
-        .map(|known| (edit_distance(&lower, known), known))
+        .map(|known| (strsim::levenshtein(&lower, known), known))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)
         .map(|(_, known)| known)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let current = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                previous
-            } else {
-                1 + previous.min(row[j]).min(row[j + 1])
-            };
-            previous = current;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
