@@ -154,6 +154,44 @@ spelled_enum! {
     }
 }
 
+spelled_enum! {
+    /// Why a mail leaves the help desk (`outbox.purpose`): the letter, notice or report it is.
+    MailPurpose {
+        /// The acknowledgment of a new request.
+        Ack => "ack",
+        /// The take-in confirmation naming the technician.
+        TakeIn => "take_in",
+        /// An operator's answer to the requester.
+        Answer => "answer",
+        /// The requester is told the ticket went to second level.
+        Escalated => "escalated",
+        /// The resolution.
+        Closing => "closing",
+        /// The request is outside the service: whom to ask instead.
+        OutOfScope => "out_of_scope",
+        /// A remote-desktop invitation.
+        Remote => "remote",
+        /// The requester is told the ticket reopened.
+        Reopened => "reopened",
+        /// The requester is told which attachments were dropped.
+        Attachments => "attachments",
+        /// A notice to operators (under a keyed Message-ID).
+        Notify => "notify",
+        /// An answer to an operator's command mail.
+        OperatorReply => "operator_reply",
+        /// The supervisors are told a message was quarantined.
+        Quarantined => "quarantined",
+        /// The supervisors are told of a refused operator mail.
+        Security => "security",
+        /// The supervisors are told a mail keeps failing.
+        Stuck => "stuck",
+        /// Requesters are told of a planned suspension.
+        Suspension => "suspension",
+        /// The monthly accounting report.
+        Report => "report",
+    }
+}
+
 /// Support level handling a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Level {

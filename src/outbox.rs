@@ -27,7 +27,7 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Server, Smtp, Tls};
-use crate::model::TicketId;
+use crate::model::{MailPurpose, TicketId};
 use crate::notify::{OutgoingMail, Recipient, Sender, compose, new_message_id};
 use crate::store::outbox::{self as rows, Content, DueRow, NewMail};
 use crate::store::{Store, WriteTurns};
@@ -72,7 +72,9 @@ impl Draft {
             address: self.sender_address,
         };
         let mail = OutgoingMail {
-            purpose,
+            purpose: purpose
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("queued mail {message_id}: {e}"))?,
             ticket,
             to: self
                 .to
@@ -103,7 +105,7 @@ const MAX_BACKOFF: TimeDelta = TimeDelta::hours(1);
 
 /// Queues `mail` (inside the caller's transaction) and returns its Message-ID.
 pub fn enqueue(conn: &Connection, sender: &Sender, mail: &OutgoingMail, now: DateTime<Utc>) -> anyhow::Result<String> {
-    let message_id = new_message_id(sender, mail.ticket, &mail.purpose);
+    let message_id = new_message_id(sender, mail.ticket, mail.purpose);
     enqueue_as(conn, sender, mail, &message_id, now)
 }
 
@@ -134,7 +136,7 @@ pub fn enqueue_as(
     let row = NewMail {
         ticket: mail.ticket,
         message_id: &message_id,
-        purpose: &mail.purpose,
+        purpose: mail.purpose.as_str(),
         from: &sender.address,
         recipients: &recipients,
         subject: &mail.subject,
@@ -153,7 +155,7 @@ pub fn enqueue_as(
 
 /// How many acknowledgments went to `address` since `since` (the rate limit's count).
 pub fn acks_since(conn: &Connection, address: &str, since: DateTime<Utc>) -> rusqlite::Result<u32> {
-    rows::count_queued_since(conn, "ack", address, since)
+    rows::count_queued_since(conn, MailPurpose::Ack.as_str(), address, since)
 }
 
 /// The bytes of a queued mail: stored, or composed from its draft.
@@ -423,7 +425,7 @@ mod tests {
 
     fn mail(to: &str) -> OutgoingMail {
         OutgoingMail {
-            purpose: "ack".into(),
+            purpose: MailPurpose::Ack,
             ticket: None,
             to: vec![Recipient {
                 name: Some("Anna Ferrari".into()),

@@ -26,7 +26,7 @@ use rusqlite::Connection;
 use serde_json::{Value, json};
 
 use crate::config::Language;
-use crate::model::{Channel, EventAction, Level};
+use crate::model::{Channel, EventAction, Level, MailPurpose};
 use crate::notify::templates::Templates;
 use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
 use crate::store;
@@ -863,7 +863,7 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
         },
     )?;
     let mail = crate::notify::OutgoingMail {
-        purpose: "report".into(),
+        purpose: MailPurpose::Report,
         ticket: None,
         to: config
             .report_monthly_to

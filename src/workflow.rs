@@ -21,7 +21,7 @@ use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{self, effect::Effect};
 use crate::ingest::parse::InboundMail;
-use crate::model::{Channel, EventAction, Kind, Level, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, Status, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
@@ -163,7 +163,7 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     conn,
                     ctx,
                     &row,
-                    "reopened",
+                    MailPurpose::Reopened,
                     "reopened",
                     BTreeMap::from([("technician", Value::from(technician.clone().unwrap_or_default()))]),
                     Vec::new(),
@@ -251,7 +251,7 @@ fn letter(
     conn: &Connection,
     ctx: &Context<'_>,
     ticket: &TicketRow,
-    purpose: &str,
+    purpose: MailPurpose,
     template: &str,
     mut vars: BTreeMap<&'static str, Value>,
     attachments: Vec<(String, String, Vec<u8>)>,
@@ -282,7 +282,7 @@ fn letter(
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
     let mail = OutgoingMail {
-        purpose: purpose.into(),
+        purpose,
         ticket: Some(ticket.id),
         to: vec![Recipient {
             name: ticket.requester_name.clone(),
@@ -292,7 +292,10 @@ fn letter(
         body: rendered.body,
         in_reply_to,
         references,
-        automatic: !matches!(purpose, "answer" | "closing" | "remote" | "out_of_scope"),
+        automatic: !matches!(
+            purpose,
+            MailPurpose::Answer | MailPurpose::Closing | MailPurpose::Remote | MailPurpose::OutOfScope
+        ),
         attachments,
     };
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
@@ -375,7 +378,7 @@ pub fn notify_operators(
     for operator in to {
         let local = ctx.key.notification_local_part(ticket.id, &operator.email);
         let mail = OutgoingMail {
-            purpose: "notify".into(),
+            purpose: MailPurpose::Notify,
             ticket: Some(ticket.id),
             to: vec![Recipient {
                 name: Some(operator.name.clone()),
@@ -627,7 +630,7 @@ fn reply_to_operator(
     let merged = context! { ..vars, ..base };
     let rendered = ctx.templates.render(ctx.language(), "operator_reply", merged)?;
     let reply = OutgoingMail {
-        purpose: "operator_reply".into(),
+        purpose: MailPurpose::OperatorReply,
         ticket: None,
         to: vec![Recipient {
             name: Some(operator.name.clone()),
@@ -705,7 +708,7 @@ fn take_in(
         conn,
         ctx,
         &row,
-        "take_in",
+        MailPurpose::TakeIn,
         "take_in",
         BTreeMap::from([
             ("technician", Value::from(technician.name.clone())),
@@ -786,7 +789,7 @@ fn apply_ticket_commands(
                     conn,
                     ctx,
                     &row,
-                    "escalated",
+                    MailPurpose::Escalated,
                     "escalated",
                     BTreeMap::from([("resolution_due", Value::from(ctx.local(due)))]),
                     Vec::new(),
@@ -816,7 +819,7 @@ fn apply_ticket_commands(
                         conn,
                         ctx,
                         &row,
-                        "out_of_scope",
+                        MailPurpose::OutOfScope,
                         "out_of_scope",
                         BTreeMap::from([
                             ("text", Value::from(body)),
@@ -832,7 +835,7 @@ fn apply_ticket_commands(
                         conn,
                         ctx,
                         &row,
-                        "closing",
+                        MailPurpose::Closing,
                         "closing",
                         BTreeMap::from([
                             ("text", Value::from(body)),
@@ -904,7 +907,7 @@ fn apply_ticket_commands(
                     conn,
                     ctx,
                     &row,
-                    "remote",
+                    MailPurpose::Remote,
                     "remote",
                     BTreeMap::from([
                         ("when", Value::from(ctx.local(start))),
@@ -969,7 +972,7 @@ fn apply_ticket_commands(
             conn,
             ctx,
             &row,
-            "answer",
+            MailPurpose::Answer,
             "answer",
             BTreeMap::from([
                 ("text", Value::from(body)),
@@ -1260,7 +1263,7 @@ fn acknowledge(
         conn,
         ctx,
         row,
-        "ack",
+        MailPurpose::Ack,
         "ack",
         BTreeMap::from([
             (
@@ -1426,7 +1429,7 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
             mail.recipients, mail.attempts, mail.last_error
         );
         let about = mail.ticket.map_or_else(|| "-".to_string(), |t| t.to_string());
-        alert_supervisors(conn, ctx, "stuck", &about, &mail.recipients, &reason, "")?;
+        alert_supervisors(conn, ctx, MailPurpose::Stuck, &about, &mail.recipients, &reason, "")?;
         crate::store::outbox::failure_reported(conn, mail.id, ctx.now)?;
     }
     Ok((idle.len(), stuck.len()))
@@ -1452,7 +1455,7 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
             context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
         )?;
         let mail = OutgoingMail {
-            purpose: "suspension".into(),
+            purpose: MailPurpose::Suspension,
             ticket: None,
             to: vec![Recipient {
                 name: name.clone(),
@@ -1496,7 +1499,7 @@ pub fn queue_order(
 fn alert_supervisors(
     conn: &Connection,
     ctx: &Context<'_>,
-    kind: &str,
+    kind: MailPurpose,
     about: &str,
     subject: &str,
     reason: &str,
@@ -1513,13 +1516,13 @@ fn alert_supervisors(
         return Ok(());
     }
     let vars = context! {
-        kind => kind, ticket => about, subject => subject, requester => subject, channel => "email",
+        kind => kind.as_str(), ticket => about, subject => subject, requester => subject, channel => "email",
         level => "-", status => "-", take_in_due => "", resolution_due => "", text => text, reason => reason,
         screening => Vec::<Value>::new(), suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
     };
     let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
     let alert = OutgoingMail {
-        purpose: kind.into(),
+        purpose: kind,
         ticket: None,
         to,
         subject: rendered.subject,
@@ -1561,7 +1564,7 @@ pub fn authenticate(
     )?;
     let text: String = mail.fresh_text.chars().take(2000).collect();
     let subject = crate::ingest::parse::one_line(&mail.subject);
-    alert_supervisors(conn, ctx, "security", "-", &subject, &reason, &text)?;
+    alert_supervisors(conn, ctx, MailPurpose::Security, "-", &subject, &reason, &text)?;
     Ok(false)
 }
 

@@ -28,7 +28,7 @@ use crate::ingest::classify::{self, Disposition};
 use crate::ingest::parse::{self, InboundMail};
 use crate::ingest::thread::{self, ThreadMatch};
 use crate::ingest::{Fetched, Prepared, bounce};
-use crate::model::{Channel, EventAction, Kind, TicketId};
+use crate::model::{Channel, EventAction, Kind, MailPurpose, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender};
 use crate::outbox;
@@ -229,7 +229,7 @@ fn quarantine(
             context! { source => message.source.clone(), error => error, size => message.size, helpdesk => intake.sender.name.clone() },
         )?;
         let notice = OutgoingMail {
-            purpose: "quarantined".into(),
+            purpose: MailPurpose::Quarantined,
             ticket: None,
             to: supervisors,
             subject: rendered.subject,
@@ -421,7 +421,7 @@ fn apply_person(
                 context! { ticket => ticket.to_string(), subject => ticket_row.subject.clone(),
                 helpdesk => intake.sender.name.clone(), dropped => dropped },
             )?;
-            let notice = reply_to(mail, from, ticket, "attachments", rendered);
+            let notice = reply_to(mail, from, ticket, MailPurpose::Attachments, rendered);
             outbox::enqueue(conn, &intake.sender, &notice, now)?;
         }
         return Ok(Outcome::AddedTo(ticket));
@@ -471,13 +471,13 @@ fn reply_to(
     mail: &InboundMail,
     from: &parse::Person,
     ticket: TicketId,
-    purpose: &str,
+    purpose: MailPurpose,
     rendered: crate::notify::templates::Rendered,
 ) -> OutgoingMail {
     let mut references = mail.references.clone();
     references.extend(mail.message_id.clone());
     OutgoingMail {
-        purpose: purpose.to_string(),
+        purpose,
         ticket: Some(ticket),
         to: vec![Recipient {
             name: from.name.clone(),

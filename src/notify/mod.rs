@@ -13,7 +13,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::Conten
 use sha2::{Digest, Sha256};
 
 use crate::config::Language;
-use crate::model::TicketId;
+use crate::model::{MailPurpose, TicketId};
 use crate::sla::{Calendar, CalendarRules};
 
 /// One recipient.
@@ -29,7 +29,7 @@ pub struct Recipient {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingMail {
     /// Why it is sent (`ack`, `take_in`, `notify`, …): stored with the outbox row.
-    pub purpose: String,
+    pub purpose: MailPurpose,
     /// The ticket it belongs to.
     pub ticket: Option<TicketId>,
     /// Recipients.
@@ -74,7 +74,7 @@ impl Sender {
 
 /// A Message-ID (without brackets) for a new outgoing mail: ticket, purpose and randomness,
 /// under the help desk's own domain.
-pub fn new_message_id(sender: &Sender, ticket: Option<TicketId>, purpose: &str) -> String {
+pub fn new_message_id(sender: &Sender, ticket: Option<TicketId>, purpose: MailPurpose) -> String {
     let mut random = [0u8; 8];
     rand::fill(&mut random);
     let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
@@ -406,7 +406,7 @@ mod tests {
     #[test]
     fn user_text_cannot_inject_headers() {
         let mail = OutgoingMail {
-            purpose: "ack".into(),
+            purpose: MailPurpose::Ack,
             ticket: Some(TicketId { year: 2026, number: 1 }),
             to: vec![Recipient {
                 name: Some("Mario\r\nBcc: victim@example.net".into()),
@@ -439,8 +439,8 @@ mod tests {
 
     #[test]
     fn message_ids_are_unique_and_under_our_domain() {
-        let a = new_message_id(&sender(), None, "ack");
-        let b = new_message_id(&sender(), None, "ack");
+        let a = new_message_id(&sender(), None, MailPurpose::Ack);
+        let b = new_message_id(&sender(), None, MailPurpose::Ack);
         assert_ne!(a, b);
         assert!(a.ends_with("@comune.example.it"));
     }
@@ -451,7 +451,7 @@ mod tests {
             .map(|n| format!("{n}.{}@relay.example.net", "x".repeat(200)))
             .collect();
         let mail = OutgoingMail {
-            purpose: "ack".into(),
+            purpose: MailPurpose::Ack,
             ticket: Some(TicketId { year: 2026, number: 1 }),
             to: vec![Recipient {
                 name: None,
