@@ -192,6 +192,34 @@ spelled_enum! {
     }
 }
 
+spelled_enum! {
+    /// What a notice to operators is about (the `operator` template's `kind`).
+    NoticeKind {
+        /// A new request for first level.
+        New => "new",
+        /// The requester (or a participant) wrote.
+        Message => "message",
+        /// The ticket was handed to the operator.
+        Assigned => "assigned",
+        /// The ticket moved to second level.
+        Escalated => "escalated",
+        /// The requester reopened a closed ticket.
+        Reopened => "reopened",
+        /// The requester wrote after a deadline passed.
+        Reminder => "reminder",
+        /// The requester complained.
+        Complaint => "complaint",
+        /// A stranger wrote naming the ticket.
+        Flagged => "flagged",
+        /// Mail to the requester could not be delivered.
+        Bounce => "bounce",
+        /// A deadline is near.
+        SlaWarning => "sla_warning",
+        /// A deadline passed.
+        Breach => "breach",
+    }
+}
+
 /// Support level handling a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Level {

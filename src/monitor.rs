@@ -12,7 +12,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Connection;
 
 use crate::config::Language;
-use crate::model::{Channel, EventAction, Level, TicketId};
+use crate::model::{Channel, EventAction, Level, NoticeKind, TicketId};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 use crate::store::cycles::{self, CycleTimes};
 use crate::workflow::{self, Context, Notice};
@@ -198,7 +198,11 @@ pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
         };
         let minutes = s.assessment.left_seconds.abs() / 60;
         let reason = alert_reason(ctx, s.phase, breached, s.due, minutes);
-        let notice_kind = if breached { "breach" } else { "sla_warning" };
+        let notice_kind = if breached {
+            NoticeKind::Breach
+        } else {
+            NoticeKind::SlaWarning
+        };
         workflow::notify_operators(conn, ctx, &ticket, &to, Notice::new(notice_kind, reason.clone()))?;
         crate::store::tickets::insert_event(conn, Some(s.ticket), ctx.now, "system", kind, &reason, None)?;
         sent += 1;

@@ -21,7 +21,7 @@ use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{self, effect::Effect};
 use crate::ingest::parse::InboundMail;
-use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, Status, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
@@ -150,7 +150,7 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     ctx,
                     &row,
                     &operators,
-                    Notice::new(kind, reason.clone()).with_text(text.clone()),
+                    Notice::new(*kind, reason.clone()).with_text(text.clone()),
                 )?;
             }
             Effect::SetKind(kind) => tickets::set_kind(conn, ticket, *kind, ctx.now)?,
@@ -302,9 +302,9 @@ fn letter(
 }
 
 /// What an operator notice is about.
-pub struct Notice<'a> {
+pub struct Notice {
     /// The `kind` the operator template switches on.
-    pub kind: &'a str,
+    pub kind: NoticeKind,
     /// A short reason or detail.
     pub reason: String,
     /// The message text to quote.
@@ -313,9 +313,9 @@ pub struct Notice<'a> {
     pub screening: bool,
 }
 
-impl<'a> Notice<'a> {
+impl Notice {
     /// A notice of `kind` with a reason.
-    pub fn new(kind: &'a str, reason: impl Into<String>) -> Notice<'a> {
+    pub fn new(kind: NoticeKind, reason: impl Into<String>) -> Notice {
         Notice {
             kind,
             reason: reason.into(),
@@ -325,7 +325,7 @@ impl<'a> Notice<'a> {
     }
 
     /// Adds the quoted text.
-    pub fn with_text(mut self, text: impl Into<String>) -> Notice<'a> {
+    pub fn with_text(mut self, text: impl Into<String>) -> Notice {
         self.text = text.into();
         self
     }
@@ -338,7 +338,7 @@ pub fn notify_operators(
     ctx: &Context<'_>,
     ticket: &TicketRow,
     to: &[&Operator],
-    notice: Notice<'_>,
+    notice: Notice,
 ) -> anyhow::Result<()> {
     if to.is_empty() {
         return Ok(());
@@ -350,7 +350,7 @@ pub fn notify_operators(
         Vec::new()
     };
     // A new request comes with the three most similar past solutions.
-    let suggestions: Vec<Value> = if notice.kind == "new" {
+    let suggestions: Vec<Value> = if notice.kind == NoticeKind::New {
         crate::kb::search(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
             .iter()
             .map(|h| context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(), excerpt => h.excerpt(120) })
@@ -359,7 +359,7 @@ pub fn notify_operators(
         Vec::new()
     };
     let vars = context! {
-        kind => notice.kind,
+        kind => notice.kind.as_str(),
         ticket => ticket.id.to_string(),
         subject => ticket.subject.clone(),
         requester => ticket.requester_email.clone().or_else(|| ticket.requester_phone.clone()).unwrap_or_else(|| "-".into()),
@@ -725,7 +725,7 @@ fn take_in(
             ctx,
             &row,
             &[technician],
-            Notice::new("assigned", format!("da {}", actor.name)),
+            Notice::new(NoticeKind::Assigned, format!("da {}", actor.name)),
         )?;
     }
     let waiting = if row.requester_email.is_none() {
@@ -803,7 +803,7 @@ fn apply_ticket_commands(
                         .filter(|o| o.level == Level::Second && !o.away)
                         .collect(),
                 };
-                let mut notice = Notice::new("escalated", format!("da {}", operator.name)).with_text(body);
+                let mut notice = Notice::new(NoticeKind::Escalated, format!("da {}", operator.name)).with_text(body);
                 notice.screening = true;
                 notify_operators(conn, ctx, &row, &to, notice)?;
                 format!("{ticket} passata al secondo livello")
@@ -889,7 +889,7 @@ fn apply_ticket_commands(
                         ctx,
                         &row,
                         &supervisors(ctx.config),
-                        Notice::new("complaint", "").with_text(body),
+                        Notice::new(NoticeKind::Complaint, "").with_text(body),
                     )?;
                 }
                 format!("{ticket}: tipo {kind}")

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{EventAction, Kind, Level, Status};
+use crate::model::{EventAction, Kind, Level, NoticeKind, Status};
 
 /// How an SLA cycle opened: a new request, or a reopening routed back to the technician who
 /// closed it or to the first-level queue. The accounting counts reopenings by this.
@@ -55,8 +55,8 @@ pub enum Effect {
     NotifyOperators {
         /// Their addresses, in roster order.
         to: Vec<String>,
-        /// What about (`new`, …: the notice template's kind).
-        kind: &'static str,
+        /// What about.
+        kind: NoticeKind,
         /// Why, when the notice says (a reopening's route, an overdue deadline).
         reason: String,
         /// The text shown in the notice (the request itself).

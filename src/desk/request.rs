@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::effect::{CycleOpening, Effect};
 use super::roster;
 use crate::config::Operator;
-use crate::model::{Channel, EventAction, Level};
+use crate::model::{Channel, EventAction, Level, NoticeKind};
 use crate::sla::{Calendar, SlaBudgets, take_in_due};
 
 /// What the rule knows of a request whose ticket was just opened.
@@ -58,7 +58,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
         },
         Effect::NotifyOperators {
             to: roster::addresses(&roster::first_level(setting.roster)),
-            kind: "new",
+            kind: NoticeKind::New,
             reason: String::new(),
             text: request.text.to_string(),
         },
@@ -171,7 +171,7 @@ mod tests {
     fn first_level_is_notified_with_the_request_but_not_who_is_away() {
         let effects = decide(Channel::Email, rome(9, 10, 0), Some("a@example.org"), 0);
         assert!(
-            matches!(&effects[1], Effect::NotifyOperators { to, kind: "new", text, .. }
+            matches!(&effects[1], Effect::NotifyOperators { to, kind: NoticeKind::New, text, .. }
             if to == &["g@comune.example.it", "m@comune.example.it"] && text.contains("rifiuta"))
         );
     }

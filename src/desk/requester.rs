@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::effect::{CycleOpening, Effect};
 use super::roster;
 use crate::config::Operator;
-use crate::model::{Channel, EventAction, Kind, Level, Status};
+use crate::model::{Channel, EventAction, Kind, Level, NoticeKind, Status};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 
 /// The ticket as the rule needs it.
@@ -101,7 +101,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         detail,
         about: None,
     };
-    let notify = |to: Vec<&Operator>, kind: &'static str, reason: String| Effect::NotifyOperators {
+    let notify = |to: Vec<&Operator>, kind: NoticeKind, reason: String| Effect::NotifyOperators {
         to: roster::addresses(&to),
         kind,
         reason,
@@ -112,7 +112,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
             let closer = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));
             vec![
                 event(EventAction::Thanks, "a thank-you after closure: not reopened".into()),
-                notify(closer.into_iter().collect(), "message", String::new()),
+                notify(closer.into_iter().collect(), NoticeKind::Message, String::new()),
             ]
         }
         Status::Resolved | Status::Archived => reopen(ticket, message, setting),
@@ -121,7 +121,11 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
                 return vec![
                     Effect::SetKind(Kind::Complaint),
                     event(EventAction::Kind, "complaint (reclamo in the subject)".into()),
-                    notify(roster::supervisors(setting.roster), "complaint", String::new()),
+                    notify(
+                        roster::supervisors(setting.roster),
+                        NoticeKind::Complaint,
+                        String::new(),
+                    ),
                 ];
             }
             let overdue = ticket.cycle.and_then(|c| match c.take_in_at {
@@ -152,12 +156,12 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
                             to.push(s);
                         }
                     }
-                    effects.push(notify(to, "reminder", reason));
+                    effects.push(notify(to, NoticeKind::Reminder, reason));
                     effects
                 }
                 None => vec![notify(
                     roster::assignee_or_first_level(setting.roster, ticket.assignee),
-                    "message",
+                    NoticeKind::Message,
                     String::new(),
                 )],
             }
@@ -225,7 +229,7 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
         },
         Effect::NotifyOperators {
             to: roster::addresses(&to),
-            kind: "reopened",
+            kind: NoticeKind::Reopened,
             reason,
             text: message.text.to_string(),
         },

@@ -28,7 +28,7 @@ use crate::ingest::classify::{self, Disposition};
 use crate::ingest::parse::{self, InboundMail};
 use crate::ingest::thread::{self, ThreadMatch};
 use crate::ingest::{Fetched, Prepared, bounce};
-use crate::model::{Channel, EventAction, Kind, MailPurpose, TicketId};
+use crate::model::{Channel, EventAction, Kind, MailPurpose, NoticeKind, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender};
 use crate::outbox;
@@ -397,7 +397,8 @@ fn apply_person(
             )?;
             let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
             let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
-            let notice = workflow::Notice::new("flagged", from.address.clone()).with_text(mail.fresh_text.clone());
+            let notice =
+                workflow::Notice::new(NoticeKind::Flagged, from.address.clone()).with_text(mail.fresh_text.clone());
             workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
             return Ok(Outcome::Flagged(ticket));
         }
@@ -555,7 +556,7 @@ fn apply_bounce(
                 &ctx,
                 &ticket_row,
                 &to,
-                workflow::Notice::new("bounce", address.clone()),
+                workflow::Notice::new(NoticeKind::Bounce, address.clone()),
             )?;
             touched += 1;
         }

@@ -143,7 +143,7 @@ fn decide(
     wrote_again(ticket, &message, &setting)
 }
 
-fn notified(effects: &[Effect]) -> (Vec<String>, &'static str, String) {
+fn notified(effects: &[Effect]) -> (Vec<String>, NoticeKind, String) {
     effects
         .iter()
         .find_map(|e| match e {
@@ -167,7 +167,10 @@ fn actions(effects: &[Effect]) -> Vec<EventAction> {
 fn a_bare_thanks_after_closure_reopens_nothing_and_tells_the_closer() {
     let effects = decide(&closed(Some(GIULIA)), "Re: x", "Grazie mille!", &roster(false), None);
     assert_eq!(actions(&effects), [EventAction::Thanks]);
-    assert_eq!(notified(&effects), (vec![GIULIA.to_string()], "message", String::new()));
+    assert_eq!(
+        notified(&effects),
+        (vec![GIULIA.to_string()], NoticeKind::Message, String::new())
+    );
     assert!(
         !effects
             .iter()
@@ -224,7 +227,7 @@ fn every_reopen_route() {
                 );
                 assert_eq!(
                     notified(&effects),
-                    (vec![technician.to_string()], "reopened", String::new()),
+                    (vec![technician.to_string()], NoticeKind::Reopened, String::new()),
                     "{case}"
                 );
                 assert!(
@@ -248,7 +251,7 @@ fn every_reopen_route() {
                     "{case}"
                 );
                 let (to, kind, reason) = notified(&effects);
-                assert_eq!(kind, "reopened");
+                assert_eq!(kind, NoticeKind::Reopened);
                 assert!(reason.contains(why), "{case}: {reason}");
                 assert!(
                     !to.contains(&GIULIA.to_string()) || !giulia_away,
@@ -288,7 +291,10 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         None,
     );
     assert_eq!(effects[0], Effect::SetKind(Kind::Complaint));
-    assert_eq!(notified(&effects), (vec![LUCA.to_string()], "complaint", String::new()));
+    assert_eq!(
+        notified(&effects),
+        (vec![LUCA.to_string()], NoticeKind::Complaint, String::new())
+    );
     // Take-in overdue: a reminder to the assignee and the supervisors.
     let late_take_in = CycleFacts {
         take_in_due: rome(9, 10, 0),
@@ -304,7 +310,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
     assert_eq!(effects[0], Effect::SetKind(Kind::Reminder));
     assert_eq!(actions(&effects), [EventAction::Reminder]);
     let (to, kind, reason) = notified(&effects);
-    assert_eq!((to, kind), (vec![LUCA.to_string()], "reminder"));
+    assert_eq!((to, kind), (vec![LUCA.to_string()], NoticeKind::Reminder));
     assert_eq!(reason, "take-in was due 09/03 10:00");
     // Resolution overdue on an assigned ticket: the assignee and the supervisors, once each.
     let late_resolution = CycleFacts {
@@ -340,7 +346,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         effects,
         vec![Effect::NotifyOperators {
             to: vec![GIULIA.to_string()],
-            kind: "message",
+            kind: NoticeKind::Message,
             reason: String::new(),
             text: "Allego il file.".into(),
         }]
