@@ -966,6 +966,30 @@ mod tests {
         }
     }
 
+    /// Issue 21, item 9: the report listed a technician called "giulia.bianchi@… è assente",
+    /// read back from the free text of a reopening routed to the queue. Technicians come from
+    /// the events' `operator` column only.
+    #[test]
+    fn a_reopening_to_the_queue_names_no_technician() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let mut data = march("Firma", "Firma digitale", "Operatore", "TCK-2026-00001");
+        data.events.push(CountedEvent {
+            actor: "anna@example.org".into(),
+            action: EventAction::Reopened,
+            operator: None,
+        });
+        data.events.push(CountedEvent {
+            actor: "anna@example.org".into(),
+            action: EventAction::Reopened,
+            operator: Some("op@example.org".into()),
+        });
+        let report = compute(&data, &calendar);
+        let names: Vec<&String> = report.technicians.keys().collect();
+        assert_eq!(names, ["op@example.org"], "no technician made of an event's text");
+        assert_eq!(report.technicians["op@example.org"].reopened, 1);
+        assert_eq!(report.technicians["op@example.org"].resolved, 1);
+    }
+
     #[test]
     fn the_html_report_escapes_every_value_it_shows() {
         let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());

@@ -525,6 +525,9 @@ pub fn on_requester_message(
 struct Report {
     applied: Vec<String>,
     errors: Vec<CommandError>,
+    /// Something the operator asked for changed nothing: they are told even without a
+    /// transcript, or they would wonder why the requester heard nothing.
+    nothing_changed: bool,
 }
 
 impl Report {
@@ -535,6 +538,7 @@ impl Report {
                 line: line.into(),
                 problem: problem.into(),
             }],
+            nothing_changed: false,
         }
     }
 }
@@ -554,6 +558,7 @@ pub fn on_operator_mail(
             Report {
                 applied: Vec::new(),
                 errors: parsed.errors.clone(),
+                nothing_changed: false,
             },
             thread,
         )
@@ -589,7 +594,7 @@ pub fn on_operator_mail(
         )?;
     }
     let transcript = ctx.config.operators_settings.transcript == Transcript::Always;
-    if !report.errors.is_empty() || (transcript && !report.applied.is_empty()) {
+    if !report.errors.is_empty() || report.nothing_changed || (transcript && !report.applied.is_empty()) {
         reply_to_operator(
             conn,
             ctx,
@@ -658,12 +663,7 @@ fn plan_ticket_commands(
     body: &str,
 ) -> anyhow::Result<Result<(), Report>> {
     let row = reload(conn, ticket)?;
-    let facts = desk::cmd::TicketFacts {
-        id: ticket,
-        status: row.status,
-        level: row.level,
-        requester_email: row.requester_email.as_deref(),
-    };
+    let facts = facts_of(&row);
     let mail = desk::cmd::CommandMail {
         operator,
         commands,
@@ -679,8 +679,20 @@ fn plan_ticket_commands(
         Err(Report {
             applied: Vec::new(),
             errors,
+            nothing_changed: false,
         })
     })
+}
+
+/// What the command rules know of a ticket.
+fn facts_of(row: &TicketRow) -> desk::cmd::TicketFacts<'_> {
+    desk::cmd::TicketFacts {
+        id: row.id,
+        status: row.status,
+        level: row.level,
+        requester_email: row.requester_email.as_deref(),
+        assignee: row.assignee.as_deref(),
+    }
 }
 
 /// Takes the ticket in for `technician`: the confirmation naming them stops the take-in clock
@@ -754,6 +766,10 @@ fn apply_ticket_commands(
     for command in commands {
         let row = reload(conn, ticket)?;
         let line = match command {
+            Command::Take if desk::cmd::take::is_already_held(&facts_of(&row), &operator.email) => {
+                report.nothing_changed = true;
+                format!("{ticket} è già assegnata a te: nessuna nuova presa in carico, nessun messaggio inviato")
+            }
             Command::Take => take_in(conn, ctx, operator, ticket, operator)?,
             Command::Assign(who) => {
                 let technician =

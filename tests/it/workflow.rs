@@ -625,3 +625,39 @@ fn resolutions_feed_the_knowledge_base_that_operators_curate_and_search_by_mail(
         "{article}"
     );
 }
+
+/// Issue 21, item 6: a repeated `#prendo` by the holder re-sent "Presa in carico" each time
+/// and the report counted every one. It is a no-op, confirmed to the operator.
+#[test]
+fn a_repeated_take_by_the_holder_changes_nothing() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let requester = "anna@example.org";
+    let giulia = "giulia.bianchi@comune.example.it";
+    let request = format!(
+        "From: {requester}\r\nTo: assistenza@comune.example.it\r\nSubject: Firma\r\nMessage-ID: <p1@example.org>\r\n\r\ntesto\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request);
+    let notice = last(&sandbox, "notify", giulia).message_id;
+    for (n, at) in ["09:10", "09:20", "09:30"].iter().enumerate() {
+        let take = operator_mail(
+            giulia,
+            "Re: [TCK-2026-00001] Nuova richiesta",
+            Some(&notice),
+            true,
+            &format!("t{n}"),
+            "#prendo",
+        );
+        ingest(&sandbox, &format!("2026-03-09T{at}:00+01:00"), take);
+    }
+    assert_eq!(count(&sandbox, "take_in", requester), 1, "one presa in carico");
+    let assigned = ticket(&sandbox, "TCK-2026-00001")["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter(|e| e["action"] == "assigned")
+        .count();
+    assert_eq!(assigned, 1, "one take-in counted");
+    let told = last(&sandbox, "operator_reply", giulia);
+    assert!(told.text.contains("già assegnata a te"), "{}", told.text);
+    assert_eq!(count(&sandbox, "operator_reply", giulia), 2, "each repeat is confirmed");
+}

@@ -16,7 +16,7 @@ mod phone;
 mod remote;
 mod resolve;
 mod set_kind;
-mod take;
+pub mod take;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -36,6 +36,8 @@ pub struct TicketFacts<'a> {
     pub level: Level,
     /// The requester's address, when there is one.
     pub requester_email: Option<&'a str>,
+    /// Who holds it.
+    pub assignee: Option<&'a str>,
 }
 
 impl TicketFacts<'_> {

@@ -33,6 +33,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         status,
         level,
         requester_email: requester,
+        assignee: None,
     }
 }
 
@@ -310,4 +311,17 @@ fn tags_are_named_in_italian() {
     assert_eq!(tag_of(&Command::SetKind(Kind::Complaint)), "#reclamo");
     assert_eq!(tag_of(&Command::SetKind(Kind::Reminder)), "#sollecito");
     assert_eq!(tag_of(&Command::Away(NaiveDate::from_ymd_opt(2026, 3, 20))), "#assente");
+}
+
+#[test]
+fn taking_a_ticket_one_already_holds_is_a_no_op() {
+    let mut held = ticket(Status::Assigned, Level::First, Some("a@example.org"));
+    held.assignee = Some("giulia.bianchi@comune.example.it");
+    assert!(take::is_already_held(&held, "Giulia.Bianchi@comune.example.it"));
+    assert!(
+        !take::is_already_held(&held, "marco.rossi@comune.example.it"),
+        "someone else takes it over"
+    );
+    let new = ticket(Status::New, Level::First, Some("a@example.org"));
+    assert!(!take::is_already_held(&new, "giulia.bianchi@comune.example.it"));
 }
