@@ -26,9 +26,10 @@ mod kb;
 #[derive(Debug, Parser)]
 #[command(name = "sportello", version, about, long_about = None)]
 pub struct Cli {
-    /// Configuration file; when it does not exist, the embedded trial defaults apply.
-    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
-    pub config: PathBuf,
+    /// Configuration file. Without it, ./config.toml, or the embedded trial defaults when
+    /// that does not exist; a file named here must exist (exit 78 otherwise).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
     /// Pretend the current time is this instant (RFC 3339), for tests and replays.
     #[arg(long, global = true, value_name = "RFC3339", value_parser = parse_instant)]
     pub now: Option<DateTime<Utc>>,
@@ -230,6 +231,24 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Loads the configuration, mapping problems to exit code 78.
+/// The configuration `--config` names, or the implicit `config.toml`. Only the implicit file
+/// may be absent (the trial defaults): a mistyped explicit path must never start a daemon
+/// that honours unauthenticated commands.
+pub fn config_of(explicit: Option<&Path>) -> Result<Config, Failure> {
+    match explicit {
+        Some(path) if !path.exists() => Err(Failure::new(
+            exit::CONFIG,
+            anyhow::anyhow!(
+                "{}: no such configuration file (the embedded trial defaults apply only when --config is not given)",
+                path.display()
+            ),
+        )),
+        Some(path) => load_config(path),
+        None => load_config(Path::new("config.toml")),
+    }
+}
+
+/// Loads `path` (the embedded trial defaults when it does not exist), logging its warnings.
 pub fn load_config(path: &Path) -> Result<Config, Failure> {
     let config = Config::load(path).map_err(|e| Failure::new(exit::CONFIG, anyhow::anyhow!("{e}")))?;
     if let Origin::EmbeddedDefaults(missing) = &config.origin {
@@ -253,7 +272,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::CheckConfig => {
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             match &config.origin {
                 Origin::File(p) => println!("# {}: valid", p.display()),
                 Origin::EmbeddedDefaults(p) => println!("# {} does not exist: embedded defaults, valid", p.display()),
@@ -262,14 +281,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Run { once, since, take_over } => {
-            let mut config = load_config(&cli.config)?;
+            let mut config = config_of(cli.config.as_deref())?;
             if let (Some(day), crate::config::Mailbox::Imap { since, .. }) = (since, &mut config.mailbox) {
                 *since = Some(day);
             }
             crate::daemon::run_blocking(config, clock, crate::daemon::RunOptions { once, take_over })
         }
         Command::Tickets { open, json } => {
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             let store = Store::open(&config.database_path())?;
             let rows = tickets::list_tickets(store.conn(), open)?;
             let mut out = std::io::stdout().lock();
@@ -298,9 +317,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Sla(args) => calendar::sla(&load_config(&cli.config)?, clock, &args),
+        Command::Sla(args) => calendar::sla(&config_of(cli.config.as_deref())?, clock, &args),
         Command::Report { from, to, format, out } => {
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             let store = Store::open(&config.database_path())?;
             let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
             let now = clock.now();
@@ -340,10 +359,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Kb(command) => kb::run(&load_config(&cli.config)?, clock, &command),
-        Command::Notice { format } => calendar::notice(&load_config(&cli.config)?, clock, format),
-        Command::Calendar(command) => calendar::calendar(&load_config(&cli.config)?, &command),
-        Command::Suspension(command) => calendar::suspension(&load_config(&cli.config)?, clock, &command),
+        Command::Kb(command) => kb::run(&config_of(cli.config.as_deref())?, clock, &command),
+        Command::Notice { format } => calendar::notice(&config_of(cli.config.as_deref())?, clock, format),
+        Command::Calendar(command) => calendar::calendar(&config_of(cli.config.as_deref())?, &command),
+        Command::Suspension(command) => calendar::suspension(&config_of(cli.config.as_deref())?, clock, &command),
         Command::Phone {
             number,
             name,
@@ -351,7 +370,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             summary,
             subject,
         } => {
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             let usage = |m: &str| Failure::new(exit::USAGE, anyhow::anyhow!("{m}"));
             if email.as_deref().is_some_and(|e| !crate::config::is_plain_address(e)) {
                 return Err(usage("--email must be a plain address like nome@example.it"));
@@ -381,9 +400,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             println!("{ticket}");
             Ok(())
         }
-        Command::AuthCheck { file } => auth_check(&load_config(&cli.config)?, &file),
+        Command::AuthCheck { file } => auth_check(&config_of(cli.config.as_deref())?, &file),
         Command::Ingest { file, mbox } => {
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             ingest_files(&config, clock, &file, mbox.as_deref())
         }
         Command::Ticket(TicketArgs {
@@ -392,7 +411,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let id: TicketId = id
                 .parse()
                 .map_err(|e: String| Failure::new(exit::USAGE, anyhow::anyhow!(e)))?;
-            let config = load_config(&cli.config)?;
+            let config = config_of(cli.config.as_deref())?;
             let store = Store::open(&config.database_path())?;
             show_ticket(&store, id, json)
         }

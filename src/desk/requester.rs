@@ -237,8 +237,10 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
 }
 
 /// A bare thank-you after closure, which must not reopen the ticket. Conservative: short,
-/// says thanks, and has no sign of a remaining problem (a question, a negation, "ancora",
-/// "errore", …). When in doubt it is not a thank-you, and the ticket reopens.
+/// says thanks, and has no sign of a remaining problem. The signs are phrases, not single
+/// words: "ora funziona" and "problema risolto" are thanks, "non funziona" and "il problema
+/// persiste" are not; a question, a "ma" or an "ancora" (but "ancora grazie") is a doubt.
+/// When in doubt it is not a thank-you, and the ticket reopens.
 pub fn is_bare_thanks(text: &str) -> bool {
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
@@ -248,51 +250,80 @@ pub fn is_bare_thanks(text: &str) -> bool {
     if words.is_empty() || words.len() > 25 || lower.contains('?') {
         return false;
     }
-    let thanks = [
-        "grazie",
-        "ringrazio",
-        "ringraziamo",
-        "ringraziamenti",
-        "thanks",
-        "thank",
-        "perfetto",
-        "risolto",
-        "ok",
-    ];
-    if !words.iter().any(|w| thanks.contains(w)) {
+    let says_thanks = words.iter().any(|w| THANKS.contains(w))
+        || words
+            .windows(2)
+            .any(|p| matches!(p, ["problema" | "tutto", "risolto"] | ["thank", "you"]));
+    if !says_thanks {
         return false;
     }
-    let trouble = [
-        "non",
-        "ancora",
-        "errore",
-        "errori",
-        "problema",
-        "problemi",
-        "però",
-        "pero",
-        "ma",
-        "invece",
-        "purtroppo",
-        "riaprire",
-        "riaprite",
-        "nuovo",
-        "nuovamente",
-        "funziona",
-        "not",
-        "still",
-        "again",
-        "error",
-        "but",
-        "however",
-        "issue",
-        "problem",
-        "sempre",
-        "altro",
-        "altra",
-    ];
-    !words.iter().any(|w| trouble.contains(w))
+    let doubtful_word = words
+        .iter()
+        .enumerate()
+        .any(|(i, w)| TROUBLE_WORDS.contains(w) && !(*w == "ancora" && words.get(i + 1) == Some(&"grazie")));
+    let doubtful_phrase = TROUBLE_PHRASES.iter().any(|phrase| {
+        let phrase: Vec<&str> = phrase.split(' ').collect();
+        words.windows(phrase.len()).any(|w| w == phrase.as_slice())
+    });
+    !doubtful_word && !doubtful_phrase
 }
+
+/// Words that say thanks.
+const THANKS: &[&str] = &[
+    "grazie",
+    "ringrazio",
+    "ringraziamo",
+    "ringraziamenti",
+    "thanks",
+    "thank",
+    "perfetto",
+    "ok",
+];
+
+/// Words that, wherever they stand, mean the problem may not be over.
+const TROUBLE_WORDS: &[&str] = &[
+    "ancora",
+    "errore",
+    "errori",
+    "però",
+    "pero",
+    "ma",
+    "invece",
+    "purtroppo",
+    "riaprire",
+    "riaprite",
+    "nuovamente",
+    "persiste",
+    "ripresenta",
+    "still",
+    "again",
+    "error",
+    "but",
+    "however",
+    "sempre",
+    "altro",
+    "altra",
+];
+
+/// Phrases that mean it is not solved ("funziona" or "problema" alone are not signs).
+const TROUBLE_PHRASES: &[&str] = &[
+    "non funziona",
+    "non va",
+    "non riesco",
+    "non è",
+    "non ha",
+    "non si",
+    "di nuovo",
+    "stesso problema",
+    "il problema",
+    "un problema",
+    "not working",
+    "doesn't work",
+    "does not work",
+    "not solved",
+    "the problem",
+    "an issue",
+];
 
 #[cfg(test)]
 mod tests;

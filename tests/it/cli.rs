@@ -385,3 +385,24 @@ fn auth_check_prints_the_verdict_and_the_deciding_header() {
     assert_eq!(code(&out), 78);
     assert!(stderr(&out).contains("security.provider"), "{}", stderr(&out));
 }
+
+/// Issue 21, item 8: an explicit `--config` that does not exist ran the trial defaults,
+/// unauthenticated commands included, and `check-config` even said "valid". Only the
+/// implicit `config.toml` may be absent.
+#[test]
+fn an_explicit_config_that_does_not_exist_is_a_configuration_error() {
+    let sandbox = Sandbox::new();
+    for args in [
+        &["--config", "/etc/sportello/config.tolm", "check-config"][..],
+        &["--config", "missing.toml", "run", "--once"][..],
+    ] {
+        let out = sandbox.run(args);
+        assert_eq!(code(&out), 78, "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains("no such configuration file"), "{}", stderr(&out));
+        assert!(!stdout(&out).contains("valid"), "{}", stdout(&out));
+    }
+    // Without --config, a missing config.toml is still the trial.
+    let out = sandbox.run(&["check-config"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("embedded defaults"), "{}", stdout(&out));
+}

@@ -15,6 +15,11 @@ fn bare_thanks_are_recognised_conservatively() {
         "Perfetto, grazie.",
         "Thanks!",
         "Ok grazie\n\nMario Rossi",
+        // Issue 21, item 5: these reopened their tickets.
+        "Grazie mille, ora funziona!",
+        "La ringrazio, problema risolto. Buona giornata",
+        "Tutto risolto, ancora grazie.",
+        "Thank you, it works now.",
     ] {
         assert!(is_bare_thanks(yes), "{yes}");
     }
@@ -24,6 +29,11 @@ fn bare_thanks_are_recognised_conservatively() {
         "Grazie, posso chiedere un'altra cosa?",
         "Il file viene ancora rifiutato",
         "Thanks, but it is still broken",
+        "Grazie, ma non funziona",
+        "Grazie, il problema persiste.",
+        "Grazie, il problema si ripresenta di nuovo",
+        "Grazie ancora, non riesco a firmare",
+        "Grazie, non va",
         "",
         "Buongiorno, allego il documento firmato come richiesto dal tecnico nella mail precedente, \
          fatemi sapere se serve altro per completare la pratica edilizia che devo presentare entro venerdì grazie",
