@@ -105,10 +105,18 @@ fn shutdown_signal() -> impl Future<Output = ()> {
     };
     let mut terminate = listen(SignalKind::terminate(), "SIGTERM");
     let mut interrupt = listen(SignalKind::interrupt(), "SIGINT");
+    // SIGHUP (an SSH session closing, a logrotate hook) used to end the daemon without a word:
+    // it is logged and ignored; a new configuration takes effect at the next start.
+    let mut hangup = listen(SignalKind::hangup(), "SIGHUP");
     async move {
-        tokio::select! {
-            _ = received(terminate.as_mut()) => {}
-            _ = received(interrupt.as_mut()) => {}
+        loop {
+            tokio::select! {
+                _ = received(terminate.as_mut()) => break,
+                _ = received(interrupt.as_mut()) => break,
+                _ = received(hangup.as_mut()) => tracing::warn!(
+                    "SIGHUP ignored: the daemon keeps running; restart it to apply a changed configuration"
+                ),
+            }
         }
         tracing::info!("shutdown requested: finishing the work in hand");
     }

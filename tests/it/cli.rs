@@ -406,3 +406,32 @@ fn an_explicit_config_that_does_not_exist_is_a_configuration_error() {
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(stdout(&out).contains("embedded defaults"), "{}", stdout(&out));
 }
+
+/// Issue 21, item 17: SIGHUP (an SSH session closing, a logrotate hook) ended the daemon
+/// without a word. It is logged and ignored; SIGTERM still stops it cleanly.
+#[test]
+fn sighup_is_logged_and_ignored() {
+    let sandbox = Sandbox::new();
+    let log = sandbox.path("daemon.log");
+    let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
+    let lock = sandbox.path("var/daemon.lock");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::fs::read_to_string(&lock)
+        .map(|t| t.trim().is_empty())
+        .unwrap_or(true)
+    {
+        assert!(Instant::now() < deadline, "daemon never took its lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    daemon.hang_up();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("SIGHUP ignored")
+    {
+        assert!(Instant::now() < deadline, "no word about SIGHUP in the log");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(daemon.is_running(), "still running after SIGHUP");
+    assert_eq!(daemon.terminate(), Some(0), "SIGTERM is still a clean shutdown");
+}

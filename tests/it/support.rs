@@ -505,6 +505,15 @@ impl Daemon {
         self.0.wait().expect("wait for the daemon").code()
     }
 
+    /// Sends SIGHUP, as a closing SSH session or a logrotate hook would.
+    pub fn hang_up(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "SIGHUP to the daemon");
+    }
+
     /// Whether it is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.0.try_wait(), Ok(None))
