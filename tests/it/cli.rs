@@ -73,10 +73,9 @@ fn check_config_masks_secrets() {
     assert!(stdout(&out).contains("password = \"********\""));
 }
 
-#[test]
-fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
-    let sandbox = Sandbox::new();
-    let mut first = sandbox.spawn_daemon(&["run"]);
+/// Waits until a daemon started in `sandbox` holds its lock (its PID is in the lock file):
+/// from then on its signal handlers are installed.
+fn wait_for_the_lock(sandbox: &Sandbox) {
     let lock = sandbox.path("var/daemon.lock");
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::fs::read_to_string(&lock)
@@ -86,6 +85,13 @@ fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
         assert!(Instant::now() < deadline, "daemon never took its lock");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn a_second_daemon_on_the_same_folder_exits_75_naming_the_first() {
+    let sandbox = Sandbox::new();
+    let mut first = sandbox.spawn_daemon(&["run"]);
+    wait_for_the_lock(&sandbox);
     let second = sandbox.run(&["run", "--once"]);
     assert_eq!(code(&second), 75, "{}", stderr(&second));
     assert!(
@@ -414,15 +420,7 @@ fn sighup_is_logged_and_ignored() {
     let sandbox = Sandbox::new();
     let log = sandbox.path("daemon.log");
     let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
-    let lock = sandbox.path("var/daemon.lock");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::fs::read_to_string(&lock)
-        .map(|t| t.trim().is_empty())
-        .unwrap_or(true)
-    {
-        assert!(Instant::now() < deadline, "daemon never took its lock");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_the_lock(&sandbox);
     daemon.hang_up();
     let deadline = Instant::now() + Duration::from_secs(20);
     while !std::fs::read_to_string(&log)
