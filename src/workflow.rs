@@ -757,10 +757,18 @@ fn apply_ticket_commands(
     body: &str,
 ) -> anyhow::Result<Report> {
     let mut report = Report::default();
+    // The text below these tags is theirs: a resolution, a note, a call's summary, the
+    // handover note for second level (issue 21, item 3: it used to reach the requester as an
+    // answer). Only an untagged body is an answer.
     let body_is_for_a_tag = commands.iter().any(|c| {
         matches!(
             c,
-            Command::Resolve | Command::Note | Command::Phone(_) | Command::OutOfScope | Command::Remote { .. }
+            Command::Resolve
+                | Command::Note
+                | Command::Phone(_)
+                | Command::OutOfScope
+                | Command::Remote { .. }
+                | Command::Escalate(_)
         )
     });
     for command in commands {

@@ -661,3 +661,42 @@ fn a_repeated_take_by_the_holder_changes_nothing() {
     assert!(told.text.contains("già assegnata a te"), "{}", told.text);
     assert_eq!(count(&sandbox, "operator_reply", giulia), 2, "each repeat is confirmed");
 }
+
+/// Issue 21, item 3: the text after `#secondolivello` (the operator's handover reasoning for
+/// level 2) went to the requester as an answer. It is the handover note: level 2 gets it, the
+/// requester gets the escalation letter only.
+#[test]
+fn the_text_after_an_escalation_is_the_handover_note_not_an_answer() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let requester = "anna@example.org";
+    let giulia = "giulia.bianchi@comune.example.it";
+    let luca = "luca.verdi@comune.example.it";
+    let request = format!(
+        "From: {requester}\r\nTo: assistenza@comune.example.it\r\nSubject: Firma\r\nMessage-ID: <e1@example.org>\r\n\r\ntesto\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request);
+    let notice = last(&sandbox, "notify", giulia).message_id;
+    let escalate = operator_mail(
+        giulia,
+        "Re: [TCK-2026-00001] Nuova richiesta",
+        Some(&notice),
+        true,
+        "e2",
+        "#prendo\n#secondolivello\nNota interna: il certificato dell'utente sembra revocato, serve il remoto.",
+    );
+    ingest(&sandbox, "2026-03-09T09:30:00+01:00", escalate);
+    assert_eq!(count(&sandbox, "answer", requester), 0, "no answer to the requester");
+    assert_eq!(count(&sandbox, "escalated", requester), 1, "the escalation letter");
+    let letters: Vec<String> = outbox(&sandbox)
+        .into_iter()
+        .filter(|m| m.recipients.contains(requester))
+        .map(|m| m.text)
+        .collect();
+    assert!(letters.iter().all(|t| !t.contains("certificato")), "{letters:?}");
+    let handover = last(&sandbox, "notify", luca);
+    assert!(
+        handover.text.contains("certificato dell'utente sembra revocato"),
+        "{}",
+        handover.text
+    );
+}
