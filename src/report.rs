@@ -862,27 +862,21 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
             breaches => report.breaches.len(),
         },
     )?;
+    let to = config
+        .report_monthly_to
+        .iter()
+        .map(|a| crate::notify::Recipient {
+            name: None,
+            address: a.clone(),
+        })
+        .collect();
     let mail = crate::notify::OutgoingMail {
-        purpose: MailPurpose::Report,
-        ticket: None,
-        to: config
-            .report_monthly_to
-            .iter()
-            .map(|a| crate::notify::Recipient {
-                name: None,
-                address: a.clone(),
-            })
-            .collect(),
-        subject: letter.subject,
-        body: letter.body,
-        in_reply_to: None,
-        references: Vec::new(),
-        automatic: true,
         attachments: vec![(
             format!("consuntivo-{}.html", period.from.format("%Y-%m")),
             "text/html; charset=utf-8".into(),
             html.into_bytes(),
         )],
+        ..crate::notify::OutgoingMail::automatic(MailPurpose::Report, None, to, letter)
     };
     crate::outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
     Ok(true)

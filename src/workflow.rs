@@ -377,20 +377,11 @@ pub fn notify_operators(
     let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
     for operator in to {
         let local = ctx.key.notification_local_part(ticket.id, &operator.email);
-        let mail = OutgoingMail {
-            purpose: MailPurpose::Notify,
-            ticket: Some(ticket.id),
-            to: vec![Recipient {
-                name: Some(operator.name.clone()),
-                address: operator.email.clone(),
-            }],
-            subject: rendered.subject.clone(),
-            body: rendered.body.clone(),
-            in_reply_to: None,
-            references: Vec::new(),
-            automatic: true,
-            attachments: Vec::new(),
-        };
+        let to = vec![Recipient {
+            name: Some(operator.name.clone()),
+            address: operator.email.clone(),
+        }];
+        let mail = OutgoingMail::automatic(MailPurpose::Notify, Some(ticket.id), to, rendered.clone());
         outbox::enqueue_as(
             conn,
             ctx.sender,
@@ -1478,20 +1469,11 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
             "suspension_notice",
             context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
         )?;
-        let mail = OutgoingMail {
-            purpose: MailPurpose::Suspension,
-            ticket: None,
-            to: vec![Recipient {
-                name: name.clone(),
-                address: email.clone(),
-            }],
-            subject: rendered.subject,
-            body: rendered.body,
-            in_reply_to: None,
-            references: Vec::new(),
-            automatic: true,
-            attachments: Vec::new(),
-        };
+        let to = vec![Recipient {
+            name: name.clone(),
+            address: email.clone(),
+        }];
+        let mail = OutgoingMail::automatic(MailPurpose::Suspension, None, to, rendered);
         outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
     }
     crate::store::suspensions::mark_announced(conn, suspension_id, ctx.now)?;
@@ -1545,17 +1527,7 @@ fn alert_supervisors(
         screening => Vec::<Value>::new(), suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
     };
     let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
-    let alert = OutgoingMail {
-        purpose: kind,
-        ticket: None,
-        to,
-        subject: rendered.subject,
-        body: rendered.body,
-        in_reply_to: None,
-        references: Vec::new(),
-        automatic: true,
-        attachments: Vec::new(),
-    };
+    let alert = OutgoingMail::automatic(kind, None, to, rendered);
     outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
     Ok(())
 }

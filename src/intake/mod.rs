@@ -228,17 +228,7 @@ fn quarantine(
             "quarantined",
             context! { source => message.source.clone(), error => error, size => message.size, helpdesk => intake.sender.name.clone() },
         )?;
-        let notice = OutgoingMail {
-            purpose: MailPurpose::Quarantined,
-            ticket: None,
-            to: supervisors,
-            subject: rendered.subject,
-            body: rendered.body,
-            in_reply_to: None,
-            references: Vec::new(),
-            automatic: true,
-            attachments: Vec::new(),
-        };
+        let notice = OutgoingMail::automatic(MailPurpose::Quarantined, None, supervisors, rendered);
         outbox::enqueue(conn, &intake.sender, &notice, now)?;
         messages::quarantine_reported(conn, quarantine_id, now)?;
     }

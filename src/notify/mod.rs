@@ -48,6 +48,29 @@ pub struct OutgoingMail {
     pub attachments: Vec<(String, String, Vec<u8>)>,
 }
 
+impl OutgoingMail {
+    /// An automatic mail outside any conversation — a notice, an alert, an announcement, a
+    /// report — with the subject and body of a rendered template.
+    pub fn automatic(
+        purpose: MailPurpose,
+        ticket: Option<TicketId>,
+        to: Vec<Recipient>,
+        rendered: templates::Rendered,
+    ) -> OutgoingMail {
+        OutgoingMail {
+            purpose,
+            ticket,
+            to,
+            subject: rendered.subject,
+            body: rendered.body,
+            in_reply_to: None,
+            references: Vec::new(),
+            automatic: true,
+            attachments: Vec::new(),
+        }
+    }
+}
+
 /// The identity mails are sent under.
 #[derive(Debug, Clone)]
 pub struct Sender {
