@@ -49,7 +49,19 @@ fn upgrade_keeps_existing_rows() {
         let conn = Connection::open(&path).expect("open");
         migrate(&conn, 1).expect("first migration only");
         assert_eq!(schema_version(&conn).expect("version"), 1);
-        insert_ticket(&conn, &sample(2026), "s3cret", "test").expect("insert at v1");
+        // The rows a version-1 binary wrote (today's code writes today's schema only).
+        conn.execute_batch(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, requester_email,
+                 requester_name, pratica, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Errore caricamento file firmato', 'new', 1, 'email', 'problem',
+                 'arch.ferrari@example.org', 'Anna Ferrari', 'PE-2026-001234', 's3cret',
+                 '2026-03-09T09:15:00Z', '2026-03-09T09:15:00Z');
+             INSERT INTO ticket_counters (year, last_number) VALUES (2026, 1);
+             INSERT INTO participants (ticket_id, email, role) VALUES ('TCK-2026-00001', 'arch.ferrari@example.org', 'requester');
+             INSERT INTO events (ticket_id, at, actor, action, detail) VALUES
+                 ('TCK-2026-00001', '2026-03-09T09:15:00Z', 'test', 'created', 'channel email');",
+        )
+        .expect("insert at v1");
     }
     let store = Store::open(&path).expect("upgrade on open");
     assert_eq!(schema_version(store.conn()).expect("version"), MIGRATIONS.len());

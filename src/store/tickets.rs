@@ -203,39 +203,21 @@ pub struct NewEvent<'a> {
     pub message: Option<i64>,
 }
 
-/// Appends `event` to the audit trail. An event that concerns no operator leaves the
-/// `operator` column out of the statement, so it writes the same row in every schema version
-/// since the first (the upgrade test inserts through this at version 1).
+/// Appends `event` to the audit trail.
 pub fn record_event(conn: &Connection, event: &NewEvent<'_>) -> rusqlite::Result<()> {
-    let at = ts(event.at);
-    match event.operator {
-        None => conn
-            .prepare_cached(
-                "INSERT INTO events (ticket_id, at, actor, action, detail, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                event.ticket,
-                at,
-                event.actor,
-                event.action,
-                event.detail,
-                event.message
-            ])?,
-        Some(operator) => conn
-            .prepare_cached(
-                "INSERT INTO events (ticket_id, at, actor, action, detail, operator, message)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                event.ticket,
-                at,
-                event.actor,
-                event.action,
-                event.detail,
-                operator,
-                event.message
-            ])?,
-    };
+    conn.prepare_cached(
+        "INSERT INTO events (ticket_id, at, actor, action, detail, operator, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![
+        event.ticket,
+        ts(event.at),
+        event.actor,
+        event.action,
+        event.detail,
+        event.operator,
+        event.message
+    ])?;
     Ok(())
 }
 
