@@ -208,9 +208,9 @@ pub fn assess(from: Option<&str>, headers: &[(String, String)], security: &Secur
     let Some((_, from_domain)) = from.rsplit_once('@') else {
         return Assessment::new(Verdict::Fail("the From address has no domain".into()), None);
     };
-    let all = |name: &'static str| headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
+    let all = |name: &'static str| values(headers, name);
     if security.provider == Provider::Microsoft365 {
-        let exchange = microsoft365(from_domain, &all);
+        let exchange = microsoft365(from_domain, headers);
         // A hybrid set-up may also have its own MX in front: its header counts as well.
         if exchange.verdict.allows() || security.trusted_authserv_id.is_empty() {
             return exchange;
@@ -273,7 +273,8 @@ fn by_authserv_id<'h>(
 ///
 /// No `AuthAs` at all means the message did not come through Exchange Online: no verdict
 /// from it can be trusted.
-fn microsoft365<'h, I: Iterator<Item = &'h str>>(from_domain: &str, all: &dyn Fn(&'static str) -> I) -> Assessment {
+fn microsoft365(from_domain: &str, headers: &[(String, String)]) -> Assessment {
+    let all = |name: &'static str| values(headers, name);
     let auth_as: Vec<&str> = all("x-ms-exchange-organization-authas").map(str::trim).collect();
     let Some(first) = auth_as.first() else {
         return Assessment::new(
@@ -320,6 +321,11 @@ fn microsoft365<'h, I: Iterator<Item = &'h str>>(from_domain: &str, all: &dyn Fn
             .unwrap_or_else(|| Verdict::Fail(format!("Exchange Online did not authenticate {from_domain}"))),
     };
     Assessment::new(verdict, decided_by)
+}
+
+/// The values of the headers called `name` (lowercase), in message order.
+fn values<'h>(headers: &'h [(String, String)], name: &'static str) -> impl Iterator<Item = &'h str> {
+    headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
 }
 
 /// The authentication a set of results proves for mail from `from_domain`, if any.

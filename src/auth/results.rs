@@ -142,29 +142,28 @@ impl Parser<'_> {
 
     /// One `method=result …` after its ";"; `None` at a trailing ";" or after `none`.
     fn resinfo(&mut self, may_be_none: bool) -> Result<Option<MethodResult>, ParseError> {
-        let p = self;
-        p.cfws()?;
-        if p.peek().is_none() {
+        self.cfws()?;
+        if self.peek().is_none() {
             // A trailing ";" is common and harmless.
             return Ok(None);
         }
-        let method = p.keyword("a method")?;
-        p.cfws()?;
-        if may_be_none && method == "none" && matches!(p.peek(), None | Some(b';')) {
-            if p.peek().is_some() {
-                return Err(p.error("nothing after \"none\""));
+        let method = self.keyword("a method")?;
+        self.cfws()?;
+        if may_be_none && method == "none" && matches!(self.peek(), None | Some(b';')) {
+            if self.peek().is_some() {
+                return Err(self.error("nothing after \"none\""));
             }
             return Ok(None);
         }
-        if p.peek() == Some(b'/') {
-            p.at += 1;
-            p.cfws()?;
-            p.digits()?;
-            p.cfws()?;
+        if self.peek() == Some(b'/') {
+            self.at += 1;
+            self.cfws()?;
+            self.digits()?;
+            self.cfws()?;
         }
-        p.expect(b'=', "\"=\" after the method")?;
-        p.cfws()?;
-        let result = p.keyword("a result")?;
+        self.expect(b'=', "\"=\" after the method")?;
+        self.cfws()?;
+        let result = self.keyword("a result")?;
         let mut clause = MethodResult {
             method,
             result,
@@ -172,31 +171,31 @@ impl Parser<'_> {
             properties: Vec::new(),
         };
         loop {
-            let had_space = p.cfws()?;
-            match p.peek() {
+            let had_space = self.cfws()?;
+            match self.peek() {
                 None | Some(b';') => return Ok(Some(clause)),
-                Some(_) if !had_space => return Err(p.error("a space before the next property")),
+                Some(_) if !had_space => return Err(self.error("a space before the next property")),
                 Some(_) => {}
             }
-            let key = p.keyword("a property")?;
-            p.cfws()?;
-            if p.peek() == Some(b'.') {
-                p.at += 1;
-                p.cfws()?;
-                let name = p.keyword("a property name")?;
-                p.cfws()?;
-                p.expect(b'=', "\"=\" after the property")?;
-                p.cfws()?;
-                let value = p.pvalue()?;
+            let key = self.keyword("a property")?;
+            self.cfws()?;
+            if self.peek() == Some(b'.') {
+                self.at += 1;
+                self.cfws()?;
+                let name = self.keyword("a property name")?;
+                self.cfws()?;
+                self.expect(b'=', "\"=\" after the property")?;
+                self.cfws()?;
+                let value = self.pvalue()?;
                 clause.properties.push(Property {
                     ptype: key,
                     name,
                     value,
                 });
             } else {
-                p.expect(b'=', "\"=\" or \".\" after a property")?;
-                p.cfws()?;
-                let value = p.pvalue()?;
+                self.expect(b'=', "\"=\" or \".\" after a property")?;
+                self.cfws()?;
+                let value = self.pvalue()?;
                 if key == "reason" && clause.reason.is_none() && clause.properties.is_empty() {
                     clause.reason = Some(value);
                 } else {
