@@ -100,14 +100,6 @@ impl Context<'_> {
 // SLA cycles
 // ---------------------------------------------------------------------------------------------
 
-/// The current (latest) SLA cycle of a ticket.
-pub use crate::store::cycles::LatestCycle as Cycle;
-
-/// The latest cycle of `ticket`.
-pub fn current_cycle(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<Cycle>> {
-    cycles::latest(conn, ticket)
-}
-
 // ---------------------------------------------------------------------------------------------
 // The apply seam
 // ---------------------------------------------------------------------------------------------
@@ -343,7 +335,7 @@ pub fn notify_operators(
     if to.is_empty() {
         return Ok(());
     }
-    let cycle = current_cycle(conn, ticket.id)?;
+    let cycle = cycles::latest(conn, ticket.id)?;
     let screening: Vec<Value> = if notice.screening {
         screening(conn, ticket.id)?
     } else {
@@ -465,7 +457,7 @@ pub fn on_requester_message(
     mail: &InboundMail,
 ) -> anyhow::Result<()> {
     let row = reload(conn, ticket)?;
-    let cycle = current_cycle(conn, ticket)?;
+    let cycle = cycles::latest(conn, ticket)?;
     let resolver_away_until = match row.resolver.as_deref() {
         Some(resolver) => operators::away_until(conn, resolver)?,
         None => None,
@@ -698,7 +690,7 @@ fn take_in(
     let row = reload(conn, ticket)?;
     tickets::assign(conn, ticket, &technician.email, ctx.now)?;
     ctx.assigned(conn, ticket, &actor.email, &technician.email)?;
-    let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+    let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
     let first_take_in = cycle.take_in_at.is_none();
     let due = match cycle.resolution_due {
         Some(due) if !first_take_in => due,
@@ -777,7 +769,7 @@ fn apply_ticket_commands(
             }
             Command::Escalate(who) => {
                 tickets::set_level(conn, ticket, Level::Second, ctx.now)?;
-                let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
                 let due = resolution_due(
                     ctx.calendar,
                     &ctx.config.sla,
@@ -861,7 +853,7 @@ fn apply_ticket_commands(
                 };
                 let outcome = if out_of_scope { "out_of_scope" } else { "resolved" };
                 tickets::resolve(conn, ticket, &operator.email, outcome, ctx.now)?;
-                if let Some(cycle) = current_cycle(conn, ticket)? {
+                if let Some(cycle) = cycles::latest(conn, ticket)? {
                     cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?;
                 }
                 let what = if out_of_scope {
@@ -882,7 +874,7 @@ fn apply_ticket_commands(
             }
             Command::Phone(_) => {
                 ctx.event(conn, Some(ticket), &operator.email, EventAction::Phone, body)?;
-                let cycle = current_cycle(conn, ticket)?.context("a ticket always has a cycle")?;
+                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
                 // A phone request without e-mail is taken in by the call-back itself.
                 if row.requester_email.is_none() && cycle.take_in_at.is_none() {
                     let due = resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now);
@@ -1397,7 +1389,7 @@ fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>
     let open = tickets::list_tickets(conn, true)?;
     let mut rows = Vec::new();
     for t in open {
-        let cycle = current_cycle(conn, t.id)?;
+        let cycle = cycles::latest(conn, t.id)?;
         let due = cycle.as_ref().map(|c| {
             if c.take_in_at.is_none() {
                 c.take_in_due

@@ -22,19 +22,13 @@ pub struct OurMail {
 
 /// The mail of ours with this Message-ID, if we ever queued one.
 pub fn our_mail(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<OurMail>> {
-    let row: Option<(Option<String>, String)> = conn
+    let row: Option<(Option<TicketId>, String)> = conn
         .prepare_cached("SELECT ticket_id, recipients FROM outbox WHERE message_id = ?1")?
         .query_row([message_id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let Some((ticket, recipients)) = row else {
         return Ok(None);
     };
-    let ticket = ticket
-        .map(|t| {
-            t.parse::<TicketId>()
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
-        })
-        .transpose()?;
     Ok(Some(OurMail {
         ticket,
         recipients: recipients
@@ -53,7 +47,7 @@ pub fn mark_undeliverable(
     now: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TicketId>> {
-    let newly: Vec<String> = conn
+    let newly: Vec<TicketId> = conn
         .prepare_cached(
             "SELECT ticket_id FROM participants WHERE email = ?1
              AND NOT (undeliverable = 1 AND undeliverable_until > ?2) ORDER BY ticket_id",
@@ -62,13 +56,13 @@ pub fn mark_undeliverable(
         .collect::<rusqlite::Result<_>>()?;
     conn.prepare_cached("UPDATE participants SET undeliverable = 1, undeliverable_until = ?2 WHERE email = ?1")?
         .execute(params![address, ts(until)])?;
-    newly.iter().map(|t| parse_ticket(t)).collect()
+    Ok(newly)
 }
 
 /// Clears the marks of `address` (it wrote to us, so it works). Returns the tickets where a
 /// mark still in force was cleared.
 pub fn clear_undeliverable(conn: &Connection, address: &str, now: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
-    let cleared: Vec<String> = conn
+    let cleared: Vec<TicketId> = conn
         .prepare_cached(
             "SELECT ticket_id FROM participants WHERE email = ?1
              AND undeliverable = 1 AND undeliverable_until > ?2 ORDER BY ticket_id",
@@ -79,7 +73,7 @@ pub fn clear_undeliverable(conn: &Connection, address: &str, now: DateTime<Utc>)
         conn.prepare_cached("UPDATE participants SET undeliverable = 0, undeliverable_until = NULL WHERE email = ?1")?
             .execute([address])?;
     }
-    cleared.iter().map(|t| parse_ticket(t)).collect()
+    Ok(cleared)
 }
 
 /// True when `address` is marked undeliverable on `ticket` and the mark is still in force.
@@ -94,11 +88,6 @@ pub fn is_undeliverable(
                         AND undeliverable = 1 AND undeliverable_until > ?3)",
     )?
     .query_row(params![ticket.to_string(), address, ts(now)], |r| r.get(0))
-}
-
-fn parse_ticket(text: &str) -> rusqlite::Result<TicketId> {
-    text.parse()
-        .map_err(|e: String| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
 }
 
 /// True when `address` takes part in `ticket` (its requester or someone in copy).

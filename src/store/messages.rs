@@ -85,21 +85,14 @@ pub fn insert_inbound(conn: &Connection, m: &Inbound<'_>) -> rusqlite::Result<i6
 /// The ticket of a Message-ID we sent or stored, if any. A stored id that does not parse is
 /// an error, never a message threaded nowhere.
 pub fn ticket_of_message_id(conn: &Connection, message_id: &str) -> rusqlite::Result<Option<TicketId>> {
-    let ticket: Option<String> = conn
-        .prepare_cached(
-            "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
-             UNION ALL
-             SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
-             LIMIT 1",
-        )?
-        .query_row([message_id], |r| r.get(0))
-        .optional()?;
-    ticket
-        .map(|t| {
-            t.parse::<TicketId>()
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into()))
-        })
-        .transpose()
+    conn.prepare_cached(
+        "SELECT ticket_id FROM outbox WHERE message_id = ?1 AND ticket_id IS NOT NULL
+         UNION ALL
+         SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL
+         LIMIT 1",
+    )?
+    .query_row([message_id], |r| r.get(0))
+    .optional()
 }
 
 /// A message arrived on `ticket`: its `updated_at` moves.
