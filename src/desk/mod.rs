@@ -13,3 +13,5 @@ pub mod effect;
 pub mod request;
 pub mod requester;
 pub mod roster;
+#[cfg(test)]
+mod testing;

@@ -81,27 +81,14 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
 
     use super::*;
     use crate::sla::CalendarRules;
 
-    fn operator(email: &str, level: Level) -> Operator {
-        Operator {
-            name: email.into(),
-            email: email.into(),
-            level,
-            supervisor: false,
-            away: false,
-        }
-    }
+    use crate::desk::testing::rome;
 
-    fn rome(d: u32, h: u32, m: u32) -> DateTime<Utc> {
-        chrono_tz::Europe::Rome
-            .with_ymd_and_hms(2026, 3, d, h, m, 0)
-            .single()
-            .expect("valid")
-            .with_timezone(&Utc)
+    fn operator(email: &str, level: Level) -> Operator {
+        crate::desk::testing::operator(email, email, level)
     }
 
     fn decide(channel: Channel, received_at: DateTime<Utc>, email: Option<&str>, acks_last_hour: u32) -> Vec<Effect> {

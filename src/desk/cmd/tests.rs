@@ -1,7 +1,7 @@
 //! Every refusal rule of the operator commands, one row each: the ticket, the mail, and the
 //! problem expected (or none).
 
-use chrono::{NaiveDate, TimeZone};
+use chrono::NaiveDate;
 
 use super::*;
 use crate::commands::parse_commands;
@@ -9,15 +9,7 @@ use crate::model::Kind;
 
 const TICKET: TicketId = TicketId { year: 2026, number: 7 };
 
-fn operator(name: &str, email: &str, level: Level) -> Operator {
-    Operator {
-        name: name.into(),
-        email: email.into(),
-        level,
-        supervisor: false,
-        away: false,
-    }
-}
+use crate::desk::testing::{operator, rome};
 
 fn roster() -> Vec<Operator> {
     vec![
@@ -39,11 +31,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
 
 /// The instant mails are applied: Monday 9 March 2026, 10:00 in Rome.
 fn now() -> DateTime<Utc> {
-    chrono_tz::Europe::Rome
-        .with_ymd_and_hms(2026, 3, 9, 10, 0, 0)
-        .single()
-        .expect("valid")
-        .with_timezone(&Utc)
+    rome(9, 10, 0)
 }
 
 /// The problems of `text` (tags and body, as an operator writes it) sent by the operator at

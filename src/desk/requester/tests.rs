@@ -2,9 +2,8 @@
 //! away by the roster, away by #assente), complaint, reminder (take-in or resolution overdue),
 //! plain news; and the pure phrase rule.
 
-use chrono::TimeZone;
-
 use super::*;
+use crate::desk::testing::rome;
 use crate::sla::CalendarRules;
 
 #[test]
@@ -59,12 +58,11 @@ const LUCA: &str = "luca@comune.example.it";
 const REQUESTER: &str = "anna@example.org";
 
 fn operator(email: &str, level: Level, supervisor: bool, away: bool) -> Operator {
+    let name = email.split('@').next().unwrap_or_default();
     Operator {
-        name: email.split('@').next().unwrap_or_default().to_string(),
-        email: email.into(),
-        level,
         supervisor,
         away,
+        ..crate::desk::testing::operator(name, email, level)
     }
 }
 
@@ -74,14 +72,6 @@ fn roster(giulia_away: bool) -> Vec<Operator> {
         operator(MARCO, Level::First, false, false),
         operator(LUCA, Level::Second, true, false),
     ]
-}
-
-fn rome(d: u32, h: u32, m: u32) -> DateTime<Utc> {
-    chrono_tz::Europe::Rome
-        .with_ymd_and_hms(2026, 3, d, h, m, 0)
-        .single()
-        .expect("valid")
-        .with_timezone(&Utc)
 }
 
 /// Monday 9 March 2026, 11:00 in Rome.
