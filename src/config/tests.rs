@@ -216,3 +216,28 @@ fn load_falls_back_to_defaults_only_when_the_file_is_missing() {
     assert!(err.to_string().contains("helpdesk.language"), "{err}");
     assert!(err.to_string().contains(&missing.display().to_string()));
 }
+
+#[test]
+fn the_provider_decides_whether_an_authserv_id_is_needed() {
+    let operator = "[[operator]]\nname = \"Giulia Bianchi\"\nemail = \"giulia.bianchi@comune.example.it\"\n";
+    let google = parse(&format!("[security]\nprovider = \"google\"\n{operator}")).expect("google needs no id");
+    assert_eq!(google.security.provider, Provider::Google);
+    assert_eq!(google.security.trusted_authserv_id, GOOGLE_AUTHSERV_ID);
+    let m365 = parse(&format!("[security]\nprovider = \"microsoft365\"\n{operator}")).expect("nor Microsoft 365");
+    assert!(m365.security.checks_authentication());
+    assert!(m365.security.trusted_authserv_id.is_empty());
+    let keys: Vec<String> = problems(&format!("[security]\nprovider = \"generic\"\n{operator}"))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(
+        keys,
+        ["security.trusted_authserv_id"],
+        "the generic provider needs its MX's id"
+    );
+    let keys: Vec<String> = problems("[security]\nprovider = \"exchange\"\n")
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(keys, ["security.provider"]);
+}
