@@ -11,23 +11,26 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context as _, bail};
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use anyhow::Context as _;
+use chrono::{DateTime, NaiveDate, Utc};
 use minijinja::{Value, context};
 use rusqlite::Connection;
 
 use crate::auth::{self, MacKey};
 use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
-use crate::desk::{self, effect::Effect};
+use crate::desk::{
+    self,
+    effect::{CycleStamp, Effect, Letter},
+};
 use crate::ingest::parse::InboundMail;
-use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, Status, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
-use crate::sla::{Calendar, resolution_due};
+use crate::sla::Calendar;
 use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
-use crate::store::{cycles, messages, operators, ts};
+use crate::store::{cycles, messages, operators};
 
 /// Everything a workflow step needs besides the connection.
 pub struct Context<'a> {
@@ -134,32 +137,67 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                     },
                 )?;
             }
-            Effect::NotifyOperators { to, kind, reason, text } => {
+            Effect::NotifyOperators {
+                to,
+                kind,
+                reason,
+                text,
+                screening,
+            } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
                 let row = reload(conn, ticket)?;
-                notify_operators(
-                    conn,
-                    ctx,
-                    &row,
-                    &operators,
-                    Notice::new(*kind, reason.clone()).with_text(text.clone()),
-                )?;
+                let mut notice = Notice::new(*kind, reason.clone()).with_text(text.clone());
+                notice.screening = *screening;
+                notify_operators(conn, ctx, &row, &operators, notice)?;
             }
             Effect::SetKind(kind) => tickets::set_kind(conn, ticket, *kind, ctx.now)?,
             Effect::Reopen { status, assignee } => {
                 tickets::reopen(conn, ticket, *status, assignee.as_deref(), ctx.now)?
             }
-            Effect::LetterReopened { technician } => {
+            Effect::Letter { letter, stamp } => {
                 let row = reload(conn, ticket)?;
-                letter(
-                    conn,
-                    ctx,
-                    &row,
-                    MailPurpose::Reopened,
-                    "reopened",
-                    BTreeMap::from([("technician", Value::from(technician.clone().unwrap_or_default()))]),
-                    Vec::new(),
-                )?;
+                let sent = send_letter(conn, ctx, &row, letter)?;
+                match stamp {
+                    None => {}
+                    Some(stamp) => {
+                        let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
+                        match stamp {
+                            CycleStamp::TakeIn { resolution_due } => {
+                                cycles::take_in(conn, cycle.id, ctx.now, sent.as_deref(), *resolution_due)?
+                            }
+                            CycleStamp::Resolution => cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?,
+                        }
+                    }
+                }
+            }
+            Effect::Assign { technician, by } => {
+                tickets::assign(conn, ticket, technician, ctx.now)?;
+                ctx.assigned(conn, ticket, by, technician)?;
+            }
+            Effect::Escalate { resolution_due } => {
+                tickets::set_level(conn, ticket, Level::Second, ctx.now)?;
+                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
+                cycles::escalate(conn, cycle.id, *resolution_due)?;
+            }
+            Effect::Resolve { by, outcome } => tickets::resolve(conn, ticket, by, outcome.as_str(), ctx.now)?,
+            Effect::TakeInByPhone { resolution_due } => {
+                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
+                cycles::take_in_by_phone(conn, cycle.id, ctx.now, *resolution_due)?;
+            }
+            Effect::LogTime { by, minutes } => operators::log_time(conn, ticket, by, *minutes, ctx.now)?,
+            Effect::RecordKbResolution { text } => {
+                crate::kb::record_resolution(conn, &ticket.to_string(), text, ctx.now)?;
+            }
+            Effect::ReviewKbEntry { by, title } => {
+                if crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)? {
+                    ctx.event(
+                        conn,
+                        Some(ticket),
+                        by,
+                        EventAction::KbReviewed,
+                        title.as_deref().unwrap_or(""),
+                    )?;
+                }
             }
             Effect::Acknowledge { take_in_due, dropped } => {
                 let row = reload(conn, ticket)?;
@@ -291,6 +329,96 @@ fn letter(
         attachments,
     };
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
+}
+
+/// Sends the requester the desk's `letter`; returns its Message-ID, none when it could not
+/// leave (no usable address: an event says so).
+fn send_letter(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    letter: &Letter,
+) -> anyhow::Result<Option<String>> {
+    let text = |t: &str| Value::from(t.to_string());
+    let (purpose, template, vars, attachments) = match letter {
+        Letter::TakeIn {
+            technician,
+            resolution_due,
+        } => (
+            MailPurpose::TakeIn,
+            "take_in",
+            BTreeMap::from([
+                ("technician", text(technician)),
+                ("resolution_due", Value::from(ctx.local(*resolution_due))),
+            ]),
+            Vec::new(),
+        ),
+        Letter::Escalated { resolution_due } => (
+            MailPurpose::Escalated,
+            "escalated",
+            BTreeMap::from([("resolution_due", Value::from(ctx.local(*resolution_due)))]),
+            Vec::new(),
+        ),
+        Letter::Closing { text: body, operator } => (
+            MailPurpose::Closing,
+            "closing",
+            BTreeMap::from([("text", text(body)), ("operator", text(operator))]),
+            Vec::new(),
+        ),
+        Letter::OutOfScope { text: body } => (
+            MailPurpose::OutOfScope,
+            "out_of_scope",
+            BTreeMap::from([
+                ("text", text(body)),
+                ("contacts", text(&ctx.config.helpdesk.out_of_scope_contacts)),
+            ]),
+            Vec::new(),
+        ),
+        Letter::Remote {
+            start,
+            minutes,
+            operator,
+            text: body,
+        } => {
+            let session = crate::notify::ics::Session {
+                ticket: ticket.id,
+                subject: &ticket.subject,
+                attendee: ticket.requester_email.as_deref().unwrap_or_default(),
+                technician: operator,
+                start: *start,
+                minutes: *minutes,
+            };
+            let ics = crate::notify::ics::invitation(&session, ctx.sender, ctx.now);
+            (
+                MailPurpose::Remote,
+                "remote",
+                BTreeMap::from([
+                    ("when", Value::from(ctx.local(*start))),
+                    ("minutes", Value::from(*minutes)),
+                    ("operator", text(operator)),
+                    ("text", text(body)),
+                ]),
+                vec![(
+                    "assistenza-remota.ics".into(),
+                    "text/calendar; method=REQUEST; charset=utf-8".into(),
+                    ics.into_bytes(),
+                )],
+            )
+        }
+        Letter::Answer { text: body, operator } => (
+            MailPurpose::Answer,
+            "answer",
+            BTreeMap::from([("text", text(body)), ("operator", text(operator))]),
+            Vec::new(),
+        ),
+        Letter::Reopened { technician } => (
+            MailPurpose::Reopened,
+            "reopened",
+            BTreeMap::from([("technician", text(technician.as_deref().unwrap_or_default()))]),
+            Vec::new(),
+        ),
+    };
+    self::letter(conn, ctx, ticket, purpose, template, vars, attachments)
 }
 
 /// What an operator notice is about.
@@ -555,14 +683,10 @@ pub fn on_operator_mail(
                 "commands and answers on a ticket must be sent as a reply to a notification you received about it";
             (Report::error(&format!("[{ticket}]"), why), Some(ticket))
         } else {
-            // Validate everything first; apply only when nothing is wrong.
-            match plan_ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)? {
-                Err(report) => (report, Some(ticket)),
-                Ok(()) => (
-                    apply_ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)?,
-                    Some(ticket),
-                ),
-            }
+            (
+                ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)?,
+                Some(ticket),
+            )
         }
     } else {
         fresh_commands(conn, ctx, operator, mail, &parsed.commands, &parsed.body)?
@@ -635,18 +759,28 @@ fn reply_to_operator(
     Ok(())
 }
 
-/// Checks every command against the ticket before anything changes (the rules are the
-/// desk's, `desk::cmd`).
-fn plan_ticket_commands(
+/// An operator's commands on `ticket`: the desk checks them all and decides (load → decide →
+/// apply); a mail is applied whole or not at all.
+fn ticket_commands(
     conn: &Connection,
     ctx: &Context<'_>,
     operator: &Operator,
     ticket: TicketId,
     commands: &[Command],
     body: &str,
-) -> anyhow::Result<Result<(), Report>> {
+) -> anyhow::Result<Report> {
     let row = reload(conn, ticket)?;
-    let facts = facts_of(&row);
+    let cycle = cycles::latest(conn, ticket)?;
+    let facts = desk::cmd::TicketFacts {
+        id: row.id,
+        status: row.status,
+        level: row.level,
+        requester_email: row.requester_email.as_deref(),
+        assignee: row.assignee.as_deref(),
+        take_in_at: cycle.as_ref().and_then(|c| c.take_in_at),
+        resolution_due: cycle.as_ref().and_then(|c| c.resolution_due),
+        has_kb_entry: crate::store::kb::find_by_ticket(conn, &ticket.to_string())?.is_some(),
+    };
     let mail = desk::cmd::CommandMail {
         operator,
         commands,
@@ -655,404 +789,19 @@ fn plan_ticket_commands(
         timezone: ctx.calendar.timezone(),
         now: ctx.now,
     };
-    let errors = desk::cmd::refusals(&facts, &mail);
-    Ok(if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Report {
-            applied: Vec::new(),
-            errors,
-            nothing_changed: false,
-        })
+    let local_time = |t: DateTime<Utc>| ctx.local(t);
+    let setting = desk::cmd::Setting {
+        calendar: ctx.calendar,
+        sla: &ctx.config.sla,
+        local_time: &local_time,
+    };
+    let decision = desk::cmd::decide(&facts, &mail, &setting);
+    apply(conn, ctx, ticket, &decision.effects)?;
+    Ok(Report {
+        applied: decision.applied,
+        errors: decision.refusals,
+        nothing_changed: decision.nothing_changed,
     })
-}
-
-/// What the command rules know of a ticket.
-fn facts_of(row: &TicketRow) -> desk::cmd::TicketFacts<'_> {
-    desk::cmd::TicketFacts {
-        id: row.id,
-        status: row.status,
-        level: row.level,
-        requester_email: row.requester_email.as_deref(),
-        assignee: row.assignee.as_deref(),
-    }
-}
-
-/// Takes the ticket in for `technician`: the confirmation naming them stops the take-in clock
-/// (or, for a phone request without e-mail, the later `#telefono` call-back does).
-fn take_in(
-    conn: &Connection,
-    ctx: &Context<'_>,
-    actor: &Operator,
-    ticket: TicketId,
-    technician: &Operator,
-) -> anyhow::Result<String> {
-    let row = reload(conn, ticket)?;
-    tickets::assign(conn, ticket, &technician.email, ctx.now)?;
-    ctx.assigned(conn, ticket, &actor.email, &technician.email)?;
-    let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
-    let first_take_in = cycle.take_in_at.is_none();
-    let due = match cycle.resolution_due {
-        Some(due) if !first_take_in => due,
-        _ => resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now),
-    };
-    // Every (re)assignment tells the requester who now handles the ticket; only the first of
-    // a cycle is the take-in confirmation the SLA counts.
-    let row = reload(conn, ticket)?;
-    let confirmation = letter(
-        conn,
-        ctx,
-        &row,
-        MailPurpose::TakeIn,
-        "take_in",
-        BTreeMap::from([
-            ("technician", Value::from(technician.name.clone())),
-            ("resolution_due", Value::from(ctx.local(due))),
-        ]),
-        Vec::new(),
-    )?;
-    if first_take_in {
-        cycles::take_in(conn, cycle.id, ctx.now, confirmation.as_deref(), due)?;
-    }
-    if technician.email != actor.email {
-        notify_operators(
-            conn,
-            ctx,
-            &row,
-            &[technician],
-            Notice::new(NoticeKind::Assigned, format!("da {}", actor.name)),
-        )?;
-    }
-    let waiting = if row.requester_email.is_none() {
-        " (in attesa della richiamata: usa #telefono)"
-    } else {
-        ""
-    };
-    Ok(format!("{ticket} assegnata a {}{waiting}", technician.name))
-}
-
-fn apply_ticket_commands(
-    conn: &Connection,
-    ctx: &Context<'_>,
-    operator: &Operator,
-    ticket: TicketId,
-    commands: &[Command],
-    body: &str,
-) -> anyhow::Result<Report> {
-    let mut report = Report::default();
-    // The text below these tags is theirs: a resolution, a note, a call's summary, the
-    // handover note for second level (issue 21, item 3: it used to reach the requester as an
-    // answer). Only an untagged body is an answer.
-    let body_is_for_a_tag = commands.iter().any(|c| {
-        matches!(
-            c,
-            Command::Resolve
-                | Command::Note
-                | Command::Phone(_)
-                | Command::OutOfScope
-                | Command::Remote { .. }
-                | Command::Escalate(_)
-        )
-    });
-    for command in commands {
-        let row = reload(conn, ticket)?;
-        let line = match command {
-            Command::Take if desk::cmd::take::is_already_held(&facts_of(&row), &operator.email) => {
-                report.nothing_changed = true;
-                format!("{ticket} è già assegnata a te: nessuna nuova presa in carico, nessun messaggio inviato")
-            }
-            Command::Take => take_in(conn, ctx, operator, ticket, operator)?,
-            Command::Assign(who) => {
-                let technician =
-                    desk::cmd::operator_named(&ctx.config.operators, who).context("checked while planning")?;
-                take_in(conn, ctx, operator, ticket, technician)?
-            }
-            Command::Escalate(who) => {
-                tickets::set_level(conn, ticket, Level::Second, ctx.now)?;
-                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
-                let due = resolution_due(
-                    ctx.calendar,
-                    &ctx.config.sla,
-                    Level::Second,
-                    cycle.take_in_at.unwrap_or(ctx.now),
-                );
-                cycles::escalate(conn, cycle.id, due)?;
-                ctx.event(
-                    conn,
-                    Some(ticket),
-                    &operator.email,
-                    EventAction::Escalated,
-                    who.as_deref().unwrap_or(""),
-                )?;
-                let named = who
-                    .as_deref()
-                    .and_then(|w| desk::cmd::operator_named(&ctx.config.operators, w));
-                if let Some(op) = named {
-                    tickets::assign(conn, ticket, &op.email, ctx.now)?;
-                    ctx.assigned(conn, ticket, &operator.email, &op.email)?;
-                }
-                let row = reload(conn, ticket)?;
-                letter(
-                    conn,
-                    ctx,
-                    &row,
-                    MailPurpose::Escalated,
-                    "escalated",
-                    BTreeMap::from([("resolution_due", Value::from(ctx.local(due)))]),
-                    Vec::new(),
-                )?;
-                let to: Vec<&Operator> = match named {
-                    Some(op) => vec![op],
-                    None => ctx
-                        .config
-                        .operators
-                        .iter()
-                        .filter(|o| o.level == Level::Second && !o.away)
-                        .collect(),
-                };
-                let mut notice = Notice::new(NoticeKind::Escalated, format!("da {}", operator.name)).with_text(body);
-                notice.screening = true;
-                notify_operators(conn, ctx, &row, &to, notice)?;
-                format!("{ticket} passata al secondo livello")
-            }
-            Command::Resolve | Command::OutOfScope => {
-                if row.status == Status::New {
-                    report.applied.push(take_in(conn, ctx, operator, ticket, operator)?);
-                }
-                let out_of_scope = matches!(command, Command::OutOfScope);
-                let row = reload(conn, ticket)?;
-                let sent = if out_of_scope {
-                    letter(
-                        conn,
-                        ctx,
-                        &row,
-                        MailPurpose::OutOfScope,
-                        "out_of_scope",
-                        BTreeMap::from([
-                            ("text", Value::from(body)),
-                            (
-                                "contacts",
-                                Value::from(ctx.config.helpdesk.out_of_scope_contacts.clone()),
-                            ),
-                        ]),
-                        Vec::new(),
-                    )?
-                } else {
-                    letter(
-                        conn,
-                        ctx,
-                        &row,
-                        MailPurpose::Closing,
-                        "closing",
-                        BTreeMap::from([
-                            ("text", Value::from(body)),
-                            ("operator", Value::from(operator.name.clone())),
-                        ]),
-                        Vec::new(),
-                    )?
-                };
-                let outcome = if out_of_scope { "out_of_scope" } else { "resolved" };
-                tickets::resolve(conn, ticket, &operator.email, outcome, ctx.now)?;
-                if let Some(cycle) = cycles::latest(conn, ticket)? {
-                    cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?;
-                }
-                let what = if out_of_scope {
-                    EventAction::OutOfScope
-                } else {
-                    EventAction::Resolved
-                };
-                ctx.event(conn, Some(ticket), &operator.email, what, body)?;
-                // Every resolution feeds the knowledge base (out-of-scope closings solve nothing).
-                if !out_of_scope {
-                    crate::kb::record_resolution(conn, &ticket.to_string(), body, ctx.now)?;
-                }
-                format!("{ticket} chiusa ({what})")
-            }
-            Command::Note => {
-                ctx.event(conn, Some(ticket), &operator.email, EventAction::Note, body)?;
-                format!("nota registrata su {ticket}")
-            }
-            Command::Phone(_) => {
-                ctx.event(conn, Some(ticket), &operator.email, EventAction::Phone, body)?;
-                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
-                // A phone request without e-mail is taken in by the call-back itself.
-                if row.requester_email.is_none() && cycle.take_in_at.is_none() {
-                    let due = resolution_due(ctx.calendar, &ctx.config.sla, row.level, ctx.now);
-                    cycles::take_in_by_phone(conn, cycle.id, ctx.now, due)?;
-                    if row.status == Status::New {
-                        tickets::assign(conn, ticket, &operator.email, ctx.now)?;
-                        ctx.assigned(conn, ticket, &operator.email, &operator.email)?;
-                    }
-                }
-                format!("telefonata registrata su {ticket}")
-            }
-            Command::SetKind(kind) => {
-                tickets::set_kind(conn, ticket, *kind, ctx.now)?;
-                ctx.event(conn, Some(ticket), &operator.email, EventAction::Kind, kind.as_str())?;
-                if *kind == Kind::Complaint {
-                    let row = reload(conn, ticket)?;
-                    notify_operators(
-                        conn,
-                        ctx,
-                        &row,
-                        &supervisors(ctx.config),
-                        Notice::new(NoticeKind::Complaint, "").with_text(body),
-                    )?;
-                }
-                format!("{ticket}: tipo {kind}")
-            }
-            Command::Remote { at, minutes } => {
-                let start = ctx
-                    .calendar
-                    .timezone()
-                    .from_local_datetime(at)
-                    .earliest()
-                    .context("checked while planning")?
-                    .with_timezone(&Utc);
-                let ics = calendar_invitation(ctx, &row, operator, start, *minutes);
-                letter(
-                    conn,
-                    ctx,
-                    &row,
-                    MailPurpose::Remote,
-                    "remote",
-                    BTreeMap::from([
-                        ("when", Value::from(ctx.local(start))),
-                        ("minutes", Value::from(*minutes)),
-                        ("operator", Value::from(operator.name.clone())),
-                        ("text", Value::from(body)),
-                    ]),
-                    vec![(
-                        "assistenza-remota.ics".into(),
-                        "text/calendar; method=REQUEST; charset=utf-8".into(),
-                        ics.into_bytes(),
-                    )],
-                )?;
-                ctx.event(
-                    conn,
-                    Some(ticket),
-                    &operator.email,
-                    EventAction::Remote,
-                    &format!("{} for {minutes} min", ts(start)),
-                )?;
-                format!("invito al desktop remoto inviato per {}", ctx.local(start))
-            }
-            Command::Time(minutes) => {
-                operators::log_time(conn, ticket, &operator.email, *minutes, ctx.now)?;
-                ctx.event(
-                    conn,
-                    Some(ticket),
-                    &operator.email,
-                    EventAction::Time,
-                    &format!("{minutes} min"),
-                )?;
-                format!("{minutes} minuti registrati su {ticket}")
-            }
-            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
-                bail!(
-                    "{} reached apply_ticket_commands although planning refuses it",
-                    desk::cmd::tag_of(command)
-                )
-            }
-            // Curating the entry waits until every other command (a resolution above all) ran.
-            Command::Kb(_) => continue,
-        };
-        report.applied.push(line);
-    }
-    if let Some(Command::Kb(title)) = commands.iter().find(|c| matches!(c, Command::Kb(_)))
-        && crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)?
-    {
-        ctx.event(
-            conn,
-            Some(ticket),
-            &operator.email,
-            EventAction::KbReviewed,
-            title.as_deref().unwrap_or(""),
-        )?;
-        report
-            .applied
-            .push(format!("{ticket}: articolo della knowledge base revisionato"));
-    }
-    if !body_is_for_a_tag && !body.is_empty() {
-        let row = reload(conn, ticket)?;
-        letter(
-            conn,
-            ctx,
-            &row,
-            MailPurpose::Answer,
-            "answer",
-            BTreeMap::from([
-                ("text", Value::from(body)),
-                ("operator", Value::from(operator.name.clone())),
-            ]),
-            Vec::new(),
-        )?;
-        ctx.event(conn, Some(ticket), &operator.email, EventAction::Answered, "")?;
-        report
-            .applied
-            .push(format!("risposta inviata al richiedente di {ticket}"));
-    }
-    Ok(report)
-}
-
-/// An iCalendar invitation (RFC 5545) for a remote-desktop session.
-fn calendar_invitation(
-    ctx: &Context<'_>,
-    ticket: &TicketRow,
-    operator: &Operator,
-    start: DateTime<Utc>,
-    minutes: u32,
-) -> String {
-    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let end = start + chrono::TimeDelta::minutes(i64::from(minutes));
-    // TEXT values escape backslash, semicolon, comma and newlines (RFC 5545 §3.3.11).
-    let text = |s: &str| {
-        s.replace('\\', "\\\\")
-            .replace(';', "\\;")
-            .replace(',', "\\,")
-            .replace(['\r', '\n'], " ")
-    };
-    let summary = text(&format!("Assistenza remota {} - {}", ticket.id, ticket.subject));
-    let lines = [
-        "BEGIN:VCALENDAR".to_string(),
-        "VERSION:2.0".into(),
-        "PRODID:-//Sportello//Help desk CPortal//IT".into(),
-        "METHOD:REQUEST".into(),
-        "BEGIN:VEVENT".into(),
-        format!("UID:{}.remote.{}@{}", ticket.id, start.timestamp(), ctx.sender.domain()),
-        format!("DTSTAMP:{}", stamp(ctx.now)),
-        format!("DTSTART:{}", stamp(start)),
-        format!("DTEND:{}", stamp(end)),
-        format!("SUMMARY:{summary}"),
-        format!(
-            "DESCRIPTION:{}",
-            text(&format!("Tecnico: {}. Richiesta {}.", operator.name, ticket.id))
-        ),
-        format!("ORGANIZER;CN={}:mailto:{}", text(&ctx.sender.name), ctx.sender.address),
-        format!(
-            "ATTENDEE;ROLE=REQ-PARTICIPANT;RSVP=TRUE:mailto:{}",
-            ticket.requester_email.clone().unwrap_or_default()
-        ),
-        "STATUS:CONFIRMED".into(),
-        "END:VEVENT".into(),
-        "END:VCALENDAR".into(),
-    ];
-    lines.iter().map(|l| fold_ics(l)).collect::<Vec<_>>().join("\r\n") + "\r\n"
-}
-
-/// Folds a content line at 75 octets (RFC 5545 §3.1), never inside a UTF-8 character.
-fn fold_ics(line: &str) -> String {
-    let mut out = String::new();
-    let mut width = 0;
-    for c in line.chars() {
-        if width + c.len_utf8() > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += c.len_utf8();
-    }
-    out
 }
 
 /// Mails that need no ticket: `#nuovo`, `#coda`, `#aiuto`, `#assente`.
@@ -1559,13 +1308,6 @@ pub fn authenticate(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ics_lines_fold_at_75_octets_without_splitting_characters() {
-        let folded = fold_ics(&format!("SUMMARY:{}", "è".repeat(60)));
-        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
-        assert_eq!(folded.replace("\r\n ", ""), format!("SUMMARY:{}", "è".repeat(60)));
-    }
 
     #[test]
     fn phone_numbers() {

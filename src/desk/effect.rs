@@ -29,6 +29,89 @@ impl CycleOpening {
     }
 }
 
+/// How a ticket was closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Solved (`#risolto`): the resolution feeds the knowledge base.
+    Resolved,
+    /// Not the help desk's business (`#fuoriambito`).
+    OutOfScope,
+}
+
+impl Outcome {
+    /// The spelling of `tickets.outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Resolved => "resolved",
+            Outcome::OutOfScope => "out_of_scope",
+        }
+    }
+}
+
+/// What a letter records on the ticket's current SLA cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CycleStamp {
+    /// The take-in confirmation: stops the take-in clock and starts the resolution one.
+    TakeIn {
+        /// When the resolution is due.
+        resolution_due: DateTime<Utc>,
+    },
+    /// The notice of resolution: stops the resolution clock.
+    Resolution,
+}
+
+/// A letter to the requester, with what it says beyond the ticket's number and subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Letter {
+    /// "Presa in carico": who handles the request and by when it will be resolved.
+    TakeIn {
+        /// The technician's name.
+        technician: String,
+        /// When it is due.
+        resolution_due: DateTime<Utc>,
+    },
+    /// The request went to second level.
+    Escalated {
+        /// The new resolution deadline.
+        resolution_due: DateTime<Utc>,
+    },
+    /// The resolution.
+    Closing {
+        /// The solution, as the operator wrote it.
+        text: String,
+        /// The technician's name.
+        operator: String,
+    },
+    /// Not the help desk's business, with where to turn instead.
+    OutOfScope {
+        /// The operator's explanation.
+        text: String,
+    },
+    /// An invitation to a remote-desktop session (with its iCalendar attachment).
+    Remote {
+        /// When it starts.
+        start: DateTime<Utc>,
+        /// How long it lasts.
+        minutes: u32,
+        /// The technician's name.
+        operator: String,
+        /// The operator's words.
+        text: String,
+    },
+    /// An operator's answer.
+    Answer {
+        /// What they wrote.
+        text: String,
+        /// Their name.
+        operator: String,
+    },
+    /// The ticket reopened (naming the technician it went back to).
+    Reopened {
+        /// The technician's name, when it went straight back to one.
+        technician: Option<String>,
+    },
+}
+
 /// One thing the desk decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -59,8 +142,10 @@ pub enum Effect {
         kind: NoticeKind,
         /// Why, when the notice says (a reopening's route, an overdue deadline).
         reason: String,
-        /// The text shown in the notice (the request itself).
+        /// The text shown in the notice (the request itself, a handover note).
         text: String,
+        /// Include the ticket's whole screening so far (an escalation).
+        screening: bool,
     },
     /// The requester's latest stance changes (a reminder, a complaint).
     SetKind(Kind),
@@ -72,10 +157,57 @@ pub enum Effect {
         /// The closer it goes back to.
         assignee: Option<String>,
     },
-    /// Tell the requester the ticket reopened (naming the technician it went back to).
-    LetterReopened {
-        /// The technician's name, when it went straight back to one.
-        technician: Option<String>,
+    /// Send the requester a letter; `stamp` records on the current SLA cycle what the letter
+    /// is (the take-in confirmation, the notice of resolution), with the letter's Message-ID —
+    /// also when the requester has no usable address and no letter leaves.
+    Letter {
+        /// Which letter.
+        letter: Letter,
+        /// What it stamps on the cycle.
+        stamp: Option<CycleStamp>,
+    },
+    /// The ticket is handed to `technician` (an address) by `by`: the accounting credits them.
+    Assign {
+        /// Who now holds it.
+        technician: String,
+        /// Who handed it over.
+        by: String,
+    },
+    /// The ticket moves to second level; its resolution is now due at `resolution_due`.
+    Escalate {
+        /// The second level's resolution deadline.
+        resolution_due: DateTime<Utc>,
+    },
+    /// The ticket is closed by `by`.
+    Resolve {
+        /// Who closed it (the technician a reopening goes back to).
+        by: String,
+        /// How.
+        outcome: Outcome,
+    },
+    /// A phone request without e-mail is taken in by the operator's call-back itself.
+    TakeInByPhone {
+        /// When its resolution is due.
+        resolution_due: DateTime<Utc>,
+    },
+    /// `by` worked `minutes` on the ticket.
+    LogTime {
+        /// The operator.
+        by: String,
+        /// How long.
+        minutes: u32,
+    },
+    /// The resolution text becomes (or updates) the ticket's knowledge-base entry.
+    RecordKbResolution {
+        /// The resolution, as the operator wrote it (redacted on the way in).
+        text: String,
+    },
+    /// The ticket's knowledge-base entry is published as reviewed (`#kb [TITLE]`), with an event.
+    ReviewKbEntry {
+        /// Who reviewed it.
+        by: String,
+        /// Its new title, when given.
+        title: Option<String>,
     },
     /// Send the requester the acknowledgment: the number, the take-in due time, the hours,
     /// any suspension and the status link.

@@ -61,6 +61,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
             kind: NoticeKind::New,
             reason: String::new(),
             text: request.text.to_string(),
+            screening: false,
         },
     ];
     match request.requester_email {

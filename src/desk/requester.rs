@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::effect::{CycleOpening, Effect};
+use super::effect::{CycleOpening, Effect, Letter};
 use super::roster;
 use crate::config::Operator;
 use crate::model::{Channel, EventAction, Kind, Level, NoticeKind, Status};
@@ -106,6 +106,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         kind,
         reason,
         text: message.text.to_string(),
+        screening: false,
     };
     match ticket.status {
         Status::Resolved | Status::Archived if is_bare_thanks(message.text) => {
@@ -224,14 +225,18 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
             detail: format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
             about: assignee.clone(),
         },
-        Effect::LetterReopened {
-            technician: technician.map(|t| t.name.clone()),
+        Effect::Letter {
+            letter: Letter::Reopened {
+                technician: technician.map(|t| t.name.clone()),
+            },
+            stamp: None,
         },
         Effect::NotifyOperators {
             to: roster::addresses(&to),
             kind: NoticeKind::Reopened,
             reason,
             text: message.text.to_string(),
+            screening: false,
         },
     ]
 }

@@ -4,6 +4,7 @@
 //! built by lettre's typed builder (never by concatenating user input), so a subject or a
 //! name carrying CR/LF cannot inject headers. Queueing and sending live in `outbox`.
 
+pub mod ics;
 pub mod templates;
 
 use chrono::{DateTime, Datelike, Utc};

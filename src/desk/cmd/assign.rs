@@ -1,6 +1,6 @@
 //! `#assegna NAME`: hand the ticket to another operator.
 
-use super::{CommandMail, Refusals, TicketFacts};
+use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
 
 /// The operator must exist; a closed ticket is not handed on.
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: &str, out: &mut Refusals) {
@@ -8,5 +8,14 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: &str,
         out.refuse(format!("#assegna {who}"), format!("no operator is called {who:?}"));
     } else if ticket.is_closed() {
         out.refuse("#assegna", format!("{} is {}", ticket.id, ticket.status));
+    }
+}
+
+/// Hands the ticket to the operator named (see `take::take_in`).
+pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, who: &str) {
+    // `check` refused the mail when nobody is called so.
+    if let Some(technician) = mail.operator_named(who) {
+        let line = super::take::take_in(work, mail, setting, technician);
+        work.done(line);
     }
 }

@@ -1,7 +1,9 @@
 //! `#secondolivello [NAME]`: move the ticket to second level, maybe to a named operator.
 
-use super::{CommandMail, Refusals, TicketFacts};
-use crate::model::Level;
+use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::desk::effect::{Effect, Letter};
+use crate::model::{EventAction, Level, NoticeKind, Status};
+use crate::sla::resolution_due;
 
 /// A named operator must exist and be second-level; without a name the ticket must not be at
 /// second level already; a closed ticket is not escalated at all (before the desk, a named
@@ -31,4 +33,48 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: Optio
     if ticket.is_closed() {
         out.refuse("#secondolivello", format!("{} is {}", ticket.id, ticket.status));
     }
+}
+
+/// Moves the ticket to second level: its resolution is due by the second level's budget from
+/// the take-in (or from now, when nobody took it in yet); the requester gets the escalation
+/// letter only, and level 2 — the operator named, else every second-level operator present —
+/// gets the handover note (the text below the tags) with the whole screening.
+pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, who: Option<&str>) {
+    let start = work.ticket.take_in_at.unwrap_or(mail.now);
+    let due = resolution_due(setting.calendar, setting.sla, Level::Second, start);
+    work.effect(Effect::Escalate { resolution_due: due });
+    work.event(mail, EventAction::Escalated, who.unwrap_or(""));
+    let named = who.and_then(|w| mail.operator_named(w));
+    if let Some(technician) = named {
+        work.effect(Effect::Assign {
+            technician: technician.email.clone(),
+            by: mail.operator.email.clone(),
+        });
+        work.ticket.status = Status::Assigned;
+        work.ticket.assignee = Some(&technician.email);
+    }
+    work.effect(Effect::Letter {
+        letter: Letter::Escalated { resolution_due: due },
+        stamp: None,
+    });
+    let to = match named {
+        Some(technician) => vec![technician.email.clone()],
+        None => mail
+            .roster
+            .iter()
+            .filter(|o| o.level == Level::Second && !o.away)
+            .map(|o| o.email.clone())
+            .collect(),
+    };
+    work.effect(Effect::NotifyOperators {
+        to,
+        kind: NoticeKind::Escalated,
+        reason: format!("da {}", mail.operator.name),
+        text: mail.body.to_string(),
+        screening: true,
+    });
+    work.ticket.level = Level::Second;
+    work.ticket.resolution_due = Some(due);
+    let line = format!("{} passata al secondo livello", work.ticket.id);
+    work.done(line);
 }

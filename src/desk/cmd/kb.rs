@@ -1,11 +1,22 @@
 //! `#kb [TITLE]` on a ticket: publish its knowledge-base entry as a reviewed article.
 
-use super::{CommandMail, Refusals, TicketFacts};
+use super::{CommandMail, Refusals, TicketFacts, Working};
 use crate::commands::Command;
+use crate::desk::effect::Effect;
 
-/// The entry exists only once the ticket is resolved: by this mail's `#risolto` or before.
+/// The entry exists only once the ticket is resolved: by this mail's `#risolto` or before; a
+/// ticket closed out of scope has none.
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut Refusals) {
-    if !ticket.is_closed() && !mail.commands.iter().any(|c| matches!(c, Command::Resolve)) {
+    let resolves_now = mail.commands.iter().any(|c| matches!(c, Command::Resolve));
+    if ticket.is_closed() && !ticket.has_kb_entry && !resolves_now {
+        out.refuse(
+            "#kb",
+            format!(
+                "{} has no knowledge-base entry: it was closed without a resolution (#fuoriambito)",
+                ticket.id
+            ),
+        );
+    } else if !ticket.is_closed() && !resolves_now {
         out.refuse(
             "#kb",
             format!(
@@ -14,4 +25,17 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut 
             ),
         );
     }
+}
+
+/// Publishes the entry (the mail's `#risolto`, if any, was folded in before).
+pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, title: Option<&str>) {
+    if !work.ticket.has_kb_entry {
+        return;
+    }
+    work.effect(Effect::ReviewKbEntry {
+        by: mail.operator.email.clone(),
+        title: title.map(str::to_string),
+    });
+    let line = format!("{}: articolo della knowledge base revisionato", work.ticket.id);
+    work.done(line);
 }

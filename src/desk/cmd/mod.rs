@@ -1,11 +1,14 @@
 //! Operator commands on a ticket: the refusal rules, checked for every command of a mail before
-//! anything is applied (a mail is applied whole or not at all).
+//! anything is applied (a mail is applied whole or not at all), and what each command does.
 //!
-//! [`refusals`] holds the rules about the mail as a whole and delegates each command to its
-//! own file, like mini-redis's `cmd/`: `take`, `assign`, `escalate`, `resolve`, `note`,
-//! `phone`, `set_kind`, `out_of_scope`, `remote`, `kb`, and `fresh_only` for the tags that
-//! belong in a new mail. `#tempo` has no rule.
+//! [`decide`] checks the mail with [`refusals`] (the rules about the mail as a whole) and then
+//! folds its commands, in order, into an in-memory copy of the ticket, each command delegated to
+//! its own file like mini-redis's `cmd/`: `take`, `assign`, `escalate`, `resolve`, `note`,
+//! `phone`, `set_kind`, `out_of_scope`, `remote`, `time`, `kb`, `answer` (the untagged text), and
+//! `fresh_only` for the tags that belong in a new mail. Each file has the command's `check` and
+//! its `apply`.
 
+mod answer;
 mod assign;
 mod escalate;
 mod fresh_only;
@@ -17,13 +20,16 @@ mod remote;
 mod resolve;
 mod set_kind;
 pub mod take;
+mod time;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
+use super::effect::Effect;
 use crate::commands::{Command, CommandError};
 use crate::config::Operator;
 use crate::model::{Level, Status, TicketId};
+use crate::sla::{Calendar, SlaBudgets};
 
 /// What the rules know of the ticket a mail is about.
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +44,12 @@ pub struct TicketFacts<'a> {
     pub requester_email: Option<&'a str>,
     /// Who holds it.
     pub assignee: Option<&'a str>,
+    /// When its current SLA cycle was taken in.
+    pub take_in_at: Option<DateTime<Utc>>,
+    /// When its current SLA cycle's resolution is due, once known.
+    pub resolution_due: Option<DateTime<Utc>>,
+    /// Whether it has a knowledge-base entry (it was resolved, not closed out of scope).
+    pub has_kb_entry: bool,
 }
 
 impl TicketFacts<'_> {
@@ -64,9 +76,9 @@ pub struct CommandMail<'a> {
     pub now: DateTime<Utc>,
 }
 
-impl CommandMail<'_> {
+impl<'a> CommandMail<'a> {
     /// The operator of the roster called `name_or_email` (see [`operator_named`]).
-    pub fn operator_named(&self, name_or_email: &str) -> Option<&Operator> {
+    pub fn operator_named(&self, name_or_email: &str) -> Option<&'a Operator> {
         operator_named(self.roster, name_or_email)
     }
 }
@@ -92,6 +104,96 @@ impl Refusals {
             problem: problem.into(),
         });
     }
+}
+
+/// What surrounds the decision besides the mail: the deadlines' arithmetic.
+#[derive(Clone, Copy)]
+pub struct Setting<'a> {
+    /// The business calendar.
+    pub calendar: &'a Calendar,
+    /// The budgets.
+    pub sla: &'a SlaBudgets,
+    /// How an instant is written to operators (local time, configured language).
+    pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
+}
+
+/// What one operator mail about a ticket does.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// The problems that refuse the mail whole; when there are any, nothing else is decided.
+    pub refusals: Vec<CommandError>,
+    /// What to write, in order.
+    pub effects: Vec<Effect>,
+    /// One line per command carried out, for the operator's transcript.
+    pub applied: Vec<String>,
+    /// Something the operator asked for changed nothing: they are told even without a
+    /// transcript, or they would wonder why the requester heard nothing.
+    pub nothing_changed: bool,
+}
+
+/// The desk's copy of the ticket while one mail is decided: each command's effects are folded
+/// into `ticket`, so the next command sees them without anything being read again.
+struct Working<'a> {
+    ticket: TicketFacts<'a>,
+    decision: Decision,
+}
+
+impl Working<'_> {
+    fn effect(&mut self, effect: Effect) {
+        self.decision.effects.push(effect);
+    }
+
+    fn done(&mut self, line: String) {
+        self.decision.applied.push(line);
+    }
+
+    /// An audit event by the mail's operator.
+    fn event(&mut self, mail: &CommandMail<'_>, action: crate::model::EventAction, detail: &str) {
+        self.effect(Effect::Event {
+            actor: mail.operator.email.clone(),
+            action,
+            detail: detail.to_string(),
+            about: None,
+        });
+    }
+}
+
+/// Checks the mail and, when nothing refuses it, decides what each of its commands does.
+pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) -> Decision {
+    let refusals = refusals(ticket, mail);
+    if !refusals.is_empty() {
+        return Decision {
+            refusals,
+            ..Decision::default()
+        };
+    }
+    let mut work = Working {
+        ticket: *ticket,
+        decision: Decision::default(),
+    };
+    for command in mail.commands {
+        match command {
+            Command::Take => take::apply(&mut work, mail, setting),
+            Command::Assign(who) => assign::apply(&mut work, mail, setting, who),
+            Command::Escalate(who) => escalate::apply(&mut work, mail, setting, who.as_deref()),
+            Command::Resolve => resolve::apply(&mut work, mail, setting),
+            Command::OutOfScope => out_of_scope::apply(&mut work, mail, setting),
+            Command::Note => note::apply(&mut work, mail),
+            Command::Phone(_) => phone::apply(&mut work, mail, setting),
+            Command::SetKind(kind) => set_kind::apply(&mut work, mail, *kind),
+            Command::Remote { at, minutes } => remote::apply(&mut work, mail, setting, *at, *minutes),
+            Command::Time(minutes) => time::apply(&mut work, mail, *minutes),
+            // Curating the entry waits until every other command (a resolution above all) ran.
+            Command::Kb(_) => {}
+            // Refused above.
+            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {}
+        }
+    }
+    if let Some(Command::Kb(title)) = mail.commands.iter().find(|c| matches!(c, Command::Kb(_))) {
+        kb::apply(&mut work, mail, title.as_deref());
+    }
+    answer::apply(&mut work, mail);
+    work.decision
 }
 
 /// Every reason to refuse the mail; empty when it may be applied.

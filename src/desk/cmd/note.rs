@@ -1,10 +1,18 @@
 //! `#nota`: an internal note, on any ticket, closed ones included.
 
-use super::{CommandMail, Refusals};
+use super::{CommandMail, Refusals, Working};
+use crate::model::EventAction;
 
 /// A note needs its text.
 pub(super) fn check(mail: &CommandMail<'_>, out: &mut Refusals) {
     if mail.body.is_empty() {
         out.refuse("#nota", "write the note below the tag");
     }
+}
+
+/// Records the note.
+pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>) {
+    work.event(mail, EventAction::Note, mail.body);
+    let line = format!("nota registrata su {}", work.ticket.id);
+    work.done(line);
 }

@@ -1,10 +1,16 @@
 //! `#fuoriambito`: the request is not the help desk's; the requester is told whom to ask.
 
-use super::{Refusals, TicketFacts};
+use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::desk::effect::Outcome;
 
 /// Not on a ticket that is closed already.
 pub(super) fn check(ticket: &TicketFacts<'_>, out: &mut Refusals) {
     if ticket.is_closed() {
         out.refuse("#fuoriambito", format!("{} is already {}", ticket.id, ticket.status));
     }
+}
+
+/// Closes the ticket as out of scope (see `resolve::close`).
+pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) {
+    super::resolve::close(work, mail, setting, Outcome::OutOfScope);
 }

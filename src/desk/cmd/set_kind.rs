@@ -1,7 +1,9 @@
 //! `#sollecito` / `#reclamo`: mark the ticket a reminder or a complaint.
 
-use super::{Refusals, TicketFacts};
-use crate::model::Kind;
+use super::{CommandMail, Refusals, TicketFacts, Working};
+use crate::desk::effect::Effect;
+use crate::desk::roster;
+use crate::model::{EventAction, Kind, NoticeKind};
 
 /// Only on an open ticket.
 pub(super) fn check(ticket: &TicketFacts<'_>, kind: Kind, out: &mut Refusals) {
@@ -13,4 +15,21 @@ pub(super) fn check(ticket: &TicketFacts<'_>, kind: Kind, out: &mut Refusals) {
         };
         out.refuse(tag, format!("{} is {}", ticket.id, ticket.status));
     }
+}
+
+/// Marks the ticket; a complaint goes to the supervisors with the operator's text.
+pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, kind: Kind) {
+    work.effect(Effect::SetKind(kind));
+    work.event(mail, EventAction::Kind, kind.as_str());
+    if kind == Kind::Complaint {
+        work.effect(Effect::NotifyOperators {
+            to: roster::addresses(&roster::supervisors(mail.roster)),
+            kind: NoticeKind::Complaint,
+            reason: String::new(),
+            text: mail.body.to_string(),
+            screening: false,
+        });
+    }
+    let line = format!("{}: tipo {kind}", work.ticket.id);
+    work.done(line);
 }

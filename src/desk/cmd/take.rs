@@ -1,6 +1,10 @@
 //! `#prendo`: take the ticket in.
 
-use super::{Refusals, TicketFacts};
+use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::config::Operator;
+use crate::desk::effect::{CycleStamp, Effect, Letter};
+use crate::model::{NoticeKind, Status};
+use crate::sla::resolution_due;
 
 /// A closed ticket cannot be taken in.
 pub(super) fn check(ticket: &TicketFacts<'_>, out: &mut Refusals) {
@@ -12,5 +16,69 @@ pub(super) fn check(ticket: &TicketFacts<'_>, out: &mut Refusals) {
 /// True when `operator` already holds the open ticket: `#prendo` again changes nothing,
 /// sends the requester no second "presa in carico", and counts no second take-in.
 pub fn is_already_held(ticket: &TicketFacts<'_>, operator: &str) -> bool {
-    ticket.status == crate::model::Status::Assigned && ticket.assignee.is_some_and(|a| a.eq_ignore_ascii_case(operator))
+    ticket.status == Status::Assigned && ticket.assignee.is_some_and(|a| a.eq_ignore_ascii_case(operator))
+}
+
+/// Takes the ticket in for its sender — or, when they hold it already, changes nothing and
+/// says so.
+pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) {
+    if is_already_held(&work.ticket, &mail.operator.email) {
+        work.decision.nothing_changed = true;
+        let line = format!(
+            "{} è già assegnata a te: nessuna nuova presa in carico, nessun messaggio inviato",
+            work.ticket.id
+        );
+        return work.done(line);
+    }
+    let line = take_in(work, mail, setting, mail.operator);
+    work.done(line);
+}
+
+/// Hands the ticket to `technician`, with the letter that names them to the requester. The
+/// first such letter of a cycle is its take-in confirmation, which stops the take-in clock;
+/// every later one only tells the requester who now handles the ticket. The technician hears
+/// about it unless they sent the mail.
+pub(super) fn take_in<'a>(
+    work: &mut Working<'a>,
+    mail: &CommandMail<'a>,
+    setting: &Setting<'_>,
+    technician: &'a Operator,
+) -> String {
+    let first_take_in = work.ticket.take_in_at.is_none();
+    let due = match work.ticket.resolution_due {
+        Some(due) if !first_take_in => due,
+        _ => resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now),
+    };
+    work.effect(Effect::Assign {
+        technician: technician.email.clone(),
+        by: mail.operator.email.clone(),
+    });
+    work.effect(Effect::Letter {
+        letter: Letter::TakeIn {
+            technician: technician.name.clone(),
+            resolution_due: due,
+        },
+        stamp: first_take_in.then_some(CycleStamp::TakeIn { resolution_due: due }),
+    });
+    if technician.email != mail.operator.email {
+        work.effect(Effect::NotifyOperators {
+            to: vec![technician.email.clone()],
+            kind: NoticeKind::Assigned,
+            reason: format!("da {}", mail.operator.name),
+            text: String::new(),
+            screening: false,
+        });
+    }
+    work.ticket.status = Status::Assigned;
+    work.ticket.assignee = Some(&technician.email);
+    if first_take_in {
+        work.ticket.take_in_at = Some(mail.now);
+        work.ticket.resolution_due = Some(due);
+    }
+    let waiting = if work.ticket.requester_email.is_none() {
+        " (in attesa della richiamata: usa #telefono)"
+    } else {
+        ""
+    };
+    format!("{} assegnata a {}{waiting}", work.ticket.id, technician.name)
 }

@@ -26,6 +26,9 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         level,
         requester_email: requester,
         assignee: None,
+        take_in_at: None,
+        resolution_due: None,
+        has_kb_entry: false,
     }
 }
 
@@ -201,6 +204,12 @@ fn every_refusal_rule() {
         ),
         // #kb
         (&open, GIULIA, "#kb", &[("#kb", "is not resolved yet")]),
+        (
+            &resolved,
+            GIULIA,
+            "#kb Titolo",
+            &[("#kb", "has no knowledge-base entry")],
+        ),
         // Tags that belong in a new mail.
         (&open, GIULIA, "#coda", &[("#coda", "goes in a new mail")]),
         (&open, GIULIA, "#aiuto", &[("#aiuto", "goes in a new mail")]),
@@ -242,7 +251,10 @@ fn every_refusal_rule() {
 fn what_is_allowed_is_not_refused() {
     let open = ticket(Status::Assigned, Level::First, Some("a@example.org"));
     let new = ticket(Status::New, Level::First, Some("a@example.org"));
-    let resolved = ticket(Status::Resolved, Level::First, Some("a@example.org"));
+    let resolved = TicketFacts {
+        has_kb_entry: true,
+        ..ticket(Status::Resolved, Level::First, Some("a@example.org"))
+    };
     let second = ticket(Status::Assigned, Level::Second, Some("a@example.org"));
     let table: &[(&TicketFacts<'_>, usize, &str)] = &[
         (&new, GIULIA, "#prendo"),
@@ -312,4 +324,304 @@ fn taking_a_ticket_one_already_holds_is_a_no_op() {
     );
     let new = ticket(Status::New, Level::First, Some("a@example.org"));
     assert!(!take::is_already_held(&new, "giulia.bianchi@comune.example.it"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the commands do, once nothing refuses them
+// ---------------------------------------------------------------------------------------------
+
+mod decisions {
+    use super::*;
+    use crate::desk::effect::{CycleStamp, Effect, Letter, Outcome};
+    use crate::model::{EventAction, NoticeKind};
+    use crate::sla::{CalendarRules, SlaBudgets, resolution_due};
+
+    const MARCO_EMAIL: &str = "marco.rossi@comune.example.it";
+    const GIULIA_EMAIL: &str = "giulia.bianchi@comune.example.it";
+
+    /// The decision on `text` sent by `sender` about `ticket`, at [`now`].
+    fn decision(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Decision {
+        let parsed = parse_commands(text);
+        assert!(parsed.errors.is_empty(), "{text:?} parses: {:?}", parsed.errors);
+        let roster = roster();
+        let calendar = Calendar::new(CalendarRules::default(), Vec::new());
+        let sla = SlaBudgets::default();
+        let local_time = |t: DateTime<Utc>| t.format("%d/%m %H:%M").to_string();
+        let mail = CommandMail {
+            operator: &roster[sender],
+            commands: &parsed.commands,
+            body: &parsed.body,
+            roster: &roster,
+            timezone: chrono_tz::Europe::Rome,
+            now: now(),
+        };
+        let setting = Setting {
+            calendar: &calendar,
+            sla: &sla,
+            local_time: &local_time,
+        };
+        decide(ticket, &mail, &setting)
+    }
+
+    fn due(level: Level, from: DateTime<Utc>) -> DateTime<Utc> {
+        resolution_due(
+            &Calendar::new(CalendarRules::default(), Vec::new()),
+            &SlaBudgets::default(),
+            level,
+            from,
+        )
+    }
+
+    fn fresh() -> TicketFacts<'static> {
+        ticket(Status::New, Level::First, Some("a@example.org"))
+    }
+
+    /// Taken in by Giulia at 9:30, resolution due at `taken_due`.
+    fn taken(taken_due: DateTime<Utc>) -> TicketFacts<'static> {
+        TicketFacts {
+            assignee: Some(GIULIA_EMAIL),
+            take_in_at: Some(rome(9, 9, 30)),
+            resolution_due: Some(taken_due),
+            ..ticket(Status::Assigned, Level::First, Some("a@example.org"))
+        }
+    }
+
+    fn assign(technician: &str, by: &str) -> Effect {
+        Effect::Assign {
+            technician: technician.into(),
+            by: by.into(),
+        }
+    }
+
+    fn event(action: EventAction, detail: &str) -> Effect {
+        Effect::Event {
+            actor: GIULIA_EMAIL.into(),
+            action,
+            detail: detail.into(),
+            about: None,
+        }
+    }
+
+    #[test]
+    fn the_first_letter_naming_a_technician_is_the_take_in() {
+        let d = decision(&fresh(), GIULIA, "#prendo");
+        let due = due(Level::First, now());
+        assert_eq!(
+            d.effects,
+            vec![
+                assign(GIULIA_EMAIL, GIULIA_EMAIL),
+                Effect::Letter {
+                    letter: Letter::TakeIn {
+                        technician: "Giulia Bianchi".into(),
+                        resolution_due: due
+                    },
+                    stamp: Some(CycleStamp::TakeIn { resolution_due: due }),
+                },
+            ]
+        );
+        assert_eq!(d.applied, vec!["TCK-2026-00007 assegnata a Giulia Bianchi".to_string()]);
+        assert!(!d.nothing_changed && d.refusals.is_empty());
+    }
+
+    #[test]
+    fn taking_what_one_holds_changes_nothing_and_says_so() {
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#prendo");
+        assert!(d.effects.is_empty(), "{:?}", d.effects);
+        assert!(d.nothing_changed);
+        assert!(d.applied[0].contains("già assegnata a te"));
+    }
+
+    #[test]
+    fn a_later_assignment_tells_the_new_name_but_keeps_the_cycle_and_its_deadline() {
+        let promised = rome(10, 9, 30);
+        let d = decision(&taken(promised), GIULIA, "#assegna Marco Rossi");
+        assert_eq!(
+            d.effects,
+            vec![
+                assign(MARCO_EMAIL, GIULIA_EMAIL),
+                Effect::Letter {
+                    letter: Letter::TakeIn {
+                        technician: "Marco Rossi".into(),
+                        resolution_due: promised
+                    },
+                    stamp: None,
+                },
+                Effect::NotifyOperators {
+                    to: vec![MARCO_EMAIL.into()],
+                    kind: NoticeKind::Assigned,
+                    reason: "da Giulia Bianchi".into(),
+                    text: String::new(),
+                    screening: false,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn resolving_an_untaken_ticket_takes_it_in_first_then_stamps_the_resolution() {
+        let d = decision(&fresh(), GIULIA, "#risolto\n#kb Firma CAdES\nRifirmi in CAdES.");
+        let due = due(Level::First, now());
+        assert_eq!(
+            d.effects,
+            vec![
+                assign(GIULIA_EMAIL, GIULIA_EMAIL),
+                Effect::Letter {
+                    letter: Letter::TakeIn {
+                        technician: "Giulia Bianchi".into(),
+                        resolution_due: due
+                    },
+                    stamp: Some(CycleStamp::TakeIn { resolution_due: due }),
+                },
+                Effect::Letter {
+                    letter: Letter::Closing {
+                        text: "Rifirmi in CAdES.".into(),
+                        operator: "Giulia Bianchi".into()
+                    },
+                    stamp: Some(CycleStamp::Resolution),
+                },
+                Effect::Resolve {
+                    by: GIULIA_EMAIL.into(),
+                    outcome: Outcome::Resolved
+                },
+                event(EventAction::Resolved, "Rifirmi in CAdES."),
+                Effect::RecordKbResolution {
+                    text: "Rifirmi in CAdES.".into()
+                },
+                Effect::ReviewKbEntry {
+                    by: GIULIA_EMAIL.into(),
+                    title: Some("Firma CAdES".into())
+                },
+            ]
+        );
+        assert_eq!(d.applied.len(), 3, "{:?}", d.applied);
+    }
+
+    #[test]
+    fn an_out_of_scope_closing_feeds_no_knowledge_base() {
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#fuoriambito\nSi rivolga al SUAP.");
+        assert!(d.effects.contains(&Effect::Resolve {
+            by: GIULIA_EMAIL.into(),
+            outcome: Outcome::OutOfScope
+        }));
+        assert!(
+            !d.effects
+                .iter()
+                .any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::Assign { .. })),
+            "{:?}",
+            d.effects
+        );
+    }
+
+    #[test]
+    fn escalating_hands_the_note_to_level_two_and_only_the_letter_to_the_requester() {
+        // Nobody took it in yet: the second level's budget runs from now.
+        let d = decision(
+            &fresh(),
+            GIULIA,
+            "#secondolivello\nHo verificato la firma: serve il remoto.",
+        );
+        let due = due(Level::Second, now());
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::Escalate { resolution_due: due },
+                event(EventAction::Escalated, ""),
+                Effect::Letter {
+                    letter: Letter::Escalated { resolution_due: due },
+                    stamp: None
+                },
+                Effect::NotifyOperators {
+                    to: vec!["luca.verdi@comune.example.it".into()],
+                    kind: NoticeKind::Escalated,
+                    reason: "da Giulia Bianchi".into(),
+                    text: "Ho verificato la firma: serve il remoto.".into(),
+                    screening: true,
+                },
+            ]
+        );
+        // Taken in already: the second level's budget runs from the take-in.
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#secondolivello Luca Verdi");
+        assert_eq!(
+            d.effects[0],
+            Effect::Escalate {
+                resolution_due: self::due(Level::Second, rome(9, 9, 30))
+            }
+        );
+        assert_eq!(d.effects[2], assign("luca.verdi@comune.example.it", GIULIA_EMAIL));
+    }
+
+    #[test]
+    fn a_call_back_takes_in_a_phone_request_without_e_mail() {
+        let phone_only = ticket(Status::New, Level::First, None);
+        let d = decision(&phone_only, GIULIA, "#telefono\nRichiamato: risolto a voce.");
+        assert_eq!(
+            d.effects,
+            vec![
+                event(EventAction::Phone, "Richiamato: risolto a voce."),
+                Effect::TakeInByPhone {
+                    resolution_due: due(Level::First, now())
+                },
+                assign(GIULIA_EMAIL, GIULIA_EMAIL),
+            ]
+        );
+        // With an address, the call is only recorded: the letter is the take-in.
+        let d = decision(&fresh(), GIULIA, "#telefono\nRichiamato.");
+        assert_eq!(d.effects, vec![event(EventAction::Phone, "Richiamato.")]);
+    }
+
+    #[test]
+    fn only_untagged_text_is_an_answer_to_the_requester() {
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "Provi con CAdES.");
+        assert_eq!(
+            d.effects,
+            vec![
+                Effect::Letter {
+                    letter: Letter::Answer {
+                        text: "Provi con CAdES.".into(),
+                        operator: "Giulia Bianchi".into()
+                    },
+                    stamp: None
+                },
+                event(EventAction::Answered, ""),
+            ]
+        );
+        for tagged in ["#nota\nInterno.", "#secondolivello\nPer il 2° livello."] {
+            let d = decision(&taken(rome(10, 9, 30)), GIULIA, tagged);
+            assert!(
+                !d.effects.iter().any(|e| matches!(
+                    e,
+                    Effect::Letter {
+                        letter: Letter::Answer { .. },
+                        ..
+                    }
+                )),
+                "{tagged:?}: {:?}",
+                d.effects
+            );
+        }
+    }
+
+    #[test]
+    fn a_complaint_goes_to_the_supervisors_and_time_is_logged() {
+        let d = decision(
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#reclamo\n#tempo 30m\nIl cittadino è molto arrabbiato.",
+        );
+        assert_eq!(d.effects[0], Effect::SetKind(crate::model::Kind::Complaint));
+        assert!(
+            matches!(&d.effects[2], Effect::NotifyOperators { kind: NoticeKind::Complaint, to, .. } if to.len() == 3)
+        );
+        assert!(d.effects.contains(&Effect::LogTime {
+            by: GIULIA_EMAIL.into(),
+            minutes: 30
+        }));
+    }
+
+    #[test]
+    fn a_refused_mail_decides_nothing() {
+        let d = decision(&fresh(), GIULIA, "#prendo\n#assegna Nessuno");
+        assert!(d.effects.is_empty() && d.applied.is_empty());
+        assert_eq!(d.refusals.len(), 1);
+    }
 }

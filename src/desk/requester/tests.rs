@@ -231,7 +231,7 @@ fn every_reopen_route() {
                     "{case}"
                 );
                 assert!(
-                    matches!(&effects[3], Effect::LetterReopened { technician: Some(n) } if n == "giulia"),
+                    matches!(&effects[3], Effect::Letter { letter: Letter::Reopened { technician: Some(n) }, stamp: None } if n == "giulia"),
                     "{case}"
                 );
             }
@@ -259,7 +259,13 @@ fn every_reopen_route() {
                 );
                 assert!(to.contains(&MARCO.to_string()), "{case}: first level is");
                 assert!(
-                    matches!(&effects[3], Effect::LetterReopened { technician: None }),
+                    matches!(
+                        &effects[3],
+                        Effect::Letter {
+                            letter: Letter::Reopened { technician: None },
+                            stamp: None
+                        }
+                    ),
                     "{case}"
                 );
             }
@@ -349,6 +355,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
             kind: NoticeKind::Message,
             reason: String::new(),
             text: "Allego il file.".into(),
+            screening: false,
         }]
     );
     let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true), None);
