@@ -183,6 +183,8 @@ spelled_enum! {
         Quarantined => "quarantined",
         /// The supervisors are told of a refused operator mail.
         Security => "security",
+        /// The operator is told a mail with their address was refused, and what to ask the IT.
+        AuthRefused => "auth_refused",
         /// The supervisors are told a mail keeps failing.
         Stuck => "stuck",
         /// Requesters are told of a planned suspension.

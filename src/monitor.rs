@@ -1,102 +1,26 @@
 //! The SLA monitor: where every open ticket stands against its deadline, the warnings before
 //! a breach, the breach reports, and the recomputation of due times when the calendar changes.
 //!
-//! [`assess`] is pure (business time elapsed, left, and the state `ok` / `at_risk` /
-//! `breached`). [`open_standings`], [`watch`] and [`recompute_cycles`] read and write the store
-//! (`store::cycles`) inside the caller's transaction; warnings go through the outbox like every
-//! other mail and are recorded in `sla_alerts`, so none is sent twice, across restarts too. A
+//! [`assess`] (in `sla::standing`) is pure: business time elapsed, left, and the state `ok` /
+//! `at_risk` / `breached`; who hears of it is `desk::watch`'s decision. [`open_standings`],
+//! [`watch`] and [`recompute_cycles`] read and write the store (`store::cycles`) inside the
+//! caller's transaction; warnings go through the outbox like every other mail and are recorded
+//! in `sla_alerts`, so none is sent twice, across restarts too. A
 //! cycle whose stored facts do not read back is an error naming it, never skipped. Closed days
 //! and suspensions pause everything because all time here is business time.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Connection;
 
-use crate::config::Language;
-use crate::model::{Channel, EventAction, Level, NoticeKind, TicketId};
+use std::collections::HashMap;
+
+use crate::desk;
+use crate::model::{Channel, EventAction, Level, TicketId};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 use crate::store::cycles::{self, CycleTimes};
-use crate::workflow::{self, Context, Notice};
+use crate::workflow::{self, Context};
 
-/// Which clock of the contract is running.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
-    /// Waiting for the take-in confirmation (TP).
-    TakeIn,
-    /// Taken in, waiting for the closing mail (TR).
-    Resolution,
-}
-
-impl Phase {
-    /// The spelling used in JSON and alerts.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::TakeIn => "take_in",
-            Phase::Resolution => "resolution",
-        }
-    }
-}
-
-/// How a running clock stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum State {
-    /// Past its due time.
-    Breached,
-    /// Past the warning share of its budget.
-    AtRisk,
-    /// Within budget.
-    Ok,
-}
-
-impl State {
-    /// The spelling used in JSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Breached => "breached",
-            State::AtRisk => "at_risk",
-            State::Ok => "ok",
-        }
-    }
-}
-
-/// Business seconds elapsed and left, and the state, of one clock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Assessment {
-    /// Business seconds since the clock started.
-    pub elapsed_seconds: i64,
-    /// Business seconds until the due time (negative once past it).
-    pub left_seconds: i64,
-    /// Where it stands.
-    pub state: State,
-}
-
-/// Assesses a clock that started at `start` with `budget_seconds` and is due at `due`.
-pub fn assess(
-    calendar: &Calendar,
-    start: DateTime<Utc>,
-    due: DateTime<Utc>,
-    budget_seconds: i64,
-    now: DateTime<Utc>,
-    warn_percent: u8,
-) -> Assessment {
-    let elapsed = calendar.elapsed_business(start, now);
-    let left = if now > due {
-        -calendar.elapsed_business(due, now)
-    } else {
-        calendar.elapsed_business(now, due)
-    };
-    let state = if now > due {
-        State::Breached
-    } else if elapsed * 100 >= budget_seconds * i64::from(warn_percent) {
-        State::AtRisk
-    } else {
-        State::Ok
-    };
-    Assessment {
-        elapsed_seconds: elapsed,
-        left_seconds: left,
-        state,
-    }
-}
+pub use crate::sla::standing::{Assessment, Phase, State, assess};
 
 /// One open ticket's running clock.
 #[derive(Debug, Clone)]
@@ -166,6 +90,7 @@ pub fn open_standings(
 }
 
 /// Sends the warnings and breach reports that are due and not yet sent; returns how many.
+/// Load (every open clock, the alerts already sent) → decide (`desk::watch`) → apply.
 pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
     let standings = open_standings(
         conn,
@@ -174,57 +99,33 @@ pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
         ctx.now,
         ctx.config.sla_warn_percent,
     )?;
+    let mut sent_by_cycle: HashMap<i64, Vec<EventAction>> = HashMap::new();
+    for (cycle, alert) in cycles::alerts_of_open_cycles(conn)? {
+        sent_by_cycle.entry(cycle).or_default().push(alert);
+    }
+    let local_time = |t: DateTime<Utc>| ctx.local(t);
+    let setting = desk::watch::Setting {
+        roster: &ctx.config.operators,
+        language: ctx.config.helpdesk.language,
+        local_time: &local_time,
+    };
     let mut sent = 0;
-    for s in standings.iter().filter(|s| s.assessment.state != State::Ok) {
-        let breached = s.assessment.state == State::Breached;
-        let kind = match (s.phase, breached) {
-            (Phase::TakeIn, false) => EventAction::TakeInWarning,
-            (Phase::TakeIn, true) => EventAction::TakeInBreach,
-            (Phase::Resolution, false) => EventAction::ResolutionWarning,
-            (Phase::Resolution, true) => EventAction::ResolutionBreach,
+    for s in &standings {
+        let clock = desk::watch::Clock {
+            phase: s.phase,
+            state: s.assessment.state,
+            due: s.due,
+            left_seconds: s.assessment.left_seconds,
+            assignee: s.assignee.as_deref(),
         };
-        if !cycles::mark_alert(conn, s.cycle_id, kind.as_str(), ctx.now)? {
-            continue;
+        let already = sent_by_cycle.get(&s.cycle_id).map(Vec::as_slice).unwrap_or_default();
+        let effects = desk::watch::alerts(&clock, already, &setting);
+        if !effects.is_empty() {
+            workflow::apply(conn, ctx, Some(s.ticket), &effects)?;
+            sent += 1;
         }
-        let ticket = crate::store::tickets::find_ticket(conn, s.ticket)?
-            .ok_or_else(|| anyhow::anyhow!("ticket {} vanished inside its transaction", s.ticket))?;
-        let to = if breached {
-            workflow::supervisors(ctx.config)
-        } else {
-            match s.phase {
-                Phase::TakeIn => workflow::first_level(ctx.config),
-                Phase::Resolution => workflow::assignee_or_first_level(ctx.config, &ticket),
-            }
-        };
-        let minutes = s.assessment.left_seconds.abs() / 60;
-        let reason = alert_reason(ctx, s.phase, breached, s.due, minutes);
-        let notice_kind = if breached {
-            NoticeKind::Breach
-        } else {
-            NoticeKind::SlaWarning
-        };
-        workflow::notify_operators(conn, ctx, &ticket, &to, Notice::new(notice_kind, reason.clone()))?;
-        crate::store::tickets::insert_event(conn, Some(s.ticket), ctx.now, "system", kind, &reason, None)?;
-        sent += 1;
     }
     Ok(sent)
-}
-
-/// The one-line reason of an alert, in the help desk's language.
-fn alert_reason(ctx: &Context<'_>, phase: Phase, breached: bool, due: DateTime<Utc>, minutes: i64) -> String {
-    let when = crate::notify::format_local(due, ctx.calendar.timezone(), ctx.config.helpdesk.language);
-    match (ctx.config.helpdesk.language, phase, breached) {
-        (Language::It, Phase::TakeIn, false) => format!("presa in carico entro {when} ({minutes} min lavorativi)"),
-        (Language::It, Phase::TakeIn, true) => format!("presa in carico scaduta {when} ({minutes} min lavorativi fa)"),
-        (Language::It, Phase::Resolution, false) => format!("risoluzione entro {when} ({minutes} min lavorativi)"),
-        (Language::It, Phase::Resolution, true) => format!("risoluzione scaduta {when} ({minutes} min lavorativi fa)"),
-        (Language::En, Phase::TakeIn, false) => format!("take in by {when} ({minutes} business minutes left)"),
-        (Language::En, Phase::TakeIn, true) => format!("take-in was due {when} ({minutes} business minutes ago)"),
-        (Language::En, Phase::Resolution, false) => format!("resolve by {when} ({minutes} business minutes left)"),
-        (Language::En, Phase::Resolution, true) => {
-            format!("resolution was due {when} ({minutes} business minutes ago)")
-        }
-    }
 }
 
 /// Recomputes every cycle's due times from its facts with the current calendar (after a
@@ -275,34 +176,6 @@ mod tests {
             .single()
             .expect("valid")
             .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_clock_is_ok_then_at_risk_then_breached_in_business_time() {
-        let cal = Calendar::new(CalendarRules::default(), Vec::new());
-        // E-mail take-in: 45 minutes from Friday 16:50 → Monday 08:35.
-        let start = rome(2026, 3, 6, 16, 50);
-        let due = rome(2026, 3, 9, 8, 35);
-        let budget = 45 * 60;
-        let at = |t| assess(&cal, start, due, budget, t, 75);
-        // Saturday noon: only 10 business minutes have passed, the weekend pauses the clock.
-        assert_eq!(
-            at(rome(2026, 3, 7, 12, 0)),
-            Assessment {
-                elapsed_seconds: 600,
-                left_seconds: 2100,
-                state: State::Ok
-            }
-        );
-        // Monday 08:24: 34 of 45 minutes (75.5 %): at risk.
-        assert_eq!(at(rome(2026, 3, 9, 8, 24)).state, State::AtRisk);
-        assert_eq!(
-            at(rome(2026, 3, 9, 8, 35)).state,
-            State::AtRisk,
-            "due at exactly the deadline is still met"
-        );
-        let late = at(rome(2026, 3, 9, 9, 0));
-        assert_eq!((late.state, late.left_seconds), (State::Breached, -25 * 60));
     }
 
     #[test]

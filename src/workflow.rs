@@ -21,7 +21,7 @@ use crate::commands::{Command, CommandError, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{
     self,
-    effect::{CycleStamp, Effect, Letter},
+    effect::{Alarm, AlarmKind, CycleStamp, Effect, Letter},
 };
 use crate::ingest::parse::InboundMail;
 use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, TicketId};
@@ -53,7 +53,8 @@ impl Context<'_> {
         self.config.helpdesk.language
     }
 
-    fn local(&self, t: DateTime<Utc>) -> String {
+    /// An instant as operators and requesters read it: local time, configured language.
+    pub fn local(&self, t: DateTime<Utc>) -> String {
         format_local(t, self.calendar.timezone(), self.language())
     }
 
@@ -109,8 +110,10 @@ impl Context<'_> {
 
 /// Turns the desk's effects into rows and outbox mail, in order, inside the caller's
 /// transaction: the one place where a decision of `desk` is written.
-pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[Effect]) -> anyhow::Result<()> {
+pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effects: &[Effect]) -> anyhow::Result<()> {
     for effect in effects {
+        // Most effects change one ticket; alarms, reports of stuck mail and events may concern none.
+        let on_ticket = || about.with_context(|| format!("{effect:?} concerns a ticket, and none was given"));
         match effect {
             Effect::OpenCycle {
                 number,
@@ -125,7 +128,7 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                 cycles::insert(
                     conn,
                     &cycles::NewCycle {
-                        ticket,
+                        ticket: on_ticket()?,
                         number: *number,
                         received_at: *received_at,
                         effective_start: *effective_start,
@@ -145,50 +148,50 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                 screening,
             } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
-                let row = reload(conn, ticket)?;
+                let row = reload(conn, on_ticket()?)?;
                 let mut notice = Notice::new(*kind, reason.clone()).with_text(text.clone());
                 notice.screening = *screening;
                 notify_operators(conn, ctx, &row, &operators, notice)?;
             }
-            Effect::SetKind(kind) => tickets::set_kind(conn, ticket, *kind, ctx.now)?,
+            Effect::SetKind(kind) => tickets::set_kind(conn, on_ticket()?, *kind, ctx.now)?,
             Effect::Reopen { status, assignee } => {
-                tickets::reopen(conn, ticket, *status, assignee.as_deref(), ctx.now)?
+                tickets::reopen(conn, on_ticket()?, *status, assignee.as_deref(), ctx.now)?
             }
             Effect::Letter { letter, stamp } => {
+                let ticket = on_ticket()?;
                 let row = reload(conn, ticket)?;
                 let sent = send_letter(conn, ctx, &row, letter)?;
-                match stamp {
-                    None => {}
-                    Some(stamp) => {
-                        let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
-                        match stamp {
-                            CycleStamp::TakeIn { resolution_due } => {
-                                cycles::take_in(conn, cycle.id, ctx.now, sent.as_deref(), *resolution_due)?
-                            }
-                            CycleStamp::Resolution => cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?,
+                if let Some(stamp) = stamp {
+                    let cycle = latest_cycle(conn, ticket)?;
+                    match stamp {
+                        CycleStamp::TakeIn { resolution_due } => {
+                            cycles::take_in(conn, cycle.id, ctx.now, sent.as_deref(), *resolution_due)?
                         }
+                        CycleStamp::Resolution => cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?,
                     }
                 }
             }
             Effect::Assign { technician, by } => {
+                let ticket = on_ticket()?;
                 tickets::assign(conn, ticket, technician, ctx.now)?;
                 ctx.assigned(conn, ticket, by, technician)?;
             }
             Effect::Escalate { resolution_due } => {
+                let ticket = on_ticket()?;
                 tickets::set_level(conn, ticket, Level::Second, ctx.now)?;
-                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
-                cycles::escalate(conn, cycle.id, *resolution_due)?;
+                cycles::escalate(conn, latest_cycle(conn, ticket)?.id, *resolution_due)?;
             }
-            Effect::Resolve { by, outcome } => tickets::resolve(conn, ticket, by, outcome.as_str(), ctx.now)?,
+            Effect::Resolve { by, outcome } => tickets::resolve(conn, on_ticket()?, by, outcome.as_str(), ctx.now)?,
             Effect::TakeInByPhone { resolution_due } => {
-                let cycle = cycles::latest(conn, ticket)?.context("a ticket always has a cycle")?;
+                let cycle = latest_cycle(conn, on_ticket()?)?;
                 cycles::take_in_by_phone(conn, cycle.id, ctx.now, *resolution_due)?;
             }
-            Effect::LogTime { by, minutes } => operators::log_time(conn, ticket, by, *minutes, ctx.now)?,
+            Effect::LogTime { by, minutes } => operators::log_time(conn, on_ticket()?, by, *minutes, ctx.now)?,
             Effect::RecordKbResolution { text } => {
-                crate::kb::record_resolution(conn, &ticket.to_string(), text, ctx.now)?;
+                crate::kb::record_resolution(conn, &on_ticket()?.to_string(), text, ctx.now)?;
             }
             Effect::ReviewKbEntry { by, title } => {
+                let ticket = on_ticket()?;
                 if crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)? {
                     ctx.event(
                         conn,
@@ -200,31 +203,47 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, ticket: TicketId, effects: &[
                 }
             }
             Effect::Acknowledge { take_in_due, dropped } => {
+                let ticket = on_ticket()?;
                 let row = reload(conn, ticket)?;
                 if let Some(id) = acknowledge(conn, ctx, &row, *take_in_due, dropped.clone())? {
                     ctx.event(conn, Some(ticket), "system", EventAction::Acknowledged, &id)?;
                 }
             }
+            Effect::MarkAlert(alert) => {
+                let cycle = latest_cycle(conn, on_ticket()?)?;
+                cycles::mark_alert(conn, cycle.id, alert.as_str(), ctx.now)?;
+            }
+            Effect::Archive => tickets::archive(conn, on_ticket()?, ctx.now)?,
+            Effect::AlertSupervisors(alarm) => alert_supervisors(conn, ctx, about, alarm)?,
+            Effect::StuckMailReported { outbox_id } => {
+                crate::store::outbox::failure_reported(conn, *outbox_id, ctx.now)?
+            }
+            Effect::OperatorRefused { to, subject, reason } => tell_refused_operator(conn, ctx, to, subject, reason)?,
             Effect::Event {
                 actor,
                 action,
                 detail,
-                about,
+                about: operator,
             } => tickets::record_event(
                 conn,
                 &tickets::NewEvent {
-                    ticket: Some(ticket),
+                    ticket: about,
                     at: ctx.now,
                     actor,
                     action: *action,
                     detail,
-                    operator: about.as_deref(),
+                    operator: operator.as_deref(),
                     message: None,
                 },
             )?,
         }
     }
     Ok(())
+}
+
+/// The ticket's current SLA cycle (every ticket has one from the moment it opens).
+fn latest_cycle(conn: &Connection, ticket: TicketId) -> anyhow::Result<cycles::LatestCycle> {
+    cycles::latest(conn, ticket)?.with_context(|| format!("ticket {ticket} has no SLA cycle"))
 }
 
 /// A new request's ticket was just opened (its message and attachments stored): the desk's
@@ -255,7 +274,7 @@ pub fn open_request(
         roster: &ctx.config.operators,
         ack_rate_per_hour: ctx.config.intake.ack_rate_per_hour,
     };
-    apply(conn, ctx, ticket.id, &desk::request::opened(&request, &setting))
+    apply(conn, ctx, Some(ticket.id), &desk::request::opened(&request, &setting))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -525,11 +544,6 @@ fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> 
         .collect())
 }
 
-/// The first-level operators who are not away.
-pub fn first_level(config: &Config) -> Vec<&Operator> {
-    desk::roster::first_level(&config.operators)
-}
-
 /// Who hears about a ticket: its assignee, or first level while it has none.
 pub fn assignee_or_first_level<'c>(config: &'c Config, ticket: &TicketRow) -> Vec<&'c Operator> {
     desk::roster::assignee_or_first_level(&config.operators, ticket.assignee.as_deref())
@@ -622,7 +636,7 @@ pub fn on_requester_message(
     apply(
         conn,
         ctx,
-        ticket,
+        Some(ticket),
         &desk::requester::wrote_again(&facts, &message, &setting),
     )
 }
@@ -796,7 +810,7 @@ fn ticket_commands(
         local_time: &local_time,
     };
     let decision = desk::cmd::decide(&facts, &mail, &setting);
-    apply(conn, ctx, ticket, &decision.effects)?;
+    apply(conn, ctx, Some(ticket), &decision.effects)?;
     Ok(Report {
         applied: decision.applied,
         errors: decision.refusals,
@@ -1167,26 +1181,20 @@ pub const STUCK_AFTER_ATTEMPTS: u32 = 8;
 /// Periodic duties, in one transaction: archive resolved tickets idle for
 /// `archive_after_days`, and tell the supervisors (once) about mail that keeps failing.
 pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usize, usize)> {
-    let cutoff = ctx.now - chrono::TimeDelta::days(i64::from(ctx.config.helpdesk.archive_after_days));
-    let idle = tickets::archive_idle(conn, cutoff, ctx.now)?;
+    let days = ctx.config.helpdesk.archive_after_days;
+    let idle = tickets::idle_resolved(conn, ctx.now - chrono::TimeDelta::days(i64::from(days)))?;
     for ticket in &idle {
-        ctx.event(
-            conn,
-            Some(*ticket),
-            "system",
-            EventAction::Archived,
-            &format!("resolved and idle for {} days", ctx.config.helpdesk.archive_after_days),
-        )?;
+        apply(conn, ctx, Some(*ticket), &desk::housekeeping::archived(days))?;
     }
     let stuck = crate::store::outbox::stuck(conn, STUCK_AFTER_ATTEMPTS)?;
     for mail in &stuck {
-        let reason = format!(
-            "to {} after {} attempts: {}",
-            mail.recipients, mail.attempts, mail.last_error
-        );
-        let about = mail.ticket.map_or_else(|| "-".to_string(), |t| t.to_string());
-        alert_supervisors(conn, ctx, MailPurpose::Stuck, &about, &mail.recipients, &reason, "")?;
-        crate::store::outbox::failure_reported(conn, mail.id, ctx.now)?;
+        let facts = desk::housekeeping::StuckMail {
+            outbox_id: mail.id,
+            recipients: &mail.recipients,
+            attempts: mail.attempts,
+            error: &mail.last_error,
+        };
+        apply(conn, ctx, mail.ticket, &desk::housekeeping::stuck(&facts))?;
     }
     Ok((idle.len(), stuck.len()))
 }
@@ -1242,15 +1250,12 @@ pub fn queue_order(
     rows
 }
 
-/// A notice that concerns no single ticket (`security`, `stuck`), to the supervisors.
+/// An alarm to the supervisors (`about`: the ticket it concerns, if any).
 fn alert_supervisors(
     conn: &Connection,
     ctx: &Context<'_>,
-    kind: MailPurpose,
-    about: &str,
-    subject: &str,
-    reason: &str,
-    text: &str,
+    about: Option<TicketId>,
+    alarm: &Alarm,
 ) -> anyhow::Result<()> {
     let to: Vec<Recipient> = supervisors(ctx.config)
         .iter()
@@ -1262,14 +1267,61 @@ fn alert_supervisors(
     if to.is_empty() {
         return Ok(());
     }
-    let vars = context! {
-        kind => kind.as_str(), ticket => about, subject => subject, requester => subject, channel => "email",
-        level => "-", status => "-", take_in_due => "", resolution_due => "", text => text, reason => reason,
-        screening => Vec::<Value>::new(), suggestions => Vec::<Value>::new(), helpdesk => ctx.sender.name.clone(),
+    let security = &ctx.config.security;
+    let vars = match alarm {
+        Alarm::Unauthenticated {
+            from,
+            subject,
+            reason,
+            text,
+        } => context! { kind => "unauthenticated", from, subject, reason, text,
+        provider => security.provider.name(), authserv_id => security.trusted_authserv_id.clone() },
+        Alarm::Stuck {
+            recipients,
+            attempts,
+            error,
+        } => context! { kind => "stuck", recipients, attempts, error },
     };
-    let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
-    let alert = OutgoingMail::automatic(kind, None, to, rendered);
-    outbox::enqueue(conn, ctx.sender, &alert, ctx.now)?;
+    let vars = context! { ..vars, ..context! { helpdesk => ctx.sender.name.clone() } };
+    let rendered = ctx.templates.render(ctx.language(), "alarm", vars)?;
+    let purpose = match alarm.kind() {
+        AlarmKind::Unauthenticated => MailPurpose::Security,
+        AlarmKind::Stuck => MailPurpose::Stuck,
+    };
+    outbox::enqueue(
+        conn,
+        ctx.sender,
+        &OutgoingMail::automatic(purpose, about, to, rendered),
+        ctx.now,
+    )?;
+    Ok(())
+}
+
+/// Tells an operator, at their configured address, that a mail with their address was refused.
+fn tell_refused_operator(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    to: &str,
+    subject: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let Some(operator) = ctx.config.operator(to) else {
+        return Ok(());
+    };
+    let security = &ctx.config.security;
+    let domain = operator.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    let rendered = ctx.templates.render(
+        ctx.language(),
+        "auth_refused",
+        context! { subject, reason, provider => security.provider.name(),
+        authserv_id => security.trusted_authserv_id.clone(), domain, helpdesk => ctx.sender.name.clone() },
+    )?;
+    let recipient = vec![Recipient {
+        name: Some(operator.name.clone()),
+        address: operator.email.clone(),
+    }];
+    let mail = OutgoingMail::automatic(MailPurpose::AuthRefused, None, recipient, rendered);
+    outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
     Ok(())
 }
 
@@ -1292,16 +1344,20 @@ pub fn authenticate(
         auth::Verdict::Fail(why) => why,
         _ => String::new(),
     };
-    ctx.event(
+    let warned = crate::store::outbox::count_queued_since(
         conn,
-        None,
+        MailPurpose::AuthRefused.as_str(),
         &operator.email,
-        EventAction::UnauthenticatedOperatorMail,
-        &reason,
+        ctx.now - chrono::TimeDelta::hours(1),
     )?;
-    let text: String = mail.fresh_text.chars().take(2000).collect();
     let subject = crate::ingest::parse::one_line(&mail.subject);
-    alert_supervisors(conn, ctx, MailPurpose::Security, "-", &subject, &reason, &text)?;
+    let refused = desk::security::RefusedMail {
+        from: mail.from.as_ref().map(|p| p.address.as_str()).unwrap_or_default(),
+        subject: &subject,
+        text: &mail.fresh_text,
+        reason: &reason,
+    };
+    apply(conn, ctx, None, &desk::security::refused(operator, &refused, warned))?;
     Ok(false)
 }
 

@@ -112,6 +112,50 @@ pub enum Letter {
     },
 }
 
+/// What an alarm to the supervisors is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmKind {
+    /// A mail with an operator's From failed authentication: no command was applied.
+    Unauthenticated,
+    /// An outgoing mail keeps failing; it stays queued and is retried.
+    Stuck,
+}
+
+/// An alarm to the supervisors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Alarm {
+    /// See [`AlarmKind::Unauthenticated`].
+    Unauthenticated {
+        /// The From address of the refused mail.
+        from: String,
+        /// Its subject.
+        subject: String,
+        /// The verdict.
+        reason: String,
+        /// The beginning of its text, for the supervisors to judge.
+        text: String,
+    },
+    /// See [`AlarmKind::Stuck`].
+    Stuck {
+        /// Who it is for.
+        recipients: String,
+        /// How many attempts failed.
+        attempts: u32,
+        /// The last error.
+        error: String,
+    },
+}
+
+impl Alarm {
+    /// Which alarm.
+    pub fn kind(&self) -> AlarmKind {
+        match self {
+            Alarm::Unauthenticated { .. } => AlarmKind::Unauthenticated,
+            Alarm::Stuck { .. } => AlarmKind::Stuck,
+        }
+    }
+}
+
 /// One thing the desk decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
@@ -217,7 +261,28 @@ pub enum Effect {
         /// Attachments dropped on the way in.
         dropped: Vec<String>,
     },
-    /// Record an audit event on the ticket.
+    /// Record that the current SLA cycle's `alert` (a warning or breach) was sent: it is
+    /// never sent twice, across restarts too.
+    MarkAlert(EventAction),
+    /// A resolved ticket idle long enough is archived.
+    Archive,
+    /// Tell the supervisors about something that concerns no single ticket.
+    AlertSupervisors(Alarm),
+    /// The supervisors were told that this outbox mail cannot leave: they are not told twice.
+    StuckMailReported {
+        /// The outbox row.
+        outbox_id: i64,
+    },
+    /// Tell an operator that a mail with their address was refused, and what to ask the IT for.
+    OperatorRefused {
+        /// The operator's configured address (never the From of the refused mail).
+        to: String,
+        /// The refused mail's subject.
+        subject: String,
+        /// The verdict: what the check found missing.
+        reason: String,
+    },
+    /// Record an audit event (on the ticket, when there is one).
     Event {
         /// Who (an address, or `system`).
         actor: String,

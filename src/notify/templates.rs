@@ -70,6 +70,16 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("it/report.txt", include_str!("../../templates/it/report.txt")),
     ("en/report.txt", include_str!("../../templates/en/report.txt")),
+    ("it/alarm.txt", include_str!("../../templates/it/alarm.txt")),
+    ("en/alarm.txt", include_str!("../../templates/en/alarm.txt")),
+    (
+        "it/auth_refused.txt",
+        include_str!("../../templates/it/auth_refused.txt"),
+    ),
+    (
+        "en/auth_refused.txt",
+        include_str!("../../templates/en/auth_refused.txt"),
+    ),
 ];
 
 /// The pages shipped with the binary: (name, source). Skeletons first, then each language's

@@ -9,10 +9,12 @@
 //!
 //! * [`calendar`] — closed days and their reasons, business time, effective start.
 //! * [`deadline`] — take-in and resolution deadlines of a ticket cycle, met/breached.
+//! * [`standing`] — where a running clock stands (ok, at risk, breached).
 //! * [`suspension`] — checks a new suspension against notice, overlap and yearly quota.
 
 pub mod calendar;
 pub mod deadline;
+pub mod standing;
 pub mod suspension;
 
 pub use calendar::{

@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 
 use super::ts;
 use super::types::{instant, naming_row, optional_instant};
-use crate::model::{Channel, Level, TicketId};
+use crate::model::{Channel, EventAction, Level, TicketId};
 
 /// The latest cycle of an open ticket.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +64,19 @@ pub fn open_cycles(conn: &Connection) -> rusqlite::Result<Vec<OpenCycle>> {
                 resolution_due: optional_instant(r, 9)?,
             })
         })
+    })?;
+    rows.collect()
+}
+
+/// The alerts already sent for the latest cycle of every open ticket: (cycle row, alert).
+pub fn alerts_of_open_cycles(conn: &Connection) -> rusqlite::Result<Vec<(i64, EventAction)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.cycle_id, a.kind FROM sla_alerts a
+         JOIN cycles c ON c.id = a.cycle_id JOIN tickets t ON t.id = c.ticket_id
+         WHERE t.status IN ('new', 'assigned')",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        naming_row(row, "sla_alerts", 0, |r| Ok((r.get(0)?, r.get(1)?)))
     })?;
     rows.collect()
 }

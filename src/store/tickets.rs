@@ -354,17 +354,18 @@ pub fn resolve(
     Ok(())
 }
 
-/// Archives the resolved tickets untouched since `cutoff`; returns them.
-pub fn archive_idle(conn: &Connection, cutoff: DateTime<Utc>, now: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
-    let idle: Vec<TicketId> = conn
-        .prepare_cached("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1 ORDER BY id")?
+/// Resolved tickets untouched since `cutoff`: the ones to archive.
+pub fn idle_resolved(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
+    conn.prepare_cached("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1 ORDER BY id")?
         .query_map([ts(cutoff)], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for id in &idle {
-        conn.prepare_cached("UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1")?
-            .execute(params![id, ts(now)])?;
-    }
-    Ok(idle)
+        .collect()
+}
+
+/// A resolved ticket is archived (a reply still reopens it).
+pub fn archive(conn: &Connection, id: TicketId, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET status = 'archived', updated_at = ?2 WHERE id = ?1")?
+        .execute(params![id, ts(now)])?;
+    Ok(())
 }
 
 /// An open ticket whose requester can be written to.

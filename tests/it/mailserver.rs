@@ -392,14 +392,31 @@ fn the_procedure_over_real_imap_and_smtp() {
         "nothing reached the requester"
     );
     let luca_inbox = server.read_inbox(&luca, &luca_pw);
+    let alarm = luca_inbox
+        .iter()
+        .rev()
+        .take(3)
+        .map(|m| parse(m))
+        .find(|m| m.subject.contains("ALLARME"))
+        .expect("the supervisor is alerted");
+    // Issue 21, item 10: the alarm names the From and the verdict, and is no ticket notice.
+    assert!(alarm.subject.contains(&giulia), "{}", alarm.subject);
     assert!(
-        luca_inbox
-            .iter()
-            .rev()
-            .take(3)
-            .any(|m| parse(m).subject.contains("ALLARME")),
-        "the supervisor is alerted"
+        alarm.text.contains(&format!("Mittente (From): {giulia}")),
+        "{}",
+        alarm.text
     );
+    assert!(alarm.text.contains("Esito della verifica: "), "{}", alarm.text);
+    assert!(!alarm.text.contains("#prendo"), "no ticket footer: {}", alarm.text);
+    // …and the operator is told, in Italian, what was checked and what to ask the IT for.
+    let told = newest(&giulia, &giulia_pw);
+    assert!(
+        told.subject.contains("non è stato eseguito: autenticazione mancante"),
+        "{}",
+        told.subject
+    );
+    assert!(told.text.contains("Che cosa mancava:"), "{}", told.text);
+    assert!(told.text.contains("ufficio informatico"), "{}", told.text);
     step(operator_reply(&giulia, &notice_id, "o7", true, "#prendi"));
     assert!(
         newest(&giulia, &giulia_pw).text.contains("#prendo"),
