@@ -3,8 +3,8 @@
 //!
 //! Runs inside intake's transaction (every function takes the caller's `&Connection`), so a
 //! ticket change, its audit events, its SLA cycle and its outgoing mails commit together or
-//! not at all. The decisions that need no database are pure functions at the bottom of this
-//! file ([`queue_order`]) or in `desk`, and are unit-tested alone.
+//! not at all. The decisions are the desk's pure functions (`desk`), unit-tested alone; this
+//! module loads their facts and applies their effects.
 //!
 //! States: `new` → `assigned` → `resolved` → `archived`; a requester's reply to a resolved or
 //! archived ticket reopens it (a new SLA cycle) back to the technician who closed it.
@@ -1147,26 +1147,28 @@ pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, te
     on_requester_message(conn, ctx, ticket.id, &author, &mail)
 }
 
-/// Open tickets, most urgent first, for `#coda`.
+/// Open tickets, most urgent first, for `#coda` (one query, then `desk::queue`).
 fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>> {
-    let open = tickets::list_tickets(conn, true)?;
-    let mut rows = Vec::new();
-    for t in open {
-        let cycle = cycles::latest(conn, t.id)?;
-        let due = cycle.as_ref().map(|c| {
-            if c.take_in_at.is_none() {
-                c.take_in_due
-            } else {
-                c.resolution_due.unwrap_or(c.take_in_due)
-            }
-        });
-        rows.push((t, due));
-    }
-    Ok(queue_order(rows, ctx.now)
+    let open = cycles::open_cycles(conn)?;
+    let facts: Vec<desk::queue::OpenTicket<'_>> = open
+        .iter()
+        .map(|c| desk::queue::OpenTicket {
+            ticket: c.ticket,
+            subject: &c.subject,
+            level: c.level,
+            assignee: c.assignee.as_deref(),
+            requester: c.requester.as_deref(),
+            kind: c.kind,
+            take_in_due: c.take_in_due,
+            take_in_at: c.take_in_at,
+            resolution_due: c.resolution_due,
+        })
+        .collect();
+    Ok(desk::queue::lines(&facts, &ctx.config.operators, ctx.language(), ctx.now)
         .into_iter()
-        .map(|(t, due, state)| {
-            context! { ticket => t.id.to_string(), subject => t.subject, status => t.status.as_str(), level => t.level.number(),
-                       due => due.map(|d| ctx.local(d)).unwrap_or_default(), state => state }
+        .map(|l| {
+            context! { ticket => l.ticket.to_string(), subject => l.subject, level => l.level, holder => l.holder,
+            requester => l.requester, deadline => l.deadline, due => ctx.local(l.due), overdue => l.overdue, marker => l.marker }
         })
         .collect())
 }
@@ -1232,23 +1234,6 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
 // ---------------------------------------------------------------------------------------------
 // Pure decisions
 // ---------------------------------------------------------------------------------------------
-
-/// Orders the open queue by urgency: overdue first, then by due time; labels each
-/// `breached` or `ok`.
-pub fn queue_order(
-    rows: Vec<(TicketRow, Option<DateTime<Utc>>)>,
-    now: DateTime<Utc>,
-) -> Vec<(TicketRow, Option<DateTime<Utc>>, &'static str)> {
-    let mut rows: Vec<_> = rows
-        .into_iter()
-        .map(|(t, due)| {
-            let state = if due.is_some_and(|d| d < now) { "SCADUTA" } else { "ok" };
-            (t, due, state)
-        })
-        .collect();
-    rows.sort_by_key(|(t, due, _)| (due.unwrap_or(DateTime::<Utc>::MAX_UTC), t.id));
-    rows
-}
 
 /// An alarm to the supervisors (`about`: the ticket it concerns, if any).
 fn alert_supervisors(

@@ -13,7 +13,7 @@ use rusqlite::{Connection, params};
 
 use super::ts;
 use super::types::{instant, naming_row, optional_instant};
-use crate::model::{Channel, EventAction, Level, TicketId};
+use crate::model::{Channel, EventAction, Kind, Level, TicketId};
 
 /// The latest cycle of an open ticket.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +28,10 @@ pub struct OpenCycle {
     pub level: Level,
     /// Its assignee, if any.
     pub assignee: Option<String>,
+    /// The requester: name, else address, else phone number.
+    pub requester: Option<String>,
+    /// The requester's latest stance (a reminder, a complaint).
+    pub kind: Kind,
     /// The cycle row.
     pub cycle_id: i64,
     /// When the take-in clock started.
@@ -44,7 +48,8 @@ pub struct OpenCycle {
 pub fn open_cycles(conn: &Connection) -> rusqlite::Result<Vec<OpenCycle>> {
     let mut stmt = conn.prepare_cached(
         "SELECT c.id, t.id, t.subject, t.channel, t.level, t.assignee, c.effective_start, c.take_in_due,
-                c.take_in_at, c.resolution_due
+                c.take_in_at, c.resolution_due,
+                coalesce(t.requester_name, t.requester_email, t.requester_phone), t.kind
          FROM tickets t JOIN cycles c ON c.ticket_id = t.id
          WHERE t.status IN ('new', 'assigned')
            AND c.number = (SELECT max(number) FROM cycles WHERE ticket_id = t.id)",
@@ -62,6 +67,8 @@ pub fn open_cycles(conn: &Connection) -> rusqlite::Result<Vec<OpenCycle>> {
                 take_in_due: instant(r, 7)?,
                 take_in_at: optional_instant(r, 8)?,
                 resolution_due: optional_instant(r, 9)?,
+                requester: r.get(10)?,
+                kind: r.get(11)?,
             })
         })
     })?;

@@ -44,6 +44,23 @@ fn the_whole_procedure_by_mail() {
     assert_eq!(t["status"], "assigned");
     assert_eq!(t["assignee"], giulia);
 
+    // #coda: who holds it, who asked, which deadline runs (issue 21, item 18).
+    let queue = operator_mail(giulia, "coda", None, true, "g-queue", "#coda");
+    ingest(&sandbox, "2026-03-09T09:25:00+01:00", queue);
+    let queue = last(&sandbox, "operator_reply", giulia);
+    assert!(
+        queue.text.contains("TCK-2026-00001  liv.1  risoluzione entro"),
+        "{}",
+        queue.text
+    );
+    assert!(
+        queue
+            .text
+            .contains("Firma non valida sul portale · richiedente Anna Ferrari · in carico a Giulia Bianchi"),
+        "{}",
+        queue.text
+    );
+
     // 3. An untagged answer goes to the requester from the help desk, signed by Giulia.
     let answer = operator_mail(
         giulia,
