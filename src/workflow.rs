@@ -213,6 +213,7 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 let cycle = latest_cycle(conn, on_ticket()?)?;
                 cycles::mark_alert(conn, cycle.id, alert.as_str(), ctx.now)?;
             }
+            Effect::SetAway { operator, until } => operators::set_away(conn, operator, *until)?,
             Effect::Archive => tickets::archive(conn, on_ticket()?, ctx.now)?,
             Effect::AlertSupervisors(alarm) => alert_supervisors(conn, ctx, about, alarm)?,
             Effect::StuckMailReported { outbox_id } => {
@@ -520,7 +521,12 @@ pub fn notify_operators(
             name: Some(operator.name.clone()),
             address: operator.email.clone(),
         }];
-        let mail = OutgoingMail::automatic(MailPurpose::Notify, Some(ticket.id), to, rendered.clone());
+        // Every notice of a ticket refers to one root, so mail clients thread them together
+        // (with the stable subject "[TCK-…] subject").
+        let mail = OutgoingMail {
+            references: vec![format!("{}.notices@{}", ticket.id, ctx.sender.domain())],
+            ..OutgoingMail::automatic(MailPurpose::Notify, Some(ticket.id), to, rendered.clone())
+        };
         outbox::enqueue_as(
             conn,
             ctx.sender,
@@ -721,6 +727,7 @@ pub fn on_operator_mail(
             ctx,
             operator,
             mail,
+            touched,
             context! {
                 kind => "result",
                 errors => report.errors.iter().map(|e| context! { line => e.line.clone(), problem => e.problem.clone() }).collect::<Vec<_>>(),
@@ -743,21 +750,26 @@ fn is_fresh_only(commands: &[Command]) -> bool {
         && commands.iter().any(|c| !matches!(c, Command::Email(_)))
 }
 
+/// Answers an operator's mail. An answer about a ticket is keyed to it like a notice (its
+/// Message-ID verifies for this operator and ticket), so replying to an error or a transcript
+/// acts on the ticket (issue 21, item 4), and its subject keeps the ticket number.
 fn reply_to_operator(
     conn: &Connection,
     ctx: &Context<'_>,
     operator: &Operator,
     mail: &InboundMail,
+    about: Option<TicketId>,
     vars: Value,
 ) -> anyhow::Result<()> {
     let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
+    ticket => about.map(|t| t.to_string()).unwrap_or_default(),
     errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
     tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
     let merged = context! { ..vars, ..base };
     let rendered = ctx.templates.render(ctx.language(), "operator_reply", merged)?;
     let reply = OutgoingMail {
         purpose: MailPurpose::OperatorReply,
-        ticket: None,
+        ticket: about,
         to: vec![Recipient {
             name: Some(operator.name.clone()),
             address: operator.email.clone(),
@@ -769,7 +781,21 @@ fn reply_to_operator(
         automatic: true,
         attachments: Vec::new(),
     };
-    outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
+    match about {
+        Some(ticket) => {
+            let local = ctx.key.notification_local_part(ticket, &operator.email);
+            outbox::enqueue_as(
+                conn,
+                ctx.sender,
+                &reply,
+                &format!("{local}@{}", ctx.sender.domain()),
+                ctx.now,
+            )?;
+        }
+        None => {
+            outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
+        }
+    }
     Ok(())
 }
 
@@ -834,58 +860,49 @@ fn fresh_commands(
     }
     let mut report = Report::default();
     let mut touched = None;
-    if let Some(Command::New(name)) = commands.iter().find(|c| matches!(c, Command::New(_))) {
-        let number = commands.iter().find_map(|c| match c {
-            Command::Phone(n) => n.clone(),
-            _ => None,
-        });
-        let email = commands.iter().find_map(|c| match c {
-            Command::Email(e) => Some(e.clone()),
-            _ => None,
-        });
-        match number {
-            None => report.errors.push(CommandError {
-                line: "#nuovo".into(),
-                problem: "a phone ticket needs #telefono NUMBER".into(),
-            }),
-            Some(number) if !is_phone_number(&number) => report.errors.push(CommandError {
-                line: format!("#telefono {number}"),
-                problem: "not a phone number (digits, spaces, + and - only)".into(),
-            }),
-            Some(number) if body.is_empty() => {
-                let _ = number;
-                report.errors.push(CommandError {
-                    line: "#nuovo".into(),
-                    problem: "write the caller's request below the tags".into(),
-                })
-            }
-            Some(number) => {
-                let subject = crate::ingest::thread::base_subject(&mail.subject);
-                let phone = PhoneRequest {
-                    number,
-                    name: name.clone(),
-                    email,
-                    summary: body.to_string(),
-                    subject,
-                };
-                let ticket = open_phone_ticket(conn, ctx, &operator.email, &phone)?;
-                report.applied.push(format!("aperta la richiesta telefonica {ticket}"));
-                touched = Some(ticket);
-            }
+    let opens_phone_request = commands.iter().any(|c| matches!(c, Command::New(_)));
+    match desk::cmd::new::phone_call(commands, body) {
+        None => {}
+        Some(Err(refusal)) => report.errors.push(refusal),
+        Some(Ok(call)) => {
+            let phone = PhoneRequest {
+                number: call.number,
+                name: call.name,
+                email: call.email,
+                summary: body.to_string(),
+                subject: crate::ingest::thread::base_subject(&mail.subject),
+            };
+            let ticket = open_phone_ticket(conn, ctx, &operator.email, &phone)?;
+            report.applied.push(format!("aperta la richiesta telefonica {ticket}"));
+            touched = Some(ticket);
         }
     }
     for command in commands {
         match command {
             Command::Queue => {
                 let queue = open_queue(conn, ctx)?;
-                reply_to_operator(conn, ctx, operator, mail, context! { kind => "queue", queue => queue })?;
+                reply_to_operator(
+                    conn,
+                    ctx,
+                    operator,
+                    mail,
+                    None,
+                    context! { kind => "queue", queue => queue },
+                )?;
             }
             Command::Help => {
                 let tags: Vec<Value> = TAGS
                     .iter()
                     .map(|(it, en)| context! { it => *it, en => *en, example => tag_example(it) })
                     .collect();
-                reply_to_operator(conn, ctx, operator, mail, context! { kind => "help", tags => tags })?;
+                reply_to_operator(
+                    conn,
+                    ctx,
+                    operator,
+                    mail,
+                    None,
+                    context! { kind => "help", tags => tags },
+                )?;
             }
             Command::Kb(query) => {
                 let query = query.clone().unwrap_or_else(|| body.to_string());
@@ -902,24 +919,25 @@ fn fresh_commands(
                     ctx,
                     operator,
                     mail,
+                    None,
                     context! { kind => "kb", results => results, reason => query },
                 )?;
             }
             Command::Away(until) => {
-                operators::set_away(conn, &operator.email, *until)?;
-                ctx.event(
-                    conn,
-                    None,
-                    &operator.email,
-                    EventAction::Away,
-                    &until.map(|d| d.to_string()).unwrap_or_else(|| "back".into()),
-                )?;
-                report.applied.push(match until {
-                    Some(d) => format!("assente fino al {d}: le richieste riaperte andranno in coda"),
-                    None => "rientrato: le richieste riaperte tornano a te".into(),
-                });
+                let (effects, line) = desk::cmd::away::apply(operator, *until);
+                apply(conn, ctx, None, &effects)?;
+                report.applied.push(line);
             }
-            _ => {}
+            // Parts of the phone request, above.
+            Command::New(_) | Command::Email(_) => {}
+            Command::Phone(_) if opens_phone_request => {}
+            // A command on a ticket in a mail that names none is answered, never dropped.
+            other => report.errors.push(CommandError {
+                line: desk::cmd::tag_of(other).into(),
+                problem: "this command acts on a ticket, and this mail names none: reply to the notice \
+                          about the ticket, or to the answer about it"
+                    .into(),
+            }),
         }
     }
     Ok((report, touched))
@@ -946,11 +964,6 @@ fn tag_example(tag: &str) -> &'static str {
         "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
         _ => "",
     }
-}
-
-fn is_phone_number(text: &str) -> bool {
-    let digits = text.chars().filter(char::is_ascii_digit).count();
-    (6..=15).contains(&digits) && text.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
 }
 
 /// A phone request: a caller who left a number.
@@ -1344,17 +1357,4 @@ pub fn authenticate(
     };
     apply(conn, ctx, None, &desk::security::refused(operator, &refused, warned))?;
     Ok(false)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn phone_numbers() {
-        assert!(is_phone_number("+39 333 1234567"));
-        assert!(is_phone_number("06-1234567"));
-        assert!(!is_phone_number("chiamami"));
-        assert!(!is_phone_number("12"));
-    }
 }

@@ -1,7 +1,7 @@
 //! What the desk decides, as data: the closed list of effects the apply seam
 //! (`workflow::apply`) turns into rows and outbox mail inside the caller's transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::model::{EventAction, Kind, Level, NoticeKind, Status};
 
@@ -264,6 +264,13 @@ pub enum Effect {
     /// Record that the current SLA cycle's `alert` (a warning or breach) was sent: it is
     /// never sent twice, across restarts too.
     MarkAlert(EventAction),
+    /// An operator is away until a day (`None`: back).
+    SetAway {
+        /// The operator's address.
+        operator: String,
+        /// The last day away.
+        until: Option<NaiveDate>,
+    },
     /// A resolved ticket idle long enough is archived.
     Archive,
     /// Tell the supervisors about something that concerns no single ticket.

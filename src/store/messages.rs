@@ -165,7 +165,7 @@ pub fn insert_channel_message(conn: &Connection, m: &ChannelMessage<'_>) -> rusq
 pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(String, String)>> {
     conn.prepare_cached(
         "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL
-           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify')) ORDER BY id",
+           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify', 'operator_reply')) ORDER BY id",
     )?
     .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
     .collect()
@@ -190,7 +190,7 @@ pub fn screening(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<Sc
         "SELECT at, who, what, text FROM (
              SELECT id * 2 AS ord, at, coalesce(from_addr, '') AS who,
                     CASE direction WHEN 'in' THEN 'messaggio' ELSE disposition END AS what, body_text AS text
-             FROM messages WHERE ticket_id = ?1 AND disposition <> 'notify'
+             FROM messages WHERE ticket_id = ?1 AND disposition NOT IN ('notify', 'operator_reply')
              UNION ALL
              SELECT id * 2 + 1, at, actor, action, detail FROM events
              WHERE ticket_id = ?1 AND action IN ('note', 'phone', 'time')

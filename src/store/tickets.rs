@@ -223,7 +223,7 @@ pub fn record_event(conn: &Connection, event: &NewEvent<'_>) -> rusqlite::Result
 
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.level, t.channel, t.kind, t.requester_email,
      t.requester_name, t.requester_phone, t.assignee, t.resolver, t.reopened,
-     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition <> 'notify'), t.secret, t.created_at, t.updated_at";
+     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition NOT IN ('notify', 'operator_reply')), t.secret, t.created_at, t.updated_at";
 
 fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
     naming_row(row, "tickets", 0, |row| {

@@ -328,6 +328,19 @@ fn the_procedure_over_real_imap_and_smtp() {
     let luca_notice = newest(&luca, &luca_pw);
     assert!(luca_notice.text.contains("Errore di firma."));
     let luca_notice_id = luca_notice.message_id.clone().expect("id");
+    // One ticket's notices thread together: one subject, one References root (item 14).
+    assert_eq!(notice.subject, "[TCK-2026-00001] Impossibile firmare la pratica");
+    assert_eq!(luca_notice.subject, notice.subject);
+    assert!(luca_notice.text.starts_with("Secondo livello"), "{}", luca_notice.text);
+    assert_eq!(notice.references, luca_notice.references);
+    assert!(
+        notice
+            .references
+            .iter()
+            .any(|r| r.starts_with("TCK-2026-00001.notices@")),
+        "{:?}",
+        notice.references
+    );
 
     // Remote session invitation with a valid .ics, then the closing mail.
     step(operator_reply(
@@ -418,9 +431,35 @@ fn the_procedure_over_real_imap_and_smtp() {
     assert!(told.text.contains("Che cosa mancava:"), "{}", told.text);
     assert!(told.text.contains("ufficio informatico"), "{}", told.text);
     step(operator_reply(&giulia, &notice_id, "o7", true, "#prendi"));
+    let error = newest(&giulia, &giulia_pw);
+    assert!(error.text.contains("#prendo"), "did-you-mean reply");
+    // Issue 21, items 4 and 14: the error keeps the ticket number, and following its advice —
+    // replying to it — acts on the ticket.
+    assert!(error.subject.contains("[TCK-2026-00001]"), "{}", error.subject);
+    step(operator_reply(
+        &giulia,
+        error.message_id.as_deref().expect("error id"),
+        "o7b",
+        true,
+        "#nota\nRisposto al messaggio di errore.",
+    ));
+    let out = sandbox.run(&["ticket", "show", "TCK-2026-00001", "--json"]);
     assert!(
-        newest(&giulia, &giulia_pw).text.contains("#prendo"),
-        "did-you-mean reply"
+        stdout(&out).contains("Risposto al messaggio di errore."),
+        "the note reached the ticket: {}",
+        stdout(&out)
+    );
+    // A command on a ticket in a mail that names none is answered, never dropped.
+    step(format!(
+        "{pass}From: {giulia}\r\nTo: {}\r\nSubject: Prendo io\r\nMessage-ID: <o7c@example.test>\r\n\r\n#prendo\r\n",
+        helpdesk.0
+    ));
+    let answer = newest(&giulia, &giulia_pw);
+    assert!(answer.subject.starts_with("Comando NON eseguito"), "{}", answer.subject);
+    assert!(
+        answer.text.contains("#prendo") && answer.text.contains("names none"),
+        "{}",
+        answer.text
     );
 
     // A phone ticket opened by mail.

@@ -6,13 +6,16 @@
 //! its own file like mini-redis's `cmd/`: `take`, `assign`, `escalate`, `resolve`, `note`,
 //! `phone`, `set_kind`, `out_of_scope`, `remote`, `time`, `kb`, `answer` (the untagged text), and
 //! `fresh_only` for the tags that belong in a new mail. Each file has the command's `check` and
-//! its `apply`.
+//! its `apply`. The commands of a new mail that names no ticket have their own files too: `new`
+//! (a phone request opened by an operator) and `away` (`#assente`).
 
 mod answer;
 mod assign;
+pub mod away;
 mod escalate;
 mod fresh_only;
 mod kb;
+pub mod new;
 mod note;
 mod out_of_scope;
 mod phone;
