@@ -146,11 +146,13 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 reason,
                 text,
                 screening,
+                note,
             } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
                 let row = reload(conn, on_ticket()?)?;
                 let mut notice = Notice::new(*kind, reason.clone()).with_text(text.clone());
                 notice.screening = *screening;
+                notice.note = note.clone();
                 notify_operators(conn, ctx, &row, &operators, notice)?;
             }
             Effect::SetKind(kind) => tickets::set_kind(conn, on_ticket()?, *kind, ctx.now)?,
@@ -451,6 +453,8 @@ pub struct Notice {
     pub text: String,
     /// Include the ticket's whole screening (escalation).
     pub screening: bool,
+    /// The handover note of the operator who passed the ticket on.
+    pub note: String,
 }
 
 impl Notice {
@@ -461,6 +465,7 @@ impl Notice {
             reason: reason.into(),
             text: String::new(),
             screening: false,
+            note: String::new(),
         }
     }
 
@@ -485,7 +490,7 @@ pub fn notify_operators(
     }
     let cycle = cycles::latest(conn, ticket.id)?;
     let screening: Vec<Value> = if notice.screening {
-        screening(conn, ticket.id)?
+        screening(conn, ctx, ticket.id)?
     } else {
         Vec::new()
     };
@@ -502,13 +507,16 @@ pub fn notify_operators(
         kind => notice.kind.as_str(),
         ticket => ticket.id.to_string(),
         subject => ticket.subject.clone(),
-        requester => ticket.requester_email.clone().or_else(|| ticket.requester_phone.clone()).unwrap_or_else(|| "-".into()),
+        requester => crate::notify::requester_label(ticket.requester_name.as_deref(), ticket.requester_email.as_deref(), ticket.requester_phone.as_deref()),
+        holder => ticket.assignee.as_deref().and_then(|a| ctx.config.operator(a)).map(|o| o.name.clone()).unwrap_or_default(),
         channel => ticket.channel.as_str(),
         level => ticket.level.number(),
         status => ticket.status.as_str(),
         take_in_due => cycle.as_ref().map(|c| ctx.local(c.take_in_due)).unwrap_or_default(),
         resolution_due => cycle.as_ref().and_then(|c| c.resolution_due).map(|t| ctx.local(t)).unwrap_or_default(),
         text => notice.text,
+        note => notice.note,
+        marker => ticket.kind.as_str(),
         reason => notice.reason,
         screening => screening,
         suggestions => suggestions,
@@ -538,14 +546,14 @@ pub fn notify_operators(
     Ok(())
 }
 
-/// The whole screening so far: messages both ways and internal notes, in order.
-fn screening(conn: &Connection, ticket: TicketId) -> anyhow::Result<Vec<Value>> {
+/// The whole screening so far: messages both ways and internal notes, in order, at local
+/// times, each cut at a word boundary.
+fn screening(conn: &Connection, ctx: &Context<'_>, ticket: TicketId) -> anyhow::Result<Vec<Value>> {
     Ok(messages::screening(conn, ticket)?
         .into_iter()
         .map(|line| {
-            let one_line: String = line.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            let short: String = one_line.chars().take(300).collect();
-            context! { at => line.at, who => line.who, what => line.what, text => short }
+            context! { at => ctx.local(line.at), who => line.who, what => line.what,
+            text => crate::notify::excerpt(&line.text, 300) }
         })
         .collect())
 }
@@ -811,6 +819,7 @@ fn ticket_commands(
 ) -> anyhow::Result<Report> {
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
+    let request = messages::request_text(conn, ticket)?.unwrap_or_default();
     let facts = desk::cmd::TicketFacts {
         id: row.id,
         status: row.status,
@@ -820,6 +829,7 @@ fn ticket_commands(
         take_in_at: cycle.as_ref().and_then(|c| c.take_in_at),
         resolution_due: cycle.as_ref().and_then(|c| c.resolution_due),
         has_kb_entry: crate::store::kb::find_by_ticket(conn, &ticket.to_string())?.is_some(),
+        request: &request,
     };
     let mail = desk::cmd::CommandMail {
         operator,

@@ -190,6 +190,9 @@ pub enum Effect {
         text: String,
         /// Include the ticket's whole screening so far (an escalation).
         screening: bool,
+        /// The note of the operator who handed the ticket on (the text below `#assegna` or
+        /// `#secondolivello`), shown apart from the request.
+        note: String,
     },
     /// The requester's latest stance changes (a reminder, a complaint).
     SetKind(Kind),

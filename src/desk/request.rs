@@ -62,6 +62,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
             reason: String::new(),
             text: request.text.to_string(),
             screening: false,
+            note: String::new(),
         },
     ];
     match request.requester_email {

@@ -107,6 +107,7 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         reason,
         text: message.text.to_string(),
         screening: false,
+        note: String::new(),
     };
     match ticket.status {
         Status::Resolved | Status::Archived if is_bare_thanks(message.text) => {
@@ -237,6 +238,7 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
             reason,
             text: message.text.to_string(),
             screening: false,
+            note: String::new(),
         },
     ]
 }

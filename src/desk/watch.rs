@@ -81,6 +81,7 @@ pub fn alerts(clock: &Clock<'_>, already_sent: &[EventAction], setting: &Setting
             reason: reason.clone(),
             text: String::new(),
             screening: false,
+            note: String::new(),
         },
         Effect::Event {
             actor: "system".into(),

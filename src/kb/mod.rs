@@ -47,12 +47,7 @@ pub struct Hit {
 impl Hit {
     /// A one-line excerpt of the solution.
     pub fn excerpt(&self, chars: usize) -> String {
-        let flat: String = self.entry.solution.split_whitespace().collect::<Vec<_>>().join(" ");
-        if flat.chars().count() <= chars {
-            flat
-        } else {
-            format!("{}…", flat.chars().take(chars).collect::<String>().trim_end())
-        }
+        crate::notify::excerpt(&self.entry.solution, chars)
     }
 }
 

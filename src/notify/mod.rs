@@ -72,6 +72,41 @@ impl OutgoingMail {
     }
 }
 
+/// `text` on one line, at most `chars` characters, cut at a word boundary with "…".
+pub fn excerpt(text: &str, chars: usize) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= chars {
+        return flat;
+    }
+    let cut: String = flat.chars().take(chars).collect();
+    let words = match cut.rfind(' ') {
+        // A single word longer than the excerpt is cut inside it: better than nothing.
+        Some(space) if space > 0 => &cut[..space],
+        _ => cut.as_str(),
+    };
+    format!("{}…", words.trim_end_matches([',', ';', ':', '.', ' ']))
+}
+
+/// How operators read who asked: "Mario Rossi <mario.rossi@…>", "Mario Rossi, tel. 06 123",
+/// the address or number alone, "-" when nothing is known.
+pub fn requester_label(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> String {
+    let name = name.map(str::trim).filter(|n| !n.is_empty());
+    let mut label = match (name, email) {
+        (Some(n), Some(e)) => format!("{n} <{e}>"),
+        (Some(n), None) => n.to_string(),
+        (None, Some(e)) => e.to_string(),
+        (None, None) => String::new(),
+    };
+    if let Some(phone) = phone.map(str::trim).filter(|p| !p.is_empty()) {
+        if label.is_empty() {
+            label = format!("tel. {phone}");
+        } else {
+            label = format!("{label}, tel. {phone}");
+        }
+    }
+    if label.is_empty() { "-".into() } else { label }
+}
+
 /// The identity mails are sent under.
 #[derive(Debug, Clone)]
 pub struct Sender {
@@ -366,6 +401,36 @@ pub fn escape_html(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn requesters_are_named_as_operators_read_them() {
+        let label = requester_label;
+        assert_eq!(
+            label(Some("Mario Rossi"), Some("mario.rossi@example.org"), None),
+            "Mario Rossi <mario.rossi@example.org>"
+        );
+        assert_eq!(
+            label(Some("Mario Rossi"), None, Some("06 1234567")),
+            "Mario Rossi, tel. 06 1234567"
+        );
+        assert_eq!(label(Some(" "), Some("a@example.org"), None), "a@example.org");
+        assert_eq!(label(None, None, Some("06 1234567")), "tel. 06 1234567");
+        assert_eq!(label(None, None, None), "-");
+    }
+
+    #[test]
+    fn excerpts_end_at_a_word() {
+        assert_eq!(
+            excerpt("Il portale\n rifiuta   il file", 100),
+            "Il portale rifiuta il file"
+        );
+        assert_eq!(
+            excerpt("Il portale rifiuta il file firmato", 22),
+            "Il portale rifiuta il…"
+        );
+        assert_eq!(excerpt("Il portale, rifiuta", 12), "Il portale…");
+        assert_eq!(excerpt("Precipitevolissimevolmente", 10), "Precipitev…");
+    }
     use chrono::TimeZone;
 
     #[test]

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::ts;
+use super::types::{instant, naming_row};
 use crate::model::TicketId;
 
 /// True when a message with this dedup key was applied before.
@@ -160,6 +161,16 @@ pub fn insert_channel_message(conn: &Connection, m: &ChannelMessage<'_>) -> rusq
     Ok(conn.last_insert_rowid())
 }
 
+/// The request as the requester first wrote it (by mail, the portal or on the phone), if any.
+pub fn request_text(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT body_text FROM messages WHERE ticket_id = ?1 AND direction = 'in'
+           AND disposition IN ('person', 'portal', 'phone') ORDER BY id LIMIT 1",
+    )?
+    .query_row([ticket], |r| r.get(0))
+    .optional()
+}
+
 /// The Message-IDs of a ticket's public thread, oldest first, each with its direction
 /// (`in` or `out`): what a letter to the requester threads under.
 pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(String, String)>> {
@@ -171,11 +182,13 @@ pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(
     .collect()
 }
 
-/// One line of a ticket's screening: a message either way, or a note, call or time entry.
+/// One line of a ticket's screening: a message either way, or a note, call or time entry. An
+/// operator's own command mails are left out (what they did shows as letters and events; a
+/// refused one did nothing).
 #[derive(Debug, Clone)]
 pub struct ScreeningLine {
-    /// When (as stored).
-    pub at: String,
+    /// When.
+    pub at: DateTime<Utc>,
     /// Who.
     pub who: String,
     /// What (`messaggio`, a disposition, or the event's action).
@@ -191,17 +204,20 @@ pub fn screening(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<Sc
              SELECT id * 2 AS ord, at, coalesce(from_addr, '') AS who,
                     CASE direction WHEN 'in' THEN 'messaggio' ELSE disposition END AS what, body_text AS text
              FROM messages WHERE ticket_id = ?1 AND disposition NOT IN ('notify', 'operator_reply')
+               AND NOT (direction = 'in' AND disposition = 'operator')
              UNION ALL
              SELECT id * 2 + 1, at, actor, action, detail FROM events
              WHERE ticket_id = ?1 AND action IN ('note', 'phone', 'time')
          ) ORDER BY at, ord",
     )?
     .query_map([ticket], |r| {
-        Ok(ScreeningLine {
-            at: r.get(0)?,
-            who: r.get(1)?,
-            what: r.get(2)?,
-            text: r.get(3)?,
+        naming_row(r, "messages", 0, |r| {
+            Ok(ScreeningLine {
+                at: instant(r, 0)?,
+                who: r.get(1)?,
+                what: r.get(2)?,
+                text: r.get(3)?,
+            })
         })
     })?
     .collect()

@@ -108,6 +108,31 @@ fn the_whole_procedure_by_mail() {
         "and the notes: {}",
         luca_notice.text
     );
+    // Issue 21, item 20: local times, Italian labels, a footer that fits an assigned ticket.
+    assert!(
+        luca_notice.text.contains("alle 09:20  "),
+        "local time: {}",
+        luca_notice.text
+    );
+    assert!(luca_notice.text.contains("(presa in carico)"), "{}", luca_notice.text);
+    assert!(!luca_notice.text.contains("(take_in)"), "{}", luca_notice.text);
+    assert!(
+        !luca_notice.text.contains("#prendo per prenderla"),
+        "{}",
+        luca_notice.text
+    );
+    assert!(
+        luca_notice.text.contains("#risolto + testo per chiuderla"),
+        "{}",
+        luca_notice.text
+    );
+    assert!(
+        luca_notice
+            .text
+            .contains("Richiedente: Anna Ferrari <arch.ferrari@example.org>"),
+        "{}",
+        luca_notice.text
+    );
     assert_eq!(ticket(&sandbox, "TCK-2026-00001")["level"], 2);
 
     // 5. Remote session: an invitation with a valid .ics.

@@ -6,8 +6,9 @@ use crate::desk::effect::{Effect, Letter};
 use crate::model::EventAction;
 
 /// True when the text below the tags belongs to one of them: a resolution, a note, a call's
-/// summary, an out-of-scope explanation, an invitation's words, the handover note for second
-/// level (issue 21, item 3: it used to reach the requester as an answer).
+/// summary, an out-of-scope explanation, an invitation's words, the handover note to the
+/// operator a ticket is assigned to or to second level (issue 21, item 3: it used to reach the
+/// requester as an answer).
 fn body_is_for_a_tag(commands: &[Command]) -> bool {
     commands.iter().any(|c| {
         matches!(
@@ -18,6 +19,7 @@ fn body_is_for_a_tag(commands: &[Command]) -> bool {
                 | Command::OutOfScope
                 | Command::Remote { .. }
                 | Command::Escalate(_)
+                | Command::Assign(_)
         )
     })
 }

@@ -70,8 +70,9 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         to,
         kind: NoticeKind::Escalated,
         reason: format!("da {}", mail.operator.name),
-        text: mail.body.to_string(),
+        text: String::new(),
         screening: true,
+        note: mail.body.to_string(),
     });
     work.ticket.level = Level::Second;
     work.ticket.resolution_due = Some(due);

@@ -53,6 +53,8 @@ pub struct TicketFacts<'a> {
     pub resolution_due: Option<DateTime<Utc>>,
     /// Whether it has a knowledge-base entry (it was resolved, not closed out of scope).
     pub has_kb_entry: bool,
+    /// The request, as the requester wrote it (shown to whoever it is handed to).
+    pub request: &'a str,
 }
 
 impl TicketFacts<'_> {

@@ -28,6 +28,7 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, kind: Kind) 
             reason: String::new(),
             text: mail.body.to_string(),
             screening: false,
+            note: String::new(),
         });
     }
     let line = format!("{}: tipo {kind}", work.ticket.id);

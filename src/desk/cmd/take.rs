@@ -37,7 +37,8 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
 /// Hands the ticket to `technician`, with the letter that names them to the requester. The
 /// first such letter of a cycle is its take-in confirmation, which stops the take-in clock;
 /// every later one only tells the requester who now handles the ticket. The technician hears
-/// about it unless they sent the mail.
+/// about it unless they sent the mail, with the request and the text below the tags as the
+/// handover note.
 pub(super) fn take_in<'a>(
     work: &mut Working<'a>,
     mail: &CommandMail<'a>,
@@ -65,8 +66,9 @@ pub(super) fn take_in<'a>(
             to: vec![technician.email.clone()],
             kind: NoticeKind::Assigned,
             reason: format!("da {}", mail.operator.name),
-            text: String::new(),
+            text: work.ticket.request.to_string(),
             screening: false,
+            note: mail.body.to_string(),
         });
     }
     work.ticket.status = Status::Assigned;

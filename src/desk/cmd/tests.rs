@@ -29,6 +29,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         take_in_at: None,
         resolution_due: None,
         has_kb_entry: false,
+        request: "Il portale rifiuta il file firmato.",
     }
 }
 
@@ -434,7 +435,11 @@ mod decisions {
     #[test]
     fn a_later_assignment_tells_the_new_name_but_keeps_the_cycle_and_its_deadline() {
         let promised = rome(10, 9, 30);
-        let d = decision(&taken(promised), GIULIA, "#assegna Marco Rossi");
+        let d = decision(
+            &taken(promised),
+            GIULIA,
+            "#assegna Marco Rossi\nGuarda tu, conosci il caso.",
+        );
         assert_eq!(
             d.effects,
             vec![
@@ -450,8 +455,9 @@ mod decisions {
                     to: vec![MARCO_EMAIL.into()],
                     kind: NoticeKind::Assigned,
                     reason: "da Giulia Bianchi".into(),
-                    text: String::new(),
+                    text: "Il portale rifiuta il file firmato.".into(),
                     screening: false,
+                    note: "Guarda tu, conosci il caso.".into(),
                 },
             ]
         );
@@ -534,8 +540,9 @@ mod decisions {
                     to: vec!["luca.verdi@comune.example.it".into()],
                     kind: NoticeKind::Escalated,
                     reason: "da Giulia Bianchi".into(),
-                    text: "Ho verificato la firma: serve il remoto.".into(),
+                    text: String::new(),
                     screening: true,
+                    note: "Ho verificato la firma: serve il remoto.".into(),
                 },
             ]
         );

@@ -356,6 +356,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
             reason: String::new(),
             text: "Allego il file.".into(),
             screening: false,
+            note: String::new(),
         }]
     );
     let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true), None);
