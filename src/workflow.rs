@@ -170,6 +170,10 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                             cycles::take_in(conn, cycle.id, ctx.now, sent.as_deref(), *resolution_due)?
                         }
                         CycleStamp::Resolution => cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?,
+                        CycleStamp::TakeInAndResolution { resolution_due } => {
+                            cycles::take_in(conn, cycle.id, ctx.now, sent.as_deref(), *resolution_due)?;
+                            cycles::resolve(conn, cycle.id, sent.as_deref(), ctx.now)?;
+                        }
                     }
                 }
             }
@@ -387,11 +391,12 @@ fn send_letter(
             BTreeMap::from([("text", text(body)), ("operator", text(operator))]),
             Vec::new(),
         ),
-        Letter::OutOfScope { text: body } => (
+        Letter::OutOfScope { text: body, operator } => (
             MailPurpose::OutOfScope,
             "out_of_scope",
             BTreeMap::from([
                 ("text", text(body)),
+                ("operator", text(operator)),
                 ("contacts", text(&ctx.config.helpdesk.out_of_scope_contacts)),
             ]),
             Vec::new(),

@@ -58,6 +58,12 @@ pub enum CycleStamp {
     },
     /// The notice of resolution: stops the resolution clock.
     Resolution,
+    /// A ticket nobody took in is closed at once: the one letter that names the technician
+    /// and closes it is both the take-in confirmation and the notice of resolution.
+    TakeInAndResolution {
+        /// When the resolution was due (for the accounting of its cycle).
+        resolution_due: DateTime<Utc>,
+    },
 }
 
 /// A letter to the requester, with what it says beyond the ticket's number and subject.
@@ -82,10 +88,12 @@ pub enum Letter {
         /// The technician's name.
         operator: String,
     },
-    /// Not the help desk's business, with where to turn instead.
+    /// Not the help desk's business, with where to turn instead; the request is closed.
     OutOfScope {
         /// The operator's explanation.
         text: String,
+        /// The technician's name.
+        operator: String,
     },
     /// An invitation to a remote-desktop session (with its iCalendar attachment).
     Remote {

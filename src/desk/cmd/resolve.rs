@@ -3,6 +3,7 @@
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
 use crate::desk::effect::{CycleStamp, Effect, Letter, Outcome};
 use crate::model::{EventAction, Status};
+use crate::sla::resolution_due;
 
 /// Not twice, and never without the resolution text.
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut Refusals) {
@@ -21,13 +22,22 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     close(work, mail, setting, Outcome::Resolved);
 }
 
-/// Closes the ticket: a ticket nobody took in is taken in first by the closer; the closing
-/// letter stops the resolution clock; a resolution (never an out-of-scope closing, which solves
-/// nothing) feeds the knowledge base.
+/// Closes the ticket with one letter that names the technician: for a ticket nobody took in
+/// yet, that letter is also the take-in (issue 21, item 11: a take-in letter and a closing
+/// letter in the same second contradicted each other); it stops the resolution clock; a
+/// resolution (never an out-of-scope closing, which solves nothing) feeds the knowledge base.
 pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, outcome: Outcome) {
+    let stamp = if work.ticket.take_in_at.is_none() {
+        let due = resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now);
+        CycleStamp::TakeInAndResolution { resolution_due: due }
+    } else {
+        CycleStamp::Resolution
+    };
     if work.ticket.status == Status::New {
-        let line = super::take::take_in(work, mail, setting, mail.operator);
-        work.done(line);
+        work.effect(Effect::Assign {
+            technician: mail.operator.email.clone(),
+            by: mail.operator.email.clone(),
+        });
     }
     let letter = match outcome {
         Outcome::Resolved => Letter::Closing {
@@ -36,11 +46,12 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         },
         Outcome::OutOfScope => Letter::OutOfScope {
             text: mail.body.to_string(),
+            operator: mail.operator.name.clone(),
         },
     };
     work.effect(Effect::Letter {
         letter,
-        stamp: Some(CycleStamp::Resolution),
+        stamp: Some(stamp),
     });
     work.effect(Effect::Resolve {
         by: mail.operator.email.clone(),
@@ -56,6 +67,12 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
             text: mail.body.to_string(),
         });
         work.ticket.has_kb_entry = true;
+    }
+    if work.ticket.take_in_at.is_none() {
+        work.ticket.take_in_at = Some(mail.now);
+    }
+    if work.ticket.status == Status::New {
+        work.ticket.assignee = Some(&mail.operator.email);
     }
     work.ticket.status = Status::Resolved;
     let line = format!("{} chiusa ({action})", work.ticket.id);

@@ -464,7 +464,7 @@ mod decisions {
     }
 
     #[test]
-    fn resolving_an_untaken_ticket_takes_it_in_first_then_stamps_the_resolution() {
+    fn closing_an_untaken_ticket_is_one_letter_that_is_take_in_and_resolution() {
         let d = decision(&fresh(), GIULIA, "#risolto\n#kb Firma CAdES\nRifirmi in CAdES.");
         let due = due(Level::First, now());
         assert_eq!(
@@ -472,18 +472,11 @@ mod decisions {
             vec![
                 assign(GIULIA_EMAIL, GIULIA_EMAIL),
                 Effect::Letter {
-                    letter: Letter::TakeIn {
-                        technician: "Giulia Bianchi".into(),
-                        resolution_due: due
-                    },
-                    stamp: Some(CycleStamp::TakeIn { resolution_due: due }),
-                },
-                Effect::Letter {
                     letter: Letter::Closing {
                         text: "Rifirmi in CAdES.".into(),
                         operator: "Giulia Bianchi".into()
                     },
-                    stamp: Some(CycleStamp::Resolution),
+                    stamp: Some(CycleStamp::TakeInAndResolution { resolution_due: due }),
                 },
                 Effect::Resolve {
                     by: GIULIA_EMAIL.into(),
@@ -499,7 +492,23 @@ mod decisions {
                 },
             ]
         );
-        assert_eq!(d.applied.len(), 3, "{:?}", d.applied);
+        assert_eq!(d.applied.len(), 2, "{:?}", d.applied);
+        // Issue 21, item 11: #fuoriambito on an untaken ticket is one letter naming the technician.
+        let d = decision(&fresh(), GIULIA, "#fuoriambito\nSi rivolga al SUAP.");
+        let letters: Vec<&Effect> = d.effects.iter().filter(|e| matches!(e, Effect::Letter { .. })).collect();
+        assert_eq!(
+            letters,
+            vec![&Effect::Letter {
+                letter: Letter::OutOfScope {
+                    text: "Si rivolga al SUAP.".into(),
+                    operator: "Giulia Bianchi".into()
+                },
+                stamp: Some(CycleStamp::TakeInAndResolution { resolution_due: due }),
+            }]
+        );
+        // Taken in already: the closing only stamps the resolution.
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#risolto\nFatto.");
+        assert!(matches!(&d.effects[0], Effect::Letter { stamp: Some(CycleStamp::Resolution), .. }), "{:?}", d.effects);
     }
 
     #[test]
@@ -510,9 +519,7 @@ mod decisions {
             outcome: Outcome::OutOfScope
         }));
         assert!(
-            !d.effects
-                .iter()
-                .any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::Assign { .. })),
+            !d.effects.iter().any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::Assign { .. })),
             "{:?}",
             d.effects
         );
