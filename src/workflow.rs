@@ -385,10 +385,18 @@ fn send_letter(
             BTreeMap::from([("resolution_due", Value::from(ctx.local(*resolution_due)))]),
             Vec::new(),
         ),
-        Letter::Closing { text: body, operator } => (
+        Letter::Closing {
+            text: body,
+            operator,
+            signed,
+        } => (
             MailPurpose::Closing,
             "closing",
-            BTreeMap::from([("text", text(body)), ("operator", text(operator))]),
+            BTreeMap::from([
+                ("text", text(body)),
+                ("operator", text(operator)),
+                ("signed", Value::from(*signed)),
+            ]),
             Vec::new(),
         ),
         Letter::OutOfScope { text: body, operator } => (
@@ -432,10 +440,18 @@ fn send_letter(
                 )],
             )
         }
-        Letter::Answer { text: body, operator } => (
+        Letter::Answer {
+            text: body,
+            operator,
+            signed,
+        } => (
             MailPurpose::Answer,
             "answer",
-            BTreeMap::from([("text", text(body)), ("operator", text(operator))]),
+            BTreeMap::from([
+                ("text", text(body)),
+                ("operator", text(operator)),
+                ("signed", Value::from(*signed)),
+            ]),
             Vec::new(),
         ),
         Letter::Reopened { technician } => (

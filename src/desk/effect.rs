@@ -87,6 +87,8 @@ pub enum Letter {
         text: String,
         /// The technician's name.
         operator: String,
+        /// The text ends with the operator's own signature: the automatic one is left out.
+        signed: bool,
     },
     /// Not the help desk's business, with where to turn instead; the request is closed.
     OutOfScope {
@@ -112,6 +114,8 @@ pub enum Letter {
         text: String,
         /// Their name.
         operator: String,
+        /// The text ends with the operator's own signature: the automatic one is left out.
+        signed: bool,
     },
     /// The ticket reopened (naming the technician it went back to).
     Reopened {

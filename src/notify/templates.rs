@@ -286,7 +286,7 @@ mod tests {
             .render(
                 Language::It,
                 "answer",
-                context! { ticket => "T", subject => "<b>", text => "a < b & c", operator => "O", helpdesk => "H" },
+                context! { ticket => "T", subject => "<b>", text => "a < b & c", operator => "O", signed => false, helpdesk => "H" },
             )
             .expect("mail");
         assert!(

@@ -33,10 +33,51 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>) {
         letter: Letter::Answer {
             text: mail.body.to_string(),
             operator: mail.operator.name.clone(),
+            signed: is_signed(mail.body, &mail.operator.name),
         },
         stamp: None,
     });
     work.event(mail, EventAction::Answered, "");
     let line = format!("risposta inviata al richiedente di {}", work.ticket.id);
     work.done(line);
+}
+
+/// True when the operator signed the text themselves: a signature separator (`-- `), or their
+/// full name on one of its last lines. The letter then carries one signature, theirs (issue
+/// 21, item 22: answers carried two).
+pub(super) fn is_signed(text: &str, name: &str) -> bool {
+    let name = name.trim().to_lowercase();
+    let last_lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .rev()
+        .take(6)
+        .collect();
+    last_lines.iter().any(|l| *l == "--" || *l == "-- ")
+        || (!name.is_empty() && last_lines.iter().any(|l| l.to_lowercase().contains(&name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_signed;
+
+    #[test]
+    fn an_operator_who_signs_gets_no_second_signature() {
+        let name = "Giulia Bianchi";
+        assert!(is_signed(
+            "Provi con CAdES.\n\nCordiali saluti,\nGiulia Bianchi\nUfficio SUE",
+            name
+        ));
+        assert!(is_signed("Provi con CAdES.\n-- \nUfficio tecnico, tel. 06 123", name));
+        assert!(is_signed("Provi con CAdES.\n\ngiulia bianchi", name), "in any case");
+        assert!(!is_signed("Provi con CAdES.", name));
+        assert!(
+            !is_signed(
+                "Giulia Bianchi le ha già scritto ieri.\n1\n2\n3\n4\n5\n6\nProvi con CAdES.",
+                name
+            ),
+            "the name in the text, far from its end, is no signature"
+        );
+    }
 }

@@ -43,6 +43,7 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         Outcome::Resolved => Letter::Closing {
             text: mail.body.to_string(),
             operator: mail.operator.name.clone(),
+            signed: super::answer::is_signed(mail.body, &mail.operator.name),
         },
         Outcome::OutOfScope => Letter::OutOfScope {
             text: mail.body.to_string(),

@@ -474,7 +474,8 @@ mod decisions {
                 Effect::Letter {
                     letter: Letter::Closing {
                         text: "Rifirmi in CAdES.".into(),
-                        operator: "Giulia Bianchi".into()
+                        operator: "Giulia Bianchi".into(),
+                        signed: false,
                     },
                     stamp: Some(CycleStamp::TakeInAndResolution { resolution_due: due }),
                 },
@@ -495,7 +496,11 @@ mod decisions {
         assert_eq!(d.applied.len(), 2, "{:?}", d.applied);
         // Issue 21, item 11: #fuoriambito on an untaken ticket is one letter naming the technician.
         let d = decision(&fresh(), GIULIA, "#fuoriambito\nSi rivolga al SUAP.");
-        let letters: Vec<&Effect> = d.effects.iter().filter(|e| matches!(e, Effect::Letter { .. })).collect();
+        let letters: Vec<&Effect> = d
+            .effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Letter { .. }))
+            .collect();
         assert_eq!(
             letters,
             vec![&Effect::Letter {
@@ -508,7 +513,17 @@ mod decisions {
         );
         // Taken in already: the closing only stamps the resolution.
         let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#risolto\nFatto.");
-        assert!(matches!(&d.effects[0], Effect::Letter { stamp: Some(CycleStamp::Resolution), .. }), "{:?}", d.effects);
+        assert!(
+            matches!(
+                &d.effects[0],
+                Effect::Letter {
+                    stamp: Some(CycleStamp::Resolution),
+                    ..
+                }
+            ),
+            "{:?}",
+            d.effects
+        );
     }
 
     #[test]
@@ -519,7 +534,9 @@ mod decisions {
             outcome: Outcome::OutOfScope
         }));
         assert!(
-            !d.effects.iter().any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::Assign { .. })),
+            !d.effects
+                .iter()
+                .any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::Assign { .. })),
             "{:?}",
             d.effects
         );
@@ -592,7 +609,8 @@ mod decisions {
                 Effect::Letter {
                     letter: Letter::Answer {
                         text: "Provi con CAdES.".into(),
-                        operator: "Giulia Bianchi".into()
+                        operator: "Giulia Bianchi".into(),
+                        signed: false,
                     },
                     stamp: None
                 },
