@@ -305,12 +305,7 @@ fn body_text(message: &Message<'_>) -> (String, bool) {
         return (normalise_newlines(&text), false);
     }
     match message.body_html(0) {
-        Some(html) => (
-            normalise_newlines(&mail_parser::decoders::html::html_to_text(
-                &super::html::without_hidden(&html),
-            )),
-            true,
-        ),
+        Some(html) => (normalise_newlines(&super::html::to_text(&html)), true),
         None => (String::new(), false),
     }
 }
