@@ -571,6 +571,7 @@ fn ticket_json(t: &tickets::TicketRow) -> Value {
         "channel": t.channel.as_str(),
         "kind": t.kind.as_str(),
         "requester": t.requester_email,
+        "pratica": t.pratica,
         "assignee": t.assignee,
         "reopened": t.reopened,
         "messages": t.messages,

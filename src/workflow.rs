@@ -529,6 +529,7 @@ pub fn notify_operators(
         ticket => ticket.id.to_string(),
         subject => ticket.subject.clone(),
         requester => crate::notify::requester_label(ticket.requester_name.as_deref(), ticket.requester_email.as_deref(), ticket.requester_phone.as_deref()),
+        pratica => ticket.pratica.clone().unwrap_or_default(),
         holder => ticket.assignee.as_deref().and_then(|a| ctx.config.operator(a)).map(|o| o.name.clone()).unwrap_or_default(),
         channel => ticket.channel.as_str(),
         level => ticket.level.number(),
@@ -1041,7 +1042,7 @@ pub fn open_phone_ticket(
         requester_name: phone.name.clone(),
         requester_phone: Some(phone.number.clone()),
         category: None,
-        pratica: None,
+        pratica: crate::ingest::practice::practice_number(&phone.subject, &phone.summary),
         received_at: ctx.now,
         year,
     };

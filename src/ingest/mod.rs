@@ -13,6 +13,7 @@ pub mod html;
 pub mod imap;
 pub mod maildir;
 pub mod parse;
+pub mod practice;
 pub mod quote;
 pub mod thread;
 

@@ -437,7 +437,7 @@ fn apply_person(
         requester_name: from.name.clone(),
         requester_phone: None,
         category: None,
-        pratica: None,
+        pratica: crate::ingest::practice::practice_number(&mail.subject, &mail.fresh_text),
         received_at: received,
         year,
     };

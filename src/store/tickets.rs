@@ -58,6 +58,8 @@ pub struct TicketRow {
     pub requester_name: Option<String>,
     /// Requester's phone.
     pub requester_phone: Option<String>,
+    /// The building-permit practice it is about, when known.
+    pub pratica: Option<String>,
     /// Assigned operator's address.
     pub assignee: Option<String>,
     /// Operator who closed the last cycle.
@@ -223,7 +225,8 @@ pub fn record_event(conn: &Connection, event: &NewEvent<'_>) -> rusqlite::Result
 
 const TICKET_COLUMNS: &str = "t.id, t.subject, t.status, t.level, t.channel, t.kind, t.requester_email,
      t.requester_name, t.requester_phone, t.assignee, t.resolver, t.reopened,
-     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition NOT IN ('notify', 'operator_reply')), t.secret, t.created_at, t.updated_at";
+     (SELECT count(*) FROM messages m WHERE m.ticket_id = t.id AND m.disposition NOT IN ('notify', 'operator_reply')), t.secret, t.created_at, t.updated_at,
+     t.pratica";
 
 fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
     naming_row(row, "tickets", 0, |row| {
@@ -244,6 +247,7 @@ fn ticket_from_row(row: &Row<'_>) -> rusqlite::Result<TicketRow> {
             secret: row.get(13)?,
             created_at: instant(row, 14)?,
             updated_at: instant(row, 15)?,
+            pratica: row.get(16)?,
         })
     })
 }

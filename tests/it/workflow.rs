@@ -742,3 +742,20 @@ fn the_text_after_an_escalation_is_the_handover_note_not_an_answer() {
         handover.text
     );
 }
+
+/// Issue 21, item 19: a practice number in the text fills the ticket's practice field.
+#[test]
+fn a_practice_named_in_the_mail_fills_the_practice_field() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let request = "From: Studio Riva <studio.riva@example.org>\r\nTo: assistenza@comune.example.it\r\n\
+                   Subject: Caricamento bloccato\r\nMessage-ID: <p1@example.org>\r\n\r\n\
+                   Buongiorno, non riesco a caricare le tavole della pratica PdC 2026/0456.\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request.to_string());
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["pratica"], "PdC 2026/0456");
+    let notice = last(&sandbox, "notify", "giulia.bianchi@comune.example.it");
+    assert!(
+        notice.text.contains("da Studio Riva <studio.riva@example.org>"),
+        "{}",
+        notice.text
+    );
+}
