@@ -85,7 +85,7 @@ fn push_decoded(out: &mut String, word: &str) {
         let candidate = &rest[amp..];
         match candidate.find(';').filter(|semi| *semi <= 32) {
             Some(semi) => {
-                mail_parser::decoders::html::add_html_token(out, candidate[..=semi].as_bytes(), false);
+                mail_parser::decoders::html::add_html_token(out, &candidate.as_bytes()[..=semi], false);
                 rest = &candidate[semi + 1..];
             }
             None => {
