@@ -5,7 +5,11 @@
 //! mistake becomes a [`CommandError`] the operator is told about by mail. Applying commands
 //! is the workflow's job.
 
-use chrono::{NaiveDate, NaiveDateTime};
+mod problem;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+
+pub use problem::{Expected, Problem};
 
 use crate::model::Kind;
 
@@ -36,8 +40,8 @@ pub enum Command {
         /// Planned length.
         minutes: u32,
     },
-    /// `#tempo` / `#time` DURATION.
-    Time(u32),
+    /// `#tempo` / `#time` DURATION: minutes worked (negative: a correction, `#tempo -30m`).
+    Time(i32),
     /// `#coda` / `#queue`.
     Queue,
     /// `#aiuto` / `#help`.
@@ -58,8 +62,8 @@ pub enum Command {
 pub struct CommandError {
     /// The line as written.
     pub line: String,
-    /// What is wrong, in English (the reply template translates the frame, not this).
-    pub problem: String,
+    /// What is wrong (worded in the operator's language when they are told).
+    pub problem: Problem,
 }
 
 /// The result of parsing an operator's mail.
@@ -158,7 +162,7 @@ fn canonical(tag: &str) -> Option<&'static str> {
 }
 
 /// One tag, and the free text written on its line for the tags whose argument is the body.
-fn parse_one(chunk: &str) -> Result<(Command, String), String> {
+fn parse_one(chunk: &str) -> Result<(Command, String), Problem> {
     let rest = chunk.trim_start_matches('#');
     let (tag, args) = match rest.split_once(char::is_whitespace) {
         Some((t, a)) => (t, a.trim()),
@@ -181,35 +185,45 @@ fn looks_like_phone(text: &str) -> bool {
     digits >= 6 && text.chars().all(|c| c.is_ascii_digit() || " +-./()".contains(c))
 }
 
-fn parse_tag(chunk: &str) -> Result<Command, String> {
+fn parse_tag(chunk: &str) -> Result<Command, Problem> {
     let rest = chunk.trim_start_matches('#');
     let (tag, args) = match rest.split_once(char::is_whitespace) {
         Some((t, a)) => (t, a.trim()),
         None => (rest, ""),
     };
     let Some(name) = canonical(tag) else {
-        return Err(match suggestion(tag) {
-            Some(s) => format!("unknown tag #{tag}; did you mean #{s}?"),
-            None => format!("unknown tag #{tag}; #aiuto lists them all"),
+        // "#secondo livello": the tag split in two words.
+        let joined = args.split_whitespace().next().map(|w| format!("{tag}{w}"));
+        let suggestion = joined
+            .as_deref()
+            .and_then(canonical)
+            .or_else(|| suggestion(tag))
+            .map(str::to_string);
+        return Err(Problem::UnknownTag {
+            tag: tag.to_string(),
+            suggestion,
         });
     };
-    let needs = |what: &str| -> Result<String, String> {
+    let needs = |expected: Expected| -> Result<String, Problem> {
         if args.is_empty() {
-            Err(format!("#{name} needs {what}"))
+            Err(Problem::MissingArgument { tag: name, expected })
         } else {
             Ok(args.to_string())
         }
     };
-    let none = |cmd: Command| -> Result<Command, String> {
+    let none = |cmd: Command| -> Result<Command, Problem> {
         if args.is_empty() {
             Ok(cmd)
         } else {
-            Err(format!("#{name} takes no arguments (found {args:?})"))
+            Err(Problem::UnexpectedArgument {
+                tag: name,
+                found: args.to_string(),
+            })
         }
     };
     match name {
         "prendo" => none(Command::Take),
-        "assegna" => needs("an operator's name or address").map(Command::Assign),
+        "assegna" => needs(Expected::Operator).map(Command::Assign),
         "secondolivello" => Ok(Command::Escalate((!args.is_empty()).then(|| args.to_string()))),
         "risolto" => none(Command::Resolve),
         "nota" => none(Command::Note),
@@ -220,69 +234,118 @@ fn parse_tag(chunk: &str) -> Result<Command, String> {
         "remoto" => parse_remote(args),
         "tempo" => parse_duration(args)
             .map(Command::Time)
-            .ok_or_else(|| format!("#tempo needs a duration like 20m, 1h or 1h30m (found {args:?})")),
+            .ok_or_else(|| Problem::BadDuration {
+                found: args.to_string(),
+            }),
         "coda" => none(Command::Queue),
         "aiuto" => none(Command::Help),
         "nuovo" => Ok(Command::New((!args.is_empty()).then(|| args.to_string()))),
         "email" => {
-            let address = needs("an e-mail address")?;
+            let address = needs(Expected::Address)?;
             if crate::config::is_plain_address(&address) {
                 Ok(Command::Email(address.to_ascii_lowercase()))
             } else {
-                Err(format!(
-                    "#email needs an address like nome@example.it (found {address:?})"
-                ))
+                Err(Problem::BadAddress { found: address })
             }
         }
         "kb" => Ok(Command::Kb((!args.is_empty()).then(|| args.to_string()))),
         "assente" => match args.to_lowercase().as_str() {
-            "" => Err("#assente needs the last day away (YYYY-MM-DD), or \"no\" when back".into()),
-            "no" | "rientrato" | "back" => Ok(Command::Away(None)),
-            date => NaiveDate::parse_from_str(date, "%Y-%m-%d")
+            "" => Err(Problem::AwayWithoutDay),
+            "no" | "rientrato" | "rientrata" | "back" => Ok(Command::Away(None)),
+            day => parse_day(day)
                 .map(|d| Command::Away(Some(d)))
-                .map_err(|_| format!("#assente needs a date YYYY-MM-DD (found {args:?})")),
+                .ok_or_else(|| Problem::BadDay {
+                    found: args.to_string(),
+                }),
         },
-        _ => Err(format!("tag #{name} is not handled")),
+        other => Err(Problem::UnknownTag {
+            tag: other.to_string(),
+            suggestion: None,
+        }),
     }
 }
 
-/// `YYYY-MM-DD HH:MM [minutes]`.
-fn parse_remote(args: &str) -> Result<Command, String> {
-    let bad = || format!("#remoto needs a date, a time and optionally minutes: 2026-03-12 15:00 45 (found {args:?})");
+/// A day as people write it: `2026-12-24`, `24/12/2026`, `24-12-2026`, `24.12.2026`, `24/12/26`.
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
+        return Some(d);
+    }
+    let parts: Vec<&str> = t.split(['/', '-', '.']).collect();
+    let [d, m, y] = parts.as_slice() else { return None };
+    let (d, m): (u32, u32) = (d.parse().ok()?, m.parse().ok()?);
+    let y: i32 = match y.len() {
+        4 => y.parse().ok()?,
+        2 => 2000 + y.parse::<i32>().ok()?,
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// A time of day: `15:00`, `15.00`, `9:30`.
+fn parse_time(text: &str) -> Option<NaiveTime> {
+    NaiveTime::parse_from_str(&text.replace('.', ":"), "%H:%M").ok()
+}
+
+/// `DAY HH:MM [minutes]` (see [`parse_day`]; minutes 5 to 480, `45` or `45m`).
+fn parse_remote(args: &str) -> Result<Command, Problem> {
+    let bad = || Problem::BadRemote {
+        found: args.to_string(),
+    };
     let words: Vec<&str> = args.split_whitespace().collect();
     if words.len() < 2 || words.len() > 3 {
         return Err(bad());
     }
-    let at =
-        NaiveDateTime::parse_from_str(&format!("{} {}", words[0], words[1]), "%Y-%m-%d %H:%M").map_err(|_| bad())?;
+    let day = parse_day(words[0]).ok_or_else(bad)?;
+    let time = parse_time(words[1]).ok_or_else(bad)?;
     let minutes = match words.get(2) {
-        Some(m) => m
-            .trim_end_matches("m")
-            .parse()
-            .ok()
+        Some(m) => parse_duration(m)
+            .and_then(|m| u32::try_from(m).ok())
             .filter(|m| (5..=480).contains(m))
             .ok_or_else(bad)?,
         None => 30,
     };
-    Ok(Command::Remote { at, minutes })
+    Ok(Command::Remote {
+        at: day.and_time(time),
+        minutes,
+    })
 }
 
-/// `20m`, `1h`, `1h30m`, `1h30`, `90` (minutes): 1 to 24 hours of work.
-pub fn parse_duration(text: &str) -> Option<u32> {
-    let t = text.trim().to_lowercase().replace(' ', "");
-    let minutes = if let Ok(m) = t.parse::<u32>() {
-        m
-    } else if let Some((h, rest)) = t.split_once('h') {
-        let hours: u32 = h.parse().ok()?;
-        let m: u32 = match rest.trim_end_matches('m') {
-            "" => 0,
-            m => m.parse().ok().filter(|m| *m < 60)?,
-        };
-        hours * 60 + m
-    } else {
-        t.strip_suffix('m')?.parse().ok()?
+/// Minutes of work as people write them: `20m`, `20 min`, `20 minuti`, `1h`, `1 ora`, `2 ore`,
+/// `1h30m`, `1h30`, `1h 30m`, `1,5h`, `1.5 ore`, `90` (minutes); up to 24 hours. A leading `-`
+/// makes it a correction.
+pub fn parse_duration(text: &str) -> Option<i32> {
+    let t = text.trim().to_lowercase();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1, rest.trim().to_string()),
+        None => (1, t),
     };
-    (1..=24 * 60).contains(&minutes).then_some(minutes)
+    let t: String = t.split_whitespace().collect::<Vec<_>>().join("");
+    let hour_words = ["ore", "ora", "hours", "hour", "h"];
+    let minute_words = ["minuti", "minuto", "minutes", "minute", "mins", "min", "m"];
+    let split_unit = |s: &str, units: &[&str]| -> Option<usize> { units.iter().filter_map(|u| s.find(u)).min() };
+    let minutes: f64 = if let Some(at) = split_unit(&t, &hour_words) {
+        let hours: f64 = t[..at].replace(',', ".").parse().ok()?;
+        let after = hour_words
+            .iter()
+            .find_map(|u| t[at..].strip_prefix(u))
+            .unwrap_or_default();
+        let rest = minute_words
+            .iter()
+            .find_map(|u| after.strip_suffix(u))
+            .unwrap_or(after)
+            .trim_start_matches(['e', ' ']);
+        let extra: f64 = match rest {
+            "" => 0.0,
+            m => m.parse::<u32>().ok().filter(|m| *m < 60).map(f64::from)?,
+        };
+        hours * 60.0 + extra
+    } else {
+        let number = minute_words.iter().find_map(|u| t.strip_suffix(u)).unwrap_or(&t);
+        f64::from(number.parse::<u32>().ok()?)
+    };
+    let minutes = minutes.round();
+    (1.0..=1440.0).contains(&minutes).then(|| sign * minutes as i32)
 }
 
 /// The closest known tag within two edits, for "did you mean".
@@ -299,6 +362,7 @@ fn suggestion(tag: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Language;
 
     fn check(text: &str, commands: &[Command], body: &str) {
         let parsed = parse_commands(text);
@@ -350,23 +414,47 @@ mod tests {
     }
 
     #[test]
-    fn mistakes_are_explained() {
+    fn mistakes_are_explained_in_the_operators_language() {
+        let first = |text: &str, language| parse_commands(text).errors[0].problem.text(language);
         let parsed = parse_commands("#risolot\ntesto");
-        assert_eq!(parsed.errors[0].problem, "unknown tag #risolot; did you mean #risolto?");
         assert_eq!(parsed.body, "testo");
-        assert!(parse_commands("#assegna").errors[0].problem.contains("needs"));
-        assert!(parse_commands("#tempo tanto").errors[0].problem.contains("duration"));
-        assert!(
-            parse_commands("#remoto domani").errors[0]
-                .problem
-                .contains("2026-03-12 15:00")
+        assert_eq!(
+            first("#risolot", Language::It),
+            "tag #risolot sconosciuto: forse intendevi #risolto?"
         );
-        assert!(
-            parse_commands("#prendo subito").errors[0]
-                .problem
-                .contains("no arguments")
+        assert_eq!(
+            first("#risolot", Language::En),
+            "unknown tag #risolot; did you mean #risolto?"
         );
-        assert!(parse_commands("#xyzzy").errors[0].problem.contains("#aiuto"));
+        assert!(first("#secondo livello", Language::It).contains("forse intendevi #secondolivello?"));
+        assert!(first("#assegna", Language::En).contains("needs"));
+        assert!(first("#assegna", Language::It).contains("vuole il nome"));
+        assert!(first("#tempo tanto", Language::En).contains("duration"));
+        assert!(first("#remoto domani", Language::En).contains("2026-03-12 15:00"));
+        assert!(first("#remoto domani", Language::It).contains("12/03/2026 15:00"));
+        assert!(first("#prendo subito", Language::En).contains("no arguments"));
+        assert!(first("#xyzzy", Language::It).contains("#aiuto"));
+        assert!(first("#assente presto", Language::It).contains("24/12/2026"));
+    }
+
+    #[test]
+    fn days_and_times_as_people_type_them() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 24);
+        for text in ["2026-12-24", "24/12/2026", "24-12-2026", "24.12.2026", "24/12/26"] {
+            assert_eq!(parse_day(text), day, "{text}");
+        }
+        for bad in ["31/02/2026", "24/12", "2026/12/24/1", "domani"] {
+            assert_eq!(parse_day(bad), None, "{bad}");
+        }
+        check("#assente 24/12/2026", &[Command::Away(day)], "");
+        check(
+            "#remoto 12/03/2026 15.00 1h",
+            &[Command::Remote {
+                at: NaiveDateTime::parse_from_str("2026-03-12 15:00", "%Y-%m-%d %H:%M").expect("dt"),
+                minutes: 60,
+            }],
+            "",
+        );
     }
 
     #[test]
@@ -387,15 +475,25 @@ mod tests {
     #[test]
     fn durations() {
         for (text, minutes) in [
-            ("20m", Some(20)),
-            ("1h", Some(60)),
-            ("1h30m", Some(90)),
-            ("1h30", Some(90)),
-            ("45", Some(45)),
+            ("20m", 20),
+            ("1h", 60),
+            ("1h30m", 90),
+            ("1h30", 90),
+            ("1h 30m", 90),
+            ("1 ora e 30", 90),
+            ("45", 45),
+            ("30 min", 30),
+            ("30 minuti", 30),
+            ("1 ora", 60),
+            ("2 ore", 120),
+            ("1,5h", 90),
+            ("1.5 ore", 90),
+            ("-30m", -30),
+            ("- 1 ora", -60),
         ] {
-            assert_eq!(parse_duration(text), minutes, "{text}");
+            assert_eq!(parse_duration(text), Some(minutes), "{text}");
         }
-        for bad in ["", "0", "1h75m", "25h", "abc", "-5"] {
+        for bad in ["", "0", "1h75m", "25h", "abc", "m", "ore", "-0", "1,5"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
     }

@@ -17,7 +17,7 @@ use minijinja::{Value, context};
 use rusqlite::Connection;
 
 use crate::auth::{self, MacKey};
-use crate::commands::{Command, CommandError, TAGS, parse_commands};
+use crate::commands::{Command, CommandError, Problem, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{
     self,
@@ -692,12 +692,12 @@ struct Report {
 }
 
 impl Report {
-    fn error(line: &str, problem: impl Into<String>) -> Report {
+    fn error(line: &str, problem: Problem) -> Report {
         Report {
             applied: Vec::new(),
             errors: vec![CommandError {
                 line: line.into(),
-                problem: problem.into(),
+                problem,
             }],
             nothing_changed: false,
         }
@@ -729,9 +729,7 @@ pub fn on_operator_mail(
             .iter()
             .any(|id| ctx.key.verifies(id, ticket, &operator.email));
         if !keyed {
-            let why =
-                "commands and answers on a ticket must be sent as a reply to a notification you received about it";
-            (Report::error(&format!("[{ticket}]"), why), Some(ticket))
+            (Report::error(&format!("[{ticket}]"), Problem::NotAReply), Some(ticket))
         } else {
             (
                 ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)?,
@@ -747,7 +745,7 @@ pub fn on_operator_mail(
             touched,
             &operator.email,
             EventAction::CommandRefused,
-            &format!("{} — {}", e.line, e.problem),
+            &format!("{} — {}", e.line, e.problem.text(ctx.language())),
         )?;
     }
     let transcript = ctx.config.operators_settings.transcript == Transcript::Always;
@@ -760,7 +758,7 @@ pub fn on_operator_mail(
             touched,
             context! {
                 kind => "result",
-                errors => report.errors.iter().map(|e| context! { line => e.line.clone(), problem => e.problem.clone() }).collect::<Vec<_>>(),
+                errors => report.errors.iter().map(|e| context! { line => e.line.clone(), problem => e.problem.text(ctx.language()) }).collect::<Vec<_>>(),
                 applied => report.applied,
             },
         )?;
@@ -852,6 +850,7 @@ fn ticket_commands(
         resolution_due: cycle.as_ref().and_then(|c| c.resolution_due),
         has_kb_entry: crate::store::kb::find_by_ticket(conn, &ticket.to_string())?.is_some(),
         request: &request,
+        time_logged: operators::time_logged(conn, ticket)?,
     };
     let mail = desk::cmd::CommandMail {
         operator,
@@ -886,9 +885,7 @@ fn fresh_commands(
     body: &str,
 ) -> anyhow::Result<(Report, Option<TicketId>)> {
     if commands.is_empty() {
-        let why = "this mail names no ticket and has no tags: reply to a notification to work on a ticket, \
-                   or start with #nuovo, #coda or #aiuto";
-        return Ok((Report::error("(no tags)", why), None));
+        return Ok((Report::error("(nessun tag)", Problem::NoTags), None));
     }
     let mut report = Report::default();
     let mut touched = None;
@@ -966,9 +963,7 @@ fn fresh_commands(
             // A command on a ticket in a mail that names none is answered, never dropped.
             other => report.errors.push(CommandError {
                 line: desk::cmd::tag_of(other).into(),
-                problem: "this command acts on a ticket, and this mail names none: reply to the notice \
-                          about the ticket, or to the answer about it"
-                    .into(),
+                problem: Problem::TicketMissing,
             }),
         }
     }

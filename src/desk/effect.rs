@@ -249,12 +249,12 @@ pub enum Effect {
         /// When its resolution is due.
         resolution_due: DateTime<Utc>,
     },
-    /// `by` worked `minutes` on the ticket.
+    /// `by` worked `minutes` on the ticket (negative: a correction).
     LogTime {
         /// The operator.
         by: String,
         /// How long.
-        minutes: u32,
+        minutes: i32,
     },
     /// The resolution text becomes (or updates) the ticket's knowledge-base entry.
     RecordKbResolution {

@@ -51,6 +51,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0013_event_operator",
         include_str!("migrations/0013_event_operator.sql"),
     ),
+    (
+        "0014_time_corrections",
+        include_str!("migrations/0014_time_corrections.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

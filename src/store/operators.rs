@@ -44,12 +44,18 @@ pub fn set_away(conn: &Connection, operator: &str, until: Option<NaiveDate>) -> 
     Ok(())
 }
 
-/// Logs `minutes` of `operator`'s work on `ticket`.
+/// Minutes logged on `ticket` so far, corrections included.
+pub fn time_logged(conn: &Connection, ticket: TicketId) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = ?1")?
+        .query_row([ticket], |r| r.get(0))
+}
+
+/// Logs `minutes` of `operator`'s work on `ticket` (negative: a correction).
 pub fn log_time(
     conn: &Connection,
     ticket: TicketId,
     operator: &str,
-    minutes: u32,
+    minutes: i32,
     at: DateTime<Utc>,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("INSERT INTO time_entries (ticket_id, operator, minutes, at) VALUES (?1, ?2, ?3, ?4)")?

@@ -457,7 +457,7 @@ fn the_procedure_over_real_imap_and_smtp() {
     let answer = newest(&giulia, &giulia_pw);
     assert!(answer.subject.starts_with("Comando NON eseguito"), "{}", answer.subject);
     assert!(
-        answer.text.contains("#prendo") && answer.text.contains("names none"),
+        answer.text.contains("#prendo") && answer.text.contains("non ne indica nessuna"),
         "{}",
         answer.text
     );

@@ -296,7 +296,7 @@ fn commands_need_a_keyed_reference_to_the_operators_own_notification() {
     assert!(
         last(&sandbox, "operator_reply", "giulia.bianchi")
             .text
-            .contains("notification")
+            .contains("rispondendo a una notifica")
     );
 }
 

@@ -1,6 +1,7 @@
 //! `#secondolivello [NAME]`: move the ticket to second level, maybe to a named operator.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::desk::effect::{Effect, Letter};
 use crate::model::{EventAction, Level, NoticeKind, Status};
 use crate::sla::resolution_due;
@@ -15,23 +16,26 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: Optio
             Some(op) => {
                 return out.refuse(
                     format!("#secondolivello {who}"),
-                    format!("{} is not a second-level operator", op.name),
+                    Problem::NotSecondLevel { name: op.name.clone() },
                 );
             }
             None => {
-                return out.refuse(
-                    format!("#secondolivello {who}"),
-                    format!("no operator is called {who:?}"),
-                );
+                return out.refuse(format!("#secondolivello {who}"), super::no_such_operator(mail, who));
             }
         },
         None if ticket.level == Level::Second => {
-            return out.refuse("#secondolivello", format!("{} is already at second level", ticket.id));
+            return out.refuse("#secondolivello", Problem::AlreadySecondLevel { ticket: ticket.id });
         }
         None => {}
     }
     if ticket.is_closed() {
-        out.refuse("#secondolivello", format!("{} is {}", ticket.id, ticket.status));
+        out.refuse(
+            "#secondolivello",
+            Problem::Closed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
+        );
     }
 }
 

@@ -2,12 +2,9 @@
 //! no ticket, so they belong in a new mail.
 
 use super::{Refusals, tag_of};
-use crate::commands::Command;
+use crate::commands::{Command, Problem};
 
 /// Always refused here.
 pub(super) fn check(command: &Command, out: &mut Refusals) {
-    out.refuse(
-        tag_of(command),
-        "this tag goes in a new mail, not in a reply about a ticket",
-    );
+    out.refuse(tag_of(command), Problem::NewMailOnly);
 }

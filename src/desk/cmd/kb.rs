@@ -1,7 +1,7 @@
 //! `#kb [TITLE]` on a ticket: publish its knowledge-base entry as a reviewed article.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
-use crate::commands::Command;
+use crate::commands::{Command, Problem};
 use crate::desk::effect::Effect;
 
 /// The entry exists only once the ticket is resolved: by this mail's `#risolto` or before; a
@@ -9,21 +9,9 @@ use crate::desk::effect::Effect;
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut Refusals) {
     let resolves_now = mail.commands.iter().any(|c| matches!(c, Command::Resolve));
     if ticket.is_closed() && !ticket.has_kb_entry && !resolves_now {
-        out.refuse(
-            "#kb",
-            format!(
-                "{} has no knowledge-base entry: it was closed without a resolution (#fuoriambito)",
-                ticket.id
-            ),
-        );
+        out.refuse("#kb", Problem::KbNoEntry { ticket: ticket.id });
     } else if !ticket.is_closed() && !resolves_now {
-        out.refuse(
-            "#kb",
-            format!(
-                "{} is not resolved yet: add #kb to the #risolto mail, or later",
-                ticket.id
-            ),
-        );
+        out.refuse("#kb", Problem::KbNotResolved { ticket: ticket.id });
     }
 }
 

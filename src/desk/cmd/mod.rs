@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::effect::Effect;
-use crate::commands::{Command, CommandError};
+use crate::commands::{Command, CommandError, Problem};
 use crate::config::Operator;
 use crate::model::{Level, Status, TicketId};
 use crate::sla::{Calendar, SlaBudgets};
@@ -55,6 +55,8 @@ pub struct TicketFacts<'a> {
     pub has_kb_entry: bool,
     /// The request, as the requester wrote it (shown to whoever it is handed to).
     pub request: &'a str,
+    /// Minutes of work logged on it so far (`#tempo`).
+    pub time_logged: i64,
 }
 
 impl TicketFacts<'_> {
@@ -98,15 +100,23 @@ pub fn operator_named<'r>(roster: &'r [Operator], name_or_email: &str) -> Option
         .or_else(|| roster.iter().find(|o| o.name.to_lowercase() == wanted))
 }
 
+/// "Nobody is called so", with the names of who there is.
+fn no_such_operator(mail: &CommandMail<'_>, who: &str) -> Problem {
+    Problem::NoSuchOperator {
+        name: who.to_string(),
+        known: mail.roster.iter().map(|o| o.name.clone()).collect(),
+    }
+}
+
 /// Collects the problems of one mail, each with the line it is about.
 #[derive(Debug, Default)]
 pub struct Refusals(Vec<CommandError>);
 
 impl Refusals {
-    fn refuse(&mut self, line: impl Into<String>, problem: impl Into<String>) {
+    fn refuse(&mut self, line: impl Into<String>, problem: Problem) {
         self.0.push(CommandError {
             line: line.into(),
-            problem: problem.into(),
+            problem,
         });
     }
 }
@@ -205,15 +215,15 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
 pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<CommandError> {
     let mut out = Refusals::default();
     if mail.commands.is_empty() && mail.body.is_empty() {
-        out.refuse("(empty)", "the mail has neither tags nor text");
+        out.refuse("(vuoto)", Problem::EmptyMail);
     }
     if mail.commands.is_empty() && ticket.is_closed() {
         out.refuse(
-            "(answer)",
-            format!(
-                "{} is {}: reopen it by writing as the requester, or use #nota",
-                ticket.id, ticket.status
-            ),
+            "(risposta)",
+            Problem::AnswerOnClosed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
         );
     }
     for command in mail.commands {
@@ -234,6 +244,7 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             Command::Time(_) => {}
         }
     }
+    time::check(ticket, mail, &mut out);
     out.0
 }
 

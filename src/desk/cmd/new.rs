@@ -1,7 +1,7 @@
 //! `#nuovo [NAME]` in a new mail: an operator opens a phone request for a caller, with
 //! `#telefono NUMBER` (required), `#email ADDRESS` (optional) and the request below the tags.
 
-use crate::commands::{Command, CommandError};
+use crate::commands::{Command, CommandError, Problem};
 
 /// A phone request as the operator typed it, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +21,7 @@ pub fn phone_call(commands: &[Command], body: &str) -> Option<Result<PhoneCall, 
         Command::New(name) => Some(name.clone()),
         _ => None,
     })?;
-    let refuse = |line: String, problem: &str| {
-        Some(Err(CommandError {
-            line,
-            problem: problem.into(),
-        }))
-    };
+    let refuse = |line: String, problem: Problem| Some(Err(CommandError { line, problem }));
     let number = commands.iter().find_map(|c| match c {
         Command::Phone(n) => n.clone(),
         _ => None,
@@ -36,12 +31,9 @@ pub fn phone_call(commands: &[Command], body: &str) -> Option<Result<PhoneCall, 
         _ => None,
     });
     match number {
-        None => refuse("#nuovo".into(), "a phone ticket needs #telefono NUMBER"),
-        Some(number) if !is_phone_number(&number) => refuse(
-            format!("#telefono {number}"),
-            "not a phone number (digits, spaces, + and - only)",
-        ),
-        Some(_) if body.is_empty() => refuse("#nuovo".into(), "write the caller's request below the tags"),
+        None => refuse("#nuovo".into(), Problem::PhoneNumberMissing),
+        Some(number) if !is_phone_number(&number) => refuse(format!("#telefono {number}"), Problem::NotAPhoneNumber),
+        Some(_) if body.is_empty() => refuse("#nuovo".into(), Problem::CallerRequestMissing),
         Some(number) => Some(Ok(PhoneCall { name, number, email })),
     }
 }
@@ -60,7 +52,8 @@ mod tests {
     fn call(text: &str) -> Option<Result<PhoneCall, (String, String)>> {
         let parsed = parse_commands(text);
         assert!(parsed.errors.is_empty(), "{text:?}: {:?}", parsed.errors);
-        phone_call(&parsed.commands, &parsed.body).map(|r| r.map_err(|e| (e.line, e.problem)))
+        phone_call(&parsed.commands, &parsed.body)
+            .map(|r| r.map_err(|e| (e.line, e.problem.text(crate::config::Language::En))))
     }
 
     #[test]

@@ -1,12 +1,19 @@
 //! `#fuoriambito`: the request is not the help desk's; the requester is told whom to ask.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::desk::effect::Outcome;
 
 /// Not on a ticket that is closed already.
 pub(super) fn check(ticket: &TicketFacts<'_>, out: &mut Refusals) {
     if ticket.is_closed() {
-        out.refuse("#fuoriambito", format!("{} is already {}", ticket.id, ticket.status));
+        out.refuse(
+            "#fuoriambito",
+            Problem::AlreadyClosed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
+        );
     }
 }
 

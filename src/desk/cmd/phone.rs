@@ -1,6 +1,7 @@
 //! `#telefono` on a ticket: the operator called the requester back.
 
 use super::{CommandMail, Refusals, Setting, Working};
+use crate::commands::Problem;
 use crate::desk::effect::Effect;
 use crate::model::{EventAction, Status};
 use crate::sla::resolution_due;
@@ -8,7 +9,7 @@ use crate::sla::resolution_due;
 /// The call needs its summary.
 pub(super) fn check(mail: &CommandMail<'_>, out: &mut Refusals) {
     if mail.body.is_empty() {
-        out.refuse("#telefono", "write a summary of the call below the tag");
+        out.refuse("#telefono", Problem::CallSummaryMissing);
     }
 }
 

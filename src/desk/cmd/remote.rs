@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::desk::effect::{Effect, Letter};
 use crate::model::{EventAction, Level};
 
@@ -11,13 +12,13 @@ use crate::model::{EventAction, Level};
 /// come (a time skipped by the change to summer time is not one).
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, at: NaiveDateTime, out: &mut Refusals) {
     if mail.operator.level != Level::Second {
-        out.refuse("#remoto", "remote-desktop sessions are for second-level operators");
+        out.refuse("#remoto", Problem::RemoteIsSecondLevel);
     }
     if ticket.requester_email.is_none() {
-        out.refuse("#remoto", "the requester has no e-mail address for the invitation");
+        out.refuse("#remoto", Problem::RemoteWithoutAddress);
     }
     if start_of(mail, at).is_none_or(|t| t < mail.now) {
-        out.refuse("#remoto", format!("{at} is in the past or not a valid local time"));
+        out.refuse("#remoto", Problem::RemoteTimeInvalid { at });
     }
 }
 

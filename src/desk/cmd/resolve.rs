@@ -1,6 +1,7 @@
 //! `#risolto`: close the ticket; the text below the tag is the resolution the requester gets.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::desk::effect::{CycleStamp, Effect, Letter, Outcome};
 use crate::model::{EventAction, Status};
 use crate::sla::resolution_due;
@@ -8,12 +9,15 @@ use crate::sla::resolution_due;
 /// Not twice, and never without the resolution text.
 pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut Refusals) {
     if ticket.is_closed() {
-        out.refuse("#risolto", format!("{} is already {}", ticket.id, ticket.status));
-    } else if mail.body.is_empty() {
         out.refuse(
             "#risolto",
-            "write the resolution below the tag: it is sent to the requester",
+            Problem::AlreadyClosed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
         );
+    } else if mail.body.is_empty() {
+        out.refuse("#risolto", Problem::ResolutionMissing);
     }
 }
 

@@ -1,6 +1,7 @@
 //! `#sollecito` / `#reclamo`: mark the ticket a reminder or a complaint.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::desk::effect::Effect;
 use crate::desk::roster;
 use crate::model::{EventAction, Kind, NoticeKind};
@@ -13,7 +14,13 @@ pub(super) fn check(ticket: &TicketFacts<'_>, kind: Kind, out: &mut Refusals) {
         } else {
             "#sollecito"
         };
-        out.refuse(tag, format!("{} is {}", ticket.id, ticket.status));
+        out.refuse(
+            tag,
+            Problem::Closed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! `#prendo`: take the ticket in.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Problem;
 use crate::config::Operator;
 use crate::desk::effect::{CycleStamp, Effect, Letter};
 use crate::model::{NoticeKind, Status};
@@ -9,7 +10,13 @@ use crate::sla::resolution_due;
 /// A closed ticket cannot be taken in.
 pub(super) fn check(ticket: &TicketFacts<'_>, out: &mut Refusals) {
     if ticket.is_closed() {
-        out.refuse("#prendo", format!("{} is {}", ticket.id, ticket.status));
+        out.refuse(
+            "#prendo",
+            Problem::Closed {
+                ticket: ticket.id,
+                status: ticket.status,
+            },
+        );
     }
 }
 

@@ -30,6 +30,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         resolution_due: None,
         has_kb_entry: false,
         request: "Il portale rifiuta il file firmato.",
+        time_logged: 0,
     }
 }
 
@@ -54,7 +55,7 @@ fn problems(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Vec<(String,
     };
     refusals(ticket, &mail)
         .into_iter()
-        .map(|e| (e.line, e.problem))
+        .map(|e| (e.line, e.problem.text(crate::config::Language::En)))
         .collect()
 }
 
@@ -73,14 +74,14 @@ fn every_refusal_rule() {
     let phone_only = ticket(Status::Assigned, Level::Second, None);
     let table: &[Case<'_>] = &[
         // The mail as a whole.
-        (&open, GIULIA, "", &[("(empty)", "neither tags nor text")]),
+        (&open, GIULIA, "", &[("(vuoto)", "neither tags nor text")]),
         (
             &resolved,
             GIULIA,
             "Grazie a lei.",
-            &[("(answer)", "TCK-2026-00007 is resolved: reopen it")],
+            &[("(risposta)", "TCK-2026-00007 is resolved: reopen it")],
         ),
-        (&archived, GIULIA, "Ancora io.", &[("(answer)", "is archived")]),
+        (&archived, GIULIA, "Ancora io.", &[("(risposta)", "is archived")]),
         // #prendo
         (
             &resolved,
@@ -184,7 +185,7 @@ fn every_refusal_rule() {
             &second,
             LUCA,
             "#remoto 2026-03-09 09:00",
-            &[("#remoto", "2026-03-09 09:00:00 is in the past")],
+            &[("#remoto", "2026-03-09 09:00 is in the past")],
         ),
         // 02:30 on the last Sunday of March does not exist in Rome.
         (
@@ -656,4 +657,63 @@ mod decisions {
         assert!(d.effects.is_empty() && d.applied.is_empty());
         assert_eq!(d.refusals.len(), 1);
     }
+}
+
+#[test]
+fn time_corrections_show_the_total_and_never_go_below_zero() {
+    let calendar = crate::sla::Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+    let sla = crate::sla::SlaBudgets::default();
+    let local_time = |t: DateTime<Utc>| t.to_string();
+    let setting = Setting {
+        calendar: &calendar,
+        sla: &sla,
+        local_time: &local_time,
+    };
+    let roster = roster();
+    let run = |logged: i64, text: &str| {
+        let parsed = parse_commands(text);
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let facts = TicketFacts {
+            time_logged: logged,
+            ..ticket(Status::Resolved, Level::First, Some("a@example.org"))
+        };
+        let mail = CommandMail {
+            operator: &roster[GIULIA],
+            commands: &parsed.commands,
+            body: &parsed.body,
+            roster: &roster,
+            timezone: chrono_tz::Europe::Rome,
+            now: now(),
+        };
+        decide(&facts, &mail, &setting)
+    };
+    let d = run(90, "#tempo -30m");
+    assert!(d.effects.contains(&crate::desk::effect::Effect::LogTime {
+        by: "giulia.bianchi@comune.example.it".into(),
+        minutes: -30
+    }));
+    assert_eq!(d.applied, ["correzione di 30 min su TCK-2026-00007: totale 1 h"]);
+    let d = run(0, "#tempo 1,5h");
+    assert_eq!(
+        d.applied,
+        ["1 h 30 min registrati su TCK-2026-00007: totale 1 h 30 min"]
+    );
+    let d = run(10, "#tempo -30m");
+    assert!(d.effects.is_empty());
+    assert_eq!(
+        d.refusals[0].problem.text(crate::config::Language::It),
+        "su TCK-2026-00007 sono registrati solo 10 minuti: la correzione li porterebbe sotto zero"
+    );
+}
+
+#[test]
+fn an_unknown_operator_is_answered_with_the_names_there_are() {
+    let open = ticket(Status::Assigned, Level::First, Some("a@example.org"));
+    let problems = problems(&open, GIULIA, "#assegna Mario Neri");
+    assert!(
+        problems[0]
+            .1
+            .ends_with("the operators are: Giulia Bianchi, Marco Rossi, Luca Verdi"),
+        "{problems:?}"
+    );
 }
