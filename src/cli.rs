@@ -58,7 +58,8 @@ pub enum Command {
         /// Folder to initialise (default: the current folder).
         dir: Option<PathBuf>,
     },
-    /// Validate the configuration and print the effective values (secrets masked).
+    /// Validate the configuration, check that the data folder is usable by this user, and
+    /// print the effective values (secrets masked).
     CheckConfig,
     /// Run the daemon until SIGINT or SIGTERM.
     Run {
@@ -273,6 +274,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
         Command::CheckConfig => {
             let config = config_of(cli.config.as_deref())?;
+            crate::daemon::check_data_dir(&config)?;
             match &config.origin {
                 Origin::File(p) => println!("# {}: valid", p.display()),
                 Origin::EmbeddedDefaults(p) => println!("# {} does not exist: embedded defaults, valid", p.display()),
