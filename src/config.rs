@@ -202,6 +202,17 @@ pub enum Tls {
     None,
 }
 
+impl Tls {
+    /// The spelling of the `tls` key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tls::Implicit => "implicit",
+            Tls::Starttls => "starttls",
+            Tls::None => "none",
+        }
+    }
+}
+
 /// A password, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -427,7 +438,7 @@ impl Config {
         let server = |s: &Server| RawServerFields {
             host: Some(s.host.clone()),
             port: Some(s.port),
-            tls: Some(tls_name(s.tls).to_string()),
+            tls: Some(s.tls.name().to_string()),
             username: s.username.clone(),
             password: s.password.as_ref().map(|_| MASK.to_string()),
             password_file: None,
@@ -593,14 +604,6 @@ impl Config {
             );
         }
         out
-    }
-}
-
-fn tls_name(tls: Tls) -> &'static str {
-    match tls {
-        Tls::Implicit => "implicit",
-        Tls::Starttls => "starttls",
-        Tls::None => "none",
     }
 }
 

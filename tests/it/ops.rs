@@ -3,9 +3,12 @@
 //! servers refuse — over the real Dovecot and SMTP relay on 127.0.0.1.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
-use crate::support::{Sandbox, code, stderr, stdout};
+use crate::support::{
+    Daemon, HttpResponse, MailServer, Sandbox, code, free_port, http, simple_message, stderr, stdout,
+};
 
 /// The unprivileged user the permission tests run the binary as when the tests run as root
 /// (root may write anywhere): `nobody`.
@@ -110,4 +113,268 @@ fn a_data_folder_the_user_may_not_write_is_exit_77_or_73_never_70() {
     assert!(stdout(&out).contains("valid"), "{}", stdout(&out));
     // So that the sandbox can be removed.
     chmod(sandbox.root(), 0o755);
+}
+
+/// A fresh address and password on the test domain, not yet known to the servers.
+fn unknown_user(prefix: &str) -> (String, String) {
+    let mut bytes = [0u8; 4];
+    rand::fill(&mut bytes);
+    let tag = u32::from_le_bytes(bytes);
+    (format!("{prefix}-{tag:08x}@example.test"), format!("pw-{tag:08x}"))
+}
+
+/// Makes `address` a user of the shared servers with `password` (as the mail administrator
+/// fixing the account would).
+fn add_user_named(address: &str, password: &str) {
+    let status = Command::new("bash")
+        .args([
+            concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mailtest.sh"),
+            "adduser",
+            address,
+            password,
+        ])
+        .env("MAILTEST_DIR", std::env::var("MAILTEST_DIR").expect("MAILTEST_DIR"))
+        .stdout(Stdio::null())
+        .status()
+        .expect("adduser");
+    assert!(status.success(), "adduser {address}");
+}
+
+/// The logins Dovecot refused to `address`, from its own log: what a lockout policy counts.
+fn refused_by_dovecot(address: &str) -> usize {
+    let log = Path::new(&std::env::var("MAILTEST_DIR").expect("MAILTEST_DIR")).join("log/dovecot.log");
+    let marker = format!("user=<{address}>");
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("auth failed") && l.contains(&marker))
+        .count()
+}
+
+/// Asks /healthz until `done` holds (or fails the test after 30 s); returns the last answer.
+fn healthz_until(port: u16, daemon: &mut Daemon, done: impl Fn(&HttpResponse) -> bool) -> HttpResponse {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(daemon.is_running(), "the daemon ended");
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let answer = http(port, "GET", "/healthz", &[], b"");
+            if done(&answer) {
+                return answer;
+            }
+        }
+        assert!(Instant::now() < deadline, "/healthz never changed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The one problem /healthz reports, checked for its section.
+fn the_problem(answer: &HttpResponse, section: &str) -> serde_json::Value {
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    let body = answer.json();
+    assert_eq!(body["status"], "unavailable", "{body}");
+    let problems = body["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 1, "{body}");
+    assert_eq!(problems[0]["section"], section, "{body}");
+    assert_eq!(problems[0]["problem"], "login_refused", "{body}");
+    assert!(
+        problems[0]["since"].as_str().is_some_and(|s| s.ends_with('Z')),
+        "{body}"
+    );
+    problems[0].clone()
+}
+
+/// An IMAP mailbox on the shared Dovecot (plain, loopback), with the portal's HTTP interface
+/// for /healthz; replies go to files.
+fn imap_login_config(server: &MailServer, user: &(String, String), http_port: u16, extra: &str) -> String {
+    format!(
+        "[helpdesk]\naddress = \"{addr}\"\n\
+         [mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = {imap}\ntls = \"none\"\nusername = \"{addr}\"\n\
+         password = \"{pw}\"\npoll_seconds = 1\n{extra}\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\napi_token = \"portal-token-0123456789\"\n",
+        addr = user.0,
+        pw = user.1,
+        imap = server.imap_port,
+    )
+}
+
+/// Issue 21, item 7: a wrong or expired mailbox password was retried about 12 times an hour
+/// for ever (enough to lock the account) while /healthz answered 200. The refused login is
+/// told apart from a network failure: the next attempt waits [mailbox] login_retry_seconds,
+/// doubling up to 4 h, and /healthz answers 503 naming the refusal until a login works.
+#[test]
+fn a_refused_mailbox_login_backs_off_and_healthz_says_so_until_it_works() {
+    let Some(server) = MailServer::from_env("a_refused_mailbox_login") else {
+        return;
+    };
+    // The account does not exist yet: Dovecot refuses its login as for a wrong password.
+    let helpdesk = unknown_user("helpdesk");
+    let port = free_port();
+    let sandbox = Sandbox::with_config(&imap_login_config(&server, &helpdesk, port, ""));
+    let log = sandbox.path("daemon.log");
+    let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
+    let answer = healthz_until(port, &mut daemon, |a| a.status != 200);
+    let problem = the_problem(&answer, "mailbox");
+    assert_eq!(problem["attempts"], 1, "{problem}");
+    let message = problem["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("refused the login of {}", helpdesk.0))
+            && message.contains("[AUTHENTICATIONFAILED]")
+            && message.contains("[mailbox] password_file"),
+        "{message}"
+    );
+    // A window in which the old backoff (1 s doubling) logged in again three or four times:
+    // the default login_retry_seconds (300) leaves the account alone.
+    std::thread::sleep(Duration::from_secs(6));
+    assert_eq!(
+        refused_by_dovecot(&helpdesk.0),
+        1,
+        "one login attempt, not a retry loop"
+    );
+    let answer = http(port, "GET", "/healthz", &[], b"");
+    assert_eq!(the_problem(&answer, "mailbox")["attempts"], 1);
+    assert_eq!(
+        daemon.terminate(),
+        Some(0),
+        "SIGTERM during the long wait is a clean stop"
+    );
+    let said = std::fs::read_to_string(&log).expect("log");
+    assert!(said.contains("Next attempt in 5 min"), "{said}");
+    assert!(!said.contains("Some(\""), "no debug output in the log: {said}");
+
+    // With a short first wait, the account fixed by the administrator is used at the next
+    // attempt: /healthz is 200 again and mail becomes tickets.
+    std::fs::write(
+        sandbox.path("config.toml"),
+        imap_login_config(&server, &helpdesk, port, "login_retry_seconds = 1"),
+    )
+    .expect("config");
+    let mut daemon = sandbox.spawn_daemon(&["run"]);
+    let answer = healthz_until(port, &mut daemon, |a| a.status != 200);
+    the_problem(&answer, "mailbox");
+    add_user_named(&helpdesk.0, &helpdesk.1);
+    healthz_until(port, &mut daemon, |a| a.status == 200);
+    let (requester, _) = server.add_user("requester");
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(
+            &requester,
+            "Accesso SPID",
+            "after-login@example.org",
+            "Non riesco ad accedere.",
+        ),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = sandbox.run(&["tickets", "--json"]);
+        let list: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        if list.as_array().is_some_and(|a| a.len() == 1) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no ticket after the login worked: {list}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.terminate(), Some(0));
+}
+
+/// An SMTP relay login on the shared relay (plain, loopback), mail arriving by `ingest`, and
+/// /healthz.
+fn smtp_login_config(server: &MailServer, user: &(String, String), http_port: u16, extra: &str) -> String {
+    format!(
+        "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\nusername = \"{addr}\"\n\
+         password = \"{pw}\"\n{extra}\n\
+         [http]\nlisten = \"127.0.0.1:{http_port}\"\napi_token = \"portal-token-0123456789\"\n",
+        addr = user.0,
+        pw = user.1,
+        smtp = server.smtp_port,
+    )
+}
+
+/// The outbox rows' (attempts, sent, last error).
+fn outbox_rows(sandbox: &Sandbox) -> Vec<(u32, bool, Option<String>)> {
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let mut statement = conn
+        .prepare("SELECT attempts, sent_at IS NOT NULL, last_error FROM outbox ORDER BY id")
+        .expect("prepare");
+    statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+/// Issue 21, items 7 and 15: SMTP 535 counted as a "permanent error" of each queued message,
+/// one login per message per pass. It is a login problem: the mail stays queued, untouched
+/// (no attempt counted, nothing given up), the login is retried on the long backoff, and
+/// /healthz says so until the mail leaves.
+#[test]
+fn a_refused_smtp_login_keeps_the_mail_queued_untouched_until_it_works() {
+    let Some(server) = MailServer::from_env("a_refused_smtp_login") else {
+        return;
+    };
+    let sender = unknown_user("sender");
+    let (requester, requester_pw) = server.add_user("requester");
+    let port = free_port();
+    let sandbox = Sandbox::with_config(&smtp_login_config(&server, &sender, port, ""));
+    for i in 0..3 {
+        let raw = simple_message(
+            &requester,
+            &format!("Richiesta {i}"),
+            &format!("smtp-login-{i}@example.org"),
+            "x",
+        );
+        let out = sandbox.run_with_input(&["ingest", "-"], &raw);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    assert_eq!(outbox_rows(&sandbox).len(), 3, "three acknowledgments queued");
+    let log = sandbox.path("daemon.log");
+    let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
+    let answer = healthz_until(port, &mut daemon, |a| a.status != 200);
+    let problem = the_problem(&answer, "smtp");
+    let message = problem["message"].as_str().expect("message");
+    assert!(
+        message.contains(&format!("refused the login of {} (535)", sender.0))
+            && message.contains("[smtp] password_file"),
+        "{message}"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let answer = http(port, "GET", "/healthz", &[], b"");
+    assert_eq!(
+        the_problem(&answer, "smtp")["attempts"],
+        1,
+        "one login, not one per message and pass"
+    );
+    assert_eq!(
+        outbox_rows(&sandbox),
+        vec![(0, false, None); 3],
+        "no attempt counted against the mail, nothing given up"
+    );
+    assert_eq!(daemon.terminate(), Some(0));
+    let said = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        said.matches("refused the login").count(),
+        1,
+        "no second login on the way out either: {said}"
+    );
+
+    std::fs::write(
+        sandbox.path("config.toml"),
+        smtp_login_config(&server, &sender, port, "login_retry_seconds = 1"),
+    )
+    .expect("config");
+    let mut daemon = sandbox.spawn_daemon(&["run"]);
+    healthz_until(port, &mut daemon, |a| a.status != 200);
+    add_user_named(&sender.0, &sender.1);
+    healthz_until(port, &mut daemon, |a| a.status == 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.read_inbox(&requester, &requester_pw).len() < 3 {
+        assert!(Instant::now() < deadline, "the queued mail never left");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(daemon.terminate(), Some(0));
+    let rows = outbox_rows(&sandbox);
+    assert!(
+        rows.iter().all(|(attempts, sent, _)| *attempts == 1 && *sent),
+        "{rows:?}"
+    );
+    assert_eq!(server.read_inbox(&requester, &requester_pw).len(), 3, "each once");
 }
