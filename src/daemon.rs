@@ -23,7 +23,7 @@ use tokio::sync::{Notify, watch};
 
 use crate::auth::{self, MacKey};
 use crate::clock::Clock;
-use crate::config::{Config, LOGIN_RETRY_MAX, Mailbox, Server, Smtp};
+use crate::config::{Config, LOGIN_RETRY_MAX, Mailbox, Origin, Server, Smtp};
 use crate::exit::{self, Failure};
 use crate::http::{Liveness, LoginRefusal, LoginWatch};
 use crate::ingest::Prepared;
@@ -466,7 +466,13 @@ pub async fn run(
             tracing::info!(changed, "SLA due times recomputed for the current calendar");
         }
     }
+    // What an installer checks first: which build, which file, which servers.
+    let targets = Targets::of(&config);
     tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %targets.configuration,
+        mailbox = %targets.mailbox,
+        smtp = %targets.smtp,
         data_dir = %config.helpdesk.data_dir.display(),
         lock = %lock.path().display(),
         now = %clock.now(),
@@ -639,6 +645,46 @@ pub async fn run(
     courier_result.map_err(|e| retry_later(e.context("outbox")))?;
     tracing::info!("sportello stopped");
     Ok(())
+}
+
+/// The configuration file, the mailbox and the way out, as the start-up line and
+/// `check-config --connect` name them.
+pub struct Targets {
+    /// The configuration file (or the embedded defaults).
+    pub configuration: String,
+    /// `imap://user@host:port/folder (tls …)`, or the Maildir.
+    pub mailbox: String,
+    /// `smtp://user@host:port (tls …)`, or the folder of `.eml` files.
+    pub smtp: String,
+}
+
+impl Targets {
+    /// The targets of `config`.
+    pub fn of(config: &Config) -> Targets {
+        let configuration = match &config.origin {
+            Origin::File(path) => path.display().to_string(),
+            Origin::EmbeddedDefaults(missing) => format!("embedded trial defaults (no {})", missing.display()),
+        };
+        let login = |server: &Server| match &server.username {
+            Some(user) => format!("{user}@{}:{}", server.host, server.port),
+            None => format!("{}:{}", server.host, server.port),
+        };
+        let mailbox = match &config.mailbox {
+            Mailbox::Imap { server, folder, .. } => {
+                format!("imap://{}/{folder} (tls {})", login(server), server.tls.name())
+            }
+            Mailbox::Maildir { path } => format!("maildir {}", path.display()),
+        };
+        let smtp = match &config.smtp {
+            Smtp::Server(server) => format!("smtp://{} (tls {})", login(server), server.tls.name()),
+            Smtp::File { path } => format!(".eml files in {}", path.display()),
+        };
+        Targets {
+            configuration,
+            mailbox,
+            smtp,
+        }
+    }
 }
 
 /// The courier sends what the outbox holds on a connection of its own, as soon as a pass

@@ -115,6 +115,42 @@ fn a_data_folder_the_user_may_not_write_is_exit_77_or_73_never_70() {
     chmod(sandbox.root(), 0o755);
 }
 
+/// Issue 21, item 23: the start-up line names the version, the configuration file and the
+/// IMAP and SMTP targets, which is what an installer checks first in the journal.
+#[test]
+fn the_start_up_line_names_the_version_the_file_and_the_servers() {
+    // Closed ports: the line comes before any connection, and the failures that follow are
+    // said in plain words.
+    let sandbox = Sandbox::with_config(
+        "[mailbox]\nkind = \"imap\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\nusername = \"assistenza@example.it\"\n\
+         password = \"x\"\n[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 9\ntls = \"none\"\n",
+    );
+    let out = sandbox
+        .command(&["--config", "config.toml", "run", "--once"])
+        .env("SPORTELLO_LOG", "info")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stderr(&out);
+    let started = log
+        .lines()
+        .find(|l| l.contains("sportello started"))
+        .unwrap_or_else(|| panic!("no start-up line:\n{log}"));
+    for expected in [
+        format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
+        "config=config.toml".to_string(),
+        "mailbox=imap://assistenza@example.it@127.0.0.1:9/INBOX (tls none)".to_string(),
+        "smtp=smtp://127.0.0.1:9 (tls none)".to_string(),
+    ] {
+        assert!(started.contains(&expected), "{expected} missing from: {started}");
+    }
+    assert!(
+        log.contains("Nothing accepts connections on 127.0.0.1:9 ([mailbox])"),
+        "{log}"
+    );
+}
+
 /// A fresh address and password on the test domain, not yet known to the servers.
 fn unknown_user(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 4];
