@@ -20,6 +20,7 @@ use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
 
 mod calendar;
+mod check;
 mod kb;
 
 /// Sportello: the e-mail help desk of CPortal.
@@ -60,7 +61,12 @@ pub enum Command {
     },
     /// Validate the configuration, check that the data folder is usable by this user, and
     /// print the effective values (secrets masked).
-    CheckConfig,
+    CheckConfig {
+        /// Also log in to the IMAP and SMTP servers, as the daemon would, and say what worked
+        /// (exit 78 when a login cannot work as configured, 75 when the server may be down).
+        #[arg(long)]
+        connect: bool,
+    },
     /// Run the daemon until SIGINT or SIGTERM.
     Run {
         /// One pass over every source and the outbox, then exit.
@@ -272,16 +278,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     match cli.command {
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
-        Command::CheckConfig => {
-            let config = config_of(cli.config.as_deref())?;
-            crate::daemon::check_data_dir(&config)?;
-            match &config.origin {
-                Origin::File(p) => println!("# {}: valid", p.display()),
-                Origin::EmbeddedDefaults(p) => println!("# {} does not exist: embedded defaults, valid", p.display()),
-            }
-            print!("{}", config.effective_toml());
-            Ok(())
-        }
+        Command::CheckConfig { connect } => check::check_config(&config_of(cli.config.as_deref())?, connect),
         Command::Run { once, since, take_over } => {
             let mut config = config_of(cli.config.as_deref())?;
             if let (Some(day), crate::config::Mailbox::Imap { since, .. }) = (since, &mut config.mailbox) {

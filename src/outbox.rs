@@ -334,6 +334,18 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
     Ok(builder.build())
 }
 
+/// Connects to `server` and logs in (as sending would), then says goodbye: for
+/// `check-config --connect`. A refused login is a [`LoginRefused`].
+pub async fn probe(server: &Server) -> anyhow::Result<()> {
+    let client = smtp_transport(server)?;
+    let user = server.username.as_deref();
+    match client.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => anyhow::bail!("the server did not answer NOOP after the login"),
+        Err(e) => Err(smtp_error(e, user)),
+    }
+}
+
 /// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),
 /// so a reader never sees half a file.
 fn write_file(dir: &Path, due: &Due, raw: &[u8]) -> anyhow::Result<()> {

@@ -312,6 +312,17 @@ async fn login(server: &Server) -> anyhow::Result<Session<Conn>> {
         .map_err(|(e, _)| login_error(&user, e))
 }
 
+/// Logs in to `server` and looks at `folder` read-only (EXAMINE changes nothing), for
+/// `check-config --connect`; returns how many messages the folder holds.
+pub async fn probe(server: &Server, folder: &str) -> anyhow::Result<u32> {
+    let mut session = login(server).await?;
+    let mailbox = timed("examine", session.examine(folder))
+        .await?
+        .with_context(|| format!("opening folder {folder}"))?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    Ok(mailbox.exists)
+}
+
 impl ImapSource {
     /// Connects, logs in and selects the folder.
     pub async fn connect(settings: ImapSettings) -> anyhow::Result<ImapSource> {

@@ -414,3 +414,149 @@ fn a_refused_smtp_login_keeps_the_mail_queued_untouched_until_it_works() {
     );
     assert_eq!(server.read_inbox(&requester, &requester_pw).len(), 3, "each once");
 }
+
+/// A configuration for `check-config --connect`: IMAP and SMTP with these settings each
+/// (`None`: Maildir or `.eml` files), the test CA trusted unless `trust` is false.
+fn connect_config(
+    server: &MailServer,
+    user: &(String, String),
+    imap: Option<(u16, &str)>,
+    smtp: Option<(u16, &str)>,
+    trust: bool,
+) -> String {
+    let tls = |port: u16, tls: &str| {
+        let ca = if trust {
+            format!("ca_file = \"{}\"\n", server.ca_pem.display())
+        } else {
+            String::new()
+        };
+        format!(
+            "host = \"127.0.0.1\"\nport = {port}\ntls = \"{tls}\"\n{ca}tls_name = \"localhost\"\nusername = \"{}\"\npassword = \"{}\"\n",
+            user.0, user.1
+        )
+    };
+    let mut text = format!("[helpdesk]\naddress = \"{}\"\n", user.0);
+    if let Some((port, mode)) = imap {
+        text.push_str(&format!("[mailbox]\nkind = \"imap\"\n{}", tls(port, mode)));
+    }
+    if let Some((port, mode)) = smtp {
+        text.push_str(&format!("[smtp]\nkind = \"smtp\"\n{}", tls(port, mode)));
+    }
+    text
+}
+
+/// The comment lines `check-config --connect` adds for the servers.
+fn connect_lines(out: &std::process::Output) -> String {
+    stdout(out)
+        .lines()
+        .filter(|l| l.starts_with("# IMAP") || l.starts_with("# SMTP"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Issue 21, items 15 and 16: `check-config --connect` logs in to the real servers and says
+/// what worked; what fails names the server, the section and the fix (an untrusted CA → set
+/// ca_file, TLS against a plain port and plain text against a TLS port, a refused login in
+/// plain words, SMTP 535 as a login problem).
+#[test]
+fn check_config_connect_logs_in_and_names_the_fix() {
+    let Some(server) = MailServer::from_env("check_config_connect") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let run = |config: String| {
+        let sandbox = Sandbox::with_config(&config);
+        let out = sandbox.run(&["check-config", "--connect"]);
+        // What it prints stays a valid configuration file: its own lines are comments.
+        assert!(toml::from_str::<toml::Table>(&stdout(&out)).is_ok(), "{}", stdout(&out));
+        out
+    };
+    let out = run(connect_config(
+        &server,
+        &helpdesk,
+        Some((server.imaps_port, "implicit")),
+        Some((server.smtp_port, "starttls")),
+        true,
+    ));
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let said = connect_lines(&out);
+    assert!(
+        said.contains("(tls implicit): logged in; folder INBOX holds 0 messages"),
+        "{said}"
+    );
+    assert!(said.contains("(tls starttls): logged in"), "{said}");
+
+    let wrong = (helpdesk.0.clone(), "not-the-password".to_string());
+    let out = run(connect_config(
+        &server,
+        &wrong,
+        Some((server.imap_port, "starttls")),
+        Some((server.smtps_port, "implicit")),
+        true,
+    ));
+    assert_eq!(code(&out), 78, "a refused login is the configuration's to fix");
+    let said = connect_lines(&out);
+    assert!(
+        said.contains(&format!(
+            "refused the login of {}: \"[AUTHENTICATIONFAILED]",
+            helpdesk.0
+        )) && said.contains("[mailbox] password_file"),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!("refused the login of {} (535)", helpdesk.0)) && !said.contains("permanent"),
+        "{said}"
+    );
+    assert!(!said.contains("Some("), "no debug output: {said}");
+
+    let out = run(connect_config(
+        &server,
+        &helpdesk,
+        Some((server.imaps_port, "implicit")),
+        Some((server.smtps_port, "implicit")),
+        false,
+    ));
+    assert_eq!(code(&out), 78);
+    let said = connect_lines(&out);
+    assert!(
+        said.contains("(UnknownIssuer)")
+            && said.contains("set [mailbox] ca_file")
+            && said.contains("set [smtp] ca_file"),
+        "{said}"
+    );
+
+    let out = run(connect_config(
+        &server,
+        &helpdesk,
+        Some((server.imap_port, "implicit")),
+        Some((server.smtp_port, "implicit")),
+        true,
+    ));
+    assert_eq!(code(&out), 78);
+    let said = connect_lines(&out);
+    assert!(
+        said.contains(&format!(
+            "port {} does not speak TLS from the first byte",
+            server.imap_port
+        )) && said.contains("Set [mailbox] tls = \"starttls\"")
+            && said.contains("Set [smtp] tls = \"starttls\""),
+        "{said}"
+    );
+
+    // Plain text against the relay's TLS port: no greeting ever comes (lettre gives up after
+    // its 30 s timeout).
+    let out = run(connect_config(
+        &server,
+        &helpdesk,
+        None,
+        Some((server.smtps_port, "none")),
+        true,
+    ));
+    assert_eq!(code(&out), 78);
+    let said = connect_lines(&out);
+    assert!(
+        said.contains("sent no greeting") && said.contains("Set [smtp] tls = \"implicit\""),
+        "{said}"
+    );
+    assert!(stdout(&out).contains("# mailbox: maildir"), "{}", stdout(&out));
+}
