@@ -7,7 +7,10 @@
 //! waiting, so shutdown always finishes the message in hand and leaves nothing half-done.
 //! Business decisions are not made here; a failing IMAP or SMTP server is retried with
 //! capped, jittered backoff, while a failing database stops the daemon (exit 75) so the
-//! supervisor restarts it.
+//! supervisor restarts it. A login the server refuses is no network failure: it is retried
+//! after hours, not seconds (`[mailbox|smtp] login_retry_seconds`, doubling up to 4 h), and
+//! reported to `/healthz` until a login works; [`trouble`] says what a failure means. The data
+//! folder is checked before anything is written (exit 77 or 73, never 70).
 
 use std::future::Future;
 use std::path::Path;

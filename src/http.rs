@@ -9,7 +9,8 @@
 //!   status page and its reply box (the secret is compared in constant time; a wrong one
 //!   gets the same 404 as a missing ticket);
 //! - `POST /api/v1/calls`: the phone system's call-back requests;
-//! - `GET /api/v1/notice`, `/healthz`, `/metrics` (Prometheus text), `/api/v1/openapi.json`.
+//! - `GET /api/v1/notice`, `/healthz` (503 with the reason while a mail server refuses the
+//!   daemon's login, as [`Liveness`] says), `/metrics` (Prometheus text), `/api/v1/openapi.json`.
 //!
 //! Owns HTTP parsing and validation. Every change goes through `workflow` in one transaction
 //! after the input is validated, so nothing is half-created on error; what it reads on its own

@@ -9,10 +9,12 @@
 //! Owns the queue's rules and the transports (SMTP through lettre, or `.eml` files for the
 //! embedded default); the `outbox` table's rows are read and written by `store::outbox`. A
 //! message that keeps failing, or whose row does not read back, stays queued and is retried
-//! with a capped backoff, forever; it is never dropped. The instant a message actually left is recorded in
-//! `sent_at`, which the SLA counts. Sending is at-least-once: a crash between the server's
-//! acceptance and the `sent_at` update resends that one message with the same Message-ID,
-//! which receiving clients collapse.
+//! with a capped backoff, forever; it is never dropped. A login the SMTP server refuses
+//! ([`LoginRefused`]) is no attempt of any message: the pass ends and the rows stay as they
+//! were, for the courier to try again on its login backoff. The instant a message actually
+//! left is recorded in `sent_at`, which the SLA counts. Sending is at-least-once: a crash
+//! between the server's acceptance and the `sent_at` update resends that one message with the
+//! same Message-ID, which receiving clients collapse.
 
 use std::path::{Path, PathBuf};
 

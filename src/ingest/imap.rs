@@ -16,6 +16,10 @@
 //! processed message is marked with this data folder's keyword (`$Sportello-<id>`) where the
 //! server keeps keywords, and a folder marked by another data folder is refused
 //! ([`ForeignMailbox`]): two help desks answering the same mail is worse than none.
+//!
+//! A login the server refuses is a [`LoginRefused`] (with the server's words, not async-imap's
+//! debug dump), a silent step a [`TimedOut`] naming it, so that the daemon can tell a wrong
+//! password from the network and say which setting to change.
 
 use std::fmt::Debug;
 use std::sync::Arc;

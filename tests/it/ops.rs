@@ -115,6 +115,27 @@ fn a_data_folder_the_user_may_not_write_is_exit_77_or_73_never_70() {
     chmod(sandbox.root(), 0o755);
 }
 
+/// Issue 21, items 16 and 23: the unit stops restarting on the exits a restart cannot fix (a
+/// configuration problem, a data folder that is not the user's), keeps restarting on 75, and
+/// keeps colour codes out of the journal.
+#[test]
+fn the_unit_does_not_restart_what_a_restart_cannot_fix() {
+    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sportello.service")).expect("unit");
+    let codes: Vec<u8> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("RestartPreventExitStatus="))
+        .expect("RestartPreventExitStatus")
+        .split_whitespace()
+        .map(|c| c.parse().expect("an exit code"))
+        .collect();
+    use sportello::exit;
+    for code in [exit::CONFIG, exit::NOPERM, exit::CANTCREAT] {
+        assert!(codes.contains(&code), "{code} missing from {codes:?}");
+    }
+    assert!(!codes.contains(&exit::TEMPFAIL), "75 is worth a restart");
+    assert!(unit.contains("\nEnvironment=NO_COLOR=1\n"), "{unit}");
+}
+
 /// Issue 21, item 23: the start-up line names the version, the configuration file and the
 /// IMAP and SMTP targets, which is what an installer checks first in the journal.
 #[test]
