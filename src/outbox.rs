@@ -443,9 +443,8 @@ pub async fn send_due(
             // A failure that is not the server's answer about this message (no connection, a
             // timeout, a full disk) would fail the rest of the pass the same way, one timeout
             // at a time: the rest of the chunk counts it as its own failed attempt, untried,
-            // and the pass stops.
-            // The row keeps the words; the report keeps the error itself, for the courier to
-            // tell what it means.
+            // and the pass stops. The rows keep its words; the report keeps the error itself,
+            // for the courier to tell what it means.
             let (result, server_down) = match result {
                 Err(e) if !about_this_message(&e) => {
                     let why = format!("not tried, the previous attempt failed: {e:#}");

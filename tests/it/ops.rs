@@ -581,3 +581,44 @@ fn check_config_connect_logs_in_and_names_the_fix() {
     );
     assert!(stdout(&out).contains("# mailbox: maildir"), "{}", stdout(&out));
 }
+
+/// A relay that offers no login (no AUTH in its EHLO answer, as many do before STARTTLS) while
+/// [smtp] has a username: a login problem too, told apart from a refusal.
+#[test]
+fn an_smtp_server_that_offers_no_login_is_a_login_problem() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let relay = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().expect("accept");
+        stream.set_read_timeout(Some(Duration::from_secs(20))).expect("timeout");
+        stream.write_all(b"220 relay.example.test ESMTP\r\n").expect("greet");
+        let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+        let mut line = String::new();
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+            let answer: &[u8] = match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                Some("EHLO") => b"250-relay.example.test\r\n250 8BITMIME\r\n",
+                Some("QUIT") => b"221 bye\r\n",
+                _ => b"502 5.5.1 not here\r\n",
+            };
+            let quit = answer.starts_with(b"221");
+            stream.write_all(answer).expect("answer");
+            if quit {
+                break;
+            }
+            line.clear();
+        }
+    });
+    let sandbox = Sandbox::with_config(&format!(
+        "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\nusername = \"u\"\npassword = \"p\"\n"
+    ));
+    let out = sandbox.run(&["check-config", "--connect"]);
+    assert_eq!(code(&out), 78, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("offers no way to log in on this connection")
+            && stdout(&out).contains("remove [smtp] username"),
+        "{}",
+        stdout(&out)
+    );
+    relay.join().expect("relay");
+}
