@@ -115,6 +115,38 @@ fn a_data_folder_the_user_may_not_write_is_exit_77_or_73_never_70() {
     chmod(sandbox.root(), 0o755);
 }
 
+/// Issue 21, item 16: an empty password file can only fail the login (exit 78 naming the key);
+/// one every user of the machine can read works but is said at every start.
+#[test]
+fn check_config_refuses_an_empty_password_file_and_warns_about_a_readable_one() {
+    let sandbox = Sandbox::with_config(
+        "[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\npassword_file = \"smtp.password\"\n",
+    );
+    let secret = sandbox.path("smtp.password");
+    std::fs::write(&secret, "\n").expect("write");
+    let out = sandbox.run(&["check-config"]);
+    assert_eq!(code(&out), 78, "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .contains("smtp.password_file = \"smtp.password\": expected a file with the password (this one is empty)"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&secret, "s3cret\n").expect("write");
+    chmod(&secret, 0o644);
+    let out = sandbox.run(&["check-config"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every user of this machine can read the password (mode 0644)"),
+        "{}",
+        stderr(&out)
+    );
+    chmod(&secret, 0o640);
+    let out = sandbox.run(&["check-config"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("every user"), "{}", stderr(&out));
+}
+
 /// Issue 21, items 16 and 23: the unit stops restarting on the exits a restart cannot fix (a
 /// configuration problem, a data folder that is not the user's), keeps restarting on 75, and
 /// keeps colour codes out of the journal.
