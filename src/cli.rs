@@ -20,6 +20,7 @@ use crate::model::TicketId;
 use crate::store::{self, Store, tickets};
 
 mod calendar;
+mod check;
 mod kb;
 
 /// Sportello: the e-mail help desk of CPortal.
@@ -58,8 +59,14 @@ pub enum Command {
         /// Folder to initialise (default: the current folder).
         dir: Option<PathBuf>,
     },
-    /// Validate the configuration and print the effective values (secrets masked).
-    CheckConfig,
+    /// Validate the configuration, check that the data folder is usable by this user, and
+    /// print the effective values (secrets masked).
+    CheckConfig {
+        /// Also log in to the IMAP and SMTP servers, as the daemon would, and say what worked
+        /// (exit 78 when a login cannot work as configured, 75 when the server may be down).
+        #[arg(long)]
+        connect: bool,
+    },
     /// Run the daemon until SIGINT or SIGTERM.
     Run {
         /// One pass over every source and the outbox, then exit.
@@ -271,15 +278,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
     };
     match cli.command {
         Command::Init { dir } => init(dir.as_deref().unwrap_or(Path::new("."))),
-        Command::CheckConfig => {
-            let config = config_of(cli.config.as_deref())?;
-            match &config.origin {
-                Origin::File(p) => println!("# {}: valid", p.display()),
-                Origin::EmbeddedDefaults(p) => println!("# {} does not exist: embedded defaults, valid", p.display()),
-            }
-            print!("{}", config.effective_toml());
-            Ok(())
-        }
+        Command::CheckConfig { connect } => check::check_config(&config_of(cli.config.as_deref())?, connect),
         Command::Run { once, since, take_over } => {
             let mut config = config_of(cli.config.as_deref())?;
             if let (Some(day), crate::config::Mailbox::Imap { since, .. }) = (since, &mut config.mailbox) {

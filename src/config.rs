@@ -7,7 +7,9 @@
 //! resolved against the directory of the configuration file (the current directory for the
 //! embedded defaults), so a service started from anywhere finds the same data.
 //!
-//! This module reads the config file and `password_file`s at load time and nothing else.
+//! This module reads the config file, the `password_file`s and `api_token_file` (a missing
+//! or empty one is a problem, one every user may read a warning) and the `ca_file`s (which
+//! must hold PEM certificates) at load time, and nothing else.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -37,6 +39,7 @@ macro_rules! take_server_fields {
             password_file: $raw.password_file.take(),
             ca_file: $raw.ca_file.take(),
             tls_name: $raw.tls_name.take(),
+            login_retry_seconds: $raw.login_retry_seconds.take(),
         }
     };
 }
@@ -54,6 +57,7 @@ macro_rules! with_server_fields {
         section.password_file = f.password_file;
         section.ca_file = f.ca_file;
         section.tls_name = f.tls_name;
+        section.login_retry_seconds = f.login_retry_seconds;
         section
     }};
 }
@@ -91,6 +95,9 @@ pub struct Config {
     pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
+    /// What validation found risky in the files it read (a password file every user of the
+    /// machine can read); repeated by [`Config::warnings`].
+    file_warnings: Vec<String>,
 }
 
 /// Where the configuration was read from.
@@ -195,6 +202,17 @@ pub enum Tls {
     None,
 }
 
+impl Tls {
+    /// The spelling of the `tls` key.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tls::Implicit => "implicit",
+            Tls::Starttls => "starttls",
+            Tls::None => "none",
+        }
+    }
+}
+
 /// A password, never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -229,7 +247,17 @@ pub struct Server {
     pub ca_file: Option<PathBuf>,
     /// Name to verify in the server's certificate, when it differs from `host`.
     pub tls_name: Option<String>,
+    /// The wait after the server refused the login, doubled at each refusal in a row up to
+    /// [`LOGIN_RETRY_MAX`] (`login_retry_seconds`).
+    pub login_retry: std::time::Duration,
 }
+
+/// The longest wait between two logins a server refused: a wrong or expired password is
+/// tried a few times a day, never often enough to lock the account.
+pub const LOGIN_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(4 * 3600);
+
+/// The default first wait after a refused login (`login_retry_seconds`).
+const LOGIN_RETRY_DEFAULT_SECONDS: u64 = 300;
 
 /// `[mailbox]`: where requests arrive.
 #[derive(Debug, Clone)]
@@ -382,6 +410,7 @@ impl Config {
         let mut v = Validator {
             base,
             problems: Vec::new(),
+            warnings: Vec::new(),
         };
         let config = v.config(raw, origin.clone());
         if v.problems.is_empty() {
@@ -409,12 +438,13 @@ impl Config {
         let server = |s: &Server| RawServerFields {
             host: Some(s.host.clone()),
             port: Some(s.port),
-            tls: Some(tls_name(s.tls).to_string()),
+            tls: Some(s.tls.name().to_string()),
             username: s.username.clone(),
             password: s.password.as_ref().map(|_| MASK.to_string()),
             password_file: None,
             ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
             tls_name: s.tls_name.clone(),
+            login_retry_seconds: Some(s.login_retry.as_secs()),
         };
         let mailbox = match &self.mailbox {
             Mailbox::Maildir { path } => RawMailbox {
@@ -565,7 +595,7 @@ impl Config {
 
     /// Warnings worth repeating at every start (the configuration is valid but risky).
     pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.file_warnings.clone();
         if self.security.allow_unauthenticated_operators && !self.security.checks_authentication() {
             out.push(
                 "security.allow_unauthenticated_operators = true: anyone who writes From an operator's \
@@ -574,14 +604,6 @@ impl Config {
             );
         }
         out
-    }
-}
-
-fn tls_name(tls: Tls) -> &'static str {
-    match tls {
-        Tls::Implicit => "implicit",
-        Tls::Starttls => "starttls",
-        Tls::None => "none",
     }
 }
 
@@ -768,6 +790,7 @@ struct RawServerFields {
     password_file: Option<String>,
     ca_file: Option<String>,
     tls_name: Option<String>,
+    login_retry_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -792,6 +815,8 @@ struct RawMailbox {
     ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     folder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -828,6 +853,8 @@ struct RawSmtp {
     ca_file: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
 }
@@ -932,6 +959,8 @@ struct RawOperator {
 struct Validator<'a> {
     base: &'a Path,
     problems: Vec<Problem>,
+    /// Risks that do not stop the daemon (see [`Config::warnings`]).
+    warnings: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -1002,6 +1031,7 @@ impl Validator<'_> {
             report_monthly_to,
             http,
             operators,
+            file_warnings: std::mem::take(&mut self.warnings),
         }
     }
 
@@ -1120,17 +1150,9 @@ impl Validator<'_> {
                 None
             }
             (Some(p), None) => Some(Secret(p)),
-            (None, Some(file)) => match std::fs::read_to_string(self.path(&file)) {
-                Ok(text) => Some(Secret(text.trim_end_matches(['\r', '\n']).to_string())),
-                Err(e) => {
-                    self.problem(
-                        key("password_file"),
-                        &file,
-                        format!("a readable file with the password ({e})"),
-                    );
-                    None
-                }
-            },
+            (None, Some(file)) => self
+                .secret_file(&key("password_file"), &file, "the password")
+                .map(|text| Secret(text.trim_end_matches(['\r', '\n']).to_string())),
             (None, None) => None,
         };
         if need_login && (raw.username.is_none() || password.is_none()) {
@@ -1140,14 +1162,101 @@ impl Validator<'_> {
                 format!("{section}.username and {section}.password (or password_file) for IMAP"),
             ));
         }
+        let ca_file = raw.ca_file.map(|p| self.path(&p));
+        if let Some(ca) = &ca_file {
+            self.ca_file(&key("ca_file"), ca);
+        }
+        let login_retry_seconds = raw.login_retry_seconds.unwrap_or(LOGIN_RETRY_DEFAULT_SECONDS);
+        if !(1..=LOGIN_RETRY_MAX.as_secs()).contains(&login_retry_seconds) {
+            self.problem(
+                key("login_retry_seconds"),
+                login_retry_seconds,
+                format!(
+                    "seconds from 1 to {} (the wait after a refused login, doubled up to 4 hours)",
+                    LOGIN_RETRY_MAX.as_secs()
+                ),
+            );
+        }
         Server {
             host,
             port,
             tls,
             username: raw.username,
             password,
-            ca_file: raw.ca_file.map(|p| self.path(&p)),
+            ca_file,
             tls_name: raw.tls_name,
+            login_retry: std::time::Duration::from_secs(login_retry_seconds.clamp(1, LOGIN_RETRY_MAX.as_secs())),
+        }
+    }
+
+    /// Reads a file holding a secret (`what`): a missing or empty file can only fail a login,
+    /// so it is a problem; one every user of the machine may read is a warning.
+    fn secret_file(&mut self, key: &str, file: &str, what: &str) -> Option<String> {
+        let path = self.path(file);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) => {
+                self.problem(key, file, format!("a readable file with {what} ({e})"));
+                return None;
+            }
+        };
+        if text.trim().is_empty() {
+            self.problem(key, file, format!("a file with {what} (this one is empty)"));
+            return None;
+        }
+        if let Ok(meta) = std::fs::metadata(&path) {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o004 != 0 {
+                self.warnings.push(format!(
+                    "{key} = {}: every user of this machine can read {what} (mode {mode:04o}); \
+                     `chmod 0640` it, with the group of the user running sportello",
+                    path.display()
+                ));
+            }
+        }
+        Some(text)
+    }
+
+    /// `ca_file` must hold PEM certificates: a missing or unreadable one can only fail every
+    /// TLS handshake.
+    fn ca_file(&mut self, key: &str, path: &Path) {
+        use tokio_rustls::rustls::RootCertStore;
+        use tokio_rustls::rustls::pki_types::CertificateDer;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        let shown = path.display().to_string();
+        let pem = match std::fs::read(path) {
+            Ok(pem) => pem,
+            Err(e) => {
+                self.problem(key, shown, format!("a readable PEM file of CA certificates ({e})"));
+                return;
+            }
+        };
+        let mut certificates = 0;
+        for cert in CertificateDer::pem_slice_iter(&pem) {
+            // Read as the TLS handshake will read it: a trust anchor parsed from the DER.
+            let anchor = cert
+                .map_err(|e| e.to_string())
+                .and_then(|c| RootCertStore::empty().add(c).map_err(|e| e.to_string()));
+            if let Err(e) = anchor {
+                self.problem(
+                    key,
+                    shown,
+                    format!(
+                        "a PEM file of CA certificates (certificate {} does not read: {e})",
+                        certificates + 1
+                    ),
+                );
+                return;
+            }
+            certificates += 1;
+        }
+        if certificates == 0 {
+            self.problem(
+                key,
+                shown,
+                "a PEM file of CA certificates (\"-----BEGIN CERTIFICATE-----\" blocks); this one holds none",
+            );
         }
     }
 
@@ -1409,6 +1518,7 @@ impl Validator<'_> {
                 "the public base URL, e.g. \"https://assistenza.comune.example.it\"",
             );
         }
+        // The outer None: a problem already reported (both keys, an unreadable or empty file).
         let token = match (raw.api_token, raw.api_token_file) {
             (Some(_), Some(_)) => {
                 self.problem(
@@ -1418,29 +1528,20 @@ impl Validator<'_> {
                 );
                 None
             }
-            (Some(t), None) => Some(t),
-            (None, Some(file)) => match std::fs::read_to_string(self.path(&file)) {
-                Ok(text) => Some(text.trim().to_string()),
-                Err(e) => {
-                    self.problem(
-                        "http.api_token_file",
-                        &file,
-                        format!("a readable file with the token ({e})"),
-                    );
-                    Some(String::new())
-                }
-            },
-            (None, None) => None,
+            (Some(t), None) => Some(Some(t)),
+            (None, Some(file)) => self
+                .secret_file("http.api_token_file", &file, "the token")
+                .map(|text| Some(text.trim().to_string())),
+            (None, None) => Some(None),
         };
         let token = match token {
-            // An unreadable file, already reported above.
-            Some(t) if t.is_empty() => t,
-            Some(t) if t.len() >= 16 => t,
-            Some(_) => {
+            None => String::new(),
+            Some(Some(t)) if t.len() >= 16 => t,
+            Some(Some(_)) => {
                 self.problem("http.api_token", "…", "a token of at least 16 characters");
                 String::new()
             }
-            None => {
+            Some(None) => {
                 self.problems.push(Problem::new(
                     "http.api_token",
                     "",

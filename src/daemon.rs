@@ -7,7 +7,10 @@
 //! waiting, so shutdown always finishes the message in hand and leaves nothing half-done.
 //! Business decisions are not made here; a failing IMAP or SMTP server is retried with
 //! capped, jittered backoff, while a failing database stops the daemon (exit 75) so the
-//! supervisor restarts it.
+//! supervisor restarts it. A login the server refuses is no network failure: it is retried
+//! after hours, not seconds (`[mailbox|smtp] login_retry_seconds`, doubling up to 4 h), and
+//! reported to `/healthz` until a login works; [`trouble`] says what a failure means. The data
+//! folder is checked before anything is written (exit 77 or 73, never 70).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,14 +19,15 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
 use futures::FutureExt;
 use tokio::sync::{Notify, watch};
 
 use crate::auth::{self, MacKey};
 use crate::clock::Clock;
-use crate::config::{Config, Mailbox, Smtp};
+use crate::config::{Config, LOGIN_RETRY_MAX, Mailbox, Origin, Server, Smtp};
 use crate::exit::{self, Failure};
-use crate::http::Liveness;
+use crate::http::{Liveness, LoginRefusal, LoginWatch};
 use crate::ingest::Prepared;
 use crate::ingest::imap::{Beginning, ForeignMailbox, ImapSettings, ImapSource, KEYWORD_PREFIX};
 use crate::ingest::maildir::MaildirSource;
@@ -34,6 +38,13 @@ use crate::outbox::{self, Transport};
 use crate::store::checkpoints;
 use crate::store::checkpoints::Checkpoint;
 use crate::store::{self, Store, WriteTurns, suspensions};
+
+mod folders;
+pub mod trouble;
+
+pub use folders::check_data_dir;
+use folders::folder_failure;
+use trouble::{Service, Trouble};
 
 /// Pause between passes when the source cannot push news (Maildir).
 const MAILDIR_POLL: Duration = Duration::from_secs(5);
@@ -51,22 +62,34 @@ const COURIER_GRACE: Duration = Duration::from_secs(10);
 /// The longest pause between two reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// Creates the data folder, the local Maildir and the file outbox when the config uses them.
-pub fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+/// Checks that this process may use its folders, then creates the data folder, the local
+/// Maildir and the file outbox when the config uses them, the store and the notification key.
+pub fn prepare_data_dir(config: &Config) -> Result<(), Failure> {
+    check_data_dir(config)?;
+    create_data_dir(config)
+}
+
+fn create_data_dir(config: &Config) -> Result<(), Failure> {
     let data_dir = &config.helpdesk.data_dir;
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating data folder {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating data folder {}", data_dir.display()))
+        .map_err(folder_failure)?;
     if let Mailbox::Maildir { path } = &config.mailbox {
         for sub in ["new", "cur", "tmp"] {
             let dir = path.join(sub);
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating Maildir folder {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating Maildir folder {}", dir.display()))
+                .map_err(folder_failure)?;
         }
     }
     if let Smtp::File { path } = &config.smtp {
-        std::fs::create_dir_all(path).with_context(|| format!("creating outbox folder {}", path.display()))?;
+        std::fs::create_dir_all(path)
+            .with_context(|| format!("creating outbox folder {}", path.display()))
+            .map_err(folder_failure)?;
     }
     Store::open(&config.database_path())?;
     // The key of operator-notification Message-IDs exists from the first start on.
-    auth::load_or_create_key(data_dir)?;
+    auth::load_or_create_key(data_dir).map_err(folder_failure)?;
     Ok(())
 }
 
@@ -140,6 +163,58 @@ fn backoff(failures: u32) -> Duration {
     base.mul_f64(jitter)
 }
 
+/// The wait after `refusals` logins in a row the server refused: `first`, doubled at each
+/// further refusal, capped at [`LOGIN_RETRY_MAX`] (4 h). A wrong or expired password cannot
+/// fix itself, and every attempt counts against the account's lockout policy: with the
+/// default 5 minutes, 4 attempts in the first hour, 11 in the first day, 6 a day after.
+/// No jitter: the schedule is what the documentation promises.
+fn login_backoff(refusals: u32, first: Duration) -> Duration {
+    first
+        .saturating_mul(1u32 << refusals.saturating_sub(1).min(16))
+        .min(LOGIN_RETRY_MAX)
+}
+
+/// Records one more refused login in `watch` (what `/healthz` reports) and returns how many
+/// there were in a row and the wait before the next attempt.
+fn refused_login(watch: &LoginWatch, server: &Server, now: DateTime<Utc>, message: String) -> (u32, Duration) {
+    let previous = watch.refusal();
+    let attempts = previous.as_ref().map_or(1, |p| p.attempts + 1);
+    let wait = login_backoff(attempts, server.login_retry);
+    watch.set(Some(LoginRefusal {
+        since: previous.map_or(now, |p| p.since),
+        attempts,
+        next_attempt: now + TimeDelta::from_std(wait).unwrap_or(TimeDelta::MAX),
+        message,
+    }));
+    (attempts, wait)
+}
+
+/// A login worked: the refusals in `watch`, if any, are over, and the log says so (as a
+/// warning, so that whoever watches only warnings and errors sees the all-clear too).
+fn login_works(watch: &LoginWatch, service: Service) {
+    if let Some(refusal) = watch.refusal() {
+        watch.set(None);
+        tracing::warn!(
+            attempts = refusal.attempts,
+            since = %refusal.since,
+            "{} login works again ({}): the refusals are over",
+            service.name(),
+            service.section()
+        );
+    }
+}
+
+/// A wait as a person reads it: `90 s`, `5 min`, `2 h 40 min`.
+fn in_words(wait: Duration) -> String {
+    let seconds = wait.as_secs();
+    match seconds {
+        0..120 => format!("{seconds} s"),
+        120..7200 => format!("{} min", seconds / 60),
+        _ if seconds % 3600 < 60 => format!("{} h", seconds / 3600),
+        _ => format!("{} h {} min", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
 /// A failed pass: retried later (by systemd, or by whoever runs `--once`); a full disk says so
 /// in words (`Failure::from`).
 fn retry_later(error: anyhow::Error) -> Failure {
@@ -156,11 +231,12 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Failure> {
     let once = options.once;
+    check_data_dir(&config)?;
     let lock = DaemonLock::acquire(&config.helpdesk.data_dir).map_err(|e| match e {
         held @ LockError::Held { .. } => Failure::new(exit::TEMPFAIL, held),
-        other => Failure::from(anyhow::Error::from(other)),
+        other => folder_failure(anyhow::Error::from(other)),
     })?;
-    prepare_data_dir(&config)?;
+    create_data_dir(&config)?;
     let mut store = Store::open(&config.database_path())?;
     store.leave_checkpoints_to_others()?;
     let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
@@ -169,17 +245,22 @@ pub async fn run(
     let turns = WriteTurns::default();
     let courier_wake = Arc::new(Notify::new());
     let (finish_courier, courier_finishing) = watch::channel(false);
+    let liveness = Arc::new(Liveness::default());
     let courier = Courier {
         store: Store::open(&config.database_path())?,
         turns: turns.clone(),
         transport,
+        smtp: match &config.smtp {
+            Smtp::Server(server) => Some(server.clone()),
+            Smtp::File { .. } => None,
+        },
+        liveness: liveness.clone(),
         envelope_from: config.helpdesk.address.clone(),
         clock,
         wake: courier_wake.clone(),
         once,
     };
     let mut courier_task = tokio::spawn(courier.run(courier_finishing));
-    let liveness = Arc::new(Liveness::default());
     let (stop_http, http_task) = match (&config.http, once) {
         (Some(http), false) => {
             let listener = tokio::net::TcpListener::bind(http.listen)
@@ -212,7 +293,13 @@ pub async fn run(
             tracing::info!(changed, "SLA due times recomputed for the current calendar");
         }
     }
+    // What an installer checks first: which build, which file, which servers.
+    let targets = Targets::of(&config);
     tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %targets.configuration,
+        mailbox = %targets.mailbox,
+        smtp = %targets.smtp,
         data_dir = %config.helpdesk.data_dir.display(),
         lock = %lock.path().display(),
         now = %clock.now(),
@@ -225,6 +312,7 @@ pub async fn run(
         clock,
         turns: &turns,
         courier: &courier_wake,
+        liveness: &liveness,
         take_over: options.take_over,
     };
     let shutdown = std::pin::pin!(shutdown);
@@ -234,6 +322,8 @@ pub async fn run(
     let mut disk_was_full = false;
     loop {
         let mut disk_full = false;
+        // Set when the server refused the login: the next attempt waits hours, not seconds.
+        let mut login_wait: Option<Duration> = None;
         // A full disk pauses the long-running daemon (see below); anything else, or a full disk
         // in a one-shot pass, ends it with "retry later".
         let mut pause_if_full = |error: anyhow::Error, what: &str| {
@@ -266,9 +356,31 @@ pub async fn run(
             Err(PassError::Store(e)) => pause_if_full(e, "database failure")?,
             Err(PassError::Refused(e)) => return Err(Failure::new(exit::CONFIG, e)),
             Err(PassError::Source(e)) => {
-                failures += 1;
                 imap = None;
-                tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
+                match &config.mailbox {
+                    Mailbox::Imap { server, .. } => {
+                        let diagnosis = trouble::diagnose(Service::Imap, server, &e);
+                        if diagnosis.trouble == Trouble::LoginRefused {
+                            let (attempts, wait) =
+                                refused_login(&liveness.mailbox_login, server, clock.now(), diagnosis.message.clone());
+                            login_wait = Some(wait);
+                            tracing::error!(
+                                attempts,
+                                retry_in_seconds = wait.as_secs(),
+                                "{} Next attempt in {} ([mailbox] login_retry_seconds, doubling up to 4 h).",
+                                diagnosis.message,
+                                in_words(wait)
+                            );
+                        } else {
+                            failures += 1;
+                            tracing::warn!(failures, "mailbox unavailable, will retry: {}", diagnosis.message);
+                        }
+                    }
+                    Mailbox::Maildir { .. } => {
+                        failures += 1;
+                        tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
+                    }
+                }
             }
         }
         let turn = turns.lock().await;
@@ -295,8 +407,12 @@ pub async fn run(
         if once {
             break;
         }
-        let wait: Pin<Box<dyn Future<Output = Option<ImapSource>> + '_>> = if failures > 0 {
-            Box::pin(tokio::time::sleep(backoff(failures)).map(|_| None))
+        let pause = match login_wait {
+            Some(wait) => Some(wait),
+            None => (failures > 0).then(|| backoff(failures)),
+        };
+        let wait: Pin<Box<dyn Future<Output = Option<ImapSource>> + '_>> = if let Some(pause) = pause {
+            Box::pin(tokio::time::sleep(pause).map(|_| None))
         } else {
             match imap.take() {
                 Some(source) => Box::pin(async move {
@@ -358,6 +474,46 @@ pub async fn run(
     Ok(())
 }
 
+/// The configuration file, the mailbox and the way out, as the start-up line and
+/// `check-config --connect` name them.
+pub struct Targets {
+    /// The configuration file (or the embedded defaults).
+    pub configuration: String,
+    /// `imap://user@host:port/folder (tls …)`, or the Maildir.
+    pub mailbox: String,
+    /// `smtp://user@host:port (tls …)`, or the folder of `.eml` files.
+    pub smtp: String,
+}
+
+impl Targets {
+    /// The targets of `config`.
+    pub fn of(config: &Config) -> Targets {
+        let configuration = match &config.origin {
+            Origin::File(path) => path.display().to_string(),
+            Origin::EmbeddedDefaults(missing) => format!("embedded trial defaults (no {})", missing.display()),
+        };
+        let login = |server: &Server| match &server.username {
+            Some(user) => format!("{user}@{}:{}", server.host, server.port),
+            None => format!("{}:{}", server.host, server.port),
+        };
+        let mailbox = match &config.mailbox {
+            Mailbox::Imap { server, folder, .. } => {
+                format!("imap://{}/{folder} (tls {})", login(server), server.tls.name())
+            }
+            Mailbox::Maildir { path } => format!("maildir {}", path.display()),
+        };
+        let smtp = match &config.smtp {
+            Smtp::Server(server) => format!("smtp://{} (tls {})", login(server), server.tls.name()),
+            Smtp::File { path } => format!(".eml files in {}", path.display()),
+        };
+        Targets {
+            configuration,
+            mailbox,
+            smtp,
+        }
+    }
+}
+
 /// The courier sends what the outbox holds on a connection of its own, as soon as a pass
 /// commits (so acknowledgments leave while a backlog is still being applied) and every
 /// [`COURIER_POLL`] for retries; and checkpoints the write-ahead log, off the intake path.
@@ -368,6 +524,11 @@ struct Courier {
     store: Store,
     turns: WriteTurns,
     transport: Transport,
+    /// `[smtp]` when mail goes to a server: what a failure is told against, and its login's
+    /// backoff.
+    smtp: Option<Server>,
+    /// Where a refused SMTP login is reported (`/healthz`).
+    liveness: Arc<Liveness>,
     envelope_from: String,
     clock: Clock,
     wake: Arc<Notify>,
@@ -380,17 +541,27 @@ impl Courier {
             mut store,
             turns,
             transport,
+            smtp,
+            liveness,
             envelope_from,
             clock,
             wake,
             once,
         } = self;
         let mut failures = 0u32;
+        // Set while the SMTP server refuses the login: the queued mail waits that long.
+        let mut login_wait: Option<Duration> = None;
         loop {
             // A dropped sender (the daemon ending on an error) finishes the courier too.
             let last = *finishing.borrow_and_update() || finishing.has_changed().is_err();
             let started = tokio::time::Instant::now();
-            let sent = outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await;
+            let sent = if last && login_wait.is_some() {
+                // The server refused the login on the last attempt: one more at shutdown
+                // would only count against the account, and there is no mail in hand.
+                Ok(outbox::SendReport::default())
+            } else {
+                outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await
+            };
             let sent_in = started.elapsed();
             // The log is checkpointed whatever sending did: intake leaves it to this task.
             let checkpointed = store.checkpoint();
@@ -398,6 +569,29 @@ impl Courier {
             match sent.and_then(|report| checkpointed.map(|()| report).map_err(anyhow::Error::from)) {
                 Ok(report) => {
                     failures = 0;
+                    login_wait = None;
+                    if let Some(server) = &smtp {
+                        if report.answered {
+                            login_works(&liveness.smtp_login, Service::Smtp);
+                        }
+                        if let Some(stopped) = &report.stopped {
+                            let diagnosis = trouble::diagnose(Service::Smtp, server, stopped);
+                            if diagnosis.trouble == Trouble::LoginRefused {
+                                let (attempts, wait) =
+                                    refused_login(&liveness.smtp_login, server, clock.now(), diagnosis.message.clone());
+                                login_wait = Some(wait);
+                                tracing::error!(
+                                    attempts,
+                                    retry_in_seconds = wait.as_secs(),
+                                    "{} Next attempt in {} ([smtp] login_retry_seconds, doubling up to 4 h).",
+                                    diagnosis.message,
+                                    in_words(wait)
+                                );
+                            } else {
+                                tracing::warn!("outbox: {}", diagnosis.message);
+                            }
+                        }
+                    }
                     if report.sent + report.failed > 0 {
                         tracing::info!(
                             sent = report.sent,
@@ -420,9 +614,14 @@ impl Courier {
             // After a failure (a full disk, a database error) the next pass waits on the
             // daemon's backoff, not on the next commit: mail the failed pass could not record
             // as sent is sent again, so it must not be every few seconds.
-            let pause = if failures > 0 { backoff(failures) } else { COURIER_POLL };
+            // A refused login waits on its own, longer backoff: commits do not wake it.
+            let pause = match login_wait {
+                Some(wait) => wait,
+                None if failures > 0 => backoff(failures),
+                None => COURIER_POLL,
+            };
             tokio::select! {
-                _ = wake.notified(), if failures == 0 => {}
+                _ = wake.notified(), if failures == 0 && login_wait.is_none() => {}
                 _ = tokio::time::sleep(pause) => {}
                 _ = finishing.changed() => continue,
             }
@@ -444,6 +643,8 @@ struct Pass<'a> {
     turns: &'a WriteTurns,
     /// Woken after every commit that may have queued mail.
     courier: &'a Notify,
+    /// Where a login that works again is reported (`/healthz`).
+    liveness: &'a Liveness,
     /// `run --take-over`.
     take_over: bool,
 }
@@ -610,6 +811,7 @@ async fn drain_imap(
                 tx.commit().map_err(store_error)?;
                 settings.taken_over.push(foreign.keyword);
             };
+            login_works(&pass.liveness.mailbox_login, Service::Imap);
             tracing::info!(mailbox = %mailbox, "IMAP connected");
             if let Beginning::Fresh {
                 checkpoint: first,
@@ -719,4 +921,78 @@ async fn fetch_prepared(
         checkpoint: batch.checkpoint,
         uids: batch.uids,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minutes(m: u64) -> Duration {
+        Duration::from_secs(m * 60)
+    }
+
+    #[test]
+    fn refused_logins_back_off_to_hours_and_stay_under_lockout_thresholds() {
+        let first = minutes(5);
+        let waits: Vec<Duration> = (1..=9).map(|n| login_backoff(n, first)).collect();
+        assert_eq!(
+            waits,
+            [5, 10, 20, 40, 80, 160, 240, 240, 240].map(minutes),
+            "doubling from login_retry_seconds up to 4 h"
+        );
+        assert_eq!(login_backoff(u32::MAX, first), LOGIN_RETRY_MAX);
+        // The promise of the documentation: attempts at 0, 5, 15, 35 min in the first hour,
+        // 11 in the first day, and no window of 30 minutes with more than 3.
+        let mut at = Duration::ZERO;
+        let mut attempts = vec![at];
+        for n in 1.. {
+            at += login_backoff(n, first);
+            if at >= minutes(24 * 60) {
+                break;
+            }
+            attempts.push(at);
+        }
+        assert_eq!(attempts.iter().filter(|a| **a < minutes(60)).count(), 4);
+        assert_eq!(attempts.len(), 11);
+        assert!(attempts.windows(4).all(|w| w[3] - w[0] > minutes(30)));
+    }
+
+    #[test]
+    fn a_refusal_counts_from_its_first_attempt_and_a_login_ends_it() {
+        let watch = LoginWatch::default();
+        let server = Server {
+            host: "mail.comune.example.it".into(),
+            port: 993,
+            tls: crate::config::Tls::Implicit,
+            username: Some("assistenza@comune.example.it".into()),
+            password: None,
+            ca_file: None,
+            tls_name: None,
+            login_retry: minutes(5),
+        };
+        let t0 = DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
+            .expect("t")
+            .with_timezone(&Utc);
+        assert_eq!(refused_login(&watch, &server, t0, "no".into()), (1, minutes(5)));
+        let t1 = t0 + TimeDelta::minutes(5);
+        assert_eq!(refused_login(&watch, &server, t1, "no".into()), (2, minutes(10)));
+        let refusal = watch.refusal().expect("reported");
+        assert_eq!(refusal.since, t0);
+        assert_eq!(refusal.next_attempt, t1 + TimeDelta::minutes(10));
+        login_works(&watch, Service::Imap);
+        assert_eq!(watch.refusal(), None);
+        assert_eq!(
+            refused_login(&watch, &server, t1, "no".into()),
+            (1, minutes(5)),
+            "a new run of refusals"
+        );
+    }
+
+    #[test]
+    fn waits_are_said_in_words() {
+        assert_eq!(in_words(Duration::from_secs(90)), "90 s");
+        assert_eq!(in_words(minutes(5)), "5 min");
+        assert_eq!(in_words(minutes(160)), "2 h 40 min");
+        assert_eq!(in_words(minutes(240)), "4 h");
+    }
 }

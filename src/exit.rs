@@ -15,6 +15,10 @@ pub const SOFTWARE: u8 = 70;
 pub const TEMPFAIL: u8 = 75;
 /// Cannot open an input file.
 pub const NOINPUT: u8 = 66;
+/// An output file or folder cannot be created (the data folder, its parent not writable).
+pub const CANTCREAT: u8 = 73;
+/// Not permitted: the running user may not use the data folder (it belongs to another user).
+pub const NOPERM: u8 = 77;
 /// Configuration error.
 pub const CONFIG: u8 = 78;
 /// `auth-check`: the mail's commands would not be honoured.

@@ -9,7 +9,8 @@
 //!   status page and its reply box (the secret is compared in constant time; a wrong one
 //!   gets the same 404 as a missing ticket);
 //! - `POST /api/v1/calls`: the phone system's call-back requests;
-//! - `GET /api/v1/notice`, `/healthz`, `/metrics` (Prometheus text), `/api/v1/openapi.json`.
+//! - `GET /api/v1/notice`, `/healthz` (503 with the reason while a mail server refuses the
+//!   daemon's login, as [`Liveness`] says), `/metrics` (Prometheus text), `/api/v1/openapi.json`.
 //!
 //! Owns HTTP parsing and validation. Every change goes through `workflow` in one transaction
 //! after the input is validated, so nothing is half-created on error; what it reads on its own
@@ -67,13 +68,48 @@ const FORM_TOKEN_SECONDS: i64 = 4 * 3600;
 /// Client addresses remembered by the rate limiter at most (oldest forgotten first).
 const MAX_TRACKED_CLIENTS: usize = 10_000;
 
-/// What the daemon's loop tells the HTTP interface (for `/metrics`).
+/// What the daemon's loop tells the HTTP interface (for `/metrics` and `/healthz`).
 #[derive(Debug, Default)]
 pub struct Liveness {
     /// Unix time of the last intake pass that completed.
     pub last_intake: AtomicI64,
     /// Unix time of the last successful IMAP poll (0 without IMAP).
     pub last_imap_poll: AtomicI64,
+    /// The mailbox's login, while the IMAP server refuses it.
+    pub mailbox_login: LoginWatch,
+    /// The SMTP login, while the server refuses it.
+    pub smtp_login: LoginWatch,
+}
+
+/// Logins a server keeps refusing: not an outage of the network but one only a person can
+/// end, so `/healthz` says so (503) until a login works again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRefusal {
+    /// The first refusal in a row.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// Refused logins in a row.
+    pub attempts: u32,
+    /// When the daemon tries again.
+    pub next_attempt: chrono::DateTime<chrono::Utc>,
+    /// What the server said and what to change, in plain words.
+    pub message: String,
+}
+
+/// The state of one login, shared by the daemon (which writes it) and `/healthz`.
+#[derive(Debug, Default)]
+pub struct LoginWatch(Mutex<Option<LoginRefusal>>);
+
+impl LoginWatch {
+    /// The refusal in course, if any.
+    pub fn refusal(&self) -> Option<LoginRefusal> {
+        // A poisoned lock still holds the last value written: report it.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Replaces the state: a refusal, or None once a login worked.
+    pub fn set(&self, refusal: Option<LoginRefusal>) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = refusal;
+    }
 }
 
 struct Inner {
@@ -806,7 +842,29 @@ async fn notice(State(state): State<AppState>) -> Response {
     }
 }
 
+/// 200 `ok` while the database answers and both servers take our logins; 503 with a JSON
+/// body naming each refused login (its section, since when, how many attempts, the next one,
+/// and what to change), so that a wrong or expired password is an alarm, not a silent outage.
 async fn healthz(State(state): State<AppState>) -> Response {
+    let liveness = &state.0.liveness;
+    let refused: Vec<Value> = [("mailbox", &liveness.mailbox_login), ("smtp", &liveness.smtp_login)]
+        .into_iter()
+        .filter_map(|(section, watch)| {
+            let r = watch.refusal()?;
+            Some(json!({
+                "section": section,
+                "problem": "login_refused",
+                "since": crate::store::ts(r.since),
+                "attempts": r.attempts,
+                "next_attempt": crate::store::ts(r.next_attempt),
+                "message": r.message,
+            }))
+        })
+        .collect();
+    if !refused.is_empty() {
+        let body = json!({ "status": "unavailable", "problems": refused });
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    }
     match state.db(|_, store| Ok(portal::ping(store.conn())?)).await {
         Ok(_) => "ok\n".into_response(),
         Err(response) => response,

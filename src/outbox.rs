@@ -9,10 +9,12 @@
 //! Owns the queue's rules and the transports (SMTP through lettre, or `.eml` files for the
 //! embedded default); the `outbox` table's rows are read and written by `store::outbox`. A
 //! message that keeps failing, or whose row does not read back, stays queued and is retried
-//! with a capped backoff, forever; it is never dropped. The instant a message actually left is recorded in
-//! `sent_at`, which the SLA counts. Sending is at-least-once: a crash between the server's
-//! acceptance and the `sent_at` update resends that one message with the same Message-ID,
-//! which receiving clients collapse.
+//! with a capped backoff, forever; it is never dropped. A login the SMTP server refuses
+//! ([`LoginRefused`]) is no attempt of any message: the pass ends and the rows stay as they
+//! were, for the courier to try again on its login backoff. The instant a message actually
+//! left is recorded in `sent_at`, which the SLA counts. Sending is at-least-once: a crash
+//! between the server's acceptance and the `sent_at` update resends that one message with the
+//! same Message-ID, which receiving clients collapse.
 
 use std::path::{Path, PathBuf};
 
@@ -203,12 +205,73 @@ impl Due {
     }
 }
 
+/// The SMTP server refused our login, or wants one we cannot give (530 authentication
+/// required, 534 mechanism too weak, 535 credentials invalid, or no mechanism offered). It
+/// concerns no message: the mail stays queued, untouched, until a login works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRefused {
+    /// The user we logged in as (none configured: the server wants a login).
+    pub user: Option<String>,
+    /// The reply code, when the server answered one.
+    pub code: Option<u16>,
+    /// The server's words (or lettre's, when no mechanism matched).
+    pub reply: String,
+}
+
+impl std::fmt::Display for LoginRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let user = self.user.as_deref().unwrap_or("(no username)");
+        match self.code {
+            Some(code) => write!(f, "SMTP login as {user} refused ({code}): {}", self.reply),
+            None => write!(f, "SMTP login as {user} impossible: {}", self.reply),
+        }
+    }
+}
+
+impl std::error::Error for LoginRefused {}
+
+/// The SMTP replies that say the login, not the message, is at fault.
+const LOGIN_CODES: [u16; 3] = [530, 534, 535];
+
+/// A lettre error as the courier needs it: a [`LoginRefused`] for a login problem, the
+/// error itself otherwise.
+fn smtp_error(error: lettre::transport::smtp::Error, user: Option<&str>) -> anyhow::Error {
+    let code = error.status().and_then(|c| c.to_string().parse::<u16>().ok());
+    let words = || {
+        use std::error::Error;
+        error
+            .source()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| error.to_string())
+    };
+    match code {
+        Some(code) if LOGIN_CODES.contains(&code) => LoginRefused {
+            user: user.map(str::to_string),
+            code: Some(code),
+            reply: words(),
+        }
+        .into(),
+        None if error.is_client() && error.to_string().contains("authentication mechanism") => LoginRefused {
+            user: user.map(str::to_string),
+            code: None,
+            reply: words(),
+        }
+        .into(),
+        _ => error.into(),
+    }
+}
+
 /// Where mail goes.
 pub enum Transport {
     /// `.eml` files in a folder.
     Files(PathBuf),
     /// An SMTP server.
-    Smtp(Box<AsyncSmtpTransport<Tokio1Executor>>),
+    Smtp {
+        /// lettre's client (a connection, and a login, per message).
+        client: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        /// `[smtp] username`, for the words of a refused login.
+        user: Option<String>,
+    },
 }
 
 impl Transport {
@@ -216,7 +279,10 @@ impl Transport {
     pub fn from_config(smtp: &Smtp) -> anyhow::Result<Transport> {
         match smtp {
             Smtp::File { path } => Ok(Transport::Files(path.clone())),
-            Smtp::Server(server) => Ok(Transport::Smtp(Box::new(smtp_transport(server)?))),
+            Smtp::Server(server) => Ok(Transport::Smtp {
+                client: Box::new(smtp_transport(server)?),
+                user: server.username.clone(),
+            }),
         }
     }
 
@@ -227,7 +293,7 @@ impl Transport {
             .map_err(|e| anyhow::anyhow!("composing the message: {e:#}"))?;
         match self {
             Transport::Files(dir) => write_file(dir, due, raw),
-            Transport::Smtp(smtp) => {
+            Transport::Smtp { client, user } => {
                 let from = envelope_from
                     .parse()
                     .with_context(|| format!("envelope sender {envelope_from}"))?;
@@ -238,7 +304,10 @@ impl Transport {
                     .map(|r| r.parse().with_context(|| format!("recipient {r}")))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let envelope = Envelope::new(Some(from), to)?;
-                smtp.send_raw(&envelope, raw).await?;
+                client
+                    .send_raw(&envelope, raw)
+                    .await
+                    .map_err(|e| smtp_error(e, user.as_deref()))?;
                 Ok(())
             }
         }
@@ -265,6 +334,18 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
         builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
     }
     Ok(builder.build())
+}
+
+/// Connects to `server` and logs in (as sending would), then says goodbye: for
+/// `check-config --connect`. A refused login is a [`LoginRefused`].
+pub async fn probe(server: &Server) -> anyhow::Result<()> {
+    let client = smtp_transport(server)?;
+    let user = server.username.as_deref();
+    match client.test_connection().await {
+        Ok(true) => Ok(()),
+        Ok(false) => anyhow::bail!("the server did not answer NOOP after the login"),
+        Err(e) => Err(smtp_error(e, user)),
+    }
 }
 
 /// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),
@@ -296,12 +377,19 @@ fn backoff(attempts: u32) -> TimeDelta {
 }
 
 /// What one sending pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct SendReport {
     /// Messages that left.
     pub sent: u32,
     /// Messages that failed this time (still queued).
     pub failed: u32,
+    /// The SMTP server answered about a message (took it or refused it): a login, if it
+    /// asks for one, works.
+    pub answered: bool,
+    /// Why the pass ended before its last message: the way out failed (no connection, TLS, a
+    /// full disk), or the server refused the login (a [`LoginRefused`], recorded against no
+    /// message).
+    pub stopped: Option<anyhow::Error>,
 }
 
 /// Sends every message queued before the pass began and due at `now` (reading the clock
@@ -332,19 +420,39 @@ pub async fn send_due(
         // are recorded together, after its files are written.
         let (eager, unrecorded_limit) = match transport {
             Transport::Files(_) => (false, usize::MAX),
-            Transport::Smtp(_) => (true, SMTP_UNRECORDED),
+            Transport::Smtp { .. } => (true, SMTP_UNRECORDED),
         };
         let mut results = Vec::with_capacity(due.len());
         let mut due = due.into_iter();
         while let Some(item) = due.next() {
             let result = transport.send(envelope_from, &item).await;
+            total.answered |= matches!(transport, Transport::Smtp { .. }) && answered(&result);
+            // A refused login is no attempt of this message, nor of the others: nothing is
+            // recorded against them (they are neither given up nor counted as failing), and
+            // the courier waits for the login to work on its own long backoff.
+            if let Err(e) = &result
+                && e.downcast_ref::<LoginRefused>().is_some()
+            {
+                if !results.is_empty() {
+                    let _turn = turns.lock().await;
+                    record(store, &mut results, &mut total)?;
+                }
+                total.stopped = result.err();
+                return Ok(total);
+            }
             // A failure that is not the server's answer about this message (no connection, a
             // timeout, a full disk) would fail the rest of the pass the same way, one timeout
             // at a time: the rest of the chunk counts it as its own failed attempt, untried,
-            // and the pass stops.
-            let server_down = match &result {
-                Err(e) if !about_this_message(e) => Some(format!("not tried, the previous attempt failed: {e:#}")),
-                _ => None,
+            // and the pass stops. The rows keep its words; the report keeps the error itself,
+            // for the courier to tell what it means.
+            let (result, server_down) = match result {
+                Err(e) if !about_this_message(&e) => {
+                    let why = format!("not tried, the previous attempt failed: {e:#}");
+                    let words = anyhow::anyhow!("{e:#}");
+                    total.stopped = Some(e);
+                    (Err(words), Some(why))
+                }
+                other => (other, None),
             };
             results.push((item, result, now()));
             if let Some(why) = &server_down {
@@ -368,6 +476,19 @@ pub async fn send_due(
             let _turn = turns.lock().await;
             record(store, &mut results, &mut total)?;
         }
+    }
+}
+
+/// Whether the SMTP server answered about the message: it took it, or refused it with a
+/// reply code (after the login, if one is asked for).
+fn answered(result: &anyhow::Result<()>) -> bool {
+    match result {
+        Ok(()) => true,
+        Err(e) => e.chain().any(|cause| {
+            cause
+                .downcast_ref::<lettre::transport::smtp::Error>()
+                .is_some_and(|smtp| smtp.status().is_some())
+        }),
     }
 }
 
@@ -517,7 +638,8 @@ mod tests {
                 || later,
             ))
             .expect("the pass goes on");
-        assert_eq!(report, SendReport { sent: 1, failed: 1 });
+        assert_eq!((report.sent, report.failed), (1, 1));
+        assert!(report.stopped.is_none(), "one row's failure is not the way out's");
         let (attempts, sent, error): (u32, Option<String>, String) = store
             .conn()
             .query_row(

@@ -35,6 +35,10 @@ fn example_documents_a_valid_production_configuration() {
     std::fs::write(dir.path().join("imap.password"), "imap-secret\n").expect("write");
     std::fs::write(dir.path().join("smtp.password"), "smtp-secret\n").expect("write");
     std::fs::write(dir.path().join("http.token"), "portal-token-0123456789abcdef\n").expect("write");
+    // As the deployment guide creates them: readable by the daemon's group only.
+    for secret in ["imap.password", "smtp.password", "http.token"] {
+        private(&dir.path().join(secret));
+    }
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml.example"))
         .expect("config.toml.example exists")
         .replace("/etc/sportello/", &format!("{}/", dir.path().display()));
@@ -185,6 +189,126 @@ fn password_and_password_file_exclude_each_other_and_a_missing_file_is_named() {
     let found = problems(missing);
     assert_eq!(found[0].0, "smtp.password_file");
     assert!(found[0].1.contains("no-such-file"));
+}
+
+/// Mode 0640, as the deployment guide asks for secrets.
+fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+}
+
+/// A `[smtp]` section with these extra keys, parsed against `dir`.
+fn smtp_in(dir: &Path, extra: &str) -> Result<Config, ConfigError> {
+    let text = format!("[smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\ntls = \"none\"\nusername = \"u\"\n{extra}");
+    Config::parse(&text, dir, Origin::File(dir.join("config.toml")))
+}
+
+fn keys_of(result: Result<Config, ConfigError>) -> Vec<(String, String)> {
+    match result {
+        Ok(_) => panic!("should have been refused"),
+        Err(e) => e.problems.iter().map(|p| (p.key.clone(), p.to_string())).collect(),
+    }
+}
+
+#[test]
+fn an_empty_password_file_is_refused_and_one_everybody_reads_is_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("empty"), "\n").expect("write");
+    let found = keys_of(smtp_in(dir.path(), "password_file = \"empty\"\n"));
+    assert_eq!(found[0].0, "smtp.password_file");
+    assert!(found[0].1.contains("empty"), "{}", found[0].1);
+
+    let secret = dir.path().join("smtp.password");
+    std::fs::write(&secret, "s3cret\n").expect("write");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    }
+    let config = smtp_in(dir.path(), "password_file = \"smtp.password\"\n").expect("valid, with a warning");
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("smtp.password_file") && warnings[0].contains("0644") && warnings[0].contains("chmod"),
+        "{}",
+        warnings[0]
+    );
+    private(&secret);
+    let config = smtp_in(dir.path(), "password_file = \"smtp.password\"\n").expect("valid");
+    assert!(config.warnings().is_empty(), "{:?}", config.warnings());
+    match &config.smtp {
+        Smtp::Server(server) => assert_eq!(server.password.as_ref().map(Secret::expose), Some("s3cret")),
+        other => panic!("{other:?}"),
+    }
+
+    // The portal's token file follows the same rules; an inline empty token is no token.
+    let http = "[http]\nlisten = \"127.0.0.1:8080\"\n";
+    let found = keys_of(smtp_in(dir.path(), &format!("{http}api_token_file = \"empty\"\n")));
+    assert_eq!(
+        found.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(),
+        ["http.api_token_file"]
+    );
+    let found = keys_of(smtp_in(dir.path(), &format!("{http}api_token = \"\"\n")));
+    assert_eq!(found[0].0, "http.api_token");
+}
+
+/// A self-signed CA certificate (P-256) made for this test alone.
+const TEST_CA: &str = "\
+-----BEGIN CERTIFICATE-----\n\
+MIIBjzCCATWgAwIBAgIUMcChL2fLAfr+J/+CkiIVL8PF0DIwCgYIKoZIzj0EAwIw\n\
+HDEaMBgGA1UEAwwRU3BvcnRlbGxvIHRlc3QgQ0EwIBcNMjYxMjAxMTExMTMyWhgP\n\
+MjEyNjExMDcxMTExMzJaMBwxGjAYBgNVBAMMEVNwb3J0ZWxsbyB0ZXN0IENBMFkw\n\
+EwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEHhc3FQGxOm8HG1Yvm3rKTkgzSFv2eRkE\n\
+fHK75miqZtAayWz4uAJI13/zKKBMII5WF+ZXV+8xKQX8vVeXkn5+gqNTMFEwHQYD\n\
+VR0OBBYEFHBFZvVSFLD/waHmN9z/HstxzLnAMB8GA1UdIwQYMBaAFHBFZvVSFLD/\n\
+waHmN9z/HstxzLnAMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIh\n\
+AJKMEYafS9nQucFNeZ9fMCLW5hviZ7otC6nMI9RJLNFKAiAR9Z1/tm/PBgFPBI5G\n\
+p1wV0ZrMBzjtR/ykoxi7S5McWg==\n\
+-----END CERTIFICATE-----\n\
+";
+
+#[test]
+fn a_ca_file_must_exist_and_hold_pem_certificates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let found = keys_of(smtp_in(dir.path(), "ca_file = \"no-such.pem\"\n"));
+    assert_eq!(found[0].0, "smtp.ca_file");
+    assert!(
+        found[0].1.contains("no-such.pem") && found[0].1.contains("PEM"),
+        "{}",
+        found[0].1
+    );
+    std::fs::write(dir.path().join("key.pem"), "this is not a certificate\n").expect("write");
+    let found = keys_of(smtp_in(dir.path(), "ca_file = \"key.pem\"\n"));
+    assert_eq!(found[0].0, "smtp.ca_file");
+    assert!(found[0].1.contains("holds none"), "{}", found[0].1);
+    // A block that is base64 but no certificate is refused too.
+    std::fs::write(
+        dir.path().join("bogus.pem"),
+        "-----BEGIN CERTIFICATE-----\nMAo=\n-----END CERTIFICATE-----\n",
+    )
+    .expect("write");
+    let found = keys_of(smtp_in(dir.path(), "ca_file = \"bogus.pem\"\n"));
+    assert_eq!(found[0].0, "smtp.ca_file");
+    std::fs::write(dir.path().join("ca.pem"), TEST_CA).expect("write");
+    let config = smtp_in(dir.path(), "ca_file = \"ca.pem\"\n").expect("a PEM certificate block");
+    match &config.smtp {
+        Smtp::Server(server) => assert_eq!(server.ca_file.as_deref(), Some(dir.path().join("ca.pem").as_path())),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_wait_after_a_refused_login_is_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = smtp_in(dir.path(), "").expect("valid");
+    match &config.smtp {
+        Smtp::Server(server) => assert_eq!(server.login_retry, std::time::Duration::from_secs(300)),
+        other => panic!("{other:?}"),
+    }
+    for bad in ["0", "14401"] {
+        let found = keys_of(smtp_in(dir.path(), &format!("login_retry_seconds = {bad}\n")));
+        assert_eq!(found[0].0, "smtp.login_retry_seconds", "{bad}");
+        assert!(found[0].1.contains("4 hours"), "{}", found[0].1);
+    }
 }
 
 #[test]

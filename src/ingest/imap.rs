@@ -16,6 +16,10 @@
 //! processed message is marked with this data folder's keyword (`$Sportello-<id>`) where the
 //! server keeps keywords, and a folder marked by another data folder is refused
 //! ([`ForeignMailbox`]): two help desks answering the same mail is worse than none.
+//!
+//! A login the server refuses is a [`LoginRefused`] (with the server's words, not async-imap's
+//! debug dump), a silent step a [`TimedOut`] naming it, so that the daemon can tell a wrong
+//! password from the network and say which setting to change.
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -119,6 +123,82 @@ impl std::fmt::Display for ForeignMailbox {
 
 impl std::error::Error for ForeignMailbox {}
 
+/// The server refused the login: a wrong or expired password, a locked account. Not a
+/// network failure: trying again soon cannot help and may lock the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRefused {
+    /// The user we logged in as.
+    pub user: String,
+    /// The server's own words, e.g. `[AUTHENTICATIONFAILED] Authentication failed.`
+    pub answer: String,
+}
+
+impl std::fmt::Display for LoginRefused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IMAP login as {} refused: {}", self.user, self.answer)
+    }
+}
+
+impl std::error::Error for LoginRefused {}
+
+/// A network step got no answer within [`NETWORK_TIMEOUT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut {
+    /// The step: `connect`, `greeting`, `login`, `fetch`, …
+    pub step: &'static str,
+}
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "IMAP {} timed out after {} s", self.step, NETWORK_TIMEOUT.as_secs())
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// The server closed the connection before its greeting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoGreeting;
+
+impl std::fmt::Display for NoGreeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the IMAP server closed the connection without a greeting")
+    }
+}
+
+impl std::error::Error for NoGreeting {}
+
+/// The words of a server's NO or BAD answer as async-imap reports them (`code: None, info:
+/// Some("[AUTHENTICATIONFAILED] Authentication failed.")`): the text the server wrote, or
+/// the report itself when it has another shape.
+pub fn server_words(report: &str) -> String {
+    let Some(start) = report.find("info: Some(\"") else {
+        return report.to_string();
+    };
+    let quoted = &report[start + "info: Some(\"".len()..];
+    let Some(end) = quoted.rfind("\")") else {
+        return report.to_string();
+    };
+    quoted[..end].replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// What a login's NO or BAD answer means: a refusal, unless the server says it is its own
+/// temporary trouble (RFC 5530 `[UNAVAILABLE]`), which is retried like a network failure.
+fn login_error(user: &str, error: async_imap::error::Error) -> anyhow::Error {
+    match error {
+        async_imap::error::Error::No(report) | async_imap::error::Error::Bad(report)
+            if !report.contains("[UNAVAILABLE]") =>
+        {
+            LoginRefused {
+                user: user.to_string(),
+                answer: server_words(&report),
+            }
+            .into()
+        }
+        other => anyhow::Error::from(other).context(format!("IMAP login as {user}")),
+    }
+}
+
 /// Where a connection begins.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Beginning {
@@ -200,46 +280,57 @@ async fn tls_wrap(server: &Server, tcp: impl ImapStream + 'static) -> anyhow::Re
     Ok(Box::new(stream))
 }
 
-async fn timed<T>(what: &str, fut: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
+async fn timed<T>(step: &'static str, fut: impl std::future::Future<Output = T>) -> anyhow::Result<T> {
     tokio::time::timeout(NETWORK_TIMEOUT, fut)
         .await
-        .map_err(|_| anyhow!("IMAP {what} timed out"))
+        .map_err(|_| TimedOut { step }.into())
+}
+
+/// Connects to `server` and logs in: a [`LoginRefused`] when the server says no.
+async fn login(server: &Server) -> anyhow::Result<Session<Conn>> {
+    let tcp = timed("connect", TcpStream::connect((server.host.as_str(), server.port)))
+        .await?
+        .with_context(|| format!("connecting to {}:{}", server.host, server.port))?;
+    let conn: Conn = match server.tls {
+        Tls::Implicit => timed("TLS handshake", tls_wrap(server, tcp)).await??,
+        Tls::None => Box::new(tcp),
+        Tls::Starttls => {
+            let mut client = async_imap::Client::new(tcp);
+            timed("greeting", client.read_response()).await??.ok_or(NoGreeting)?;
+            timed("STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await??;
+            timed("TLS handshake", tls_wrap(server, client.into_inner())).await??
+        }
+    };
+    let mut client = async_imap::Client::new(conn);
+    if server.tls != Tls::Starttls {
+        timed("greeting", client.read_response()).await??.ok_or(NoGreeting)?;
+    }
+    let user = server.username.clone().unwrap_or_default();
+    let password = server
+        .password
+        .as_ref()
+        .map(|p| p.expose().to_string())
+        .unwrap_or_default();
+    timed("login", client.login(&user, &password))
+        .await?
+        .map_err(|(e, _)| login_error(&user, e))
+}
+
+/// Logs in to `server` and looks at `folder` read-only (EXAMINE changes nothing), for
+/// `check-config --connect`; returns how many messages the folder holds.
+pub async fn probe(server: &Server, folder: &str) -> anyhow::Result<u32> {
+    let mut session = login(server).await?;
+    let mailbox = timed("examine", session.examine(folder))
+        .await?
+        .with_context(|| format!("opening folder {folder}"))?;
+    let _ = tokio::time::timeout(Duration::from_secs(5), session.logout()).await;
+    Ok(mailbox.exists)
 }
 
 impl ImapSource {
     /// Connects, logs in and selects the folder.
     pub async fn connect(settings: ImapSettings) -> anyhow::Result<ImapSource> {
-        let server = &settings.server;
-        let tcp = timed("connect", TcpStream::connect((server.host.as_str(), server.port)))
-            .await?
-            .with_context(|| format!("connecting to {}:{}", server.host, server.port))?;
-        let conn: Conn = match server.tls {
-            Tls::Implicit => timed("TLS handshake", tls_wrap(server, tcp)).await??,
-            Tls::None => Box::new(tcp),
-            Tls::Starttls => {
-                let mut client = async_imap::Client::new(tcp);
-                timed("greeting", client.read_response())
-                    .await??
-                    .ok_or_else(|| anyhow!("no IMAP greeting"))?;
-                timed("STARTTLS", client.run_command_and_check_ok("STARTTLS", None)).await??;
-                timed("TLS handshake", tls_wrap(server, client.into_inner())).await??
-            }
-        };
-        let mut client = async_imap::Client::new(conn);
-        if server.tls != Tls::Starttls {
-            timed("greeting", client.read_response())
-                .await??
-                .ok_or_else(|| anyhow!("no IMAP greeting"))?;
-        }
-        let user = server.username.clone().unwrap_or_default();
-        let password = server
-            .password
-            .as_ref()
-            .map(|p| p.expose().to_string())
-            .unwrap_or_default();
-        let mut session = timed("login", client.login(&user, &password))
-            .await?
-            .map_err(|(e, _)| anyhow!("IMAP login as {user} refused: {e}"))?;
+        let mut session = login(&settings.server).await?;
         let caps = timed("capabilities", session.capabilities()).await??;
         let (can_idle, can_move) = (caps.has_str("IDLE"), caps.has_str("MOVE"));
         let mailbox = timed("select", session.select(&settings.folder))
@@ -571,7 +662,27 @@ fn foreign_keyword<'k>(
 
 #[cfg(test)]
 mod tests {
-    use super::{foreign_keyword, within_budget};
+    use super::{LoginRefused, foreign_keyword, login_error, server_words, within_budget};
+
+    #[test]
+    fn a_refused_login_keeps_the_servers_words_and_a_temporary_one_is_no_refusal() {
+        let no = async_imap::error::Error::No(
+            "code: None, info: Some(\"[AUTHENTICATIONFAILED] Authentication \\\"failed\\\".\")".into(),
+        );
+        let refused = login_error("assistenza@example.it", no);
+        assert_eq!(
+            refused.downcast_ref::<LoginRefused>(),
+            Some(&LoginRefused {
+                user: "assistenza@example.it".into(),
+                answer: "[AUTHENTICATIONFAILED] Authentication \"failed\".".into(),
+            })
+        );
+        let busy = async_imap::error::Error::No("code: None, info: Some(\"[UNAVAILABLE] Try later\")".into());
+        assert!(login_error("u", busy).downcast_ref::<LoginRefused>().is_none());
+        let lost = async_imap::error::Error::ConnectionLost;
+        assert!(login_error("u", lost).downcast_ref::<LoginRefused>().is_none());
+        assert_eq!(server_words("something else"), "something else");
+    }
 
     #[test]
     fn another_data_folders_keyword_is_foreign_unless_taken_over() {

@@ -5,7 +5,9 @@
 //! - `fixtures`: every real-world message in `fixtures/eml/` through parse, classify and
 //!   intake, checked against the hand-written facts of `fixtures/eml/MANIFEST.toml`;
 //! - `mailserver`: intake and outbox against the real Dovecot and SMTP relay that
-//!   `scripts/test` starts on 127.0.0.1 (skipped, loudly, when they are not running).
+//!   `scripts/test` starts on 127.0.0.1 (skipped, loudly, when they are not running);
+//! - `ops`: what running it in a municipality's IT needs: the data folder's permissions,
+//!   `check-config`, the start-up line, logins the real servers refuse.
 //!
 //! `support` holds the shared helpers.
 
@@ -16,6 +18,7 @@ mod hostile;
 mod http;
 mod kb;
 mod mailserver;
+mod ops;
 mod report;
 mod support;
 mod workflow;
