@@ -577,6 +577,24 @@ fn csv_field(text: &str) -> String {
     }
 }
 
+/// The Italian word of a stored code in the CSV (channels, kinds, outcomes); anything else
+/// (a category, a level) as it is.
+fn csv_label(code: &str) -> &str {
+    match code {
+        "portal" => "portale",
+        "email" => "e-mail",
+        "phone" => "telefono",
+        "problem" => "problema",
+        "reminder" => "sollecito",
+        "complaint" => "reclamo",
+        "open" => "aperte",
+        "resolved" => "risolte",
+        "out_of_scope" => "fuori ambito",
+        "-" => "non indicata",
+        other => other,
+    }
+}
+
 fn decimal(v: Option<f64>) -> String {
     // An Italian spreadsheet reads a decimal comma.
     v.map(|p| format!("{p:.1}").replace('.', ",")).unwrap_or_default()
@@ -602,7 +620,7 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
         ("categoria", &report.by_category),
     ] {
         for (k, v) in map {
-            let _ = writeln!(out, "{section};{};{v}", csv_field(k));
+            let _ = writeln!(out, "{section};{};{v}", csv_field(csv_label(k)));
         }
     }
     let _ = writeln!(
@@ -653,13 +671,26 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
     for (w, n) in &report.topics {
         let _ = writeln!(out, "{};{n}", csv_field(w));
     }
+    let _ = writeln!(out, "\nlegenda;significato");
+    let _ = writeln!(
+        out,
+        "TP;tempo di presa in carico: dalla ricezione (orario di servizio) alla conferma che nomina il tecnico"
+    );
+    let _ = writeln!(
+        out,
+        "TR;tempo di risoluzione: dalla presa in carico alla comunicazione di chiusura"
+    );
+    let _ = writeln!(
+        out,
+        "canale/livello;per TP il canale di arrivo (email, portal, phone), per TR il livello (1 primo, 2 secondo)"
+    );
     let _ = writeln!(out, "\nviolazione;canale;livello;tempo;scadenza;effettivo");
     for b in &report.breaches {
         let _ = writeln!(
             out,
             "{};{};{};{};{};{}",
             b.ticket,
-            b.channel.as_str(),
+            csv_label(b.channel.as_str()),
             b.level.number(),
             b.clock,
             local(b.due),
@@ -722,7 +753,12 @@ pub fn render_html(
     helpdesk: &str,
 ) -> anyhow::Result<String> {
     use minijinja::Value;
-    let percent = |v: Option<f64>| v.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "–".into());
+    // A decimal comma in Italian, as in the CSV.
+    let one_decimal = |p: f64| match language {
+        Language::It => format!("{p:.1}").replace('.', ","),
+        Language::En => format!("{p:.1}"),
+    };
+    let percent = |v: Option<f64>| v.map(|p| format!("{} %", one_decimal(p))).unwrap_or_else(|| "–".into());
     let minutes = |v: Option<i64>| v.map(|m| m.to_string()).unwrap_or_else(|| "–".into());
     let pair = |label: Value, n: u32| Value::from(vec![label, Value::from(n)]);
     let pairs = |map: &BTreeMap<String, u32>| {
@@ -742,7 +778,7 @@ pub fn render_html(
                 minutes(c.p90()),
             ]);
             if let Some(p) = c.percent() {
-                bars.push(context! { label => format!("{clock} {group}"), value => p, text => format!("{p:.1} %") });
+                bars.push(context! { label => format!("{clock} {group}"), value => p, text => percent(Some(p)) });
             }
         }
     }

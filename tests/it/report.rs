@@ -400,7 +400,7 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
     assert!(text.contains("richieste;totale;9"), "{text}");
     assert!(text.contains("TP;email/1;6;2;0;75,0;30;70"), "{text}");
     assert!(
-        text.contains("TCK-2026-00007;email;1;TP;2026-03-25 09:45;non ancora"),
+        text.contains("TCK-2026-00007;e-mail;1;TP;2026-03-25 09:45;non ancora"),
         "{text}"
     );
     let out_file = sandbox.path("report.html");
@@ -420,7 +420,13 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
         !page.contains("<script") && !page.contains("src=\"http") && !page.contains("href=\"http"),
         "no scripts, no external assets"
     );
-    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("75.0 %"));
+    // Issue 21, cosmetic: a decimal comma in the Italian page as in the CSV, Italian values in
+    // the CSV, and the clocks explained.
+    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("75,0 %"));
+    assert!(page.contains("TP: tempo di presa in carico"), "the legend");
+    assert!(text.contains("esito;fuori ambito;") || text.contains("esito;risolte;"), "{text}");
+    assert!(!text.contains(";problem;") && !text.contains(";open;"), "{text}");
+    assert!(text.contains("\nTR;tempo di risoluzione"), "{text}");
 }
 
 #[test]
