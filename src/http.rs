@@ -1073,6 +1073,7 @@ fn form_html(
         inner.config.helpdesk.language,
         "form",
         context! {
+            brand => inner.config.helpdesk.name.as_str(),
             csrf => token,
             categories => inner.http.categories.clone(),
             values,
@@ -1087,15 +1088,17 @@ fn created_html(inner: &Inner, id: TicketId, link: &str) -> anyhow::Result<Strin
     inner.templates.page(
         inner.config.helpdesk.language,
         "created",
-        context! { id => id.to_string(), link },
+        context! { brand => inner.config.helpdesk.name.as_str(), id => id.to_string(), link },
     )
 }
 
 /// A short message page (`not_found`, `reply_failed`).
 fn message_html(inner: &Inner, message: &str) -> anyhow::Result<String> {
-    inner
-        .templates
-        .page(inner.config.helpdesk.language, "message", context! { message })
+    inner.templates.page(
+        inner.config.helpdesk.language,
+        "message",
+        context! { brand => inner.config.helpdesk.name.as_str(), message },
+    )
 }
 
 /// A requester's status page: the ticket, its public thread (times in the calendar's time
@@ -1108,15 +1111,17 @@ fn status_html(
     token: &str,
 ) -> anyhow::Result<String> {
     let timezone = inner.config.calendar.timezone;
+    let own_path = format!("/t/{}/{}", row.id, row.secret);
     let thread: Vec<minijinja::Value> = thread
         .iter()
         .map(|m| {
-            // Letters are wrapped for mail clients: show their paragraphs, not their line breaks.
+            // Letters are wrapped for mail clients: show their paragraphs, not their line breaks;
+            // and not the acknowledgment's link to this very page (with the sentence leading to it).
             let paragraphs: Vec<String> = m
                 .text
                 .split("\n\n")
                 .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-                .filter(|p| !p.is_empty())
+                .filter(|p| !p.is_empty() && !p.contains(&own_path))
                 .collect();
             context! {
                 incoming => m.incoming,
@@ -1129,6 +1134,7 @@ fn status_html(
         inner.config.helpdesk.language,
         "status",
         context! {
+            brand => inner.config.helpdesk.name.as_str(),
             id => row.id.to_string(),
             subject => row.subject.as_str(),
             status => row.status.as_str(),

@@ -39,6 +39,9 @@ use crate::store::{Store, WriteTurns};
 struct Draft {
     sender_name: String,
     sender_address: String,
+    /// The help desk's time zone, for the `Date:` offset (drafts queued before it: UTC).
+    #[serde(default)]
+    timezone: Option<String>,
     /// (display name, address)
     to: Vec<(Option<String>, String)>,
     subject: String,
@@ -53,6 +56,7 @@ impl Draft {
         Draft {
             sender_name: sender.name.clone(),
             sender_address: sender.address.clone(),
+            timezone: Some(sender.timezone.name().to_string()),
             to: mail.to.iter().map(|r| (r.name.clone(), r.address.clone())).collect(),
             subject: mail.subject.clone(),
             body: mail.body.clone(),
@@ -72,6 +76,11 @@ impl Draft {
         let sender = Sender {
             name: self.sender_name,
             address: self.sender_address,
+            timezone: self
+                .timezone
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(chrono_tz::UTC),
         };
         let mail = OutgoingMail {
             purpose: purpose
@@ -565,6 +574,7 @@ mod tests {
         Sender {
             name: "Assistenza CPortal".into(),
             address: "assistenza@comune.example.it".into(),
+            timezone: chrono_tz::Europe::Rome,
         }
     }
 
@@ -583,7 +593,10 @@ mod tests {
         assert_eq!(parsed.subject, "Richiesta ricevuta");
         assert!(parsed.text.contains("è stata registrata"), "{}", parsed.text);
         let text = String::from_utf8_lossy(&first);
-        assert!(text.contains("Date: Mon, 09 Mar 2026 09:15:42 +0000"), "{text}");
+        assert!(
+            text.contains("Date: Mon, 9 Mar 2026 10:15:42 +0100"),
+            "the local offset: {text}"
+        );
         assert!(text.contains("In-Reply-To: <abc@example.org>"), "{text}");
         assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
     }

@@ -93,6 +93,7 @@ mod tests {
         Sender {
             name: "Help desk CPortal, Comune".into(),
             address: "helpdesk@comune.example.it".into(),
+            timezone: chrono_tz::Europe::Rome,
         }
     }
 

@@ -43,7 +43,7 @@ pub struct OutgoingMail {
     pub in_reply_to: Option<String>,
     /// The thread so far, without angle brackets, oldest first.
     pub references: Vec<String>,
-    /// Automatic mail (acknowledgments, notices): marked `Auto-Submitted: auto-replied`.
+    /// Automatic mail (acknowledgments, notices): marked `Auto-Submitted` (RFC 3834).
     pub automatic: bool,
     /// Files attached: (name, content type, bytes).
     pub attachments: Vec<(String, String, Vec<u8>)>,
@@ -114,6 +114,8 @@ pub struct Sender {
     pub name: String,
     /// Address (From and envelope sender).
     pub address: String,
+    /// The help desk's time zone: `Date:` is written in its offset, as people's clients do.
+    pub timezone: Tz,
 }
 
 impl Sender {
@@ -122,6 +124,7 @@ impl Sender {
         Sender {
             name: config.helpdesk.name.clone(),
             address: config.helpdesk.address.clone(),
+            timezone: config.calendar.timezone,
         }
     }
 
@@ -215,7 +218,7 @@ pub fn compose(sender: &Sender, mail: &OutgoingMail, message_id: &str, date: Dat
     }
     if mail.automatic {
         builder = builder
-            .raw_header(raw_header("Auto-Submitted", "auto-replied"))
+            .raw_header(raw_header("Auto-Submitted", mail.purpose.auto_submitted()))
             .raw_header(raw_header("X-Auto-Response-Suppress", "All"));
     }
     if let Some(ticket) = mail.ticket {
@@ -238,7 +241,36 @@ pub fn compose(sender: &Sender, mail: &OutgoingMail, message_id: &str, date: Dat
         }
         builder.multipart(parts)?
     };
-    Ok(message.formatted())
+    Ok(with_local_date(
+        message.formatted(),
+        &date.with_timezone(&sender.timezone).to_rfc2822(),
+    ))
+}
+
+/// The message with its `Date:` written in the help desk's offset (`+0100`, as people's own
+/// clients write it) instead of lettre's UTC: lettre reads a `Date` back as HTTP dates, which
+/// know only GMT, so the header is replaced in the composed bytes.
+fn with_local_date(message: Vec<u8>, local: &str) -> Vec<u8> {
+    let head_end = message
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(message.len());
+    let Some(start) = message[..head_end]
+        .windows(8)
+        .position(|w| w == b"\r\nDate: ")
+        .map(|at| at + 2)
+    else {
+        return message;
+    };
+    let end = message[start..]
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map_or(message.len(), |at| start + at);
+    let mut out = Vec::with_capacity(message.len() + 8);
+    out.extend_from_slice(&message[..start]);
+    out.extend_from_slice(format!("Date: {local}").as_bytes());
+    out.extend_from_slice(&message[end..]);
+    out
 }
 
 const WEEKDAYS_IT: [&str; 7] = [
@@ -479,6 +511,7 @@ mod tests {
         Sender {
             name: "Help desk CPortal".into(),
             address: "assistenza@comune.example.it".into(),
+            timezone: chrono_tz::Europe::Rome,
         }
     }
 
@@ -524,6 +557,15 @@ mod tests {
         assert_eq!(parsed.to, vec!["m@example.com"]);
         assert!(parsed.subject.starts_with("[TCK-2026-00001] Ciao"));
         assert_eq!(parsed.header("auto-submitted"), Some("auto-replied"));
+        // A notice answers nothing: the help desk generated it (RFC 3834).
+        let notice = OutgoingMail {
+            purpose: MailPurpose::Notify,
+            ..mail
+        };
+        let raw = compose(&sender(), &notice, "n.1@comune.example.it", at).expect("compose");
+        let parsed = crate::ingest::parse::parse_mail(&raw, 1 << 20).expect("parses");
+        assert_eq!(parsed.header("auto-submitted"), Some("auto-generated"));
+        assert!(String::from_utf8_lossy(&raw).contains("Date: Mon, 9 Mar 2026 10:00:00 +0100\r\n"));
     }
 
     #[test]

@@ -236,6 +236,17 @@ fn the_status_page_shows_the_public_thread_and_takes_replies() {
         "{html}"
     );
     assert!(!html.contains("Nuova richiesta via"), "operators' notices never show");
+    // Issue 21, cosmetic: the municipality's configured name, and the acknowledgment without
+    // its link to this very page.
+    assert!(
+        html.contains("<span class=\"brand\">Help desk CPortal</span>"),
+        "{html}"
+    );
+    assert!(html.contains("abbiamo ricevuto la sua richiesta"), "{html}");
+    assert!(
+        !html.contains(&format!("https://assistenza.comune.example.it{link}")),
+        "{html}"
+    );
     let wrong = get(port, &format!("{}x", link));
     let missing = get(port, "/t/TCK-2026-00099/0123456789abcdef0123456789abcdef");
     assert_eq!((wrong.status, missing.status), (404, 404));

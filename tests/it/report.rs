@@ -424,7 +424,10 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
     // the CSV, and the clocks explained.
     assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("75,0 %"));
     assert!(page.contains("TP: tempo di presa in carico"), "the legend");
-    assert!(text.contains("esito;fuori ambito;") || text.contains("esito;risolte;"), "{text}");
+    assert!(
+        text.contains("esito;fuori ambito;") || text.contains("esito;risolte;"),
+        "{text}"
+    );
     assert!(!text.contains(";problem;") && !text.contains(";open;"), "{text}");
     assert!(text.contains("\nTR;tempo di risoluzione"), "{text}");
 }
