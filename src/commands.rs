@@ -5,10 +5,12 @@
 //! mistake becomes a [`CommandError`] the operator is told about by mail. Applying commands
 //! is the workflow's job.
 
+mod done;
 mod problem;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
+pub use done::Done;
 pub use problem::{Expected, Problem};
 
 use crate::model::Kind;

@@ -17,7 +17,7 @@ use minijinja::{Value, context};
 use rusqlite::Connection;
 
 use crate::auth::{self, MacKey};
-use crate::commands::{Command, CommandError, Problem, TAGS, parse_commands};
+use crate::commands::{Command, CommandError, Done, Problem, TAGS, parse_commands};
 use crate::config::{Config, Language, Operator, Transcript};
 use crate::desk::{
     self,
@@ -684,7 +684,7 @@ pub fn on_requester_message(
 /// The result of one operator mail, for the reply and the transcript.
 #[derive(Debug, Default)]
 struct Report {
-    applied: Vec<String>,
+    applied: Vec<Done>,
     errors: Vec<CommandError>,
     /// Something the operator asked for changed nothing: they are told even without a
     /// transcript, or they would wonder why the requester heard nothing.
@@ -759,7 +759,7 @@ pub fn on_operator_mail(
             context! {
                 kind => "result",
                 errors => report.errors.iter().map(|e| context! { line => e.line.clone(), problem => e.problem.text(ctx.language()) }).collect::<Vec<_>>(),
-                applied => report.applied,
+                applied => report.applied.iter().map(|d| d.text(ctx.language())).collect::<Vec<_>>(),
             },
         )?;
     }
@@ -902,7 +902,7 @@ fn fresh_commands(
                 subject: crate::ingest::thread::base_subject(&mail.subject),
             };
             let ticket = open_phone_ticket(conn, ctx, &operator.email, &phone)?;
-            report.applied.push(format!("aperta la richiesta telefonica {ticket}"));
+            report.applied.push(Done::PhoneRequestOpened { ticket });
             touched = Some(ticket);
         }
     }
@@ -953,9 +953,9 @@ fn fresh_commands(
                 )?;
             }
             Command::Away(until) => {
-                let (effects, line) = desk::cmd::away::apply(operator, *until);
+                let (effects, done) = desk::cmd::away::apply(operator, *until);
                 apply(conn, ctx, None, &effects)?;
-                report.applied.push(line);
+                report.applied.push(done);
             }
             // Parts of the phone request, above.
             Command::New(_) | Command::Email(_) => {}

@@ -440,20 +440,28 @@ impl PrivateMailServer {
     /// Starts one (when the shared one runs, so the packages are installed).
     pub fn start(test: &str) -> Option<PrivateMailServer> {
         MailServer::from_env(test)?;
-        let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
-        let dir = PathBuf::from(format!("/tmp/sportello-private-{:08x}", rand_u32()));
-        let server = MailServer {
-            dovecot_conf: dir.join("dovecot.conf"),
-            ca_pem: dir.join("tls/ca.pem"),
-            dir,
-            imap_port: ports[0],
-            imaps_port: ports[1],
-            smtp_port: ports[2],
-            smtps_port: ports[3],
-        };
-        let private = PrivateMailServer { server, ports };
-        assert!(private.script("start").success(), "private mail server start");
-        Some(private)
+        // A free port can be taken by a parallel test between choosing it and binding it:
+        // a start that fails is tried again on fresh ports.
+        for attempt in 1..=3 {
+            let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+            let dir = PathBuf::from(format!("/tmp/sportello-private-{:08x}", rand_u32()));
+            let server = MailServer {
+                dovecot_conf: dir.join("dovecot.conf"),
+                ca_pem: dir.join("tls/ca.pem"),
+                dir,
+                imap_port: ports[0],
+                imaps_port: ports[1],
+                smtp_port: ports[2],
+                smtps_port: ports[3],
+            };
+            let private = PrivateMailServer { server, ports };
+            if private.script("start").success() {
+                return Some(private);
+            }
+            private.script("stop");
+            assert!(attempt < 3, "private mail server start");
+        }
+        None
     }
 
     /// Stops the servers (mail is kept).

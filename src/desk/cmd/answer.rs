@@ -1,7 +1,7 @@
 //! The untagged text of an operator's mail: an answer to the requester.
 
 use super::{CommandMail, Working};
-use crate::commands::Command;
+use crate::commands::{Command, Done};
 use crate::desk::effect::{Effect, Letter};
 use crate::model::EventAction;
 
@@ -38,8 +38,8 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>) {
         stamp: None,
     });
     work.event(mail, EventAction::Answered, "");
-    let line = format!("risposta inviata al richiedente di {}", work.ticket.id);
-    work.done(line);
+    let done = Done::Answered { ticket: work.ticket.id };
+    work.done(done);
 }
 
 /// True when the operator signed the text themselves: a signature separator (`-- `), or their

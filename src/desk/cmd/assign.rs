@@ -22,7 +22,7 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: &str,
 pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, who: &str) {
     // `check` refused the mail when nobody is called so.
     if let Some(technician) = mail.operator_named(who) {
-        let line = super::take::take_in(work, mail, setting, technician);
-        work.done(line);
+        let done = super::take::take_in(work, mail, setting, technician);
+        work.done(done);
     }
 }

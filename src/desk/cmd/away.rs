@@ -3,12 +3,13 @@
 
 use chrono::NaiveDate;
 
+use crate::commands::Done;
 use crate::config::Operator;
 use crate::desk::effect::Effect;
 use crate::model::EventAction;
 
 /// What the absence changes, and the line confirming it to the operator.
-pub fn apply(operator: &Operator, until: Option<NaiveDate>) -> (Vec<Effect>, String) {
+pub fn apply(operator: &Operator, until: Option<NaiveDate>) -> (Vec<Effect>, Done) {
     let effects = vec![
         Effect::SetAway {
             operator: operator.email.clone(),
@@ -21,11 +22,7 @@ pub fn apply(operator: &Operator, until: Option<NaiveDate>) -> (Vec<Effect>, Str
             about: None,
         },
     ];
-    let line = match until {
-        Some(d) => format!("assente fino al {d}: le richieste riaperte andranno in coda"),
-        None => "rientrato: le richieste riaperte tornano a te".into(),
-    };
-    (effects, line)
+    (effects, Done::Away { until })
 }
 
 #[cfg(test)]
@@ -38,7 +35,7 @@ mod tests {
     fn an_absence_is_recorded_and_confirmed() {
         let giulia = operator("Giulia Bianchi", "giulia@comune.example.it", Level::First);
         let day = NaiveDate::from_ymd_opt(2026, 12, 4);
-        let (effects, line) = apply(&giulia, day);
+        let (effects, done) = apply(&giulia, day);
         assert_eq!(
             effects[0],
             Effect::SetAway {
@@ -46,9 +43,9 @@ mod tests {
                 until: day
             }
         );
-        assert!(line.contains("2026-12-04"), "{line}");
-        let (effects, line) = apply(&giulia, None);
+        assert_eq!(done, Done::Away { until: day });
+        let (effects, done) = apply(&giulia, None);
         assert!(matches!(&effects[1], Effect::Event { detail, .. } if detail == "back"));
-        assert!(line.starts_with("rientrato"), "{line}");
+        assert_eq!(done, Done::Away { until: None });
     }
 }

@@ -1,6 +1,7 @@
 //! `#secondolivello [NAME]`: move the ticket to second level, maybe to a named operator.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::desk::effect::{Effect, Letter};
 use crate::model::{EventAction, Level, NoticeKind, Status};
@@ -80,6 +81,6 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     });
     work.ticket.level = Level::Second;
     work.ticket.resolution_due = Some(due);
-    let line = format!("{} passata al secondo livello", work.ticket.id);
-    work.done(line);
+    let done = Done::Escalated { ticket: work.ticket.id };
+    work.done(done);
 }

@@ -1,7 +1,7 @@
 //! `#kb [TITLE]` on a ticket: publish its knowledge-base entry as a reviewed article.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
-use crate::commands::{Command, Problem};
+use crate::commands::{Command, Done, Problem};
 use crate::desk::effect::Effect;
 
 /// The entry exists only once the ticket is resolved: by this mail's `#risolto` or before; a
@@ -24,6 +24,6 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, title: Optio
         by: mail.operator.email.clone(),
         title: title.map(str::to_string),
     });
-    let line = format!("{}: articolo della knowledge base revisionato", work.ticket.id);
-    work.done(line);
+    let done = Done::KbReviewed { ticket: work.ticket.id };
+    work.done(done);
 }

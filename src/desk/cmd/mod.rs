@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::effect::Effect;
-use crate::commands::{Command, CommandError, Problem};
+use crate::commands::{Command, CommandError, Done, Problem};
 use crate::config::Operator;
 use crate::model::{Level, Status, TicketId};
 use crate::sla::{Calendar, SlaBudgets};
@@ -140,7 +140,7 @@ pub struct Decision {
     /// What to write, in order.
     pub effects: Vec<Effect>,
     /// One line per command carried out, for the operator's transcript.
-    pub applied: Vec<String>,
+    pub applied: Vec<Done>,
     /// Something the operator asked for changed nothing: they are told even without a
     /// transcript, or they would wonder why the requester heard nothing.
     pub nothing_changed: bool,
@@ -158,8 +158,8 @@ impl Working<'_> {
         self.decision.effects.push(effect);
     }
 
-    fn done(&mut self, line: String) {
-        self.decision.applied.push(line);
+    fn done(&mut self, done: Done) {
+        self.decision.applied.push(done);
     }
 
     /// An audit event by the mail's operator.

@@ -1,6 +1,7 @@
 //! `#nota`: an internal note, on any ticket, closed ones included.
 
 use super::{CommandMail, Refusals, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::model::EventAction;
 
@@ -14,6 +15,6 @@ pub(super) fn check(mail: &CommandMail<'_>, out: &mut Refusals) {
 /// Records the note.
 pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>) {
     work.event(mail, EventAction::Note, mail.body);
-    let line = format!("nota registrata su {}", work.ticket.id);
-    work.done(line);
+    let done = Done::Noted { ticket: work.ticket.id };
+    work.done(done);
 }

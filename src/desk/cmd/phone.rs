@@ -1,6 +1,7 @@
 //! `#telefono` on a ticket: the operator called the requester back.
 
 use super::{CommandMail, Refusals, Setting, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::desk::effect::Effect;
 use crate::model::{EventAction, Status};
@@ -31,6 +32,6 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
             work.ticket.assignee = Some(&mail.operator.email);
         }
     }
-    let line = format!("telefonata registrata su {}", work.ticket.id);
-    work.done(line);
+    let done = Done::Called { ticket: work.ticket.id };
+    work.done(done);
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::desk::effect::{Effect, Letter};
 use crate::model::{EventAction, Level};
@@ -55,6 +56,7 @@ pub(super) fn apply(
         EventAction::Remote,
         &format!("{} for {minutes} min", start.format("%Y-%m-%dT%H:%M:%SZ")),
     );
-    let line = format!("invito al desktop remoto inviato per {}", (setting.local_time)(start));
-    work.done(line);
+    work.done(Done::RemoteInvited {
+        when: (setting.local_time)(start),
+    });
 }

@@ -1,6 +1,7 @@
 //! `#risolto`: close the ticket; the text below the tag is the resolution the requester gets.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::desk::effect::{CycleStamp, Effect, Letter, Outcome};
 use crate::model::{EventAction, Status};
@@ -80,6 +81,9 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         work.ticket.assignee = Some(&mail.operator.email);
     }
     work.ticket.status = Status::Resolved;
-    let line = format!("{} chiusa ({action})", work.ticket.id);
-    work.done(line);
+    let done = Done::Closed {
+        ticket: work.ticket.id,
+        out_of_scope: outcome == Outcome::OutOfScope,
+    };
+    work.done(done);
 }

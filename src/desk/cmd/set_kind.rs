@@ -1,6 +1,7 @@
 //! `#sollecito` / `#reclamo`: mark the ticket a reminder or a complaint.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::desk::effect::Effect;
 use crate::desk::roster;
@@ -38,6 +39,9 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, kind: Kind) 
             note: String::new(),
         });
     }
-    let line = format!("{}: tipo {kind}", work.ticket.id);
-    work.done(line);
+    let done = Done::KindSet {
+        ticket: work.ticket.id,
+        kind,
+    };
+    work.done(done);
 }

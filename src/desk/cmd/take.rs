@@ -1,6 +1,7 @@
 //! `#prendo`: take the ticket in.
 
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
+use crate::commands::Done;
 use crate::commands::Problem;
 use crate::config::Operator;
 use crate::desk::effect::{CycleStamp, Effect, Letter};
@@ -31,14 +32,11 @@ pub fn is_already_held(ticket: &TicketFacts<'_>, operator: &str) -> bool {
 pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) {
     if is_already_held(&work.ticket, &mail.operator.email) {
         work.decision.nothing_changed = true;
-        let line = format!(
-            "{} è già assegnata a te: nessuna nuova presa in carico, nessun messaggio inviato",
-            work.ticket.id
-        );
-        return work.done(line);
+        let done = Done::AlreadyHeld { ticket: work.ticket.id };
+        return work.done(done);
     }
-    let line = take_in(work, mail, setting, mail.operator);
-    work.done(line);
+    let done = take_in(work, mail, setting, mail.operator);
+    work.done(done);
 }
 
 /// Hands the ticket to `technician`, with the letter that names them to the requester. The
@@ -51,7 +49,7 @@ pub(super) fn take_in<'a>(
     mail: &CommandMail<'a>,
     setting: &Setting<'_>,
     technician: &'a Operator,
-) -> String {
+) -> Done {
     let first_take_in = work.ticket.take_in_at.is_none();
     let due = match work.ticket.resolution_due {
         Some(due) if !first_take_in => due,
@@ -84,10 +82,9 @@ pub(super) fn take_in<'a>(
         work.ticket.take_in_at = Some(mail.now);
         work.ticket.resolution_due = Some(due);
     }
-    let waiting = if work.ticket.requester_email.is_none() {
-        " (in attesa della richiamata: usa #telefono)"
-    } else {
-        ""
-    };
-    format!("{} assegnata a {}{waiting}", work.ticket.id, technician.name)
+    Done::Assigned {
+        ticket: work.ticket.id,
+        technician: technician.name.clone(),
+        awaiting_call: work.ticket.requester_email.is_none() && work.ticket.take_in_at.is_none(),
+    }
 }

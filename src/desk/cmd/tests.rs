@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::*;
-use crate::commands::parse_commands;
+use crate::commands::{Done, parse_commands};
 use crate::model::Kind;
 
 const TICKET: TicketId = TicketId { year: 2026, number: 7 };
@@ -421,7 +421,14 @@ mod decisions {
                 },
             ]
         );
-        assert_eq!(d.applied, vec!["TCK-2026-00007 assegnata a Giulia Bianchi".to_string()]);
+        assert_eq!(
+            d.applied,
+            vec![Done::Assigned {
+                ticket: TICKET,
+                technician: "Giulia Bianchi".into(),
+                awaiting_call: false
+            }]
+        );
         assert!(!d.nothing_changed && d.refusals.is_empty());
     }
 
@@ -430,7 +437,7 @@ mod decisions {
         let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#prendo");
         assert!(d.effects.is_empty(), "{:?}", d.effects);
         assert!(d.nothing_changed);
-        assert!(d.applied[0].contains("già assegnata a te"));
+        assert_eq!(d.applied, vec![Done::AlreadyHeld { ticket: TICKET }]);
     }
 
     #[test]
@@ -692,11 +699,22 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
         by: "giulia.bianchi@comune.example.it".into(),
         minutes: -30
     }));
-    assert_eq!(d.applied, ["correzione di 30 min su TCK-2026-00007: totale 1 h"]);
+    assert_eq!(
+        d.applied,
+        [Done::TimeLogged {
+            ticket: TICKET,
+            minutes: -30,
+            total: 60
+        }]
+    );
     let d = run(0, "#tempo 1,5h");
     assert_eq!(
         d.applied,
-        ["1 h 30 min registrati su TCK-2026-00007: totale 1 h 30 min"]
+        [Done::TimeLogged {
+            ticket: TICKET,
+            minutes: 90,
+            total: 90
+        }]
     );
     let d = run(10, "#tempo -30m");
     assert!(d.effects.is_empty());
