@@ -340,39 +340,17 @@ pub fn notice(config: &Config, clock: Clock, format: NoticeFormat) -> Result<(),
             print(text)
         }
         NoticeFormat::Html => {
-            use crate::notify::escape_html as e;
-            let (label, state) = match (it, n.open_now) {
-                (true, true) => (
-                    "Avviso del servizio di assistenza",
-                    "Il servizio di assistenza è aperto ora.".to_string(),
-                ),
-                (true, false) => (
-                    "Avviso del servizio di assistenza",
-                    format!(
-                        "Il servizio di assistenza è chiuso; riapre {}.",
-                        crate::notify::format_local(n.next_opening, calendar.timezone(), language)
-                    ),
-                ),
-                (false, true) => ("Help desk notice", "The help desk is open now.".to_string()),
-                (false, false) => (
-                    "Help desk notice",
-                    format!(
-                        "The help desk is closed; it opens again {}.",
-                        crate::notify::format_local(n.next_opening, calendar.timezone(), language)
-                    ),
-                ),
-            };
-            let mut html = format!(
-                "<section class=\"sportello-notice\" lang=\"{}\" aria-label=\"{}\">\n  <p>{}</p>\n  <p>{}</p>\n",
-                language.code(),
-                e(label),
-                e(&state),
-                e(&n.hours)
-            );
-            if !n.message.is_empty() {
-                html.push_str(&format!("  <p role=\"alert\"><strong>{}</strong></p>\n", e(&n.message)));
-            }
-            html.push_str("</section>");
+            let templates = crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?;
+            let html = templates.page(
+                language,
+                "notice",
+                minijinja::context! {
+                    open_now => n.open_now,
+                    next_opening => crate::notify::format_local(n.next_opening, calendar.timezone(), language),
+                    hours => n.hours.as_str(),
+                    message => n.message.as_str(),
+                },
+            )?;
             print(html)
         }
     }

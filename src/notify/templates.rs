@@ -91,6 +91,7 @@ const PAGES: &[(&str, &str)] = &[
     ("pages/status.html", include_str!("../../templates/pages/status.html")),
     ("pages/message.html", include_str!("../../templates/pages/message.html")),
     ("pages/report.html", include_str!("../../templates/pages/report.html")),
+    ("pages/notice.html", include_str!("../../templates/pages/notice.html")),
     ("pages/faq.html", include_str!("../../templates/pages/faq.html")),
     (
         "pages/faq_index.html",
@@ -123,6 +124,14 @@ const PAGES: &[(&str, &str)] = &[
     (
         "en/words/report.html",
         include_str!("../../templates/en/words/report.html"),
+    ),
+    (
+        "it/words/notice.html",
+        include_str!("../../templates/it/words/notice.html"),
+    ),
+    (
+        "en/words/notice.html",
+        include_str!("../../templates/en/words/notice.html"),
     ),
     ("it/words/faq.html", include_str!("../../templates/it/words/faq.html")),
     ("en/words/faq.html", include_str!("../../templates/en/words/faq.html")),
