@@ -13,7 +13,7 @@
 //! - [`clock`]: the only reader of the wall clock (`--now` pins or shifts it).
 //! - [`sla`]: business calendar, SLA deadlines, suspension rules (pure).
 //! - [`desk`]: the contract's procedure as pure decisions returning effects.
-//! - [`commands`]: the operator's `#tag` lines parsed (pure).
+//! - [`commands`]: the operator's `#tag` lines parsed, and what is wrong or done, worded once (pure).
 //! - [`auth`]: who may command (Authentication-Results, keyed notification ids).
 //! - [`ingest`]: mail as it arrives: the two sources and the pure parsing decisions.
 //! - [`intake`]: what each message does, applied in one transaction per batch.
