@@ -167,16 +167,8 @@ pub fn recompute_cycles(conn: &Connection, calendar: &Calendar, budgets: &SlaBud
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::desk::testing::rome;
     use crate::sla::CalendarRules;
-    use chrono::TimeZone;
-
-    fn rome(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        chrono_tz::Europe::Rome
-            .with_ymd_and_hms(y, m, d, h, min, 0)
-            .single()
-            .expect("valid")
-            .with_timezone(&Utc)
-    }
 
     #[test]
     fn a_cycle_that_does_not_read_back_stops_the_monitor_naming_it() {
@@ -192,7 +184,7 @@ mod tests {
              VALUES ('TCK-2026-00001', 1, '2026-03-06T15:50:00Z', '2026-03-06T15:50:00Z', '2026-03-09T07:35:00Z', 1);",
         )
         .expect("rows");
-        let now = rome(2026, 3, 9, 9, 0);
+        let now = rome(9, 9, 0);
         let standings = open_standings(conn, &cal, &budgets, now, 75).expect("standings");
         assert_eq!(standings.len(), 1);
         assert_eq!(standings[0].assessment.state, State::Breached);

@@ -16,5 +16,5 @@ pub mod requester;
 pub mod roster;
 pub mod security;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 pub mod watch;
