@@ -100,16 +100,31 @@ pub const TAGS: &[(&str, &str)] = &[
     ("kb", "kb"),
 ];
 
-/// Parses the tag lines at the top of `text`.
+/// Parses the tag lines at the top of `text` (after an optional greeting line: operators
+/// write "Ciao,\n#prendo"). A tag anywhere else — below the text, below a signature — is a
+/// mistake: the line is never sent to a requester, and the mail is refused saying where it was
+/// found and how to write it.
 pub fn parse_commands(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
     // Operators often write "#nota chiamato l'utente" on one line: that text opens the body.
     let mut inline_text: Vec<String> = Vec::new();
-    let mut lines = text.lines().peekable();
-    while lines.peek().is_some_and(|l| l.trim().is_empty()) {
-        lines.next();
+    let all: Vec<&str> = text.lines().collect();
+    let mut at = 0;
+    let skip_blank = |at: &mut usize| {
+        while all.get(*at).is_some_and(|l| l.trim().is_empty()) {
+            *at += 1;
+        }
+    };
+    skip_blank(&mut at);
+    if all.get(at).is_some_and(|l| is_greeting(l)) {
+        let mut after = at + 1;
+        skip_blank(&mut after);
+        // A greeting before the tags greets the help desk: it is not part of the text after them.
+        if all.get(after).is_some_and(|l| l.trim().starts_with('#')) {
+            at = after;
+        }
     }
-    while let Some(line) = lines.peek() {
+    while let Some(line) = all.get(at) {
         let trimmed = line.trim();
         if !trimmed.starts_with('#') {
             break;
@@ -129,11 +144,36 @@ pub fn parse_commands(text: &str) -> Parsed {
                 }),
             }
         }
-        lines.next();
+        at += 1;
     }
-    inline_text.push(lines.collect::<Vec<_>>().join("\n"));
+    for (n, line) in all.iter().enumerate().skip(at) {
+        if let Some(tag) = stray_tag(line) {
+            parsed.errors.push(CommandError {
+                line: line.trim().to_string(),
+                problem: Problem::TagOutOfPlace {
+                    tag,
+                    line_number: n + 1,
+                },
+            });
+        }
+    }
+    inline_text.push(all[at.min(all.len())..].join("\n"));
     parsed.body = inline_text.join("\n").trim().to_string();
     parsed
+}
+
+/// A short opening line such as "Ciao,", "Buongiorno Marco!", "Hi all," before the tags.
+fn is_greeting(line: &str) -> bool {
+    let line = line.trim();
+    let words = line.split_whitespace().count();
+    !line.starts_with('#') && (1..=4).contains(&words) && line.chars().count() <= 40 && line.ends_with([',', '!', ':'])
+}
+
+/// The tag a line of the text starts with — a known one, or `#` and a word — if any.
+fn stray_tag(line: &str) -> Option<String> {
+    let rest = line.trim().strip_prefix('#')?;
+    let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+    (!word.is_empty()).then(|| format!("#{word}"))
 }
 
 /// Splits "#a x #b y" into "#a x" and "#b y" (a `#` starts a tag only after whitespace).
@@ -407,7 +447,8 @@ mod tests {
             ],
             "Non riesce ad accedere con SPID.",
         );
-        check("Nessun tag qui.\n#prendo", &[], "Nessun tag qui.\n#prendo");
+        // Issue 14, item 4: a tag below the text is never text for the requester.
+        assert!(!parse_commands("Nessun tag qui.\n#prendo").errors.is_empty());
         check(
             "#assente 2026-08-31",
             &[Command::Away(NaiveDate::from_ymd_opt(2026, 8, 31))],
@@ -456,6 +497,31 @@ mod tests {
                 minutes: 60,
             }],
             "",
+        );
+    }
+
+    #[test]
+    fn tags_after_a_greeting_count_and_tags_below_the_text_refuse_the_mail() {
+        check("Ciao,\n#prendo\nme ne occupo io.", &[Command::Take], "me ne occupo io.");
+        check("Buongiorno a tutti!\n\n#nota\nvisto", &[Command::Note], "visto");
+        check("Ciao,\nprovi a rifirmare.", &[], "Ciao,\nprovi a rifirmare.");
+        let below = parse_commands("Provi a rifirmare con CAdES.\n\nGiulia Bianchi\nUfficio SUE\n#prendo");
+        assert_eq!(below.errors.len(), 1, "{below:?}");
+        assert_eq!(
+            below.errors[0].problem,
+            Problem::TagOutOfPlace {
+                tag: "#prendo".into(),
+                line_number: 5
+            }
+        );
+        assert!(below.errors[0].problem.text(Language::It).contains("riga 5"));
+        let in_text = parse_commands("Ho visto la pratica.\n#risolto\nFatto.");
+        assert!(matches!(&in_text.errors[0].problem, Problem::TagOutOfPlace { tag, .. } if tag == "#risolto"));
+        // Not tags: a number, a heading, a hash inside a line.
+        check(
+            "Vedi punto\n#1 della guida\n# Titolo\nil tasto # in alto",
+            &[],
+            "Vedi punto\n#1 della guida\n# Titolo\nil tasto # in alto",
         );
     }
 

@@ -21,6 +21,13 @@ pub enum Expected {
 /// One reason a mail (or a line of it) is not applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Problem {
+    /// A tag below the text (or a signature), where it would have reached the requester.
+    TagOutOfPlace {
+        /// The tag found.
+        tag: String,
+        /// Its line in the text written above the quote, from 1.
+        line_number: usize,
+    },
     /// A tag nobody knows, maybe with the one meant.
     UnknownTag {
         /// As written, without `#`.
@@ -175,6 +182,10 @@ impl Problem {
                     format!("unknown tag #{tag}; #help lists them all"),
                 ),
             },
+            Problem::TagOutOfPlace { tag, line_number } => pick(
+                format!("{tag} è alla riga {line_number}, sotto il testo: i tag vanno all'inizio della risposta, uno per riga (al massimo dopo una riga di saluto); il messaggio non è stato inviato a nessuno"),
+                format!("{tag} is on line {line_number}, below the text: tags go at the top of the reply, one per line (after a greeting line at most); the mail was sent to nobody"),
+            ),
             Problem::MissingArgument { tag, expected } => match expected {
                 Expected::Operator => pick(
                     format!("#{tag} vuole il nome o l'indirizzo di un operatore"),

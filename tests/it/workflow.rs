@@ -759,3 +759,46 @@ fn a_practice_named_in_the_mail_fills_the_practice_field() {
         notice.text
     );
 }
+
+/// Issue 14, item 4: tags below a greeting count; a tag below the text or a signature refuses
+/// the mail, and no line of it reaches the requester.
+#[test]
+fn tags_below_a_greeting_count_and_tags_below_the_text_reach_nobody() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let requester = "anna@example.org";
+    let giulia = "giulia.bianchi@comune.example.it";
+    let request = format!(
+        "From: {requester}\r\nTo: assistenza@comune.example.it\r\nSubject: Firma\r\nMessage-ID: <g1@example.org>\r\n\r\ntesto\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request);
+    let notice = last(&sandbox, "notify", giulia).message_id;
+    let below = operator_mail(
+        giulia,
+        "Re: [TCK-2026-00001] Firma",
+        Some(&notice),
+        true,
+        "gb1",
+        "Provi a rifirmare il file.\n\nGiulia Bianchi\nUfficio SUE\n#prendo",
+    );
+    ingest(&sandbox, "2026-03-09T09:10:00+01:00", below);
+    assert_eq!(count(&sandbox, "answer", requester), 0, "nothing reached the requester");
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["status"], "new");
+    let refusal = last(&sandbox, "operator_reply", giulia);
+    assert!(refusal.text.contains("#prendo è alla riga 5"), "{}", refusal.text);
+    let greeted = operator_mail(
+        giulia,
+        "Re: [TCK-2026-00001] Firma",
+        Some(&notice),
+        true,
+        "gb2",
+        "Ciao,\n#prendo\nme ne occupo io.",
+    );
+    ingest(&sandbox, "2026-03-09T09:15:00+01:00", greeted);
+    assert_eq!(ticket(&sandbox, "TCK-2026-00001")["assignee"], giulia);
+    let letters: Vec<String> = outbox(&sandbox)
+        .into_iter()
+        .filter(|m| m.recipients.contains(requester))
+        .map(|m| m.text)
+        .collect();
+    assert!(letters.iter().all(|t| !t.contains("#prendo")), "{letters:?}");
+}
