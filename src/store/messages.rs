@@ -172,11 +172,17 @@ pub fn request_text(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Opt
 }
 
 /// The Message-IDs of a ticket's public thread, oldest first, each with its direction
-/// (`in` or `out`): what a letter to the requester threads under.
+/// (`in` or `out`): what a letter to the requester threads under. Only the requester's side's
+/// mail and our letters to them: an operator's own mail (whose Message-ID names their internal
+/// mail hosts), a notice or a flagged stranger's message never appear in a requester's
+/// References (issue 14, item 8).
 pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(String, String)>> {
     conn.prepare_cached(
-        "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL
-           AND (direction = 'in' OR disposition NOT IN ('operator', 'notify', 'operator_reply')) ORDER BY id",
+        "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL AND flagged = 0
+           AND ((direction = 'in' AND disposition IN ('person', 'portal', 'phone'))
+             OR (direction = 'out' AND disposition IN ('ack', 'take_in', 'answer', 'escalated', 'closing', 'out_of_scope',
+                                                      'remote', 'reopened', 'attachments', 'suspension')))
+         ORDER BY id",
     )?
     .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
     .collect()

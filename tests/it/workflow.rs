@@ -85,6 +85,14 @@ fn the_whole_procedure_by_mail() {
         "the operator's address is never exposed"
     );
     assert!(!answer.text.contains("citazione"), "quoted history is not forwarded");
+    // Issue 14, item 8: threaded by the requester's and our own Message-IDs, never the
+    // operators' (theirs name internal mail hosts).
+    assert!(answer.text.contains("In-Reply-To: <req1@example.org>"), "{}", answer.text);
+    assert!(
+        !answer.text.contains("g1@comune.example.it") && !answer.text.contains("g2@comune.example.it"),
+        "{}",
+        answer.text
+    );
 
     // 4. Second level: the requester is told, Luca gets the whole screening.
     let escalate = operator_mail(
