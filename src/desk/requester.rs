@@ -249,7 +249,7 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
 /// persiste" are not; a question, a "ma" or an "ancora" (but "ancora grazie") is a doubt.
 /// When in doubt it is not a thank-you, and the ticket reopens.
 pub fn is_bare_thanks(text: &str) -> bool {
-    let lower = text.to_lowercase();
+    let lower = without_signature(text).to_lowercase();
     let words: Vec<&str> = lower
         .split(|c: char| !c.is_alphanumeric() && c != '\'')
         .filter(|w| !w.is_empty())
@@ -274,6 +274,69 @@ pub fn is_bare_thanks(text: &str) -> bool {
     });
     !doubtful_word && !doubtful_phrase
 }
+
+/// The text a person wrote, without what mail clients and offices add below it: a signature
+/// after `-- ` or after a closing formula ("Cordiali saluti"), an Outlook rule, a "Sent from
+/// my phone" line, the usual confidentiality and privacy disclaimers (issue 14, item 9: a
+/// thank-you with a legal disclaimer reopened its ticket).
+pub fn without_signature(text: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        let trimmed = line.trim();
+        let lower = trimmed.to_lowercase();
+        if trimmed == "--" || trimmed == "-- " || (trimmed.len() >= 8 && trimmed.chars().all(|c| c == '_' || c == '-')) {
+            break;
+        }
+        if DISCLAIMER_STARTS.iter().any(|start| lower.starts_with(start)) {
+            break;
+        }
+        kept.push(line);
+        let formula = lower.trim_end_matches([',', '.', '!', ' ']);
+        if CLOSING_FORMULAS.contains(&formula) {
+            break;
+        }
+    }
+    kept.join("\n")
+}
+
+/// How a signature's closing line reads; what follows it is a name, a role, a phone number.
+const CLOSING_FORMULAS: &[&str] = &[
+    "cordiali saluti",
+    "distinti saluti",
+    "saluti",
+    "un saluto",
+    "cordialmente",
+    "best regards",
+    "kind regards",
+    "regards",
+    "best",
+];
+
+/// How disclaimers and client footers begin (lowercase, at the start of a line).
+const DISCLAIMER_STARTS: &[&str] = &[
+    "questo messaggio",
+    "questa e-mail",
+    "questa email",
+    "il presente messaggio",
+    "le informazioni contenute",
+    "avviso di riservatezza",
+    "informativa privacy",
+    "informativa sulla privacy",
+    "ai sensi del",
+    "ai sensi dell",
+    "rispetta l'ambiente",
+    "pensa all'ambiente",
+    "inviato da",
+    "this e-mail",
+    "this email",
+    "this message",
+    "the information contained",
+    "confidentiality notice",
+    "confidential:",
+    "disclaimer",
+    "please consider the environment",
+    "sent from my",
+];
 
 /// Words that say thanks.
 const THANKS: &[&str] = &[

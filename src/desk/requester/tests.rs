@@ -362,3 +362,23 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
     let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true), None);
     assert_eq!(notified(&effects).0, vec![MARCO.to_string()], "Giulia is away");
 }
+
+#[test]
+fn a_thank_you_is_judged_without_its_signature_and_disclaimer() {
+    let outlook = "Grazie mille, ora funziona!\n\nCordiali saluti,\nGeom. Marco Neri\nStudio Tecnico Neri\nTel. 0461 123456\n\n\
+                   AVVISO DI RISERVATEZZA: questo messaggio e gli eventuali allegati sono destinati esclusivamente al \
+                   destinatario. Se ha ricevuto il messaggio per errore, ne dia comunicazione al mittente e lo cancelli. \
+                   È vietato ogni altro uso non autorizzato.";
+    assert!(is_bare_thanks(outlook));
+    let separated = "La ringrazio, problema risolto.\n-- \nArch. Paola Riva\nOrdine degli Architetti, n. 1234\nPer errori nel portale scrivere all'assistenza";
+    assert!(is_bare_thanks(separated));
+    let english = "Thanks a lot, it works now.\n\nKind regards\nJohn Smith\n\nThis e-mail and any attachments are confidential. \
+                   If you are not the intended recipient, please notify the sender and delete it; any other use is prohibited.";
+    assert!(is_bare_thanks(english));
+    let iphone = "Grazie!\n\nInviato da iPhone";
+    assert!(is_bare_thanks(iphone));
+    // The signature hides no doubt that stands above it.
+    assert!(!is_bare_thanks("Grazie, ma non funziona ancora.\n\nCordiali saluti,\nMarco Neri"));
+    assert!(!is_bare_thanks("Grazie. Il problema persiste.\n-- \nPaola"));
+    assert_eq!(without_signature("Testo.\n________________\nDa: helpdesk"), "Testo.");
+}
