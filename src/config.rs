@@ -361,6 +361,9 @@ pub struct Intake {
     /// Bytes of mail held per batch: a batch ends early at this bound (it always holds at
     /// least one message), so memory stays bounded whatever the messages' sizes.
     pub batch_bytes: u64,
+    /// An operator notice quotes at most this much of a message's text (the ticket keeps it
+    /// all).
+    pub notice_text_bytes: usize,
 }
 
 /// `[[operator]]`: one member of the help-desk staff.
@@ -568,6 +571,7 @@ impl Config {
                 ack_rate_per_hour: Some(self.intake.ack_rate_per_hour.into()),
                 batch_size: Some(self.intake.batch_size.into()),
                 batch_bytes: Some(self.intake.batch_bytes as i64),
+                notice_text_bytes: Some(self.intake.notice_text_bytes as i64),
             },
             operators: RawOperators {
                 transcript: Some(
@@ -940,6 +944,7 @@ struct RawIntake {
     ack_rate_per_hour: Option<i64>,
     batch_size: Option<i64>,
     batch_bytes: Option<i64>,
+    notice_text_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1463,6 +1468,7 @@ impl Validator<'_> {
         let ack_rate_per_hour = self.bounded("intake.ack_rate_per_hour", raw.ack_rate_per_hour, 5, 1..=10_000);
         let batch_size = self.bounded("intake.batch_size", raw.batch_size, 500, 1..=10_000);
         let batch_bytes = self.bounded("intake.batch_bytes", raw.batch_bytes, 32 * MIB, MIB..=4096 * MIB);
+        let notice_text_bytes = self.bounded("intake.notice_text_bytes", raw.notice_text_bytes, 32 * 1024, 1024..=MIB);
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,
@@ -1471,6 +1477,7 @@ impl Validator<'_> {
             ack_rate_per_hour: ack_rate_per_hour as u32,
             batch_size: batch_size as u32,
             batch_bytes: batch_bytes as u64,
+            notice_text_bytes: notice_text_bytes as usize,
         }
     }
 

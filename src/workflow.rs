@@ -524,6 +524,8 @@ pub fn notify_operators(
     } else {
         Vec::new()
     };
+    // A 2 MB one-line message must not make a 2 MB notice: the ticket keeps the whole text.
+    let (quoted, text_cut) = crate::notify::bounded_text(&notice.text, ctx.config.intake.notice_text_bytes);
     let vars = context! {
         kind => notice.kind.as_str(),
         ticket => ticket.id.to_string(),
@@ -536,7 +538,8 @@ pub fn notify_operators(
         status => ticket.status.as_str(),
         take_in_due => cycle.as_ref().map(|c| ctx.local(c.take_in_due)).unwrap_or_default(),
         resolution_due => cycle.as_ref().and_then(|c| c.resolution_due).map(|t| ctx.local(t)).unwrap_or_default(),
-        text => notice.text,
+        text => quoted,
+        text_cut => text_cut,
         note => notice.note,
         marker => ticket.kind.as_str(),
         reason => notice.reason,

@@ -284,7 +284,8 @@ pub fn without_signature(text: &str) -> String {
     for line in text.lines() {
         let trimmed = line.trim();
         let lower = trimmed.to_lowercase();
-        if trimmed == "--" || trimmed == "-- " || (trimmed.len() >= 8 && trimmed.chars().all(|c| c == '_' || c == '-')) {
+        if trimmed == "--" || trimmed == "-- " || (trimmed.len() >= 8 && trimmed.chars().all(|c| c == '_' || c == '-'))
+        {
             break;
         }
         if DISCLAIMER_STARTS.iter().any(|start| lower.starts_with(start)) {

@@ -87,6 +87,25 @@ pub fn excerpt(text: &str, chars: usize) -> String {
     format!("{}…", words.trim_end_matches([',', ';', ':', '.', ' ']))
 }
 
+/// At most `max_bytes` of `text`, cut at the last line break (else space) before the bound and
+/// never inside a character; true when something was cut.
+pub fn bounded_text(text: &str, max_bytes: usize) -> (&str, bool) {
+    if text.len() <= max_bytes {
+        return (text, false);
+    }
+    let mut end = max_bytes;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &text[..end];
+    let cut = head
+        .rfind('\n')
+        .filter(|at| *at > end / 2)
+        .or_else(|| head.rfind(' ').filter(|at| *at > end / 2))
+        .unwrap_or(end);
+    (text[..cut].trim_end(), true)
+}
+
 /// How operators read who asked: "Mario Rossi <mario.rossi@…>", "Mario Rossi, tel. 06 123",
 /// the address or number alone, "-" when nothing is known.
 pub fn requester_label(name: Option<&str>, email: Option<&str>, phone: Option<&str>) -> String {
@@ -448,6 +467,22 @@ mod tests {
         assert_eq!(label(Some(" "), Some("a@example.org"), None), "a@example.org");
         assert_eq!(label(None, None, Some("06 1234567")), "tel. 06 1234567");
         assert_eq!(label(None, None, None), "-");
+    }
+
+    #[test]
+    fn notice_texts_are_bounded_at_a_line_or_a_word() {
+        assert_eq!(bounded_text("breve", 100), ("breve", false));
+        assert_eq!(
+            bounded_text("riga uno\nriga due\nriga tre", 20),
+            ("riga uno\nriga due", true)
+        );
+        assert_eq!(bounded_text("parola parola parola", 15), ("parola parola", true));
+        let one_line = "x".repeat(2_000_000);
+        let (head, cut) = bounded_text(&one_line, 32 * 1024);
+        assert!(cut && head.len() == 32 * 1024);
+        let accents = "è".repeat(100);
+        let (head, _) = bounded_text(&accents, 51);
+        assert_eq!(head.len(), 50, "never inside a character");
     }
 
     #[test]

@@ -87,7 +87,11 @@ fn the_whole_procedure_by_mail() {
     assert!(!answer.text.contains("citazione"), "quoted history is not forwarded");
     // Issue 14, item 8: threaded by the requester's and our own Message-IDs, never the
     // operators' (theirs name internal mail hosts).
-    assert!(answer.text.contains("In-Reply-To: <req1@example.org>"), "{}", answer.text);
+    assert!(
+        answer.text.contains("In-Reply-To: <req1@example.org>"),
+        "{}",
+        answer.text
+    );
     assert!(
         !answer.text.contains("g1@comune.example.it") && !answer.text.contains("g2@comune.example.it"),
         "{}",
@@ -809,4 +813,28 @@ fn tags_below_a_greeting_count_and_tags_below_the_text_reach_nobody() {
         .map(|m| m.text)
         .collect();
     assert!(letters.iter().all(|t| !t.contains("#prendo")), "{letters:?}");
+}
+
+/// Issue 14, item 7: a 2 MB one-line body makes a bounded notice that says where the rest is.
+#[test]
+fn a_huge_message_makes_a_bounded_notice() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let body = "errore ".repeat(300_000);
+    let request = format!(
+        "From: a@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Lungo\r\nMessage-ID: <huge@example.org>\r\n\r\n{body}\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request);
+    let notice = last(&sandbox, "notify", "giulia.bianchi@comune.example.it");
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let raw = sportello::outbox::message_bytes(&conn, &notice.message_id).expect("composes");
+    assert!(raw.len() < 40 * 1024, "the notice is {} bytes", raw.len());
+    assert!(
+        notice.text.contains("il testo continua: è tutto nella richiesta"),
+        "says where the rest is"
+    );
+    let stored = ticket(&sandbox, "TCK-2026-00001");
+    assert!(
+        stored["messages"][0]["text"].as_str().unwrap_or_default().len() > 2_000_000,
+        "the ticket keeps it all"
+    );
 }

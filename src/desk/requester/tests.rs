@@ -378,7 +378,9 @@ fn a_thank_you_is_judged_without_its_signature_and_disclaimer() {
     let iphone = "Grazie!\n\nInviato da iPhone";
     assert!(is_bare_thanks(iphone));
     // The signature hides no doubt that stands above it.
-    assert!(!is_bare_thanks("Grazie, ma non funziona ancora.\n\nCordiali saluti,\nMarco Neri"));
+    assert!(!is_bare_thanks(
+        "Grazie, ma non funziona ancora.\n\nCordiali saluti,\nMarco Neri"
+    ));
     assert!(!is_bare_thanks("Grazie. Il problema persiste.\n-- \nPaola"));
     assert_eq!(without_signature("Testo.\n________________\nDa: helpdesk"), "Testo.");
 }
