@@ -262,6 +262,7 @@ pub fn open_request(
     received_at: DateTime<Utc>,
     text: &str,
     dropped: &[String],
+    possible_duplicates: &[TicketId],
 ) -> anyhow::Result<()> {
     let acks_last_hour = match &ticket.requester_email {
         Some(address) => outbox::acks_since(conn, address, ctx.now - chrono::TimeDelta::hours(1))?,
@@ -274,6 +275,7 @@ pub fn open_request(
         requester_email: ticket.requester_email.as_deref(),
         dropped,
         acks_last_hour,
+        possible_duplicates,
     };
     let setting = desk::request::Setting {
         calendar: ctx.calendar,
@@ -671,6 +673,7 @@ pub fn on_requester_message(
         today: ctx.today(),
         resolver_away_until,
         local_time: &local_time,
+        language: ctx.language(),
     };
     apply(
         conn,
@@ -1059,7 +1062,7 @@ pub fn open_phone_ticket(
     )?;
     let row = reload(conn, ticket)?;
     let text = format!("Tel. {}\n{}", phone.number, phone.summary);
-    open_request(conn, ctx, &row, ctx.now, &text, &[])?;
+    open_request(conn, ctx, &row, ctx.now, &text, &[], &[])?;
     Ok(ticket)
 }
 
@@ -1151,7 +1154,7 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         },
     )?;
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
-    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped)?;
+    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped, &[])?;
     reload(conn, ticket)
 }
 

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::effect::{CycleOpening, Effect};
 use super::roster;
 use crate::config::Operator;
-use crate::model::{Channel, EventAction, Level, NoticeKind};
+use crate::model::{Channel, EventAction, Level, NoticeKind, TicketId};
 use crate::sla::{Calendar, SlaBudgets, take_in_due};
 
 /// What the rule knows of a request whose ticket was just opened.
@@ -24,6 +24,20 @@ pub struct NewRequest<'a> {
     pub dropped: &'a [String],
     /// Acknowledgments already queued for that address in the past hour (every channel).
     pub acks_last_hour: u32,
+    /// Tickets this one may duplicate (the sender's open ones, or others' quoted in the text).
+    pub possible_duplicates: &'a [TicketId],
+}
+
+/// What the first-level notice says of possible duplicates ("" when there are none).
+fn duplicates_reason(tickets: &[TicketId]) -> String {
+    match tickets {
+        [] => String::new(),
+        [one] => format!("possibile duplicato di {one}"),
+        many => format!(
+            "possibile duplicato di {}",
+            many.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// The service's settings the rule applies.
@@ -59,7 +73,7 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
         Effect::NotifyOperators {
             to: roster::addresses(&roster::first_level(setting.roster)),
             kind: NoticeKind::New,
-            reason: String::new(),
+            reason: duplicates_reason(request.possible_duplicates),
             text: request.text.to_string(),
             screening: false,
             note: String::new(),
@@ -112,6 +126,7 @@ mod tests {
             requester_email: email,
             dropped: &[],
             acks_last_hour,
+            possible_duplicates: &[],
         };
         let setting = Setting {
             calendar: &calendar,
@@ -153,6 +168,18 @@ mod tests {
             matches!(saturday[0], Effect::OpenCycle { effective_start, take_in_due, .. }
                 if effective_start == rome(9, 9, 0) && take_in_due == rome(9, 9, 30)),
             "{saturday:?}"
+        );
+    }
+
+    #[test]
+    fn the_notice_names_possible_duplicates() {
+        assert_eq!(duplicates_reason(&[]), "");
+        let one = [TicketId { year: 2026, number: 42 }];
+        assert_eq!(duplicates_reason(&one), "possibile duplicato di TCK-2026-00042");
+        let two = [one[0], TicketId { year: 2026, number: 7 }];
+        assert_eq!(
+            duplicates_reason(&two),
+            "possibile duplicato di TCK-2026-00042, TCK-2026-00007"
         );
     }
 

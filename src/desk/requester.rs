@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::effect::{CycleOpening, Effect, Letter};
 use super::roster;
-use crate::config::Operator;
+use crate::config::{Language, Operator};
 use crate::model::{Channel, EventAction, Kind, Level, NoticeKind, Status};
 use crate::sla::{Calendar, SlaBudgets, resolution_due, take_in_due};
 
@@ -71,6 +71,8 @@ pub struct Setting<'a> {
     pub resolver_away_until: Option<NaiveDate>,
     /// How an instant is written to operators (local time, configured language).
     pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
+    /// The operators' language (the reasons their notices give).
+    pub language: Language,
 }
 
 /// Where a reopened ticket goes.
@@ -131,13 +133,17 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
                 ];
             }
             let overdue = ticket.cycle.and_then(|c| match c.take_in_at {
-                None if setting.now > c.take_in_due => {
-                    Some(format!("take-in was due {}", (setting.local_time)(c.take_in_due)))
-                }
+                None if setting.now > c.take_in_due => Some(match setting.language {
+                    Language::It => format!("presa in carico scaduta {}", (setting.local_time)(c.take_in_due)),
+                    Language::En => format!("take-in was due {}", (setting.local_time)(c.take_in_due)),
+                }),
                 Some(_) => c
                     .resolution_due
                     .filter(|due| setting.now > *due)
-                    .map(|due| format!("resolution was due {}", (setting.local_time)(due))),
+                    .map(|due| match setting.language {
+                        Language::It => format!("risoluzione scaduta {}", (setting.local_time)(due)),
+                        Language::En => format!("resolution was due {}", (setting.local_time)(due)),
+                    }),
                 None => None,
             });
             let assignee: Vec<&Operator> = ticket

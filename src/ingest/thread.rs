@@ -54,6 +54,24 @@ pub fn subject_token(subject: &str) -> Option<TicketId> {
         .find_map(|c| c.get(1)?.as_str().parse().ok())
 }
 
+/// Ticket numbers written anywhere in a text (`TCK-2026-00042`, with or without brackets), in
+/// order, once each: a reply re-typed in a webmail keeps the quoted acknowledgment's number
+/// even when it lost the subject token and the references.
+pub fn mentioned_tickets(text: &str) -> Vec<TicketId> {
+    let mut out: Vec<TicketId> = Vec::new();
+    for found in MENTION.find_iter(text) {
+        if let Ok(id) = found.as_str().parse::<TicketId>()
+            && !out.contains(&id)
+        {
+            out.push(id);
+        }
+    }
+    out
+}
+
+static MENTION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bTCK-\d{4}-\d{5,9}\b").expect("static regex is valid"));
+
 /// The subject without reply/forward prefixes and ticket tokens: what a new ticket is called.
 pub fn base_subject(subject: &str) -> String {
     let mut s = subject.to_string();
@@ -89,6 +107,17 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticket_numbers_are_found_in_a_text_once_each() {
+        let text = "> abbiamo ricevuto la sua richiesta, registrata con il numero TCK-2026-00042.\n\
+                    > [TCK-2026-00042] e anche tck-2026-00007; non TCK-26-1 né XTCK-2026-00001";
+        assert_eq!(
+            mentioned_tickets(text),
+            vec![TicketId { year: 2026, number: 42 }, TicketId { year: 2026, number: 7 }]
+        );
+        assert!(mentioned_tickets("nessun numero").is_empty());
+    }
 
     fn t(n: u32) -> TicketId {
         TicketId { year: 2026, number: n }

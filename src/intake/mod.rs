@@ -372,6 +372,14 @@ fn apply_person(
         return Ok(Outcome::Operator(touched));
     }
 
+    // A reply that lost its token and references (re-typed in a webmail) may still quote the
+    // acknowledgment's number: it threads there when the ticket is the sender's own, never
+    // into someone else's; otherwise the new ticket's notice names the possible duplicates.
+    let (thread, possible_duplicates) = match thread {
+        Some(ticket) => (Some(ticket), Vec::new()),
+        None => quoted_ticket(conn, mail, &from.address)?,
+    };
+
     if let Some(ticket) = thread {
         let known = delivery::is_participant(conn, ticket, &from.address)?;
         let row = stored.insert(conn, Some(ticket), "person", !known)?;
@@ -453,8 +461,41 @@ fn apply_person(
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
     let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
-    workflow::open_request(conn, &ctx, &row, received, &mail.fresh_text, &dropped)?;
+    workflow::open_request(
+        conn,
+        &ctx,
+        &row,
+        received,
+        &mail.fresh_text,
+        &dropped,
+        &possible_duplicates,
+    )?;
     Ok(Outcome::NewTicket(ticket))
+}
+
+/// For a mail that threads nowhere: the sender's own ticket whose number its text quotes, or
+/// else the tickets it may duplicate (quoted numbers of others' tickets, the sender's open ones).
+fn quoted_ticket(
+    conn: &Connection,
+    mail: &InboundMail,
+    sender: &str,
+) -> anyhow::Result<(Option<TicketId>, Vec<TicketId>)> {
+    let mut others = Vec::new();
+    for id in thread::mentioned_tickets(&mail.text) {
+        if tickets::find_ticket(conn, id)?.is_none() {
+            continue;
+        }
+        if delivery::is_participant(conn, id, sender)? {
+            return Ok((Some(id), Vec::new()));
+        }
+        others.push(id);
+    }
+    for id in tickets::open_of_requester(conn, sender)? {
+        if !others.contains(&id) {
+            others.push(id);
+        }
+    }
+    Ok((None, others))
 }
 
 /// An automatic reply to `mail`, threaded under it.

@@ -358,6 +358,15 @@ pub fn resolve(
     Ok(())
 }
 
+/// The open tickets (`new`, `assigned`) whose requester is `address`, oldest first.
+pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<Vec<TicketId>> {
+    conn.prepare_cached(
+        "SELECT id FROM tickets WHERE requester_email = ?1 AND status IN ('new', 'assigned') ORDER BY created_at, id",
+    )?
+    .query_map([address], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
+    .collect()
+}
+
 /// Resolved tickets untouched since `cutoff`: the ones to archive.
 pub fn idle_resolved(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
     conn.prepare_cached("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1 ORDER BY id")?

@@ -838,3 +838,41 @@ fn a_huge_message_makes_a_bounded_notice() {
         "the ticket keeps it all"
     );
 }
+
+/// Issue 14, item 10: a reply re-typed in a webmail (no token, no references) that quotes the
+/// acknowledgment threads into the sender's own ticket, never into someone else's.
+#[test]
+fn a_retyped_reply_quoting_its_number_threads_only_into_the_senders_ticket() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let first = "From: Anna Ferrari <anna@example.org>\r\nTo: assistenza@comune.example.it\r\nSubject: Firma\r\n\
+                 Message-ID: <r1@example.org>\r\n\r\nIl portale rifiuta il file.\r\n";
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", first.to_string());
+    let retyped = "From: Anna Ferrari <anna@example.org>\r\nTo: assistenza@comune.example.it\r\nSubject: risposta\r\n\
+                   Message-ID: <r2@example.org>\r\n\r\nHo riprovato, stesso errore.\r\n\r\n\
+                   > abbiamo ricevuto la sua richiesta di assistenza, registrata con il numero TCK-2026-00001.\r\n";
+    let out = ingest(&sandbox, "2026-03-09T10:00:00+01:00", retyped.to_string());
+    assert!(!out.contains("new ticket"), "{out}");
+    let anna = ticket(&sandbox, "TCK-2026-00001");
+    let incoming = |t: &serde_json::Value| {
+        t["messages"]
+            .as_array()
+            .map(|m| m.iter().filter(|m| m["direction"] == "in").count())
+    };
+    assert_eq!(incoming(&anna), Some(2), "the request and the re-typed reply: {anna}");
+    // Someone else quoting that number gets a ticket of their own, flagged as a possible duplicate.
+    let other = "From: bruno@example.net\r\nTo: assistenza@comune.example.it\r\nSubject: anche io\r\n\
+                 Message-ID: <r3@example.net>\r\n\r\nStesso problema di TCK-2026-00001.\r\n";
+    let out = ingest(&sandbox, "2026-03-09T10:30:00+01:00", other.to_string());
+    assert!(out.contains("new ticket TCK-2026-00002"), "{out}");
+    assert_eq!(
+        incoming(&ticket(&sandbox, "TCK-2026-00001")),
+        Some(2),
+        "never into another's ticket"
+    );
+    let notice = last(&sandbox, "notify", "giulia.bianchi@comune.example.it");
+    assert!(
+        notice.text.contains("possibile duplicato di TCK-2026-00001"),
+        "{}",
+        notice.text
+    );
+}

@@ -134,6 +134,7 @@ fn decide(
         today: NaiveDate::from_ymd_opt(2026, 3, 9).expect("date"),
         resolver_away_until: away_until,
         local_time: &local_time,
+        language: Language::En,
     };
     let message = Message {
         author: REQUESTER,
