@@ -101,6 +101,8 @@ spelled_enum! {
         UnverifiedSender => "unverified-sender",
         /// A thank-you after closure that did not reopen the ticket.
         Thanks => "thanks",
+        /// The requester answered the remote-session invitation (accepted, declined, …).
+        InvitationAnswered => "invitation-answered",
         /// A closed ticket reopened.
         Reopened => "reopened",
         /// A requester wrote after a deadline passed.
@@ -209,6 +211,20 @@ impl MailPurpose {
 }
 
 spelled_enum! {
+    /// A requester's answer to a remote-session invitation (iMIP).
+    InvitationAnswer {
+        /// Accepted.
+        Accepted => "accepted",
+        /// Declined.
+        Declined => "declined",
+        /// Maybe.
+        Tentative => "tentative",
+        /// Another time proposed (`METHOD:COUNTER`).
+        Counter => "counter",
+    }
+}
+
+spelled_enum! {
     /// What a notice to operators is about (the `operator` template's `kind`).
     NoticeKind {
         /// A new request for first level.
@@ -233,6 +249,8 @@ spelled_enum! {
         SlaWarning => "sla_warning",
         /// A deadline passed.
         Breach => "breach",
+        /// The requester answered a remote-session invitation.
+        Invitation => "invitation",
     }
 }
 

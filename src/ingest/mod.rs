@@ -8,6 +8,7 @@
 //! believe). What a message does to the help desk is `intake`'s: this module writes nothing.
 
 pub mod bounce;
+pub mod calendar;
 pub mod classify;
 pub mod html;
 pub mod imap;

@@ -270,6 +270,21 @@ fn apply_one(
         raw_sha: &prepared.raw_sha,
         fetched: &prepared.fetched,
     };
+    // An answer to our remote-session invitation (Outlook's "Accettato: …", Google Calendar's
+    // — marked auto-generated —, Apple's) is recorded on its ticket and told to its technician:
+    // never a request of its own, whatever the classification of automatic mail would say.
+    if let (Some(reply), Some(from)) = (crate::ingest::calendar::reply_of(&mail.attachments), mail.from.as_ref()) {
+        let thread = thread_of(conn, mail)?.ticket();
+        return apply_invitation_answer(
+            conn,
+            intake,
+            &stored,
+            &intake.context(now),
+            &reply,
+            thread,
+            &from.address,
+        );
+    }
     match classify::classify(mail, &intake.config.helpdesk.address) {
         Disposition::Person => apply_person(conn, intake, &stored, now),
         Disposition::Bounce(failed) => apply_bounce(conn, intake, &stored, &failed, now),
@@ -471,6 +486,51 @@ fn apply_person(
         &possible_duplicates,
     )?;
     Ok(Outcome::NewTicket(ticket))
+}
+
+/// A calendar reply: on the ticket its UID (or its references) names, when the sender takes
+/// part in it; otherwise it answers nothing of ours, and is stored as noise.
+fn apply_invitation_answer(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    ctx: &workflow::Context<'_>,
+    reply: &crate::ingest::calendar::CalendarReply,
+    thread: Option<TicketId>,
+    sender: &str,
+) -> anyhow::Result<Outcome> {
+    let mut ticket = None;
+    for candidate in reply.ticket.into_iter().chain(thread) {
+        if tickets::find_ticket(conn, candidate)?.is_some() && delivery::is_participant(conn, candidate, sender)? {
+            ticket = Some(candidate);
+            break;
+        }
+    }
+    let Some(ticket) = ticket else {
+        stored.insert(conn, None, "invitation", false)?;
+        return Ok(Outcome::Ignored("invitation"));
+    };
+    stored.insert(conn, Some(ticket), "invitation", false)?;
+    let proposed = reply.proposed.map(|p| match p {
+        crate::ingest::calendar::Proposed::Utc(at) => ctx.local(at),
+        crate::ingest::calendar::Proposed::Local(at) => at.format("%d/%m/%Y %H:%M").to_string(),
+    });
+    let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+    // The technician who sent the invitation hears the answer (else whoever holds the ticket).
+    let inviter = tickets::latest_actor(conn, ticket, EventAction::Remote)?;
+    let answered = crate::desk::invitation::Answered {
+        author: sender,
+        answer: reply.answer,
+        proposed: proposed.as_deref(),
+    };
+    let effects = crate::desk::invitation::answered(
+        &answered,
+        inviter.as_deref().or(row.assignee.as_deref()),
+        &intake.config.operators,
+        intake.config.helpdesk.language,
+    );
+    workflow::apply(conn, ctx, Some(ticket), &effects)?;
+    Ok(Outcome::AddedTo(ticket))
 }
 
 /// For a mail that threads nowhere: the sender's own ticket whose number its text quotes, or

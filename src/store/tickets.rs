@@ -358,6 +358,13 @@ pub fn resolve(
     Ok(())
 }
 
+/// Who last recorded `action` on `ticket` (the technician who sent the latest invitation).
+pub fn latest_actor(conn: &Connection, ticket: TicketId, action: EventAction) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached("SELECT actor FROM events WHERE ticket_id = ?1 AND action = ?2 ORDER BY id DESC LIMIT 1")?
+        .query_row(params![ticket, action], |r| r.get(0))
+        .optional()
+}
+
 /// The open tickets (`new`, `assigned`) whose requester is `address`, oldest first.
 pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<Vec<TicketId>> {
     conn.prepare_cached(

@@ -145,6 +145,8 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
     let is_failure = facts.get("is_failure").and_then(|v| v.as_bool()).unwrap_or(true);
     let class_ok = match category.as_str() {
         "new" | "reply" | "forward" | "operator" | "pec" => disposition == Disposition::Person,
+        // Handled before classification: whatever it says, the answer is recorded (below).
+        "calendar" => true,
         "pec-receipt" => matches!(disposition, Disposition::PecReceipt(_)),
         "autoreply" => matches!(disposition, Disposition::AutoReply(_)),
         "list" => matches!(disposition, Disposition::MailingList | Disposition::AutoReply(_)),
@@ -176,6 +178,25 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
             problems.push(format!(
                 "{name}: PEC envelope not unwrapped to {inner_from} (got {from}, {:?})",
                 mail.pec
+            ));
+        }
+    }
+    if category == "calendar" {
+        let reply = sportello::ingest::calendar::reply_of(&mail.attachments);
+        let answer = reply
+            .as_ref()
+            .map(|r| r.answer.as_str().to_string())
+            .unwrap_or_default();
+        let ticket = reply
+            .as_ref()
+            .and_then(|r| r.ticket)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        if answer != s("calendar_answer") || ticket != s("calendar_ticket") {
+            problems.push(format!(
+                "{name}: calendar reply {answer:?} on {ticket:?}, manifest says {:?} on {:?}",
+                s("calendar_answer"),
+                s("calendar_ticket")
             ));
         }
     }

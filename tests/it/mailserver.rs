@@ -361,6 +361,37 @@ fn the_procedure_over_real_imap_and_smtp() {
         ics.contains("BEGIN:VEVENT") && ics.contains("DTSTART:20261215T140000Z"),
         "{ics}"
     );
+    // Issue 14, item 2: the requester accepts in Outlook (no In-Reply-To, only the UID): the
+    // answer lands on the ticket, Luca is told in one line, nobody else hears anything.
+    let uid = ics
+        .replace("\r\n ", "")
+        .lines()
+        .find_map(|l| l.strip_prefix("UID:").map(str::to_string))
+        .expect("the invitation's UID");
+    let requester_before = server.read_inbox(&requester, &requester_pw).len();
+    let accept_ics = format!(
+        "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\n\
+         ATTENDEE;PARTSTAT=ACCEPTED;CN=Richiedente:mailto:{requester}\r\nUID:{uid}\r\nDTSTART:20261215T140000Z\r\n\
+         END:VEVENT\r\nEND:VCALENDAR\r\n"
+    );
+    step(format!(
+        "From: {requester}\r\nTo: {}\r\nSubject: Accettato: {}\r\nMessage-ID: <acc1@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\r\n\
+         --b1\r\nContent-Type: text/calendar; charset=\"utf-8\"; method=REPLY\r\n\r\n{accept_ics}\r\n--b1--\r\n",
+        helpdesk.0, invitation.subject
+    ));
+    let told = newest(&luca, &luca_pw);
+    assert!(
+        told.text.contains("ha accettato l'invito all'assistenza remota"),
+        "{}",
+        told.text
+    );
+    assert_eq!(
+        server.read_inbox(&requester, &requester_pw).len(),
+        requester_before,
+        "no acknowledgment, no letter"
+    );
+    assert_eq!(tickets(&sandbox).as_array().map(Vec::len), Some(1), "no new ticket");
     step(operator_reply(
         &luca,
         &luca_notice_id,
