@@ -101,6 +101,8 @@ spelled_enum! {
         UnverifiedSender => "unverified-sender",
         /// A thank-you after closure that did not reopen the ticket.
         Thanks => "thanks",
+        /// An operator forwarded a citizen's mail: the ticket was opened on the citizen's behalf.
+        Forwarded => "forwarded",
         /// The requester answered the remote-session invitation (accepted, declined, …).
         InvitationAnswered => "invitation-answered",
         /// A closed ticket reopened.

@@ -745,6 +745,55 @@ pub fn on_operator_mail(
     } else {
         fresh_commands(conn, ctx, operator, mail, &parsed.commands, &parsed.body)?
     };
+    answer_operator(conn, ctx, operator, mail, touched, &report)?;
+    Ok(touched)
+}
+
+/// An operator forwarded a citizen's mail that had reached them directly: the ticket is opened
+/// on the citizen's behalf (by the caller), and the tags the operator wrote above the forward
+/// apply to it at once (`#prendo` takes it) — the ticket is theirs, so no keyed reference is
+/// asked for.
+pub fn on_forwarded_request(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    ticket: TicketId,
+    own_text: &str,
+) -> anyhow::Result<()> {
+    let parsed = parse_commands(own_text);
+    let report = if !parsed.errors.is_empty() {
+        Report {
+            applied: Vec::new(),
+            errors: parsed.errors.clone(),
+            nothing_changed: false,
+        }
+    } else if parsed.commands.is_empty() {
+        // The forwarder's own words ("vi giro la richiesta") are for colleagues, not the citizen.
+        Report::default()
+    } else {
+        // Text under the tags goes with a tag that takes it (#risolto, #nota, …); it is never an
+        // answer to the citizen, who did not write to this operator.
+        let body = if desk::cmd::body_is_for_a_tag(&parsed.commands) {
+            parsed.body.as_str()
+        } else {
+            ""
+        };
+        ticket_commands(conn, ctx, operator, ticket, &parsed.commands, body)?
+    };
+    answer_operator(conn, ctx, operator, mail, Some(ticket), &report)
+}
+
+/// Records the refusals of an operator's mail and answers them: always on a mistake or a
+/// command that changed nothing, with the transcript too when configured.
+fn answer_operator(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    touched: Option<TicketId>,
+    report: &Report,
+) -> anyhow::Result<()> {
     for e in &report.errors {
         ctx.event(
             conn,
@@ -769,7 +818,7 @@ pub fn on_operator_mail(
             },
         )?;
     }
-    Ok(touched)
+    Ok(())
 }
 
 /// True when the commands are the ones that need no ticket.

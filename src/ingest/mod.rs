@@ -10,6 +10,7 @@
 pub mod bounce;
 pub mod calendar;
 pub mod classify;
+pub mod forward;
 pub mod html;
 pub mod imap;
 pub mod maildir;

@@ -381,6 +381,16 @@ fn apply_person(
     if let Some(operator) = intake.config.operator(&from.address)
         && workflow::authenticate(conn, &ctx, operator, mail)?
     {
+        // A citizen's mail the operator received directly and forwarded to the help desk is
+        // their request: a ticket on the citizen's behalf (issue 14, item 5).
+        if thread.is_none()
+            && let Some(forwarded) = crate::ingest::forward::original_of(mail, intake.config.intake.max_message_bytes)
+            && intake.config.operator(&forwarded.from.address).is_none()
+            && forwarded.from.address != intake.config.helpdesk.address
+        {
+            let ticket = forwarded_request(conn, intake, stored, &ctx, operator, &forwarded)?;
+            return Ok(Outcome::NewTicket(ticket));
+        }
         let row = stored.insert(conn, thread, "operator", false)?;
         workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
         let touched = workflow::on_operator_mail(conn, &ctx, operator, mail, thread)?;
@@ -486,6 +496,66 @@ fn apply_person(
         &possible_duplicates,
     )?;
     Ok(Outcome::NewTicket(ticket))
+}
+
+/// Opens the ticket of a request an operator forwarded: requester, name, text and files from
+/// the original; the SLA clock from the forward's arrival; the forwarding operator recorded;
+/// the acknowledgment to the original sender; the operator's own tags applied.
+fn forwarded_request(
+    conn: &Connection,
+    intake: &Intake<'_>,
+    stored: &StoredMail<'_>,
+    ctx: &workflow::Context<'_>,
+    operator: &crate::config::Operator,
+    forwarded: &crate::ingest::forward::Forwarded,
+) -> anyhow::Result<TicketId> {
+    let received = stored.fetched.received_at;
+    let subject = thread::base_subject(&forwarded.subject);
+    let new = NewTicket {
+        subject: if subject.is_empty() {
+            thread::base_subject(&stored.mail.subject)
+        } else {
+            subject
+        },
+        channel: Channel::Email,
+        kind: Kind::Problem,
+        requester_email: Some(forwarded.from.address.clone()),
+        requester_name: forwarded.from.name.clone(),
+        requester_phone: None,
+        category: None,
+        pratica: crate::ingest::practice::practice_number(&forwarded.subject, &forwarded.text),
+        received_at: received,
+        year: received.with_timezone(&intake.calendar.timezone()).year(),
+    };
+    let ticket = tickets::insert_ticket(conn, &new, &crate::auth::random_secret(), &operator.email)?;
+    // The operator's mail itself (raw kept), then the citizen's request as the ticket's first words.
+    stored.insert(conn, Some(ticket), "operator", false)?;
+    let original = messages::insert_channel_message(
+        conn,
+        &messages::ChannelMessage {
+            ticket,
+            from_addr: Some(&forwarded.from.address),
+            from_name: forwarded.from.name.as_deref(),
+            subject: &new.subject,
+            body_text: &forwarded.text,
+            at: received,
+            channel: "forward",
+        },
+    )?;
+    let dropped = workflow::store_attachments(conn, intake.config, original, &forwarded.attachments, false)?;
+    insert_event(
+        conn,
+        Some(ticket),
+        received,
+        &operator.email,
+        EventAction::Forwarded,
+        &format!("on behalf of {}", forwarded.from.address),
+        None,
+    )?;
+    let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
+    workflow::open_request(conn, ctx, &row, received, &forwarded.text, &dropped, &[])?;
+    workflow::on_forwarded_request(conn, ctx, operator, stored.mail, ticket, &forwarded.own_text)?;
+    Ok(ticket)
 }
 
 /// A calendar reply: on the ticket its UID (or its references) names, when the sender takes

@@ -74,7 +74,7 @@ pub struct TicketFacts {
 pub fn ticket_facts(conn: &Connection, ticket: &str) -> rusqlite::Result<TicketFacts> {
     let first_request: Option<String> = conn
         .prepare_cached(
-            "SELECT body_text FROM messages WHERE ticket_id = ?1 AND direction = 'in' AND disposition IN ('person', 'phone')
+            "SELECT body_text FROM messages WHERE ticket_id = ?1 AND direction = 'in' AND disposition IN ('person', 'phone', 'forward')
              ORDER BY id LIMIT 1",
         )?
         .query_row([ticket], |r| r.get(0))

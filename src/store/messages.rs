@@ -139,7 +139,7 @@ pub struct ChannelMessage<'a> {
     pub body_text: &'a str,
     /// When.
     pub at: DateTime<Utc>,
-    /// `portal` or `phone` (source and disposition alike).
+    /// `portal`, `phone` or `forward` (source and disposition alike).
     pub channel: &'a str,
 }
 
@@ -165,7 +165,7 @@ pub fn insert_channel_message(conn: &Connection, m: &ChannelMessage<'_>) -> rusq
 pub fn request_text(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<String>> {
     conn.prepare_cached(
         "SELECT body_text FROM messages WHERE ticket_id = ?1 AND direction = 'in'
-           AND disposition IN ('person', 'portal', 'phone') ORDER BY id LIMIT 1",
+           AND disposition IN ('person', 'portal', 'phone', 'forward') ORDER BY id LIMIT 1",
     )?
     .query_row([ticket], |r| r.get(0))
     .optional()
@@ -179,7 +179,7 @@ pub fn request_text(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Opt
 pub fn thread_ids(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<(String, String)>> {
     conn.prepare_cached(
         "SELECT message_id, direction FROM messages WHERE ticket_id = ?1 AND message_id IS NOT NULL AND flagged = 0
-           AND ((direction = 'in' AND disposition IN ('person', 'portal', 'phone'))
+           AND ((direction = 'in' AND disposition IN ('person', 'portal', 'phone', 'forward'))
              OR (direction = 'out' AND disposition IN ('ack', 'take_in', 'answer', 'escalated', 'closing', 'out_of_scope',
                                                       'remote', 'reopened', 'attachments', 'suspension')))
          ORDER BY id",

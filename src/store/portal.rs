@@ -27,7 +27,7 @@ pub fn public_thread(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Ve
     let mut stmt = conn.prepare_cached(
         "SELECT at, direction, body_text FROM messages
          WHERE ticket_id = ?1 AND flagged = 0 AND (
-             (direction = 'in' AND disposition IN ('person', 'portal', 'phone'))
+             (direction = 'in' AND disposition IN ('person', 'portal', 'phone', 'forward'))
              OR (direction = 'out' AND disposition IN ('ack', 'take_in', 'answer', 'escalated', 'closing', 'out_of_scope',
                                                       'remote', 'reopened', 'attachments')))
          ORDER BY id",

@@ -181,6 +181,17 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
             ));
         }
     }
+    if category == "forward" {
+        let original = sportello::ingest::forward::original_of(&mail, 50 << 20);
+        let got = original
+            .as_ref()
+            .map(|f| (f.from.address.clone(), squash(&f.subject)))
+            .unwrap_or_default();
+        let want = (s("forwarded_from").to_lowercase(), squash(&s("forwarded_subject")));
+        if got != want {
+            problems.push(format!("{name}: forwarded original {got:?}, manifest says {want:?}"));
+        }
+    }
     if category == "calendar" {
         let reply = sportello::ingest::calendar::reply_of(&mail.attachments);
         let answer = reply

@@ -501,6 +501,40 @@ fn the_procedure_over_real_imap_and_smtp() {
     let out = sandbox.run(&["ticket", "show", "TCK-2026-00002", "--json"]);
     let phone: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
     assert_eq!(phone["channel"], "phone");
+
+    // Issue 14, item 5: Giulia forwards (Gmail, inline) a citizen's mail that reached her
+    // directly, with #prendo above it: a ticket on the citizen's behalf, acknowledged to the
+    // citizen and taken in by Giulia at once; her own words reach nobody.
+    let (citizen, citizen_pw) = server.add_user("citizen");
+    step(format!(
+        "{pass}From: {giulia}\r\nTo: {}\r\nSubject: Fwd: Non riesco a caricare le tavole\r\nMessage-ID: <fw1@example.test>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n#prendo\r\nGirata dalla mia casella.\r\n\r\n\
+         ---------- Forwarded message ---------\r\nFrom: Carla Verdi <{citizen}>\r\nDate: Mon, 14 Dec 2026 at 09:12\r\n\
+         Subject: Non riesco a caricare le tavole\r\nTo: Giulia Bianchi <{giulia}>\r\n\r\n\
+         Buongiorno, il portale rifiuta le tavole della pratica PdC 2026/0456.\r\n",
+        helpdesk.0
+    ));
+    let forwarded: serde_json::Value =
+        serde_json::from_str(&stdout(&sandbox.run(&["ticket", "show", "TCK-2026-00003", "--json"]))).expect("json");
+    assert_eq!(forwarded["requester"], citizen.as_str(), "{forwarded}");
+    assert_eq!(forwarded["assignee"], giulia.as_str(), "#prendo applied: {forwarded}");
+    assert_eq!(forwarded["pratica"], "PdC 2026/0456");
+    let letters = server.read_inbox(&citizen, &citizen_pw);
+    let texts: Vec<String> = letters.iter().map(|m| parse(m).text).collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("registrata con il numero TCK-2026-00003")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("Giulia Bianchi")),
+        "the take-in names her: {texts:?}"
+    );
+    assert!(
+        texts.iter().all(|t| !t.contains("Girata dalla mia casella")),
+        "{texts:?}"
+    );
 }
 
 #[test]

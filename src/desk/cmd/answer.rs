@@ -9,7 +9,7 @@ use crate::model::EventAction;
 /// summary, an out-of-scope explanation, an invitation's words, the handover note to the
 /// operator a ticket is assigned to or to second level (issue 21, item 3: it used to reach the
 /// requester as an answer).
-fn body_is_for_a_tag(commands: &[Command]) -> bool {
+pub fn body_is_for_a_tag(commands: &[Command]) -> bool {
     commands.iter().any(|c| {
         matches!(
             c,

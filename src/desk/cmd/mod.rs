@@ -10,6 +10,7 @@
 //! (a phone request opened by an operator) and `away` (`#assente`).
 
 mod answer;
+pub use answer::body_is_for_a_tag;
 mod assign;
 pub mod away;
 mod escalate;
