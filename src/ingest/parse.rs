@@ -4,11 +4,13 @@
 //! transfer encoding and never panics; this module adds what a help desk needs on top:
 //! the fresh text of a reply (see [`super::quote`]), sanitised attachment names, the PEC
 //! envelope unwrapped to the original message, and the delivery-status facts of a bounce.
-//! A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
+//! The Subject, display names and file names are read again from the raw header bytes
+//! where mail-parser's reading loses characters (see [`super::header`]). A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
 //! quarantines.
 
 use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
+use super::header;
 use super::quote::fresh_text;
 
 /// How deep PEC envelopes and forwarded messages are unwrapped.
@@ -268,16 +270,20 @@ fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
 
 fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> InboundMail {
     let (text, html_only) = body_text(message);
-    let attachments = attachments(message);
+    let charset = text_charset(message);
+    let attachments = attachments(message, charset.as_deref());
+    let subject = raw_header(message, message.headers(), "subject")
+        .map(|raw| header::decode(raw, charset.as_deref()))
+        .unwrap_or_default();
     InboundMail {
         message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
         in_reply_to: bounded_references(id_list(message.in_reply_to())),
         references: bounded_references(id_list(message.references())),
-        from: first_person(message.from()),
-        reply_to: first_person(message.reply_to()),
+        from: person(message, "from", charset.as_deref()),
+        reply_to: person(message, "reply-to", charset.as_deref()),
         to: addresses(message.to()),
         cc: addresses(message.cc()),
-        subject: one_line(message.subject().unwrap_or_default()),
+        subject: one_line(&subject),
         fresh_text: fresh_text(&text),
         text,
         html_only,
@@ -288,6 +294,48 @@ fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> Inboun
         delivery_report: None,
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
+}
+
+/// The charset of the message's first text part that names one: what raw 8-bit header
+/// bytes were most likely written in (see [`header`]).
+fn text_charset(message: &Message<'_>) -> Option<String> {
+    message
+        .text_bodies()
+        .chain(message.html_bodies())
+        .find_map(|part| part.content_type()?.attribute("charset").map(str::to_string))
+}
+
+/// The raw bytes of a header's value (the first with that name) among `headers`.
+fn raw_header<'m>(message: &'m Message<'_>, headers: &[mail_parser::Header<'_>], name: &str) -> Option<&'m [u8]> {
+    let header = headers.iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
+    // Header offsets count from the start of the outermost message, which is what the
+    // `raw_message` field holds (the method gives a nested message's own bytes).
+    message
+        .raw_message
+        .get(header.offset_start() as usize..header.offset_end() as usize)
+}
+
+/// The first address of a From-like header with its display name decoded by the rule of
+/// [`header`]: mail-parser reads the header again after [`header::normalise`] when its own
+/// reading would lose characters.
+fn person(message: &Message<'_>, name: &str, charset: Option<&str>) -> Option<Person> {
+    let parsed = match name {
+        "from" => message.from(),
+        _ => message.reply_to(),
+    };
+    let person = first_person(parsed)?;
+    let Some(raw) = raw_header(message, message.headers(), name).filter(|raw| header::needs_normalising(raw)) else {
+        return Some(person);
+    };
+    let rewritten = format!("From: {}\r\n\r\n", header::normalise(raw, charset));
+    let reread = MessageParser::default().parse_headers(rewritten.as_bytes());
+    Some(Person {
+        name: reread
+            .as_ref()
+            .and_then(|m| first_person(m.from()))
+            .and_then(|p| p.name),
+        ..person
+    })
 }
 
 /// The first text body, or the first HTML body converted, and whether HTML was all there was.
@@ -321,7 +369,7 @@ const REPORT_PARTS: &[&str] = &[
     "message/global",
 ];
 
-fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+fn attachments(message: &Message<'_>, charset: Option<&str>) -> Vec<Attachment> {
     let is_report = message.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     });
@@ -352,7 +400,9 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
             } else {
                 "allegato"
             };
-            let name = continued_filename(message, part).or_else(|| part.attachment_name().map(str::to_string));
+            let name = continued_filename(message, part)
+                .or_else(|| normalised_filename(message, part, charset))
+                .or_else(|| part.attachment_name().map(str::to_string));
             Attachment {
                 filename: sanitize_filename(name.as_deref().unwrap_or(fallback), fallback),
                 content_type,
@@ -366,12 +416,7 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
 /// filename*1*=…`), reassembled from the raw header: the segments must be joined as bytes
 /// before decoding, since a client may split a UTF-8 character between two of them.
 fn continued_filename(message: &Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
-    let raw = message.raw_message();
-    let header = part
-        .headers
-        .iter()
-        .find(|h| h.name().eq_ignore_ascii_case("content-disposition"))?;
-    let value = raw.get(header.offset_start() as usize..header.offset_end() as usize)?;
+    let value = raw_header(message, &part.headers, "content-disposition")?;
     let value = String::from_utf8_lossy(value);
     if !value.to_ascii_lowercase().contains("filename*0") {
         return None;
@@ -420,10 +465,39 @@ fn continued_filename(message: &Message<'_>, part: &mail_parser::MessagePart<'_>
             bytes.extend_from_slice(text.as_bytes());
         }
     }
-    Some(match charset.as_str() {
-        "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" => bytes.iter().map(|&b| b as char).collect(),
-        _ => String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    Some(header::decode_bytes(&charset, &bytes))
+}
+
+/// A file name whose raw parameters mail-parser would misread (raw 8-bit bytes, a name split
+/// over several encoded-words), read again from the part's headers after
+/// [`header::normalise`].
+fn normalised_filename(
+    message: &Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    charset: Option<&str>,
+) -> Option<String> {
+    let disposition = raw_header(message, &part.headers, "content-disposition");
+    let content_type = raw_header(message, &part.headers, "content-type");
+    if !disposition
+        .into_iter()
+        .chain(content_type)
+        .any(header::needs_normalising)
+    {
+        return None;
+    }
+    let mut rewritten = String::new();
+    for (name, raw) in [("Content-Disposition", disposition), ("Content-Type", content_type)] {
+        if let Some(raw) = raw {
+            rewritten.push_str(&format!("{name}: {}\r\n", header::normalise(raw, charset).trim_end()));
+        }
+    }
+    rewritten.push_str("\r\n");
+    let reread = MessageParser::default().parse_headers(rewritten.as_bytes())?;
+    let name = reread
+        .content_disposition()
+        .and_then(|cd| cd.attribute("filename"))
+        .or_else(|| reread.content_type().and_then(|ct| ct.attribute("name")))?;
+    Some(name.to_string())
 }
 
 /// The original message inside a PEC envelope (`postacert.eml`).

@@ -80,6 +80,10 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
         from.eq_ignore_ascii_case(&s("from")),
         format!("{from:?} != {:?}", s("from")),
     );
+    if let Some(want) = facts.get("from_name").and_then(|v| v.as_str()) {
+        let got = mail.from.as_ref().and_then(|p| p.name.clone()).unwrap_or_default();
+        expect("from_name", got == want, format!("{got:?} != {want:?}"));
+    }
     expect(
         "subject",
         squash(&mail.subject) == squash(&s("subject")),
