@@ -55,7 +55,19 @@ pub struct DeliveryReport {
     pub failed: Vec<String>,
     /// Recipients whose delivery is only delayed.
     pub delayed: Vec<String>,
+    /// Recipients the message reached (`Action: delivered`, `relayed`, `expanded`): a
+    /// delivery receipt, when nobody failed.
+    pub delivered: Vec<String>,
     /// Message-IDs of the original message, when the report quotes its headers.
+    pub original_message_ids: Vec<String>,
+}
+
+/// What a message disposition notification (RFC 8098, a read receipt) says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DispositionReport {
+    /// The disposition type, lowercase: `displayed`, `deleted`, `dispatched`, `processed`, …
+    pub disposition: String,
+    /// Message-IDs of the message it reports on (`Original-Message-ID`, quoted headers).
     pub original_message_ids: Vec<String>,
 }
 
@@ -95,6 +107,11 @@ pub struct InboundMail {
     pub pec: Option<Pec>,
     /// Delivery-status report, when the message is one.
     pub delivery_report: Option<DeliveryReport>,
+    /// Disposition notification (read receipt), when the message is one.
+    pub disposition_report: Option<DispositionReport>,
+    /// The message carries Microsoft's `X-MS-…` headers: Exchange or Outlook wrote or relayed
+    /// it (one sign of Exchange's read receipts that are no RFC 8098 report).
+    pub microsoft_headers: bool,
     /// mail-parser met undecodable content somewhere (kept as data, not an error).
     pub encoding_problem: bool,
 }
@@ -176,6 +193,7 @@ const KEPT_HEADERS: &[&str] = &[
     "x-sportello-ticket",
     "x-failed-recipients",
     "thread-topic",
+    "content-class",
 ];
 
 /// Parses one raw message. `max_bytes` bounds the work: larger input is refused unread.
@@ -265,6 +283,7 @@ fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
 
     let mut mail = plain_fields(message, headers);
     mail.delivery_report = delivery_report(message);
+    mail.disposition_report = disposition_report(message);
     mail
 }
 
@@ -292,6 +311,11 @@ fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> Inboun
         return_path: return_path(message),
         pec: None,
         delivery_report: None,
+        disposition_report: None,
+        microsoft_headers: message
+            .headers()
+            .iter()
+            .any(|h| h.name().get(..5).is_some_and(|p| p.eq_ignore_ascii_case("x-ms-"))),
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
 }
@@ -517,38 +541,90 @@ fn find_postacert<'a>(message: &'a Message<'a>) -> Option<&'a Message<'a>> {
     fallback
 }
 
-/// Reads the per-recipient blocks of a `message/delivery-status` part.
-fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
-    let is_report = message.content_type().is_some_and(|ct| {
+/// Whether the message is a `multipart/report` of this `report-type`.
+fn is_report(message: &Message<'_>, report_type: &str) -> bool {
+    message.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct
                 .attribute("report-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
-    });
-    if !is_report {
+                .is_some_and(|t| t.eq_ignore_ascii_case(report_type))
+    })
+}
+
+/// The `type/subtype` of a part, lowercase.
+fn part_type(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    let ct = part.content_type()?;
+    Some(format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase())
+}
+
+/// The Message-ID of the original a report quotes (its headers, or the whole message).
+fn quoted_original_id(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    match part_type(part)?.as_str() {
+        "text/rfc822-headers" | "message/rfc822-headers" => MessageParser::default()
+            .parse_headers(part.contents())?
+            .message_id()
+            .map(clean_id),
+        "message/rfc822" | "message/global" => match &part.body {
+            PartType::Message(inner) => inner.message_id().map(clean_id),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Reads the per-recipient blocks of a `message/delivery-status` part.
+fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
+    if !is_report(message, "delivery-status") {
         return None;
     }
     let mut report = DeliveryReport::default();
     for part in &message.parts {
-        let Some(ct) = part.content_type() else { continue };
-        let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
-        match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
-            ("message", "delivery-status") | ("message", "global-delivery-status") => {
+        match part_type(part).as_deref() {
+            Some("message/delivery-status" | "message/global-delivery-status") => {
                 read_status_fields(&String::from_utf8_lossy(part.contents()), &mut report);
             }
-            ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
-                if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
-                    report.original_message_ids.extend(headers.message_id().map(clean_id));
-                }
-            }
-            ("message", "rfc822") => {
-                if let PartType::Message(inner) = &part.body {
-                    report.original_message_ids.extend(inner.message_id().map(clean_id));
-                }
-            }
-            _ => {}
+            _ => report.original_message_ids.extend(quoted_original_id(part)),
         }
+    }
+    Some(report)
+}
+
+/// Reads the `message/disposition-notification` part of a read receipt (RFC 8098 §3.2).
+fn disposition_report(message: &Message<'_>) -> Option<DispositionReport> {
+    if !is_report(message, "disposition-notification") {
+        return None;
+    }
+    let mut report = DispositionReport::default();
+    let mut original = None;
+    for part in &message.parts {
+        match part_type(part).as_deref() {
+            Some("message/disposition-notification" | "message/global-disposition-notification") => {
+                let fields = normalise_newlines(&String::from_utf8_lossy(part.contents()));
+                for line in fields.lines() {
+                    let Some((name, value)) = line.split_once(':') else {
+                        continue;
+                    };
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        // "manual-action/MDN-sent-manually; displayed/…modifiers"
+                        "disposition" => {
+                            let kind = value.rsplit(';').next().unwrap_or_default();
+                            let kind = kind.split('/').next().unwrap_or_default();
+                            report.disposition = kind.trim().to_ascii_lowercase();
+                        }
+                        // The first one is the field; a hostile report may repeat it.
+                        "original-message-id" if original.is_none() => {
+                            original = Some(clean_id(value)).filter(|id| !id.is_empty());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => report.original_message_ids.extend(quoted_original_id(part)),
+        }
+    }
+    if let Some(id) = original {
+        report.original_message_ids.insert(0, id);
     }
     Some(report)
 }
@@ -584,6 +660,7 @@ fn read_status_fields(text: &str, report: &mut DeliveryReport) {
             match a.as_str() {
                 "failed" => report.failed.push(r),
                 "delayed" => report.delayed.push(r),
+                "delivered" | "relayed" | "expanded" => report.delivered.push(r),
                 _ => {}
             }
         }
@@ -730,6 +807,42 @@ mod tests {
         let result = parse_mail(raw, 1 << 20);
         std::panic::set_hook(hook);
         assert_eq!(result, Err(ParseFailure::ParserPanicked));
+    }
+
+    #[test]
+    fn reads_the_disposition_and_the_original_of_a_read_receipt() {
+        let raw = b"From: mario@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Letto: x\r\n\
+Content-Type: multipart/report; report-type=disposition-notification; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nLetto.\r\n\
+--b\r\nContent-Type: message/disposition-notification\r\n\r\n\
+Final-Recipient: rfc822;mario@example.org\r\nOriginal-Message-ID: <a@comune.example.it>\r\n\
+Original-Message-ID: <evil@example.org>\r\n\
+Disposition: manual-action/MDN-sent-manually; displayed/error\r\n\
+--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <b@comune.example.it>\r\n\r\n--b--\r\n";
+        let mail = parse_mail(raw, 1 << 20).expect("parses");
+        let report = mail.disposition_report.expect("a disposition report");
+        assert_eq!(report.disposition, "displayed");
+        assert_eq!(
+            report.original_message_ids,
+            vec!["a@comune.example.it", "b@comune.example.it"]
+        );
+        assert!(mail.delivery_report.is_none());
+        assert!(!mail.microsoft_headers);
+    }
+
+    #[test]
+    fn a_positive_dsn_lists_whom_it_reached() {
+        let raw = b"From: MAILER-DAEMON@mx.example.org\r\nTo: assistenza@comune.example.it\r\n\
+Subject: Successful Mail Delivery Report\r\nX-MS-Exchange-Organization-SCL: -1\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; u@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n\
+Final-Recipient: rfc822; v@example.org\r\nAction: relayed\r\nStatus: 2.0.0\r\n--b--\r\n";
+        let mail = parse_mail(raw, 1 << 20).expect("parses");
+        let report = mail.delivery_report.expect("a delivery report");
+        assert_eq!(report.delivered, vec!["u@example.org", "v@example.org"]);
+        assert!(report.failed.is_empty() && report.delayed.is_empty());
+        assert!(mail.microsoft_headers);
     }
 
     #[test]

@@ -155,6 +155,7 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
         "loop" => disposition == Disposition::Loop,
         "bounce" if is_failure => matches!(disposition, Disposition::Bounce(_)),
         "bounce" => disposition == Disposition::DelayNotice,
+        "receipt" => matches!(disposition, Disposition::Receipt(kind) if kind.label() == s("receipt")),
         other => {
             problems.push(format!("{name}: unknown category {other}"));
             true
@@ -162,6 +163,20 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
     };
     if !class_ok {
         problems.push(format!("{name}: classified {disposition:?}, manifest says {category}"));
+    }
+    if category == "receipt" {
+        // The mail it reports on: what the ticket is found by before the thread headers.
+        let want = strip_brackets(&s("original_message_id"));
+        let reported: Vec<&String> = mail
+            .disposition_report
+            .iter()
+            .flat_map(|r| &r.original_message_ids)
+            .chain(mail.delivery_report.iter().flat_map(|r| &r.original_message_ids))
+            .chain(&mail.in_reply_to)
+            .collect();
+        if reported.first().map(|id| id.as_str()) != Some(want.as_str()) {
+            problems.push(format!("{name}: reports on {reported:?}, manifest says {want}"));
+        }
     }
     if category == "bounce" && is_failure {
         let failed = s("failed_recipient").to_lowercase();
