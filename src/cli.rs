@@ -535,6 +535,8 @@ fn describe(outcome: &crate::intake::Outcome) -> String {
         Outcome::Operator(None) => "operator mail".into(),
         Outcome::Flagged(t) => format!("names {t} but the sender is not a participant: stored and flagged"),
         Outcome::Bounce(n) => format!("bounce: recipients marked undeliverable on {n} ticket(s)"),
+        Outcome::Receipt(Some(t)) => format!("receipt recorded on {t}"),
+        Outcome::Receipt(None) => "receipt naming no ticket of ours: stored, nothing else".into(),
         Outcome::Ignored(why) => format!("stored, not answered ({why})"),
         Outcome::Quarantined(e) => format!("quarantined: {e}"),
     }

@@ -143,6 +143,8 @@ spelled_enum! {
         Deliverable => "deliverable",
         /// A delivery report that refers to no mail of ours: nothing marked.
         UnverifiedBounce => "unverified-bounce",
+        /// A read, not-read or delivery receipt for mail of the ticket: recorded, nothing else.
+        Receipt => "receipt",
         /// A message could not be read or applied.
         Quarantined => "quarantined",
         /// A resolved ticket idle long enough was archived.

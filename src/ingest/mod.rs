@@ -3,7 +3,7 @@
 //! The sources are [`maildir`] and [`imap`]: they hand over [`Fetched`] messages and
 //! acknowledge them (flag, move) only after intake committed them. [`Prepared`] parses and
 //! hashes a message ahead of the write transaction. The decisions about one message are pure
-//! and live in the submodules: [`parse`] (bytes → facts), [`quote`] (fresh text), [`classify`]
+//! and live in the submodules: [`parse`] (bytes → facts), [`header`] (header text from raw bytes), [`quote`] (fresh text), [`classify`]
 //! (person or noise), [`thread`] (which ticket), [`bounce`] (which delivery failures to
 //! believe). What a message does to the help desk is `intake`'s: this module writes nothing.
 
@@ -11,6 +11,7 @@ pub mod bounce;
 pub mod calendar;
 pub mod classify;
 pub mod forward;
+pub mod header;
 pub mod html;
 pub mod imap;
 pub mod maildir;

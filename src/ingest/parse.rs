@@ -4,11 +4,13 @@
 //! transfer encoding and never panics; this module adds what a help desk needs on top:
 //! the fresh text of a reply (see [`super::quote`]), sanitised attachment names, the PEC
 //! envelope unwrapped to the original message, and the delivery-status facts of a bounce.
-//! A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
+//! The Subject, display names and file names are read again from the raw header bytes
+//! where mail-parser's reading loses characters (see [`super::header`]). A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
 //! quarantines.
 
 use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 
+use super::header;
 use super::quote::fresh_text;
 
 /// How deep PEC envelopes and forwarded messages are unwrapped.
@@ -53,7 +55,19 @@ pub struct DeliveryReport {
     pub failed: Vec<String>,
     /// Recipients whose delivery is only delayed.
     pub delayed: Vec<String>,
+    /// Recipients the message reached (`Action: delivered`, `relayed`, `expanded`): a
+    /// delivery receipt, when nobody failed.
+    pub delivered: Vec<String>,
     /// Message-IDs of the original message, when the report quotes its headers.
+    pub original_message_ids: Vec<String>,
+}
+
+/// What a message disposition notification (RFC 8098, a read receipt) says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DispositionReport {
+    /// The disposition type, lowercase: `displayed`, `deleted`, `dispatched`, `processed`, …
+    pub disposition: String,
+    /// Message-IDs of the message it reports on (`Original-Message-ID`, quoted headers).
     pub original_message_ids: Vec<String>,
 }
 
@@ -93,6 +107,11 @@ pub struct InboundMail {
     pub pec: Option<Pec>,
     /// Delivery-status report, when the message is one.
     pub delivery_report: Option<DeliveryReport>,
+    /// Disposition notification (read receipt), when the message is one.
+    pub disposition_report: Option<DispositionReport>,
+    /// The message carries Microsoft's `X-MS-…` headers: Exchange or Outlook wrote or relayed
+    /// it (one sign of Exchange's read receipts that are no RFC 8098 report).
+    pub microsoft_headers: bool,
     /// mail-parser met undecodable content somewhere (kept as data, not an error).
     pub encoding_problem: bool,
 }
@@ -174,6 +193,7 @@ const KEPT_HEADERS: &[&str] = &[
     "x-sportello-ticket",
     "x-failed-recipients",
     "thread-topic",
+    "content-class",
 ];
 
 /// Parses one raw message. `max_bytes` bounds the work: larger input is refused unread.
@@ -263,21 +283,26 @@ fn from_message(message: &Message<'_>, depth: usize) -> InboundMail {
 
     let mut mail = plain_fields(message, headers);
     mail.delivery_report = delivery_report(message);
+    mail.disposition_report = disposition_report(message);
     mail
 }
 
 fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> InboundMail {
     let (text, html_only) = body_text(message);
-    let attachments = attachments(message);
+    let charset = text_charset(message);
+    let attachments = attachments(message, charset.as_deref());
+    let subject = raw_header(message, message.headers(), "subject")
+        .map(|raw| header::decode(raw, charset.as_deref()))
+        .unwrap_or_default();
     InboundMail {
         message_id: message.message_id().map(clean_id).filter(|id| !id.is_empty()),
         in_reply_to: bounded_references(id_list(message.in_reply_to())),
         references: bounded_references(id_list(message.references())),
-        from: first_person(message.from()),
-        reply_to: first_person(message.reply_to()),
+        from: person(message, "from", charset.as_deref()),
+        reply_to: person(message, "reply-to", charset.as_deref()),
         to: addresses(message.to()),
         cc: addresses(message.cc()),
-        subject: one_line(message.subject().unwrap_or_default()),
+        subject: one_line(&subject),
         fresh_text: fresh_text(&text),
         text,
         html_only,
@@ -286,8 +311,55 @@ fn plain_fields(message: &Message<'_>, headers: Vec<(String, String)>) -> Inboun
         return_path: return_path(message),
         pec: None,
         delivery_report: None,
+        disposition_report: None,
+        microsoft_headers: message
+            .headers()
+            .iter()
+            .any(|h| h.name().get(..5).is_some_and(|p| p.eq_ignore_ascii_case("x-ms-"))),
         encoding_problem: message.parts.iter().any(|p| p.is_encoding_problem),
     }
+}
+
+/// The charset of the message's first text part that names one: what raw 8-bit header
+/// bytes were most likely written in (see [`header`]).
+fn text_charset(message: &Message<'_>) -> Option<String> {
+    message
+        .text_bodies()
+        .chain(message.html_bodies())
+        .find_map(|part| part.content_type()?.attribute("charset").map(str::to_string))
+}
+
+/// The raw bytes of a header's value (the first with that name) among `headers`.
+fn raw_header<'m>(message: &'m Message<'_>, headers: &[mail_parser::Header<'_>], name: &str) -> Option<&'m [u8]> {
+    let header = headers.iter().find(|h| h.name().eq_ignore_ascii_case(name))?;
+    // Header offsets count from the start of the outermost message, which is what the
+    // `raw_message` field holds (the method gives a nested message's own bytes).
+    message
+        .raw_message
+        .get(header.offset_start() as usize..header.offset_end() as usize)
+}
+
+/// The first address of a From-like header with its display name decoded by the rule of
+/// [`header`]: mail-parser reads the header again after [`header::normalise`] when its own
+/// reading would lose characters.
+fn person(message: &Message<'_>, name: &str, charset: Option<&str>) -> Option<Person> {
+    let parsed = match name {
+        "from" => message.from(),
+        _ => message.reply_to(),
+    };
+    let person = first_person(parsed)?;
+    let Some(raw) = raw_header(message, message.headers(), name).filter(|raw| header::needs_normalising(raw)) else {
+        return Some(person);
+    };
+    let rewritten = format!("From: {}\r\n\r\n", header::normalise(raw, charset));
+    let reread = MessageParser::default().parse_headers(rewritten.as_bytes());
+    Some(Person {
+        name: reread
+            .as_ref()
+            .and_then(|m| first_person(m.from()))
+            .and_then(|p| p.name),
+        ..person
+    })
 }
 
 /// The first text body, or the first HTML body converted, and whether HTML was all there was.
@@ -321,7 +393,7 @@ const REPORT_PARTS: &[&str] = &[
     "message/global",
 ];
 
-fn attachments(message: &Message<'_>) -> Vec<Attachment> {
+fn attachments(message: &Message<'_>, charset: Option<&str>) -> Vec<Attachment> {
     let is_report = message.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
     });
@@ -352,7 +424,9 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
             } else {
                 "allegato"
             };
-            let name = continued_filename(message, part).or_else(|| part.attachment_name().map(str::to_string));
+            let name = continued_filename(message, part)
+                .or_else(|| normalised_filename(message, part, charset))
+                .or_else(|| part.attachment_name().map(str::to_string));
             Attachment {
                 filename: sanitize_filename(name.as_deref().unwrap_or(fallback), fallback),
                 content_type,
@@ -366,12 +440,7 @@ fn attachments(message: &Message<'_>) -> Vec<Attachment> {
 /// filename*1*=…`), reassembled from the raw header: the segments must be joined as bytes
 /// before decoding, since a client may split a UTF-8 character between two of them.
 fn continued_filename(message: &Message<'_>, part: &mail_parser::MessagePart<'_>) -> Option<String> {
-    let raw = message.raw_message();
-    let header = part
-        .headers
-        .iter()
-        .find(|h| h.name().eq_ignore_ascii_case("content-disposition"))?;
-    let value = raw.get(header.offset_start() as usize..header.offset_end() as usize)?;
+    let value = raw_header(message, &part.headers, "content-disposition")?;
     let value = String::from_utf8_lossy(value);
     if !value.to_ascii_lowercase().contains("filename*0") {
         return None;
@@ -420,10 +489,39 @@ fn continued_filename(message: &Message<'_>, part: &mail_parser::MessagePart<'_>
             bytes.extend_from_slice(text.as_bytes());
         }
     }
-    Some(match charset.as_str() {
-        "iso-8859-1" | "iso-8859-15" | "latin1" | "windows-1252" => bytes.iter().map(|&b| b as char).collect(),
-        _ => String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    Some(header::decode_bytes(&charset, &bytes))
+}
+
+/// A file name whose raw parameters mail-parser would misread (raw 8-bit bytes, a name split
+/// over several encoded-words), read again from the part's headers after
+/// [`header::normalise`].
+fn normalised_filename(
+    message: &Message<'_>,
+    part: &mail_parser::MessagePart<'_>,
+    charset: Option<&str>,
+) -> Option<String> {
+    let disposition = raw_header(message, &part.headers, "content-disposition");
+    let content_type = raw_header(message, &part.headers, "content-type");
+    if !disposition
+        .into_iter()
+        .chain(content_type)
+        .any(header::needs_normalising)
+    {
+        return None;
+    }
+    let mut rewritten = String::new();
+    for (name, raw) in [("Content-Disposition", disposition), ("Content-Type", content_type)] {
+        if let Some(raw) = raw {
+            rewritten.push_str(&format!("{name}: {}\r\n", header::normalise(raw, charset).trim_end()));
+        }
+    }
+    rewritten.push_str("\r\n");
+    let reread = MessageParser::default().parse_headers(rewritten.as_bytes())?;
+    let name = reread
+        .content_disposition()
+        .and_then(|cd| cd.attribute("filename"))
+        .or_else(|| reread.content_type().and_then(|ct| ct.attribute("name")))?;
+    Some(name.to_string())
 }
 
 /// The original message inside a PEC envelope (`postacert.eml`).
@@ -443,38 +541,90 @@ fn find_postacert<'a>(message: &'a Message<'a>) -> Option<&'a Message<'a>> {
     fallback
 }
 
-/// Reads the per-recipient blocks of a `message/delivery-status` part.
-fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
-    let is_report = message.content_type().is_some_and(|ct| {
+/// Whether the message is a `multipart/report` of this `report-type`.
+fn is_report(message: &Message<'_>, report_type: &str) -> bool {
+    message.content_type().is_some_and(|ct| {
         ct.ctype().eq_ignore_ascii_case("multipart")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
             && ct
                 .attribute("report-type")
-                .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
-    });
-    if !is_report {
+                .is_some_and(|t| t.eq_ignore_ascii_case(report_type))
+    })
+}
+
+/// The `type/subtype` of a part, lowercase.
+fn part_type(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    let ct = part.content_type()?;
+    Some(format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()).to_ascii_lowercase())
+}
+
+/// The Message-ID of the original a report quotes (its headers, or the whole message).
+fn quoted_original_id(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    match part_type(part)?.as_str() {
+        "text/rfc822-headers" | "message/rfc822-headers" => MessageParser::default()
+            .parse_headers(part.contents())?
+            .message_id()
+            .map(clean_id),
+        "message/rfc822" | "message/global" => match &part.body {
+            PartType::Message(inner) => inner.message_id().map(clean_id),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Reads the per-recipient blocks of a `message/delivery-status` part.
+fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
+    if !is_report(message, "delivery-status") {
         return None;
     }
     let mut report = DeliveryReport::default();
     for part in &message.parts {
-        let Some(ct) = part.content_type() else { continue };
-        let subtype = ct.subtype().unwrap_or_default().to_ascii_lowercase();
-        match (ct.ctype().to_ascii_lowercase().as_str(), subtype.as_str()) {
-            ("message", "delivery-status") | ("message", "global-delivery-status") => {
+        match part_type(part).as_deref() {
+            Some("message/delivery-status" | "message/global-delivery-status") => {
                 read_status_fields(&String::from_utf8_lossy(part.contents()), &mut report);
             }
-            ("text", "rfc822-headers") | ("message", "rfc822-headers") => {
-                if let Some(headers) = MessageParser::default().parse_headers(part.contents()) {
-                    report.original_message_ids.extend(headers.message_id().map(clean_id));
-                }
-            }
-            ("message", "rfc822") => {
-                if let PartType::Message(inner) = &part.body {
-                    report.original_message_ids.extend(inner.message_id().map(clean_id));
-                }
-            }
-            _ => {}
+            _ => report.original_message_ids.extend(quoted_original_id(part)),
         }
+    }
+    Some(report)
+}
+
+/// Reads the `message/disposition-notification` part of a read receipt (RFC 8098 §3.2).
+fn disposition_report(message: &Message<'_>) -> Option<DispositionReport> {
+    if !is_report(message, "disposition-notification") {
+        return None;
+    }
+    let mut report = DispositionReport::default();
+    let mut original = None;
+    for part in &message.parts {
+        match part_type(part).as_deref() {
+            Some("message/disposition-notification" | "message/global-disposition-notification") => {
+                let fields = normalise_newlines(&String::from_utf8_lossy(part.contents()));
+                for line in fields.lines() {
+                    let Some((name, value)) = line.split_once(':') else {
+                        continue;
+                    };
+                    match name.trim().to_ascii_lowercase().as_str() {
+                        // "manual-action/MDN-sent-manually; displayed/…modifiers"
+                        "disposition" => {
+                            let kind = value.rsplit(';').next().unwrap_or_default();
+                            let kind = kind.split('/').next().unwrap_or_default();
+                            report.disposition = kind.trim().to_ascii_lowercase();
+                        }
+                        // The first one is the field; a hostile report may repeat it.
+                        "original-message-id" if original.is_none() => {
+                            original = Some(clean_id(value)).filter(|id| !id.is_empty());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => report.original_message_ids.extend(quoted_original_id(part)),
+        }
+    }
+    if let Some(id) = original {
+        report.original_message_ids.insert(0, id);
     }
     Some(report)
 }
@@ -510,6 +660,7 @@ fn read_status_fields(text: &str, report: &mut DeliveryReport) {
             match a.as_str() {
                 "failed" => report.failed.push(r),
                 "delayed" => report.delayed.push(r),
+                "delivered" | "relayed" | "expanded" => report.delivered.push(r),
                 _ => {}
             }
         }
@@ -656,6 +807,42 @@ mod tests {
         let result = parse_mail(raw, 1 << 20);
         std::panic::set_hook(hook);
         assert_eq!(result, Err(ParseFailure::ParserPanicked));
+    }
+
+    #[test]
+    fn reads_the_disposition_and_the_original_of_a_read_receipt() {
+        let raw = b"From: mario@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: Letto: x\r\n\
+Content-Type: multipart/report; report-type=disposition-notification; boundary=b\r\n\r\n\
+--b\r\nContent-Type: text/plain\r\n\r\nLetto.\r\n\
+--b\r\nContent-Type: message/disposition-notification\r\n\r\n\
+Final-Recipient: rfc822;mario@example.org\r\nOriginal-Message-ID: <a@comune.example.it>\r\n\
+Original-Message-ID: <evil@example.org>\r\n\
+Disposition: manual-action/MDN-sent-manually; displayed/error\r\n\
+--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <b@comune.example.it>\r\n\r\n--b--\r\n";
+        let mail = parse_mail(raw, 1 << 20).expect("parses");
+        let report = mail.disposition_report.expect("a disposition report");
+        assert_eq!(report.disposition, "displayed");
+        assert_eq!(
+            report.original_message_ids,
+            vec!["a@comune.example.it", "b@comune.example.it"]
+        );
+        assert!(mail.delivery_report.is_none());
+        assert!(!mail.microsoft_headers);
+    }
+
+    #[test]
+    fn a_positive_dsn_lists_whom_it_reached() {
+        let raw = b"From: MAILER-DAEMON@mx.example.org\r\nTo: assistenza@comune.example.it\r\n\
+Subject: Successful Mail Delivery Report\r\nX-MS-Exchange-Organization-SCL: -1\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n\
+--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; u@example.org\r\nAction: delivered\r\nStatus: 2.0.0\r\n\r\n\
+Final-Recipient: rfc822; v@example.org\r\nAction: relayed\r\nStatus: 2.0.0\r\n--b--\r\n";
+        let mail = parse_mail(raw, 1 << 20).expect("parses");
+        let report = mail.delivery_report.expect("a delivery report");
+        assert_eq!(report.delivered, vec!["u@example.org", "v@example.org"]);
+        assert!(report.failed.is_empty() && report.delayed.is_empty());
+        assert!(mail.microsoft_headers);
     }
 
     #[test]

@@ -56,6 +56,8 @@ pub enum Outcome {
     Operator(Option<TicketId>),
     /// A bounce: its failed recipients were marked on this many tickets.
     Bounce(usize),
+    /// A read, not-read or delivery receipt, recorded on this ticket (none: ours it is not).
+    Receipt(Option<TicketId>),
     /// Stored, no ticket, never answered (the disposition's label).
     Ignored(&'static str),
     /// Could not be read or applied: quarantined with this error.
@@ -288,6 +290,7 @@ fn apply_one(
     match classify::classify(mail, &intake.config.helpdesk.address) {
         Disposition::Person => apply_person(conn, intake, &stored, now),
         Disposition::Bounce(failed) => apply_bounce(conn, intake, &stored, &failed, now),
+        Disposition::Receipt(kind) => receipt::apply(conn, &stored, kind, now),
         other => {
             stored.insert(conn, None, other.label(), false)?;
             Ok(Outcome::Ignored(other.label()))
@@ -725,5 +728,6 @@ fn apply_bounce(
     Ok(Outcome::Bounce(touched))
 }
 
+mod receipt;
 #[cfg(test)]
 mod tests;

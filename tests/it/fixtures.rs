@@ -80,6 +80,10 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
         from.eq_ignore_ascii_case(&s("from")),
         format!("{from:?} != {:?}", s("from")),
     );
+    if let Some(want) = facts.get("from_name").and_then(|v| v.as_str()) {
+        let got = mail.from.as_ref().and_then(|p| p.name.clone()).unwrap_or_default();
+        expect("from_name", got == want, format!("{got:?} != {want:?}"));
+    }
     expect(
         "subject",
         squash(&mail.subject) == squash(&s("subject")),
@@ -153,6 +157,7 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
         "loop" => disposition == Disposition::Loop,
         "bounce" if is_failure => matches!(disposition, Disposition::Bounce(_)),
         "bounce" => disposition == Disposition::DelayNotice,
+        "receipt" => matches!(disposition, Disposition::Receipt(kind) if kind.label() == s("receipt")),
         other => {
             problems.push(format!("{name}: unknown category {other}"));
             true
@@ -160,6 +165,20 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
     };
     if !class_ok {
         problems.push(format!("{name}: classified {disposition:?}, manifest says {category}"));
+    }
+    if category == "receipt" {
+        // The mail it reports on: what the ticket is found by before the thread headers.
+        let want = strip_brackets(&s("original_message_id"));
+        let reported: Vec<&String> = mail
+            .disposition_report
+            .iter()
+            .flat_map(|r| &r.original_message_ids)
+            .chain(mail.delivery_report.iter().flat_map(|r| &r.original_message_ids))
+            .chain(&mail.in_reply_to)
+            .collect();
+        if reported.first().map(|id| id.as_str()) != Some(want.as_str()) {
+            problems.push(format!("{name}: reports on {reported:?}, manifest says {want}"));
+        }
     }
     if category == "bounce" && is_failure {
         let failed = s("failed_recipient").to_lowercase();

@@ -9,6 +9,8 @@
 //! - `ops`: what running it in a municipality's IT needs: the data folder's permissions,
 //!   `check-config`, the start-up line, logins the real servers refuse.
 //!
+//! - `receipts`: read, not-read and delivery receipts recorded on their ticket, nothing else.
+//!
 //! `support` holds the shared helpers.
 
 mod attacks;
@@ -19,6 +21,7 @@ mod http;
 mod kb;
 mod mailserver;
 mod ops;
+mod receipts;
 mod report;
 mod support;
 mod workflow;
