@@ -364,6 +364,9 @@ pub struct Intake {
     /// An operator notice quotes at most this much of a message's text (the ticket keeps it
     /// all).
     pub notice_text_bytes: usize,
+    /// A notice (or an operator's answer) carries its files up to this many bytes in total;
+    /// beyond that it lists them.
+    pub notice_attachment_bytes: u64,
 }
 
 /// `[[operator]]`: one member of the help-desk staff.
@@ -572,6 +575,7 @@ impl Config {
                 batch_size: Some(self.intake.batch_size.into()),
                 batch_bytes: Some(self.intake.batch_bytes as i64),
                 notice_text_bytes: Some(self.intake.notice_text_bytes as i64),
+                notice_attachment_bytes: Some(self.intake.notice_attachment_bytes as i64),
             },
             operators: RawOperators {
                 transcript: Some(
@@ -945,6 +949,7 @@ struct RawIntake {
     batch_size: Option<i64>,
     batch_bytes: Option<i64>,
     notice_text_bytes: Option<i64>,
+    notice_attachment_bytes: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1469,6 +1474,12 @@ impl Validator<'_> {
         let batch_size = self.bounded("intake.batch_size", raw.batch_size, 500, 1..=10_000);
         let batch_bytes = self.bounded("intake.batch_bytes", raw.batch_bytes, 32 * MIB, MIB..=4096 * MIB);
         let notice_text_bytes = self.bounded("intake.notice_text_bytes", raw.notice_text_bytes, 32 * 1024, 1024..=MIB);
+        let notice_attachment_bytes = self.bounded(
+            "intake.notice_attachment_bytes",
+            raw.notice_attachment_bytes,
+            10 * MIB,
+            0..=100 * MIB,
+        );
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,
@@ -1478,6 +1489,7 @@ impl Validator<'_> {
             batch_size: batch_size as u32,
             batch_bytes: batch_bytes as u64,
             notice_text_bytes: notice_text_bytes as usize,
+            notice_attachment_bytes: notice_attachment_bytes as u64,
         }
     }
 

@@ -359,6 +359,42 @@ fn letter(
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
 }
 
+/// Files carried by a mail up to `[intake] notice_attachment_bytes` in total, and the list of
+/// all of them for its text (name, type, size, and whether it is attached).
+fn carried_files(
+    ctx: &Context<'_>,
+    files: &[crate::store::attachments::StoredFile],
+) -> anyhow::Result<(Vec<(String, String, Vec<u8>)>, Vec<Value>)> {
+    let mut budget = ctx.config.intake.notice_attachment_bytes;
+    let mut carried = Vec::new();
+    let mut listed = Vec::new();
+    for file in files {
+        let attached = match &file.sha256 {
+            Some(sha) if file.size <= budget => {
+                let bytes = crate::store::attachments::read(&ctx.config.helpdesk.data_dir, sha)?;
+                budget -= file.size;
+                carried.push((file.filename.clone(), file.content_type.clone(), bytes));
+                true
+            }
+            _ => false,
+        };
+        listed.push(
+            context! { name => file.filename.clone(), content_type => file.content_type.clone(),
+            size => human_size(file.size), attached, kept => file.sha256.is_some() },
+        );
+    }
+    Ok((carried, listed))
+}
+
+/// "820 B", "14 KB", "2,3 MB".
+fn human_size(bytes: u64) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{} KB", bytes / 1024),
+        _ => format!("{:.1} MB", bytes as f64 / 1_048_576.0).replace('.', ","),
+    }
+}
+
 /// Sends the requester the desk's `letter`; returns its Message-ID, none when it could not
 /// leave (no usable address: an event says so).
 fn send_letter(
@@ -463,6 +499,14 @@ fn send_letter(
             Vec::new(),
         ),
     };
+    // An operator's own files (a PDF guide) go to the requester with their answer or
+    // resolution, within the same bound as notices.
+    let attachments = if matches!(letter, Letter::Answer { .. } | Letter::Closing { .. }) {
+        let files = crate::store::attachments::of_operator_mail(conn, &ticket.id.to_string())?;
+        carried_files(ctx, &files)?.0
+    } else {
+        attachments
+    };
     self::letter(conn, ctx, ticket, purpose, template, vars, attachments)
 }
 
@@ -526,6 +570,20 @@ pub fn notify_operators(
     } else {
         Vec::new()
     };
+    // What the requester sent comes along (issue 14, item 6: a reply with only a screenshot
+    // reached the technician as an empty notice).
+    let about_their_mail = matches!(
+        notice.kind,
+        NoticeKind::New | NoticeKind::Message | NoticeKind::Reopened | NoticeKind::Reminder | NoticeKind::Complaint
+    );
+    let (carried, files) = if about_their_mail {
+        carried_files(
+            ctx,
+            &crate::store::attachments::of_latest_request(conn, &ticket.id.to_string())?,
+        )?
+    } else {
+        (Vec::new(), Vec::new())
+    };
     // A 2 MB one-line message must not make a 2 MB notice: the ticket keeps the whole text.
     let (quoted, text_cut) = crate::notify::bounded_text(&notice.text, ctx.config.intake.notice_text_bytes);
     let vars = context! {
@@ -542,6 +600,7 @@ pub fn notify_operators(
         resolution_due => cycle.as_ref().and_then(|c| c.resolution_due).map(|t| ctx.local(t)).unwrap_or_default(),
         text => quoted,
         text_cut => text_cut,
+        files => files,
         note => notice.note,
         marker => ticket.kind.as_str(),
         reason => notice.reason,
@@ -560,6 +619,7 @@ pub fn notify_operators(
         // (with the stable subject "[TCK-…] subject").
         let mail = OutgoingMail {
             references: vec![format!("{}.notices@{}", ticket.id, ctx.sender.domain())],
+            attachments: carried.clone(),
             ..OutgoingMail::automatic(MailPurpose::Notify, Some(ticket.id), to, rendered.clone())
         };
         outbox::enqueue_as(

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 /// One attachment as it arrived (by mail or through the portal).
@@ -91,4 +91,72 @@ fn save_blob(data_dir: &Path, bytes: &[u8], durable: bool) -> anyhow::Result<Str
         std::fs::rename(&tmp, &path).with_context(|| format!("renaming {}", tmp.display()))?;
     }
     Ok(sha)
+}
+
+/// A stored attachment, as notices and letters list and carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    /// The row.
+    pub id: i64,
+    /// Safe base name.
+    pub filename: String,
+    /// `type/subtype`.
+    pub content_type: String,
+    /// Size in bytes, as it arrived.
+    pub size: u64,
+    /// Its content's name under `attachments/`; none when it was dropped.
+    pub sha256: Option<String>,
+}
+
+fn files_of(conn: &Connection, message: i64) -> rusqlite::Result<Vec<StoredFile>> {
+    conn.prepare_cached(
+        "SELECT id, filename, content_type, size, sha256 FROM attachments WHERE message = ?1 ORDER BY id",
+    )?
+    .query_map([message], |r| {
+        Ok(StoredFile {
+            id: r.get(0)?,
+            filename: r.get(1)?,
+            content_type: r.get(2)?,
+            size: r.get::<_, i64>(3)?.max(0) as u64,
+            sha256: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+/// The files of the requester's side's newest message on `ticket` (the request, or the reply
+/// a notice is about).
+pub fn of_latest_request(conn: &Connection, ticket: &str) -> rusqlite::Result<Vec<StoredFile>> {
+    let newest: Option<i64> = conn
+        .prepare_cached(
+            "SELECT max(id) FROM messages WHERE ticket_id = ?1 AND direction = 'in'
+               AND disposition IN ('person', 'portal', 'phone', 'forward') AND flagged = 0",
+        )?
+        .query_row([ticket], |r| r.get(0))?;
+    newest.map_or_else(|| Ok(Vec::new()), |id| files_of(conn, id))
+}
+
+/// The files of the operator's mail being applied: the ticket's newest incoming message,
+/// when it is an operator's (it was stored just before its commands are applied).
+pub fn of_operator_mail(conn: &Connection, ticket: &str) -> rusqlite::Result<Vec<StoredFile>> {
+    let newest: Option<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, disposition FROM messages WHERE ticket_id = ?1 AND direction = 'in' ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match newest {
+        Some((id, disposition)) if disposition == "operator" => files_of(conn, id),
+        _ => Ok(Vec::new()),
+    }
+}
+
+/// The content of a stored file.
+pub fn read(data_dir: &Path, sha256: &str) -> anyhow::Result<Vec<u8>> {
+    // The name comes from our own rows, but a path is built from it: hex only.
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        anyhow::bail!("{sha256:?} is not an attachment's content name");
+    }
+    let path = data_dir.join("attachments").join(&sha256[..2]).join(sha256);
+    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
 }

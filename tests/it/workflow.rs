@@ -876,3 +876,55 @@ fn a_retyped_reply_quoting_its_number_threads_only_into_the_senders_ticket() {
         notice.text
     );
 }
+
+/// Issue 14, item 6: a reply carrying only a screenshot reaches the technician with the file
+/// (listed and attached); an operator's own file goes to the requester with the answer.
+#[test]
+fn files_travel_both_ways() {
+    let sandbox = Sandbox::with_config(CONFIG);
+    let requester = "anna@example.org";
+    let giulia = "giulia.bianchi@comune.example.it";
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==";
+    let request = format!(
+        "From: {requester}\r\nTo: assistenza@comune.example.it\r\nSubject: Errore\r\nMessage-ID: <f1@example.org>\r\n\
+         MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\r\n\
+         --b\r\nContent-Type: image/png; name=\"schermata.png\"\r\nContent-Disposition: attachment; filename=\"schermata.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{png}\r\n--b--\r\n"
+    );
+    ingest(&sandbox, "2026-03-09T09:00:00+01:00", request);
+    let notice = last(&sandbox, "notify", giulia);
+    assert!(
+        notice
+            .text
+            .contains("Allegati:\n  - schermata.png (image/png, 70 B) — allegato"),
+        "{}",
+        notice.text
+    );
+    assert!(
+        notice.text.contains("filename=\"schermata.png\""),
+        "the file is attached: {}",
+        notice.text
+    );
+    let pdf =
+        "JVBERi0xLjQKJcTl8uXrCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCnRyYWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==";
+    let answer = format!(
+        "{AUTH_PASS}From: Operatore <{giulia}>\r\nTo: assistenza@comune.example.it\r\nSubject: Re: [TCK-2026-00001] Errore\r\n\
+         Message-ID: <fa1@comune.example.it>\r\nIn-Reply-To: <{id}>\r\nReferences: <{id}>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"c\"\r\n\r\n--c\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Le allego la guida alla firma.\r\n--c\r\nContent-Type: application/pdf; name=\"guida-firma.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"guida-firma.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{pdf}\r\n--c--\r\n",
+        id = notice.message_id
+    );
+    ingest(&sandbox, "2026-03-09T09:30:00+01:00", answer);
+    let letter = last(&sandbox, "answer", requester);
+    assert!(
+        letter.text.contains("Le allego la guida alla firma."),
+        "{}",
+        letter.text
+    );
+    assert!(
+        letter.text.contains("filename=\"guida-firma.pdf\""),
+        "the operator's file goes along: {}",
+        letter.text
+    );
+}
