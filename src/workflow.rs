@@ -359,12 +359,15 @@ fn letter(
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
 }
 
+/// A mail's attachments: (file name, content type, bytes).
+type MailFiles = Vec<(String, String, Vec<u8>)>;
+
 /// Files carried by a mail up to `[intake] notice_attachment_bytes` in total, and the list of
 /// all of them for its text (name, type, size, and whether it is attached).
 fn carried_files(
     ctx: &Context<'_>,
     files: &[crate::store::attachments::StoredFile],
-) -> anyhow::Result<(Vec<(String, String, Vec<u8>)>, Vec<Value>)> {
+) -> anyhow::Result<(MailFiles, Vec<Value>)> {
     let mut budget = ctx.config.intake.notice_attachment_bytes;
     let mut carried = Vec::new();
     let mut listed = Vec::new();
