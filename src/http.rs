@@ -58,6 +58,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/form"),
     ("GET", "/t/{id}/{secret}"),
     ("POST", "/t/{id}/{secret}"),
+    ("GET", "/t/{id}/{secret}/file/{file}"),
 ];
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
@@ -248,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/form", get(form_page))
         .route("/t/{id}/{secret}", get(status_page).post(status_reply))
+        .route("/t/{id}/{secret}/file/{file}", get(status_file))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(with_security_headers))
         .with_state(state)
@@ -958,20 +960,78 @@ async fn status_page(State(state): State<AppState>, Path((id, secret)): Path<(St
                 return Ok(None);
             };
             let thread = portal::public_thread(store.conn(), row.id)?;
+            let files = portal::public_files(store.conn(), row.id)?;
             let technician = row
                 .assignee
                 .as_deref()
                 .and_then(|a| inner.config.operator(a))
                 .map(|o| o.name.clone());
             let token = inner.key.sign("reply", &format!("{}/{}", row.id, row.secret));
-            Ok(Some((row, technician, thread, token)))
+            Ok(Some((row, technician, thread, files, token)))
         })
         .await;
     match found {
-        Ok(Some((row, technician, thread, token))) => html(
+        Ok(Some((row, technician, thread, files, token))) => html(
             StatusCode::OK,
-            status_html(&state.0, &row, technician.as_deref(), &thread, &token),
+            status_html(&state.0, &row, technician.as_deref(), &thread, &files, &token),
         ),
+        Ok(None) => not_found(&state.0),
+        Err(response) => response,
+    }
+}
+
+/// A file the requester's side sent, from the status page: the ticket's secret is the key, and
+/// the file must be one of that ticket's public files. Always a download (`octet-stream`,
+/// `attachment`), so an uploaded page can never run as ours.
+async fn status_file(
+    State(state): State<AppState>,
+    Path((id, secret, file)): Path<(String, String, String)>,
+) -> Response {
+    let found = state
+        .db(move |inner, store| {
+            let Some(row) = find_by_secret(store, &id, &secret)? else {
+                return Ok(None);
+            };
+            let Ok(file) = file.parse::<i64>() else {
+                return Ok(None);
+            };
+            let Some(stored) = portal::public_files(store.conn(), row.id)?
+                .into_iter()
+                .find(|f| f.id == file)
+            else {
+                return Ok(None);
+            };
+            let Some(sha) = stored.sha256.as_deref() else {
+                return Ok(None);
+            };
+            let bytes = crate::store::attachments::read(&inner.config.helpdesk.data_dir, sha)?;
+            Ok(Some((stored.filename, bytes)))
+        })
+        .await;
+    match found {
+        Ok(Some((name, bytes))) => {
+            let ascii: String = name
+                .chars()
+                .map(|c| {
+                    let plain = c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
+                    if plain { c } else { '_' }
+                })
+                .collect();
+            let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+            let disposition = format!(
+                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+                encoded.replace('+', "%20")
+            );
+            (
+                StatusCode::OK,
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                    (axum::http::header::CONTENT_DISPOSITION, disposition),
+                ],
+                bytes,
+            )
+                .into_response()
+        }
         Ok(None) => not_found(&state.0),
         Err(response) => response,
     }
@@ -1108,6 +1168,7 @@ fn status_html(
     row: &tickets::TicketRow,
     technician: Option<&str>,
     thread: &[PublicMessage],
+    files: &[crate::store::attachments::StoredFile],
     token: &str,
 ) -> anyhow::Result<String> {
     let timezone = inner.config.calendar.timezone;
@@ -1142,6 +1203,11 @@ fn status_html(
             technician,
             thread,
             action => format!("/t/{}/{}", row.id, row.secret),
+            files => files
+                .iter()
+                .map(|f| context! { name => f.filename.as_str(), size => f.size,
+                link => format!("/t/{}/{}/file/{}", row.id, row.secret, f.id) })
+                .collect::<Vec<_>>(),
             csrf => token,
         },
     )

@@ -20,6 +20,26 @@ pub struct PublicMessage {
     pub text: String,
 }
 
+/// The files the requester's side sent on `ticket` (kept ones only), for the status page.
+pub fn public_files(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<super::attachments::StoredFile>> {
+    conn.prepare_cached(
+        "SELECT a.id, a.filename, a.content_type, a.size, a.sha256 FROM attachments a JOIN messages m ON m.id = a.message
+         WHERE m.ticket_id = ?1 AND m.direction = 'in' AND m.flagged = 0
+           AND m.disposition IN ('person', 'portal', 'phone', 'forward') AND a.sha256 IS NOT NULL
+         ORDER BY a.id",
+    )?
+    .query_map([ticket.to_string()], |r| {
+        Ok(super::attachments::StoredFile {
+            id: r.get(0)?,
+            filename: r.get(1)?,
+            content_type: r.get(2)?,
+            size: r.get::<_, i64>(3)?.max(0) as u64,
+            sha256: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
 /// The public part of a ticket's thread, in order: the requester's messages and the letters
 /// to them; never operators' notices, notes or internal mails, nor a stranger's message
 /// flagged on the ticket.

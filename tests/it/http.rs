@@ -192,6 +192,30 @@ fn the_public_form_needs_its_token_and_is_rate_limited() {
     );
     assert_eq!(ok.status, 201, "{}", ok.text());
     assert!(ok.text().contains("TCK-2026-00001") && ok.text().contains("/t/TCK-2026-00001/"));
+    // Issue 14, item 6: the status page lists the requester's file, downloadable with the
+    // ticket's secret only, and always as a download.
+    let created = ok.text();
+    let at = created.find("/t/TCK-2026-00001/").expect("status link");
+    let link: String = created[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || "/-".contains(*c))
+        .collect();
+    let status = get(port, &link).text();
+    let file_at = status.find("/file/").expect("a file link");
+    let file_link = &status
+        [status[..file_at].rfind("href=\"").expect("href") + 6..file_at + status[file_at..].find('"').expect("end")];
+    assert!(status.contains(">schermata.png</a>"), "{status}");
+    let download = get(port, file_link);
+    assert_eq!(download.status, 200);
+    assert_eq!(download.body, b"\x89PNG fake image bytes");
+    assert_eq!(download.header("content-type"), Some("application/octet-stream"));
+    assert!(
+        download
+            .header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment; filename=\"schermata.png\""))
+    );
+    let wrong_secret = file_link.replacen("/t/TCK-2026-00001/", "/t/TCK-2026-00001/0", 1);
+    assert_eq!(get(port, &wrong_secret).status, 404);
     let (ct, body) = fields("forged.0123456789abcdef");
     assert_eq!(
         http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body).status,
