@@ -59,6 +59,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/t/{id}/{secret}"),
     ("POST", "/t/{id}/{secret}"),
     ("GET", "/t/{id}/{secret}/file/{file}"),
+    ("GET", "/f/{file}/{expires}/{signature}"),
 ];
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
@@ -250,6 +251,7 @@ pub fn router(state: AppState) -> Router {
         .route("/form", get(form_page))
         .route("/t/{id}/{secret}", get(status_page).post(status_reply))
         .route("/t/{id}/{secret}/file/{file}", get(status_file))
+        .route("/f/{file}/{expires}/{signature}", get(signed_file))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(with_security_headers))
         .with_state(state)
@@ -1009,32 +1011,66 @@ async fn status_file(
         })
         .await;
     match found {
-        Ok(Some((name, bytes))) => {
-            let ascii: String = name
-                .chars()
-                .map(|c| {
-                    let plain = c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
-                    if plain { c } else { '_' }
-                })
-                .collect();
-            let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
-            let disposition = format!(
-                "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
-                encoded.replace('+', "%20")
-            );
-            (
-                StatusCode::OK,
-                [
-                    (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
-                    (axum::http::header::CONTENT_DISPOSITION, disposition),
-                ],
-                bytes,
-            )
-                .into_response()
-        }
+        Ok(Some((name, bytes))) => download(&name, bytes),
         Ok(None) => not_found(&state.0),
         Err(response) => response,
     }
+}
+
+/// A file too large for the notice that named it: the link is signed with the help desk's key
+/// and expires (`workflow::FILE_LINK_DAYS`); anything else is a 404 like a missing file.
+async fn signed_file(
+    State(state): State<AppState>,
+    Path((file, expires, signature)): Path<(String, String, String)>,
+) -> Response {
+    let found = state
+        .db(move |inner, store| {
+            let data = format!("{file}/{expires}");
+            let fresh = expires.parse::<i64>().is_ok_and(|e| e >= inner.clock.now().timestamp());
+            if !fresh || !inner.key.verify_signature("file", &data, &signature) {
+                return Ok(None);
+            }
+            let Ok(id) = file.parse::<i64>() else { return Ok(None) };
+            let Some(stored) = crate::store::attachments::find(store.conn(), id)? else {
+                return Ok(None);
+            };
+            let Some(sha) = stored.sha256.as_deref() else {
+                return Ok(None);
+            };
+            let bytes = crate::store::attachments::read(&inner.config.helpdesk.data_dir, sha)?;
+            Ok(Some((stored.filename, bytes)))
+        })
+        .await;
+    match found {
+        Ok(Some((name, bytes))) => download(&name, bytes),
+        Ok(None) => not_found(&state.0),
+        Err(response) => response,
+    }
+}
+
+/// A file as a download: `octet-stream` and `attachment`, so it never runs as one of our pages.
+fn download(name: &str, bytes: Vec<u8>) -> Response {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            let plain = c == ' ' || (c.is_ascii_graphic() && c != '"' && c != '\\');
+            if plain { c } else { '_' }
+        })
+        .collect();
+    let encoded: String = form_urlencoded::byte_serialize(name.as_bytes()).collect();
+    let disposition = format!(
+        "attachment; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        encoded.replace('+', "%20")
+    );
+    (
+        StatusCode::OK,
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 async fn status_reply(

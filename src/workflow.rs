@@ -359,6 +359,9 @@ fn letter(
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
 }
 
+/// How long the download link of a file too large to attach to a notice works.
+pub const FILE_LINK_DAYS: i64 = 30;
+
 /// A mail's attachments: (file name, content type, bytes).
 type MailFiles = Vec<(String, String, Vec<u8>)>;
 
@@ -381,9 +384,18 @@ fn carried_files(
             }
             _ => false,
         };
+        // Beyond the bound, a signed link that expires (when the HTTP interface is on).
+        let link = match (&ctx.config.http, attached, &file.sha256) {
+            (Some(http), false, Some(_)) => {
+                let expires = (ctx.now + chrono::TimeDelta::days(FILE_LINK_DAYS)).timestamp();
+                let data = format!("{}/{expires}", file.id);
+                format!("{}/f/{data}/{}", http.public_url, ctx.key.sign("file", &data))
+            }
+            _ => String::new(),
+        };
         listed.push(
             context! { name => file.filename.clone(), content_type => file.content_type.clone(),
-            size => human_size(file.size), attached, kept => file.sha256.is_some() },
+            size => human_size(file.size), attached, kept => file.sha256.is_some(), link },
         );
     }
     Ok((carried, listed))

@@ -151,6 +151,21 @@ pub fn of_operator_mail(conn: &Connection, ticket: &str) -> rusqlite::Result<Vec
     }
 }
 
+/// One stored file by its row.
+pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<StoredFile>> {
+    conn.prepare_cached("SELECT id, filename, content_type, size, sha256 FROM attachments WHERE id = ?1")?
+        .query_row([id], |r| {
+            Ok(StoredFile {
+                id: r.get(0)?,
+                filename: r.get(1)?,
+                content_type: r.get(2)?,
+                size: r.get::<_, i64>(3)?.max(0) as u64,
+                sha256: r.get(4)?,
+            })
+        })
+        .optional()
+}
+
 /// The content of a stored file.
 pub fn read(data_dir: &Path, sha256: &str) -> anyhow::Result<Vec<u8>> {
     // The name comes from our own rows, but a path is built from it: hex only.

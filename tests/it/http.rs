@@ -682,3 +682,57 @@ fn pages_carry_security_headers_and_a_double_at_is_refused_as_input() {
     let answer = post_json(port, "/api/v1/tickets", Some(TOKEN), &request);
     assert_eq!(answer.status, 422, "{}", answer.text());
 }
+
+/// Issue 14, item 6: a file too large to attach to the notice is linked there, signed and
+/// expiring; the link works as it was sent, and not when anything in it is changed.
+#[test]
+fn a_file_too_large_for_the_notice_is_a_signed_link() {
+    let server = start("[intake]\nnotice_attachment_bytes = 0\n");
+    let port = server.port;
+    let token = form_token(port);
+    let (ct, body) = multipart(
+        &[
+            ("csrf", token.as_str()),
+            ("name", "Mario Esposito"),
+            ("email", "mario@example.com"),
+            ("category", "Firma digitale"),
+            ("subject", "Tavola rifiutata"),
+            ("description", "Il portale rifiuta la tavola firmata."),
+        ],
+        Some(("tavola.pdf", b"%PDF-1.4\n")),
+    );
+    let created = http(port, "POST", "/api/v1/tickets", &[("Content-Type", &ct)], &body);
+    assert_eq!(created.status, 201, "{}", created.text());
+    let notice = crate::workflow_support::last(&server.sandbox, "notify", "giulia.bianchi@comune.example.it");
+    let at = notice
+        .text
+        .find("https://assistenza.comune.example.it/f/")
+        .expect("a signed link");
+    let link: String = notice.text[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect::<String>()
+        .replace("https://assistenza.comune.example.it", "");
+    assert!(
+        notice
+            .text
+            .contains("tavola.pdf (image/png, 9 B) — non allegato perché oltre il limite"),
+        "{}",
+        notice.text
+    );
+    let download = get(port, &link);
+    assert_eq!(
+        (download.status, download.body.as_slice()),
+        (200, b"%PDF-1.4\n".as_slice())
+    );
+    let forged = format!("{}0", &link[..link.len() - 1]);
+    assert_eq!(get(port, &forged).status, 404, "a changed signature");
+    let parts: Vec<&str> = link.split('/').collect();
+    let longer = format!(
+        "/f/{}/{}/{}",
+        parts[2],
+        parts[3].parse::<i64>().expect("expiry") + 1,
+        parts[4]
+    );
+    assert_eq!(get(port, &longer).status, 404, "a changed expiry");
+}
