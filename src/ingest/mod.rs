@@ -5,7 +5,7 @@
 //! hashes a message ahead of the write transaction. The decisions about one message are pure
 //! and live in the submodules: [`parse`] (bytes → facts), [`header`] (header text from raw bytes), [`quote`] (fresh text), [`classify`]
 //! (person or noise), [`thread`] (which ticket), [`bounce`] (which delivery failures to
-//! believe). What a message does to the help desk is `intake`'s: this module writes nothing.
+//! believe), [`tnef`] (the files inside Outlook's `winmail.dat`). What a message does to the help desk is `intake`'s: this module writes nothing.
 
 pub mod bounce;
 pub mod calendar;
@@ -19,6 +19,7 @@ pub mod parse;
 pub mod practice;
 pub mod quote;
 pub mod thread;
+pub mod tnef;
 
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};

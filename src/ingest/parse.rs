@@ -3,7 +3,8 @@
 //! Pure: no I/O, no clock, no store. Built on mail-parser, which decodes every charset and
 //! transfer encoding and never panics; this module adds what a help desk needs on top:
 //! the fresh text of a reply (see [`super::quote`]), sanitised attachment names, the PEC
-//! envelope unwrapped to the original message, and the delivery-status facts of a bounce.
+//! envelope unwrapped to the original message, the delivery-status facts of a bounce, and
+//! Outlook's `winmail.dat` replaced by the files inside it (see [`super::tnef`]).
 //! The Subject, display names and file names are read again from the raw header bytes
 //! where mail-parser's reading loses characters (see [`super::header`]). A message mail-parser cannot read at all is a [`ParseFailure`], which the caller
 //! quarantines.
@@ -12,6 +13,7 @@ use mail_parser::{Address, HeaderName, HeaderValue, Message, MessageParser, Mime
 
 use super::header;
 use super::quote::fresh_text;
+use super::tnef;
 
 /// How deep PEC envelopes and forwarded messages are unwrapped.
 const MAX_NESTING: usize = 3;
@@ -433,6 +435,43 @@ fn attachments(message: &Message<'_>, charset: Option<&str>) -> Vec<Attachment> 
                 bytes,
             }
         })
+        .flat_map(unpack_tnef)
+        .collect()
+}
+
+/// How many files one `winmail.dat` may yield: the ceiling of `[intake] max_attachments`.
+/// Parsing knows no configuration; `store::attachments` applies the configured counts and
+/// sizes afterwards, recording what it drops with a note, which a decoder could only drop
+/// silently.
+const TNEF_MAX_FILES: usize = 1000;
+
+/// Outlook's TNEF part (`winmail.dat`), replaced by the files inside it: the requester sent
+/// those files, and nobody at the help desk can open a `winmail.dat`. Kept as it came when
+/// nothing in it decodes, so no file is lost.
+fn unpack_tnef(attachment: Attachment) -> Vec<Attachment> {
+    let is_tnef = matches!(
+        attachment.content_type.as_str(),
+        "application/ms-tnef" | "application/vnd.ms-tnef"
+    ) || attachment.filename.eq_ignore_ascii_case("winmail.dat");
+    if !is_tnef {
+        return vec![attachment];
+    }
+    let limits = tnef::Limits {
+        max_files: TNEF_MAX_FILES,
+        // No file inside can be larger than the part that holds it.
+        max_file_bytes: attachment.bytes.len(),
+    };
+    let files = tnef::decode(&attachment.bytes, limits);
+    if files.is_empty() {
+        return vec![attachment];
+    }
+    files
+        .into_iter()
+        .map(|file| Attachment {
+            filename: sanitize_filename(file.name.as_deref().unwrap_or("allegato"), "allegato"),
+            content_type: file.content_type.unwrap_or_else(|| "application/octet-stream".into()),
+            bytes: file.bytes,
+        })
         .collect()
 }
 
@@ -771,6 +810,53 @@ pub fn sanitize_filename(name: &str, fallback: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An Outlook mail whose only file is `winmail.dat` with `tnef` inside, in base64.
+    fn mail_with_winmail_dat(tnef: &[u8]) -> InboundMail {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(tnef);
+        let raw = format!(
+            "From: a@example.org\r\nSubject: x\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\ntesto\r\n\
+             --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+        );
+        parse_mail(raw.as_bytes(), 1 << 20).expect("parses")
+    }
+
+    /// One TNEF attribute: level, id, length, data, checksum.
+    fn tnef_attr(level: u8, id: u32, data: &[u8]) -> Vec<u8> {
+        let sum = data.iter().fold(0u16, |s, &b| s.wrapping_add(u16::from(b)));
+        let mut out = vec![level];
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+
+    #[test]
+    fn winmail_dat_is_replaced_by_its_files_with_safe_names() {
+        let mut tnef = vec![0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00];
+        tnef.extend(tnef_attr(2, 0x0006_9002, &[0; 14]));
+        tnef.extend(tnef_attr(2, 0x0001_8010, b"..\\..\\relazione\r\n.pdf\0"));
+        tnef.extend(tnef_attr(2, 0x0006_800F, b"%PDF"));
+        let mail = mail_with_winmail_dat(&tnef);
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].filename, "relazione.pdf");
+        assert_eq!(mail.attachments[0].content_type, "application/octet-stream");
+        assert_eq!(mail.attachments[0].bytes, b"%PDF");
+    }
+
+    #[test]
+    fn a_winmail_dat_that_does_not_decode_is_kept_as_it_came() {
+        let mail = mail_with_winmail_dat(b"not TNEF at all");
+        assert_eq!(mail.attachments.len(), 1);
+        assert_eq!(mail.attachments[0].filename, "winmail.dat");
+        assert_eq!(mail.attachments[0].content_type, "application/ms-tnef");
+        assert_eq!(mail.attachments[0].bytes, b"not TNEF at all");
+    }
 
     #[test]
     fn filenames_lose_their_paths_and_tricks() {
