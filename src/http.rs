@@ -1003,11 +1003,7 @@ async fn status_file(
             else {
                 return Ok(None);
             };
-            let Some(sha) = stored.sha256.as_deref() else {
-                return Ok(None);
-            };
-            let bytes = crate::store::attachments::read(&inner.config.helpdesk.data_dir, sha)?;
-            Ok(Some((stored.filename, bytes)))
+            file_content(inner, stored)
         })
         .await;
     match found {
@@ -1034,11 +1030,7 @@ async fn signed_file(
             let Some(stored) = crate::store::attachments::find(store.conn(), id)? else {
                 return Ok(None);
             };
-            let Some(sha) = stored.sha256.as_deref() else {
-                return Ok(None);
-            };
-            let bytes = crate::store::attachments::read(&inner.config.helpdesk.data_dir, sha)?;
-            Ok(Some((stored.filename, bytes)))
+            file_content(inner, stored)
         })
         .await;
     match found {
@@ -1046,6 +1038,18 @@ async fn signed_file(
         Ok(None) => not_found(&state.0),
         Err(response) => response,
     }
+}
+
+/// A stored file's name and bytes; none when it was dropped on arrival.
+fn file_content(
+    inner: &Inner,
+    stored: crate::store::attachments::StoredFile,
+) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+    let Some(sha) = stored.sha256.as_deref() else {
+        return Ok(None);
+    };
+    let bytes = crate::store::attachments::read(&inner.config.helpdesk.data_dir, sha)?;
+    Ok(Some((stored.filename, bytes)))
 }
 
 /// A file as a download: `octet-stream` and `attachment`, so it never runs as one of our pages.
