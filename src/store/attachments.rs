@@ -108,19 +108,25 @@ pub struct StoredFile {
     pub sha256: Option<String>,
 }
 
+/// The columns [`stored_file`] reads, in its order.
+const STORED_FILE_COLUMNS: &str = "id, filename, content_type, size, sha256";
+
+/// A [`StoredFile`] from a row of `id, filename, content_type, size, sha256`.
+pub(super) fn stored_file(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFile> {
+    Ok(StoredFile {
+        id: r.get(0)?,
+        filename: r.get(1)?,
+        content_type: r.get(2)?,
+        size: r.get::<_, i64>(3)?.max(0) as u64,
+        sha256: r.get(4)?,
+    })
+}
+
 fn files_of(conn: &Connection, message: i64) -> rusqlite::Result<Vec<StoredFile>> {
-    conn.prepare_cached(
-        "SELECT id, filename, content_type, size, sha256 FROM attachments WHERE message = ?1 ORDER BY id",
-    )?
-    .query_map([message], |r| {
-        Ok(StoredFile {
-            id: r.get(0)?,
-            filename: r.get(1)?,
-            content_type: r.get(2)?,
-            size: r.get::<_, i64>(3)?.max(0) as u64,
-            sha256: r.get(4)?,
-        })
-    })?
+    conn.prepare_cached(&format!(
+        "SELECT {STORED_FILE_COLUMNS} FROM attachments WHERE message = ?1 ORDER BY id"
+    ))?
+    .query_map([message], stored_file)?
     .collect()
 }
 
@@ -153,16 +159,8 @@ pub fn of_operator_mail(conn: &Connection, ticket: &str) -> rusqlite::Result<Vec
 
 /// One stored file by its row.
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<StoredFile>> {
-    conn.prepare_cached("SELECT id, filename, content_type, size, sha256 FROM attachments WHERE id = ?1")?
-        .query_row([id], |r| {
-            Ok(StoredFile {
-                id: r.get(0)?,
-                filename: r.get(1)?,
-                content_type: r.get(2)?,
-                size: r.get::<_, i64>(3)?.max(0) as u64,
-                sha256: r.get(4)?,
-            })
-        })
+    conn.prepare_cached(&format!("SELECT {STORED_FILE_COLUMNS} FROM attachments WHERE id = ?1"))?
+        .query_row([id], stored_file)
         .optional()
 }
 

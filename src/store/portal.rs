@@ -28,15 +28,7 @@ pub fn public_files(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec
            AND m.disposition IN ('person', 'portal', 'phone', 'forward') AND a.sha256 IS NOT NULL
          ORDER BY a.id",
     )?
-    .query_map([ticket.to_string()], |r| {
-        Ok(super::attachments::StoredFile {
-            id: r.get(0)?,
-            filename: r.get(1)?,
-            content_type: r.get(2)?,
-            size: r.get::<_, i64>(3)?.max(0) as u64,
-            sha256: r.get(4)?,
-        })
-    })?
+    .query_map([ticket.to_string()], super::attachments::stored_file)?
     .collect()
 }
 
