@@ -22,6 +22,7 @@ use crate::store::{self, Store, tickets};
 mod calendar;
 mod check;
 mod kb;
+mod operator;
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -109,6 +110,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// The operators' absences: record one, end one, list who is away.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// The knowledge base: search, curate, export the public FAQ, recurring topics.
     #[command(subcommand)]
     Kb(kb::KbCommand),
@@ -358,6 +362,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Operator(command) => operator::run(cli.config.as_deref(), clock, command),
         Command::Kb(command) => kb::run(&config_of(cli.config.as_deref())?, clock, &command),
         Command::Notice { format } => calendar::notice(&config_of(cli.config.as_deref())?, clock, format),
         Command::Calendar(command) => calendar::calendar(&config_of(cli.config.as_deref())?, &command),

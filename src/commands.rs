@@ -52,11 +52,24 @@ pub enum Command {
     New(Option<String>),
     /// `#email ADDRESS`: the caller's address, with `#nuovo`.
     Email(String),
-    /// `#assente` / `#away` [YYYY-MM-DD]: away until that day (or back, with `#assente no`).
-    Away(Option<NaiveDate>),
+    /// `#assente` / `#away`: an absence (`#assente dal 2026-12-04 al 2026-12-10 sostituto NAME`,
+    /// or `#assente 2026-12-10`: from today until that day), or back (`#assente no`,
+    /// `#presente`).
+    Away(Option<AbsenceSpec>),
     /// `#kb` [TEXT]: on a ticket, mark its knowledge-base entry a reviewed article (TEXT is the
     /// title); in a new mail, search the knowledge base for TEXT.
     Kb(Option<String>),
+}
+
+/// An absence as an operator writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbsenceSpec {
+    /// The first day away; none: from today.
+    pub from: Option<NaiveDate>,
+    /// The last day away.
+    pub until: NaiveDate,
+    /// The colleague who stands in (a name or an address, as written).
+    pub deputy: Option<String>,
 }
 
 /// A tag line that could not be understood.
@@ -97,6 +110,7 @@ pub const TAGS: &[(&str, &str)] = &[
     ("nuovo", "new"),
     ("email", "email"),
     ("assente", "away"),
+    ("presente", "back"),
     ("kb", "kb"),
 ];
 
@@ -294,17 +308,74 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
         "assente" => match args.to_lowercase().as_str() {
             "" => Err(Problem::AwayWithoutDay),
             "no" | "rientrato" | "rientrata" | "back" => Ok(Command::Away(None)),
-            day => parse_day(day)
-                .map(|d| Command::Away(Some(d)))
-                .ok_or_else(|| Problem::BadDay {
-                    found: args.to_string(),
-                }),
+            _ => parse_absence(args).map(|spec| Command::Away(Some(spec))),
         },
+        "presente" => none(Command::Away(None)),
         other => Err(Problem::UnknownTag {
             tag: other.to_string(),
             suggestion: None,
         }),
     }
+}
+
+/// `[dal|from] DAY [al|to] DAY [sostituto|deputy NAME]`, or `DAY [sostituto NAME]` (from
+/// today until that day). The words around the days are optional, in Italian or English.
+fn parse_absence(args: &str) -> Result<AbsenceSpec, Problem> {
+    // ASCII lowering keeps every byte where it was, so offsets found in `lower` cut `args`.
+    let lower = args.to_ascii_lowercase();
+    let deputy_at = ["sostituto", "sostituta", "sostituisce", "deputy", "cover", "covered by"]
+        .iter()
+        .filter_map(|word| {
+            lower
+                .match_indices(word)
+                .find(|(at, _)| *at == 0 || lower[..*at].ends_with(char::is_whitespace))
+                .map(|(at, _)| (at, word.len()))
+        })
+        .min();
+    let (days, deputy) = match deputy_at {
+        Some((at, len)) => {
+            let name = args[at + len..].trim().trim_start_matches(':').trim();
+            if name.is_empty() {
+                return Err(Problem::MissingArgument {
+                    tag: "assente",
+                    expected: Expected::Operator,
+                });
+            }
+            (&args[..at], Some(name.to_string()))
+        }
+        None => (args, None),
+    };
+    let filler = [
+        "dal", "da", "dall'", "from", "al", "a", "to", "fino", "until", "il", "till", ",",
+    ];
+    let mut dates = Vec::new();
+    for word in days.split_whitespace() {
+        let word = word.trim_end_matches(',');
+        if filler.contains(&word.to_lowercase().as_str()) || word.is_empty() {
+            continue;
+        }
+        let day = parse_day(word).ok_or_else(|| Problem::BadDay {
+            found: word.to_string(),
+        })?;
+        dates.push(day);
+    }
+    let (from, until) = match dates.as_slice() {
+        [until] => (None, *until),
+        [from, until] if from <= until => (Some(*from), *until),
+        [from, until] => {
+            return Err(Problem::BadAbsence {
+                from: *from,
+                until: *until,
+            });
+        }
+        [] => return Err(Problem::AwayWithoutDay),
+        _ => {
+            return Err(Problem::BadDay {
+                found: days.trim().to_string(),
+            });
+        }
+    };
+    Ok(AbsenceSpec { from, until, deputy })
 }
 
 /// A day as people write it: `2026-12-24`, `24/12/2026`, `24-12-2026`, `24.12.2026`, `24/12/26`.
@@ -451,7 +522,11 @@ mod tests {
         assert!(!parse_commands("Nessun tag qui.\n#prendo").errors.is_empty());
         check(
             "#assente 2026-08-31",
-            &[Command::Away(NaiveDate::from_ymd_opt(2026, 8, 31))],
+            &[Command::Away(Some(AbsenceSpec {
+                from: None,
+                until: NaiveDate::from_ymd_opt(2026, 8, 31).expect("a day"),
+                deputy: None,
+            }))],
             "",
         );
     }
@@ -489,7 +564,45 @@ mod tests {
         for bad in ["31/02/2026", "24/12", "2026/12/24/1", "domani"] {
             assert_eq!(parse_day(bad), None, "{bad}");
         }
-        check("#assente 24/12/2026", &[Command::Away(day)], "");
+        let until_christmas = |from, deputy: Option<&str>| {
+            Command::Away(Some(AbsenceSpec {
+                from,
+                until: day.expect("a day"),
+                deputy: deputy.map(str::to_string),
+            }))
+        };
+        check("#assente 24/12/2026", &[until_christmas(None, None)], "");
+        let first = NaiveDate::from_ymd_opt(2026, 12, 21);
+        check(
+            "#assente dal 21/12/2026 al 24/12/2026 sostituto Marco Rossi",
+            &[until_christmas(first, Some("Marco Rossi"))],
+            "",
+        );
+        check(
+            "#away from 2026-12-21 to 2026-12-24 deputy marco.rossi@comune.example.it",
+            &[until_christmas(first, Some("marco.rossi@comune.example.it"))],
+            "",
+        );
+        check(
+            "#assente 24/12/2026 sostituta Giulia Bianchi",
+            &[until_christmas(None, Some("Giulia Bianchi"))],
+            "",
+        );
+        check("#presente", &[Command::Away(None)], "");
+        check("#assente no", &[Command::Away(None)], "");
+        let problem = |text: &str| parse_commands(text).errors[0].problem.clone();
+        assert_eq!(
+            problem("#assente dal 24/12/2026 al 21/12/2026"),
+            Problem::BadAbsence {
+                from: day.expect("a day"),
+                until: first.expect("a day")
+            }
+        );
+        assert!(matches!(
+            problem("#assente 24/12/2026 sostituto"),
+            Problem::MissingArgument { .. }
+        ));
+        assert!(matches!(problem("#assente dal lunedì"), Problem::BadDay { .. }));
         check(
             "#remoto 12/03/2026 15.00 1h",
             &[Command::Remote {

@@ -380,8 +380,12 @@ pub struct Operator {
     pub level: Level,
     /// Supervisors receive complaints, breaches and security alerts.
     pub supervisor: bool,
-    /// Away operators are skipped when a reopened ticket is routed back.
+    /// Away operators get no new requests, handovers, reopenings or warnings (set here, or
+    /// for the day by a recorded absence: `#assente`, `sportello operator away`).
     pub away: bool,
+    /// The address of the colleague who stands in while they are away (from `deputy` here,
+    /// or from the recorded absence).
+    pub deputy: Option<String>,
 }
 
 impl Config {
@@ -595,6 +599,7 @@ impl Config {
                     level: Some(o.level.number().into()),
                     supervisor: Some(o.supervisor),
                     away: Some(o.away),
+                    deputy: o.deputy.clone(),
                 })
                 .collect(),
         };
@@ -960,6 +965,7 @@ struct RawOperator {
     level: Option<i64>,
     supervisor: Option<bool>,
     away: Option<bool>,
+    deputy: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1613,6 +1619,7 @@ impl Validator<'_> {
 
     fn operators(&mut self, raw: Vec<RawOperator>) -> Vec<Operator> {
         let mut out: Vec<Operator> = Vec::new();
+        let deputies: Vec<Option<String>> = raw.iter().map(|o| o.deputy.clone()).collect();
         for (i, op) in raw.into_iter().enumerate() {
             let key = |k: &str| format!("operator[{i}].{k}");
             let name = op.name.unwrap_or_default();
@@ -1638,7 +1645,26 @@ impl Validator<'_> {
                 level,
                 supervisor: op.supervisor.unwrap_or(false),
                 away: op.away.unwrap_or(false),
+                deputy: None,
             });
+        }
+        // Deputies are named by name or address, so they are resolved once everyone is known.
+        for (i, deputy) in deputies.into_iter().enumerate() {
+            let Some(wanted) = deputy else { continue };
+            let key = wanted.trim().to_lowercase();
+            let found = out
+                .iter()
+                .find(|o| o.email == key)
+                .or_else(|| out.iter().find(|o| o.name.to_lowercase() == key))
+                .map(|o| o.email.clone());
+            match found {
+                Some(address) if address != out[i].email => out[i].deputy = Some(address),
+                _ => self.problem(
+                    format!("operator[{i}].deputy"),
+                    &wanted,
+                    "the name or address of another configured operator",
+                ),
+            }
         }
         out
     }

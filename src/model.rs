@@ -6,6 +6,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
+
 /// Declares a closed set of values with one canonical lowercase spelling each.
 macro_rules! spelled_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
@@ -255,6 +257,30 @@ spelled_enum! {
         Breach => "breach",
         /// The requester answered a remote-session invitation.
         Invitation => "invitation",
+        /// The ticket the operator held went to another technician.
+        TakenOver => "taken_over",
+    }
+}
+
+/// One recorded absence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    /// The operator's address.
+    pub operator: String,
+    /// The first day away.
+    pub from: NaiveDate,
+    /// The last day away.
+    pub until: NaiveDate,
+    /// The deputy's address, if anyone stands in.
+    pub deputy: Option<String>,
+    /// Whether its beginning was carried out (the hand-over done, the operator told).
+    pub began: bool,
+}
+
+impl Absence {
+    /// True when `day` is one of its days.
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.until
     }
 }
 

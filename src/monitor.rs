@@ -104,8 +104,9 @@ pub fn watch(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
         sent_by_cycle.entry(cycle).or_default().push(alert);
     }
     let local_time = |t: DateTime<Utc>| ctx.local(t);
+    let (roster, _) = crate::workflow::roster_today(conn, ctx)?;
     let setting = desk::watch::Setting {
-        roster: &ctx.config.operators,
+        roster: &roster,
         language: ctx.config.helpdesk.language,
         local_time: &local_time,
     };

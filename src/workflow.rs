@@ -24,7 +24,7 @@ use crate::desk::{
     effect::{Alarm, AlarmKind, CycleStamp, Effect, Letter},
 };
 use crate::ingest::parse::InboundMail;
-use crate::model::{Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, TicketId};
+use crate::model::{Absence, Channel, EventAction, Kind, Level, MailPurpose, NoticeKind, TicketId};
 use crate::notify::templates::Templates;
 use crate::notify::{OutgoingMail, Recipient, Sender, format_local};
 use crate::outbox;
@@ -219,7 +219,15 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 let cycle = latest_cycle(conn, on_ticket()?)?;
                 cycles::mark_alert(conn, cycle.id, alert.as_str(), ctx.now)?;
             }
-            Effect::SetAway { operator, until } => operators::set_away(conn, operator, *until)?,
+            Effect::RecordAbsence {
+                operator,
+                from,
+                until,
+                deputy,
+            } => operators::record_absence(conn, operator, *from, *until, deputy.as_deref())?,
+            Effect::AbsenceBegan { operator } => operators::absence_began(conn, operator)?,
+            Effect::EndAbsence { operator } => operators::end_absence(conn, operator)?,
+            Effect::TellOperator { to, done } => tell_operator(conn, ctx, to, done)?,
             Effect::Archive => tickets::archive(conn, on_ticket()?, ctx.now)?,
             Effect::AlertSupervisors(alarm) => alert_supervisors(conn, ctx, about, alarm)?,
             Effect::StuckMailReported { outbox_id } => {
@@ -277,10 +285,11 @@ pub fn open_request(
         acks_last_hour,
         possible_duplicates,
     };
+    let (roster, _) = roster_today(conn, ctx)?;
     let setting = desk::request::Setting {
         calendar: ctx.calendar,
         sla: &ctx.config.sla,
-        roster: &ctx.config.operators,
+        roster: &roster,
         ack_rate_per_hour: ctx.config.intake.ack_rate_per_hour,
     };
     apply(conn, ctx, Some(ticket.id), &desk::request::opened(&request, &setting))
@@ -660,9 +669,28 @@ fn screening(conn: &Connection, ctx: &Context<'_>, ticket: TicketId) -> anyhow::
         .collect())
 }
 
-/// Who hears about a ticket: its assignee, or first level while it has none.
-pub fn assignee_or_first_level<'c>(config: &'c Config, ticket: &TicketRow) -> Vec<&'c Operator> {
-    desk::roster::assignee_or_first_level(&config.operators, ticket.assignee.as_deref())
+/// Who hears about a ticket: its assignee (their deputy while they are away), or first level
+/// while it has none.
+pub fn assignee_or_first_level(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+) -> anyhow::Result<Vec<Operator>> {
+    let (roster, _) = roster_today(conn, ctx)?;
+    Ok(
+        desk::roster::assignee_or_first_level(&roster, ticket.assignee.as_deref())
+            .into_iter()
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The roster as it stands today — the configured operators, those covered by a recorded
+/// absence away (with its deputy) — and the absences recorded.
+pub fn roster_today(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(Vec<Operator>, Vec<Absence>)> {
+    let absences = operators::absences(conn)?;
+    let roster = desk::absence::roster_on(&ctx.config.operators, &absences, ctx.today());
+    Ok((roster, absences))
 }
 
 /// The supervisors (every operator when none is marked supervisor).
@@ -716,10 +744,7 @@ pub fn on_requester_message(
 ) -> anyhow::Result<()> {
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
-    let resolver_away_until = match row.resolver.as_deref() {
-        Some(resolver) => operators::away_until(conn, resolver)?,
-        None => None,
-    };
+    let (roster, _) = roster_today(conn, ctx)?;
     let facts = desk::requester::TicketFacts {
         status: row.status,
         kind: row.kind,
@@ -743,10 +768,9 @@ pub fn on_requester_message(
     let setting = desk::requester::Setting {
         calendar: ctx.calendar,
         sla: &ctx.config.sla,
-        roster: &ctx.config.operators,
+        roster: &roster,
         now: ctx.now,
         today: ctx.today(),
-        resolver_away_until,
         local_time: &local_time,
         language: ctx.language(),
     };
@@ -982,13 +1006,15 @@ fn ticket_commands(
         request: &request,
         time_logged: operators::time_logged(conn, ticket)?,
     };
+    let (roster, absences) = roster_today(conn, ctx)?;
     let mail = desk::cmd::CommandMail {
         operator,
         commands,
         body,
-        roster: &ctx.config.operators,
+        roster: &roster,
         timezone: ctx.calendar.timezone(),
         now: ctx.now,
+        absences: &absences,
     };
     let local_time = |t: DateTime<Utc>| ctx.local(t);
     let setting = desk::cmd::Setting {
@@ -1082,11 +1108,17 @@ fn fresh_commands(
                     context! { kind => "kb", results => results, reason => query },
                 )?;
             }
-            Command::Away(until) => {
-                let (effects, done) = desk::cmd::away::apply(operator, *until);
-                apply(conn, ctx, None, &effects)?;
-                report.applied.push(done);
-            }
+            Command::Away(spec) => match change_absence(conn, ctx, operator, spec.as_ref())? {
+                Ok(done) => {
+                    report.applied.push(done);
+                    // A change of the operator's own state is always confirmed.
+                    report.nothing_changed = true;
+                }
+                Err(problem) => report.errors.push(CommandError {
+                    line: "#assente".into(),
+                    problem,
+                }),
+            },
             // Parts of the phone request, above.
             Command::New(_) | Command::Email(_) => {}
             Command::Phone(_) if opens_phone_request => {}
@@ -1117,7 +1149,8 @@ fn tag_example(tag: &str) -> &'static str {
         "aiuto" => "#aiuto (in un nuovo messaggio)",
         "nuovo" => "#nuovo Mario Rossi + #telefono +39 333 1234567 + richiesta",
         "email" => "#email mario.rossi@example.it (con #nuovo)",
-        "assente" => "#assente 2026-08-31 / #assente no",
+        "assente" => "#assente dal 2026-08-17 al 2026-08-31 sostituto Marco Rossi / #assente 2026-08-31",
+        "presente" => "#presente (rientro prima della fine dell'assenza)",
         "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
         _ => "",
     }
@@ -1353,6 +1386,7 @@ pub const STUCK_AFTER_ATTEMPTS: u32 = 8;
 /// Periodic duties, in one transaction: archive resolved tickets idle for
 /// `archive_after_days`, and tell the supervisors (once) about mail that keeps failing.
 pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usize, usize)> {
+    absences_of_the_day(conn, ctx)?;
     let days = ctx.config.helpdesk.archive_after_days;
     let idle = tickets::idle_resolved(conn, ctx.now - chrono::TimeDelta::days(i64::from(days)))?;
     for ticket in &idle {
@@ -1369,6 +1403,101 @@ pub fn housekeeping(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<(usi
         apply(conn, ctx, mail.ticket, &desk::housekeeping::stuck(&facts))?;
     }
     Ok((idle.len(), stuck.len()))
+}
+
+/// Begins the absences whose first day has come (the hand-over of each one's open tickets) and
+/// ends those whose last day has passed, telling each operator. Returns how many changed.
+pub fn absences_of_the_day(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
+    let (roster, absences) = roster_today(conn, ctx)?;
+    let (beginning, over) = desk::absence::due_on(&absences, ctx.today());
+    for absence in &over {
+        apply(conn, ctx, None, &desk::absence::ended(absence))?;
+    }
+    for absence in &beginning {
+        let Some(absent) = desk::roster::by_address(&roster, &absence.operator) else {
+            // No longer an operator: nothing to hand over, nobody to tell.
+            apply(
+                conn,
+                ctx,
+                None,
+                &[Effect::EndAbsence {
+                    operator: absence.operator.clone(),
+                }],
+            )?;
+            continue;
+        };
+        let mut held = Vec::new();
+        for ticket in tickets::open_held_by(conn, &absent.email)? {
+            let row = reload(conn, ticket)?;
+            held.push(desk::absence::HeldTicket {
+                id: ticket,
+                resolution_due: cycles::latest(conn, ticket)?.and_then(|c| c.resolution_due),
+                has_requester_email: row.requester_email.is_some(),
+            });
+        }
+        let beginning = desk::absence::begin(absence, absent, &roster, &held);
+        for (ticket, effects) in &beginning.per_ticket {
+            apply(conn, ctx, Some(*ticket), effects)?;
+        }
+        apply(conn, ctx, None, &beginning.effects)?;
+    }
+    Ok(over.len() + beginning.len())
+}
+
+/// Records `operator`'s absence `spec`, or ends it (`None`): the desk decides, and an absence
+/// from today begins at once, in this same transaction. The operator's mistake comes back as
+/// the problem to tell them.
+pub fn change_absence(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    spec: Option<&crate::commands::AbsenceSpec>,
+) -> anyhow::Result<Result<Done, Problem>> {
+    let (roster, absences) = roster_today(conn, ctx)?;
+    let recorded = absences
+        .iter()
+        .find(|a| a.operator.eq_ignore_ascii_case(&operator.email));
+    let decided = match spec {
+        Some(spec) => desk::absence::record(operator, spec, &roster, ctx.today()),
+        None => Ok(desk::absence::back(operator, recorded)),
+    };
+    let Ok((effects, done)) = decided else {
+        return Ok(decided.map(|(_, done)| done));
+    };
+    apply(conn, ctx, None, &effects)?;
+    absences_of_the_day(conn, ctx)?;
+    Ok(Ok(done))
+}
+
+/// Mails an operator about a change to their own state (their absence beginning or ending).
+fn tell_operator(conn: &Connection, ctx: &Context<'_>, to: &str, done: &Done) -> anyhow::Result<()> {
+    let Some(operator) = ctx.config.operator(to) else {
+        return Ok(());
+    };
+    let subject = match ctx.language() {
+        Language::It => "La tua assenza",
+        Language::En => "Your absence",
+    };
+    let vars = context! { kind => "result", subject => subject, helpdesk => ctx.sender.name.clone(),
+    ticket => "", errors => Vec::<Value>::new(), applied => vec![done.text(ctx.language())],
+    queue => Vec::<Value>::new(), tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
+    let rendered = ctx.templates.render(ctx.language(), "operator_reply", vars)?;
+    let mail = OutgoingMail {
+        purpose: MailPurpose::OperatorReply,
+        ticket: None,
+        to: vec![Recipient {
+            name: Some(operator.name.clone()),
+            address: operator.email.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: None,
+        references: Vec::new(),
+        automatic: true,
+        attachments: Vec::new(),
+    };
+    outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?;
+    Ok(())
 }
 
 /// Tells each requester with open tickets, once, about a planned suspension, and records

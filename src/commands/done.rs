@@ -81,10 +81,42 @@ pub enum Done {
         /// The new ticket.
         ticket: TicketId,
     },
-    /// `#assente`: away until a day, or back.
+    /// `#assegna` to the technician who holds the ticket already: nothing changed, nothing sent.
+    AlreadyWith {
+        /// The ticket.
+        ticket: TicketId,
+        /// The holder's name.
+        technician: String,
+    },
+    /// `#assente`: an absence recorded.
     Away {
-        /// The last day away; none when back.
-        until: Option<NaiveDate>,
+        /// The first day away.
+        from: NaiveDate,
+        /// The last day away.
+        until: NaiveDate,
+        /// Who stands in (their name), if anyone.
+        deputy: Option<String>,
+    },
+    /// `#presente` (or `#assente no`): back before the absence's end, or no absence recorded.
+    Back {
+        /// Whether an absence was recorded (and has now ended).
+        was_away: bool,
+    },
+    /// The absence began: the open tickets went to the deputy, or stay with the operator.
+    AbsenceBegan {
+        /// The last day away.
+        until: NaiveDate,
+        /// Who stands in (their name), if anyone.
+        deputy: Option<String>,
+        /// The open tickets handed to the deputy (none without a deputy).
+        handed_over: Vec<TicketId>,
+        /// The open tickets that stay with the operator (none with a deputy).
+        kept: Vec<TicketId>,
+    },
+    /// The absence's last day passed.
+    AbsenceEnded {
+        /// That day.
+        until: NaiveDate,
     },
 }
 
@@ -176,16 +208,89 @@ impl Done {
                 format!("aperta la richiesta telefonica {ticket}"),
                 format!("phone request {ticket} opened"),
             ),
-            Done::Away { until: Some(day) } => pick(
-                format!(
-                    "assente fino al {}: le richieste riaperte andranno in coda",
-                    day.format("%d/%m/%Y")
-                ),
-                format!("away until {day}: reopened tickets go to the queue"),
+            Done::AlreadyWith { ticket, technician } => pick(
+                format!("{ticket} è già in carico a {technician}: nessun messaggio inviato"),
+                format!("{ticket} is already held by {technician}: no mail sent"),
             ),
-            Done::Away { until: None } => pick(
-                "rientrato: le richieste riaperte tornano a te".into(),
-                "back: reopened tickets come back to you".into(),
+            Done::Away { from, until, deputy } => {
+                let days_it = format!("dal {} al {}", from.format("%d/%m/%Y"), until.format("%d/%m/%Y"));
+                let days_en = format!("from {from} to {until}");
+                match deputy {
+                    Some(d) => pick(
+                        format!(
+                            "assente {days_it}: nuove richieste, secondo livello e riaperture vanno a {d}, che riceve anche le tue richieste aperte all'inizio dell'assenza"
+                        ),
+                        format!(
+                            "away {days_en}: new requests, escalations and reopenings go to {d}, who also receives your open tickets when the absence begins"
+                        ),
+                    ),
+                    None => pick(
+                        format!(
+                            "assente {days_it}, senza sostituto: non ricevi nuove richieste, passaggi né avvisi; le riaperture vanno in coda; le tue richieste aperte restano a te e i supervisori le vedono nel riepilogo"
+                        ),
+                        format!(
+                            "away {days_en}, no deputy: you get no new requests, handovers or warnings; reopenings go to the queue; your open tickets stay with you and the supervisors see them in their digest"
+                        ),
+                    ),
+                }
+            }
+            Done::Back { was_away: true } => pick(
+                "rientrato: da ora ricevi di nuovo nuove richieste, passaggi e riaperture".into(),
+                "back: from now on you receive new requests, handovers and reopenings again".into(),
+            ),
+            Done::Back { was_away: false } => pick(
+                "non risultava nessuna assenza: nulla è cambiato".into(),
+                "no absence was recorded: nothing changed".into(),
+            ),
+            Done::AbsenceBegan {
+                until,
+                deputy,
+                handed_over,
+                kept,
+            } => {
+                let list = |ids: &[TicketId]| ids.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                let day = until.format("%d/%m/%Y");
+                match deputy {
+                    Some(d) if handed_over.is_empty() => pick(
+                        format!(
+                            "la tua assenza è iniziata (fino al {day}); ti sostituisce {d}; non avevi richieste aperte"
+                        ),
+                        format!("your absence has begun (until {until}); {d} stands in; you had no open tickets"),
+                    ),
+                    Some(d) => pick(
+                        format!(
+                            "la tua assenza è iniziata (fino al {day}); le tue richieste aperte sono passate a {d}: {}",
+                            list(handed_over)
+                        ),
+                        format!(
+                            "your absence has begun (until {until}); your open tickets went to {d}: {}",
+                            list(handed_over)
+                        ),
+                    ),
+                    None if kept.is_empty() => pick(
+                        format!("la tua assenza è iniziata (fino al {day}); non avevi richieste aperte"),
+                        format!("your absence has begun (until {until}); you had no open tickets"),
+                    ),
+                    None => pick(
+                        format!(
+                            "la tua assenza è iniziata (fino al {day}); senza sostituto le tue richieste aperte restano a te e sono nel riepilogo dei supervisori: {}",
+                            list(kept)
+                        ),
+                        format!(
+                            "your absence has begun (until {until}); with no deputy your open tickets stay with you and are in the supervisors' digest: {}",
+                            list(kept)
+                        ),
+                    ),
+                }
+            }
+            Done::AbsenceEnded { until } => pick(
+                format!(
+                    "la tua assenza è finita il {}: da oggi ricevi di nuovo nuove richieste, passaggi e riaperture",
+                    until.format("%d/%m/%Y")
+                ),
+                format!(
+                    "your absence ended on {until}: from today you receive new requests, handovers and reopenings again"
+                ),
             ),
         }
     }
@@ -229,10 +334,17 @@ mod tests {
             assigned.text(Language::It),
             "TCK-2026-00007 presa in carico da Giulia Bianchi"
         );
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("a day");
         let away = Done::Away {
-            until: NaiveDate::from_ymd_opt(2026, 12, 24),
+            from: day(21),
+            until: day(24),
+            deputy: Some("Marco Rossi".into()),
         };
-        assert!(away.text(Language::It).starts_with("assente fino al 24/12/2026"));
+        assert!(
+            away.text(Language::It)
+                .starts_with("assente dal 21/12/2026 al 24/12/2026: nuove richieste")
+        );
+        assert!(away.text(Language::En).contains("go to Marco Rossi"));
         assert_eq!(
             Done::Closed {
                 ticket,

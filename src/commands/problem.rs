@@ -4,7 +4,7 @@
 //! The parser and the desk's refusal rules say *what* is wrong as data; [`Problem::text`] is the
 //! one place that words it, in Italian or English.
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::config::Language;
 use crate::model::{Status, TicketId};
@@ -70,6 +70,38 @@ pub enum Problem {
     BadDay {
         /// What was written.
         found: String,
+    },
+    /// `#assente` ending before it starts.
+    BadAbsence {
+        /// The first day written.
+        from: NaiveDate,
+        /// The last day written.
+        until: NaiveDate,
+    },
+    /// `#assente … sostituto NAME` naming the operator themselves.
+    OwnDeputy,
+    /// `#prendo` or `#assegna` on a ticket another technician holds (issue 15, item 1).
+    HeldBy {
+        /// The ticket.
+        ticket: TicketId,
+        /// The holder's name.
+        holder: String,
+    },
+    /// `#assegna NAME` or `#secondolivello NAME` naming an operator who is away.
+    OperatorAway {
+        /// Their name.
+        name: String,
+        /// Their last day away.
+        until: NaiveDate,
+        /// Who stands in for them, if anyone.
+        deputy: Option<String>,
+    },
+    /// The same, for an operator marked away in the configuration (no last day known).
+    OperatorOff {
+        /// Their name.
+        name: String,
+        /// Who stands in for them, if anyone.
+        deputy: Option<String>,
     },
     /// Neither tags nor text.
     EmptyMail,
@@ -220,6 +252,39 @@ impl Problem {
                 format!("#assente vuole una data come 24/12/2026 o 2026-12-24 (trovato {found:?})"),
                 format!("#assente needs a date like 2026-12-24 or 24/12/2026 (found {found:?})"),
             ),
+            Problem::BadAbsence { from, until } => pick(
+                format!(
+                    "l'assenza finisce ({}) prima di cominciare ({})",
+                    until.format("%d/%m/%Y"),
+                    from.format("%d/%m/%Y")
+                ),
+                format!("the absence ends ({until}) before it starts ({from})"),
+            ),
+            Problem::OwnDeputy => pick(
+                "il sostituto dev'essere un altro operatore".into(),
+                "the deputy must be another operator".into(),
+            ),
+            Problem::HeldBy { ticket, holder } => pick(
+                format!("{ticket} è in carico a {holder}: può passarla ad altri solo {holder} o un supervisore (#assegna); per lavorarci insieme usa #nota o #chiedi"),
+                format!("{ticket} is held by {holder}: only {holder} or a supervisor may hand it on (#assegna); to work on it together use #nota or #chiedi"),
+            ),
+            Problem::OperatorAway { name, until, deputy } => {
+                let (it_deputy, en_deputy) = match deputy {
+                    Some(d) => (format!(": la sostituisce {d}"), format!(": {d} stands in")),
+                    None => (String::new(), String::new()),
+                };
+                pick(
+                    format!("{name} è assente fino al {}{it_deputy}", until.format("%d/%m/%Y")),
+                    format!("{name} is away until {until}{en_deputy}"),
+                )
+            }
+            Problem::OperatorOff { name, deputy } => match deputy {
+                Some(d) => pick(
+                    format!("{name} è assente: la sostituisce {d}"),
+                    format!("{name} is away: {d} stands in"),
+                ),
+                None => pick(format!("{name} è assente"), format!("{name} is away")),
+            },
             Problem::EmptyMail => pick(
                 "il messaggio non ha né tag né testo".into(),
                 "the mail has neither tags nor text".into(),

@@ -279,12 +279,34 @@ pub enum Effect {
     /// Record that the current SLA cycle's `alert` (a warning or breach) was sent: it is
     /// never sent twice, across restarts too.
     MarkAlert(EventAction),
-    /// An operator is away until a day (`None`: back).
-    SetAway {
+    /// Record an operator's absence (replacing the one recorded).
+    RecordAbsence {
         /// The operator's address.
         operator: String,
+        /// The first day away.
+        from: NaiveDate,
         /// The last day away.
-        until: Option<NaiveDate>,
+        until: NaiveDate,
+        /// The deputy's address.
+        deputy: Option<String>,
+    },
+    /// The operator's absence has begun: its hand-over is done.
+    AbsenceBegan {
+        /// The operator's address.
+        operator: String,
+    },
+    /// The operator's absence is over (or they are back early): the record goes.
+    EndAbsence {
+        /// The operator's address.
+        operator: String,
+    },
+    /// Tell an operator, by mail, about a change to their own state that no mail of theirs
+    /// asked for just now (their absence beginning or ending).
+    TellOperator {
+        /// The operator's address.
+        to: String,
+        /// What happened.
+        done: crate::commands::Done,
     },
     /// A resolved ticket idle long enough is archived.
     Archive,

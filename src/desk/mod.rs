@@ -7,6 +7,7 @@
 //! clock module, and never reads the clock (the instant is an argument). Callers (`workflow`,
 //! `monitor`) load the facts, ask the desk, and hand its effects to `workflow::apply`.
 
+pub mod absence;
 pub mod cmd;
 pub mod effect;
 pub mod housekeeping;

@@ -67,8 +67,6 @@ pub struct Setting<'a> {
     pub now: DateTime<Utc>,
     /// Today, in the help desk's time zone.
     pub today: NaiveDate,
-    /// The closer's recorded absence (`#assente`), if any.
-    pub resolver_away_until: Option<NaiveDate>,
     /// How an instant is written to operators (local time, configured language).
     pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
     /// The operators' language (the reasons their notices give).
@@ -80,18 +78,37 @@ pub struct Setting<'a> {
 pub enum ReopenRoute {
     /// Back to the technician who closed it (their address).
     BackTo(String),
+    /// To the deputy of the technician who closed it, who is away (the deputy's address, and
+    /// the reason the deputy is told).
+    Deputy {
+        /// The deputy's address.
+        deputy: String,
+        /// Why it went to them.
+        reason: String,
+    },
     /// To the first-level queue, with the reason.
     Queue(String),
 }
 
 /// The contract: a reopened ticket goes back to the technician who closed it — unless they are
-/// no longer an operator or are away, and then to the first-level queue with the reason.
-pub fn reopen_route(resolver: Option<&str>, still_operator: bool, away: bool) -> ReopenRoute {
-    match resolver {
-        None => ReopenRoute::Queue("nessun tecnico l'aveva chiusa".into()),
-        Some(r) if !still_operator => ReopenRoute::Queue(format!("{r} non è più un operatore")),
-        Some(r) if away => ReopenRoute::Queue(format!("{r} è assente")),
-        Some(r) => ReopenRoute::BackTo(r.to_string()),
+/// no longer an operator, and then to the first-level queue with the reason; while they are
+/// away (on the roster of the day), to their deputy, else to the queue.
+pub fn reopen_route(roster: &[Operator], resolver: Option<&str>) -> ReopenRoute {
+    let Some(address) = resolver else {
+        return ReopenRoute::Queue("nessun tecnico l'aveva chiusa".into());
+    };
+    let Some(closer) = roster::by_address(roster, address) else {
+        return ReopenRoute::Queue(format!("{address} non è più un operatore"));
+    };
+    if !closer.away {
+        return ReopenRoute::BackTo(closer.email.clone());
+    }
+    match roster::stand_in(roster, closer) {
+        Some(deputy) => ReopenRoute::Deputy {
+            deputy: deputy.email.clone(),
+            reason: format!("{} è assente, la sostituisci", closer.name),
+        },
+        None => ReopenRoute::Queue(format!("{} è assente", closer.name)),
     }
 }
 
@@ -180,14 +197,12 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
 /// A closed ticket reopens: a new cycle, routed by [`reopen_route`].
 fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>) -> Vec<Effect> {
     let now = setting.now;
-    let resolver = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));
-    let away =
-        resolver.is_some_and(|op| op.away || setting.resolver_away_until.is_some_and(|until| until >= setting.today));
-    let route = reopen_route(ticket.resolver, resolver.is_some(), away);
+    let route = reopen_route(setting.roster, ticket.resolver);
     let number = ticket.cycle.map_or(1, |c| c.number + 1);
     let cycle = match &route {
-        // The reopening is the new take-in instant: the ticket goes straight back to its closer.
-        ReopenRoute::BackTo(_) => Effect::OpenCycle {
+        // The reopening is the new take-in instant: the ticket goes straight back to its closer
+        // (or to the closer's deputy).
+        ReopenRoute::BackTo(_) | ReopenRoute::Deputy { .. } => Effect::OpenCycle {
             number,
             received_at: now,
             effective_start: now,
@@ -213,12 +228,13 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
     };
     let (status, assignee, reason) = match &route {
         ReopenRoute::BackTo(email) => (Status::Assigned, Some(email.clone()), String::new()),
+        ReopenRoute::Deputy { deputy, reason } => (Status::Assigned, Some(deputy.clone()), reason.clone()),
         ReopenRoute::Queue(why) => (Status::New, None, why.clone()),
     };
     let technician = assignee.as_deref().and_then(|a| roster::by_address(setting.roster, a));
-    let (to, reason) = match technician {
-        Some(op) => (vec![op], String::new()),
-        None => (roster::first_level(setting.roster), reason),
+    let to = match technician {
+        Some(op) => vec![op],
+        None => roster::first_level(setting.roster),
     };
     vec![
         cycle,
@@ -230,7 +246,12 @@ fn reopen(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Setting<'_>
             actor: message.author.to_string(),
             action: EventAction::Reopened,
             detail: format!("cycle {number}; {}", assignee.clone().unwrap_or_else(|| reason.clone())),
-            about: assignee.clone(),
+            // A reopening counts against the technician who closed the ticket, also when their
+            // deputy takes it.
+            about: match &route {
+                ReopenRoute::Deputy { .. } => ticket.resolver.map(str::to_string),
+                _ => assignee.clone(),
+            },
         },
         Effect::Letter {
             letter: Letter::Reopened {

@@ -23,13 +23,36 @@ pub fn by_address<'r>(roster: &'r [Operator], address: &str) -> Option<&'r Opera
     roster.iter().find(|o| o.email.eq_ignore_ascii_case(address))
 }
 
-/// Who hears about a ticket: its assignee, or first level while it has none (or while its
-/// assignee is no longer an operator).
+/// The colleague standing in for `op` while they are away: their deputy, when that is an
+/// operator who is not away too.
+pub fn stand_in<'r>(roster: &'r [Operator], op: &Operator) -> Option<&'r Operator> {
+    op.deputy
+        .as_deref()
+        .and_then(|d| by_address(roster, d))
+        .filter(|d| !d.away && !d.email.eq_ignore_ascii_case(&op.email))
+}
+
+/// Who acts for the operator at `address` today: themselves when present, their deputy while
+/// they are away, none when they are away without one (or are no operator).
+pub fn acting_for<'r>(roster: &'r [Operator], address: &str) -> Option<&'r Operator> {
+    let op = by_address(roster, address)?;
+    if op.away { stand_in(roster, op) } else { Some(op) }
+}
+
+/// Who hears about a ticket: its assignee (their deputy while they are away), or first level
+/// while it has none (or while its assignee is away without a deputy, or no longer an
+/// operator).
 pub fn assignee_or_first_level<'r>(roster: &'r [Operator], assignee: Option<&str>) -> Vec<&'r Operator> {
-    match assignee.and_then(|a| by_address(roster, a)) {
+    match assignee.and_then(|a| acting_for(roster, a)) {
         Some(op) => vec![op],
         None => first_level(roster),
     }
+}
+
+/// True when `op` may act on tickets others hold (take them over, hand them on): supervisors
+/// only — unlike [`supervisors`], nobody is one by default.
+pub fn may_override(op: &Operator) -> bool {
+    op.supervisor
 }
 
 /// Their addresses.
@@ -48,6 +71,7 @@ mod tests {
             level,
             supervisor,
             away,
+            deputy: None,
         }
     }
 
@@ -68,5 +92,25 @@ mod tests {
         assert_eq!(addresses(&assignee_or_first_level(&roster, Some("c@x"))), ["c@x"]);
         assert_eq!(addresses(&assignee_or_first_level(&roster, Some("gone@x"))), ["a@x"]);
         assert_eq!(addresses(&assignee_or_first_level(&roster, None)), ["a@x"]);
+    }
+
+    #[test]
+    fn an_away_operators_work_goes_to_their_deputy_else_to_first_level() {
+        let mut roster = vec![
+            op("a@x", Level::First, false, true),
+            op("b@x", Level::First, false, false),
+            op("c@x", Level::Second, true, false),
+        ];
+        assert_eq!(
+            addresses(&assignee_or_first_level(&roster, Some("a@x"))),
+            ["b@x"],
+            "no deputy"
+        );
+        roster[0].deputy = Some("c@x".into());
+        assert_eq!(addresses(&assignee_or_first_level(&roster, Some("a@x"))), ["c@x"]);
+        assert_eq!(acting_for(&roster, "b@x").map(|o| o.email.as_str()), Some("b@x"));
+        roster[2].away = true;
+        assert!(acting_for(&roster, "a@x").is_none(), "the deputy is away too");
+        assert!(may_override(&roster[2]) && !may_override(&roster[1]));
     }
 }

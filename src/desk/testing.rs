@@ -13,6 +13,7 @@ pub fn operator(name: &str, email: &str, level: Level) -> Operator {
         level,
         supervisor: false,
         away: false,
+        deputy: None,
     }
 }
 

@@ -422,7 +422,8 @@ fn apply_person(
                 Some(row),
             )?;
             let ticket_row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
-            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
+            let to = workflow::assignee_or_first_level(conn, &ctx, &ticket_row)?;
+            let to: Vec<&crate::config::Operator> = to.iter().collect();
             let notice =
                 workflow::Notice::new(NoticeKind::Flagged, from.address.clone()).with_text(mail.fresh_text.clone());
             workflow::notify_operators(conn, &ctx, &ticket_row, &to, notice)?;
@@ -714,7 +715,8 @@ fn apply_bounce(
             )?;
             // The assigned operator (or first level) learns that the requester cannot be reached.
             let ticket_row = tickets::find_ticket(conn, t)?.context("ticket vanished inside its transaction")?;
-            let to = workflow::assignee_or_first_level(intake.config, &ticket_row);
+            let to = workflow::assignee_or_first_level(conn, &ctx, &ticket_row)?;
+            let to: Vec<&crate::config::Operator> = to.iter().collect();
             workflow::notify_operators(
                 conn,
                 &ctx,

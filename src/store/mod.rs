@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_time_corrections",
         include_str!("migrations/0014_time_corrections.sql"),
     ),
+    ("0015_absences", include_str!("migrations/0015_absences.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -1,46 +1,76 @@
-//! Rows about operators: their recorded absences (`operator_away`, from `#assente`) and the
+//! Rows about operators: their recorded absences (`operator_away`, from `#assente` and
+//! `sportello operator away`) and the
 //! time they log (`time_entries`, from `#tempo`).
 //!
 //! Owns those statements only; timestamps and days are arguments.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 
 use super::ts;
-use crate::model::TicketId;
+use crate::model::{Absence, TicketId};
 
-/// The last day of `operator`'s recorded absence, if any. A stored day that does not read
-/// back is an error naming it.
-pub fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<NaiveDate>> {
-    let text: Option<String> = conn
-        .prepare_cached("SELECT until FROM operator_away WHERE operator = ?1")?
-        .query_row([operator], |r| r.get(0))
-        .optional()?;
-    text.map(|t| {
-        NaiveDate::parse_from_str(&t, "%Y-%m-%d").map_err(|e| {
+/// Every recorded absence. A stored day that does not read back is an error naming the row.
+pub fn absences(conn: &Connection) -> rusqlite::Result<Vec<Absence>> {
+    let day = |operator: &str, column: &str, text: String| {
+        NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(
                 0,
                 rusqlite::types::Type::Text,
-                format!("operator_away row {operator:?}, column until: {t:?}: {e}").into(),
+                format!("operator_away row {operator:?}, column {column}: {text:?}: {e}").into(),
             )
         })
-    })
-    .transpose()
+    };
+    let mut statement =
+        conn.prepare_cached("SELECT operator, from_day, until, deputy, began FROM operator_away ORDER BY operator")?;
+    let rows = statement.query_map([], |r| {
+        let operator: String = r.get(0)?;
+        let from: Option<String> = r.get(1)?;
+        let until: String = r.get(2)?;
+        let until = day(&operator, "until", until)?;
+        let from = match from {
+            Some(text) => day(&operator, "from_day", text)?,
+            None => until,
+        };
+        Ok(Absence {
+            from,
+            until,
+            deputy: r.get(3)?,
+            began: r.get(4)?,
+            operator,
+        })
+    })?;
+    rows.collect()
 }
 
-/// Records `operator` away until `day` (included), or back with `None`.
-pub fn set_away(conn: &Connection, operator: &str, until: Option<NaiveDate>) -> rusqlite::Result<()> {
-    match until {
-        Some(day) => conn
-            .prepare_cached(
-                "INSERT INTO operator_away (operator, until) VALUES (?1, ?2)
-                 ON CONFLICT (operator) DO UPDATE SET until = ?2",
-            )?
-            .execute(params![operator, day.format("%Y-%m-%d").to_string()])?,
-        None => conn
-            .prepare_cached("DELETE FROM operator_away WHERE operator = ?1")?
-            .execute([operator])?,
-    };
+/// Records an absence of `operator` (replacing the one recorded); it has not begun yet.
+pub fn record_absence(
+    conn: &Connection,
+    operator: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+    deputy: Option<&str>,
+) -> rusqlite::Result<()> {
+    let day = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    conn.prepare_cached(
+        "INSERT INTO operator_away (operator, from_day, until, deputy, began) VALUES (?1, ?2, ?3, ?4, 0)
+         ON CONFLICT (operator) DO UPDATE SET from_day = ?2, until = ?3, deputy = ?4, began = 0",
+    )?
+    .execute(params![operator, day(from), day(until), deputy])?;
+    Ok(())
+}
+
+/// The absence of `operator` has begun (its hand-over is done).
+pub fn absence_began(conn: &Connection, operator: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE operator_away SET began = 1 WHERE operator = ?1")?
+        .execute([operator])?;
+    Ok(())
+}
+
+/// The absence of `operator` is over.
+pub fn end_absence(conn: &Connection, operator: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("DELETE FROM operator_away WHERE operator = ?1")?
+        .execute([operator])?;
     Ok(())
 }
 

@@ -374,6 +374,15 @@ pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<V
     .collect()
 }
 
+/// The open tickets `operator` holds, oldest first.
+pub fn open_held_by(conn: &Connection, operator: &str) -> rusqlite::Result<Vec<TicketId>> {
+    conn.prepare_cached(
+        "SELECT id FROM tickets WHERE assignee = ?1 COLLATE NOCASE AND status = 'assigned' ORDER BY created_at, id",
+    )?
+    .query_map([operator], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
+    .collect()
+}
+
 /// Resolved tickets untouched since `cutoff`: the ones to archive.
 pub fn idle_resolved(conn: &Connection, cutoff: DateTime<Utc>) -> rusqlite::Result<Vec<TicketId>> {
     conn.prepare_cached("SELECT id FROM tickets WHERE status = 'resolved' AND updated_at < ?1 ORDER BY id")?

@@ -3,6 +3,7 @@
 use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
 use crate::commands::Done;
 use crate::commands::Problem;
+use crate::config::Operator;
 use crate::desk::effect::{Effect, Letter};
 use crate::model::{EventAction, Level, NoticeKind, Status};
 use crate::sla::resolution_due;
@@ -49,8 +50,10 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     let due = resolution_due(setting.calendar, setting.sla, Level::Second, start);
     work.effect(Effect::Escalate { resolution_due: due });
     work.event(mail, EventAction::Escalated, who.unwrap_or(""));
-    let named = who.and_then(|w| mail.operator_named(w));
+    let previous = work.ticket.assignee.filter(|_| work.ticket.status == Status::Assigned);
+    let (named, why) = level_two_for(mail, who.and_then(|w| mail.operator_named(w)));
     if let Some(technician) = named {
+        super::take::tell_previous_holder(work, mail, previous, technician);
         work.effect(Effect::Assign {
             technician: technician.email.clone(),
             by: mail.operator.email.clone(),
@@ -74,7 +77,10 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     work.effect(Effect::NotifyOperators {
         to,
         kind: NoticeKind::Escalated,
-        reason: format!("da {}", mail.operator.name),
+        reason: match why {
+            Some(why) => format!("da {}; {why}", mail.operator.name),
+            None => format!("da {}", mail.operator.name),
+        },
         text: String::new(),
         screening: true,
         note: mail.body.to_string(),
@@ -83,4 +89,21 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     work.ticket.resolution_due = Some(due);
     let done = Done::Escalated { ticket: work.ticket.id };
     work.done(done);
+}
+
+/// Who at second level gets the ticket when `named` was asked for: them when at work; while
+/// they are away, their deputy when that is a second-level operator at work, else nobody in
+/// particular (every second-level operator at work hears of it) — with the reason.
+fn level_two_for<'r>(mail: &CommandMail<'r>, named: Option<&'r Operator>) -> (Option<&'r Operator>, Option<String>) {
+    let Some(named) = named else { return (None, None) };
+    if !named.away {
+        return (Some(named), None);
+    }
+    match crate::desk::roster::stand_in(mail.roster, named).filter(|d| d.level == Level::Second) {
+        Some(deputy) => (
+            Some(deputy),
+            Some(format!("{} è assente, lo sostituisce {}", named.name, deputy.name)),
+        ),
+        None => (None, Some(format!("{} è assente", named.name))),
+    }
 }

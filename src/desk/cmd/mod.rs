@@ -7,12 +7,11 @@
 //! `phone`, `set_kind`, `out_of_scope`, `remote`, `time`, `kb`, `answer` (the untagged text), and
 //! `fresh_only` for the tags that belong in a new mail. Each file has the command's `check` and
 //! its `apply`. The commands of a new mail that names no ticket have their own files too: `new`
-//! (a phone request opened by an operator) and `away` (`#assente`).
+//! (a phone request opened by an operator); `#assente` / `#presente` are `desk::absence`.
 
 mod answer;
 pub use answer::body_is_for_a_tag;
 mod assign;
-pub mod away;
 mod escalate;
 mod fresh_only;
 mod kb;
@@ -82,9 +81,16 @@ pub struct CommandMail<'a> {
     pub timezone: Tz,
     /// The instant the mail is applied.
     pub now: DateTime<Utc>,
+    /// The absences recorded (the roster already says who is away today).
+    pub absences: &'a [crate::desk::absence::Absence],
 }
 
 impl<'a> CommandMail<'a> {
+    /// The day the mail is applied, in the help desk's time zone.
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.now.with_timezone(&self.timezone).date_naive()
+    }
+
     /// The operator of the roster called `name_or_email` (see [`operator_named`]).
     pub fn operator_named(&self, name_or_email: &str) -> Option<&'a Operator> {
         operator_named(self.roster, name_or_email)
@@ -99,6 +105,33 @@ pub fn operator_named<'r>(roster: &'r [Operator], name_or_email: &str) -> Option
         .iter()
         .find(|o| o.email == wanted)
         .or_else(|| roster.iter().find(|o| o.name.to_lowercase() == wanted))
+}
+
+/// Why `named` cannot be handed work today: they are away (with their last day and deputy,
+/// so the sender can pick the deputy). The last day is not in the roster, so it is looked up
+/// in the absences the mail carries.
+fn away_problem(mail: &CommandMail<'_>, named: &Operator) -> Option<Problem> {
+    if !named.away {
+        return None;
+    }
+    let until = mail
+        .absences
+        .iter()
+        .find(|a| a.operator.eq_ignore_ascii_case(&named.email) && a.covers(mail.today()))
+        .map(|a| a.until);
+    let deputy = crate::desk::roster::stand_in(mail.roster, named).map(|d| d.name.clone());
+    Some(match until {
+        Some(until) => Problem::OperatorAway {
+            name: named.name.clone(),
+            until,
+            deputy,
+        },
+        // Away by the configuration: no last day is known.
+        None => Problem::OperatorOff {
+            name: named.name.clone(),
+            deputy,
+        },
+    })
 }
 
 /// "Nobody is called so", with the names of who there is.
@@ -229,7 +262,7 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
     }
     for command in mail.commands {
         match command {
-            Command::Take => take::check(ticket, &mut out),
+            Command::Take => take::check(ticket, mail, &mut out),
             Command::Assign(who) => assign::check(ticket, mail, who, &mut out),
             Command::Escalate(who) => escalate::check(ticket, mail, who.as_deref(), &mut out),
             Command::Resolve => resolve::check(ticket, mail, &mut out),

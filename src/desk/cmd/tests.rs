@@ -1,8 +1,6 @@
 //! Every refusal rule of the operator commands, one row each: the ticket, the mail, and the
 //! problem expected (or none).
 
-use chrono::NaiveDate;
-
 use super::*;
 use crate::commands::{Done, parse_commands};
 use crate::model::Kind;
@@ -52,6 +50,7 @@ fn problems(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Vec<(String,
         roster: &roster,
         timezone: chrono_tz::Europe::Rome,
         now: now(),
+        absences: &[],
     };
     refusals(ticket, &mail)
         .into_iter()
@@ -296,6 +295,7 @@ fn operators_are_found_by_address_then_name_in_any_case() {
         roster: &roster,
         timezone: chrono_tz::Europe::Rome,
         now: now(),
+        absences: &[],
     };
     assert_eq!(
         mail.operator_named(" Luca.Verdi@Comune.Example.it ").map(|o| o.level),
@@ -312,7 +312,7 @@ fn operators_are_found_by_address_then_name_in_any_case() {
 fn tags_are_named_in_italian() {
     assert_eq!(tag_of(&Command::SetKind(Kind::Complaint)), "#reclamo");
     assert_eq!(tag_of(&Command::SetKind(Kind::Reminder)), "#sollecito");
-    assert_eq!(tag_of(&Command::Away(NaiveDate::from_ymd_opt(2026, 3, 20))), "#assente");
+    assert_eq!(tag_of(&Command::Away(None)), "#assente");
 }
 
 #[test]
@@ -343,9 +343,19 @@ mod decisions {
 
     /// The decision on `text` sent by `sender` about `ticket`, at [`now`].
     fn decision(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Decision {
+        decision_on(&roster(), &[], ticket, sender, text)
+    }
+
+    /// The same with another roster of the day and the absences recorded.
+    fn decision_on(
+        roster: &[Operator],
+        absences: &[crate::model::Absence],
+        ticket: &TicketFacts<'_>,
+        sender: usize,
+        text: &str,
+    ) -> Decision {
         let parsed = parse_commands(text);
         assert!(parsed.errors.is_empty(), "{text:?} parses: {:?}", parsed.errors);
-        let roster = roster();
         let calendar = Calendar::new(CalendarRules::default(), Vec::new());
         let sla = SlaBudgets::default();
         let local_time = |t: DateTime<Utc>| t.format("%d/%m %H:%M").to_string();
@@ -353,9 +363,10 @@ mod decisions {
             operator: &roster[sender],
             commands: &parsed.commands,
             body: &parsed.body,
-            roster: &roster,
+            roster,
             timezone: chrono_tz::Europe::Rome,
             now: now(),
+            absences,
         };
         let setting = Setting {
             calendar: &calendar,
@@ -438,6 +449,166 @@ mod decisions {
         assert!(d.effects.is_empty(), "{:?}", d.effects);
         assert!(d.nothing_changed);
         assert_eq!(d.applied, vec![Done::AlreadyHeld { ticket: TICKET }]);
+    }
+
+    const MARCO: usize = 1;
+
+    /// The roster of the day with Giulia away until 12 March (Marco her deputy, or nobody).
+    fn giulia_away(deputy: Option<&str>) -> (Vec<Operator>, Vec<crate::model::Absence>) {
+        let absence = crate::model::Absence {
+            operator: GIULIA_EMAIL.into(),
+            from: chrono::NaiveDate::from_ymd_opt(2026, 3, 9).expect("a day"),
+            until: chrono::NaiveDate::from_ymd_opt(2026, 3, 12).expect("a day"),
+            deputy: deputy.map(str::to_string),
+            began: true,
+        };
+        let roster = crate::desk::absence::roster_on(&roster(), std::slice::from_ref(&absence), now().date_naive());
+        (roster, vec![absence])
+    }
+
+    #[test]
+    fn a_second_take_on_a_held_ticket_is_refused_naming_the_holder() {
+        // Issue 15, item 1: Marco's #prendo used to take Giulia's ticket over in silence.
+        let d = decision(&taken(rome(10, 9, 30)), MARCO, "#prendo");
+        assert!(d.effects.is_empty(), "{:?}", d.effects);
+        assert_eq!(
+            d.refusals,
+            vec![CommandError {
+                line: "#prendo".into(),
+                problem: Problem::HeldBy {
+                    ticket: TICKET,
+                    holder: "Giulia Bianchi".into()
+                }
+            }]
+        );
+        // Nor may he hand it to himself or anyone else.
+        let d = decision(&taken(rome(10, 9, 30)), MARCO, "#assegna Marco Rossi");
+        assert!(matches!(
+            &d.refusals[..],
+            [CommandError {
+                problem: Problem::HeldBy { .. },
+                ..
+            }]
+        ));
+        // On an untaken ticket anyone may assign it.
+        assert!(decision(&fresh(), MARCO, "#assegna Giulia Bianchi").refusals.is_empty());
+    }
+
+    #[test]
+    fn a_supervisor_takes_over_and_the_previous_holder_is_told() {
+        let mut staff = roster();
+        staff[MARCO].supervisor = true;
+        let promised = rome(10, 9, 30);
+        let d = decision_on(&staff, &[], &taken(promised), MARCO, "#prendo");
+        assert!(d.refusals.is_empty(), "{:?}", d.refusals);
+        assert_eq!(
+            d.effects,
+            vec![
+                assign(MARCO_EMAIL, MARCO_EMAIL),
+                Effect::Letter {
+                    letter: Letter::TakeIn {
+                        technician: "Marco Rossi".into(),
+                        resolution_due: promised
+                    },
+                    stamp: None,
+                },
+                Effect::NotifyOperators {
+                    to: vec![GIULIA_EMAIL.into()],
+                    kind: NoticeKind::TakenOver,
+                    reason: "Marco Rossi (da Marco Rossi)".into(),
+                    text: String::new(),
+                    screening: false,
+                    note: String::new(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_holder_hands_on_once_and_the_same_name_twice_changes_nothing() {
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#assegna Giulia Bianchi");
+        assert!(d.effects.is_empty(), "{:?}", d.effects);
+        assert!(d.nothing_changed);
+        assert_eq!(
+            d.applied,
+            vec![Done::AlreadyWith {
+                ticket: TICKET,
+                technician: "Giulia Bianchi".into()
+            }]
+        );
+        // The previous holder is not told about what she did herself.
+        let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#assegna Marco Rossi");
+        assert!(!d.effects.iter().any(|e| matches!(
+            e,
+            Effect::NotifyOperators {
+                kind: NoticeKind::TakenOver,
+                ..
+            }
+        )));
+    }
+
+    #[test]
+    fn an_absent_operator_gets_no_work_and_their_tickets_may_be_taken() {
+        let (staff, absences) = giulia_away(Some(MARCO_EMAIL));
+        // Handing her a ticket is refused, naming her last day and her deputy.
+        let d = decision_on(&staff, &absences, &fresh(), MARCO, "#assegna Giulia Bianchi");
+        assert_eq!(
+            d.refusals[0].problem,
+            Problem::OperatorAway {
+                name: "Giulia Bianchi".into(),
+                until: chrono::NaiveDate::from_ymd_opt(2026, 3, 12).expect("a day"),
+                deputy: Some("Marco Rossi".into())
+            }
+        );
+        // What she holds does not wait for her.
+        let d = decision_on(&staff, &absences, &taken(rome(10, 9, 30)), MARCO, "#prendo");
+        assert!(d.refusals.is_empty(), "{:?}", d.refusals);
+        assert!(d.effects.iter().any(|e| matches!(e, Effect::NotifyOperators { kind: NoticeKind::TakenOver, to, .. } if to == &[GIULIA_EMAIL.to_string()])));
+    }
+
+    #[test]
+    fn an_escalation_to_an_absent_technician_goes_to_their_deputy_else_to_level_two() {
+        let mut staff = roster();
+        staff.push(operator("Sara Neri", "sara.neri@comune.example.it", Level::Second));
+        let luca = crate::model::Absence {
+            operator: "luca.verdi@comune.example.it".into(),
+            from: now().date_naive(),
+            until: now().date_naive(),
+            deputy: Some("sara.neri@comune.example.it".into()),
+            began: true,
+        };
+        let today = crate::desk::absence::roster_on(&staff, std::slice::from_ref(&luca), now().date_naive());
+        let d = decision_on(
+            &today,
+            std::slice::from_ref(&luca),
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#secondolivello Luca Verdi",
+        );
+        assert!(
+            d.effects.contains(&assign("sara.neri@comune.example.it", GIULIA_EMAIL)),
+            "{:?}",
+            d.effects
+        );
+        assert!(d.effects.iter().any(
+            |e| matches!(e, Effect::NotifyOperators { kind: NoticeKind::Escalated, to, reason, .. }
+            if to == &["sara.neri@comune.example.it".to_string()] && reason.contains("Luca Verdi è assente"))
+        ));
+        // Without a deputy: every second-level operator at work, not Luca.
+        let no_deputy = crate::model::Absence { deputy: None, ..luca };
+        let today = crate::desk::absence::roster_on(&staff, std::slice::from_ref(&no_deputy), now().date_naive());
+        let d = decision_on(
+            &today,
+            &[no_deputy],
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#secondolivello Luca Verdi",
+        );
+        assert!(!d.effects.iter().any(|e| matches!(e, Effect::Assign { .. })));
+        assert!(d.effects.iter().any(
+            |e| matches!(e, Effect::NotifyOperators { kind: NoticeKind::Escalated, to, .. }
+            if to == &["sara.neri@comune.example.it".to_string()])
+        ));
     }
 
     #[test]
@@ -691,6 +862,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
             roster: &roster,
             timezone: chrono_tz::Europe::Rome,
             now: now(),
+            absences: &[],
         };
         decide(&facts, &mail, &setting)
     };

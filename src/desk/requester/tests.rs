@@ -43,13 +43,25 @@ fn bare_thanks_are_recognised_conservatively() {
 
 #[test]
 fn reopened_tickets_go_back_to_their_closer_unless_gone_or_away() {
+    let mut staff = roster(false);
+    assert_eq!(reopen_route(&staff, Some(GIULIA)), ReopenRoute::BackTo(GIULIA.into()));
+    assert!(matches!(reopen_route(&staff, Some("gone@x")), ReopenRoute::Queue(r) if r.contains("non è più")));
+    assert!(matches!(reopen_route(&staff, None), ReopenRoute::Queue(_)));
+    staff[0].away = true;
+    assert!(matches!(reopen_route(&staff, Some(GIULIA)), ReopenRoute::Queue(r) if r.contains("assente")));
+    staff[0].deputy = Some(MARCO.into());
     assert_eq!(
-        reopen_route(Some("g@x"), true, false),
-        ReopenRoute::BackTo("g@x".into())
+        reopen_route(&staff, Some(GIULIA)),
+        ReopenRoute::Deputy {
+            deputy: MARCO.into(),
+            reason: "giulia è assente, la sostituisci".into()
+        }
     );
-    assert!(matches!(reopen_route(Some("g@x"), false, false), ReopenRoute::Queue(r) if r.contains("non è più")));
-    assert!(matches!(reopen_route(Some("g@x"), true, true), ReopenRoute::Queue(r) if r.contains("assente")));
-    assert!(matches!(reopen_route(None, false, false), ReopenRoute::Queue(_)));
+    staff[1].away = true;
+    assert!(
+        matches!(reopen_route(&staff, Some(GIULIA)), ReopenRoute::Queue(r) if r.contains("assente")),
+        "the deputy is away too"
+    );
 }
 
 const GIULIA: &str = "giulia@comune.example.it";
@@ -62,6 +74,7 @@ fn operator(email: &str, level: Level, supervisor: bool, away: bool) -> Operator
     Operator {
         supervisor,
         away,
+        deputy: None,
         ..crate::desk::testing::operator(name, email, level)
     }
 }
@@ -112,13 +125,7 @@ fn open(assignee: Option<&str>, cycle: CycleFacts) -> TicketFacts<'_> {
     }
 }
 
-fn decide(
-    ticket: &TicketFacts<'_>,
-    subject: &str,
-    text: &str,
-    roster: &[Operator],
-    away_until: Option<NaiveDate>,
-) -> Vec<Effect> {
+fn decide(ticket: &TicketFacts<'_>, subject: &str, text: &str, roster: &[Operator]) -> Vec<Effect> {
     let calendar = Calendar::new(CalendarRules::default(), Vec::new());
     let sla = SlaBudgets::default();
     let local_time = |t: DateTime<Utc>| {
@@ -132,7 +139,6 @@ fn decide(
         roster,
         now: now(),
         today: NaiveDate::from_ymd_opt(2026, 3, 9).expect("date"),
-        resolver_away_until: away_until,
         local_time: &local_time,
         language: Language::En,
     };
@@ -166,7 +172,7 @@ fn actions(effects: &[Effect]) -> Vec<EventAction> {
 
 #[test]
 fn a_bare_thanks_after_closure_reopens_nothing_and_tells_the_closer() {
-    let effects = decide(&closed(Some(GIULIA)), "Re: x", "Grazie mille!", &roster(false), None);
+    let effects = decide(&closed(Some(GIULIA)), "Re: x", "Grazie mille!", &roster(false));
     assert_eq!(actions(&effects), [EventAction::Thanks]);
     assert_eq!(
         notified(&effects),
@@ -179,18 +185,22 @@ fn a_bare_thanks_after_closure_reopens_nothing_and_tells_the_closer() {
     );
 }
 
-/// (closer, roster with Giulia away?, her #assente until, back to whom, or why the queue).
-type RouteCase<'a> = (Option<&'a str>, bool, Option<NaiveDate>, Option<&'a str>, &'a str);
+/// (closer, Giulia away?, her deputy, back to whom, or why the queue).
+type RouteCase<'a> = (Option<&'a str>, bool, Option<&'a str>, Option<&'a str>, &'a str);
 
 #[test]
 fn every_reopen_route() {
-    let tomorrow = NaiveDate::from_ymd_opt(2026, 3, 10);
-    let yesterday = NaiveDate::from_ymd_opt(2026, 3, 8);
     let cases: &[RouteCase<'_>] = &[
         (Some(GIULIA), false, None, Some(GIULIA), ""),
-        (Some(GIULIA), false, yesterday, Some(GIULIA), ""),
+        (Some(GIULIA), false, Some(MARCO), Some(GIULIA), ""),
         (Some(GIULIA), true, None, None, "è assente"),
-        (Some(GIULIA), false, tomorrow, None, "è assente"),
+        (
+            Some(GIULIA),
+            true,
+            Some(MARCO),
+            Some(MARCO),
+            "giulia è assente, la sostituisci",
+        ),
         (
             Some("gone@comune.example.it"),
             false,
@@ -200,16 +210,11 @@ fn every_reopen_route() {
         ),
         (None, false, None, None, "nessun tecnico"),
     ];
-    for (closer, giulia_away, away_until, back_to, why) in cases {
-        let roster = roster(*giulia_away);
-        let effects = decide(
-            &closed(*closer),
-            "Re: x",
-            "Il problema si ripresenta.",
-            &roster,
-            *away_until,
-        );
-        let case = format!("{closer:?} away={giulia_away} until={away_until:?}");
+    for (closer, giulia_away, deputy, back_to, why) in cases {
+        let mut roster = roster(*giulia_away);
+        roster[0].deputy = deputy.map(str::to_string);
+        let effects = decide(&closed(*closer), "Re: x", "Il problema si ripresenta.", &roster);
+        let case = format!("{closer:?} away={giulia_away} deputy={deputy:?}");
         match back_to {
             Some(technician) => {
                 // Straight back: taken in at once, resolution due from now at its level.
@@ -228,11 +233,12 @@ fn every_reopen_route() {
                 );
                 assert_eq!(
                     notified(&effects),
-                    (vec![technician.to_string()], NoticeKind::Reopened, String::new()),
+                    (vec![technician.to_string()], NoticeKind::Reopened, why.to_string()),
                     "{case}"
                 );
+                let name = technician.split('@').next().unwrap_or_default();
                 assert!(
-                    matches!(&effects[3], Effect::Letter { letter: Letter::Reopened { technician: Some(n) }, stamp: None } if n == "giulia"),
+                    matches!(&effects[3], Effect::Letter { letter: Letter::Reopened { technician: Some(n) }, stamp: None } if n == name),
                     "{case}"
                 );
             }
@@ -272,12 +278,18 @@ fn every_reopen_route() {
             }
         }
         assert_eq!(actions(&effects), [EventAction::Reopened], "{case}");
-        // The accounting counts the reopening against the technician it went back to.
+        // The accounting counts the reopening against the technician it went back to — the
+        // closer, also when their deputy takes it.
         let about = effects.iter().find_map(|e| match e {
             Effect::Event { about, .. } => Some(about.clone()),
             _ => None,
         });
-        assert_eq!(about, Some(back_to.map(str::to_string)), "{case}");
+        let against = if *giulia_away && deputy.is_some() {
+            *closer
+        } else {
+            *back_to
+        };
+        assert_eq!(about, Some(against.map(str::to_string)), "{case}");
     }
 }
 
@@ -295,7 +307,6 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         "Reclamo formale",
         "Scrivo ancora.",
         &roster(false),
-        None,
     );
     assert_eq!(effects[0], Effect::SetKind(Kind::Complaint));
     assert_eq!(
@@ -312,7 +323,6 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         "Re: x",
         "Nessuno mi ha risposto.",
         &roster(false),
-        None,
     );
     assert_eq!(effects[0], Effect::SetKind(Kind::Reminder));
     assert_eq!(actions(&effects), [EventAction::Reminder]);
@@ -330,7 +340,6 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
         "Re: x",
         "Ancora niente?",
         &roster(false),
-        None,
     );
     let (to, _, reason) = notified(&effects);
     assert_eq!(to, vec![LUCA.to_string()], "the supervisor holds it: told once");
@@ -338,17 +347,11 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
     // A reminder already marked stays a reminder (no second SetKind).
     let mut reminder = open(Some(GIULIA), late_resolution);
     reminder.kind = Kind::Reminder;
-    let effects = decide(&reminder, "Re: x", "Ancora niente?", &roster(false), None);
+    let effects = decide(&reminder, "Re: x", "Ancora niente?", &roster(false));
     assert!(!effects.iter().any(|e| matches!(e, Effect::SetKind(_))));
     assert_eq!(notified(&effects).0, vec![GIULIA.to_string(), LUCA.to_string()]);
     // On time: news for the assignee, or first level while nobody holds it.
-    let effects = decide(
-        &open(Some(GIULIA), on_time),
-        "Re: x",
-        "Allego il file.",
-        &roster(false),
-        None,
-    );
+    let effects = decide(&open(Some(GIULIA), on_time), "Re: x", "Allego il file.", &roster(false));
     assert_eq!(
         effects,
         vec![Effect::NotifyOperators {
@@ -360,7 +363,7 @@ fn an_open_ticket_becomes_a_complaint_a_reminder_or_news() {
             note: String::new(),
         }]
     );
-    let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true), None);
+    let effects = decide(&open(None, on_time), "Re: x", "Allego il file.", &roster(true));
     assert_eq!(notified(&effects).0, vec![MARCO.to_string()], "Giulia is away");
 }
 
