@@ -13,7 +13,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 pub use done::Done;
 pub use problem::{Expected, Problem};
 
-use crate::model::Kind;
+use crate::model::{Kind, TicketId};
 
 /// One command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +59,18 @@ pub enum Command {
     /// `#kb` [TEXT]: on a ticket, mark its knowledge-base entry a reviewed article (TEXT is the
     /// title); in a new mail, search the knowledge base for TEXT.
     Kb(Option<String>),
+    /// `#risposta` / `#answer` NAME: a stored answer (`risposte/NAME.txt`), or `kb:ID` a
+    /// reviewed knowledge-base article, above the text written below the tags.
+    Canned(String),
+    /// `#risposte` / `#answers`: the stored answers there are.
+    CannedList,
+    /// `#chiedi` / `#ask` NAME [QUESTION]: ask a colleague about the ticket (the question may
+    /// go on below); their reply is an internal note. The argument is the name and the
+    /// question as written: the roster tells where the name ends.
+    Ask(String),
+    /// `#collega` / `#link` TCK-…: the ticket is one of an incident's, whose master is the
+    /// ticket named; resolving the master resolves it.
+    Link(TicketId),
 }
 
 /// An absence as an operator writes it.
@@ -111,6 +123,10 @@ pub const TAGS: &[(&str, &str)] = &[
     ("email", "email"),
     ("assente", "away"),
     ("presente", "back"),
+    ("risposta", "answer"),
+    ("risposte", "answers"),
+    ("chiedi", "ask"),
+    ("collega", "link"),
     ("kb", "kb"),
 ];
 
@@ -311,6 +327,23 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
             _ => parse_absence(args).map(|spec| Command::Away(Some(spec))),
         },
         "presente" => none(Command::Away(None)),
+        "risposta" => {
+            let name = needs(Expected::AnswerName)?;
+            if is_answer_name(&name) {
+                Ok(Command::Canned(name.to_lowercase()))
+            } else {
+                Err(Problem::BadAnswerName { found: name })
+            }
+        }
+        "risposte" => none(Command::CannedList),
+        "chiedi" => needs(Expected::Operator).map(Command::Ask),
+        "collega" => {
+            let named = needs(Expected::Ticket)?;
+            named
+                .parse::<TicketId>()
+                .map(Command::Link)
+                .map_err(|_| Problem::BadTicket { found: named })
+        }
         other => Err(Problem::UnknownTag {
             tag: other.to_string(),
             suggestion: None,
@@ -376,6 +409,21 @@ fn parse_absence(args: &str) -> Result<AbsenceSpec, Problem> {
         }
     };
     Ok(AbsenceSpec { from, until, deputy })
+}
+
+/// A stored answer's name: letters, digits, `-`, `_` (it names a file, so never a path), or
+/// `kb:` and a knowledge-base id.
+fn is_answer_name(name: &str) -> bool {
+    let plain =
+        |n: &str| !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_');
+    match name.split_once(':') {
+        Some((kb, id)) if kb.eq_ignore_ascii_case("kb") => {
+            let id = id.trim_start_matches(['K', 'B', 'k', 'b', '-']);
+            !id.is_empty() && id.chars().all(|c| c.is_ascii_digit())
+        }
+        Some(_) => false,
+        None => plain(name),
+    }
 }
 
 /// A day as people write it: `2026-12-24`, `24/12/2026`, `24-12-2026`, `24.12.2026`, `24/12/26`.

@@ -137,6 +137,10 @@ spelled_enum! {
         Away => "away",
         /// An operator's command was refused (the line and why in the detail).
         CommandRefused => "command-refused",
+        /// The ticket was linked to an incident's master (`#collega`; the master in the detail).
+        Linked => "linked",
+        /// An operator asked a colleague (`#chiedi`; the colleague in the detail).
+        Asked => "asked",
         /// Mail from an operator's address failed authentication.
         UnauthenticatedOperatorMail => "unauthenticated-operator-mail",
         /// A believed delivery failure marked the address undeliverable.
@@ -259,6 +263,10 @@ spelled_enum! {
         Invitation => "invitation",
         /// The ticket the operator held went to another technician.
         TakenOver => "taken_over",
+        /// A colleague asks about the ticket (`#chiedi`): a reply is an internal note.
+        Question => "question",
+        /// The colleague asked replied (their note).
+        Reply => "reply",
     }
 }
 

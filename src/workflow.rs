@@ -228,6 +228,35 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::AbsenceBegan { operator } => operators::absence_began(conn, operator)?,
             Effect::EndAbsence { operator } => operators::end_absence(conn, operator)?,
             Effect::TellOperator { to, done } => tell_operator(conn, ctx, to, done)?,
+            Effect::AskColleague { colleague, question } => {
+                let row = reload(conn, on_ticket()?)?;
+                let Some(colleague) = ctx.config.operator(colleague) else {
+                    continue;
+                };
+                let asker = about_operator_name(conn, ctx, row.id)?;
+                let mut notice = Notice::new(NoticeKind::Question, asker);
+                notice.screening = true;
+                notice.note = question.clone();
+                notify_operators(conn, ctx, &row, &[colleague], notice)?;
+            }
+            Effect::Link { master } => tickets::link(conn, on_ticket()?, *master, ctx.now)?,
+            Effect::ResolveFollowers { by, text } => {
+                let Some(operator) = ctx.config.operator(by) else {
+                    continue;
+                };
+                for follower in tickets::open_followers(conn, on_ticket()?)? {
+                    let report = ticket_commands(conn, ctx, operator, follower, &[Command::Resolve], text)?;
+                    for e in &report.errors {
+                        ctx.event(
+                            conn,
+                            Some(follower),
+                            by,
+                            EventAction::CommandRefused,
+                            &format!("{} — {}", e.line, e.problem.text(ctx.language())),
+                        )?;
+                    }
+                }
+            }
             Effect::Archive => tickets::archive(conn, on_ticket()?, ctx.now)?,
             Effect::AlertSupervisors(alarm) => alert_supervisors(conn, ctx, about, alarm)?,
             Effect::StuckMailReported { outbox_id } => {
@@ -634,7 +663,12 @@ pub fn notify_operators(
     };
     let rendered = ctx.templates.render(ctx.language(), "operator", vars)?;
     for operator in to {
-        let local = ctx.key.notification_local_part(ticket.id, &operator.email);
+        // A question's reply is an internal note: its Message-ID says so.
+        let local = if notice.kind == NoticeKind::Question {
+            ctx.key.question_local_part(ticket.id, &operator.email)
+        } else {
+            ctx.key.notification_local_part(ticket.id, &operator.email)
+        };
         let to = vec![Recipient {
             name: Some(operator.name.clone()),
             address: operator.email.clone(),
@@ -835,6 +869,8 @@ pub fn on_operator_mail(
             .any(|id| ctx.key.verifies(id, ticket, &operator.email));
         if !keyed {
             (Report::error(&format!("[{ticket}]"), Problem::NotAReply), Some(ticket))
+        } else if parsed.commands.is_empty() && is_question_reply(ctx, mail, ticket, operator) {
+            (question_reply(conn, ctx, operator, ticket, &parsed.body)?, Some(ticket))
         } else {
             (
                 ticket_commands(conn, ctx, operator, ticket, &parsed.commands, &parsed.body)?,
@@ -846,6 +882,35 @@ pub fn on_operator_mail(
     };
     answer_operator(conn, ctx, operator, mail, touched, &report)?;
     Ok(touched)
+}
+
+/// True when the mail answers a question about `ticket` we sent this operator (`#chiedi`).
+fn is_question_reply(ctx: &Context<'_>, mail: &InboundMail, ticket: TicketId, operator: &Operator) -> bool {
+    mail.referenced_ids()
+        .iter()
+        .any(|id| ctx.key.verifies_question(id, ticket, &operator.email))
+}
+
+/// A colleague's untagged reply to `#chiedi`: an internal note, passed on to who asked.
+fn question_reply(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    ticket: TicketId,
+    body: &str,
+) -> anyhow::Result<Report> {
+    if body.is_empty() {
+        return Ok(Report::error("(vuoto)", Problem::EmptyMail));
+    }
+    let asker = tickets::asker(conn, ticket, &operator.email)?;
+    let (effects, done) = desk::cmd::ask::replied(ticket, operator, asker.as_deref(), body);
+    apply(conn, ctx, Some(ticket), &effects)?;
+    Ok(Report {
+        applied: vec![done],
+        errors: Vec::new(),
+        // The colleague is told where their words went: not to the requester.
+        nothing_changed: true,
+    })
 }
 
 /// An operator forwarded a citizen's mail that had reached them directly: the ticket is opened
@@ -926,7 +991,12 @@ fn is_fresh_only(commands: &[Command]) -> bool {
         && commands.iter().all(|c| {
             matches!(
                 c,
-                Command::Queue | Command::Help | Command::New(_) | Command::Away(_) | Command::Email(_)
+                Command::Queue
+                    | Command::Help
+                    | Command::New(_)
+                    | Command::Away(_)
+                    | Command::Email(_)
+                    | Command::CannedList
             )
         })
         && commands.iter().any(|c| !matches!(c, Command::Email(_)))
@@ -1005,8 +1075,13 @@ fn ticket_commands(
         has_kb_entry: crate::store::kb::find_by_ticket(conn, &ticket.to_string())?.is_some(),
         request: &request,
         time_logged: operators::time_logged(conn, ticket)?,
+        followers: tickets::open_followers(conn, ticket)?.len(),
+        master: tickets::master_of(conn, ticket)?,
     };
     let (roster, absences) = roster_today(conn, ctx)?;
+    let answers = stored_answers(conn, ctx, &row, commands)?;
+    let answer_names = canned_answer_names(ctx);
+    let masters = masters_named(conn, commands)?;
     let mail = desk::cmd::CommandMail {
         operator,
         commands,
@@ -1015,6 +1090,11 @@ fn ticket_commands(
         timezone: ctx.calendar.timezone(),
         now: ctx.now,
         absences: &absences,
+        lookups: desk::cmd::Lookups {
+            answers: &answers,
+            answer_names: &answer_names,
+            masters: &masters,
+        },
     };
     let local_time = |t: DateTime<Utc>| ctx.local(t);
     let setting = desk::cmd::Setting {
@@ -1031,7 +1111,82 @@ fn ticket_commands(
     })
 }
 
-/// Mails that need no ticket: `#nuovo`, `#coda`, `#aiuto`, `#assente`.
+/// The stored answers a mail names (`#risposta`), each filled in for the ticket: the
+/// requester's name (`nome`) and the ticket number (`ticket`); `kb:ID` is a published
+/// knowledge-base article's solution. `None` for a name that names nothing (the desk refuses
+/// it).
+fn stored_answers(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    row: &TicketRow,
+    commands: &[Command],
+) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let mut out = Vec::new();
+    for command in commands {
+        let Command::Canned(name) = command else { continue };
+        let text = match name.split_once(':') {
+            Some((_, id)) => {
+                let id: i64 = id.trim_start_matches(['K', 'B', 'k', 'b', '-']).parse().unwrap_or(-1);
+                crate::store::kb::find(conn, id)?
+                    .filter(|entry| entry.reviewed)
+                    .map(|entry| entry.solution)
+            }
+            None => {
+                let vars = context! { nome => row.requester_name.clone().unwrap_or_default(),
+                name => row.requester_name.clone().unwrap_or_default(), ticket => row.id.to_string() };
+                // An administrator's mistake in an answer must not stop the operator's mail.
+                ctx.templates.canned_answer(name, vars).unwrap_or_else(|e| {
+                    tracing::warn!("{e:#}");
+                    None
+                })
+            }
+        };
+        out.push((name.clone(), text));
+    }
+    Ok(out)
+}
+
+/// The names of the stored answers there are.
+fn canned_answer_names(ctx: &Context<'_>) -> Vec<String> {
+    ctx.templates.canned_answer_names()
+}
+
+/// Each ticket a mail names with `#collega`, with its incident's master: the ticket itself, or
+/// the master it is linked to already.
+fn masters_named(
+    conn: &Connection,
+    commands: &[Command],
+) -> anyhow::Result<Vec<(TicketId, Option<desk::cmd::link::Master>)>> {
+    let mut out = Vec::new();
+    for command in commands {
+        let Command::Link(named) = command else { continue };
+        let root = tickets::master_of(conn, *named)?.unwrap_or(*named);
+        let master = tickets::find_ticket(conn, root)?.map(|row| desk::cmd::link::Master {
+            root,
+            status: row.status,
+        });
+        let master = if tickets::find_ticket(conn, *named)?.is_some() {
+            master
+        } else {
+            None
+        };
+        out.push((*named, master));
+    }
+    Ok(out)
+}
+
+/// The name of the operator who last asked about `ticket` in this transaction's mail: the
+/// latest `asked` event's actor.
+fn about_operator_name(conn: &Connection, ctx: &Context<'_>, ticket: TicketId) -> anyhow::Result<String> {
+    let actor = tickets::latest_actor(conn, ticket, EventAction::Asked)?;
+    Ok(actor
+        .as_deref()
+        .and_then(|a| ctx.config.operator(a))
+        .map(|o| o.name.clone())
+        .unwrap_or_default())
+}
+
+/// Mails that need no ticket: `#nuovo`, `#coda`, `#aiuto`, `#assente`, `#risposte`.
 fn fresh_commands(
     conn: &Connection,
     ctx: &Context<'_>,
@@ -1073,6 +1228,22 @@ fn fresh_commands(
                     mail,
                     None,
                     context! { kind => "queue", queue => queue },
+                )?;
+            }
+            Command::CannedList => {
+                let results: Vec<Value> = ctx
+                    .templates
+                    .canned_answer_names()
+                    .into_iter()
+                    .map(|name| context! { id => name, title => "", ticket => "", excerpt => "" })
+                    .collect();
+                reply_to_operator(
+                    conn,
+                    ctx,
+                    operator,
+                    mail,
+                    None,
+                    context! { kind => "answers", results => results },
                 )?;
             }
             Command::Help => {

@@ -78,19 +78,48 @@ impl MacKey {
         constant_time_eq(self.sign(purpose, data).as_bytes(), signature.as_bytes())
     }
 
-    /// True when `message_id` is a notification we minted for `operator` about `ticket`.
+    /// The local part of a colleague's question about `ticket` (`#chiedi`), for `operator`:
+    /// `TCK-….ask.<nonce>.<mac>`. It verifies like a notification, and says a reply to it is
+    /// an internal note.
+    pub fn question_local_part(&self, ticket: TicketId, operator: &str) -> String {
+        let mut nonce = [0u8; 6];
+        rand::fill(&mut nonce);
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!(
+            "{ticket}.ask.{nonce}.{}",
+            self.tag(ticket, &format!("ask:{nonce}"), operator)
+        )
+    }
+
+    /// True when `message_id` is a notification (or a question) we minted for `operator` about
+    /// `ticket`.
     pub fn verifies(&self, message_id: &str, ticket: TicketId, operator: &str) -> bool {
+        self.minted(message_id, ticket, operator).is_some()
+    }
+
+    /// True when `message_id` is a question about `ticket` we sent `operator` (`#chiedi`).
+    pub fn verifies_question(&self, message_id: &str, ticket: TicketId, operator: &str) -> bool {
+        self.minted(message_id, ticket, operator) == Some("ask")
+    }
+
+    /// The kind (`notify`, `ask`) of a Message-ID we minted for `operator` about `ticket`.
+    fn minted(&self, message_id: &str, ticket: TicketId, operator: &str) -> Option<&'static str> {
         let local = message_id.split('@').next().unwrap_or_default();
         let mut parts = local.split('.');
-        let (Some(id), Some("notify"), Some(nonce), Some(tag), None) =
+        let (Some(id), Some(kind), Some(nonce), Some(tag), None) =
             (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return false;
+            return None;
         };
         if !id.eq_ignore_ascii_case(&ticket.to_string()) {
-            return false;
+            return None;
         }
-        constant_time_eq(self.tag(ticket, nonce, operator).as_bytes(), tag.as_bytes())
+        let (kind, keyed_nonce) = match kind {
+            "notify" => ("notify", nonce.to_string()),
+            "ask" => ("ask", format!("ask:{nonce}")),
+            _ => return None,
+        };
+        constant_time_eq(self.tag(ticket, &keyed_nonce, operator).as_bytes(), tag.as_bytes()).then_some(kind)
     }
 }
 

@@ -118,6 +118,32 @@ pub enum Done {
         /// That day.
         until: NaiveDate,
     },
+    /// `#collega`: linked to an incident's master.
+    Linked {
+        /// The ticket.
+        ticket: TicketId,
+        /// The master.
+        master: TicketId,
+    },
+    /// `#chiedi`: the question went to a colleague.
+    Asked {
+        /// The ticket.
+        ticket: TicketId,
+        /// The colleague's name.
+        colleague: String,
+    },
+    /// The incident's master resolved: so were the open tickets linked to it.
+    IncidentClosed {
+        /// The master.
+        master: TicketId,
+        /// How many tickets were linked and open.
+        followers: usize,
+    },
+    /// A colleague's reply to `#chiedi` recorded as an internal note.
+    Replied {
+        /// The ticket.
+        ticket: TicketId,
+    },
 }
 
 impl Done {
@@ -283,6 +309,26 @@ impl Done {
                     ),
                 }
             }
+            Done::Linked { ticket, master } => pick(
+                format!("{ticket} collegata a {master}: si chiuderà con #risolto su {master}"),
+                format!("{ticket} linked to {master}: #risolto on {master} closes it"),
+            ),
+            Done::Asked { ticket, colleague } => pick(
+                format!("domanda su {ticket} inviata a {colleague}: la risposta arriverà come nota interna"),
+                format!("question about {ticket} sent to {colleague}: the reply will arrive as an internal note"),
+            ),
+            Done::IncidentClosed { master, followers } => pick(
+                format!(
+                    "risolte con {master} anche le {followers} richieste collegate, ognuna con la sua lettera di chiusura"
+                ),
+                format!(
+                    "the {followers} tickets linked to {master} were resolved with it, each with its own closing letter"
+                ),
+            ),
+            Done::Replied { ticket } => pick(
+                format!("la tua risposta è registrata come nota interna su {ticket} e inoltrata a chi ha chiesto"),
+                format!("your reply is recorded as an internal note on {ticket} and passed on to who asked"),
+            ),
             Done::AbsenceEnded { until } => pick(
                 format!(
                     "la tua assenza è finita il {}: da oggi ricevi di nuovo nuove richieste, passaggi e riaperture",

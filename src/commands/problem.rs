@@ -16,6 +16,10 @@ pub enum Expected {
     Operator,
     /// An e-mail address (`#email`).
     Address,
+    /// A stored answer's name (`#risposta`).
+    AnswerName,
+    /// A ticket number (`#collega`).
+    Ticket,
 }
 
 /// One reason a mail (or a line of it) is not applied.
@@ -103,6 +107,39 @@ pub enum Problem {
         /// Who stands in for them, if anyone.
         deputy: Option<String>,
     },
+    /// `#risposta` with something that cannot name a stored answer.
+    BadAnswerName {
+        /// What was written.
+        found: String,
+    },
+    /// `#risposta NAME` when no stored answer (or reviewed article) is called so.
+    NoSuchAnswer {
+        /// The name written.
+        name: String,
+        /// The stored answers there are.
+        known: Vec<String>,
+    },
+    /// `#collega` with something that is no ticket number.
+    BadTicket {
+        /// What was written.
+        found: String,
+    },
+    /// `#collega` naming a ticket that does not exist.
+    NoSuchTicket {
+        /// The number written.
+        ticket: TicketId,
+    },
+    /// `#collega` naming the ticket itself (or one linked to it).
+    LinkToItself,
+    /// `#collega` naming a master that is closed already.
+    MasterClosed {
+        /// The master.
+        master: TicketId,
+    },
+    /// `#chiedi` naming the sender.
+    AskYourself,
+    /// `#chiedi NAME` without the question.
+    QuestionMissing,
     /// Neither tags nor text.
     EmptyMail,
     /// Untagged text on a closed ticket.
@@ -227,6 +264,14 @@ impl Problem {
                     format!("#{tag} vuole un indirizzo e-mail"),
                     format!("#{tag} needs an e-mail address"),
                 ),
+                Expected::AnswerName => pick(
+                    format!("#{tag} vuole il nome di una risposta salvata (#risposte le elenca) o kb:NUMERO"),
+                    format!("#{tag} needs the name of a stored answer (#risposte lists them) or kb:NUMBER"),
+                ),
+                Expected::Ticket => pick(
+                    format!("#{tag} vuole il numero della richiesta principale, come TCK-2026-00042"),
+                    format!("#{tag} needs the master ticket's number, like TCK-2026-00042"),
+                ),
             },
             Problem::UnexpectedArgument { tag, found } => pick(
                 format!("#{tag} non vuole altro sulla sua riga (trovato {found:?}): scrivi il testo sotto i tag"),
@@ -285,6 +330,41 @@ impl Problem {
                 ),
                 None => pick(format!("{name} è assente"), format!("{name} is away")),
             },
+            Problem::BadAnswerName { found } => pick(
+                format!("{found:?} non è il nome di una risposta salvata: lettere, cifre, - e _, oppure kb:NUMERO"),
+                format!("{found:?} is not a stored answer's name: letters, digits, - and _, or kb:NUMBER"),
+            ),
+            Problem::NoSuchAnswer { name, known } => {
+                let list = if known.is_empty() { "nessuna".to_string() } else { known.join(", ") };
+                let list_en = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                pick(
+                    format!("nessuna risposta salvata si chiama {name:?} (né è un articolo pubblicato della base di conoscenza); le risposte sono: {list}"),
+                    format!("no stored answer is called {name:?} (nor is it a published knowledge-base article); the answers are: {list_en}"),
+                )
+            }
+            Problem::BadTicket { found } => pick(
+                format!("{found:?} non è un numero di richiesta come TCK-2026-00042"),
+                format!("{found:?} is not a ticket number like TCK-2026-00042"),
+            ),
+            Problem::NoSuchTicket { ticket } => {
+                pick(format!("la richiesta {ticket} non esiste"), format!("ticket {ticket} does not exist"))
+            }
+            Problem::LinkToItself => pick(
+                "una richiesta non può essere collegata a sé stessa".into(),
+                "a ticket cannot be linked to itself".into(),
+            ),
+            Problem::MasterClosed { master } => pick(
+                format!("{master} è già chiusa: chiudi questa con #risolto"),
+                format!("{master} is closed already: close this one with #risolto"),
+            ),
+            Problem::AskYourself => pick(
+                "#chiedi vuole il nome di un collega, non il tuo".into(),
+                "#chiedi needs a colleague's name, not yours".into(),
+            ),
+            Problem::QuestionMissing => pick(
+                "scrivi la domanda per il collega dopo il nome o sotto i tag".into(),
+                "write the question for your colleague after the name or below the tags".into(),
+            ),
             Problem::EmptyMail => pick(
                 "il messaggio non ha né tag né testo".into(),
                 "the mail has neither tags nor text".into(),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::model::{EventAction, Kind, Level, NoticeKind, Status};
+use crate::model::{EventAction, Kind, Level, NoticeKind, Status, TicketId};
 
 /// How an SLA cycle opened: a new request, or a reopening routed back to the technician who
 /// closed it or to the first-level queue. The accounting counts reopenings by this.
@@ -325,6 +325,27 @@ pub enum Effect {
         subject: String,
         /// The verdict: what the check found missing.
         reason: String,
+    },
+    /// Send the thread to a colleague as an internal question (`#chiedi`), keyed so that their
+    /// reply is an internal note.
+    AskColleague {
+        /// The colleague's address.
+        colleague: String,
+        /// The question.
+        question: String,
+    },
+    /// Link the ticket to an incident's master.
+    Link {
+        /// The master.
+        master: TicketId,
+    },
+    /// The master of an incident was resolved: so is each open ticket linked to it, by the
+    /// same operator with the same resolution, each with its own letter and SLA facts.
+    ResolveFollowers {
+        /// The operator who resolved the master.
+        by: String,
+        /// The resolution.
+        text: String,
     },
     /// Record an audit event (on the ticket, when there is one).
     Event {

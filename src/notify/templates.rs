@@ -137,6 +137,17 @@ const PAGES: &[(&str, &str)] = &[
     ("en/words/faq.html", include_str!("../../templates/en/words/faq.html")),
 ];
 
+/// The stored answers shipped as examples (`#risposta NAME`): (name, source). An administrator's
+/// own are `templates_dir/risposte/NAME.txt`, read when used, so a new one needs no restart.
+const CANNED: &[(&str, &str)] = &[
+    (
+        "firma-digitale",
+        include_str!("../../templates/risposte/firma-digitale.txt"),
+    ),
+    ("pdfa", include_str!("../../templates/risposte/pdfa.txt")),
+    ("spid", include_str!("../../templates/risposte/spid.txt")),
+];
+
 /// A rendered mail: subject and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -149,6 +160,8 @@ pub struct Rendered {
 /// The template set.
 pub struct Templates {
     env: Environment<'static>,
+    /// Where an administrator's stored answers are (`templates_dir/risposte`).
+    canned_dir: Option<PathBuf>,
 }
 
 impl Templates {
@@ -192,7 +205,54 @@ impl Templates {
             env.add_template_owned(*name, text)
                 .map_err(|e| anyhow::anyhow!("template {name}: {e:#}"))?;
         }
-        Ok(Templates { env })
+        Ok(Templates {
+            env,
+            canned_dir: override_dir.map(|d| d.join("risposte")),
+        })
+    }
+
+    /// The stored answer `name` filled with `context`, or `None` when there is none: the
+    /// administrator's file first, then the shipped example. `name` is checked by the parser
+    /// (letters, digits, `-`, `_`), so it never leaves the folder.
+    pub fn canned_answer(&self, name: &str, context: Value) -> anyhow::Result<Option<String>> {
+        let custom = self
+            .canned_dir
+            .as_ref()
+            .map(|d| d.join(format!("{name}.txt")))
+            .filter(|p| p.is_file());
+        let source = match custom {
+            Some(path) => std::fs::read_to_string(&path)
+                .map_err(|e| anyhow::anyhow!("reading stored answer {}: {e}", path.display()))?,
+            None => match CANNED.iter().find(|(n, _)| *n == name) {
+                Some((_, source)) => (*source).to_string(),
+                None => return Ok(None),
+            },
+        };
+        let text = self
+            .env
+            .render_str(&source, context)
+            .map_err(|e| anyhow::anyhow!("rendering stored answer {name}: {e:#}"))?;
+        Ok(Some(text.trim().to_string()))
+    }
+
+    /// The names of the stored answers there are, sorted.
+    pub fn canned_answer_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = CANNED.iter().map(|(n, _)| (*n).to_string()).collect();
+        if let Some(dir) = &self.canned_dir
+            && let Ok(entries) = std::fs::read_dir(dir)
+        {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.extension().is_some_and(|e| e == "txt")
+                    && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+                {
+                    names.push(stem.to_lowercase());
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 
     /// Renders template `name` in `language` with `context`.

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0014_time_corrections.sql"),
     ),
     ("0015_absences", include_str!("migrations/0015_absences.sql")),
+    ("0016_incidents", include_str!("migrations/0016_incidents.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -374,6 +374,39 @@ pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<V
     .collect()
 }
 
+/// Links `ticket` to the incident's `master`.
+pub fn link(conn: &Connection, ticket: TicketId, master: TicketId, now: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE tickets SET master_id = ?2, updated_at = ?3 WHERE id = ?1")?
+        .execute(params![ticket, master, ts(now)])?;
+    Ok(())
+}
+
+/// The master `ticket` is linked to, if any.
+pub fn master_of(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Option<TicketId>> {
+    conn.prepare_cached("SELECT master_id FROM tickets WHERE id = ?1 AND master_id IS NOT NULL")?
+        .query_row([ticket], |r| naming_row(r, "tickets", 0, |r| r.get(0)))
+        .optional()
+}
+
+/// The open tickets linked to `master`, oldest first.
+pub fn open_followers(conn: &Connection, master: TicketId) -> rusqlite::Result<Vec<TicketId>> {
+    conn.prepare_cached(
+        "SELECT id FROM tickets WHERE master_id = ?1 AND status IN ('new', 'assigned') ORDER BY created_at, id",
+    )?
+    .query_map([master], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
+    .collect()
+}
+
+/// The operator who last asked `colleague` about `ticket` (`#chiedi`).
+pub fn asker(conn: &Connection, ticket: TicketId, colleague: &str) -> rusqlite::Result<Option<String>> {
+    conn.prepare_cached(
+        "SELECT actor FROM events WHERE ticket_id = ?1 AND action = 'asked' AND detail = ?2 COLLATE NOCASE
+         ORDER BY id DESC LIMIT 1",
+    )?
+    .query_row(params![ticket, colleague], |r| r.get(0))
+    .optional()
+}
+
 /// The open tickets `operator` holds, oldest first.
 pub fn open_held_by(conn: &Connection, operator: &str) -> rusqlite::Result<Vec<TicketId>> {
     conn.prepare_cached(

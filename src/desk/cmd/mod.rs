@@ -11,10 +11,13 @@
 
 mod answer;
 pub use answer::body_is_for_a_tag;
+pub mod ask;
 mod assign;
+pub mod canned;
 mod escalate;
 mod fresh_only;
 mod kb;
+pub mod link;
 pub mod new;
 mod note;
 mod out_of_scope;
@@ -57,6 +60,10 @@ pub struct TicketFacts<'a> {
     pub request: &'a str,
     /// Minutes of work logged on it so far (`#tempo`).
     pub time_logged: i64,
+    /// How many open tickets are linked to it (it is an incident's master).
+    pub followers: usize,
+    /// The incident's master it is linked to, if any.
+    pub master: Option<TicketId>,
 }
 
 impl TicketFacts<'_> {
@@ -83,6 +90,19 @@ pub struct CommandMail<'a> {
     pub now: DateTime<Utc>,
     /// The absences recorded (the roster already says who is away today).
     pub absences: &'a [crate::desk::absence::Absence],
+    /// What the edge looked up for the commands that name something outside the ticket.
+    pub lookups: Lookups<'a>,
+}
+
+/// The stored answers and masters a mail names, as the edge found them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookups<'a> {
+    /// Each `#risposta` name with its filled text (`None`: no such answer).
+    pub answers: &'a [(String, Option<String>)],
+    /// The stored answers there are (to tell an operator who mistyped one).
+    pub answer_names: &'a [String],
+    /// Each `#collega` ticket with its incident's master (`None`: no such ticket).
+    pub masters: &'a [(TicketId, Option<link::Master>)],
 }
 
 impl<'a> CommandMail<'a> {
@@ -207,8 +227,14 @@ impl Working<'_> {
     }
 }
 
-/// Checks the mail and, when nothing refuses it, decides what each of its commands does.
+/// Checks the mail and, when nothing refuses it, decides what each of its commands does. The
+/// stored answers named (`#risposta`) open the text below the tags first.
 pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) -> Decision {
+    let composed = canned::with_answers(mail);
+    let mail = &CommandMail {
+        body: composed.as_deref().unwrap_or(mail.body),
+        ..*mail
+    };
     let refusals = refusals(ticket, mail);
     if !refusals.is_empty() {
         return Decision {
@@ -232,10 +258,19 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             Command::SetKind(kind) => set_kind::apply(&mut work, mail, *kind),
             Command::Remote { at, minutes } => remote::apply(&mut work, mail, setting, *at, *minutes),
             Command::Time(minutes) => time::apply(&mut work, mail, *minutes),
+            Command::Ask(written) => ask::apply(&mut work, mail, written),
+            Command::Link(master) => link::apply(&mut work, mail, *master),
+            // Its text is in the body already.
+            Command::Canned(_) => {}
             // Curating the entry waits until every other command (a resolution above all) ran.
             Command::Kb(_) => {}
             // Refused above.
-            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {}
+            Command::Queue
+            | Command::Help
+            | Command::New(_)
+            | Command::Email(_)
+            | Command::Away(_)
+            | Command::CannedList => {}
         }
     }
     if let Some(Command::Kb(title)) = mail.commands.iter().find(|c| matches!(c, Command::Kb(_))) {
@@ -272,9 +307,15 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             Command::OutOfScope => out_of_scope::check(ticket, &mut out),
             Command::Remote { at, .. } => remote::check(ticket, mail, *at, &mut out),
             Command::Kb(_) => kb::check(ticket, mail, &mut out),
-            Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
-                fresh_only::check(command, &mut out)
-            }
+            Command::Canned(name) => canned::check(mail, name, &mut out),
+            Command::Ask(written) => ask::check(mail, written, &mut out),
+            Command::Link(master) => link::check(ticket, mail, *master, &mut out),
+            Command::Queue
+            | Command::Help
+            | Command::New(_)
+            | Command::Email(_)
+            | Command::Away(_)
+            | Command::CannedList => fresh_only::check(command, &mut out),
             Command::Time(_) => {}
         }
     }
@@ -302,6 +343,10 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::Email(_) => "#email",
         Command::Away(_) => "#assente",
         Command::Kb(_) => "#kb",
+        Command::Canned(_) => "#risposta",
+        Command::CannedList => "#risposte",
+        Command::Ask(_) => "#chiedi",
+        Command::Link(_) => "#collega",
     }
 }
 

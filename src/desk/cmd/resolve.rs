@@ -68,11 +68,18 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         Outcome::OutOfScope => EventAction::OutOfScope,
     };
     work.event(mail, action, mail.body);
-    if outcome == Outcome::Resolved {
+    // One incident is one solution: the master's entry speaks for the tickets linked to it.
+    if outcome == Outcome::Resolved && work.ticket.master.is_none() {
         work.effect(Effect::RecordKbResolution {
             text: mail.body.to_string(),
         });
         work.ticket.has_kb_entry = true;
+    }
+    if outcome == Outcome::Resolved && work.ticket.followers > 0 {
+        work.effect(Effect::ResolveFollowers {
+            by: mail.operator.email.clone(),
+            text: mail.body.to_string(),
+        });
     }
     if work.ticket.take_in_at.is_none() {
         work.ticket.take_in_at = Some(mail.now);
@@ -86,4 +93,11 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         out_of_scope: outcome == Outcome::OutOfScope,
     };
     work.done(done);
+    if outcome == Outcome::Resolved && work.ticket.followers > 0 {
+        let done = Done::IncidentClosed {
+            master: work.ticket.id,
+            followers: work.ticket.followers,
+        };
+        work.done(done);
+    }
 }

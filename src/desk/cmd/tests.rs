@@ -29,6 +29,8 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         has_kb_entry: false,
         request: "Il portale rifiuta il file firmato.",
         time_logged: 0,
+        followers: 0,
+        master: None,
     }
 }
 
@@ -51,6 +53,7 @@ fn problems(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Vec<(String,
         timezone: chrono_tz::Europe::Rome,
         now: now(),
         absences: &[],
+        lookups: Lookups::default(),
     };
     refusals(ticket, &mail)
         .into_iter()
@@ -296,6 +299,7 @@ fn operators_are_found_by_address_then_name_in_any_case() {
         timezone: chrono_tz::Europe::Rome,
         now: now(),
         absences: &[],
+        lookups: Lookups::default(),
     };
     assert_eq!(
         mail.operator_named(" Luca.Verdi@Comune.Example.it ").map(|o| o.level),
@@ -354,6 +358,18 @@ mod decisions {
         sender: usize,
         text: &str,
     ) -> Decision {
+        decision_looking_up(roster, absences, Lookups::default(), ticket, sender, text)
+    }
+
+    /// The same with what the edge looked up (stored answers, masters).
+    fn decision_looking_up(
+        roster: &[Operator],
+        absences: &[crate::model::Absence],
+        lookups: Lookups<'_>,
+        ticket: &TicketFacts<'_>,
+        sender: usize,
+        text: &str,
+    ) -> Decision {
         let parsed = parse_commands(text);
         assert!(parsed.errors.is_empty(), "{text:?} parses: {:?}", parsed.errors);
         let calendar = Calendar::new(CalendarRules::default(), Vec::new());
@@ -367,6 +383,7 @@ mod decisions {
             timezone: chrono_tz::Europe::Rome,
             now: now(),
             absences,
+            lookups,
         };
         let setting = Setting {
             calendar: &calendar,
@@ -608,6 +625,220 @@ mod decisions {
         assert!(d.effects.iter().any(
             |e| matches!(e, Effect::NotifyOperators { kind: NoticeKind::Escalated, to, .. }
             if to == &["sara.neri@comune.example.it".to_string()])
+        ));
+    }
+
+    #[test]
+    fn a_stored_answer_opens_the_text_to_the_requester() {
+        let answers = [("spid".to_string(), Some("serve SPID di livello 2.".to_string()))];
+        let names = ["pdfa".to_string(), "spid".to_string()];
+        let lookups = Lookups {
+            answers: &answers,
+            answer_names: &names,
+            masters: &[],
+        };
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            lookups,
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#risposta spid\nMi faccia sapere.",
+        );
+        assert!(d.refusals.is_empty(), "{:?}", d.refusals);
+        assert!(
+            d.effects.iter().any(
+                |e| matches!(e, Effect::Letter { letter: Letter::Answer { text, .. }, .. }
+            if text == "serve SPID di livello 2.\n\nMi faccia sapere.")
+            ),
+            "{:?}",
+            d.effects
+        );
+        // With #risolto it is the resolution.
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            lookups,
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#risolto\n#risposta spid",
+        );
+        assert!(
+            d.effects.iter().any(
+                |e| matches!(e, Effect::Letter { letter: Letter::Closing { text, .. }, .. }
+            if text == "serve SPID di livello 2.")
+            ),
+            "{:?}",
+            d.effects
+        );
+        // A name that names nothing is refused with the names there are; nothing is sent.
+        let missing = [("spdi".to_string(), None)];
+        let lookups = Lookups {
+            answers: &missing,
+            ..lookups
+        };
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            lookups,
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#risposta spdi",
+        );
+        assert!(d.effects.is_empty());
+        assert_eq!(
+            d.refusals[0].problem,
+            Problem::NoSuchAnswer {
+                name: "spdi".into(),
+                known: names.to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn a_ticket_joins_an_incident_and_the_master_resolves_its_followers() {
+        let master = TicketId { year: 2026, number: 40 };
+        let open_master = [(
+            master,
+            Some(link::Master {
+                root: master,
+                status: Status::Assigned,
+            }),
+        )];
+        let lookups = Lookups {
+            masters: &open_master,
+            ..Lookups::default()
+        };
+        let d = decision_looking_up(&roster(), &[], lookups, &fresh(), GIULIA, &format!("#collega {master}"));
+        assert_eq!(d.effects[0], Effect::Link { master });
+        assert_eq!(d.applied, vec![Done::Linked { ticket: TICKET, master }]);
+        // Refused: itself, an unknown ticket, a closed master.
+        let itself = [(
+            TICKET,
+            Some(link::Master {
+                root: TICKET,
+                status: Status::New,
+            }),
+        )];
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            Lookups {
+                masters: &itself,
+                ..lookups
+            },
+            &fresh(),
+            GIULIA,
+            &format!("#collega {TICKET}"),
+        );
+        assert_eq!(d.refusals[0].problem, Problem::LinkToItself);
+        let unknown = [(master, None)];
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            Lookups {
+                masters: &unknown,
+                ..lookups
+            },
+            &fresh(),
+            GIULIA,
+            &format!("#collega {master}"),
+        );
+        assert_eq!(d.refusals[0].problem, Problem::NoSuchTicket { ticket: master });
+        let closed = [(
+            master,
+            Some(link::Master {
+                root: master,
+                status: Status::Resolved,
+            }),
+        )];
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            Lookups {
+                masters: &closed,
+                ..lookups
+            },
+            &fresh(),
+            GIULIA,
+            &format!("#collega {master}"),
+        );
+        assert_eq!(d.refusals[0].problem, Problem::MasterClosed { master });
+        // The master with three open followers: one resolution for all, one entry in the base.
+        let with_followers = TicketFacts {
+            followers: 3,
+            ..taken(rome(10, 9, 30))
+        };
+        let d = decision(
+            &with_followers,
+            GIULIA,
+            "#risolto\nRipristinato il servizio di protocollo.",
+        );
+        assert!(d.effects.contains(&Effect::ResolveFollowers {
+            by: GIULIA_EMAIL.into(),
+            text: "Ripristinato il servizio di protocollo.".into()
+        }));
+        assert!(d.effects.iter().any(|e| matches!(e, Effect::RecordKbResolution { .. })));
+        assert!(d.applied.contains(&Done::IncidentClosed {
+            master: TICKET,
+            followers: 3
+        }));
+        // A follower closed with it has its own letter but feeds no entry of its own.
+        let follower = TicketFacts {
+            master: Some(master),
+            ..taken(rome(10, 9, 30))
+        };
+        let d = decision(&follower, GIULIA, "#risolto\nRipristinato il servizio di protocollo.");
+        assert!(d.effects.iter().any(|e| matches!(
+            e,
+            Effect::Letter {
+                letter: Letter::Closing { .. },
+                ..
+            }
+        )));
+        assert!(
+            !d.effects
+                .iter()
+                .any(|e| matches!(e, Effect::RecordKbResolution { .. } | Effect::ResolveFollowers { .. }))
+        );
+    }
+
+    #[test]
+    fn a_question_goes_to_a_colleague_and_never_to_the_requester() {
+        let d = decision(
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#chiedi Luca Verdi hai visto questo errore del protocollo?\nLo scrive da ieri.",
+        );
+        assert_eq!(
+            d.effects[0],
+            Effect::AskColleague {
+                colleague: "luca.verdi@comune.example.it".into(),
+                question: "hai visto questo errore del protocollo?\n\nLo scrive da ieri.".into()
+            }
+        );
+        assert!(
+            !d.effects.iter().any(|e| matches!(e, Effect::Letter { .. })),
+            "{:?}",
+            d.effects
+        );
+        assert_eq!(
+            d.applied,
+            vec![Done::Asked {
+                ticket: TICKET,
+                colleague: "Luca Verdi".into()
+            }]
+        );
+        let refused = |text: &str| {
+            decision(&taken(rome(10, 9, 30)), GIULIA, text).refusals[0]
+                .problem
+                .clone()
+        };
+        assert_eq!(refused("#chiedi Giulia Bianchi ciao?"), Problem::AskYourself);
+        assert_eq!(refused("#chiedi Luca Verdi"), Problem::QuestionMissing);
+        assert!(matches!(
+            refused("#chiedi Anna Neri ciao?"),
+            Problem::NoSuchOperator { .. }
         ));
     }
 
@@ -863,6 +1094,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
             timezone: chrono_tz::Europe::Rome,
             now: now(),
             absences: &[],
+            lookups: Lookups::default(),
         };
         decide(&facts, &mail, &setting)
     };
