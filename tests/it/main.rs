@@ -11,6 +11,9 @@
 //!
 //! - `receipts`: read, not-read and delivery receipts recorded on their ticket, nothing else.
 //!
+//! - `working_day`: issue 15's day of two first-level operators and a supervisor, by mail
+//!   only, over the real servers.
+//!
 //! `support` holds the shared helpers.
 
 mod attacks;
@@ -26,3 +29,4 @@ mod report;
 mod support;
 mod workflow;
 mod workflow_support;
+mod working_day;
