@@ -8,14 +8,17 @@ pub fn first_level(roster: &[Operator]) -> Vec<&Operator> {
     roster.iter().filter(|o| o.level == Level::First && !o.away).collect()
 }
 
-/// The supervisors (every operator when none is marked supervisor).
+/// The supervisors at work (every operator at work when none is marked supervisor). When
+/// every supervisor is away, all of them still hear: an alarm must reach someone.
 pub fn supervisors(roster: &[Operator]) -> Vec<&Operator> {
     let marked: Vec<&Operator> = roster.iter().filter(|o| o.supervisor).collect();
-    if marked.is_empty() {
+    let pool = if marked.is_empty() {
         roster.iter().collect()
     } else {
         marked
-    }
+    };
+    let present: Vec<&Operator> = pool.iter().copied().filter(|o| !o.away).collect();
+    if present.is_empty() { pool } else { present }
 }
 
 /// The operator with this address (without regard to case).
@@ -112,5 +115,13 @@ mod tests {
         roster[2].away = true;
         assert!(acting_for(&roster, "a@x").is_none(), "the deputy is away too");
         assert!(may_override(&roster[2]) && !may_override(&roster[1]));
+        // An absent supervisor hears nothing while another is at work; if all are away, all hear.
+        let mut two = vec![
+            op("s1@x", Level::Second, true, true),
+            op("s2@x", Level::Second, true, false),
+        ];
+        assert_eq!(addresses(&supervisors(&two)), ["s2@x"]);
+        two[1].away = true;
+        assert_eq!(addresses(&supervisors(&two)), ["s1@x", "s2@x"]);
     }
 }
