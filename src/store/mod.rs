@@ -55,6 +55,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_time_corrections",
         include_str!("migrations/0014_time_corrections.sql"),
     ),
+    (
+        "0015_resolution_by_phone",
+        include_str!("migrations/0015_resolution_by_phone.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -50,7 +50,8 @@ pub(super) fn take_in<'a>(
     setting: &Setting<'_>,
     technician: &'a Operator,
 ) -> Done {
-    let first_take_in = work.ticket.take_in_at.is_none();
+    // A requester without e-mail reads no letter: their call-back is the take-in (`phone`).
+    let first_take_in = work.ticket.take_in_at.is_none() && work.ticket.requester_email.is_some();
     let due = match work.ticket.resolution_due {
         Some(due) if !first_take_in => due,
         _ => resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now),
