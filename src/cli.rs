@@ -343,7 +343,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 now,
                 crate::report::operator_names(&config),
             )?;
-            let report = crate::report::compute(&data, &calendar);
+            let report = crate::report::compute(&data, &calendar, &config.sla);
             let text = match format {
                 ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
                     .map_err(anyhow::Error::from)?,

@@ -192,6 +192,10 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 let cycle = latest_cycle(conn, on_ticket()?)?;
                 cycles::take_in_by_phone(conn, cycle.id, ctx.now, *resolution_due)?;
             }
+            Effect::ResolvedByPhone => {
+                let cycle = latest_cycle(conn, on_ticket()?)?;
+                cycles::resolve_by_phone(conn, cycle.id, ctx.now)?;
+            }
             Effect::LogTime { by, minutes } => operators::log_time(conn, on_ticket()?, by, *minutes, ctx.now)?,
             Effect::RecordKbResolution { text } => {
                 crate::kb::record_resolution(conn, &on_ticket()?.to_string(), text, ctx.now)?;
@@ -470,10 +474,16 @@ fn send_letter(
             ]),
             Vec::new(),
         ),
-        Letter::Escalated { resolution_due } => (
+        Letter::Escalated {
+            resolution_due,
+            technician,
+        } => (
             MailPurpose::Escalated,
             "escalated",
-            BTreeMap::from([("resolution_due", Value::from(ctx.local(*resolution_due)))]),
+            BTreeMap::from([
+                ("resolution_due", Value::from(ctx.local(*resolution_due))),
+                ("technician", Value::from(technician.clone().unwrap_or_default())),
+            ]),
             Vec::new(),
         ),
         Letter::Closing {

@@ -80,6 +80,8 @@ pub enum Letter {
     Escalated {
         /// The new resolution deadline.
         resolution_due: DateTime<Utc>,
+        /// The second-level technician it went to, when one was named.
+        technician: Option<String>,
     },
     /// The resolution.
     Closing {
@@ -249,6 +251,10 @@ pub enum Effect {
         /// When its resolution is due.
         resolution_due: DateTime<Utc>,
     },
+    /// A requester without e-mail was told of the resolution by the closing call the operator
+    /// recorded: for them that call is the notice of resolution, and stops the resolution
+    /// clock (no closing mail can leave).
+    ResolvedByPhone,
     /// `by` worked `minutes` on the ticket (negative: a correction).
     LogTime {
         /// The operator.

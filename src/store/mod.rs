@@ -57,6 +57,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0015_absences", include_str!("migrations/0015_absences.sql")),
     ("0016_incidents", include_str!("migrations/0016_incidents.sql")),
+    (
+        "0017_resolution_by_phone",
+        include_str!("migrations/0017_resolution_by_phone.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

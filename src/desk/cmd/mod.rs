@@ -352,3 +352,6 @@ pub fn tag_of(command: &Command) -> &'static str {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sla_tests;

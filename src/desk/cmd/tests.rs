@@ -967,7 +967,10 @@ mod decisions {
                 Effect::Escalate { resolution_due: due },
                 event(EventAction::Escalated, ""),
                 Effect::Letter {
-                    letter: Letter::Escalated { resolution_due: due },
+                    letter: Letter::Escalated {
+                        resolution_due: due,
+                        technician: None
+                    },
                     stamp: None
                 },
                 Effect::NotifyOperators {
