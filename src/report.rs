@@ -278,6 +278,10 @@ pub struct Report {
     pub topics: Vec<(String, u32)>,
     /// Breaches, oldest first.
     pub breaches: Vec<Breach>,
+    /// Incidents: masters with tickets of the period linked to them (`#collega`).
+    pub incidents: u32,
+    /// The tickets of those incidents: each master and the period's tickets linked to it.
+    pub incident_tickets: u32,
 }
 
 /// Words too common to say anything about a problem.
@@ -404,6 +408,8 @@ pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> 
         deemed: Vec::new(),
         topics: Vec::new(),
         breaches: Vec::new(),
+        incidents: 0,
+        incident_tickets: 0,
     };
     let mut day = data.period.from;
     while day <= data.period.to {
@@ -523,6 +529,9 @@ pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> 
     }
     let rate = |n: u32, d: u32| (d > 0).then(|| f64::from(n) * 100.0 / f64::from(d));
     report.reopen_rate = rate(reopenings, closings);
+    let masters: std::collections::BTreeSet<&str> = data.tickets.iter().filter_map(|t| t.master.as_deref()).collect();
+    report.incidents = masters.len() as u32;
+    report.incident_tickets = (data.tickets.iter().filter(|t| t.master.is_some()).count() + masters.len()) as u32;
     report.out_of_scope_rate = rate(out_of_scope, closings);
     let year = data.period.to.year();
     let rules_only = Calendar::new(calendar.rules().clone(), Vec::new());
@@ -583,6 +592,7 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
             "reopened": t.reopened, "minutes_logged": t.minutes,
         }))).collect::<serde_json::Map<_, _>>(),
         "reopen_rate_percent": pct(report.reopen_rate),
+        "incidents": { "count": report.incidents, "tickets": report.incident_tickets },
         "out_of_scope_rate_percent": pct(report.out_of_scope_rate),
         "suspension_days_used": report.suspension_days_used,
         "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
@@ -702,6 +712,11 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
     let _ = writeln!(out, "\nindicatore;valore");
     let _ = writeln!(out, "tasso di riapertura %;{}", decimal(report.reopen_rate));
     let _ = writeln!(out, "tasso fuori ambito %;{}", decimal(report.out_of_scope_rate));
+    let _ = writeln!(
+        out,
+        "incidenti (richieste collegate);{} ({})",
+        report.incidents, report.incident_tickets
+    );
     let _ = writeln!(
         out,
         "giorni di sospensione usati;{} di {MAX_WORKING_DAYS_PER_YEAR}",
@@ -891,6 +906,8 @@ pub fn render_html(
         technicians,
         reopen_rate => percent(report.reopen_rate),
         out_of_scope_rate => percent(report.out_of_scope_rate),
+        incidents => report.incidents,
+        incident_tickets => report.incident_tickets,
         suspension_used => report.suspension_days_used,
         suspension_allowed => MAX_WORKING_DAYS_PER_YEAR,
         topics => report.topics.iter().map(|(t, n)| vec![t.clone(), n.to_string()]).collect::<Vec<_>>(),
@@ -1023,6 +1040,7 @@ mod tests {
                 resolver: Some("op@example.org".into()),
                 reopened: 0,
                 created_at: at("2026-03-02T14:00:00Z"),
+                master: None,
             }],
             cycles: vec![CycleFacts {
                 ticket: ticket.into(),
@@ -1051,6 +1069,33 @@ mod tests {
     /// technician whose closing it undid wherever it was routed — back to them, to the queue
     /// because they were away, to a deputy —: the contract sends it back to "il tecnico che
     /// l'ha gestita e chiusa", and the figure says whose resolution did not hold.
+    /// Issue 15, item 7: an incident is a master with the period's tickets linked to it.
+    #[test]
+    fn incidents_count_their_masters_and_tickets() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let mut data = march("Protocollo", "Protocollo", "Operatore", "TCK-2026-00010");
+        let base = data.tickets[0].clone();
+        let linked = |id: &str, master: &str| TicketFacts {
+            id: id.into(),
+            master: Some(master.into()),
+            ..base.clone()
+        };
+        data.tickets.push(linked("TCK-2026-00011", "TCK-2026-00010"));
+        data.tickets.push(linked("TCK-2026-00012", "TCK-2026-00010"));
+        data.tickets.push(linked("TCK-2026-00021", "TCK-2026-00020"));
+        let report = compute(&data, &calendar, &SlaBudgets::default());
+        assert_eq!(
+            (report.incidents, report.incident_tickets),
+            (2, 5),
+            "two masters, three linked"
+        );
+        assert!(render_csv(&report, &calendar).contains("incidenti (richieste collegate);2 (5)"));
+        assert_eq!(
+            render_json(&report, &calendar)["incidents"],
+            serde_json::json!({"count": 2, "tickets": 5})
+        );
+    }
+
     #[test]
     fn a_reopening_counts_against_its_closer_wherever_it_was_routed() {
         let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());

@@ -37,6 +37,8 @@ pub struct TicketFacts {
     pub reopened: u32,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
+    /// The incident's master it is linked to (`#collega`), if any.
+    pub master: Option<String>,
 }
 
 /// One SLA cycle with the instants its clocks actually stopped.
@@ -118,7 +120,7 @@ pub fn tickets_created(
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TicketFacts>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at
+        "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at, master_id
          FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
@@ -133,6 +135,7 @@ pub fn tickets_created(
             resolver: r.get(7)?,
             reopened: r.get(8)?,
             created_at: instant(r, 9)?,
+            master: r.get(10)?,
         })
     })?;
     rows.collect()

@@ -344,4 +344,21 @@ fn a_whole_working_day_by_mail() {
     let shown = day.sandbox.run(&["ticket", "show", "TCK-2026-00006", "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(shown["status"], "resolved", "{shown}");
+    // The month's report counts the incident and its tickets.
+    let report = day.sandbox.run(&[
+        "report",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&report), 0, "{}", stderr(&report));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(
+        report["incidents"],
+        serde_json::json!({"count": 1, "tickets": 3}),
+        "{report}"
+    );
 }
