@@ -233,12 +233,22 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_wanted(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_writer(std::io::stderr);
     // A second init (tests calling main twice) is harmless: keep the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Colours only for a person at a terminal: never into a pipe, a file or journald (which
+/// stored the escape codes), and never when `NO_COLOR` is set to anything but "" (no-color.org).
+fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Loads the configuration, mapping problems to exit code 78.
@@ -731,5 +741,19 @@ fn auth_hint(provider: crate::config::Provider) -> &'static str {
              outside needs dmarc=pass and compauth=pass in Exchange's Authentication-Results. Save the mail \
              from the help desk's mailbox (not the sender's Sent folder): only delivered mail has these headers."
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colours_only_at_a_terminal_and_never_with_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(!colour_wanted(false, None), "a pipe, a file, journald");
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(colour_wanted(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
     }
 }
