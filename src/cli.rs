@@ -110,6 +110,30 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Write a backup of the data folder (a consistent snapshot of the database taken while
+    /// the daemon runs, the attachments and the secret key, with checksums), or check one.
+    Backup {
+        /// Where to write the backup.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "verify",
+            conflicts_with = "verify"
+        )]
+        out: Option<PathBuf>,
+        /// Check this backup (every checksum, the database's integrity) instead.
+        #[arg(long, value_name = "FILE")]
+        verify: Option<PathBuf>,
+    },
+    /// Rebuild a data folder from a backup: the folder (the configuration's, or --data-dir)
+    /// must be missing or empty; the backup is verified first.
+    Restore {
+        /// The backup.
+        file: PathBuf,
+        /// The data folder to rebuild (default: the configuration's).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// The operators' absences: record one, end one, list who is away.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
@@ -370,6 +394,47 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{text}"),
             }
+            Ok(())
+        }
+        Command::Backup { out, verify } => {
+            let summary = match (out, verify) {
+                (_, Some(file)) => {
+                    let summary = crate::backup::verify(&file).map_err(|e| Failure::new(exit::DATAERR, e))?;
+                    println!("{}: sound", file.display());
+                    summary
+                }
+                (Some(out), None) => {
+                    let config = config_of(cli.config.as_deref())?;
+                    let summary = crate::backup::create(&config.helpdesk.data_dir, &out, clock.now())?;
+                    println!("{}: written", out.display());
+                    summary
+                }
+                (None, None) => {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--out FILE or --verify FILE"),
+                    ));
+                }
+            };
+            println!(
+                "{} files, {} bytes, database schema version {}",
+                summary.files, summary.bytes, summary.schema
+            );
+            Ok(())
+        }
+        Command::Restore { file, data_dir } => {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => config_of(cli.config.as_deref())?.helpdesk.data_dir,
+            };
+            let summary = crate::backup::restore(&file, &data_dir).map_err(|e| Failure::new(exit::CANTCREAT, e))?;
+            println!(
+                "{} restored from {}: {} files, {} bytes; the database passes the integrity check",
+                data_dir.display(),
+                file.display(),
+                summary.files,
+                summary.bytes
+            );
             Ok(())
         }
         Command::Operator(command) => operator::run(cli.config.as_deref(), clock, command),

@@ -35,6 +35,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod commands;

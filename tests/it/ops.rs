@@ -674,6 +674,9 @@ fn logs_to_a_pipe_carry_no_escape_codes() {
     let out = sandbox.run(&["run", "--once"]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let log = stderr(&out);
-    assert!(log.contains(" WARN sportello::"), "the log is there, in plain text: {log}");
+    assert!(
+        log.contains(" WARN sportello::"),
+        "the log is there, in plain text: {log}"
+    );
     assert!(!log.contains('\u{1b}'), "no escape codes: {log:?}");
 }
