@@ -337,6 +337,10 @@ fn letter(
     vars.insert("ticket", Value::from(ticket.id.to_string()));
     vars.insert("subject", Value::from(ticket.subject.clone()));
     vars.insert("helpdesk", Value::from(ctx.sender.name.clone()));
+    vars.insert(
+        "name",
+        Value::from(crate::notify::letter::addressee(ticket.requester_name.as_deref())),
+    );
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
     let mail = OutgoingMail {
@@ -1388,7 +1392,8 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
         let rendered = ctx.templates.render(
             ctx.language(),
             "suspension_notice",
-            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
+            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone(),
+            name => crate::notify::letter::addressee(name.as_deref()) },
         )?;
         let to = vec![Recipient {
             name: name.clone(),

@@ -446,7 +446,8 @@ fn apply_person(
                 intake.config.helpdesk.language,
                 "attachments_dropped",
                 context! { ticket => ticket.to_string(), subject => ticket_row.subject.clone(),
-                helpdesk => intake.sender.name.clone(), dropped => dropped },
+                helpdesk => intake.sender.name.clone(), dropped => dropped,
+                name => crate::notify::letter::addressee(from.name.as_deref()) },
             )?;
             let notice = reply_to(mail, from, ticket, MailPurpose::Attachments, rendered);
             outbox::enqueue(conn, &intake.sender, &notice, now)?;
