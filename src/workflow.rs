@@ -243,6 +243,18 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                     message: None,
                 },
             )?,
+            Effect::SetCopy { address, copied } => {
+                let ticket = on_ticket()?;
+                if *copied {
+                    crate::store::delivery::add_copied(conn, ticket, address, true)?;
+                } else {
+                    crate::store::delivery::remove_copied(conn, ticket, address)?;
+                }
+            }
+            Effect::CloseAsSpam { by } => crate::store::spam::close_ticket(conn, on_ticket()?, by, ctx.now)?,
+            Effect::QuarantineSender { address, until, by } => {
+                crate::store::spam::mark_sender(conn, address, *until, about, by, ctx.now)?
+            }
         }
     }
     Ok(())
@@ -251,6 +263,15 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
 /// The ticket's current SLA cycle (every ticket has one from the moment it opens).
 fn latest_cycle(conn: &Connection, ticket: TicketId) -> anyhow::Result<cycles::LatestCycle> {
     cycles::latest(conn, ticket)?.with_context(|| format!("ticket {ticket} has no SLA cycle"))
+}
+
+/// What intake noticed about a request that came by mail (nothing, for the other channels).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailSigns<'a> {
+    /// Tickets it may duplicate (the sender's open ones, or others' it quotes).
+    pub possible_duplicates: &'a [TicketId],
+    /// The trusted `Authentication-Results` saying `dmarc=fail`, when it does.
+    pub dmarc_failure: Option<&'a str>,
 }
 
 /// A new request's ticket was just opened (its message and attachments stored): the desk's
@@ -262,7 +283,7 @@ pub fn open_request(
     received_at: DateTime<Utc>,
     text: &str,
     dropped: &[String],
-    possible_duplicates: &[TicketId],
+    signs: &MailSigns<'_>,
 ) -> anyhow::Result<()> {
     let acks_last_hour = match &ticket.requester_email {
         Some(address) => outbox::acks_since(conn, address, ctx.now - chrono::TimeDelta::hours(1))?,
@@ -275,7 +296,8 @@ pub fn open_request(
         requester_email: ticket.requester_email.as_deref(),
         dropped,
         acks_last_hour,
-        possible_duplicates,
+        possible_duplicates: signs.possible_duplicates,
+        dmarc_failure: signs.dmarc_failure,
     };
     let setting = desk::request::Setting {
         calendar: ctx.calendar,
@@ -343,13 +365,16 @@ fn letter(
     );
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
+    let copies = copies_of(conn, ctx, ticket, purpose, &address)?;
     let mail = OutgoingMail {
         purpose,
         ticket: Some(ticket.id),
-        to: vec![Recipient {
+        to: std::iter::once(Recipient {
             name: ticket.requester_name.clone(),
             address,
-        }],
+        })
+        .chain(copies.into_iter().map(|address| Recipient { name: None, address }))
+        .collect(),
         subject: rendered.subject,
         body: rendered.body,
         in_reply_to,
@@ -361,6 +386,30 @@ fn letter(
         attachments,
     };
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
+}
+
+/// Who a letter of `purpose` to `requester` is copied to (`[operators] copy_requester_cc`):
+/// the ticket's copies as `desk::cmd::cc` chooses them, for the answers and closing letters.
+fn copies_of(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    purpose: MailPurpose,
+    requester: &str,
+) -> anyhow::Result<Vec<String>> {
+    if !desk::cmd::cc::is_copied(purpose) || !ctx.config.operators_settings.copy_requester_cc {
+        return Ok(Vec::new());
+    }
+    let stored = crate::store::delivery::copies(conn, ticket.id, ctx.now)?;
+    let copies: Vec<desk::cmd::cc::Copy<'_>> = stored
+        .iter()
+        .map(|c| desk::cmd::cc::Copy {
+            address: &c.address,
+            undeliverable: c.undeliverable,
+        })
+        .collect();
+    let chosen = desk::cmd::cc::recipients(&copies, requester, &ctx.config.operators, &ctx.config.helpdesk.address);
+    Ok(chosen.into_iter().map(str::to_string).collect())
 }
 
 /// How long the download link of a file too large to attach to a notice works.
@@ -974,6 +1023,10 @@ fn ticket_commands(
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
     let request = messages::request_text(conn, ticket)?.unwrap_or_default();
+    let copies: Vec<String> = crate::store::delivery::copies(conn, ticket, ctx.now)?
+        .into_iter()
+        .map(|c| c.address)
+        .collect();
     let facts = desk::cmd::TicketFacts {
         id: row.id,
         status: row.status,
@@ -985,6 +1038,7 @@ fn ticket_commands(
         has_kb_entry: crate::store::kb::find_by_ticket(conn, &ticket.to_string())?.is_some(),
         request: &request,
         time_logged: operators::time_logged(conn, ticket)?,
+        copies: &copies,
     };
     let mail = desk::cmd::CommandMail {
         operator,
@@ -993,12 +1047,14 @@ fn ticket_commands(
         roster: &ctx.config.operators,
         timezone: ctx.calendar.timezone(),
         now: ctx.now,
+        helpdesk: &ctx.config.helpdesk.address,
     };
     let local_time = |t: DateTime<Utc>| ctx.local(t);
     let setting = desk::cmd::Setting {
         calendar: ctx.calendar,
         sla: &ctx.config.sla,
         local_time: &local_time,
+        spam_days: ctx.config.intake.spam_days,
     };
     let decision = desk::cmd::decide(&facts, &mail, &setting);
     apply(conn, ctx, Some(ticket), &decision.effects)?;
@@ -1123,6 +1179,8 @@ fn tag_example(tag: &str) -> &'static str {
         "email" => "#email mario.rossi@example.it (con #nuovo)",
         "assente" => "#assente 2026-08-31 / #assente no",
         "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
+        "cc" => "#cc anna.verdi@example.it / #cc -anna.verdi@example.it",
+        "spam" => "#spam (chiude senza scrivere al mittente)",
         _ => "",
     }
 }
@@ -1190,7 +1248,7 @@ pub fn open_phone_ticket(
     )?;
     let row = reload(conn, ticket)?;
     let text = format!("Tel. {}\n{}", phone.number, phone.summary);
-    open_request(conn, ctx, &row, ctx.now, &text, &[], &[])?;
+    open_request(conn, ctx, &row, ctx.now, &text, &[], &MailSigns::default())?;
     Ok(ticket)
 }
 
@@ -1282,7 +1340,15 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         },
     )?;
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
-    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped, &[])?;
+    open_request(
+        conn,
+        ctx,
+        &reload(conn, ticket)?,
+        ctx.now,
+        &text,
+        &dropped,
+        &MailSigns::default(),
+    )?;
     reload(conn, ticket)
 }
 

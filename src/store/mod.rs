@@ -18,6 +18,7 @@ pub mod operators;
 pub mod outbox;
 pub mod portal;
 pub mod report;
+pub mod spam;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;
@@ -55,6 +56,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_time_corrections",
         include_str!("migrations/0014_time_corrections.sql"),
     ),
+    ("0015_spam", include_str!("migrations/0015_spam.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -7,7 +7,7 @@ use crate::support::{MailServer, Sandbox, code, simple_message, stderr, stdout};
 /// A config reading `helpdesk`'s INBOX over IMAP and sending through the relay. The tests
 /// put mail in the folder before the daemon's first start, so they take all unread mail
 /// (`since`); `first_start_config` is the same without it.
-fn imap_config(server: &MailServer, helpdesk: &(String, String), tls: &str, extra: &str) -> String {
+pub(crate) fn imap_config(server: &MailServer, helpdesk: &(String, String), tls: &str, extra: &str) -> String {
     first_start_config(server, helpdesk, tls, &format!("since = \"2000-01-01\"\n{extra}"))
 }
 

@@ -15,6 +15,7 @@
 
 mod attacks;
 mod cli;
+mod copies_spam;
 mod fixtures;
 mod hostile;
 mod http;

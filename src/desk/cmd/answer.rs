@@ -20,6 +20,7 @@ pub fn body_is_for_a_tag(commands: &[Command]) -> bool {
                 | Command::Remote { .. }
                 | Command::Escalate(_)
                 | Command::Assign(_)
+                | Command::Spam
         )
     })
 }

@@ -7,12 +7,14 @@
 //! `phone`, `set_kind`, `out_of_scope`, `remote`, `time`, `kb`, `answer` (the untagged text), and
 //! `fresh_only` for the tags that belong in a new mail. Each file has the command's `check` and
 //! its `apply`. The commands of a new mail that names no ticket have their own files too: `new`
-//! (a phone request opened by an operator) and `away` (`#assente`).
+//! (a phone request opened by an operator) and `away` (`#assente`). `cc` (`#cc`, and who a
+//! letter's copies go to) and `spam` (`#spam`) are issue 15's.
 
 mod answer;
 pub use answer::body_is_for_a_tag;
 mod assign;
 pub mod away;
+pub mod cc;
 mod escalate;
 mod fresh_only;
 mod kb;
@@ -23,6 +25,7 @@ mod phone;
 mod remote;
 mod resolve;
 mod set_kind;
+mod spam;
 pub mod take;
 mod time;
 
@@ -58,6 +61,8 @@ pub struct TicketFacts<'a> {
     pub request: &'a str,
     /// Minutes of work logged on it so far (`#tempo`).
     pub time_logged: i64,
+    /// Who is in copy of its answers (`#cc`), lowercase.
+    pub copies: &'a [String],
 }
 
 impl TicketFacts<'_> {
@@ -82,6 +87,8 @@ pub struct CommandMail<'a> {
     pub timezone: Tz,
     /// The instant the mail is applied.
     pub now: DateTime<Utc>,
+    /// The help desk's own address (never put in copy).
+    pub helpdesk: &'a str,
 }
 
 impl<'a> CommandMail<'a> {
@@ -131,6 +138,8 @@ pub struct Setting<'a> {
     pub sla: &'a SlaBudgets,
     /// How an instant is written to operators (local time, configured language).
     pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
+    /// Days a spam sender's mail is quarantined (`[intake] spam_days`).
+    pub spam_days: u32,
 }
 
 /// What one operator mail about a ticket does.
@@ -152,6 +161,8 @@ pub struct Decision {
 struct Working<'a> {
     ticket: TicketFacts<'a>,
     decision: Decision,
+    /// Who is in copy, as the mail's `#cc` lines change it.
+    copies: Vec<String>,
 }
 
 impl Working<'_> {
@@ -186,6 +197,7 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
     let mut work = Working {
         ticket: *ticket,
         decision: Decision::default(),
+        copies: ticket.copies.to_vec(),
     };
     for command in mail.commands {
         match command {
@@ -199,6 +211,8 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             Command::SetKind(kind) => set_kind::apply(&mut work, mail, *kind),
             Command::Remote { at, minutes } => remote::apply(&mut work, mail, setting, *at, *minutes),
             Command::Time(minutes) => time::apply(&mut work, mail, *minutes),
+            Command::Cc { address, remove } => cc::apply(&mut work, mail, address, *remove),
+            Command::Spam => spam::apply(&mut work, mail, setting),
             // Curating the entry waits until every other command (a resolution above all) ran.
             Command::Kb(_) => {}
             // Refused above.
@@ -243,6 +257,8 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
                 fresh_only::check(command, &mut out)
             }
             Command::Time(_) => {}
+            Command::Cc { address, remove } => cc::check(ticket, mail, address, *remove, &mut out),
+            Command::Spam => spam::check(ticket, mail, &mut out),
         }
     }
     time::check(ticket, mail, &mut out);
@@ -269,6 +285,8 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::Email(_) => "#email",
         Command::Away(_) => "#assente",
         Command::Kb(_) => "#kb",
+        Command::Cc { .. } => "#cc",
+        Command::Spam => "#spam",
     }
 }
 

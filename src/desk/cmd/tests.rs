@@ -8,6 +8,7 @@ use crate::commands::{Done, parse_commands};
 use crate::model::Kind;
 
 const TICKET: TicketId = TicketId { year: 2026, number: 7 };
+const HELPDESK: &str = "assistenza@comune.example.it";
 
 use crate::desk::testing::{operator, rome};
 
@@ -31,6 +32,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         has_kb_entry: false,
         request: "Il portale rifiuta il file firmato.",
         time_logged: 0,
+        copies: &[],
     }
 }
 
@@ -52,6 +54,7 @@ fn problems(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Vec<(String,
         roster: &roster,
         timezone: chrono_tz::Europe::Rome,
         now: now(),
+        helpdesk: HELPDESK,
     };
     refusals(ticket, &mail)
         .into_iter()
@@ -296,6 +299,7 @@ fn operators_are_found_by_address_then_name_in_any_case() {
         roster: &roster,
         timezone: chrono_tz::Europe::Rome,
         now: now(),
+        helpdesk: HELPDESK,
     };
     assert_eq!(
         mail.operator_named(" Luca.Verdi@Comune.Example.it ").map(|o| o.level),
@@ -356,11 +360,13 @@ mod decisions {
             roster: &roster,
             timezone: chrono_tz::Europe::Rome,
             now: now(),
+            helpdesk: HELPDESK,
         };
         let setting = Setting {
             calendar: &calendar,
             sla: &sla,
             local_time: &local_time,
+            spam_days: 30,
         };
         decide(ticket, &mail, &setting)
     }
@@ -675,6 +681,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
         calendar: &calendar,
         sla: &sla,
         local_time: &local_time,
+        spam_days: 30,
     };
     let roster = roster();
     let run = |logged: i64, text: &str| {
@@ -691,6 +698,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
             roster: &roster,
             timezone: chrono_tz::Europe::Rome,
             now: now(),
+            helpdesk: HELPDESK,
         };
         decide(&facts, &mail, &setting)
     };
