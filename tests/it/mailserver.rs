@@ -520,7 +520,11 @@ fn the_procedure_over_real_imap_and_smtp() {
     assert_eq!(forwarded["assignee"], giulia.as_str(), "#prendo applied: {forwarded}");
     assert_eq!(forwarded["pratica"], "PdC 2026/0456");
     let letters = server.read_inbox(&citizen, &citizen_pw);
-    let texts: Vec<String> = letters.iter().map(|m| parse(m).text).collect();
+    // Letters are wrapped at 72 columns (issue 15, item 9): their words, one space apart.
+    let texts: Vec<String> = letters
+        .iter()
+        .map(|m| parse(m).text.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     assert!(
         texts
             .iter()
