@@ -619,6 +619,7 @@ fn describe(outcome: &crate::intake::Outcome) -> String {
         Outcome::Receipt(None) => "receipt naming no ticket of ours: stored, nothing else".into(),
         Outcome::Ignored(why) => format!("stored, not answered ({why})"),
         Outcome::Quarantined(e) => format!("quarantined: {e}"),
+        Outcome::Spam => "quarantined as spam: the sender's ticket was closed with #spam".into(),
     }
 }
 

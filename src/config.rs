@@ -185,6 +185,9 @@ pub struct Http {
 pub struct Operators {
     /// When to send a transcript.
     pub transcript: Transcript,
+    /// The people a requester put in copy of a ticket (and those added with `#cc`) get its
+    /// answers and closing letter too.
+    pub copy_requester_cc: bool,
 }
 
 /// The default `out_of_scope_contacts`.
@@ -367,6 +370,8 @@ pub struct Intake {
     /// A notice (or an operator's answer) carries its files up to this many bytes in total;
     /// beyond that it lists them.
     pub notice_attachment_bytes: u64,
+    /// Days the mail of a sender whose ticket was closed with `#spam` is quarantined.
+    pub spam_days: u32,
 }
 
 /// `[[operator]]`: one member of the help-desk staff.
@@ -580,6 +585,7 @@ impl Config {
                 batch_bytes: Some(self.intake.batch_bytes as i64),
                 notice_text_bytes: Some(self.intake.notice_text_bytes as i64),
                 notice_attachment_bytes: Some(self.intake.notice_attachment_bytes as i64),
+                spam_days: Some(self.intake.spam_days.into()),
             },
             operators: RawOperators {
                 transcript: Some(
@@ -589,6 +595,7 @@ impl Config {
                     }
                     .into(),
                 ),
+                copy_requester_cc: Some(self.operators_settings.copy_requester_cc),
             },
             operator: self
                 .operators
@@ -788,6 +795,7 @@ struct RawHelpdesk {
 #[serde(deny_unknown_fields)]
 struct RawOperators {
     transcript: Option<String>,
+    copy_requester_cc: Option<bool>,
 }
 
 /// Connection keys shared by `[mailbox]` (IMAP) and `[smtp]`. Written out in both sections
@@ -955,6 +963,7 @@ struct RawIntake {
     batch_bytes: Option<i64>,
     notice_text_bytes: Option<i64>,
     notice_attachment_bytes: Option<i64>,
+    spam_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1011,19 +1020,17 @@ impl Validator<'_> {
         }
         let http = self.http(raw.http);
         let operators = self.operators(raw.operator);
-        let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
-            "always" => Operators {
-                transcript: Transcript::Always,
-            },
-            "errors" => Operators {
-                transcript: Transcript::Errors,
-            },
+        let transcript = match raw.operators.transcript.as_deref().unwrap_or("errors") {
+            "always" => Transcript::Always,
+            "errors" => Transcript::Errors,
             other => {
                 self.problem("operators.transcript", other, "\"always\" or \"errors\"");
-                Operators {
-                    transcript: Transcript::Errors,
-                }
+                Transcript::Errors
             }
+        };
+        let operators_settings = Operators {
+            transcript,
+            copy_requester_cc: raw.operators.copy_requester_cc.unwrap_or(true),
         };
         if !operators.is_empty() && !security.checks_authentication() && !security.allow_unauthenticated_operators {
             self.problems.push(Problem::new(
@@ -1486,6 +1493,7 @@ impl Validator<'_> {
             10 * MIB,
             0..=100 * MIB,
         );
+        let spam_days = self.bounded("intake.spam_days", raw.spam_days, 30, 1..=366);
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,
@@ -1496,6 +1504,7 @@ impl Validator<'_> {
             batch_bytes: batch_bytes as u64,
             notice_text_bytes: notice_text_bytes as usize,
             notice_attachment_bytes: notice_attachment_bytes as u64,
+            spam_days: spam_days as u32,
         }
     }
 

@@ -163,6 +163,12 @@ spelled_enum! {
         ResolutionWarning => "resolution_warning",
         /// The resolution deadline passed.
         ResolutionBreach => "resolution_breach",
+        /// An operator added or removed someone in copy (`#cc`; `+address` or `-address`).
+        Copy => "cc",
+        /// The ticket was closed as spam: no letter, out of the SLA figures.
+        Spam => "spam",
+        /// Mail from a sender marked as spam was quarantined without reaching a ticket.
+        SpamQuarantined => "spam-quarantined",
     }
 }
 

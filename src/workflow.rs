@@ -284,6 +284,18 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                     message: None,
                 },
             )?,
+            Effect::SetCopy { address, copied } => {
+                let ticket = on_ticket()?;
+                if *copied {
+                    crate::store::delivery::add_copied(conn, ticket, address, true)?;
+                } else {
+                    crate::store::delivery::remove_copied(conn, ticket, address)?;
+                }
+            }
+            Effect::CloseAsSpam { by } => crate::store::spam::close_ticket(conn, on_ticket()?, by, ctx.now)?,
+            Effect::QuarantineSender { address, until, by } => {
+                crate::store::spam::mark_sender(conn, address, *until, about, by, ctx.now)?
+            }
         }
     }
     Ok(())
@@ -292,6 +304,15 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
 /// The ticket's current SLA cycle (every ticket has one from the moment it opens).
 fn latest_cycle(conn: &Connection, ticket: TicketId) -> anyhow::Result<cycles::LatestCycle> {
     cycles::latest(conn, ticket)?.with_context(|| format!("ticket {ticket} has no SLA cycle"))
+}
+
+/// What intake noticed about a request that came by mail (nothing, for the other channels).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailSigns<'a> {
+    /// Tickets it may duplicate (the sender's open ones, or others' it quotes).
+    pub possible_duplicates: &'a [TicketId],
+    /// The trusted `Authentication-Results` saying `dmarc=fail`, when it does.
+    pub dmarc_failure: Option<&'a str>,
 }
 
 /// A new request's ticket was just opened (its message and attachments stored): the desk's
@@ -303,7 +324,7 @@ pub fn open_request(
     received_at: DateTime<Utc>,
     text: &str,
     dropped: &[String],
-    possible_duplicates: &[TicketId],
+    signs: &MailSigns<'_>,
 ) -> anyhow::Result<()> {
     let acks_last_hour = match &ticket.requester_email {
         Some(address) => outbox::acks_since(conn, address, ctx.now - chrono::TimeDelta::hours(1))?,
@@ -316,7 +337,8 @@ pub fn open_request(
         requester_email: ticket.requester_email.as_deref(),
         dropped,
         acks_last_hour,
-        possible_duplicates,
+        possible_duplicates: signs.possible_duplicates,
+        dmarc_failure: signs.dmarc_failure,
     };
     let (roster, _) = roster_today(conn, ctx)?;
     let setting = desk::request::Setting {
@@ -379,15 +401,22 @@ fn letter(
     vars.insert("ticket", Value::from(ticket.id.to_string()));
     vars.insert("subject", Value::from(ticket.subject.clone()));
     vars.insert("helpdesk", Value::from(ctx.sender.name.clone()));
+    vars.insert(
+        "name",
+        Value::from(crate::notify::letter::addressee(ticket.requester_name.as_deref())),
+    );
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
+    let copies = copies_of(conn, ctx, ticket, purpose, &address)?;
     let mail = OutgoingMail {
         purpose,
         ticket: Some(ticket.id),
-        to: vec![Recipient {
+        to: std::iter::once(Recipient {
             name: ticket.requester_name.clone(),
             address,
-        }],
+        })
+        .chain(copies.into_iter().map(|address| Recipient { name: None, address }))
+        .collect(),
         subject: rendered.subject,
         body: rendered.body,
         in_reply_to,
@@ -399,6 +428,30 @@ fn letter(
         attachments,
     };
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
+}
+
+/// Who a letter of `purpose` to `requester` is copied to (`[operators] copy_requester_cc`):
+/// the ticket's copies as `desk::cmd::cc` chooses them, for the answers and closing letters.
+fn copies_of(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    purpose: MailPurpose,
+    requester: &str,
+) -> anyhow::Result<Vec<String>> {
+    if !desk::cmd::cc::is_copied(purpose) || !ctx.config.operators_settings.copy_requester_cc {
+        return Ok(Vec::new());
+    }
+    let stored = crate::store::delivery::copies(conn, ticket.id, ctx.now)?;
+    let copies: Vec<desk::cmd::cc::Copy<'_>> = stored
+        .iter()
+        .map(|c| desk::cmd::cc::Copy {
+            address: &c.address,
+            undeliverable: c.undeliverable,
+        })
+        .collect();
+    let chosen = desk::cmd::cc::recipients(&copies, requester, &ctx.config.operators, &ctx.config.helpdesk.address);
+    Ok(chosen.into_iter().map(str::to_string).collect())
 }
 
 /// How long the download link of a file too large to attach to a notice works.
@@ -1074,6 +1127,10 @@ fn ticket_commands(
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
     let request = messages::request_text(conn, ticket)?.unwrap_or_default();
+    let copies: Vec<String> = crate::store::delivery::copies(conn, ticket, ctx.now)?
+        .into_iter()
+        .map(|c| c.address)
+        .collect();
     let facts = desk::cmd::TicketFacts {
         id: row.id,
         status: row.status,
@@ -1087,6 +1144,7 @@ fn ticket_commands(
         time_logged: operators::time_logged(conn, ticket)?,
         followers: tickets::open_followers(conn, ticket)?.len(),
         master: tickets::master_of(conn, ticket)?,
+        copies: &copies,
     };
     let (roster, absences) = roster_today(conn, ctx)?;
     let answers = stored_answers(conn, ctx, &row, commands)?;
@@ -1105,12 +1163,14 @@ fn ticket_commands(
             answer_names: &answer_names,
             masters: &masters,
         },
+        helpdesk: &ctx.config.helpdesk.address,
     };
     let local_time = |t: DateTime<Utc>| ctx.local(t);
     let setting = desk::cmd::Setting {
         calendar: ctx.calendar,
         sla: &ctx.config.sla,
         local_time: &local_time,
+        spam_days: ctx.config.intake.spam_days,
     };
     let decision = desk::cmd::decide(&facts, &mail, &setting);
     apply(conn, ctx, Some(ticket), &decision.effects)?;
@@ -1333,6 +1393,8 @@ fn tag_example(tag: &str) -> &'static str {
         "assente" => "#assente dal 2026-08-17 al 2026-08-31 sostituto Marco Rossi / #assente 2026-08-31",
         "presente" => "#presente (rientro prima della fine dell'assenza)",
         "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
+        "cc" => "#cc anna.verdi@example.it / #cc -anna.verdi@example.it",
+        "spam" => "#spam (chiude senza scrivere al mittente)",
         _ => "",
     }
 }
@@ -1400,7 +1462,7 @@ pub fn open_phone_ticket(
     )?;
     let row = reload(conn, ticket)?;
     let text = format!("Tel. {}\n{}", phone.number, phone.summary);
-    open_request(conn, ctx, &row, ctx.now, &text, &[], &[])?;
+    open_request(conn, ctx, &row, ctx.now, &text, &[], &MailSigns::default())?;
     Ok(ticket)
 }
 
@@ -1492,7 +1554,15 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         },
     )?;
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
-    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped, &[])?;
+    open_request(
+        conn,
+        ctx,
+        &reload(conn, ticket)?,
+        ctx.now,
+        &text,
+        &dropped,
+        &MailSigns::default(),
+    )?;
     reload(conn, ticket)
 }
 
@@ -1698,7 +1768,8 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
         let rendered = ctx.templates.render(
             ctx.language(),
             "suspension_notice",
-            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
+            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone(),
+            name => crate::notify::letter::addressee(name.as_deref()) },
         )?;
         let to = vec![Recipient {
             name: name.clone(),

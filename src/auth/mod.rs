@@ -258,6 +258,40 @@ pub fn assess(from: Option<&str>, headers: &[(String, String)], security: &Secur
     )
 }
 
+/// The trusted `Authentication-Results` header (`Name: value`) when it says `dmarc=fail`: the
+/// From of a new request is then most likely forged, and acknowledging it would send mail to
+/// someone who never wrote (backscatter). Trusted as for operators' mail: the topmost header
+/// of our MX (`trusted_authserv_id`), or for Microsoft 365 Exchange Online's own topmost one
+/// on mail from outside the tenant. No trusted header, or one that cannot be read, is no
+/// verdict at all: `None`, and the request is acknowledged as usual.
+pub fn dmarc_failure(headers: &[(String, String)], security: &Security) -> Option<String> {
+    if !security.checks_authentication() {
+        return None;
+    }
+    let failed = |results: &[MethodResult]| results.iter().any(|r| r.method == "dmarc" && r.result == "fail");
+    let all = |name: &'static str| values(headers, name);
+    if security.provider == Provider::Microsoft365 {
+        let from_outside = all("x-ms-exchange-organization-authas")
+            .next()
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("internal"));
+        if from_outside
+            && let Some(header) = all("authentication-results").next()
+            && results::parse_without_authserv_id(header).is_ok_and(|parsed| failed(&parsed.results))
+        {
+            return Some(format!("Authentication-Results: {header}"));
+        }
+        if security.trusted_authserv_id.is_empty() {
+            return None;
+        }
+    }
+    let trusted = security.trusted_authserv_id.to_ascii_lowercase();
+    let header = all("authentication-results").find(|h| {
+        results::parse(h).is_ok_and(|p| p.authserv_id == trusted) || leading_word(h).eq_ignore_ascii_case(&trusted)
+    })?;
+    let parsed = results::parse(header).ok()?;
+    failed(&parsed.results).then(|| format!("Authentication-Results: {header}"))
+}
+
 /// The topmost `Authentication-Results` whose authserv-id is `trusted` decides.
 fn by_authserv_id<'h>(
     from_domain: &str,
@@ -686,5 +720,58 @@ mod tests {
         assert_eq!(a.0, b.0);
         std::fs::write(dir.path().join("secret.key"), "short").expect("write");
         assert!(load_or_create_key(dir.path()).is_err());
+    }
+
+    #[test]
+    fn only_our_mxs_dmarc_fail_counts_as_a_forged_sender() {
+        let generic = security(Provider::Generic, MX, false);
+        let headers = |list: &[&str]| mail("x@example.net", list).headers;
+        let fail = "mx.comune.example.it; spf=pass smtp.mailfrom=bulk.example.net; dmarc=fail (p=reject) header.from=banca.example.com";
+        assert_eq!(
+            dmarc_failure(&headers(&[fail]), &generic),
+            Some(format!("Authentication-Results: {fail}"))
+        );
+        // Below our header, a forged one claiming a failure (or a pass) counts for nothing.
+        let pass = "mx.comune.example.it; dmarc=pass header.from=example.org";
+        assert_eq!(dmarc_failure(&headers(&[pass, fail]), &generic), None);
+        // Someone else's header saying fail: not ours, no verdict.
+        let theirs = "mx.example.net; dmarc=fail header.from=example.org";
+        assert_eq!(dmarc_failure(&headers(&[theirs]), &generic), None);
+        // Not a failure: none, temperror, or no DMARC at all.
+        for other in [
+            "mx.comune.example.it; dmarc=none header.from=example.org",
+            "mx.comune.example.it; dmarc=temperror header.from=example.org",
+            "mx.comune.example.it; spf=fail smtp.mailfrom=example.org",
+        ] {
+            assert_eq!(dmarc_failure(&headers(&[other]), &generic), None, "{other}");
+        }
+        // Our header unreadable: no verdict (the request is acknowledged as before).
+        assert_eq!(
+            dmarc_failure(&headers(&["mx.comune.example.it; dmarc=fail (unclosed"]), &generic),
+            None
+        );
+        // Nothing trusted configured: nothing believed.
+        assert_eq!(
+            dmarc_failure(&headers(&[fail]), &security(Provider::Generic, "", true)),
+            None
+        );
+    }
+
+    #[test]
+    fn exchange_onlines_own_header_tells_a_dmarc_fail_from_outside() {
+        let m365 = security(Provider::Microsoft365, "", false);
+        let outside = |results: &str| -> Vec<(String, String)> {
+            vec![
+                ("authentication-results".into(), results.into()),
+                ("x-ms-exchange-organization-authas".into(), "Anonymous".into()),
+            ]
+        };
+        let fail = "spf=pass (sender IP is 203.0.113.9) smtp.mailfrom=bulk.example.net; dkim=none (message not signed) header.d=none;dmarc=fail action=oreject header.from=banca.example.com;compauth=fail reason=000";
+        assert!(dmarc_failure(&outside(fail), &m365).is_some());
+        let pass = "spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org;dmarc=pass action=none header.from=example.org;compauth=pass reason=100";
+        assert_eq!(dmarc_failure(&outside(pass), &m365), None);
+        // Without Exchange's marks the header is nobody's we trust.
+        let unmarked = vec![("authentication-results".to_string(), fail.to_string())];
+        assert_eq!(dmarc_failure(&unmarked, &m365), None);
     }
 }

@@ -65,6 +65,8 @@ fn an_empty_file_gets_every_default_but_operators() {
     let config = parse("").expect("empty is valid");
     assert!(config.operators.is_empty());
     assert_eq!(config.intake.ack_rate_per_hour, 5);
+    assert_eq!(config.intake.spam_days, 30);
+    assert!(config.operators_settings.copy_requester_cc);
     assert_eq!(config.helpdesk.archive_after_days, 30);
     assert_eq!(config.calendar.windows.len(), 2);
 }
@@ -364,4 +366,18 @@ fn the_provider_decides_whether_an_authserv_id_is_needed() {
         .map(|(key, _)| key)
         .collect();
     assert_eq!(keys, ["security.provider"]);
+}
+
+#[test]
+fn spam_days_and_copies_are_validated_like_the_other_keys() {
+    let config = parse("[intake]\nspam_days = 7\n[operators]\ncopy_requester_cc = false\n").expect("valid");
+    assert_eq!(config.intake.spam_days, 7);
+    assert!(!config.operators_settings.copy_requester_cc);
+    for bad in ["0", "367", "-1"] {
+        let found = problems(&format!("[intake]\nspam_days = {bad}\n"));
+        assert_eq!(found.len(), 1, "{bad}: {found:?}");
+        assert_eq!(found[0].0, "intake.spam_days", "{found:?}");
+    }
+    let found = problems("[operators]\ncopy_requester_cc = \"yes\"\n");
+    assert_eq!(found[0].0, "operators.copy_requester_cc", "{found:?}");
 }

@@ -364,4 +364,27 @@ pub enum Effect {
         /// The operator it concerns (the technician a reopened ticket went back to).
         about: Option<String>,
     },
+    /// `address` is put in copy of the ticket's answers and closing letter (`copied`), or
+    /// taken out of the copies.
+    SetCopy {
+        /// The address, lowercase.
+        address: String,
+        /// In copy from now on, or no longer.
+        copied: bool,
+    },
+    /// The ticket is closed as spam by `by`: no letter; the accounting leaves it out of the
+    /// SLA figures and counts it apart.
+    CloseAsSpam {
+        /// The operator.
+        by: String,
+    },
+    /// Mail from `address` is quarantined as spam, never reaching a ticket, until `until`.
+    QuarantineSender {
+        /// The sender, lowercase.
+        address: String,
+        /// When the quarantine ends.
+        until: DateTime<Utc>,
+        /// The operator who marked it.
+        by: String,
+    },
 }

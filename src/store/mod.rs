@@ -18,6 +18,7 @@ pub mod operators;
 pub mod outbox;
 pub mod portal;
 pub mod report;
+pub mod spam;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;
@@ -61,6 +62,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0017_resolution_by_phone",
         include_str!("migrations/0017_resolution_by_phone.sql"),
     ),
+    ("0018_spam", include_str!("migrations/0018_spam.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

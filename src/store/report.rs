@@ -27,7 +27,7 @@ pub struct TicketFacts {
     pub level: Level,
     /// Problem, reminder or complaint.
     pub kind: Kind,
-    /// `resolved`, `out_of_scope` or None while open.
+    /// `resolved`, `out_of_scope`, `spam` (closed with `#spam`) or None while open.
     pub outcome: Option<String>,
     /// Category from the portal form.
     pub category: Option<String>,
@@ -120,7 +120,8 @@ pub fn tickets_created(
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TicketFacts>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at, master_id
+        "SELECT id, subject, channel, level, kind, CASE WHEN spam_at IS NOT NULL THEN 'spam' ELSE outcome END,
+                category, resolver, reopened, created_at, master_id
          FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
@@ -145,7 +146,8 @@ pub fn tickets_created(
 /// clocks actually stopped: a take-in when its confirmation left (or at the call-back of a
 /// phone request without e-mail, or at once for a reopening that went straight back to its
 /// technician), a resolution when the closing mail left (or at the closing call recorded for
-/// a requester without e-mail).
+/// a requester without e-mail). The cycles of a ticket closed as spam are left out: nobody was
+/// to take it in or resolve it (issue 15, item 8).
 pub fn cycles_received(
     conn: &Connection,
     from: DateTime<Utc>,
@@ -158,7 +160,7 @@ pub fn cycles_received(
                 coalesce(c.resolution_phone_at,
                          (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id))
          FROM cycles c JOIN tickets t ON t.id = c.ticket_id
-         WHERE c.received_at >= ?1 AND c.received_at < ?2",
+         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND t.spam_at IS NULL",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         Ok(CycleFacts {

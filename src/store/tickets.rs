@@ -326,7 +326,8 @@ pub fn assign(conn: &Connection, id: TicketId, assignee: &str, now: DateTime<Utc
     Ok(())
 }
 
-/// A closed ticket reopens: `status` and `assignee`, one more reopening, no outcome.
+/// A closed ticket reopens: `status` and `assignee`, one more reopening, no outcome (and no
+/// longer spam: someone it concerns wrote again once the sender's quarantine was over).
 pub fn reopen(
     conn: &Connection,
     id: TicketId,
@@ -336,7 +337,7 @@ pub fn reopen(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL,
-             resolved_at = NULL, updated_at = ?4 WHERE id = ?1",
+             resolved_at = NULL, spam_at = NULL, updated_at = ?4 WHERE id = ?1",
     )?
     .execute(params![id, status, assignee, ts(now)])?;
     Ok(())

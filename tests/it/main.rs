@@ -18,6 +18,7 @@
 
 mod attacks;
 mod cli;
+mod copies_spam;
 mod fixtures;
 mod hostile;
 mod http;

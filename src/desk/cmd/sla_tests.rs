@@ -41,6 +41,7 @@ fn ticket(requester: Option<&str>) -> TicketFacts<'_> {
         time_logged: 0,
         followers: 0,
         master: None,
+        copies: &[],
     }
 }
 
@@ -61,11 +62,13 @@ fn decision(ticket: &TicketFacts<'_>, sender: usize, text: &str, now: DateTime<U
         now,
         absences: &[],
         lookups: Lookups::default(),
+        helpdesk: "assistenza@comune.example.it",
     };
     let setting = Setting {
         calendar: &calendar,
         sla: &sla,
         local_time: &local_time,
+        spam_days: 30,
     };
     decide(ticket, &mail, &setting)
 }
