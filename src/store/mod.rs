@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod checkpoints;
 pub mod cycles;
 pub mod delivery;
+pub mod digest;
 pub mod kb;
 pub mod messages;
 pub mod operators;
@@ -55,6 +56,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_time_corrections",
         include_str!("migrations/0014_time_corrections.sql"),
     ),
+    ("0015_digests", include_str!("migrations/0015_digests.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -28,6 +28,29 @@ pub fn away_until(conn: &Connection, operator: &str) -> rusqlite::Result<Option<
     .transpose()
 }
 
+/// The operators whose recorded absence covers `day`, with its last day, in address order
+/// (the digest's "absent today"). A stored day that does not read back is an error naming it.
+pub fn absent_on(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<(String, NaiveDate)>> {
+    // Every row is read, so one whose day does not read back is an error, never left out.
+    let mut stmt = conn.prepare_cached("SELECT operator, until FROM operator_away ORDER BY operator")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (operator, text) = row?;
+        let until = NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                format!("operator_away row {operator:?}, column until: {text:?}: {e}").into(),
+            )
+        })?;
+        if until >= day {
+            out.push((operator, until));
+        }
+    }
+    Ok(out)
+}
+
 /// Records `operator` away until `day` (included), or back with `None`.
 pub fn set_away(conn: &Connection, operator: &str, until: Option<NaiveDate>) -> rusqlite::Result<()> {
     match until {
