@@ -15,6 +15,7 @@
 
 mod attacks;
 mod cli;
+mod digest;
 mod fixtures;
 mod hostile;
 mod http;
