@@ -6,6 +6,9 @@
 //! operator's digest lists ([`digest_of`]), the previous working day's figures ([`figures`]),
 //! and how a reply to a digest splits into commands per ticket ([`plan_reply`]).
 //!
+//! Supervisors also get the tickets at risk and breached, those held by an operator absent
+//! today (no deputy took them over), the previous working day's figures and who is absent.
+//!
 //! Choices, written down here once:
 //! - **A digest day** is a working day of the business calendar (no weekend, holiday, extra
 //!   closed day or planned suspension); the digest goes out once, at the first check at or after
@@ -26,7 +29,11 @@
 //!   breached on the day its deadline passed.
 //! - **Answering**: a reply to the digest names the ticket after each tag (`#prendo
 //!   TCK-2026-00042`); lines naming different tickets act each on its own, as a keyed reply to
-//!   that ticket's notice would. Only the tickets the digest listed can be named.
+//!   that ticket's notice would (each decided and answered on its own: one refused ticket does
+//!   not stop another). Only the tickets the digest listed can be named. A mistake in the mail
+//!   itself (a tag line naming no ticket, an unknown tag, text below the tags when several
+//!   tickets are named) refuses the whole mail; a reply whose tags need no ticket (`#coda`,
+//!   `#assente`) is read as a new mail.
 
 use std::collections::BTreeMap;
 
@@ -140,6 +147,8 @@ pub struct Line {
 pub struct Absent {
     /// Their name.
     pub name: String,
+    /// Their address.
+    pub email: String,
     /// The last day of the absence; None when the configuration marks them away.
     pub until: Option<NaiveDate>,
 }
@@ -245,10 +254,12 @@ pub fn absent_today(roster: &[Operator], recorded: &[(String, NaiveDate)], today
             match (o.away, until) {
                 (true, _) => Some(Absent {
                     name: o.name.clone(),
+                    email: o.email.clone(),
                     until: None,
                 }),
                 (false, Some(until)) => Some(Absent {
                     name: o.name.clone(),
+                    email: o.email.clone(),
                     until: Some(until),
                 }),
                 (false, None) => None,
@@ -277,6 +288,8 @@ pub struct Oversight {
     pub at_risk: Vec<Line>,
     /// Open tickets past their deadline, most overdue first.
     pub breached: Vec<Line>,
+    /// Open tickets held by an operator absent today (no deputy took them over).
+    pub held_by_absent: Vec<Line>,
     /// Yesterday's figures (None when no working day precedes today).
     pub figures: Option<Figures>,
     /// Operators absent today.
@@ -306,7 +319,10 @@ impl Digest {
 
     /// Every ticket the digest lists, once each, in order: a reply may name these.
     pub fn tickets(&self) -> Vec<TicketId> {
-        let oversight = self.oversight.iter().flat_map(|o| o.at_risk.iter().chain(&o.breached));
+        let oversight = self
+            .oversight
+            .iter()
+            .flat_map(|o| o.at_risk.iter().chain(&o.breached).chain(&o.held_by_absent));
         let mut out: Vec<TicketId> = Vec::new();
         for line in self
             .mine
@@ -360,6 +376,11 @@ pub fn digest_of(
         oversight: supervisor.then(|| Oversight {
             at_risk: lines(&|t| t.state == State::AtRisk),
             breached: lines(&|t| t.state == State::Breached),
+            held_by_absent: lines(&|t| {
+                t.queue
+                    .assignee
+                    .is_some_and(|a| absent.iter().any(|o| o.email.eq_ignore_ascii_case(a)))
+            }),
             figures,
             absent: absent.to_vec(),
         }),

@@ -231,6 +231,7 @@ fn render(ctx: &Context<'_>, operator: &Operator, day: NaiveDate, digest: &Diges
         supervisor => oversight.is_some(),
         at_risk => oversight.map(|o| lines(&o.at_risk)).unwrap_or_default(),
         breached => oversight.map(|o| lines(&o.breached)).unwrap_or_default(),
+        held_by_absent => oversight.map(|o| lines(&o.held_by_absent)).unwrap_or_default(),
         figures => oversight.and_then(|o| o.figures.as_ref()).map(figures),
         absent => oversight.map(|o| o.absent.iter().map(absent).collect::<Vec<_>>()).unwrap_or_default(),
         // The instructions' example: a ticket to take, else any the digest lists.

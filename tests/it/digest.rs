@@ -185,6 +185,10 @@ fn morning_digests_once_a_working_day_and_answered_line_by_line() {
         "{luca}"
     );
     assert!(
+        luca.contains("In carico a chi oggi è assente:\n  TCK-2026-00003  liv.1  risoluzione entro"),
+        "Marco's ticket stays with him, listed for the supervisors: {luca}"
+    );
+    assert!(
         luca.contains("Buongiorno Luca Verdi,\nnessuna richiesta aperta per te oggi.\n"),
         "nothing of his own, nor in second level's queue: {luca}"
     );

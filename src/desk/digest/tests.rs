@@ -252,6 +252,7 @@ fn each_operator_gets_their_tickets_the_waiting_ones_and_their_levels_queue() {
     };
     let absent = vec![Absent {
         name: "Marco Rossi".into(),
+        email: MARCO.into(),
         until: Some(day(12, 4)),
     }];
     let figures = Some(figures(
@@ -293,6 +294,11 @@ fn each_operator_gets_their_tickets_the_waiting_ones_and_their_levels_queue() {
     let oversight = luca.oversight.as_ref().expect("a supervisor");
     assert_eq!(numbers(&oversight.at_risk), vec![5, 6]);
     assert_eq!(numbers(&oversight.breached), vec![3]);
+    assert_eq!(
+        numbers(&oversight.held_by_absent),
+        vec![5],
+        "Marco is away, his ticket stays"
+    );
     assert_eq!(oversight.figures, figures);
     assert_eq!(oversight.absent, absent);
     assert!(!luca.nothing_open());
@@ -329,10 +335,12 @@ fn absent_operators_get_no_digest_and_are_listed_for_the_supervisors() {
         vec![
             Absent {
                 name: "Marco Rossi".into(),
+                email: MARCO.into(),
                 until: Some(day(12, 4))
             },
             Absent {
                 name: "Sara Neri".into(),
+                email: "sara.neri@comune.example.it".into(),
                 until: None
             },
         ]
