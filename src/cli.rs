@@ -188,6 +188,16 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         mbox: Option<PathBuf>,
     },
+    /// Queue today's morning digests now, by hand (the daemon sends them at `[digest] at` on
+    /// working days): once a day, never on a closed day; `--now` picks the day.
+    Digest {
+        /// Print the digests instead of queueing them (nothing is written).
+        #[arg(long)]
+        dry_run: bool,
+        /// Queue them although the day's digests went out already.
+        #[arg(long, conflicts_with = "dry_run")]
+        again: bool,
+    },
 }
 
 /// `ticket` subcommands.
@@ -494,7 +504,52 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = Store::open(&config.database_path())?;
             show_ticket(&store, id, json)
         }
+        Command::Digest { dry_run, again } => digest(&config_of(cli.config.as_deref())?, clock, dry_run, again),
     }
+}
+
+/// `sportello digest`: the day's digests queued by hand, or printed with `--dry-run`.
+fn digest(config: &Config, clock: Clock, dry_run: bool, again: bool) -> Result<(), Failure> {
+    use crate::workflow::digest::{self, Outcome};
+    crate::daemon::prepare_data_dir(config)?;
+    let mut store = Store::open(&config.database_path())?;
+    let services = Services::load(config)?;
+    let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
+    let tx = store.write()?;
+    let ctx = services.context(config, &calendar, clock.now());
+    let mut out = std::io::stdout().lock();
+    if dry_run {
+        let (day, today) = digest::day_state(&tx, &ctx)?;
+        match today {
+            crate::desk::digest::Today::Closed(reason) => {
+                writeln!(out, "no digest on {day}: {}", reason.label_en()).map_err(anyhow::Error::from)?;
+            }
+            _ => {
+                for d in digest::compose(&tx, &ctx, day)? {
+                    writeln!(
+                        out,
+                        "To: {} <{}>\nSubject: {}\n\n{}\n",
+                        d.operator.name, d.operator.email, d.mail.subject, d.mail.body
+                    )
+                    .map_err(anyhow::Error::from)?;
+                }
+            }
+        }
+        // Nothing is written: the transaction rolls back when dropped.
+        return Ok(());
+    }
+    let outcome = digest::send(&tx, &ctx, chrono::NaiveTime::MIN, again)?;
+    tx.commit()?;
+    let line = match outcome {
+        Outcome::Closed(day, reason) => format!("no digest on {day}: {}", reason.label_en()),
+        Outcome::AlreadySent(day) => {
+            format!("the digests of {day} were queued already (--again queues them once more)")
+        }
+        Outcome::NotYet(day) => format!("the digests of {day} are not due yet"),
+        Outcome::Queued(day, count) => format!("{count} digests of {day} queued"),
+    };
+    writeln!(out, "{line}").map_err(anyhow::Error::from)?;
+    Ok(())
 }
 
 /// What commands that change tickets need besides the store: templates, the notification

@@ -205,7 +205,7 @@ pub fn parse_commands(text: &str) -> Parsed {
 }
 
 /// A short opening line such as "Ciao,", "Buongiorno Marco!", "Hi all," before the tags.
-fn is_greeting(line: &str) -> bool {
+pub fn is_greeting(line: &str) -> bool {
     let line = line.trim();
     let words = line.split_whitespace().count();
     !line.starts_with('#') && (1..=4).contains(&words) && line.chars().count() <= 40 && line.ends_with([',', '!', ':'])

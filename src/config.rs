@@ -95,6 +95,8 @@ pub struct Config {
     pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
+    /// `[digest]`: the morning digest of each working day.
+    pub digest: Digest,
     /// What validation found risky in the files it read (a password file every user of the
     /// machine can read); repeated by [`Config::warnings`].
     file_warnings: Vec<String>,
@@ -178,6 +180,24 @@ pub struct Http {
     pub header_timeout: std::time::Duration,
     /// A request's body must arrive within this long, or it is answered 408.
     pub body_timeout: std::time::Duration,
+}
+
+/// `[digest]`: each operator's morning mail of what waits for them (`desk::digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Whether the daemon sends it (`sportello digest` works either way).
+    pub enabled: bool,
+    /// Local time of a working day from which it goes out (once a day).
+    pub at: NaiveTime,
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest {
+            enabled: true,
+            at: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
 }
 
 /// `[operators]`: how the help desk talks back to operators.
@@ -609,6 +629,10 @@ impl Config {
                     deputy: o.deputy.clone(),
                 })
                 .collect(),
+            digest: RawDigest {
+                enabled: Some(self.digest.enabled),
+                at: Some(self.digest.at.format("%H:%M").to_string()),
+            },
         };
         toml::to_string(&raw).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
     }
@@ -776,6 +800,8 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
+    #[serde(default)]
+    digest: RawDigest,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -931,6 +957,13 @@ struct RawReport {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+struct RawDigest {
+    enabled: Option<bool>,
+    at: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct RawTakeIn {
     portal: Option<i64>,
     email: Option<i64>,
@@ -1019,6 +1052,7 @@ impl Validator<'_> {
             }
         }
         let http = self.http(raw.http);
+        let digest = self.digest(raw.digest);
         let operators = self.operators(raw.operator);
         let transcript = match raw.operators.transcript.as_deref().unwrap_or("errors") {
             "always" => Transcript::Always,
@@ -1054,8 +1088,27 @@ impl Validator<'_> {
             report_monthly_to,
             http,
             operators,
+            digest,
             file_warnings: std::mem::take(&mut self.warnings),
         }
+    }
+
+    fn digest(&mut self, raw: RawDigest) -> Digest {
+        let mut digest = Digest::default();
+        if let Some(enabled) = raw.enabled {
+            digest.enabled = enabled;
+        }
+        if let Some(text) = raw.at {
+            match NaiveTime::parse_from_str(text.trim(), "%H:%M") {
+                Ok(t) => digest.at = t,
+                Err(_) => self.problem(
+                    "digest.at",
+                    &text,
+                    "a local time \"HH:MM\" from 00:00 to 23:59 at which the digest of a working day goes out, e.g. \"08:00\"",
+                ),
+            }
+        }
+        digest
     }
 
     fn path(&self, p: &str) -> PathBuf {

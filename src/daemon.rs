@@ -668,7 +668,8 @@ impl Pass<'_> {
     }
 }
 
-/// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`).
+/// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`), runs
+/// the SLA watch, and queues the monthly report and the morning digests when they are due.
 fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     let Pass {
         config,
@@ -692,6 +693,12 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     let alerts = crate::monitor::watch(&tx, &ctx)?;
     if crate::report::mail_monthly(&tx, &ctx)? {
         tracing::info!("monthly report mailed");
+    }
+    // The morning digests: due once a working day from `[digest] at`, queued with their
+    // checkpoint in this transaction.
+    let digests = crate::workflow::digest::send_due(&tx, &ctx)?;
+    if digests > 0 {
+        tracing::info!(digests, "morning digests queued");
     }
     tx.commit()?;
     if archived + stuck + alerts > 0 {

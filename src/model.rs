@@ -209,6 +209,8 @@ spelled_enum! {
         Suspension => "suspension",
         /// The monthly accounting report.
         Report => "report",
+        /// An operator's morning digest (under a keyed Message-ID).
+        Digest => "digest",
     }
 }
 

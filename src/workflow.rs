@@ -32,6 +32,8 @@ use crate::sla::Calendar;
 use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
 use crate::store::{cycles, messages, operators};
 
+pub mod digest;
+
 /// Everything a workflow step needs besides the connection.
 pub struct Context<'a> {
     /// The configuration.
@@ -915,6 +917,12 @@ pub fn on_operator_mail(
     mail: &InboundMail,
     thread: Option<TicketId>,
 ) -> anyhow::Result<Option<TicketId>> {
+    // A reply to a morning digest names its tickets on its tag lines (`#prendo TCK-…`).
+    if thread.is_none()
+        && let Some(touched) = digest::on_reply(conn, ctx, operator, mail)?
+    {
+        return Ok(touched);
+    }
     let parsed = parse_commands(&mail.fresh_text);
     let (report, touched) = if !parsed.errors.is_empty() {
         (

@@ -1,5 +1,5 @@
 //! Who may command the help desk: message authentication and the keyed Message-IDs of
-//! operator notifications.
+//! operator notifications and digests.
 //!
 //! Pure, apart from [`load_or_create_key`] which reads or writes the key file once at start.
 //!
@@ -14,7 +14,9 @@
 //! 2. **A keyed reference.** The reply must name, in In-Reply-To or References, a notification
 //!    that was sent to that same operator about that ticket. Those Message-IDs carry an HMAC
 //!    of (ticket, nonce, operator) under a secret kept in `data_dir/secret.key`, so nobody
-//!    can forge one without having received it.
+//!    can forge one without having received it. A reply to an operator's morning digest
+//!    quotes the digest's id instead, an HMAC of (nonce, operator) in a domain of its own; the
+//!    tickets it may name are the ones that digest listed (`store::digest`).
 
 pub mod results;
 
@@ -61,6 +63,35 @@ impl MacKey {
         rand::fill(&mut nonce);
         let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
         format!("{ticket}.notify.{nonce}.{}", self.tag(ticket, &nonce, operator))
+    }
+
+    /// The local part of `operator`'s digest Message-ID: `digest.<nonce>.<mac>`, the HMAC over
+    /// (nonce, operator) under a domain of its own, so no notification tag can pass for it.
+    pub fn digest_local_part(&self, operator: &str) -> String {
+        let mut nonce = [0u8; 6];
+        rand::fill(&mut nonce);
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("digest.{nonce}.{}", self.digest_tag(&nonce, operator))
+    }
+
+    /// True when `message_id` is a digest we minted for `operator` (constant time).
+    pub fn verifies_digest(&self, message_id: &str, operator: &str) -> bool {
+        let local = message_id.split('@').next().unwrap_or_default();
+        let mut parts = local.split('.');
+        let (Some("digest"), Some(nonce), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        constant_time_eq(self.digest_tag(nonce, operator).as_bytes(), tag.as_bytes())
+    }
+
+    fn digest_tag(&self, nonce: &str, operator: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(format!("digest\n{nonce}\n{}", operator.to_ascii_lowercase()).as_bytes());
+        mac.finalize().into_bytes()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A keyed signature of `data` for `purpose` (form tokens of the HTTP interface).
@@ -710,6 +741,23 @@ mod tests {
         assert!(!MacKey::from_bytes([8; 32]).verifies(&id, ticket, OP));
         let tampered = id.replacen(".notify.", ".notify.0", 1);
         assert!(!key.verifies(&tampered, ticket, OP));
+    }
+
+    #[test]
+    fn digest_ids_verify_only_for_their_operator() {
+        let key = MacKey::from_bytes([7; 32]);
+        let id = format!("{}@comune.example.it", key.digest_local_part(OP));
+        assert!(id.starts_with("digest."), "{id}");
+        assert!(key.verifies_digest(&id, OP));
+        assert!(key.verifies_digest(&id, "Giulia.Bianchi@comune.example.it"));
+        assert!(!key.verifies_digest(&id, "marco.rossi@comune.example.it"));
+        assert!(!MacKey::from_bytes([8; 32]).verifies_digest(&id, OP));
+        assert!(!key.verifies_digest(&id.replacen("digest.", "digest.0", 1), OP));
+        // A digest is no notice about any ticket, and a notice no digest.
+        let ticket = TicketId { year: 2026, number: 42 };
+        assert!(!key.verifies(&id, ticket, OP));
+        let notice = format!("{}@comune.example.it", key.notification_local_part(ticket, OP));
+        assert!(!key.verifies_digest(&notice, OP));
     }
 
     #[test]

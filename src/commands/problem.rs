@@ -243,6 +243,15 @@ pub enum Problem {
         /// The other tag.
         tag: &'static str,
     },
+    /// A tag line of a reply to the digest that names no ticket.
+    DigestTicketMissing,
+    /// A reply to the digest naming several tickets, with text below the tags for none of them.
+    DigestTextForWhom,
+    /// A reply to the digest naming a ticket the digest did not list.
+    NotInDigest {
+        /// The ticket named.
+        ticket: TicketId,
+    },
 }
 
 /// Why an address cannot be put in copy.
@@ -502,6 +511,18 @@ impl Problem {
             Problem::SpamNotAlone { tag } => pick(
                 format!("#spam chiude la richiesta senza scrivere a nessuno: non va insieme a {tag} (al massimo con #nota e #tempo)"),
                 format!("#spam closes the ticket writing to nobody: it does not go with {tag} (#nota and #tempo at most)"),
+            ),
+            Problem::DigestTicketMissing => pick(
+                "in una risposta al riepilogo ogni tag indica la sua richiesta subito dopo il tag, ad esempio #prendo TCK-2026-00042 (i tag che non riguardano una richiesta, come #coda o #assente, vanno in un messaggio a parte)".into(),
+                "in a reply to the digest every tag names its ticket right after the tag, e.g. #prendo TCK-2026-00042 (tags that concern no ticket, such as #coda or #assente, go in a mail of their own)".into(),
+            ),
+            Problem::DigestTextForWhom => pick(
+                "la risposta nomina più richieste e il testo sotto i tag non dice per quale è: scrivilo sulla riga del tag (#nota TCK-2026-00042 testo), oppure rispondi alla notifica della richiesta".into(),
+                "the reply names several tickets and the text below the tags does not say for which: write it on the tag's line (#nota TCK-2026-00042 text), or reply to the ticket's notice".into(),
+            ),
+            Problem::NotInDigest { ticket } => pick(
+                format!("{ticket} non è nel riepilogo a cui rispondi: rispondi alla notifica della richiesta"),
+                format!("{ticket} is not in the digest you replied to: reply to the ticket's notice"),
             ),
         }
     }

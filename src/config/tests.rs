@@ -381,3 +381,26 @@ fn spam_days_and_copies_are_validated_like_the_other_keys() {
     let found = problems("[operators]\ncopy_requester_cc = \"yes\"\n");
     assert_eq!(found[0].0, "operators.copy_requester_cc", "{found:?}");
 }
+
+#[test]
+fn the_digest_is_on_at_eight_by_default_and_a_bad_hour_is_named() {
+    let default = parse("").expect("defaults");
+    assert_eq!(
+        (default.digest.enabled, default.digest.at.format("%H:%M").to_string()),
+        (true, "08:00".to_string())
+    );
+    let set = parse("[digest]\nenabled = false\nat = \"07:30\"\n").expect("valid");
+    assert_eq!(
+        (set.digest.enabled, set.digest.at.format("%H:%M").to_string()),
+        (false, "07:30".to_string())
+    );
+    let wrong = problems("[digest]\nat = \"8\"\n");
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert_eq!(wrong[0].0, "digest.at");
+    assert!(
+        wrong[0].1.contains("\"8\"") && wrong[0].1.contains("\"HH:MM\""),
+        "{wrong:?}"
+    );
+    let printed = parse(&set.effective_toml()).expect("the effective configuration parses back");
+    assert_eq!(printed.digest, set.digest);
+}

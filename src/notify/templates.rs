@@ -75,6 +75,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/suspension_notice.txt",
         include_str!("../../templates/en/suspension_notice.txt"),
     ),
+    ("it/digest.txt", include_str!("../../templates/it/digest.txt")),
+    ("en/digest.txt", include_str!("../../templates/en/digest.txt")),
     ("it/report.txt", include_str!("../../templates/it/report.txt")),
     ("en/report.txt", include_str!("../../templates/en/report.txt")),
     ("it/alarm.txt", include_str!("../../templates/it/alarm.txt")),

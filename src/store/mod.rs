@@ -12,6 +12,7 @@ pub mod attachments;
 pub mod checkpoints;
 pub mod cycles;
 pub mod delivery;
+pub mod digest;
 pub mod kb;
 pub mod messages;
 pub mod operators;
@@ -63,6 +64,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0017_resolution_by_phone.sql"),
     ),
     ("0018_spam", include_str!("migrations/0018_spam.sql")),
+    ("0019_digests", include_str!("migrations/0019_digests.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -19,6 +19,7 @@
 mod attacks;
 mod cli;
 mod copies_spam;
+mod digest;
 mod fixtures;
 mod hostile;
 mod http;
