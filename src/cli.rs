@@ -21,6 +21,7 @@ use crate::store::{self, Store, tickets};
 
 mod calendar;
 mod check;
+mod import;
 mod kb;
 mod operator;
 
@@ -124,6 +125,24 @@ pub enum Command {
         /// Check this backup (every checksum, the database's integrity) instead.
         #[arg(long, value_name = "FILE")]
         verify: Option<PathBuf>,
+    },
+    /// Bring a previous system's mail in as history: tickets threaded as usual, no
+    /// acknowledgment, no notice, no letter, left out of the service levels (marked imported).
+    Import {
+        /// An mbox file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "maildir",
+            conflicts_with = "maildir"
+        )]
+        mbox: Option<PathBuf>,
+        /// A Maildir folder.
+        #[arg(long, value_name = "DIR")]
+        maildir: Option<PathBuf>,
+        /// Close the imported tickets whose last message is older than this day (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        resolved_before: Option<chrono::NaiveDate>,
     },
     /// Rebuild a data folder from a backup: the folder (the configuration's, or --data-dir)
     /// must be missing or empty; the backup is verified first.
@@ -432,6 +451,23 @@ fn run(cli: Cli) -> Result<(), Failure> {
             );
             Ok(())
         }
+        Command::Import {
+            mbox,
+            maildir,
+            resolved_before,
+        } => {
+            let archive = match (&mbox, &maildir) {
+                (Some(file), _) => import::Archive::Mbox(file),
+                (None, Some(dir)) => import::Archive::Maildir(dir),
+                (None, None) => {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--mbox FILE or --maildir DIR"),
+                    ));
+                }
+            };
+            import::run(cli.config.as_deref(), clock, archive, resolved_before)
+        }
         Command::Restore { file, data_dir } => {
             let data_dir = match data_dir {
                 Some(dir) => dir,
@@ -584,6 +620,7 @@ impl Services {
             sender: &self.sender,
             key: &self.key,
             now,
+            quiet: false,
         }
     }
 }

@@ -688,6 +688,7 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
         sender: &sender,
         key,
         now: clock.now(),
+        quiet: false,
     };
     let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
     let alerts = crate::monitor::watch(&tx, &ctx)?;

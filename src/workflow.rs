@@ -48,6 +48,9 @@ pub struct Context<'a> {
     pub key: &'a MacKey,
     /// The instant of this change.
     pub now: DateTime<Utc>,
+    /// History being imported (`sportello import`): the decisions are recorded, but nobody is
+    /// written to.
+    pub quiet: bool,
 }
 
 impl Context<'_> {
@@ -110,10 +113,27 @@ impl Context<'_> {
 // The apply seam
 // ---------------------------------------------------------------------------------------------
 
+/// True for the effects that send mail to someone: an import of history leaves them out.
+fn writes_to_someone(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Letter { .. }
+            | Effect::Acknowledge { .. }
+            | Effect::NotifyOperators { .. }
+            | Effect::AlertSupervisors(_)
+            | Effect::OperatorRefused { .. }
+            | Effect::TellOperator { .. }
+            | Effect::AskColleague { .. }
+    )
+}
+
 /// Turns the desk's effects into rows and outbox mail, in order, inside the caller's
 /// transaction: the one place where a decision of `desk` is written.
 pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effects: &[Effect]) -> anyhow::Result<()> {
     for effect in effects {
+        if ctx.quiet && writes_to_someone(effect) {
+            continue;
+        }
         // Most effects change one ticket; alarms, reports of stuck mail and events may concern none.
         let on_ticket = || about.with_context(|| format!("{effect:?} concerns a ticket, and none was given"));
         match effect {

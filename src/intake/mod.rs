@@ -79,6 +79,8 @@ pub struct Intake<'a> {
     pub sender: Sender,
     /// The key of operator-notification Message-IDs.
     pub key: MacKey,
+    /// History being imported: nobody is written to (`workflow::Context::quiet`).
+    pub quiet: bool,
 }
 
 impl<'a> Intake<'a> {
@@ -90,6 +92,7 @@ impl<'a> Intake<'a> {
             templates,
             key,
             sender: Sender::of(config),
+            quiet: false,
         }
     }
 }
@@ -104,6 +107,7 @@ impl Intake<'_> {
             sender: &self.sender,
             key: &self.key,
             now,
+            quiet: self.quiet,
         }
     }
 }

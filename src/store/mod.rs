@@ -65,6 +65,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0018_spam", include_str!("migrations/0018_spam.sql")),
     ("0019_digests", include_str!("migrations/0019_digests.sql")),
+    ("0020_imported", include_str!("migrations/0020_imported.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

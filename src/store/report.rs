@@ -122,7 +122,7 @@ pub fn tickets_created(
     let mut stmt = conn.prepare_cached(
         "SELECT id, subject, channel, level, kind, CASE WHEN spam_at IS NOT NULL THEN 'spam' ELSE outcome END,
                 category, resolver, reopened, created_at, master_id
-         FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
+         FROM tickets WHERE created_at >= ?1 AND created_at < ?2 AND imported_at IS NULL",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         Ok(TicketFacts {
@@ -160,7 +160,7 @@ pub fn cycles_received(
                 coalesce(c.resolution_phone_at,
                          (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id))
          FROM cycles c JOIN tickets t ON t.id = c.ticket_id
-         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND t.spam_at IS NULL",
+         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND t.spam_at IS NULL AND t.imported_at IS NULL",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         Ok(CycleFacts {

@@ -375,6 +375,30 @@ pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<V
     .collect()
 }
 
+/// The rowid of the newest ticket (0 when none): what an import created lies above it.
+pub fn last_rowid(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(rowid), 0) FROM tickets")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Marks the tickets created after rowid `after` as imported history; returns how many.
+pub fn mark_imported(conn: &Connection, after: i64, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached("UPDATE tickets SET imported_at = ?2 WHERE rowid > ?1 AND imported_at IS NULL")?
+        .execute(params![after, ts(now)])
+}
+
+/// Closes the open imported tickets whose last message is older than `before`, as the
+/// previous system left them settled (no letter: they are history). Returns how many.
+pub fn resolve_imported(conn: &Connection, before: DateTime<Utc>, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'resolved', outcome = 'resolved', updated_at = ?2,
+                resolved_at = coalesce((SELECT max(m.at) FROM messages m WHERE m.ticket_id = tickets.id), created_at)
+         WHERE imported_at IS NOT NULL AND status IN ('new', 'assigned')
+           AND coalesce((SELECT max(m.at) FROM messages m WHERE m.ticket_id = tickets.id), created_at) < ?1",
+    )?
+    .execute(params![ts(before), ts(now)])
+}
+
 /// Links `ticket` to the incident's `master`.
 pub fn link(conn: &Connection, ticket: TicketId, master: TicketId, now: DateTime<Utc>) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE tickets SET master_id = ?2, updated_at = ?3 WHERE id = ?1")?

@@ -972,3 +972,100 @@ fn a_second_data_folder_on_a_worked_mailbox_refuses_to_start() {
     // Now the old one is the stranger.
     assert_eq!(code(&live.run(&["run", "--once"])), 78);
 }
+
+/// Issue 16, section 3, the restore drill: a backup taken while the daemon works through an
+/// IMAP backlog restores into a fresh data folder whose daemon then finishes the backlog,
+/// every message stored once and every new ticket acknowledged once.
+#[test]
+fn a_backup_taken_during_a_backlog_restores_and_finishes_it_once() {
+    let Some(server) = MailServer::from_env("a_backup_taken_during_a_backlog") else {
+        return;
+    };
+    const BACKLOG: usize = 1500;
+    let backlog: Vec<Vec<u8>> = (0..BACKLOG)
+        .map(|i| {
+            simple_message(
+                &format!("cittadino{i}@example.org"),
+                &format!("Richiesta {i}"),
+                &format!("b{i}@example.org"),
+                "testo della richiesta",
+            )
+        })
+        .collect();
+    let helpdesk = server.add_user("helpdesk");
+    // Mail that arrives after the daemon's first start, as in production.
+    let text = first_start_config(&server, &helpdesk, "none", "");
+    let text = text.replace("[smtp]\nkind = \"smtp\"", "[smtp]\nkind = \"file\"\n[unused_smtp]");
+    let text = text.split("[unused_smtp]").next().expect("config head").to_string()
+        + "[intake]\nack_rate_per_hour = 10000\nbatch_size = 25\n";
+    let first = Sandbox::with_config(&text);
+    let out = first.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    server.import_mbox(&helpdesk.0, &backlog);
+    let stored = |sandbox: &Sandbox| {
+        rusqlite::Connection::open(sandbox.path("var/sportello.db"))
+            .and_then(|c| {
+                c.query_row("SELECT count(*) FROM messages WHERE direction = 'in'", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+            })
+            .unwrap_or(0) as usize
+    };
+    let mut daemon = first.spawn_daemon(&["run"]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while stored(&first) < BACKLOG / 5 {
+        assert!(Instant::now() < deadline, "the daemon stalled");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let file = first.path("backup.tar");
+    let out = first.run(&["backup", "--out", &file.display().to_string()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let in_backup = stored(&first);
+    // The machine is lost a little later, the backlog still unfinished or not.
+    std::thread::sleep(Duration::from_millis(300));
+    daemon.crash();
+    let out = first.run(&["backup", "--verify", &file.display().to_string()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("sound"), "{}", stdout(&out));
+
+    let second = Sandbox::with_config(&text);
+    let out = second.run(&["restore", &file.display().to_string()]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let restored = stored(&second);
+    assert!(
+        restored >= BACKLOG / 5 && restored <= in_backup && restored < BACKLOG,
+        "a snapshot mid-backlog: {restored} (at least {} stored before it, {in_backup} after)",
+        BACKLOG / 5
+    );
+    let out = second.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let conn = rusqlite::Connection::open(second.path("var/sportello.db")).expect("db");
+    let (messages, distinct): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT dedup_key) FROM messages WHERE direction = 'in'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("count");
+    assert_eq!(
+        (messages as usize, distinct as usize),
+        (BACKLOG, BACKLOG),
+        "every message once"
+    );
+    let (acks, acked): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(DISTINCT ticket_id) FROM outbox WHERE purpose = 'ack'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("acks");
+    assert_eq!(
+        (acks as usize, acked as usize),
+        (BACKLOG, BACKLOG),
+        "every ticket acknowledged once"
+    );
+    // Restoring over a folder with data is refused.
+    let out = second.run(&["restore", &file.display().to_string()]);
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+}
