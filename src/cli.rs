@@ -23,6 +23,7 @@ mod calendar;
 mod check;
 mod kb;
 mod operator;
+mod privacy;
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -164,6 +165,9 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         mbox: Option<PathBuf>,
     },
+    /// One person's data on request: export it, or erase it (GDPR art. 15, 17).
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCommand),
 }
 
 /// `ticket` subcommands.
@@ -363,6 +367,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Operator(command) => operator::run(cli.config.as_deref(), clock, command),
+        Command::Privacy(command) => privacy::run(cli.config.as_deref(), clock, command),
         Command::Kb(command) => kb::run(&config_of(cli.config.as_deref())?, clock, &command),
         Command::Notice { format } => calendar::notice(&config_of(cli.config.as_deref())?, clock, format),
         Command::Calendar(command) => calendar::calendar(&config_of(cli.config.as_deref())?, &command),

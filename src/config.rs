@@ -95,6 +95,12 @@ pub struct Config {
     pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
+    /// `[retention]`: how long citizens' data is kept.
+    pub retention: Retention,
+    /// `[privacy]`: the controller and the privacy notice.
+    pub privacy: Privacy,
+    /// `[survey]`: the satisfaction vote.
+    pub survey: Survey,
     /// What validation found risky in the files it read (a password file every user of the
     /// machine can read); repeated by [`Config::warnings`].
     file_warnings: Vec<String>,
@@ -590,6 +596,9 @@ impl Config {
                     .into(),
                 ),
             },
+            retention: self.retention.raw(),
+            privacy: self.privacy.raw(),
+            survey: self.survey.raw(),
             operator: self
                 .operators
                 .iter()
@@ -767,6 +776,12 @@ struct RawConfig {
     report: RawReport,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    retention: privacy::RawRetention,
+    #[serde(default)]
+    privacy: privacy::RawPrivacy,
+    #[serde(default)]
+    survey: privacy::RawSurvey,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
 }
@@ -1047,6 +1062,9 @@ impl Validator<'_> {
             report_monthly_to,
             http,
             operators,
+            retention: self.retention(raw.retention),
+            privacy: self.privacy(raw.privacy),
+            survey: self.survey(raw.survey),
             file_warnings: std::mem::take(&mut self.warnings),
         }
     }
@@ -1724,6 +1742,9 @@ fn is_loopback(host: &str) -> bool {
             .map(|ip| ip.is_loopback())
             .unwrap_or(false)
 }
+
+mod privacy;
+pub use privacy::{Privacy, Retention, Survey};
 
 #[cfg(test)]
 mod tests;

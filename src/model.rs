@@ -163,6 +163,14 @@ spelled_enum! {
         ResolutionWarning => "resolution_warning",
         /// The resolution deadline passed.
         ResolutionBreach => "resolution_breach",
+        /// The night's retention deleted raw mail or anonymised tickets (the counts in the detail).
+        Retention => "retention",
+        /// A person's data was erased on request (who asked, and why; never whose).
+        PrivacyErased => "privacy-erased",
+        /// A person's data was exported on request (who asked; never whose).
+        PrivacyExported => "privacy-exported",
+        /// The requester voted their satisfaction with the closed cycle.
+        Voted => "voted",
     }
 }
 

@@ -112,6 +112,12 @@ pub fn gather(
     let in_period = |t: DateTime<Utc>| period.contains(local_day(calendar, t));
     let mut tickets = store::report::tickets_created(conn, from, until)?;
     tickets.retain(|t| in_period(t.created_at));
+    // Subjects as the knowledge base redacts them: the report names nobody, and reads the
+    // same after the period's tickets are anonymised (issue 17).
+    let requesters = store::privacy::requester_names_created(conn, from, until)?;
+    for t in &mut tickets {
+        t.subject = crate::desk::privacy::report_text(&t.subject, requesters.get(&t.id).map(String::as_str));
+    }
     let mut cycles = store::report::cycles_received(conn, from, until)?;
     cycles.retain(|c| in_period(c.received_at));
     let events = store::report::counted_events(conn, from, until)?

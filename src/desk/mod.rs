@@ -12,6 +12,7 @@ pub mod cmd;
 pub mod effect;
 pub mod housekeeping;
 pub mod invitation;
+pub mod privacy;
 pub mod queue;
 pub mod request;
 pub mod requester;

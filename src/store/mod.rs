@@ -17,7 +17,9 @@ pub mod messages;
 pub mod operators;
 pub mod outbox;
 pub mod portal;
+pub mod privacy;
 pub mod report;
+pub mod survey;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;
@@ -57,6 +59,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0015_absences", include_str!("migrations/0015_absences.sql")),
     ("0016_incidents", include_str!("migrations/0016_incidents.sql")),
+    ("0017_privacy", include_str!("migrations/0017_privacy.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -112,6 +115,9 @@ impl Store {
         // FULL: a commit is on disk before intake acknowledges the batch to the mailbox (in WAL
         // mode that is one fsync of the log per batch).
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;")?;
+        // Deleted and rewritten content is overwritten in the file, not left in free pages:
+        // data erased or anonymised (issue 17) must not linger in the database's bytes.
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
         // Intake runs the same few dozen statements for every message: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         // And keep them prepared for real: without the query planner stability guarantee,
