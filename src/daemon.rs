@@ -695,7 +695,7 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     }
     let retention = crate::privacy::retention(&tx, config, ctx.now)?;
     tx.commit()?;
-    if retention.anonymised + retention.raw_purged > 0 {
+    if retention.anonymised + retention.raw_purged > 0 || !retention.files.is_empty() {
         let files = crate::privacy::delete_files(config, &retention.files)?;
         tracing::info!(
             anonymised = retention.anonymised,

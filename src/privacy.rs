@@ -82,7 +82,10 @@ fn anonymise_ticket(
 pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyhow::Result<RetentionRun> {
     let settings = &config.retention;
     let (raw_before, personal_before) = decide::cutoffs(now, settings.raw_mail_days, settings.personal_data_days);
-    let mut run = RetentionRun::default();
+    let mut run = RetentionRun {
+        files: rows::take_deferred(conn)?,
+        ..RetentionRun::default()
+    };
     for ticket in rows::due_for_raw_purge(conn, raw_before, settings.batch)? {
         run.files.extend(rows::purge_raw(conn, ticket, now)?);
         run.raw_purged += 1;
@@ -106,6 +109,12 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
         )?;
     }
     Ok(run)
+}
+
+/// Notes contents an erasure inside a longer transaction (an operator's mail) stopped naming:
+/// the next housekeeping pass deletes them, after that transaction has committed.
+pub fn defer_file_deletion(conn: &Connection, shas: &[String]) -> anyhow::Result<()> {
+    Ok(rows::defer_deletion(conn, shas)?)
 }
 
 /// Deletes the attachment contents a committed transaction stopped naming.

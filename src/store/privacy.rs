@@ -508,6 +508,26 @@ pub fn names_of(conn: &Connection, address: &str) -> rusqlite::Result<Vec<String
     .collect()
 }
 
+/// Notes contents to delete from the disk at the next housekeeping pass.
+pub fn defer_deletion(conn: &Connection, shas: &[String]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO files_to_delete (sha256) VALUES (?1)")?;
+    for sha in shas {
+        insert.execute([sha])?;
+    }
+    Ok(())
+}
+
+/// Takes the contents noted by [`defer_deletion`] that no attachment names (any still named
+/// stay on the disk and leave the list).
+pub fn take_deferred(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let shas: Vec<String> = conn
+        .prepare_cached("SELECT sha256 FROM files_to_delete ORDER BY sha256")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached("DELETE FROM files_to_delete")?.execute([])?;
+    unreferenced_files(conn, shas)
+}
+
 /// Copies the write-ahead log into the database and empties it, so the page images written
 /// before an erasure do not outlive it in the log (waits for readers; run after the commit).
 pub fn truncate_log(conn: &Connection) -> rusqlite::Result<()> {

@@ -508,3 +508,59 @@ fn an_erasure_is_refused_on_an_open_ticket_then_leaves_nothing_that_names_her() 
         ("cli", "2026-12-01T09:00:00Z", "richiesta prot. 4521/2026")
     );
 }
+
+#[test]
+fn by_mail_a_supervisor_gets_the_export_attached_and_nobody_else_does() {
+    let sandbox = carla_everywhere();
+    const LUCA: &str = "luca.verdi@comune.example.it";
+    let now = "2026-12-01T10:00:00+01:00";
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(GIULIA, "dati", None, true, "p1", &format!("#privacy esporta {CARLA}")),
+    );
+    let refused = crate::workflow_support::last(&sandbox, "operator_reply", GIULIA);
+    assert!(refused.text.contains("riservato ai supervisori"), "{}", refused.text);
+    assert!(!refused.text.contains("dati.json"), "{}", refused.text);
+
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(LUCA, "dati", None, true, "p2", &format!("#privacy esporta {CARLA}")),
+    );
+    let export = crate::workflow_support::last(&sandbox, "operator_reply", LUCA);
+    assert!(
+        export.text.contains("esportazione di 4 richieste in allegato"),
+        "{}",
+        export.text
+    );
+    for file in ["LEGGIMI.txt", "dati.json", "allegati_"] {
+        assert!(export.text.contains(file), "{file} attached: {}", export.text);
+    }
+
+    // An erasure by mail stops at her open ticket (the command line's --force goes past it).
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(
+            LUCA,
+            "dati",
+            None,
+            true,
+            "p3",
+            &format!("#privacy cancella {CARLA} prot. 77"),
+        ),
+    );
+    let refused = crate::workflow_support::last(&sandbox, "operator_reply", LUCA);
+    assert!(refused.text.contains("TCK-2026-00002"), "{}", refused.text);
+    let conn = db(&sandbox);
+    let (exports, erasures): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM events WHERE action = 'privacy-exported' AND actor = ?1),
+                    (SELECT count(*) FROM events WHERE action = 'privacy-erased')",
+            [LUCA],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("events");
+    assert_eq!((exports, erasures), (1, 0));
+}

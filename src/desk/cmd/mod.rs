@@ -270,7 +270,8 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => {}
+            | Command::CannedList
+            | Command::Privacy { .. } => {}
         }
     }
     if let Some(Command::Kb(title)) = mail.commands.iter().find(|c| matches!(c, Command::Kb(_))) {
@@ -315,7 +316,8 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => fresh_only::check(command, &mut out),
+            | Command::CannedList
+            | Command::Privacy { .. } => fresh_only::check(command, &mut out),
             Command::Time(_) => {}
         }
     }
@@ -347,6 +349,7 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::CannedList => "#risposte",
         Command::Ask(_) => "#chiedi",
         Command::Link(_) => "#collega",
+        Command::Privacy { .. } => "#privacy",
     }
 }
 

@@ -25,3 +25,9 @@ CREATE TABLE votes (
     changed_at TEXT                            -- last change, if any
 );
 CREATE INDEX votes_ticket ON votes (ticket_id);
+
+-- Attachment contents an erasure by mail stopped naming, deleted from the disk by the next
+-- housekeeping pass (after the intake transaction that erased them has committed).
+CREATE TABLE files_to_delete (
+    sha256 TEXT PRIMARY KEY
+);
