@@ -24,6 +24,7 @@ mod check;
 mod import;
 mod kb;
 mod operator;
+mod privacy;
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -217,6 +218,9 @@ pub enum Command {
         #[arg(long, conflicts_with = "dry_run")]
         again: bool,
     },
+    /// One person's data on request: export it, or erase it (GDPR art. 15, 17).
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCommand),
 }
 
 /// `ticket` subcommands.
@@ -484,6 +488,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Operator(command) => operator::run(cli.config.as_deref(), clock, command),
+        Command::Privacy(command) => privacy::run(cli.config.as_deref(), clock, command),
         Command::Kb(command) => kb::run(&config_of(cli.config.as_deref())?, clock, &command),
         Command::Notice { format } => calendar::notice(&config_of(cli.config.as_deref())?, clock, format),
         Command::Calendar(command) => calendar::calendar(&config_of(cli.config.as_deref())?, &command),

@@ -81,6 +81,16 @@ pub enum Command {
     },
     /// `#spam`: close the ticket silently as spam; its sender's mail is quarantined for a while.
     Spam,
+    /// `#privacy esporta|cancella ADDRESS [reason]` (`export|erase`), in a new mail, supervisors
+    /// only: one person's data exported (as an attachment) or erased (issue 17).
+    Privacy {
+        /// Erase (true) or export.
+        erase: bool,
+        /// The person's address, lowercased.
+        address: String,
+        /// The rest of the line: why (kept with the erasure).
+        reason: String,
+    },
 }
 
 /// An absence as an operator writes it.
@@ -140,6 +150,7 @@ pub const TAGS: &[(&str, &str)] = &[
     ("kb", "kb"),
     ("cc", "cc"),
     ("spam", "spam"),
+    ("privacy", "privacy"),
 ];
 
 /// Parses the tag lines at the top of `text` (after an optional greeting line: operators
@@ -351,6 +362,28 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
         }
         "risposte" => none(Command::CannedList),
         "chiedi" => needs(Expected::Operator).map(Command::Ask),
+        "privacy" => {
+            let mut words = args.split_whitespace();
+            let erase = match words.next().map(str::to_lowercase).as_deref() {
+                Some("esporta" | "export") => false,
+                Some("cancella" | "erase") => true,
+                _ => {
+                    return Err(Problem::UnexpectedArgument {
+                        tag: name,
+                        found: args.to_string(),
+                    });
+                }
+            };
+            let address = words.next().unwrap_or_default().to_string();
+            if !crate::config::is_plain_address(&address) {
+                return Err(Problem::BadAddress { found: address });
+            }
+            Ok(Command::Privacy {
+                erase,
+                address: address.to_ascii_lowercase(),
+                reason: words.collect::<Vec<_>>().join(" "),
+            })
+        }
         "collega" => {
             let named = needs(Expected::Ticket)?;
             named

@@ -97,6 +97,12 @@ pub struct Config {
     pub operators: Vec<Operator>,
     /// `[digest]`: the morning digest of each working day.
     pub digest: Digest,
+    /// `[retention]`: how long citizens' data is kept.
+    pub retention: Retention,
+    /// `[privacy]`: the controller and the privacy notice.
+    pub privacy: Privacy,
+    /// `[survey]`: the satisfaction vote.
+    pub survey: Survey,
     /// What validation found risky in the files it read (a password file every user of the
     /// machine can read); repeated by [`Config::warnings`].
     file_warnings: Vec<String>,
@@ -617,6 +623,9 @@ impl Config {
                 ),
                 copy_requester_cc: Some(self.operators_settings.copy_requester_cc),
             },
+            retention: self.retention.raw(),
+            privacy: self.privacy.raw(),
+            survey: self.survey.raw(),
             operator: self
                 .operators
                 .iter()
@@ -798,6 +807,12 @@ struct RawConfig {
     report: RawReport,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    retention: privacy::RawRetention,
+    #[serde(default)]
+    privacy: privacy::RawPrivacy,
+    #[serde(default)]
+    survey: privacy::RawSurvey,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
     #[serde(default)]
@@ -1089,6 +1104,9 @@ impl Validator<'_> {
             http,
             operators,
             digest,
+            retention: self.retention(raw.retention),
+            privacy: self.privacy(raw.privacy),
+            survey: self.survey(raw.survey),
             file_warnings: std::mem::take(&mut self.warnings),
         }
     }
@@ -1786,6 +1804,9 @@ fn is_loopback(host: &str) -> bool {
             .map(|ip| ip.is_loopback())
             .unwrap_or(false)
 }
+
+mod privacy;
+pub use privacy::{Privacy, Retention, Survey};
 
 #[cfg(test)]
 mod tests;

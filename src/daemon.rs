@@ -701,7 +701,17 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     if digests > 0 {
         tracing::info!(digests, "morning digests queued");
     }
+    let retention = crate::privacy::retention(&tx, config, ctx.now)?;
     tx.commit()?;
+    if retention.anonymised + retention.raw_purged > 0 || !retention.files.is_empty() {
+        let files = crate::privacy::delete_files(config, &retention.files)?;
+        tracing::info!(
+            anonymised = retention.anonymised,
+            raw_purged = retention.raw_purged,
+            files,
+            "retention"
+        );
+    }
     if archived + stuck + alerts > 0 {
         tracing::info!(archived, stuck, alerts, "housekeeping and SLA monitor");
     }

@@ -52,6 +52,7 @@ pub mod model;
 pub mod monitor;
 pub mod notify;
 pub mod outbox;
+pub mod privacy;
 pub mod report;
 pub mod sla;
 pub mod store;

@@ -169,6 +169,14 @@ spelled_enum! {
         Spam => "spam",
         /// Mail from a sender marked as spam was quarantined without reaching a ticket.
         SpamQuarantined => "spam-quarantined",
+        /// The night's retention deleted raw mail or anonymised tickets (the counts in the detail).
+        Retention => "retention",
+        /// A person's data was erased on request (who asked, and why; never whose).
+        PrivacyErased => "privacy-erased",
+        /// A person's data was exported on request (who asked; never whose).
+        PrivacyExported => "privacy-exported",
+        /// The requester voted their satisfaction with the closed cycle.
+        Voted => "voted",
     }
 }
 

@@ -138,6 +138,12 @@ pub fn gather(
     let belongs = |received: DateTime<Utc>| period.contains(accounting_day(calendar, received));
     let mut tickets = store::report::tickets_created(conn, requests_from, until)?;
     tickets.retain(|t| belongs(t.created_at));
+    // Subjects as the knowledge base redacts them: the report names nobody, and reads the
+    // same after the period's tickets are anonymised (issue 17).
+    let requesters = store::privacy::requester_names_created(conn, requests_from, until)?;
+    for t in &mut tickets {
+        t.subject = crate::desk::privacy::report_text(&t.subject, requesters.get(&t.id).map(String::as_str));
+    }
     let mut cycles = store::report::cycles_received(conn, requests_from, until)?;
     cycles.retain(|c| belongs(c.received_at));
     let events = store::report::counted_events(conn, from, until)?

@@ -1088,6 +1088,7 @@ fn is_fresh_only(commands: &[Command]) -> bool {
                     | Command::Away(_)
                     | Command::Email(_)
                     | Command::CannedList
+                    | Command::Privacy { .. }
             )
         })
         && commands.iter().any(|c| !matches!(c, Command::Email(_)))
@@ -1388,6 +1389,9 @@ fn fresh_commands(
                     problem,
                 }),
             },
+            Command::Privacy { erase, address, reason } => {
+                privacy_by_mail(conn, ctx, operator, mail, *erase, address, reason)?;
+            }
             // Parts of the phone request, above.
             Command::New(_) | Command::Email(_) => {}
             Command::Phone(_) if opens_phone_request => {}
@@ -1923,4 +1927,119 @@ pub fn authenticate(
     };
     apply(conn, ctx, None, &desk::security::refused(operator, &refused, warned))?;
     Ok(false)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Citizens' data by mail (issue 17)
+// ---------------------------------------------------------------------------------------------
+
+/// `#privacy esporta|cancella ADDRESS`: a supervisor's request for one person's data (the
+/// export comes back as attachments of the answer) or its erasure (refused while a ticket of
+/// theirs is open: the command line's `--force` is the deliberate way past that). Anyone else
+/// is refused. The answer names what was done; the audit trail records who asked, never whose.
+fn privacy_by_mail(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    erase: bool,
+    address: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let english = ctx.language() == Language::En;
+    let say = |it: &str, en: &str| if english { en.to_string() } else { it.to_string() };
+    let (vars, attachments) = if !operator.supervisor {
+        (
+            context! { kind => "refused", reason => say("#privacy è riservato ai supervisori.", "#privacy is for supervisors only.") },
+            Vec::new(),
+        )
+    } else if erase {
+        let why = if reason.trim().is_empty() {
+            "richiesta per posta"
+        } else {
+            reason
+        };
+        match crate::privacy::erase(conn, ctx.config, address, why, &operator.email, false, ctx.now)? {
+            Ok(erased) => {
+                // The files go once the transaction commits; until then a row still names them.
+                // Mail intake commits right after, and the night's retention finds none left.
+                crate::privacy::defer_file_deletion(conn, &erased.files)?;
+                let line = if english {
+                    format!(
+                        "{address}: {} tickets anonymised, {} other tickets left.",
+                        erased.anonymised, erased.left
+                    )
+                } else {
+                    format!(
+                        "{address}: {} richieste rese anonime, {} altre richieste ripulite.",
+                        erased.anonymised, erased.left
+                    )
+                };
+                (context! { kind => "privacy", applied => vec![line] }, Vec::new())
+            }
+            Err(crate::desk::privacy::EraseRefusal::Unknown) => (
+                context! { kind => "refused", reason => say(&format!("nessun dato riguarda {address}."), &format!("nothing stored concerns {address}.")) },
+                Vec::new(),
+            ),
+            Err(crate::desk::privacy::EraseRefusal::Open(open)) => {
+                let list = open.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                (
+                    context! { kind => "refused", reason => say(
+                        &format!("{address} ha richieste ancora aperte ({list}): chiudile prima, oppure usa sportello privacy erase --force."),
+                        &format!("{address} still has open tickets ({list}): close them first, or use sportello privacy erase --force."),
+                    ) },
+                    Vec::new(),
+                )
+            }
+        }
+    } else {
+        let (files, count) = crate::privacy::export(conn, ctx.config, address, ctx.now)?;
+        crate::privacy::record_export(conn, &operator.email, ctx.now)?;
+        let line = if english {
+            format!("{address}: export of {count} tickets attached ({} files).", files.len())
+        } else {
+            format!(
+                "{address}: esportazione di {count} richieste in allegato ({} file).",
+                files.len()
+            )
+        };
+        let attachments = files
+            .into_iter()
+            .map(|(name, bytes)| {
+                let kind = if name.ends_with(".json") {
+                    "application/json"
+                } else if name.ends_with(".txt") {
+                    "text/plain; charset=utf-8"
+                } else if name.ends_with(".eml") {
+                    "message/rfc822"
+                } else {
+                    "application/octet-stream"
+                };
+                (name.replace('/', "_"), kind.to_string(), bytes)
+            })
+            .collect();
+        (context! { kind => "privacy", applied => vec![line] }, attachments)
+    };
+    let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
+    ticket => "", errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
+    tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
+    let rendered = ctx
+        .templates
+        .render(ctx.language(), "operator_reply", context! { ..vars, ..base })?;
+    let reply = OutgoingMail {
+        purpose: MailPurpose::OperatorReply,
+        ticket: None,
+        to: vec![Recipient {
+            name: Some(operator.name.clone()),
+            address: operator.email.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: mail.message_id.clone(),
+        references: mail.references.iter().cloned().chain(mail.message_id.clone()).collect(),
+        automatic: true,
+        attachments,
+    };
+    outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
+    Ok(())
 }

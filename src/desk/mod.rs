@@ -13,6 +13,7 @@ pub mod digest;
 pub mod effect;
 pub mod housekeeping;
 pub mod invitation;
+pub mod privacy;
 pub mod queue;
 pub mod request;
 pub mod requester;

@@ -18,8 +18,10 @@ pub mod messages;
 pub mod operators;
 pub mod outbox;
 pub mod portal;
+pub mod privacy;
 pub mod report;
 pub mod spam;
+pub mod survey;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;
@@ -66,6 +68,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0018_spam", include_str!("migrations/0018_spam.sql")),
     ("0019_digests", include_str!("migrations/0019_digests.sql")),
     ("0020_imported", include_str!("migrations/0020_imported.sql")),
+    ("0021_privacy", include_str!("migrations/0021_privacy.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -122,6 +125,9 @@ impl Store {
         // FULL: a commit is on disk before intake acknowledges the batch to the mailbox (in WAL
         // mode that is one fsync of the log per batch).
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;")?;
+        // Deleted and rewritten content is overwritten in the file, not left in free pages:
+        // data erased or anonymised (issue 17) must not linger in the database's bytes.
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
         // Intake runs the same few dozen statements for every message: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         // And keep them prepared for real: without the query planner stability guarantee,

@@ -26,6 +26,7 @@ mod http;
 mod kb;
 mod mailserver;
 mod ops;
+mod privacy;
 mod receipts;
 mod report;
 mod support;

@@ -39,7 +39,7 @@ fn command(sandbox: &Sandbox, now: &str, operator: &str, ticket: &str, id: &str,
     send(sandbox, now);
 }
 
-fn replay_march() -> Sandbox {
+pub(crate) fn replay_march() -> Sandbox {
     // Thursday 12 March is the town's patron saint in this replay.
     let sandbox = Sandbox::with_config(&format!(
         "{CONFIG}\n[calendar]\nlocal_holidays = [\"03-12 Santo patrono\"]\n"

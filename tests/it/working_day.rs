@@ -148,7 +148,11 @@ fn a_whole_working_day_by_mail() {
         &operator_mail(&day, &giulia.0, Some(&id_of(&notice_giulia)), "g1", "#prendo"),
     );
     let taken = flat(&day.newest(&anna));
-    assert!(taken.contains("Giulia Bianchi"), "{taken}\n\nGiulia got: {}", flat(&day.newest(&giulia)));
+    assert!(
+        taken.contains("Giulia Bianchi"),
+        "{taken}\n\nGiulia got: {}",
+        flat(&day.newest(&giulia))
+    );
     let anna_letters = day.count(&anna);
 
     // 09:10 Marco's #prendo on Giulia's ticket is refused, naming her; Anna hears nothing.

@@ -284,7 +284,8 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => {}
+            | Command::CannedList
+            | Command::Privacy { .. } => {}
         }
     }
     if let Some(Command::Kb(title)) = mail.commands.iter().find(|c| matches!(c, Command::Kb(_))) {
@@ -329,7 +330,8 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => fresh_only::check(command, &mut out),
+            | Command::CannedList
+            | Command::Privacy { .. } => fresh_only::check(command, &mut out),
             Command::Time(_) => {}
             Command::Cc { address, remove } => cc::check(ticket, mail, address, *remove, &mut out),
             Command::Spam => spam::check(ticket, mail, &mut out),
@@ -365,6 +367,7 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::Link(_) => "#collega",
         Command::Cc { .. } => "#cc",
         Command::Spam => "#spam",
+        Command::Privacy { .. } => "#privacy",
     }
 }
 
