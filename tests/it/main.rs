@@ -9,12 +9,15 @@
 //! - `ops`: what running it in a municipality's IT needs: the data folder's permissions,
 //!   `check-config`, the start-up line, logins the real servers refuse.
 //!
+//! - `courier`: the courier's SMTP sessions against `smtp_sink`, a server of the tests' own
+//!   with the limits real servers set (sessions at once, messages per session, drops);
 //! - `receipts`: read, not-read and delivery receipts recorded on their ticket, nothing else.
 //!
 //! `support` holds the shared helpers.
 
 mod attacks;
 mod cli;
+mod courier;
 mod fixtures;
 mod hostile;
 mod http;
@@ -23,6 +26,7 @@ mod mailserver;
 mod ops;
 mod receipts;
 mod report;
+mod smtp_sink;
 mod support;
 mod workflow;
 mod workflow_support;
