@@ -473,3 +473,23 @@ pub(super) enum Event {
     /// is not tried.
     Down(anyhow::Error),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_or_dropped_session_ended_and_a_message_of_its_own_did_not() {
+        // lettre's own errors cannot be made outside lettre (tests/it/courier.rs meets the
+        // 421s and the drops of a real session); the I/O and composing cases can.
+        let dropped =
+            anyhow::Error::from(std::io::Error::from(std::io::ErrorKind::ConnectionReset)).context("sending a message");
+        assert!(session_ended(&dropped));
+        assert_eq!(reply_code(&dropped), None);
+        assert!(session_ended(&timed_out("sending a message")));
+        let composing = anyhow::anyhow!("composing the message: missing To");
+        assert!(!session_ended(&composing), "the session can send the next mail");
+        let recipient = anyhow::anyhow!("recipient not an address");
+        assert!(!session_ended(&recipient));
+    }
+}
