@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0014_time_corrections",
         include_str!("migrations/0014_time_corrections.sql"),
     ),
+    ("0015_kb_fields", include_str!("migrations/0015_kb_fields.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -18,7 +18,6 @@ mod cli;
 mod fixtures;
 mod hostile;
 mod http;
-mod kb;
 mod mailserver;
 mod ops;
 mod receipts;
