@@ -196,6 +196,12 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::RecordKbResolution { text } => {
                 crate::kb::record_resolution(conn, &on_ticket()?.to_string(), text, ctx.now)?;
             }
+            Effect::MarkKbWrong { by, entry } => {
+                let ticket = on_ticket()?.to_string();
+                if !crate::kb::mark_wrong(conn, &ticket, *entry, by, ctx.now)? {
+                    tracing::warn!(ticket, entry, "#kb no: no such knowledge-base entry");
+                }
+            }
             Effect::ReviewKbEntry { by, title } => {
                 let ticket = on_ticket()?;
                 if crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)? {
@@ -576,9 +582,10 @@ pub fn notify_operators(
     } else {
         Vec::new()
     };
-    // A new request comes with the three most similar past solutions.
+    // A new request comes with up to three similar past solutions, only those the knowledge
+    // base is sure enough of (the notice says when there is none).
     let suggestions: Vec<Value> = if notice.kind == NoticeKind::New {
-        crate::kb::search(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
+        crate::kb::suggest(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
             .iter()
             .map(|h| context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(), excerpt => h.excerpt(120) })
             .collect()

@@ -16,6 +16,8 @@ pub enum Expected {
     Operator,
     /// An e-mail address (`#email`).
     Address,
+    /// A knowledge-base entry (`#kb no KB-12`).
+    KbEntry,
 }
 
 /// One reason a mail (or a line of it) is not applied.
@@ -194,6 +196,10 @@ impl Problem {
                 Expected::Address => pick(
                     format!("#{tag} vuole un indirizzo e-mail"),
                     format!("#{tag} needs an e-mail address"),
+                ),
+                Expected::KbEntry => pick(
+                    format!("#{tag} no vuole la voce suggerita che non fa al caso, come #kb no KB-12"),
+                    format!("#{tag} no needs the suggested entry that does not fit, as in #kb no KB-12"),
                 ),
             },
             Problem::UnexpectedArgument { tag, found } => pick(

@@ -261,6 +261,14 @@ pub enum Effect {
         /// The resolution, as the operator wrote it (redacted on the way in).
         text: String,
     },
+    /// Entry `entry` was suggested for the ticket and is wrong for its request (`#kb no KB-N`):
+    /// `kb::mark_wrong`.
+    MarkKbWrong {
+        /// Who said so.
+        by: String,
+        /// The entry.
+        entry: i64,
+    },
     /// The ticket's knowledge-base entry is published as reviewed (`#kb [TITLE]`), with an event.
     ReviewKbEntry {
         /// Who reviewed it.

@@ -201,6 +201,7 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             Command::Time(minutes) => time::apply(&mut work, mail, *minutes),
             // Curating the entry waits until every other command (a resolution above all) ran.
             Command::Kb(_) => {}
+            Command::KbWrong(entry) => kb::apply_wrong(&mut work, mail, *entry),
             // Refused above.
             Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {}
         }
@@ -239,6 +240,8 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             Command::OutOfScope => out_of_scope::check(ticket, &mut out),
             Command::Remote { at, .. } => remote::check(ticket, mail, *at, &mut out),
             Command::Kb(_) => kb::check(ticket, mail, &mut out),
+            // Any ticket may say a suggestion did not fit it, open or closed.
+            Command::KbWrong(_) => {}
             Command::Queue | Command::Help | Command::New(_) | Command::Email(_) | Command::Away(_) => {
                 fresh_only::check(command, &mut out)
             }
@@ -268,7 +271,7 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::New(_) => "#nuovo",
         Command::Email(_) => "#email",
         Command::Away(_) => "#assente",
-        Command::Kb(_) => "#kb",
+        Command::Kb(_) | Command::KbWrong(_) => "#kb",
     }
 }
 

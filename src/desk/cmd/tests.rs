@@ -535,6 +535,23 @@ mod decisions {
     }
 
     #[test]
+    fn a_suggestion_that_does_not_fit_is_marked_for_the_knowledge_base() {
+        let d = decision(&fresh(), GIULIA, "#kb no KB-12");
+        assert_eq!(
+            d.effects,
+            [Effect::MarkKbWrong {
+                by: GIULIA_EMAIL.into(),
+                entry: 12
+            }]
+        );
+        assert!(
+            matches!(d.applied[..], [Done::KbMarkedWrong { entry: 12, .. }]),
+            "{:?}",
+            d.applied
+        );
+    }
+
+    #[test]
     fn an_out_of_scope_closing_feeds_no_knowledge_base() {
         let d = decision(&taken(rome(10, 9, 30)), GIULIA, "#fuoriambito\nSi rivolga al SUAP.");
         assert!(d.effects.contains(&Effect::Resolve {
