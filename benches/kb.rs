@@ -185,16 +185,22 @@ fn main() {
         .chain(set.out_of_base.iter().map(String::as_str))
         .collect();
     let mut latencies = Vec::new();
+    // Per request, its fastest round: what the search costs when the machine's other work
+    // does not preempt it (a shared machine's load shows in the plain p99, not here).
+    let mut best = vec![f64::MAX; all.len()];
     for round in 0..5 {
-        for q in &all {
+        for (i, q) in all.iter().enumerate() {
             let t = Instant::now();
             let hits = sportello::kb::search(store.conn(), q, 3, now).expect("search");
             if round > 0 {
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                latencies.push(ms);
+                best[i] = best[i].min(ms);
             }
             std::hint::black_box(hits);
         }
     }
+    best.sort_by(f64::total_cmp);
     latencies.sort_by(f64::total_cmp);
     let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
     let mut bare = Vec::new();
@@ -217,6 +223,12 @@ fn main() {
         latencies.len(),
         pct(0.5),
         pct(0.99)
+    );
+    println!(
+        "  each request's fastest of 4 rounds: median {:.2} ms, p99 {:.2} ms, slowest {:.2} ms",
+        best[best.len() / 2],
+        best[((best.len() as f64 * 0.99).ceil() as usize).clamp(1, best.len()) - 1],
+        best[best.len() - 1]
     );
     println!(
         "  baseline: bare one-term FTS5 MATCH, median {:.3} ms",

@@ -196,6 +196,12 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::RecordKbResolution { text } => {
                 crate::kb::record_resolution(conn, &on_ticket()?.to_string(), text, ctx.now)?;
             }
+            Effect::RecordKbUse { by, entry } => {
+                let ticket = on_ticket()?.to_string();
+                if !crate::kb::record_use(conn, &ticket, *entry, by, ctx.now)? {
+                    tracing::warn!(ticket, entry, "answer from the knowledge base: no such entry");
+                }
+            }
             Effect::MarkKbWrong { by, entry } => {
                 let ticket = on_ticket()?.to_string();
                 if !crate::kb::mark_wrong(conn, &ticket, *entry, by, ctx.now)? {
@@ -1077,7 +1083,8 @@ fn fresh_commands(
                     .iter()
                     .map(|h| {
                         context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(),
-                        ticket => h.entry.ticket.clone().unwrap_or_default(), excerpt => h.excerpt(160) }
+                        ticket => h.entry.ticket.clone().unwrap_or_default(), excerpt => h.excerpt(160),
+                        confidence => (h.confidence * 100.0).round() as i64, weak => h.weak }
                     })
                     .collect();
                 reply_to_operator(

@@ -402,3 +402,43 @@ fn entries_indexed_by_an_older_analysis_are_analysed_again() {
     assert_eq!(reindex_stale(conn, 10).expect("reindex"), 0);
     assert_eq!(order(conn, "firma non valida")[0], a);
 }
+
+/// A base indexed before issue 19 (one `terms` column) is still searched after the upgrade,
+/// and its entries are analysed again by field.
+#[test]
+fn a_base_indexed_before_the_fields_is_found_after_the_upgrade_and_reindexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sportello.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        crate::store::migrate(&conn, 14).expect("the schema before issue 19");
+        conn.execute_batch(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Firma non valida', 'resolved', 1, 'email', 'problem', 's',
+                 '2026-03-09T09:15:00Z', '2026-03-09T09:15:00Z');
+             INSERT INTO kb_entries (ticket_id, title, problem, solution, created_at, resolved_at, updated_at)
+             VALUES ('TCK-2026-00001', 'Firma non valida', 'Firma non valida: il file firmato viene rifiutato',
+                 'Rifirmi in CAdES.', '2026-03-09T09:15:00Z', '2026-03-09T10:00:00Z', '2026-03-09T10:00:00Z');
+             INSERT INTO kb_index (rowid, terms) VALUES (1, 'firm valid firm valid firm valid fil firmat rifiut rifirm cades');",
+        )
+        .expect("rows of the old schema");
+    }
+    let mut store = Store::open(&path).expect("upgrade");
+    let found = |store: &Store| {
+        search(store.conn(), "file firmato rifiutato", 3, at(2026, 3, 10))
+            .expect("search")
+            .first()
+            .map(|h| h.entry.id)
+    };
+    assert_eq!(found(&store), Some(1), "found through the carried-over terms");
+    let tx = store.write().expect("tx");
+    assert_eq!(reindex_stale(&tx, 10).expect("reindex"), 1);
+    tx.commit().expect("commit");
+    assert_eq!(found(&store), Some(1), "and by field once analysed again");
+    let lengths = crate::store::kb::field_lengths(store.conn()).expect("lengths");
+    assert_eq!(lengths.entries, 1);
+    assert!(
+        lengths.totals[..3].iter().all(|t| *t > 0),
+        "title, problem, solution: {lengths:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Rows of `kb_entries` and the FTS5 tables over them (`kb_index`, `kb_vocab`): storing
+//! Rows of `kb_entries`, the FTS5 index of their fields (`kb_fields`), the entry counts of its
+//! terms (`kb_terms`) and operators' verdicts (`kb_feedback`): storing
 //! entries, their index terms, and the full-text queries the knowledge base ranks with.
 //!
 //! Owns the SQL and the FTS5 query syntax only. Redaction, text analysis, scoring boosts and
@@ -242,6 +243,29 @@ pub fn index_entry(conn: &Connection, id: i64, terms: &FieldTerms, version: i64)
     ])?;
     conn.prepare_cached("UPDATE kb_entries SET index_version = ?2 WHERE id = ?1")?
         .execute(params![id, version])?;
+    // The entry counts of the terms it gained and lost.
+    let distinct = |t: &FieldTerms| {
+        let mut all: Vec<String> = t
+            .fields
+            .iter()
+            .flat_map(|f| f.split_ascii_whitespace().map(str::to_string))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let now = distinct(terms);
+    let before = old.as_ref().map(distinct).unwrap_or_default();
+    let mut gain = conn.prepare_cached(
+        "INSERT INTO kb_terms (term, docs) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET docs = docs + 1",
+    )?;
+    for t in now.iter().filter(|t| before.binary_search(t).is_err()) {
+        gain.execute([t])?;
+    }
+    let mut lose = conn.prepare_cached("UPDATE kb_terms SET docs = docs - 1 WHERE term = ?1")?;
+    for t in before.iter().filter(|t| now.binary_search(t).is_err()) {
+        lose.execute([t])?;
+    }
     Ok(())
 }
 
@@ -267,7 +291,10 @@ pub fn field_lengths(conn: &Connection) -> rusqlite::Result<FieldLengths> {
 
 /// Up to `limit` entries indexed by an analysis older than `version`.
 pub fn stale_entries(conn: &Connection, version: i64, limit: i64) -> rusqlite::Result<Vec<i64>> {
-    conn.prepare_cached("SELECT id FROM kb_entries WHERE index_version < ?1 ORDER BY id LIMIT ?2")?
+    // By the index on index_version: ordered by id, SQLite would walk every entry.
+    conn.prepare_cached(
+        "SELECT id FROM kb_entries INDEXED BY kb_entries_stale WHERE index_version < ?1 ORDER BY index_version, id LIMIT ?2",
+    )?
         .query_map(params![version, limit], |r| r.get(0))?
         .collect()
 }
@@ -309,7 +336,7 @@ pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
 
 /// How many entries hold `term` in the index, if any does.
 pub fn term_documents(conn: &Connection, term: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT doc FROM kb_fields_vocab WHERE term = ?1")?
+    conn.prepare_cached("SELECT docs FROM kb_terms WHERE term = ?1")?
         .query_row([term], |r| r.get(0))
         .optional()
 }
@@ -324,24 +351,12 @@ fn any_of(terms: &[String]) -> String {
         .join(" OR ")
 }
 
-/// The best `limit` entries holding any of `terms`, by FTS5's BM25 with a weight per field
-/// (in [`FIELDS`] order): (entry id, bm25), best (lowest) first. Scores in the index only,
-/// without reading the entries' text.
-pub fn rank_any(
-    conn: &Connection,
-    terms: &[String],
-    weights: [f64; 4],
-    limit: i64,
-) -> rusqlite::Result<Vec<(i64, f64)>> {
-    conn.prepare_cached(
-        "SELECT rowid, bm25(kb_fields, ?3, ?4, ?5, ?6) AS score FROM kb_fields WHERE kb_fields MATCH ?1
-         ORDER BY score LIMIT ?2",
-    )?
-    .query_map(
-        params![any_of(terms), limit, weights[0], weights[1], weights[2], weights[3]],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?
-    .collect()
+/// The entries holding `term` in any field (their ids, in no promised order): reads the
+/// term's postings only, no positions and no ranking.
+pub fn entries_with(conn: &Connection, term: &str) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT rowid FROM kb_fields WHERE kb_fields MATCH ?1")?
+        .query_map([any_of(&[term.to_string()])], |r| r.get(0))?
+        .collect()
 }
 
 /// What an operator did with an entry on a ticket.
