@@ -91,6 +91,9 @@ pub enum Command {
         /// The rest of the line: why (kept with the erasure).
         reason: String,
     },
+    /// `#kb no KB-N` on a ticket: entry N, suggested for it, is wrong for this request (it is
+    /// then shown less for similar ones).
+    KbWrong(i64),
 }
 
 /// An absence as an operator writes it.
@@ -343,7 +346,14 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
                 Err(Problem::BadAddress { found: address })
             }
         }
-        "kb" => Ok(Command::Kb((!args.is_empty()).then(|| args.to_string()))),
+        "kb" => match kb_wrong(args) {
+            Some(Ok(entry)) => Ok(Command::KbWrong(entry)),
+            Some(Err(())) => Err(Problem::MissingArgument {
+                tag: name,
+                expected: Expected::KbEntry,
+            }),
+            None => Ok(Command::Kb((!args.is_empty()).then(|| args.to_string()))),
+        },
         "cc" => parse_copy(&needs(Expected::Address)?),
         "spam" => none(Command::Spam),
         "assente" => match args.to_lowercase().as_str() {
@@ -498,6 +508,33 @@ fn parse_copy(args: &str) -> Result<Command, Problem> {
     }
 }
 
+/// `#kb no KB-12` (or `no 12`, `no kb12`): the entry marked wrong; `Err` for a `no` without
+/// an entry; `None` when the arguments are not a `no` at all (a title, a search).
+fn kb_wrong(args: &str) -> Option<Result<i64, ()>> {
+    let mut words = args.split_whitespace();
+    if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("no")) {
+        return None;
+    }
+    let rest: Vec<&str> = words.collect();
+    let [entry] = rest.as_slice() else {
+        return rest.is_empty().then_some(Err(()));
+    };
+    let entry = entry.trim_end_matches(['.', ',', ';']);
+    let number = entry.trim_start_matches(|c: char| c.is_ascii_alphabetic());
+    let prefix = &entry[..entry.len() - number.len()];
+    if !(prefix.is_empty() || prefix.eq_ignore_ascii_case("kb")) {
+        return None;
+    }
+    Some(
+        number
+            .trim_start_matches('-')
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(()),
+    )
+}
+
 /// A day as people write it: `2026-12-24`, `24/12/2026`, `24-12-2026`, `24.12.2026`, `24/12/26`.
 pub fn parse_day(text: &str) -> Option<NaiveDate> {
     let t = text.trim();
@@ -602,6 +639,37 @@ mod tests {
         assert!(parsed.errors.is_empty(), "{text:?}: {:?}", parsed.errors);
         assert_eq!(parsed.commands, commands, "{text:?}");
         assert_eq!(parsed.body, body, "{text:?}");
+    }
+
+    #[test]
+    fn a_suggestion_marked_wrong_names_its_entry() {
+        for text in ["#kb no KB-12", "#kb NO kb-12", "#kb no 12", "#kb no KB12."] {
+            check(text, &[Command::KbWrong(12)], "");
+        }
+        // Not a "no": a title, as before.
+        check(
+            "#kb nozioni di firma",
+            &[Command::Kb(Some("nozioni di firma".into()))],
+            "",
+        );
+        check("#kb no firma", &[Command::Kb(Some("no firma".into()))], "");
+        for text in ["#kb no", "#kb no KB-0", "#kb no KB-x"] {
+            let parsed = parse_commands(text);
+            assert!(
+                matches!(
+                    parsed.errors[..],
+                    [CommandError {
+                        problem: Problem::MissingArgument {
+                            expected: Expected::KbEntry,
+                            ..
+                        },
+                        ..
+                    }]
+                ),
+                "{text}: {:?}",
+                parsed.errors
+            );
+        }
     }
 
     #[test]

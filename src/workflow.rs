@@ -222,6 +222,18 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::RecordKbResolution { text } => {
                 crate::kb::record_resolution(conn, &on_ticket()?.to_string(), text, ctx.now)?;
             }
+            Effect::RecordKbUse { by, entry } => {
+                let ticket = on_ticket()?.to_string();
+                if !crate::kb::record_use(conn, &ticket, *entry, by, ctx.now)? {
+                    tracing::warn!(ticket, entry, "answer from the knowledge base: no such entry");
+                }
+            }
+            Effect::MarkKbWrong { by, entry } => {
+                let ticket = on_ticket()?.to_string();
+                if !crate::kb::mark_wrong(conn, &ticket, *entry, by, ctx.now)? {
+                    tracing::warn!(ticket, entry, "#kb no: no such knowledge-base entry");
+                }
+            }
             Effect::ReviewKbEntry { by, title } => {
                 let ticket = on_ticket()?;
                 if crate::kb::mark_reviewed(conn, &ticket.to_string(), title.as_deref(), ctx.now)? {
@@ -699,9 +711,10 @@ pub fn notify_operators(
     } else {
         Vec::new()
     };
-    // A new request comes with the three most similar past solutions.
+    // A new request comes with up to three similar past solutions, only those the knowledge
+    // base is sure enough of (the notice says when there is none).
     let suggestions: Vec<Value> = if notice.kind == NoticeKind::New {
-        crate::kb::search(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
+        crate::kb::suggest(conn, &format!("{} {}", ticket.subject, notice.text), 3, ctx.now)?
             .iter()
             .map(|h| context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(), excerpt => h.excerpt(120) })
             .collect()
@@ -1237,8 +1250,8 @@ fn stored_answers(
     for command in commands {
         let Command::Canned(name) = command else { continue };
         let text = match name.split_once(':') {
-            Some((_, id)) => {
-                let id: i64 = id.trim_start_matches(['K', 'B', 'k', 'b', '-']).parse().unwrap_or(-1);
+            Some(_) => {
+                let id = desk::cmd::canned::kb_entry(name).unwrap_or(-1);
                 crate::store::kb::find(conn, id)?
                     .filter(|entry| entry.reviewed)
                     .map(|entry| entry.solution)
@@ -1379,7 +1392,8 @@ fn fresh_commands(
                     .iter()
                     .map(|h| {
                         context! { id => format!("KB-{}", h.entry.id), title => h.entry.title.clone(),
-                        ticket => h.entry.ticket.clone().unwrap_or_default(), excerpt => h.excerpt(160) }
+                        ticket => h.entry.ticket.clone().unwrap_or_default(), excerpt => h.excerpt(160),
+                        confidence => (h.confidence * 100.0).round() as i64, weak => h.weak }
                     })
                     .collect();
                 reply_to_operator(

@@ -28,6 +28,9 @@ pub enum KbCommand {
         #[arg(long, default_value_t = 10)]
         limit: usize,
     },
+    /// Analyse again the entries indexed by an older version (after an upgrade; resolutions
+    /// also do it a few entries at a time).
+    Reindex,
     /// Change an entry: its title, its solution, whether it is a reviewed (public) article.
     Edit {
         /// The entry id (the number of KB-N).
@@ -89,6 +92,7 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
                     .map(|h| {
                         json!({"id": h.entry.id, "ticket": h.entry.ticket, "title": h.entry.title,
                                "reviewed": h.entry.reviewed, "score": (h.score * 1000.0).round() / 1000.0,
+                               "confidence": (h.confidence * 1000.0).round() / 1000.0, "weak": h.weak,
                                "excerpt": h.excerpt(200)})
                     })
                     .collect();
@@ -97,14 +101,42 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
             if hits.is_empty() {
                 return print("no results");
             }
-            let lines: Vec<String> = hits
+            // A weak match is shown, marked: an operator may still recognise it, but a notice
+            // would not suggest it.
+            let mut lines: Vec<String> = hits
                 .iter()
                 .map(|h| {
                     let mark = if h.entry.reviewed { "*" } else { " " };
-                    format!("KB-{}{mark} {}\n      {}", h.entry.id, h.entry.title, h.excerpt(160))
+                    let weak = if h.weak { "  (weak)" } else { "" };
+                    format!(
+                        "KB-{}{mark} {:>3.0} %{weak}  {}\n      {}",
+                        h.entry.id,
+                        h.confidence * 100.0,
+                        h.entry.title,
+                        h.excerpt(160)
+                    )
                 })
                 .collect();
+            if hits.iter().all(|h| h.weak) {
+                lines.push(format!(
+                    "no similar solution above the threshold ({:.0} %): a notice would suggest none",
+                    crate::kb::THRESHOLD * 100.0
+                ));
+            }
             print(lines.join("\n"))
+        }
+        KbCommand::Reindex => {
+            let mut total = 0;
+            loop {
+                let tx = store.write()?;
+                let n = crate::kb::reindex_stale(&tx, 1_000)?;
+                tx.commit().context("committing the re-indexed entries")?;
+                total += n;
+                if n == 0 {
+                    break;
+                }
+            }
+            print(format!("{total} entries re-indexed"))
         }
         KbCommand::Edit {
             id,

@@ -71,6 +71,13 @@ pub enum Done {
         /// The ticket.
         ticket: TicketId,
     },
+    /// `#kb no KB-N`: the entry is marked wrong for the ticket's request.
+    KbMarkedWrong {
+        /// The ticket.
+        ticket: TicketId,
+        /// The entry.
+        entry: i64,
+    },
     /// The untagged text went to the requester.
     Answered {
         /// The ticket.
@@ -243,6 +250,10 @@ impl Done {
             Done::KbReviewed { ticket } => pick(
                 format!("{ticket}: articolo della base di conoscenza pubblicato"),
                 format!("{ticket}: knowledge-base article published"),
+            ),
+            Done::KbMarkedWrong { ticket, entry } => pick(
+                format!("KB-{entry} segnata come non adatta a {ticket}: sarà proposta meno per richieste simili"),
+                format!("KB-{entry} marked as not fitting {ticket}: it will be suggested less for similar requests"),
             ),
             Done::Answered { ticket } => pick(
                 format!("risposta inviata al richiedente di {ticket}"),

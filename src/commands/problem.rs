@@ -20,6 +20,8 @@ pub enum Expected {
     AnswerName,
     /// A ticket number (`#collega`).
     Ticket,
+    /// A knowledge-base entry (`#kb no KB-12`).
+    KbEntry,
 }
 
 /// One reason a mail (or a line of it) is not applied.
@@ -308,6 +310,10 @@ impl Problem {
                 Expected::Ticket => pick(
                     format!("#{tag} vuole il numero della richiesta principale, come TCK-2026-00042"),
                     format!("#{tag} needs the master ticket's number, like TCK-2026-00042"),
+                ),
+                Expected::KbEntry => pick(
+                    format!("#{tag} no vuole la voce suggerita che non fa al caso, come #kb no KB-12"),
+                    format!("#{tag} no needs the suggested entry that does not fit, as in #kb no KB-12"),
                 ),
             },
             Problem::UnexpectedArgument { tag, found } => pick(

@@ -267,6 +267,22 @@ pub enum Effect {
         /// The resolution, as the operator wrote it (redacted on the way in).
         text: String,
     },
+    /// Entry `entry` was the answer given on the ticket (`#risposta kb:ID`): `kb::record_use`,
+    /// so it ranks higher for similar requests.
+    RecordKbUse {
+        /// Who answered with it.
+        by: String,
+        /// The entry.
+        entry: i64,
+    },
+    /// Entry `entry` was suggested for the ticket and is wrong for its request (`#kb no KB-N`):
+    /// `kb::mark_wrong`.
+    MarkKbWrong {
+        /// Who said so.
+        by: String,
+        /// The entry.
+        entry: i64,
+    },
     /// The ticket's knowledge-base entry is published as reviewed (`#kb [TITLE]`), with an event.
     ReviewKbEntry {
         /// Who reviewed it.

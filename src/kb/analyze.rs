@@ -5,12 +5,40 @@
 //! `ufficio`); Italian stop words dropped; Snowball Italian stemming (rust-stemmers), so
 //! `firmare`, `firma` and `firmato` meet; accents folded after stemming (`città` and `citta`
 //! meet). Index and queries go through the same function, so whatever it does, both agree.
+//! Redaction's placeholders (`[nome]`, `[telefono]`, …) are not words of the text: they are
+//! skipped, or every entry with a phone number would share the term `telefon`.
+//!
+//! English requests are common enough (foreign owners, international studios) to be told
+//! apart: [`language`] guesses a text's language from its function words, and
+//! [`analyze_english`] gives the English stems the thesaurus matches English wordings with.
 
 use std::sync::LazyLock;
 
+use regex::Regex;
 use rust_stemmers::{Algorithm, Stemmer};
 
 static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::Italian));
+static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
+/// What `redact` leaves in place of personal data.
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\[(?:nome|email|PEC|telefono|codice fiscale|IBAN)\]").expect("static regex is valid")
+});
+
+/// PDF/A as one word, however written (`pdf/a`, `PDF-A`, `PDF/A-1b`): split at the
+/// slash it would be "pdf" and the stop word "a", and every PDF would look like a PDF/A.
+static PDF_A: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\bpdf[/-]a\b").expect("static regex is valid"));
+
+/// English function words and courtesy (accent-folded), none of them an Italian word: they
+/// are stop words in every text, and they tell an English request from an Italian one.
+const ENGLISH_STOP_WORDS: &[&str] = &[
+    "the", "and", "or", "of", "to", "is", "it", "on", "for", "my", "you", "with", "not", "an", "this", "that", "was",
+    "are", "be", "been", "have", "has", "had", "do", "does", "did", "can", "cannot", "could", "would", "should",
+    "will", "how", "what", "why", "when", "where", "which", "who", "there", "from", "at", "by", "as", "but", "if",
+    "so", "we", "our", "your", "they", "their", "them", "he", "she", "his", "her", "its", "any", "all", "some",
+    "hello", "hi", "dear", "thanks", "thank", "regards", "best", "please", "get", "got", "into", "than", "then",
+    "also", "just", "only", "still", "yet", "very", "too", "about", "after", "before", "since", "because", "am", "i'm",
+    "don't", "can't", "doesn't", "isn't", "it's", "i've", "way", "there's", "these", "those",
+];
 
 /// Words that carry no meaning for retrieval (accent-folded), Italian and a few English.
 const STOP_WORDS: &[&str] = &[
@@ -193,6 +221,40 @@ const STOP_WORDS: &[&str] = &[
     "this",
 ];
 
+/// The language a text is most likely written in: English when its English function words
+/// outnumber its Italian ones (at least two of them), else Italian, the help desk's own.
+pub fn language(text: &str) -> crate::config::Language {
+    let (mut english, mut italian) = (0, 0);
+    for word in text.to_lowercase().split(|c: char| !(c.is_alphanumeric() || c == '\'')) {
+        let word = fold(word);
+        if ENGLISH_STOP_WORDS.contains(&word.as_str()) {
+            english += 1;
+        } else if STOP_WORDS.contains(&word.as_str()) {
+            italian += 1;
+        }
+    }
+    if english >= 2 && english > italian {
+        crate::config::Language::En
+    } else {
+        crate::config::Language::It
+    }
+}
+
+/// The English stems of a text, stop words dropped (what the thesaurus matches an English
+/// request's wordings with; the index keeps [`analyze`]'s terms).
+pub fn analyze_english(text: &str) -> Vec<String> {
+    let lower = PLACEHOLDER.replace_all(text, " ").to_lowercase();
+    lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
+        .map(|w| w.trim_matches(['\'', '’']))
+        .filter(|w| !w.is_empty())
+        .map(fold)
+        .filter(|w| !ENGLISH_STOP_WORDS.contains(&w.as_str()) && !STOP_WORDS.contains(&w.as_str()))
+        .map(|w| ENGLISH.stem(&w).into_owned())
+        .filter(|s| s.chars().count() >= 2 || s.chars().all(|c| c.is_ascii_digit()))
+        .collect()
+}
+
 /// Elided articles and prepositions before an apostrophe (`l'`, `dell'`, `un'`, …).
 const ELISIONS: &[&str] = &[
     "l", "un", "dell", "all", "dall", "nell", "sull", "quell", "quest", "c", "d", "s", "m", "t", "v", "n", "coll",
@@ -217,7 +279,9 @@ pub fn fold(text: &str) -> String {
 
 /// The index terms of a text, in order (duplicates kept: term frequency matters to BM25).
 pub fn analyze(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
+    let lower = PDF_A
+        .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
+        .into_owned();
     let mut terms = Vec::new();
     for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
         // Elision: keep what follows the apostrophe when what precedes is an article or a
@@ -228,7 +292,8 @@ pub fn analyze(text: &str) -> Vec<String> {
             None => raw,
         };
         let word = word.trim_matches(['\'', '’']);
-        if word.is_empty() || STOP_WORDS.contains(&fold(word).as_str()) {
+        let folded = fold(word);
+        if word.is_empty() || STOP_WORDS.contains(&folded.as_str()) || ENGLISH_STOP_WORDS.contains(&folded.as_str()) {
             continue;
         }
         let stem = fold(&STEMMER.stem(word));
@@ -273,6 +338,35 @@ mod tests {
         );
         assert_eq!(analyze("È già stato fatto"), Vec::<String>::new());
         assert_eq!(analyze("identità"), analyze("identita"));
-        assert_eq!(analyze("PDF/A p7m"), vec!["pdf".to_string(), "p7m".to_string()]);
+        assert_eq!(analyze("PDF/A p7m"), vec!["pdfa".to_string(), "p7m".to_string()]);
+        assert_eq!(analyze("pdf/a-1b"), analyze("PDFA 1b"));
+        assert_eq!(analyze("il PDF a colori"), ["pdf", "color"]);
+    }
+
+    #[test]
+    fn placeholders_of_redaction_are_not_terms() {
+        assert_eq!(
+            analyze("mi chiami al [telefono], sono [nome]"),
+            analyze("mi chiami al, sono")
+        );
+        assert!(analyze("il telefono non carica").contains(&one("telefono")));
+    }
+
+    #[test]
+    fn the_language_of_a_request() {
+        use crate::config::Language::{En, It};
+        for (text, expected) in [
+            ("the upload fails with invalid file name", En),
+            ("Hello, all the fields are greyed out and I cannot type", En),
+            ("Buongiorno, il file firmato non viene accettato", It),
+            ("il portale dice file name non valido", It),
+            ("PDF/A", It),
+        ] {
+            assert_eq!(language(text), expected, "{text}");
+        }
+        assert_eq!(
+            analyze_english("fields greyed out, uploading"),
+            ["field", "grey", "out", "upload"]
+        );
     }
 }

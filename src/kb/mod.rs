@@ -4,61 +4,129 @@
 //! Every resolved ticket becomes an entry (problem: the subject and the requester's first
 //! message; solution: the resolution), redacted of personal data ([`redact`]) before it is
 //! stored, indexed or shown outside its ticket. Text is analysed in Rust ([`analyze`]) and
-//! the terms go to the FTS5 index that `store::kb` keeps (its rows and queries are the
-//! store's), ranked there with BM25 and re-ranked here for reviewed articles and recent
-//! entries. Functions take the caller's connection, inside its transaction.
+//! the terms of each field (title, problem, solution, category) go to the FTS5 index that
+//! `store::kb` keeps (its rows and queries are the store's); [`search`] ranks them (BM25F,
+//! the thesaurus, distinguishing terms, operators' verdicts) and says how sure it is.
+//! Functions take the caller's connection, inside its transaction.
+//!
+//! Operators teach it: an entry sent as the answer ([`record_use`]: `#risposta kb:ID`, or a
+//! resolution citing `KB-ID`) is raised for similar requests; one marked wrong
+//! ([`mark_wrong`]: `#kb no ID`) is lowered.
 
 pub mod analyze;
 pub mod export;
 pub mod redact;
+pub mod search;
 pub mod synonyms;
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use regex::Regex;
 use rusqlite::Connection;
 
-use crate::store::kb::{self as rows, EntryText, NewEntry};
+use crate::store::kb::{self as rows, EntryText, FieldTerms, NewEntry, Verdict};
 use analyze::analyze;
 use redact::redact;
 
 // The entries' rows and look-ups are the store's; the knowledge base decides what goes in.
 pub use crate::store::kb::{Entry, find, find_by_ticket, reviewed_entries};
+pub use search::{Hit, THRESHOLD, search, suggest};
 
-/// How much a reviewed article's score is multiplied by.
-const REVIEWED_BOOST: f64 = 1.5;
-/// The extra weight of a brand-new entry, fading over a year.
-const RECENCY_BOOST: f64 = 0.25;
-/// How many postings (entries × terms) one search may score: the rarest terms of a query
-/// are kept until this budget is spent, so latency stays bounded however large the base.
-const POSTINGS_BUDGET: i64 = 6_000;
-/// The rarest terms kept whatever the budget says.
-const MIN_TERMS: usize = 2;
+/// The version of the analysis the index was built with: entries indexed by an older one are
+/// analysed again by [`reindex_stale`].
+pub const INDEX_VERSION: i64 = 1;
+/// How many stale entries a resolution re-indexes on its way (so a live desk converges
+/// without anyone running `kb reindex`).
+const REINDEX_ON_THE_WAY: i64 = 20;
 
-/// A search result.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// The entry.
-    pub entry: Entry,
-    /// Its score (higher is better).
-    pub score: f64,
-}
+/// An entry cited in a text, as notices and `kb search` show it: `KB-12`.
+static CITATION: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)\bKB-(\d{1,12})\b").expect("static regex is valid"));
 
-impl Hit {
-    /// A one-line excerpt of the solution.
-    pub fn excerpt(&self, chars: usize) -> String {
-        crate::notify::excerpt(&self.entry.solution, chars)
+fn field_terms(text: &EntryText<'_>, category: Option<&str>) -> FieldTerms {
+    let join = |t: &str| analyze(t).join(" ");
+    FieldTerms {
+        fields: [
+            join(text.title),
+            join(text.problem),
+            join(text.solution),
+            join(category.unwrap_or_default()),
+        ],
     }
 }
 
-fn reindex(conn: &Connection, id: i64, text: &EntryText<'_>) -> rusqlite::Result<()> {
-    // The title counts twice: it names the problem in the fewest words.
-    let terms = [text.title, text.title, text.problem, text.solution]
-        .iter()
-        .flat_map(|t| analyze(t))
-        .collect::<Vec<_>>()
-        .join(" ");
-    rows::index_entry(conn, id, &terms)
+fn reindex(conn: &Connection, id: i64, text: &EntryText<'_>, category: Option<&str>) -> rusqlite::Result<()> {
+    rows::index_entry(conn, id, &field_terms(text, category), INDEX_VERSION)
+}
+
+/// Analyses again up to `limit` entries indexed by an older analysis; returns how many.
+pub fn reindex_stale(conn: &Connection, limit: i64) -> anyhow::Result<usize> {
+    let ids = rows::stale_entries(conn, INDEX_VERSION, limit)?;
+    for id in &ids {
+        if let Some(entry) = find(conn, *id)? {
+            let text = EntryText {
+                title: &entry.title,
+                problem: &entry.problem,
+                solution: &entry.solution,
+            };
+            reindex(conn, *id, &text, entry.category.as_deref())?;
+        }
+    }
+    Ok(ids.len())
+}
+
+/// A ticket's request as the feedback compares it: subject and first message, redacted and
+/// analysed.
+fn request_terms(conn: &Connection, ticket: &str) -> anyhow::Result<String> {
+    let facts = rows::ticket_facts(conn, ticket)?;
+    let text = redact(
+        &format!("{}\n\n{}", facts.subject, facts.first_request.unwrap_or_default()),
+        facts.requester_name.as_deref(),
+    );
+    Ok(analyze(&text).join(" "))
+}
+
+fn feedback(
+    conn: &Connection,
+    ticket: &str,
+    entry: i64,
+    verdict: Verdict,
+    by: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    if !rows::exists(conn, entry)? {
+        return Ok(false);
+    }
+    let terms = request_terms(conn, ticket)?;
+    rows::record_feedback(conn, entry, ticket, verdict, &terms, by, now)?;
+    Ok(true)
+}
+
+/// Entry `entry` was the answer to `ticket` (`#risposta kb:ID`, or cited by its resolution):
+/// it ranks higher for requests like that ticket's. False when the entry does not exist.
+pub fn record_use(conn: &Connection, ticket: &str, entry: i64, by: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    feedback(conn, ticket, entry, Verdict::Used, by, now)
+}
+
+/// Entry `entry` was suggested for `ticket` and is wrong for it (`#kb no ID`): it ranks lower
+/// for requests like that ticket's. False when the entry does not exist.
+pub fn mark_wrong(conn: &Connection, ticket: &str, entry: i64, by: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    feedback(conn, ticket, entry, Verdict::Wrong, by, now)
+}
+
+/// The entries a text cites (`KB-12`), in order, each once.
+pub fn cited(text: &str) -> Vec<i64> {
+    let mut ids: Vec<i64> = Vec::new();
+    for c in CITATION.captures_iter(text) {
+        if let Ok(id) = c[1].parse::<i64>()
+            && !ids.contains(&id)
+        {
+            ids.push(id);
+        }
+    }
+    ids
 }
 
 /// Creates or refreshes the entry of a resolved ticket (its latest resolution wins; a
@@ -99,7 +167,22 @@ pub fn record_resolution(conn: &Connection, ticket: &str, resolution: &str, now:
             },
         )?,
     };
-    reindex(conn, id, &text)?;
+    reindex(conn, id, &text, facts.category.as_deref())?;
+    // The entries the resolution cites were the answer: operators taught us something.
+    for cited in cited(resolution).into_iter().filter(|c| *c != id) {
+        if rows::exists(conn, cited)? {
+            rows::record_feedback(
+                conn,
+                cited,
+                ticket,
+                Verdict::Used,
+                &analyze(&problem).join(" "),
+                "resolution",
+                now,
+            )?;
+        }
+    }
+    reindex_stale(conn, REINDEX_ON_THE_WAY)?;
     Ok(id)
 }
 
@@ -139,58 +222,8 @@ pub fn edit(
         problem: &entry.problem,
         solution: &entry.solution,
     };
-    reindex(conn, id, &text)?;
+    reindex(conn, id, &text, entry.category.as_deref())?;
     Ok(true)
-}
-
-/// The entries that best answer `query`, best first.
-pub fn search(conn: &Connection, query: &str, limit: usize, now: DateTime<Utc>) -> anyhow::Result<Vec<Hit>> {
-    // The query, widened to the other wordings people use for the same things.
-    let terms = synonyms::expand(&analyze(query));
-    if terms.is_empty() || limit == 0 {
-        return Ok(Vec::new());
-    }
-    // Rarest first (the most telling ones, by IDF); terms no entry holds are dropped.
-    let mut by_rarity: Vec<(i64, String)> = Vec::with_capacity(terms.len());
-    for term in terms {
-        if let Some(docs) = rows::term_documents(conn, &term)?.filter(|d| *d > 0) {
-            by_rarity.push((docs, term));
-        }
-    }
-    by_rarity.sort();
-    let mut spent = 0;
-    let terms: Vec<String> = by_rarity
-        .into_iter()
-        .enumerate()
-        .take_while(|(i, (docs, _))| {
-            spent += docs;
-            *i < MIN_TERMS || spent <= POSTINGS_BUDGET
-        })
-        .map(|(_, (_, term))| term)
-        .collect();
-    if terms.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Score in the index alone, then read only the pool's entries: joining before the sort
-    // would read every matching entry's text.
-    let pool = (limit * 4).max(20) as i64;
-    let ranked = rows::rank_any(conn, &terms, pool)?;
-    // Re-rank the pool with the boosts, which BM25 alone does not know.
-    let mut hits = Vec::with_capacity(ranked.len());
-    for (id, bm25) in ranked {
-        let Some(entry) = find(conn, id)? else { continue };
-        let age_days = (now - entry.resolved_at).num_days().max(0) as f64;
-        let recency = 1.0 + RECENCY_BOOST * (-age_days / 365.0).exp();
-        let reviewed = if entry.reviewed { REVIEWED_BOOST } else { 1.0 };
-        // bm25() is lower for better matches: negate it.
-        hits.push(Hit {
-            score: -bm25 * reviewed * recency,
-            entry,
-        });
-    }
-    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.entry.id.cmp(&b.entry.id)));
-    hits.truncate(limit);
-    Ok(hits)
 }
 
 /// A recurring term or category, with its count now and in the period before.
@@ -247,5 +280,7 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
     Ok(list)
 }
 
+#[cfg(test)]
+mod retrieval_tests;
 #[cfg(test)]
 mod tests;

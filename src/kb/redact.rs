@@ -5,6 +5,13 @@
 //! Pure. Each kind becomes a bracketed placeholder, so a reader still understands the text
 //! ("scriva a [email]"). It errs on the side of removing: a number that looks like a phone
 //! number goes, even if it was something else.
+//!
+//! Names are removed as names, not word by word (issue 19: for "Studio Tecnico Riva", "la
+//! casella PEC dello studio" had become "dello [nome]"): the whole display name, its first and
+//! last words together in either order ("Anna Ferrari", "Ferrari Anna" for "Anna Maria
+//! Ferrari"), and a single word of it alone only when it is not an ordinary Italian word
+//! ([`ORDINARY`]: "Ferrari" and "Anna" go, "Riva", "Studio" and "Rosa" stay unless they stand
+//! in the name).
 
 use std::sync::LazyLock;
 
@@ -28,6 +35,241 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     // spacings people write; not preceded by a letter, a dash or a slash (pratica numbers).
     regex(r"(?:^|[^\w/-])((?:\+|00)39[ .-]?)?((?:3\d{2}|0\d{1,3})(?:[ .-]?\d){6,8})\b")
 });
+
+/// Ordinary Italian words that are also names, or words of firms' names: a name made of them
+/// is removed whole, never one of them alone. Accent-folded, lower case.
+const ORDINARY: &[&str] = &[
+    // Words of studios' and firms' names.
+    "studio",
+    "tecnico",
+    "tecnica",
+    "associato",
+    "associati",
+    "associata",
+    "ingegneria",
+    "architettura",
+    "progetti",
+    "progettazione",
+    "servizi",
+    "societa",
+    "srl",
+    "spa",
+    "snc",
+    "sas",
+    "impresa",
+    "edile",
+    "edilizia",
+    "costruzioni",
+    "geometra",
+    "architetto",
+    "ingegnere",
+    "ufficio",
+    "comune",
+    "gruppo",
+    "consulenze",
+    "immobiliare",
+    "casa",
+    // Particles of surnames.
+    "de",
+    "di",
+    "del",
+    "della",
+    "dei",
+    "degli",
+    "da",
+    "dal",
+    "la",
+    "lo",
+    "le",
+    "li",
+    "van",
+    "von",
+    "san",
+    "santa",
+    // Surnames and first names that are everyday words.
+    "riva",
+    "costa",
+    "monti",
+    "monte",
+    "conti",
+    "conte",
+    "fontana",
+    "villa",
+    "porta",
+    "rosa",
+    "rossi",
+    "rosso",
+    "bianchi",
+    "bianco",
+    "neri",
+    "nero",
+    "gallo",
+    "greco",
+    "colombo",
+    "leone",
+    "lupo",
+    "marino",
+    "serra",
+    "sala",
+    "testa",
+    "pace",
+    "grasso",
+    "piazza",
+    "palma",
+    "campo",
+    "sole",
+    "mare",
+    "valle",
+    "ponte",
+    "torre",
+    "fiore",
+    "guerra",
+    "santi",
+    "santo",
+    "bruno",
+    "carta",
+    "ricci",
+    "bosco",
+    "castello",
+    "porto",
+    "cavallo",
+    "orso",
+    "franco",
+    "marchi",
+    "moro",
+    "basso",
+    "alto",
+    "lungo",
+    "gatti",
+    "gatto",
+    "ferro",
+    "ferri",
+    "fabbro",
+    "fabbri",
+    "rocca",
+    "giardino",
+    "felice",
+    "serena",
+    "chiara",
+    "vera",
+    "stella",
+    "angelo",
+    "gioia",
+    "speranza",
+    "fortunato",
+    "benedetto",
+    "grande",
+    "piccolo",
+    "bello",
+    "bella",
+    "buono",
+    "pietra",
+    "sasso",
+    "prato",
+    "pino",
+    "pini",
+    "olmo",
+    "noce",
+    "riso",
+    "forte",
+    "conforti",
+    "martello",
+    "barba",
+    "capra",
+    "coda",
+    "vitale",
+    "parente",
+    "mancino",
+    "cardinale",
+    "abate",
+    "papa",
+    "re",
+    "duca",
+    "marchese",
+    "medici",
+    "pastore",
+    "sarto",
+    "fabbrica",
+    "valente",
+    "onesto",
+    "fedele",
+    "salvo",
+    "salvi",
+    "gentile",
+    "amato",
+    "caro",
+    "giusto",
+    "sereno",
+    "nave",
+    "mele",
+    "poggio",
+    "colle",
+    "piano",
+    "campi",
+    "orti",
+    "prati",
+    "ruggiero",
+    "vigna",
+    "selva",
+    "ferraro",
+];
+
+fn is_ordinary(word: &str) -> bool {
+    ORDINARY.contains(&crate::kb::analyze::fold(&word.to_lowercase()).as_str())
+}
+
+/// The words of a display name that name someone: titles (`Arch.`, `Ing.`, …) and
+/// punctuation left out.
+fn name_words(name: &str) -> Vec<&str> {
+    const TITLES: &[&str] = &[
+        "arch", "ing", "geom", "dott", "dottssa", "dr", "avv", "sig", "sigra", "prof", "per", "ind", "p", "mr", "mrs",
+        "ms",
+    ];
+    name.split(|c: char| c.is_whitespace() || c == ',' || c == '"' || c == '(' || c == ')')
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+        .filter(|w| w.chars().count() >= 2 && w.chars().all(|c| c.is_alphabetic() || c == '\'' || c == '-'))
+        .filter(|w| {
+            let bare: String = w.to_lowercase().chars().filter(|c| c.is_alphabetic()).collect();
+            !TITLES.contains(&bare.as_str())
+        })
+        .collect()
+}
+
+/// Particles that belong to the surname after them ("De Luca", "Dalla Costa").
+const PARTICLES: &[&str] = &[
+    "de", "di", "del", "della", "dalla", "da", "dal", "la", "lo", "van", "von", "d'",
+];
+
+/// The forms of a name to remove, longest first, as one pattern: the whole name, first name
+/// and surname in either order, the surname with its particle, and each word that is not an
+/// ordinary word.
+fn name_pattern(name: &str) -> Option<Regex> {
+    let words = name_words(name);
+    let first = *words.first()?;
+    // The surname: the last word, with the particles before it.
+    let mut from = words.len() - 1;
+    while from > 1 && PARTICLES.contains(&words[from - 1].to_lowercase().as_str()) {
+        from -= 1;
+    }
+    let surname = &words[from..];
+    let phrase = |ws: &[&str]| ws.iter().map(|w| regex::escape(w)).collect::<Vec<_>>().join(r"\s+");
+    let mut forms = vec![phrase(&words)];
+    if words.len() >= 2 {
+        forms.push(format!("{}{}{}", regex::escape(first), r"\s+", phrase(surname)));
+        forms.push(format!("{}{}{}", phrase(surname), r"\s+", regex::escape(first)));
+        if surname.len() >= 2 {
+            forms.push(phrase(surname));
+        }
+    }
+    for w in &words {
+        if !is_ordinary(w) {
+            forms.push(regex::escape(w));
+        }
+    }
+    forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+    forms.dedup();
+    Regex::new(&format!(r"(?i)\b(?:{})\b", forms.join("|"))).ok()
+}
 
 /// The text with personal data replaced; `requester_name` (when known) is removed too.
 pub fn redact(text: &str, requester_name: Option<&str>) -> String {
@@ -61,14 +303,10 @@ pub fn redact(text: &str, requester_name: Option<&str>) -> String {
             .unwrap_or_default();
         format!("{lead}[telefono]")
     });
-    let mut out = out.into_owned();
-    if let Some(name) = requester_name {
-        for part in name.split_whitespace().filter(|p| p.chars().count() >= 3) {
-            let word = regex(&format!(r"(?i)\b{}\b", regex::escape(part)));
-            out = word.replace_all(&out, "[nome]").into_owned();
-        }
+    match requester_name.and_then(name_pattern) {
+        Some(name) => name.replace_all(&out, "[nome]").into_owned(),
+        None => out.into_owned(),
     }
-    out
 }
 
 #[cfg(test)]
@@ -101,11 +339,38 @@ mod tests {
     }
 
     #[test]
-    fn the_requesters_name_goes_but_ordinary_numbers_stay() {
-        assert_eq!(
-            redact("Buongiorno, sono Anna Ferrari. Grazie, Anna", Some("Anna Ferrari")),
-            "Buongiorno, sono [nome] [nome]. Grazie, [nome]"
-        );
+    fn every_form_of_the_name_goes_and_ordinary_words_stay() {
+        let cases = [
+            (
+                "Anna Maria Ferrari",
+                "Sono Anna Maria Ferrari (Ferrari Anna per l'ufficio), mi firmo Anna Ferrari. Grazie, Anna",
+                "Sono [nome] ([nome] per l'ufficio), mi firmo [nome]. Grazie, [nome]",
+            ),
+            (
+                "Studio Tecnico Riva",
+                "Lo Studio Tecnico Riva usa la casella PEC dello studio; risponde il tecnico di turno. Studio Riva",
+                "Lo [nome] usa la casella PEC dello studio; risponde il tecnico di turno. [nome]",
+            ),
+            (
+                "Arch. Rosa Bianchi",
+                "Ho cambiato la rosa dei fornitori e i fogli bianchi. Cordiali saluti, Rosa Bianchi - arch. Bianchi Rosa",
+                "Ho cambiato la rosa dei fornitori e i fogli bianchi. Cordiali saluti, [nome] - arch. [nome]",
+            ),
+            (
+                "Marco De Luca",
+                "Ing. DE LUCA, di Marco: il file di Luca",
+                "Ing. [nome], di [nome]: il file di [nome]",
+            ),
+        ];
+        for (name, text, expected) in cases {
+            assert_eq!(redact(text, Some(name)), expected, "{name}");
+        }
+        // A name of titles only, or nothing, removes nothing.
+        assert_eq!(redact("l'arch. ha scritto", Some("Arch.")), "l'arch. ha scritto");
+    }
+
+    #[test]
+    fn ordinary_numbers_stay() {
         for keep in [
             "pratica PE-2026-001234",
             "file di 20 MB",

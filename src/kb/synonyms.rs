@@ -1,283 +1,1352 @@
 //! The help desk's thesaurus: words that people use for the same thing when they write about
 //! CPortal, in Italian and in English, so a query finds solutions written in other words.
 //!
-//! Pure. Applied to queries only (the index keeps each entry's own words). Each group lists
-//! surface forms; a form may have several words ("identità digitale"), which match when their
-//! stems stand next to each other in the query. When any form of a group is in a query, the
-//! stems of every form are added.
+//! Pure. Applied to queries only (the index keeps each entry's own words). Each group is one
+//! sense, and lists its surface forms, Italian and English; a form may have several words
+//! ("identità digitale"), which match when their stems stand next to each other in the query.
+//! When any form of a group is in a query, the stems of every form are added, at a lower
+//! weight than the query's own words (see `kb::search`).
+//!
+//! One sense per group, reviewed group by group (issue 19: "campo" sat with "descrizione,
+//! testo, caratteri massimi", so a question about form fields found file names). Three rules
+//! keep it so:
+//! - a word with several senses on the portal is listed only inside the multi-word forms that
+//!   fix its sense: "finestra" (a window of the building, or of the browser) only as
+//!   "finestra popup", "ricevuta" (of a payment, or of a submission) only as "ricevuta di
+//!   pagamento", "accesso" (logging in, or to the archive) is login, "accesso agli atti" is
+//!   the archive;
+//! - the longest form wins: words matched by a multi-word form are not matched again by a
+//!   shorter form of another group ("sessione scaduta" is the session, not an expired
+//!   certificate);
+//! - each group names, in `not`, words of the nearest other sense it must not pull; the tests
+//!   check every group against them, and that no single-word form sits in two groups.
+//!
+//! English requests: the query's English stems (when [`super::analyze::language`] says
+//! English) are matched against the forms' English stems too, so "fields" and "greyed out"
+//! reach "campi" and "non modificabile". The query is expanded, not translated: its own words
+//! stay, since English tickets are in the base as well.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use super::analyze::analyze;
+use super::analyze::{analyze, analyze_english};
 
-/// Groups of interchangeable wordings (written as people write them; analysed at start).
-const GROUPS: &[&[&str]] = &[
-    &["spid", "identità digitale", "digital identity", "credenziali spid"],
-    &[
-        "cie",
-        "carta d'identità elettronica",
-        "carta di identità elettronica",
-        "documento elettronico",
-        "identity card",
-    ],
-    &["password", "parola chiave", "parola d'ordine", "credenziali"],
-    &[
-        "accesso",
-        "accedere",
-        "login",
-        "log in",
-        "autenticazione",
-        "autenticarsi",
-        "entrare",
-        "sign in",
-    ],
-    &["livello", "grado di sicurezza", "level", "l2", "livello 2"],
-    &[
-        "reimpostare",
-        "reset",
-        "recuperare",
-        "dimenticato",
-        "non ricordo",
-        "ricordo",
-        "forgot",
-        "forgotten",
-    ],
-    &[
-        "caricare",
-        "allegare",
-        "upload",
-        "uploading",
-        "caricamento",
-        "allegato",
-        "attach",
-    ],
-    &["file", "documento", "elaborato", "elaborati", "papers", "document"],
-    &[
-        "dimensione",
-        "grande",
-        "enorme",
-        "pesante",
-        "mega",
-        "mb",
-        "megabyte",
-        "soglia",
-        "limite",
-        "size",
-        "big",
-        "large",
-    ],
-    &[
-        "sessione",
-        "collegamento",
-        "disconnesso",
-        "disconnette",
-        "timeout",
-        "inattività",
-        "scollegato",
-        "logout",
-        "logged out",
-    ],
-    &[
-        "pagina bianca",
-        "schermo vuoto",
-        "vuoto",
-        "bianca",
-        "blank",
-        "empty page",
-        "non si vede niente",
-    ],
-    &["cache", "cronologia", "dati di navigazione", "svuotare", "cookie"],
-    &[
-        "browser",
-        "navigatore",
-        "explorer",
-        "edge",
-        "chrome",
-        "firefox",
-        "safari",
-    ],
-    &["supportato", "compatibile", "supported", "compatible"],
-    &["vecchio", "obsoleto", "old", "outdated", "aggiornare", "update"],
-    &["popup", "pop-up", "finestra", "nuova scheda", "window"],
-    &[
-        "pagamento",
-        "pagare",
-        "payment",
-        "pay",
-        "paid",
-        "fee",
-        "diritti",
-        "versamento",
-        "importo",
-        "unpaid",
-        "non pagato",
-        "pagopa",
-    ],
-    &["ricevuta", "quietanza", "receipt", "attestazione"],
-    &[
-        "firma",
-        "firmare",
-        "firmato",
-        "sottoscrizione",
-        "signature",
-        "signed",
-        "sign",
-    ],
-    &["p7m", "cades", "busta crittografica"],
-    &["cancellare", "eliminare", "togliere", "rimuovere", "delete", "remove"],
-    &["bozza", "draft", "prova", "non presentata", "non inviata"],
-    &["nome del file", "nome file", "filename", "file name", "naming"],
-    &[
-        "caratteri speciali",
-        "parentesi",
-        "spazi",
-        "accenti",
-        "apostrofi",
-        "brackets",
-        "blanks",
-        "spaces",
+/// One sense: its wordings, and words of a nearby sense it must not pull.
+pub struct Group {
+    /// What the group means (for the reader and the tests' messages).
+    pub sense: &'static str,
+    /// The wordings, as people write them.
+    pub forms: &'static [&'static str],
+    /// Words of another sense, close enough to be confused, that must stay out.
+    pub not: &'static [&'static str],
+}
+
+const fn g(sense: &'static str, forms: &'static [&'static str], not: &'static [&'static str]) -> Group {
+    Group { sense, forms, not }
+}
+
+/// The groups, one sense each.
+pub const GROUPS: &[Group] = &[
+    // Identity and access.
+    g(
+        "SPID",
+        &["spid", "identità digitale", "digital identity", "credenziali spid"],
+        &["cie", "password"],
+    ),
+    g(
+        "electronic identity card (CIE)",
+        &[
+            "cie",
+            "carta d'identità elettronica",
+            "carta di identità elettronica",
+            "identity card",
+            "cieid",
+        ],
+        &["spid", "smart card"],
+    ),
+    g(
+        "password",
+        &[
+            "password",
+            "parola chiave",
+            "parola d'ordine",
+            "credenziali",
+            "credentials",
+        ],
+        &["otp", "pin"],
+    ),
+    g(
+        "logging in",
+        &[
+            "accesso",
+            "accedere",
+            "login",
+            "log in",
+            "autenticazione",
+            "autenticarsi",
+            "entrare",
+            "signin",
+        ],
+        &["accesso agli atti", "firma"],
+    ),
+    g(
+        "SPID security level",
+        &["livello 2", "secondo livello", "level 2", "l2", "livello di sicurezza"],
+        &["password"],
+    ),
+    g(
+        "forgotten, to reset",
+        &[
+            "reimpostare",
+            "reset",
+            "dimenticato",
+            "dimenticata",
+            "non ricordo",
+            "forgot",
+            "forgotten",
+        ],
+        &["account bloccato"],
+    ),
+    g(
+        "account locked after failed attempts",
+        &[
+            "account bloccato",
+            "utenza bloccata",
+            "account locked",
+            "troppi tentativi",
+            "tentativi",
+            "attempts",
+            "sbloccare",
+            "unlock",
+        ],
+        &["password dimenticata", "sola lettura"],
+    ),
+    g(
+        "registering an account",
+        &[
+            "registrazione",
+            "registrarsi",
+            "registrato",
+            "registered account",
+            "sign up",
+            "signup",
+            "iscritto al portale",
+        ],
+        &["protocollo", "albo"],
+    ),
+    g(
+        "activating an account",
+        &[
+            "attivazione",
+            "attivare",
+            "attivarlo",
+            "account non attivo",
+            "activation",
+            "activate",
+            "conferma registrazione",
+            "confirmation link",
+        ],
+        &["firma"],
+    ),
+    g(
+        "professional register (albo)",
+        &[
+            "albo",
+            "ordine degli architetti",
+            "ordine degli ingegneri",
+            "ordine professionale",
+            "collegio dei geometri",
+            "collegio geometri",
+            "iscrizione all'albo",
+            "iscrizione professionale",
+            "numero di iscrizione",
+            "dati professionali",
+            "professional registration",
+            "membership",
+            "order of engineers",
+            "order of architects",
+        ],
+        &["registrazione", "attivazione"],
+    ),
+    // Uploads and files.
+    g(
+        "uploading a file",
+        &[
+            "caricare",
+            "allegare",
+            "upload",
+            "uploading",
+            "caricamento",
+            "allegato",
+            "attach",
+            "attachment",
+        ],
+        &["scaricare", "firma"],
+    ),
+    g(
+        "downloading",
+        &[
+            "scaricare",
+            "scarico",
+            "scaricarlo",
+            "download",
+            "salvare sul computer",
+            "zip",
+            "fascicolo",
+        ],
+        &["caricare"],
+    ),
+    g(
+        "a file, a document",
+        &["file", "documento", "elaborato", "elaborati", "papers", "document"],
+        &["nome del file", "tavole"],
+    ),
+    g(
+        "drawing sheets",
+        &[
+            "tavole",
+            "tavola",
+            "elaborati grafici",
+            "drawings",
+            "plans",
+            "cartiglio",
+        ],
+        &["dwg", "stampa"],
+    ),
+    g(
+        "file size",
+        &[
+            "dimensione",
+            "dimensioni",
+            "troppo grande",
+            "troppo pesante",
+            "pesante",
+            "enorme",
+            "mb",
+            "megabyte",
+            "mega",
+            "size",
+            "too big",
+            "too large",
+            "peso massimo",
+            "peso del file",
+        ],
+        &["caratteri massimi", "formato a0"],
+    ),
+    g(
+        "file name",
+        &[
+            "nome del file",
+            "nome file",
+            "filename",
+            "file name",
+            "naming",
+            "rinominare",
+            "rename",
+        ],
+        &["descrizione", "campo"],
+    ),
+    g(
         "special characters",
-    ],
-    &[
-        "integrazione",
-        "integrazioni",
-        "documenti mancanti",
-        "missing",
-        "richiesti",
-        "requested",
-        "ulteriore documentazione",
-    ],
-    &["cellulare", "smartphone", "telefono", "mobile", "phone", "tablet"],
-    &["nfc", "avvicino", "avvicinare", "appoggiare", "contactless", "tap"],
-    &[
-        "errore",
-        "error",
-        "scartato",
-        "rifiutato",
-        "respinto",
+        &[
+            "caratteri speciali",
+            "parentesi",
+            "spazi",
+            "accenti",
+            "apostrofi",
+            "brackets",
+            "blanks",
+            "spaces",
+            "special characters",
+        ],
+        &["caratteri massimi"],
+    ),
+    g(
+        "CAD formats",
+        &["dwg", "cad", "autocad", "dxf", "revit"],
+        &["tavole", "pdf/a"],
+    ),
+    g(
+        "PDF/A",
+        &[
+            "pdf/a",
+            "formato di archiviazione",
+            "archiviazione a lungo termine",
+            "conservazione a lungo termine",
+            "archival format",
+        ],
+        &["p7m", "dwg"],
+    ),
+    g(
+        "drawing scale",
+        &[
+            "in scala",
+            "scala",
+            "to scale",
+            "scale",
+            "rimpicciolite",
+            "adatta alla pagina",
+            "fit to page",
+        ],
+        &["dimensione"],
+    ),
+    g(
+        "sheet orientation",
+        &[
+            "ruotate",
+            "ruotato",
+            "ruotare",
+            "rotated",
+            "sideways",
+            "upright",
+            "orientamento",
+        ],
+        &["scala"],
+    ),
+    // Signatures.
+    g(
+        "digital signature",
+        &[
+            "firma",
+            "firmare",
+            "firmato",
+            "firme",
+            "sottoscrizione",
+            "sottoscritto",
+            "signature",
+            "signed",
+            "sign",
+        ],
+        &["login", "timbrato"],
+    ),
+    g(
+        "CAdES envelope",
+        &["p7m", "cades", "busta crittografica", "busta"],
+        &["pdf/a"],
+    ),
+    g(
+        "expired",
+        &["scaduto", "scaduta", "scaduti", "scadute", "expired"],
+        &["revocato", "sessione"],
+    ),
+    g(
+        "certificate revoked",
+        &["revocato", "revocata", "revoked", "revoca"],
+        &["scaduto"],
+    ),
+    g(
+        "signature device and reader",
+        &[
+            "lettore",
+            "smart card",
+            "smartcard",
+            "chiavetta",
+            "token",
+            "card reader",
+            "dispositivo di firma",
+            "middleware",
+        ],
+        &["screen reader", "cie"],
+    ),
+    g(
+        "remote signature and OTP",
+        &[
+            "otp",
+            "codice otp",
+            "firma remota",
+            "remote signature",
+            "one time password",
+        ],
+        &["codice fiscale", "smart card"],
+    ),
+    // Sessions and the browser.
+    g(
+        "session timeout",
+        &[
+            "sessione",
+            "sessione scaduta",
+            "session expired",
+            "disconnesso",
+            "disconnette",
+            "timeout",
+            "inattività",
+            "scollegato",
+            "logout",
+            "logged out",
+        ],
+        &["certificato scaduto", "collegamento"],
+    ),
+    g(
+        "blank page",
+        &[
+            "pagina bianca",
+            "pagina vuota",
+            "schermata bianca",
+            "schermo bianco",
+            "schermo vuoto",
+            "blank page",
+            "blank",
+            "empty page",
+        ],
+        &["zip vuoto"],
+    ),
+    g(
+        "browser cache",
+        &[
+            "cache",
+            "cronologia",
+            "dati di navigazione",
+            "cookie",
+            "svuotare la cache",
+            "clear cache",
+        ],
+        &["archivio"],
+    ),
+    g(
+        "web browser",
+        &[
+            "browser",
+            "navigatore",
+            "explorer",
+            "edge",
+            "chrome",
+            "firefox",
+            "safari",
+            "web browsers",
+        ],
+        &["lettore"],
+    ),
+    g(
+        "supported, compatible",
+        &["supportato", "compatibile", "supported", "compatible"],
+        &["accettato"],
+    ),
+    g(
+        "outdated software",
+        &[
+            "obsoleto",
+            "outdated",
+            "vecchia versione",
+            "old version",
+            "non aggiornato",
+        ],
+        &["modulistica"],
+    ),
+    g(
+        "popup windows",
+        &[
+            "popup",
+            "pop-up",
+            "pop up",
+            "finestra popup",
+            "finestra a comparsa",
+            "finestre a comparsa",
+            "nuova scheda",
+            "new tab",
+        ],
+        &["spostare finestre"],
+    ),
+    g(
+        "portal down or in maintenance",
+        &[
+            "manutenzione",
+            "non raggiungibile",
+            "irraggiungibile",
+            "fuori servizio",
+            "disservizio",
+            "servizio non disponibile",
+            "service unavailable",
+            "503",
+            "outage",
+            "unreachable",
+            "maintenance",
+        ],
+        &["sessione"],
+    ),
+    g(
+        "smartphone, tablet",
+        &[
+            "cellulare",
+            "smartphone",
+            "telefonino",
+            "mobile",
+            "phone",
+            "tablet",
+            "android",
+            "iphone",
+        ],
+        &["colloquio telefonico"],
+    ),
+    g(
+        "NFC reading",
+        &["nfc", "avvicino", "avvicinare", "appoggiare", "contactless", "tap"],
+        &["smart card"],
+    ),
+    g(
+        "screen reader and accessibility",
+        &[
+            "screen reader",
+            "lettore di schermo",
+            "sintesi vocale",
+            "non vedente",
+            "ipovedente",
+            "accessibilità",
+            "accessible",
+            "blind",
+            "jaws",
+            "nvda",
+        ],
+        &["lettore"],
+    ),
+    // Forms.
+    g(
+        "a form field",
+        &[
+            "campo",
+            "campi",
+            "casella",
+            "caselle",
+            "field",
+            "fields",
+            "input box",
+            "input boxes",
+        ],
+        &["descrizione", "nome del file", "caratteri massimi"],
+    ),
+    g(
+        "fields that cannot be edited",
+        &[
+            "non modificabile",
+            "non modificabili",
+            "sola lettura",
+            "disabilitato",
+            "disabilitata",
+            "disattivato",
+            "disattivate",
+            "grigi",
+            "greyed out",
+            "grayed out",
+            "disabled",
+            "read only",
+            "grey",
+        ],
+        &["account bloccato"],
+    ),
+    g(
+        "description length",
+        &[
+            "descrizione",
+            "description",
+            "caratteri massimi",
+            "numero massimo di caratteri",
+            "troppo lungo",
+            "too long",
+            "character limit",
+            "limite di caratteri",
+        ],
+        &["campo", "nome del file"],
+    ),
+    g(
+        "tax code",
+        &["codice fiscale", "tax code", "fiscal code"],
+        &["codice otp", "iuv"],
+    ),
+    g(
+        "foreign subject",
+        &["estero", "straniero", "foreign", "foreigner", "cittadino straniero"],
+        &["codice fiscale"],
+    ),
+    g(
+        "company as a subject",
+        &["società", "azienda", "persona giuridica", "company", "partita iva"],
+        &["fattura"],
+    ),
+    g(
+        "official form templates",
+        &[
+            "modulistica",
+            "modulo",
+            "moduli",
+            "modello",
+            "modelli",
+            "template",
+            "versione vigente",
+        ],
+        &["tipo di pratica"],
+    ),
+    // Payments.
+    g(
+        "payment",
+        &[
+            "pagamento",
+            "pagare",
+            "payment",
+            "pay",
+            "paid",
+            "fee",
+            "fees",
+            "diritti",
+            "versamento",
+            "importo",
+            "unpaid",
+            "non pagato",
+            "pagopa",
+            "saldare",
+            "saldato",
+            "versare",
+        ],
+        &["ricevuta di presentazione", "marca da bollo"],
+    ),
+    g(
+        "payment receipt",
+        &[
+            "quietanza",
+            "ricevuta di pagamento",
+            "ricevuta pagopa",
+            "ricevuta telematica",
+            "payment receipt",
+            "attestazione di pagamento",
+        ],
+        &["ricevuta di presentazione", "protocollo"],
+    ),
+    g(
+        "payment notice (pagoPA)",
+        &[
+            "avviso di pagamento",
+            "avviso pagopa",
+            "bollettino",
+            "iuv",
+            "payment notice",
+            "codice avviso",
+        ],
+        &["codice fiscale", "notifica"],
+    ),
+    g(
+        "invoice",
+        &["fattura", "fattura elettronica", "invoice", "vat number", "vat", "iva"],
+        &["quietanza"],
+    ),
+    g(
+        "whom a receipt names",
+        &[
+            "intestata",
+            "intestato",
+            "intestazione",
+            "debitore",
+            "nominativo",
+            "in the name of",
+        ],
+        &["titolare"],
+    ),
+    g(
+        "building fees (oneri)",
+        &[
+            "oneri",
+            "contributo di costruzione",
+            "oneri di urbanizzazione",
+            "building fees",
+            "construction contribution",
+            "urbanisation charges",
+        ],
+        &["diritti"],
+    ),
+    g(
+        "instalments",
+        &[
+            "rate",
+            "rateizzazione",
+            "rateizzare",
+            "installments",
+            "instalments",
+            "a rate",
+            "in più rate",
+        ],
+        &["proroga"],
+    ),
+    g(
+        "stamp duty",
+        &["marca da bollo", "bollo", "imposta di bollo", "stamp duty"],
+        &["timbrato"],
+    ),
+    // The application and its procedure.
+    g(
+        "submission receipt",
+        &[
+            "ricevuta di presentazione",
+            "ricevuta di invio",
+            "ricevuta di protocollo",
+            "submission receipt",
+            "proof of submission",
+        ],
+        &["quietanza"],
+    ),
+    g(
+        "summary of the application",
+        &[
+            "riepilogo",
+            "riassuntivo",
+            "riassunto",
+            "versione stampabile",
+            "summary",
+        ],
+        &["quietanza"],
+    ),
+    g(
+        "deleting",
+        &[
+            "cancellare",
+            "eliminare",
+            "togliere",
+            "tolgo",
+            "rimuovere",
+            "delete",
+            "remove",
+        ],
+        &["ritiro"],
+    ),
+    g(
+        "withdrawing a submitted application",
+        &[
+            "ritiro",
+            "ritirare",
+            "rinuncia",
+            "rinunciare",
+            "annullare",
+            "annullarla",
+            "withdraw",
+            "cancel",
+            "comunicazione di ritiro",
+        ],
+        &["bozza"],
+    ),
+    g(
+        "draft",
+        &["bozza", "bozze", "draft", "non presentata", "non inviata"],
+        &["ritiro"],
+    ),
+    g(
+        "integration of documents",
+        &[
+            "integrazione",
+            "integrazioni",
+            "documenti mancanti",
+            "mancano documenti",
+            "documentazione integrativa",
+            "missing documents",
+            "missing papers",
+            "richiesta di integrazione",
+            "additional documents",
+        ],
+        &["variante"],
+    ),
+    g("error", &["errore", "errori", "error", "errors"], &["rifiutato"]),
+    g(
         "rejected",
-        "blocca",
-        "bloccato",
-        "non accetta",
-        "non valido",
-    ],
-    &["ufficio", "comune", "municipal office", "municipality", "sportello"],
-    &["pratica", "domanda", "istanza", "application", "richiesta edilizia"],
-    &["protocollo", "numero di protocollo", "protocol number", "registrazione"],
-    &["pec", "posta certificata", "certified mail", "notifica", "notifiche"],
-    &[
-        "delega",
-        "procura",
-        "procura speciale",
-        "proxy",
-        "per conto di",
-        "on behalf",
-    ],
-    &[
-        "tecnico",
-        "progettista",
-        "professionista",
-        "architetto",
-        "ingegnere",
-        "geometra",
-        "engineer",
-        "architect",
-    ],
-    &["mappa", "cartina", "localizzazione", "map", "geolocalizzazione"],
-    &["catasto", "catastali", "foglio", "particella", "mappale", "subalterno"],
-    &[
-        "descrizione",
-        "testo",
-        "campo",
-        "description",
-        "caratteri massimi",
-        "troppo lungo",
-    ],
-    &[
-        "timbrato",
-        "timbrata",
-        "copia conforme",
-        "titolo",
-        "permesso rilasciato",
-        "stamped",
-    ],
-    &["stampare", "stampa", "print", "pdf riepilogo", "riepilogo"],
-    &[
-        "screen reader",
-        "lettore di schermo",
-        "non vedente",
-        "ipovedente",
-        "accessibilità",
-        "blind",
-    ],
-    &["dwg", "cad", "autocad", "dxf", "drawing"],
-    &["pdf/a", "pdfa", "pdf a", "conversione", "convertire", "archiviazione"],
-    &["scaduto", "scaduta", "revocato", "expired", "revoked", "validità"],
-    &[
-        "lettore",
-        "smart card",
-        "smartcard",
-        "chiavetta",
-        "token",
-        "driver",
-        "card reader",
-    ],
-    &["otp", "codice", "sms", "firma remota", "remote signature"],
-    &["marca da bollo", "bollo", "imposta di bollo", "stamp duty"],
-    &["email", "e-mail", "indirizzo di posta", "mail", "casella"],
-    &["duplicata", "duplicato", "doppia", "due volte", "duplicate", "twice"],
+        &[
+            "scartato",
+            "rifiutato",
+            "respinto",
+            "rejected",
+            "refused",
+            "rejects",
+            "non accetta",
+            "non accettato",
+            "non valido",
+            "invalid",
+        ],
+        &["errore"],
+    ),
+    g(
+        "municipal office",
+        &[
+            "ufficio",
+            "comune",
+            "municipal office",
+            "municipality",
+            "town hall",
+            "council",
+        ],
+        &["studio"],
+    ),
+    g(
+        "application (pratica)",
+        &[
+            "pratica",
+            "istanza",
+            "application",
+            "permit application",
+            "permit request",
+        ],
+        &["modulo"],
+    ),
+    g(
+        "type of procedure",
+        &[
+            "tipo di pratica",
+            "tipo di procedimento",
+            "procedimento sbagliato",
+            "quale procedura",
+            "which procedure",
+            "kind of application",
+            "type of application",
+            "cila",
+            "scia",
+        ],
+        &["modulistica"],
+    ),
+    g(
+        "regularising works done without a permit",
+        &[
+            "sanatoria",
+            "accertamento di conformità",
+            "regolarizzare",
+            "regularise",
+            "regularize",
+            "senza titolo",
+            "without any permit",
+        ],
+        &["agibilità"],
+    ),
+    g(
+        "protocol number",
+        &[
+            "protocollo",
+            "numero di protocollo",
+            "protocol number",
+            "registry reference",
+            "protocollata",
+        ],
+        &["registrazione"],
+    ),
+    g(
+        "certified e-mail (PEC)",
+        &[
+            "pec",
+            "posta certificata",
+            "posta elettronica certificata",
+            "certified mail",
+            "certified e-mail",
+        ],
+        &["spam", "promemoria"],
+    ),
+    g(
+        "e-mail",
+        &["email", "e-mail", "indirizzo di posta", "mail", "casella di posta"],
+        &["campo"],
+    ),
+    g(
+        "spam folder",
+        &["spam", "posta indesiderata", "junk", "antispam"],
+        &["pec"],
+    ),
+    g(
+        "notifications and reminders",
+        &[
+            "notifica",
+            "notifiche",
+            "notification",
+            "notifications",
+            "promemoria",
+            "reminder",
+            "reminders",
+        ],
+        &["pec"],
+    ),
+    g(
+        "power of attorney",
+        &[
+            "delega",
+            "procura",
+            "procura speciale",
+            "proxy",
+            "per conto di",
+            "on behalf",
+        ],
+        &["collaboratore"],
+    ),
+    g(
+        "sharing with a collaborator",
+        &[
+            "collaboratore",
+            "collaboratori",
+            "condividere",
+            "condivisa",
+            "condivisione",
+            "collega",
+            "colleague",
+            "share",
+            "assistant",
+        ],
+        &["delega", "procura"],
+    ),
+    g(
+        "professional (technician)",
+        &[
+            "tecnico",
+            "progettista",
+            "professionista",
+            "architetto",
+            "ingegnere",
+            "geometra",
+            "engineer",
+            "architect",
+            "designer",
+        ],
+        &["impresa"],
+    ),
+    g(
+        "construction company",
+        &[
+            "impresa",
+            "impresa esecutrice",
+            "ditta",
+            "construction company",
+            "construction firm",
+            "builder",
+            "contractor",
+        ],
+        &["tecnico"],
+    ),
+    g("DURC", &["durc", "regolarità contributiva"], &["codice fiscale"]),
+    g(
+        "start of works",
+        &[
+            "inizio lavori",
+            "inizio dei lavori",
+            "avvio lavori",
+            "start of works",
+            "works begin",
+            "start date",
+        ],
+        &["fine lavori"],
+    ),
+    g(
+        "end of works",
+        &[
+            "fine lavori",
+            "ultimazione lavori",
+            "ultimazione dei lavori",
+            "lavori terminati",
+            "finiti i lavori",
+            "end of works",
+            "completion of works",
+            "works are finished",
+        ],
+        &["inizio lavori"],
+    ),
+    g(
+        "certificate of occupancy (agibilità)",
+        &[
+            "agibilità",
+            "abitabilità",
+            "sca",
+            "certificate of occupancy",
+            "habitability",
+            "occupancy",
+        ],
+        &["sanatoria"],
+    ),
+    g(
+        "variant to an approved project",
+        &[
+            "variante",
+            "varianti",
+            "variation",
+            "variant",
+            "modifica al progetto",
+            "modified project",
+        ],
+        &["integrazione", "proroga"],
+    ),
+    g(
+        "extension of a deadline",
+        &[
+            "proroga",
+            "prorogare",
+            "extension",
+            "more time",
+            "spostamento del termine",
+        ],
+        &["variante", "rate"],
+    ),
+    g(
+        "review of the application",
+        &[
+            "istruttoria",
+            "iter",
+            "responsabile del procedimento",
+            "under review",
+            "funzionario",
+            "who is handling",
+        ],
+        &["protocollo"],
+    ),
+    g(
+        "appointment with the office",
+        &[
+            "appuntamento",
+            "prenotazione",
+            "prenotare",
+            "prenota",
+            "colloquio",
+            "incontro",
+            "ricevimento",
+            "meeting",
+            "appointment",
+            "book",
+        ],
+        &["ufficio"],
+    ),
+    g(
+        "landscape protection",
+        &[
+            "paesaggistica",
+            "paesaggistico",
+            "vincolo paesaggistico",
+            "zona vincolata",
+            "landscape",
+            "soprintendenza",
+            "protected area",
+        ],
+        &["sismica"],
+    ),
+    g(
+        "seismic deposit, structures",
+        &[
+            "sismico",
+            "sismica",
+            "deposito sismico",
+            "zona sismica",
+            "seismic",
+            "earthquake",
+            "strutturale",
+            "strutturali",
+            "structural",
+            "strutture",
+        ],
+        &["paesaggistica"],
+    ),
+    g(
+        "access to records (archive)",
+        &[
+            "accesso agli atti",
+            "accesso atti",
+            "visione",
+            "titoli edilizi",
+            "licenza edilizia",
+            "archivio",
+            "archive",
+            "building records",
+            "licences",
+        ],
+        &["login"],
+    ),
+    g(
+        "the site map",
+        &["mappa", "cartina", "localizzazione", "map", "geolocalizzazione"],
+        &["catasto"],
+    ),
+    g(
+        "cadastral data",
+        &[
+            "catasto",
+            "catastali",
+            "catastale",
+            "particella",
+            "mappale",
+            "subalterno",
+            "foglio e particella",
+            "cadastral",
+        ],
+        &["tavole"],
+    ),
+    g(
+        "stamped copy of the permit",
+        &[
+            "timbrato",
+            "timbrata",
+            "timbro",
+            "copia conforme",
+            "permesso rilasciato",
+            "stamped",
+            "stamped copy",
+        ],
+        &["marca da bollo", "firma"],
+    ),
+    g("printing", &["stampare", "stampa", "print", "printing"], &["tavole"]),
+    g(
+        "duplicate",
+        &["duplicata", "duplicato", "doppia", "due volte", "duplicate", "twice"],
+        &["variante"],
+    ),
 ];
 
-/// Each group as lists of stem sequences.
-static ANALYSED: LazyLock<Vec<Vec<Vec<String>>>> = LazyLock::new(|| {
+/// A form of a group, analysed both ways.
+struct Form {
+    italian: Vec<String>,
+    english: Vec<String>,
+}
+
+/// Each group's forms, analysed at first use.
+static ANALYSED: LazyLock<Vec<Vec<Form>>> = LazyLock::new(|| {
     GROUPS
         .iter()
         .map(|group| {
             group
+                .forms
                 .iter()
-                .map(|form| analyze(form))
-                .filter(|stems| !stems.is_empty())
+                .map(|form| Form {
+                    italian: analyze(form),
+                    english: analyze_english(form),
+                })
+                .filter(|f| !f.italian.is_empty())
                 .collect()
         })
         .collect()
 });
 
-fn contains_run(haystack: &[String], needle: &[String]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+/// A form found in the query: its group, where, how many words.
+#[derive(Clone, Copy)]
+struct Match {
+    group: usize,
+    english: bool,
+    start: usize,
+    len: usize,
 }
 
-/// The query's stems plus those of every wording of the groups it mentions.
-pub fn expand(terms: &[String]) -> Vec<String> {
-    let mut out = terms.to_vec();
-    for group in ANALYSED.iter() {
-        if group.iter().any(|form| contains_run(terms, form)) {
-            for form in group {
-                out.extend(form.iter().cloned());
+/// How many words may stand between two words of a form ("lo schermo resta completamente
+/// vuoto" is a blank screen; "mancano alcuni documenti", missing documents).
+const GAP: usize = 2;
+
+/// Where `needle` occurs in `haystack`: its words in order, each at most [`GAP`] words after
+/// the one before; the span from its first word to its last.
+fn find_runs(haystack: &[String], needle: &[String], group: usize, english: bool, out: &mut Vec<Match>) {
+    let Some(first) = needle.first() else { return };
+    for (start, word) in haystack.iter().enumerate() {
+        if word != first {
+            continue;
+        }
+        let mut at = start;
+        let mut whole = true;
+        for next in &needle[1..] {
+            let window = at + 1..(at + 2 + GAP).min(haystack.len());
+            match haystack[window.clone()].iter().position(|w| w == next) {
+                Some(offset) => at = window.start + offset,
+                None => {
+                    whole = false;
+                    break;
+                }
+            }
+        }
+        if whole {
+            out.push(Match {
+                group,
+                english,
+                start,
+                len: at + 1 - start,
+            });
+        }
+    }
+}
+
+/// The groups a query names: every form found in its stems (and its English stems), the
+/// longest first, a word taken by a longer form not matched again.
+fn groups_in(italian: &[String], english: Option<&[String]>) -> Vec<usize> {
+    let mut found = Vec::new();
+    for (index, forms) in ANALYSED.iter().enumerate() {
+        for form in forms {
+            find_runs(italian, &form.italian, index, false, &mut found);
+            if let Some(english) = english {
+                find_runs(english, &form.english, index, true, &mut found);
             }
         }
     }
-    out.sort();
-    out.dedup();
+    found.sort_by(|a, b| b.len.cmp(&a.len).then(a.start.cmp(&b.start)));
+    let mut taken_it = vec![false; italian.len()];
+    let mut taken_en = vec![false; english.map_or(0, <[String]>::len)];
+    let mut groups = Vec::new();
+    for m in found {
+        let taken = if m.english { &mut taken_en } else { &mut taken_it };
+        let span = m.start..m.start + m.len;
+        if taken[span.clone()].iter().any(|t| *t) {
+            continue;
+        }
+        taken[span].iter_mut().for_each(|t| *t = true);
+        if !groups.contains(&m.group) {
+            groups.push(m.group);
+        }
+    }
+    groups
+}
+
+/// The senses a query names (by group index), each with the stems of all its wordings.
+pub fn expansion(terms: &[String], english: Option<&[String]>) -> Vec<(usize, Vec<String>)> {
+    groups_in(terms, english)
+        .into_iter()
+        .map(|g| {
+            let mut stems: Vec<String> = ANALYSED[g].iter().flat_map(|f| f.italian.iter().cloned()).collect();
+            stems.sort();
+            stems.dedup();
+            (g, stems)
+        })
+        .collect()
+}
+
+/// The terms of a query with their weights: the query's own stems weigh 1, the stems of the
+/// other wordings of the senses it names weigh `expansion` (the query's own weight wins).
+pub fn expand_weighted(terms: &[String], english: Option<&[String]>, expansion: f64) -> BTreeMap<String, f64> {
+    let mut out: BTreeMap<String, f64> = BTreeMap::new();
+    for group in groups_in(terms, english) {
+        for form in &ANALYSED[group] {
+            for stem in &form.italian {
+                out.insert(stem.clone(), expansion);
+            }
+        }
+    }
+    for t in terms {
+        out.insert(t.clone(), 1.0);
+    }
     out
+}
+
+/// The query's stems plus those of every wording of the senses it names (Italian matching
+/// only), sorted.
+pub fn expand(terms: &[String]) -> Vec<String> {
+    expand_weighted(terms, None, 0.5).into_keys().collect()
+}
+
+/// The senses (group indices) a text names, for the tests and `kb search --explain`.
+pub fn senses(text: &str) -> Vec<&'static str> {
+    let english = (super::analyze::language(text) == crate::config::Language::En).then(|| analyze_english(text));
+    let mut groups = groups_in(&analyze(text), english.as_deref());
+    groups.sort_unstable();
+    groups.into_iter().map(|g| GROUPS[g].sense).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn expanded(text: &str) -> Vec<String> {
+        let english = analyze_english(text);
+        expand_weighted(&analyze(text), Some(&english), 0.5)
+            .into_keys()
+            .collect()
+    }
+
     #[test]
     fn a_query_reaches_the_other_wordings_of_its_words() {
-        let expanded = expand(&analyze("non ricordo la parola chiave"));
+        let expanded_it = expand(&analyze("non ricordo la parola chiave"));
         for wording in ["password", "reset"] {
             assert!(
-                expanded.contains(&analyze(wording)[0]),
-                "{wording} missing from {expanded:?}"
+                expanded_it.contains(&analyze(wording)[0]),
+                "{wording} missing from {expanded_it:?}"
             );
         }
-        let english = expand(&analyze("the payment went through but the fee shows unpaid"));
+        let english = expanded("the payment went through but the fee shows unpaid");
         assert!(english.contains(&analyze("pagamento")[0]), "{english:?}");
         // A lone generic word of a multi-word form does not drag the group in.
         let plain = expand(&analyze("firma digitale"));
         assert!(!plain.contains(&analyze("spid")[0]), "{plain:?}");
+    }
+
+    /// Every group, each of its forms: it names the group's sense and none of the senses of
+    /// the nearby words the group lists in `not`; and none of those words names the group.
+    #[test]
+    fn each_group_holds_one_sense() {
+        for group in GROUPS {
+            assert!(
+                !group.not.is_empty(),
+                "{}: name a nearby sense it must not pull",
+                group.sense
+            );
+            let nearby: Vec<&str> = group.not.iter().flat_map(|w| senses(w)).collect();
+            for form in group.forms {
+                let named = senses(form);
+                assert!(
+                    named.contains(&group.sense),
+                    "{}: {form:?} names {named:?}",
+                    group.sense
+                );
+                for other in &nearby {
+                    assert!(
+                        !named.contains(other),
+                        "{}: {form:?} pulls {other:?} as well",
+                        group.sense
+                    );
+                }
+            }
+            for other in group.not {
+                assert!(
+                    !senses(other).contains(&group.sense),
+                    "{}: {other:?} pulls it in",
+                    group.sense
+                );
+            }
+        }
+    }
+
+    /// A single-word form names one sense only: were it in two groups, it would pull both.
+    #[test]
+    fn no_word_stands_for_two_senses() {
+        let mut owner: BTreeMap<Vec<String>, &str> = BTreeMap::new();
+        for (group, forms) in GROUPS.iter().zip(ANALYSED.iter()) {
+            assert_eq!(
+                forms.len(),
+                group.forms.len(),
+                "{}: a form analyses to nothing",
+                group.sense
+            );
+            for form in forms {
+                if let Some(first) = owner.insert(form.italian.clone(), group.sense)
+                    && first != group.sense
+                {
+                    panic!("{:?} is in {first:?} and in {:?}", form.italian, group.sense);
+                }
+            }
+        }
+    }
+
+    /// The confusions of issue 19 and their like, spelled out.
+    #[test]
+    fn words_that_look_alike_keep_their_senses() {
+        // (text, a sense it names, if any; a sense it must not pull)
+        let cases: &[(&str, Option<&str>, &str)] = &[
+            ("campi obbligatori vuoti", Some("a form field"), "description length"),
+            ("campi", Some("a form field"), "file name"),
+            (
+                "fields greyed out",
+                Some("fields that cannot be edited"),
+                "account locked after failed attempts",
+            ),
+            ("invalid file name", Some("file name"), "description length"),
+            ("sessione scaduta", Some("session timeout"), "expired"),
+            ("accesso agli atti", Some("access to records (archive)"), "logging in"),
+            ("spostare due finestre", None, "popup windows"),
+            (
+                "ricevuta di presentazione",
+                Some("submission receipt"),
+                "payment receipt",
+            ),
+            (
+                "codice fiscale non valido",
+                Some("tax code"),
+                "remote signature and OTP",
+            ),
+            (
+                "lettore di schermo",
+                Some("screen reader and accessibility"),
+                "signature device and reader",
+            ),
+            ("casella di posta", Some("e-mail"), "a form field"),
+            ("how do I sign up", Some("registering an account"), "digital signature"),
+        ];
+        for (text, wanted, unwanted) in cases {
+            let found = senses(text);
+            assert!(!found.contains(unwanted), "{text:?} pulls {unwanted:?}: {found:?}");
+            if let Some(wanted) = wanted {
+                assert!(found.contains(wanted), "{text:?} misses {wanted:?}: {found:?}");
+            }
+        }
     }
 }

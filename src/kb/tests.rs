@@ -213,3 +213,237 @@ fn the_faq_site_holds_only_reviewed_escaped_articles() {
     let article = std::fs::read_to_string(dir.path().join("articolo-1.html")).expect("article");
     assert!(article.contains("&lt;b&gt;CAdES&lt;/b&gt;") && article.contains("lang=\"it\""));
 }
+
+/// A new request (a ticket with its first message), not resolved.
+fn requested(conn: &Connection, n: u32, subject: &str, request: &str) -> String {
+    let id = format!("TCK-2026-{n:05}");
+    conn.execute(
+        "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, requester_email, requester_name,
+             secret, created_at, updated_at)
+         VALUES (?1, 2026, ?2, ?3, 'new', 1, 'email', 'problem', 'bruno@example.org', 'Bruno Neri', 's', ?4, ?4)",
+        params![id, n, subject, ts(at(2026, 3, 10))],
+    )
+    .expect("ticket");
+    conn.execute(
+        "INSERT INTO messages (ticket_id, direction, body_text, at, disposition) VALUES (?1, 'in', ?2, ?3, 'person')",
+        params![id, request, ts(at(2026, 3, 10))],
+    )
+    .expect("message");
+    id
+}
+
+/// Two entries of equal text, so that only what operators said can order them.
+fn twins(conn: &Connection) -> (i64, i64) {
+    let text = (
+        "Firma non valida",
+        "La firma del file non è valida",
+        "Rifirmi il file in CAdES.",
+    );
+    let a = resolved(conn, 1, text.0, text.1, text.2, at(2026, 3, 9));
+    let b = resolved(conn, 2, text.0, text.1, text.2, at(2026, 3, 9));
+    (a, b)
+}
+
+fn order(conn: &Connection, query: &str) -> Vec<i64> {
+    search(conn, query, 5, at(2026, 3, 11))
+        .expect("search")
+        .iter()
+        .map(|h| h.entry.id)
+        .collect()
+}
+
+#[test]
+fn an_entry_used_as_the_answer_ranks_first_for_similar_requests_only() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    let (a, b) = twins(conn);
+    resolved(
+        conn,
+        3,
+        "Pagamento",
+        "Il pagamento non risulta",
+        "Attenda la ricevuta.",
+        at(2026, 3, 9),
+    );
+    let similar = "la firma del file risulta non valida dopo il caricamento";
+    assert_eq!(order(conn, similar)[..2], [a, b], "equal text: the older id first");
+    let ticket = requested(
+        conn,
+        10,
+        "Firma non valida al caricamento",
+        "dopo il caricamento la firma del file non è valida",
+    );
+    assert!(record_use(conn, &ticket, b, "giulia@comune.example.it", at(2026, 3, 10)).expect("use"));
+    assert_eq!(order(conn, similar)[..2], [b, a], "used for a similar request: first");
+    // A request sharing a single word with that ticket is not "similar".
+    assert_eq!(
+        order(conn, "manca la firma del direttore dei lavori nel modulo di inizio")[..2],
+        [a, b]
+    );
+    // An entry that does not exist is not recorded.
+    assert!(!record_use(conn, &ticket, 999, "giulia@comune.example.it", at(2026, 3, 10)).expect("use"));
+}
+
+#[test]
+fn an_entry_marked_wrong_is_shown_less_for_similar_requests() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    let (a, b) = twins(conn);
+    let similar = "la firma del file risulta non valida dopo il caricamento";
+    let ticket = requested(
+        conn,
+        10,
+        "Firma non valida al caricamento",
+        "dopo il caricamento la firma del file non è valida",
+    );
+    assert!(mark_wrong(conn, &ticket, a, "giulia@comune.example.it", at(2026, 3, 10)).expect("mark"));
+    assert_eq!(order(conn, similar)[..2], [b, a]);
+    let before = search(conn, similar, 5, at(2026, 3, 11)).expect("search");
+    let wrong = before.iter().find(|h| h.entry.id == a).expect("still found");
+    let right = before.iter().find(|h| h.entry.id == b).expect("found");
+    assert!(wrong.confidence < right.confidence, "{wrong:?} / {right:?}");
+    // The operator changes their mind: the latest verdict on a pair wins.
+    assert!(record_use(conn, &ticket, a, "giulia@comune.example.it", at(2026, 3, 10)).expect("use"));
+    assert_eq!(order(conn, similar)[..2], [a, b]);
+}
+
+#[test]
+fn a_resolution_citing_an_entry_teaches_that_it_was_the_answer() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    let (a, b) = twins(conn);
+    // Ticket 3 is solved by pointing at entry b: its entry cites it.
+    resolved(
+        conn,
+        3,
+        "Firma rifiutata sul modulo",
+        "La firma sul modulo viene rifiutata dal validatore",
+        &format!("Come in kb-{b}: rifirmi in CAdES."),
+        at(2026, 3, 10),
+    );
+    assert_eq!(cited(&format!("KB-{b}, e anche KB-{b} e KB-{a}")), [b, a]);
+    let hits = order(conn, "il validatore rifiuta la firma del modulo");
+    let rank = |id: i64| hits.iter().position(|h| *h == id).expect("found");
+    assert!(rank(b) < rank(a), "{hits:?}");
+}
+
+#[test]
+fn a_used_entry_is_found_even_when_the_request_shares_no_word_with_it() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    let odd = resolved(
+        conn,
+        1,
+        "Marca temporale",
+        "Serve la marca temporale",
+        "Usi il servizio TSA.",
+        at(2026, 3, 9),
+    );
+    resolved(
+        conn,
+        2,
+        "Pagamento",
+        "Il pagamento non risulta",
+        "Attenda la ricevuta.",
+        at(2026, 3, 9),
+    );
+    let query = "il pagamento della pratica non risulta registrato";
+    assert!(!order(conn, query).contains(&odd));
+    let ticket = requested(
+        conn,
+        10,
+        "Pagamento non registrato",
+        "il pagamento della pratica non risulta registrato",
+    );
+    record_use(conn, &ticket, odd, "giulia@comune.example.it", at(2026, 3, 10)).expect("use");
+    assert!(order(conn, query).contains(&odd));
+}
+
+#[test]
+fn a_request_the_base_cannot_answer_gets_no_suggestion_but_search_shows_weak_hits() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    twins(conn);
+    resolved(
+        conn,
+        3,
+        "Pagamento non registrato",
+        "Ho pagato con pagoPA ma la pratica risulta da pagare",
+        "Attenda la ricevuta telematica.",
+        at(2026, 3, 9),
+    );
+    let unanswerable = "come posso pagare la retta della mensa scolastica di mio figlio?";
+    let hits = search(conn, unanswerable, 3, at(2026, 3, 11)).expect("search");
+    assert!(
+        !hits.is_empty() && hits.iter().all(|h| h.weak && h.confidence < THRESHOLD),
+        "{hits:?}"
+    );
+    assert!(
+        suggest(conn, unanswerable, 3, at(2026, 3, 11))
+            .expect("suggest")
+            .is_empty()
+    );
+    let answerable = "ho pagato con pagoPA ma la pratica risulta ancora da pagare";
+    let hits = suggest(conn, answerable, 3, at(2026, 3, 11)).expect("suggest");
+    assert_eq!(
+        hits.first().and_then(|h| h.entry.ticket.as_deref()),
+        Some("TCK-2026-00003")
+    );
+}
+
+#[test]
+fn entries_indexed_by_an_older_analysis_are_analysed_again() {
+    let store = Store::open_in_memory().expect("store");
+    let conn = store.conn();
+    let (a, _) = twins(conn);
+    conn.execute("UPDATE kb_entries SET index_version = 0 WHERE id = ?1", [a])
+        .expect("stale");
+    assert_eq!(reindex_stale(conn, 10).expect("reindex"), 1);
+    assert_eq!(reindex_stale(conn, 10).expect("reindex"), 0);
+    assert_eq!(order(conn, "firma non valida")[0], a);
+}
+
+/// A base indexed before issue 19 (one `terms` column) is still searched after the upgrade,
+/// and its entries are analysed again by field.
+#[test]
+fn a_base_indexed_before_the_fields_is_found_after_the_upgrade_and_reindexed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sportello.db");
+    {
+        let conn = Connection::open(&path).expect("open");
+        // Every migration before this one (found by name: its number may change at a merge).
+        let before = crate::store::MIGRATIONS
+            .iter()
+            .position(|(name, _)| name.ends_with("_kb_fields"))
+            .expect("the migration of issue 19");
+        crate::store::migrate(&conn, before).expect("the schema before issue 19");
+        conn.execute_batch(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Firma non valida', 'resolved', 1, 'email', 'problem', 's',
+                 '2026-03-09T09:15:00Z', '2026-03-09T09:15:00Z');
+             INSERT INTO kb_entries (ticket_id, title, problem, solution, created_at, resolved_at, updated_at)
+             VALUES ('TCK-2026-00001', 'Firma non valida', 'Firma non valida: il file firmato viene rifiutato',
+                 'Rifirmi in CAdES.', '2026-03-09T09:15:00Z', '2026-03-09T10:00:00Z', '2026-03-09T10:00:00Z');
+             INSERT INTO kb_index (rowid, terms) VALUES (1, 'firm valid firm valid firm valid fil firmat rifiut rifirm cades');",
+        )
+        .expect("rows of the old schema");
+    }
+    let mut store = Store::open(&path).expect("upgrade");
+    let found = |store: &Store| {
+        search(store.conn(), "file firmato rifiutato", 3, at(2026, 3, 10))
+            .expect("search")
+            .first()
+            .map(|h| h.entry.id)
+    };
+    assert_eq!(found(&store), Some(1), "found through the carried-over terms");
+    let tx = store.write().expect("tx");
+    assert_eq!(reindex_stale(&tx, 10).expect("reindex"), 1);
+    tx.commit().expect("commit");
+    assert_eq!(found(&store), Some(1), "and by field once analysed again");
+    let lengths = crate::store::kb::field_lengths(store.conn()).expect("lengths");
+    assert_eq!(lengths.entries, 1);
+    assert!(
+        lengths.totals[..3].iter().all(|t| *t > 0),
+        "title, problem, solution: {lengths:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! Rows of `kb_entries` and the FTS5 tables over them (`kb_index`, `kb_vocab`): storing
+//! Rows of `kb_entries`, the FTS5 index of their fields (`kb_fields`), the entry counts of its
+//! terms (`kb_terms`) and operators' verdicts (`kb_feedback`): storing
 //! entries, their index terms, and the full-text queries the knowledge base ranks with.
 //!
 //! Owns the SQL and the FTS5 query syntax only. Redaction, text analysis, scoring boosts and
@@ -187,13 +188,136 @@ pub fn update_entry(
     Ok(())
 }
 
-/// Replaces the index terms of entry `id` (`terms`: analysed terms separated by spaces).
-pub fn index_entry(conn: &Connection, id: i64, terms: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("DELETE FROM kb_index WHERE rowid = ?1")?
+/// The analysed terms of an entry, per field, each separated by spaces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldTerms {
+    /// The fields, in [`FIELDS`] order: title, problem, solution, category.
+    pub fields: [String; 4],
+}
+
+/// The indexed fields, in the index's column order.
+pub const FIELDS: [&str; 4] = ["title", "problem", "solution", "category"];
+
+impl FieldTerms {
+    /// How many terms each field holds.
+    pub fn lengths(&self) -> [i64; 4] {
+        self.fields
+            .each_ref()
+            .map(|f| f.split_ascii_whitespace().count() as i64)
+    }
+}
+
+/// Replaces the index terms of entry `id`, keeps the per-field length totals, and marks the
+/// entry indexed by analysis `version`.
+pub fn index_entry(conn: &Connection, id: i64, terms: &FieldTerms, version: i64) -> rusqlite::Result<()> {
+    let old = conn
+        .prepare_cached("SELECT title, problem, solution, category FROM kb_fields WHERE rowid = ?1")?
+        .query_row([id], |r| {
+            Ok(FieldTerms {
+                fields: [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?],
+            })
+        })
+        .optional()?;
+    let new = terms.lengths();
+    let (was, entries) = match &old {
+        Some(old) => (old.lengths(), 0),
+        None => ([0; 4], 1),
+    };
+    conn.prepare_cached("DELETE FROM kb_fields WHERE rowid = ?1")?
         .execute([id])?;
-    conn.prepare_cached("INSERT INTO kb_index (rowid, terms) VALUES (?1, ?2)")?
-        .execute(params![id, terms])?;
+    let [title, problem, solution, category] = &terms.fields;
+    conn.prepare_cached(
+        "INSERT INTO kb_fields (rowid, title, problem, solution, category) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, title, problem, solution, category])?;
+    conn.prepare_cached(
+        "UPDATE kb_field_lengths SET entries = entries + ?1, title = title + ?2, problem = problem + ?3,
+             solution = solution + ?4, category = category + ?5 WHERE id = 1",
+    )?
+    .execute(params![
+        entries,
+        new[0] - was[0],
+        new[1] - was[1],
+        new[2] - was[2],
+        new[3] - was[3]
+    ])?;
+    conn.prepare_cached("UPDATE kb_entries SET index_version = ?2 WHERE id = ?1")?
+        .execute(params![id, version])?;
+    // The entry counts of the terms it gained and lost.
+    let distinct = |t: &FieldTerms| {
+        let mut all: Vec<String> = t
+            .fields
+            .iter()
+            .flat_map(|f| f.split_ascii_whitespace().map(str::to_string))
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    };
+    let now = distinct(terms);
+    let before = old.as_ref().map(distinct).unwrap_or_default();
+    let mut gain = conn.prepare_cached(
+        "INSERT INTO kb_terms (term, docs) VALUES (?1, 1) ON CONFLICT (term) DO UPDATE SET docs = docs + 1",
+    )?;
+    for t in now.iter().filter(|t| before.binary_search(t).is_err()) {
+        gain.execute([t])?;
+    }
+    let mut lose = conn.prepare_cached("UPDATE kb_terms SET docs = docs - 1 WHERE term = ?1")?;
+    for t in before.iter().filter(|t| now.binary_search(t).is_err()) {
+        lose.execute([t])?;
+    }
     Ok(())
+}
+
+/// How many entries the index holds, and the total length of each field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FieldLengths {
+    /// Entries indexed.
+    pub entries: i64,
+    /// Terms in all, per field.
+    pub totals: [i64; 4],
+}
+
+/// The index's size, for BM25F's averages.
+pub fn field_lengths(conn: &Connection) -> rusqlite::Result<FieldLengths> {
+    conn.prepare_cached("SELECT entries, title, problem, solution, category FROM kb_field_lengths WHERE id = 1")?
+        .query_row([], |r| {
+            Ok(FieldLengths {
+                entries: r.get(0)?,
+                totals: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+            })
+        })
+}
+
+/// Up to `limit` entries indexed by an analysis older than `version`.
+pub fn stale_entries(conn: &Connection, version: i64, limit: i64) -> rusqlite::Result<Vec<i64>> {
+    // By the index on index_version: ordered by id, SQLite would walk every entry.
+    conn.prepare_cached(
+        "SELECT id FROM kb_entries INDEXED BY kb_entries_stale WHERE index_version < ?1 ORDER BY index_version, id LIMIT ?2",
+    )?
+        .query_map(params![version, limit], |r| r.get(0))?
+        .collect()
+}
+
+/// The indexed terms of each of `ids` that is in the index.
+pub fn field_terms(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<(i64, FieldTerms)>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT rowid, title, problem, solution, category FROM kb_fields WHERE rowid = ?1")?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let row = stmt
+            .query_row([id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    FieldTerms {
+                        fields: [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?],
+                    },
+                ))
+            })
+            .optional()?;
+        out.extend(row);
+    }
+    Ok(out)
 }
 
 /// The entry of a ticket.
@@ -212,25 +336,128 @@ pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Entry>> {
 
 /// How many entries hold `term` in the index, if any does.
 pub fn term_documents(conn: &Connection, term: &str) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT doc FROM kb_vocab WHERE term = ?1")?
+    conn.prepare_cached("SELECT docs FROM kb_terms WHERE term = ?1")?
         .query_row([term], |r| r.get(0))
         .optional()
 }
 
-/// The best `limit` entries holding any of `terms`, by BM25 alone: (entry id, bm25), best
-/// (lowest) first. Scores in the index only, without reading the entries' text.
-pub fn rank_any(conn: &Connection, terms: &[String], limit: i64) -> rusqlite::Result<Vec<(i64, f64)>> {
-    // Each term quoted, so FTS5 reads no operator in user text; any term may match.
-    let expression = terms
+/// An FTS5 expression matching any of `terms`, each quoted so that no operator is read in
+/// user text.
+fn any_of(terms: &[String]) -> String {
+    terms
         .iter()
         .map(|t| format!("\"{}\"", t.replace('"', "")))
         .collect::<Vec<_>>()
-        .join(" OR ");
-    conn.prepare_cached(
-        "SELECT rowid, bm25(kb_index) FROM kb_index WHERE kb_index MATCH ?1 ORDER BY bm25(kb_index) LIMIT ?2",
-    )?
-    .query_map(params![expression, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
-    .collect()
+        .join(" OR ")
+}
+
+/// The entries holding `term` in any field (their ids, in no promised order): reads the
+/// term's postings only, no positions and no ranking.
+pub fn entries_with(conn: &Connection, term: &str) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT rowid FROM kb_fields WHERE kb_fields MATCH ?1")?
+        .query_map([any_of(&[term.to_string()])], |r| r.get(0))?
+        .collect()
+}
+
+/// What an operator did with an entry on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Sent or cited as the answer.
+    Used,
+    /// Marked wrong for that request (`#kb no ID`).
+    Wrong,
+}
+
+impl Verdict {
+    fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Used => "used",
+            Verdict::Wrong => "wrong",
+        }
+    }
+}
+
+/// Records `verdict` on entry `entry` for `ticket`, whose request's analysed terms are
+/// `terms`; the latest verdict on a pair replaces an earlier one.
+pub fn record_feedback(
+    conn: &Connection,
+    entry: i64,
+    ticket: &str,
+    verdict: Verdict,
+    terms: &str,
+    by: &str,
+    at: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO kb_feedback (entry_id, ticket_id, verdict, terms, by, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (entry_id, ticket_id) DO UPDATE SET verdict = excluded.verdict, terms = excluded.terms,
+                 by = excluded.by, at = excluded.at
+             RETURNING id",
+        )?
+        .query_row(params![entry, ticket, verdict.as_str(), terms, by, ts(at)], |r| {
+            r.get(0)
+        })?;
+    conn.prepare_cached("DELETE FROM kb_feedback_index WHERE rowid = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("INSERT INTO kb_feedback_index (rowid, terms) VALUES (?1, ?2)")?
+        .execute(params![id, terms])?;
+    Ok(())
+}
+
+/// A verdict given on an earlier request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feedback {
+    /// The entry.
+    pub entry: i64,
+    /// Used or wrong.
+    pub verdict: Verdict,
+    /// That request's analysed terms, separated by spaces.
+    pub terms: String,
+}
+
+/// The verdicts given on the `limit` earlier requests most similar to `terms` (by BM25 over
+/// their terms).
+pub fn similar_feedback(conn: &Connection, terms: &[String], limit: i64) -> rusqlite::Result<Vec<Feedback>> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT f.entry_id, f.verdict, f.terms
+         FROM (SELECT rowid AS id, bm25(kb_feedback_index) AS score FROM kb_feedback_index
+               WHERE kb_feedback_index MATCH ?1 ORDER BY score LIMIT ?2) AS near
+         JOIN kb_feedback f ON f.id = near.id
+         ORDER BY near.score",
+    )?;
+    let rows = stmt.query_map(params![any_of(terms), limit], |row| {
+        naming_row(row, "kb_feedback", 0, |r| {
+            let verdict = match r.get::<_, String>(1)?.as_str() {
+                "used" => Verdict::Used,
+                "wrong" => Verdict::Wrong,
+                other => {
+                    return Err(rusqlite::Error::FromSqlConversionFailure(
+                        1,
+                        rusqlite::types::Type::Text,
+                        format!("{other:?} is not a verdict (used, wrong)").into(),
+                    ));
+                }
+            };
+            Ok(Feedback {
+                entry: r.get(0)?,
+                verdict,
+                terms: r.get(2)?,
+            })
+        })
+    })?;
+    rows.collect()
+}
+
+/// Whether entry `id` exists.
+pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM kb_entries WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()
+        .map(|r| r.is_some())
 }
 
 /// An entry's text as the topics count it.

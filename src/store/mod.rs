@@ -69,6 +69,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0019_digests", include_str!("migrations/0019_digests.sql")),
     ("0020_imported", include_str!("migrations/0020_imported.sql")),
     ("0021_privacy", include_str!("migrations/0021_privacy.sql")),
+    ("0022_kb_fields", include_str!("migrations/0022_kb_fields.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -26,7 +26,6 @@ mod digest;
 mod fixtures;
 mod hostile;
 mod http;
-mod kb;
 mod mailserver;
 mod ops;
 mod privacy;

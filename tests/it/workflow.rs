@@ -655,6 +655,37 @@ fn resolutions_feed_the_knowledge_base_that_operators_curate_and_search_by_mail(
         "{}",
         notice.text
     );
+    // Issue 19: the operator says the suggestion does not fit this request; the base learns.
+    let confidence = |sandbox: &Sandbox| {
+        let out = sandbox.run(&[
+            "kb",
+            "search",
+            "firma non accettata, il file firmato viene rifiutato",
+            "--json",
+        ]);
+        let hits: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        hits[0]["confidence"].as_f64().expect("confidence")
+    };
+    let before = confidence(&sandbox);
+    ingest(
+        &sandbox,
+        "2026-03-10T09:02:00+01:00",
+        operator_mail(giulia, "Re: x", Some(&notice.message_id), true, "k3b", "#kb no KB-1"),
+    );
+    assert!(
+        confidence(&sandbox) < before,
+        "a wrong mark lowers the entry for that request"
+    );
+    // A request the base has no answer for: the notice says so.
+    let unrelated = "From: c@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: mensa scolastica\r\n\
+                     Message-ID: <k3c@example.org>\r\n\r\nCome pago la retta della mensa di mio figlio?\r\n";
+    ingest(&sandbox, "2026-03-10T09:03:00+01:00", unrelated.to_string());
+    let notice = last(&sandbox, "notify", giulia);
+    assert!(
+        notice.text.contains("Nessuna soluzione simile") && !notice.text.contains("KB-1"),
+        "{}",
+        notice.text
+    );
     // #kb QUERY in a new mail answers with the results.
     ingest(
         &sandbox,

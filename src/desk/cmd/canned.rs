@@ -4,8 +4,9 @@
 //! The edge reads and fills the stored answers (the requester's name and the ticket number are
 //! their variables); the desk only checks they exist and puts the text together.
 
-use super::{CommandMail, Refusals};
+use super::{CommandMail, Refusals, Working};
 use crate::commands::{Command, Problem};
+use crate::desk::effect::Effect;
 
 /// Each answer named must exist.
 pub(super) fn check(mail: &CommandMail<'_>, name: &str, out: &mut Refusals) {
@@ -18,6 +19,26 @@ pub(super) fn check(mail: &CommandMail<'_>, name: &str, out: &mut Refusals) {
             },
         );
     }
+}
+
+/// An answer taken from a knowledge-base article (`kb:ID`) is a suggestion the operator
+/// used: the base ranks it higher for similar requests (issue 19).
+pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, name: &str) {
+    if let Some(entry) = kb_entry(name) {
+        work.effect(Effect::RecordKbUse {
+            by: mail.operator.email.clone(),
+            entry,
+        });
+    }
+}
+
+/// The entry of `kb:ID` (`kb:12`, `kb:KB-12`).
+pub fn kb_entry(name: &str) -> Option<i64> {
+    let (prefix, id) = name.split_once(':')?;
+    if !prefix.eq_ignore_ascii_case("kb") {
+        return None;
+    }
+    id.trim_start_matches(['K', 'B', 'k', 'b', '-']).parse().ok()
 }
 
 fn text_of<'a>(mail: &CommandMail<'a>, name: &str) -> Option<&'a str> {

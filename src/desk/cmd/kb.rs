@@ -1,4 +1,6 @@
 //! `#kb [TITLE]` on a ticket: publish its knowledge-base entry as a reviewed article.
+//! `#kb no KB-N` on a ticket (a reply to its notice): entry N, suggested for it, does not fit
+//! its request; the knowledge base suggests it less for similar ones.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
 use crate::commands::{Command, Done, Problem};
@@ -25,5 +27,18 @@ pub(super) fn apply(work: &mut Working<'_>, mail: &CommandMail<'_>, title: Optio
         title: title.map(str::to_string),
     });
     let done = Done::KbReviewed { ticket: work.ticket.id };
+    work.done(done);
+}
+
+/// Marks a suggested entry wrong for this ticket's request.
+pub(super) fn apply_wrong(work: &mut Working<'_>, mail: &CommandMail<'_>, entry: i64) {
+    work.effect(Effect::MarkKbWrong {
+        by: mail.operator.email.clone(),
+        entry,
+    });
+    let done = Done::KbMarkedWrong {
+        ticket: work.ticket.id,
+        entry,
+    };
     work.done(done);
 }

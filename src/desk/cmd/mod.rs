@@ -272,12 +272,13 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             Command::Time(minutes) => time::apply(&mut work, mail, *minutes),
             Command::Ask(written) => ask::apply(&mut work, mail, written),
             Command::Link(master) => link::apply(&mut work, mail, *master),
-            // Its text is in the body already.
-            Command::Canned(_) => {}
+            // Its text is in the body already; a knowledge-base article used is remembered.
+            Command::Canned(name) => canned::apply(&mut work, mail, name),
             Command::Cc { address, remove } => cc::apply(&mut work, mail, address, *remove),
             Command::Spam => spam::apply(&mut work, mail, setting),
             // Curating the entry waits until every other command (a resolution above all) ran.
             Command::Kb(_) => {}
+            Command::KbWrong(entry) => kb::apply_wrong(&mut work, mail, *entry),
             // Refused above.
             Command::Queue
             | Command::Help
@@ -322,6 +323,8 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             Command::OutOfScope => out_of_scope::check(ticket, &mut out),
             Command::Remote { at, .. } => remote::check(ticket, mail, *at, &mut out),
             Command::Kb(_) => kb::check(ticket, mail, &mut out),
+            // Any ticket may say a suggestion did not fit it, open or closed.
+            Command::KbWrong(_) => {}
             Command::Canned(name) => canned::check(mail, name, &mut out),
             Command::Ask(written) => ask::check(mail, written, &mut out),
             Command::Link(master) => link::check(ticket, mail, *master, &mut out),
@@ -360,7 +363,7 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::New(_) => "#nuovo",
         Command::Email(_) => "#email",
         Command::Away(_) => "#assente",
-        Command::Kb(_) => "#kb",
+        Command::Kb(_) | Command::KbWrong(_) => "#kb",
         Command::Canned(_) => "#risposta",
         Command::CannedList => "#risposte",
         Command::Ask(_) => "#chiedi",

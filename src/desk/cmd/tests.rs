@@ -677,6 +677,28 @@ mod decisions {
             "{:?}",
             d.effects
         );
+        // A published article used as the answer is remembered for similar requests.
+        let article = [("kb:12".to_string(), Some("Usi il formato PDF/A.".to_string()))];
+        let lookups_kb = Lookups {
+            answers: &article,
+            ..lookups
+        };
+        let d = decision_looking_up(
+            &roster(),
+            &[],
+            lookups_kb,
+            &taken(rome(10, 9, 30)),
+            GIULIA,
+            "#risposta kb:12",
+        );
+        assert!(
+            d.effects.contains(&Effect::RecordKbUse {
+                by: GIULIA_EMAIL.into(),
+                entry: 12
+            }),
+            "{:?}",
+            d.effects
+        );
         // A name that names nothing is refused with the names there are; nothing is sent.
         let missing = [("spdi".to_string(), None)];
         let lookups = Lookups {
@@ -939,6 +961,23 @@ mod decisions {
             ),
             "{:?}",
             d.effects
+        );
+    }
+
+    #[test]
+    fn a_suggestion_that_does_not_fit_is_marked_for_the_knowledge_base() {
+        let d = decision(&fresh(), GIULIA, "#kb no KB-12");
+        assert_eq!(
+            d.effects,
+            [Effect::MarkKbWrong {
+                by: GIULIA_EMAIL.into(),
+                entry: 12
+            }]
+        );
+        assert!(
+            matches!(d.applied[..], [Done::KbMarkedWrong { entry: 12, .. }]),
+            "{:?}",
+            d.applied
         );
     }
 
