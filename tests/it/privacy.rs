@@ -189,7 +189,7 @@ fn a_period_anonymised_gives_the_identical_report() {
     let subject: String = conn
         .query_row("SELECT subject FROM tickets WHERE id = ?1", [&carla_spid], |r| r.get(0))
         .expect("ticket");
-    assert_eq!(subject, "Accesso SPID di [nome] [nome]");
+    assert_eq!(subject, "Accesso SPID di [nome]");
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
     assert_eq!(
         count(
