@@ -22,6 +22,7 @@ use crate::store::{self, Store, tickets};
 mod calendar;
 mod check;
 mod kb;
+mod oauth2;
 mod operator;
 
 /// Sportello: the e-mail help desk of CPortal.
@@ -164,6 +165,21 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         mbox: Option<PathBuf>,
     },
+    /// OAuth2 logins (`auth = "oauth2"` in [mailbox] or [smtp]).
+    Oauth2 {
+        /// What to do.
+        #[command(subcommand)]
+        action: Oauth2Action,
+    },
+}
+
+/// `oauth2` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Oauth2Action {
+    /// Fetch an access token from each configured token endpoint and log in to the IMAP and
+    /// SMTP servers with it, printing each step (secrets masked). Exit 78 when only a change
+    /// can fix what failed, 75 when the server may just be down.
+    Test,
 }
 
 /// `ticket` subcommands.
@@ -419,6 +435,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = Store::open(&config.database_path())?;
             show_ticket(&store, id, json)
         }
+        Command::Oauth2 {
+            action: Oauth2Action::Test,
+        } => oauth2::test(&config_of(cli.config.as_deref())?),
     }
 }
 

@@ -40,6 +40,8 @@ macro_rules! take_server_fields {
             ca_file: $raw.ca_file.take(),
             tls_name: $raw.tls_name.take(),
             login_retry_seconds: $raw.login_retry_seconds.take(),
+            auth: $raw.auth.take(),
+            oauth2: $raw.oauth2.take(),
         }
     };
 }
@@ -58,6 +60,8 @@ macro_rules! with_server_fields {
         section.ca_file = f.ca_file;
         section.tls_name = f.tls_name;
         section.login_retry_seconds = f.login_retry_seconds;
+        section.auth = f.auth;
+        section.oauth2 = f.oauth2;
         section
     }};
 }
@@ -218,6 +222,11 @@ impl Tls {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret obtained at run time (an access token, a rotated refresh token).
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret's value, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -250,6 +259,109 @@ pub struct Server {
     /// The wait after the server refused the login, doubled at each refusal in a row up to
     /// [`LOGIN_RETRY_MAX`] (`login_retry_seconds`).
     pub login_retry: std::time::Duration,
+    /// `auth = "oauth2"`: log in with an OAuth2 access token (SASL XOAUTH2 or OAUTHBEARER)
+    /// instead of the password; `None` for `auth = "password"`.
+    pub oauth2: Option<Box<OAuth2>>,
+}
+
+/// `[mailbox.oauth2]` / `[smtp.oauth2]`: where and how access tokens are obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2 {
+    /// The token endpoint as written (`https://…`).
+    pub token_url: String,
+    /// Its host, port and path (with the query), as validated.
+    pub token_host: String,
+    /// The endpoint's port (443 unless written).
+    pub token_port: u16,
+    /// The endpoint's path and query.
+    pub token_path: String,
+    /// The application's (client's) id.
+    pub client_id: String,
+    /// The client secret, from `client_secret_file` (a public client with a refresh token
+    /// may have none).
+    pub client_secret: Option<Secret>,
+    /// `client_secret_file`, as resolved.
+    pub client_secret_file: Option<PathBuf>,
+    /// The scope asked for (Microsoft 365: `https://outlook.office365.com/.default`).
+    pub scope: Option<String>,
+    /// How a token is obtained.
+    pub grant: Grant,
+    /// Extra PEM root certificates for the token endpoint (tests, private CAs).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The OAuth2 grant (`grant`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// `client_credentials`: the application's own identity (a Microsoft 365 app registration
+    /// allowed on a shared mailbox).
+    ClientCredentials,
+    /// `refresh_token`: a user's consent, kept as a refresh token (Google). A rotated token
+    /// the provider returns replaces the file's, atomically.
+    RefreshToken {
+        /// `refresh_token_file`.
+        file: PathBuf,
+        /// Its content at load time.
+        token: Secret,
+    },
+}
+
+impl Grant {
+    /// The spelling of `grant`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken { .. } => "refresh_token",
+        }
+    }
+}
+
+/// Whether the running user may create files in `folder`.
+fn writable(folder: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// Splits an `https://host[:port]/path` URL into host, port and path (with the query);
+/// `None` for anything else (another scheme, user info, a fragment, no host).
+pub fn https_endpoint(url: &str) -> Option<(String, u16, String)> {
+    let rest = url.strip_prefix("https://")?;
+    if rest.contains(['#', ' ', '\\']) || rest.chars().any(char::is_control) {
+        return None;
+    }
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            match after {
+                "" => (host, 443),
+                _ => (host, after.strip_prefix(':')?.parse::<u16>().ok().filter(|p| *p > 0)?),
+            }
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().ok().filter(|p| *p > 0)?),
+            None => (authority, 443),
+        },
+    };
+    if host.is_empty() || host.contains([':', '[', ']']) && !authority.starts_with('[') {
+        return None;
+    }
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    Some((host.to_string(), port, path))
 }
 
 /// The longest wait between two logins a server refused: a wrong or expired password is
@@ -455,6 +567,19 @@ impl Config {
             ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
             tls_name: s.tls_name.clone(),
             login_retry_seconds: Some(s.login_retry.as_secs()),
+            auth: Some(if s.oauth2.is_some() { "oauth2" } else { "password" }.to_string()),
+            oauth2: s.oauth2.as_ref().map(|o| RawOAuth2 {
+                token_url: Some(o.token_url.clone()),
+                client_id: Some(o.client_id.clone()),
+                client_secret_file: o.client_secret_file.as_ref().map(|p| p.display().to_string()),
+                scope: o.scope.clone(),
+                grant: Some(o.grant.name().to_string()),
+                refresh_token_file: match &o.grant {
+                    Grant::RefreshToken { file, .. } => Some(file.display().to_string()),
+                    Grant::ClientCredentials => None,
+                },
+                ca_file: o.ca_file.as_ref().map(|p| p.display().to_string()),
+            }),
         };
         let mailbox = match &self.mailbox {
             Mailbox::Maildir { path } => RawMailbox {
@@ -804,6 +929,25 @@ struct RawServerFields {
     ca_file: Option<String>,
     tls_name: Option<String>,
     login_retry_seconds: Option<u64>,
+    auth: Option<String>,
+    oauth2: Option<RawOAuth2>,
+}
+
+/// `[mailbox.oauth2]` and `[smtp.oauth2]`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawOAuth2 {
+    token_url: Option<String>,
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    grant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -831,6 +975,8 @@ struct RawMailbox {
     #[serde(skip_serializing_if = "Option::is_none")]
     login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     folder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idle: Option<bool>,
@@ -842,6 +988,8 @@ struct RawMailbox {
     since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2: Option<RawOAuth2>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -869,7 +1017,11 @@ struct RawSmtp {
     #[serde(skip_serializing_if = "Option::is_none")]
     login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2: Option<RawOAuth2>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1171,7 +1323,54 @@ impl Validator<'_> {
                 .map(|text| Secret(text.trim_end_matches(['\r', '\n']).to_string())),
             (None, None) => None,
         };
-        if need_login && (raw.username.is_none() || password.is_none()) {
+        let by_password = raw.auth.as_deref().unwrap_or("password") == "password";
+        let oauth2 = match raw.auth.as_deref().unwrap_or("password") {
+            "password" => {
+                if raw.oauth2.is_some() {
+                    self.problem(
+                        key("auth"),
+                        "password",
+                        format!("\"oauth2\" when {section}.oauth2 is set (or remove {section}.oauth2)"),
+                    );
+                }
+                None
+            }
+            "oauth2" => {
+                if password.is_some() {
+                    self.problem(
+                        key("password"),
+                        "…",
+                        format!("no password with {section}.auth = \"oauth2\" (the login uses an access token)"),
+                    );
+                }
+                if raw.username.is_none() {
+                    self.problems.push(Problem::new(
+                        key("username"),
+                        "",
+                        format!("{section}.username (the mailbox's address) with {section}.auth = \"oauth2\""),
+                    ));
+                }
+                match raw.oauth2 {
+                    Some(o) => self.oauth2(&format!("{section}.oauth2"), o).map(Box::new),
+                    None => {
+                        self.problems.push(Problem::new(
+                            format!("{section}.oauth2"),
+                            "",
+                            format!(
+                                "a [{section}.oauth2] table (token_url, client_id, client_secret_file, scope, grant) \
+                                 with {section}.auth = \"oauth2\""
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            other => {
+                self.problem(key("auth"), other, "\"password\" or \"oauth2\"");
+                None
+            }
+        };
+        if need_login && by_password && (raw.username.is_none() || password.is_none()) {
             self.problems.push(Problem::new(
                 key("username"),
                 "",
@@ -1202,7 +1401,129 @@ impl Validator<'_> {
             ca_file,
             tls_name: raw.tls_name,
             login_retry: std::time::Duration::from_secs(login_retry_seconds.clamp(1, LOGIN_RETRY_MAX.as_secs())),
+            oauth2,
         }
+    }
+
+    /// `[mailbox.oauth2]` / `[smtp.oauth2]` (`table` names it).
+    fn oauth2(&mut self, table: &str, raw: RawOAuth2) -> Option<OAuth2> {
+        let key = |k: &str| format!("{table}.{k}");
+        let problems_before = self.problems.len();
+        let token_url = raw.token_url.unwrap_or_default();
+        let endpoint = https_endpoint(&token_url);
+        if endpoint.is_none() {
+            self.problem(
+                key("token_url"),
+                &token_url,
+                "the provider's token endpoint, an https:// URL (Microsoft 365: \
+                 https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token; Google: https://oauth2.googleapis.com/token)",
+            );
+        }
+        let client_id = raw.client_id.unwrap_or_default();
+        if client_id.trim().is_empty() || client_id.chars().any(char::is_control) {
+            self.problem(key("client_id"), &client_id, "the application's (client's) id");
+        }
+        let client_secret_file = raw.client_secret_file.map(|f| self.path(&f));
+        let client_secret = match &client_secret_file {
+            Some(file) => self
+                .secret_file(
+                    &key("client_secret_file"),
+                    &file.display().to_string(),
+                    "the client secret",
+                )
+                .map(|text| Secret(text.trim_end_matches(['\r', '\n']).to_string())),
+            None => None,
+        };
+        let scope = raw.scope.filter(|s| !s.trim().is_empty());
+        let grant = match raw.grant.as_deref().unwrap_or("client_credentials") {
+            "client_credentials" => {
+                if raw.refresh_token_file.is_some() {
+                    self.problem(
+                        key("refresh_token_file"),
+                        "…",
+                        "no refresh_token_file with grant = \"client_credentials\" (or grant = \"refresh_token\")",
+                    );
+                }
+                if client_secret_file.is_none() {
+                    self.problem(
+                        key("client_secret_file"),
+                        "",
+                        "a file with the client secret (grant = \"client_credentials\" needs one)",
+                    );
+                }
+                if scope.is_none() {
+                    self.problem(
+                        key("scope"),
+                        "",
+                        "the scope to ask for (Microsoft 365: \"https://outlook.office365.com/.default\")",
+                    );
+                }
+                Some(Grant::ClientCredentials)
+            }
+            "refresh_token" => match raw.refresh_token_file {
+                None => {
+                    self.problem(
+                        key("refresh_token_file"),
+                        "",
+                        "a file holding the refresh token (grant = \"refresh_token\" needs one)",
+                    );
+                    None
+                }
+                Some(f) => {
+                    let file = self.path(&f);
+                    let token = self
+                        .secret_file(
+                            &key("refresh_token_file"),
+                            &file.display().to_string(),
+                            "the refresh token",
+                        )
+                        .map(|text| Secret(text.trim().to_string()));
+                    // A rotated refresh token replaces the file (a new file renamed over it):
+                    // its folder must be writable, or the next start has a spent token.
+                    let folder = match file.parent() {
+                        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    };
+                    if !writable(&folder) {
+                        self.problem(
+                            key("refresh_token_file"),
+                            file.display().to_string(),
+                            format!(
+                                "a file in a folder the user running sportello may write ({} is not): the \
+                                 provider rotates the refresh token and the new one is saved there",
+                                folder.display()
+                            ),
+                        );
+                    }
+                    token.map(|token| Grant::RefreshToken { file, token })
+                }
+            },
+            other => {
+                self.problem(key("grant"), other, "\"client_credentials\" or \"refresh_token\"");
+                None
+            }
+        };
+        let ca_file = raw.ca_file.map(|p| self.path(&p));
+        if let Some(ca) = &ca_file {
+            self.ca_file(&key("ca_file"), ca);
+        }
+        let (token_host, token_port, token_path) = endpoint?;
+        let grant = grant?;
+        if self.problems.len() > problems_before {
+            return None;
+        }
+        Some(OAuth2 {
+            token_url,
+            token_host,
+            token_port,
+            token_path,
+            client_id,
+            client_secret,
+            client_secret_file,
+            scope,
+            grant,
+            ca_file,
+        })
     }
 
     /// Reads a file holding a secret (`what`): a missing or empty file can only fail a login,

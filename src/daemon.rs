@@ -969,6 +969,7 @@ mod tests {
             ca_file: None,
             tls_name: None,
             login_retry: minutes(5),
+            oauth2: None,
         };
         let t0 = DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
             .expect("t")

@@ -16,6 +16,8 @@
 //! between the server's acceptance and the `sent_at` update resends that one message with the
 //! same Message-ID, which receiving clients collapse.
 
+mod token;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -280,6 +282,9 @@ pub enum Transport {
         client: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// `[smtp] username`, for the words of a refused login.
         user: Option<String>,
+        /// `[smtp]` with `auth = "oauth2"`: each message logs in with a current token
+        /// (`outbox::token`) instead of `client`'s password.
+        oauth2: Option<Box<Server>>,
     },
 }
 
@@ -291,6 +296,7 @@ impl Transport {
             Smtp::Server(server) => Ok(Transport::Smtp {
                 client: Box::new(smtp_transport(server)?),
                 user: server.username.clone(),
+                oauth2: server.oauth2.is_some().then(|| Box::new(server.clone())),
             }),
         }
     }
@@ -302,7 +308,7 @@ impl Transport {
             .map_err(|e| anyhow::anyhow!("composing the message: {e:#}"))?;
         match self {
             Transport::Files(dir) => write_file(dir, due, raw),
-            Transport::Smtp { client, user } => {
+            Transport::Smtp { client, user, oauth2 } => {
                 let from = envelope_from
                     .parse()
                     .with_context(|| format!("envelope sender {envelope_from}"))?;
@@ -313,6 +319,9 @@ impl Transport {
                     .map(|r| r.parse().with_context(|| format!("recipient {r}")))
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let envelope = Envelope::new(Some(from), to)?;
+                if let Some(server) = oauth2 {
+                    return token::send_raw(server, &envelope, raw).await;
+                }
                 client
                     .send_raw(&envelope, raw)
                     .await
@@ -324,6 +333,22 @@ impl Transport {
 }
 
 fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let login = match (&server.username, &server.password) {
+        (Some(user), Some(password)) => Some((Credentials::new(user.clone(), password.expose().to_string()), None)),
+        _ => None,
+    };
+    smtp_transport_with(server, login)
+}
+
+/// The transport of `server` logging in with `login`'s credentials (and only its mechanisms,
+/// when it names them), or without a login.
+fn smtp_transport_with(
+    server: &Server,
+    login: Option<(
+        Credentials,
+        Option<Vec<lettre::transport::smtp::authentication::Mechanism>>,
+    )>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let tls_name = server.tls_name.clone().unwrap_or_else(|| server.host.clone());
     let mut params = TlsParameters::builder(tls_name);
     if let Some(ca) = &server.ca_file {
@@ -339,8 +364,11 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
         .port(server.port)
         .tls(tls)
         .timeout(Some(std::time::Duration::from_secs(30)));
-    if let (Some(user), Some(password)) = (&server.username, &server.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+    if let Some((credentials, mechanisms)) = login {
+        builder = builder.credentials(credentials);
+        if let Some(mechanisms) = mechanisms {
+            builder = builder.authentication(mechanisms);
+        }
     }
     Ok(builder.build())
 }
@@ -348,6 +376,9 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
 /// Connects to `server` and logs in (as sending would), then says goodbye: for
 /// `check-config --connect`. A refused login is a [`LoginRefused`].
 pub async fn probe(server: &Server) -> anyhow::Result<()> {
+    if server.oauth2.is_some() {
+        return token::probe(server).await;
+    }
     let client = smtp_transport(server)?;
     let user = server.username.as_deref();
     match client.test_connection().await {

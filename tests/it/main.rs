@@ -23,6 +23,7 @@ mod hostile;
 mod http;
 mod kb;
 mod mailserver;
+mod oauth2;
 mod ops;
 mod receipts;
 mod report;
