@@ -99,6 +99,8 @@ pub struct Config {
     pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
+    /// `[alarms]`: when the service's own trouble calls the supervisors.
+    pub alarms: Alarms,
     /// What validation found risky in the files it read (a password file every user of the
     /// machine can read); repeated by [`Config::warnings`].
     file_warnings: Vec<String>,
@@ -370,6 +372,28 @@ pub const LOGIN_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(
 
 /// The default first wait after a refused login (`login_retry_seconds`).
 const LOGIN_RETRY_DEFAULT_SECONDS: u64 = 300;
+
+/// `[alarms]`: how long, in service time, a trouble of the service itself lasts before the
+/// supervisors are called (0: at its first sign during service hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alarms {
+    /// The mailbox unreachable or refusing the login (`mailbox_minutes`, default 15).
+    pub mailbox_minutes: u32,
+    /// The outbox unable to deliver (`outbox_minutes`, default 30).
+    pub outbox_minutes: u32,
+    /// No mail at all (`silence_hours`, default 8: a working day).
+    pub silence_hours: u32,
+}
+
+impl Default for Alarms {
+    fn default() -> Alarms {
+        Alarms {
+            mailbox_minutes: 15,
+            outbox_minutes: 30,
+            silence_hours: 8,
+        }
+    }
+}
 
 /// `[mailbox]`: where requests arrive.
 #[derive(Debug, Clone)]
@@ -676,6 +700,11 @@ impl Config {
             report: RawReport {
                 monthly_to: Some(self.report_monthly_to.clone()),
             },
+            alarms: RawAlarms {
+                mailbox_minutes: Some(self.alarms.mailbox_minutes.into()),
+                outbox_minutes: Some(self.alarms.outbox_minutes.into()),
+                silence_hours: Some(self.alarms.silence_hours.into()),
+            },
             http: match &self.http {
                 None => RawHttp::default(),
                 Some(h) => RawHttp {
@@ -892,6 +921,8 @@ struct RawConfig {
     report: RawReport,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    alarms: RawAlarms,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
 }
@@ -1069,6 +1100,14 @@ struct RawHttp {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+struct RawAlarms {
+    mailbox_minutes: Option<i64>,
+    outbox_minutes: Option<i64>,
+    silence_hours: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct RawReport {
     monthly_to: Option<Vec<String>>,
 }
@@ -1162,6 +1201,7 @@ impl Validator<'_> {
             }
         }
         let http = self.http(raw.http);
+        let alarms = self.alarms(raw.alarms);
         let operators = self.operators(raw.operator);
         let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
             "always" => Operators {
@@ -1199,7 +1239,47 @@ impl Validator<'_> {
             report_monthly_to,
             http,
             operators,
+            alarms,
             file_warnings: std::mem::take(&mut self.warnings),
+        }
+    }
+
+    fn alarms(&mut self, raw: RawAlarms) -> Alarms {
+        let defaults = Alarms::default();
+        let mut bounded = |key: &str, value: Option<i64>, default: u32, max: i64, unit: &str| match value {
+            None => default,
+            Some(v) if (0..=max).contains(&v) => v as u32,
+            Some(v) => {
+                self.problem(
+                    format!("alarms.{key}"),
+                    v,
+                    format!("{unit} of service time from 0 (at the first sign) to {max}"),
+                );
+                default
+            }
+        };
+        Alarms {
+            mailbox_minutes: bounded(
+                "mailbox_minutes",
+                raw.mailbox_minutes,
+                defaults.mailbox_minutes,
+                1440,
+                "minutes",
+            ),
+            outbox_minutes: bounded(
+                "outbox_minutes",
+                raw.outbox_minutes,
+                defaults.outbox_minutes,
+                1440,
+                "minutes",
+            ),
+            silence_hours: bounded(
+                "silence_hours",
+                raw.silence_hours,
+                defaults.silence_hours,
+                240,
+                "hours (0: never)",
+            ),
         }
     }
 

@@ -203,6 +203,8 @@ spelled_enum! {
         Suspension => "suspension",
         /// The monthly accounting report.
         Report => "report",
+        /// The supervisors are told the service is in trouble (mailbox, outbox, silence), or no longer.
+        ServiceAlarm => "service_alarm",
     }
 }
 

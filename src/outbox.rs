@@ -552,6 +552,23 @@ fn about_this_message(error: &anyhow::Error) -> bool {
     true
 }
 
+/// The next attempt of a mail the SMTP server refused for good: never.
+pub fn given_up_at() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+/// Whether the server refused this mail with a permanent reply (5xx, not a login problem).
+fn refused_for_good(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<LoginRefused>().is_none()
+        && error.chain().any(|cause| {
+            cause
+                .downcast_ref::<lettre::transport::smtp::Error>()
+                .is_some_and(|smtp| smtp.is_permanent())
+        })
+}
+
 /// Records sending attempts in one transaction: `sent_at` for those that left, the error and
 /// the next attempt for those that failed.
 fn record(
@@ -566,6 +583,21 @@ fn record(
                 rows::mark_sent(&conn, item.id, at)?;
                 tracing::debug!(message_id = %item.message_id, to = %item.recipients, "mail sent");
                 report.sent += 1;
+            }
+            Err(e) if refused_for_good(&e) => {
+                // A 5xx about this mail (an unknown recipient, a rejected message): trying
+                // again gets the same answer. Given up, and reported once to its technician.
+                let attempts = item.attempts + 1;
+                rows::mark_failed(
+                    &conn,
+                    item.id,
+                    attempts,
+                    given_up_at(),
+                    &format!("refused for good: {e:#}"),
+                )?;
+                tracing::warn!(message_id = %item.message_id, to = %item.recipients,
+                    "the SMTP server refused this mail for good: not retried, its technician is told: {e:#}");
+                report.failed += 1;
             }
             Err(e) => {
                 let attempts = item.attempts + 1;

@@ -16,6 +16,7 @@
 //!
 //! `support` holds the shared helpers.
 
+mod alarms;
 mod attacks;
 mod cli;
 mod fixtures;
