@@ -97,7 +97,10 @@ impl Watcher {
             ),
             (
                 ServiceTrouble::Silence,
-                Some((silence_since, silence_words)),
+                // Judged once an intake pass has run: mail waiting in the mailbox at start is
+                // not silence.
+                (self.liveness.last_intake.load(std::sync::atomic::Ordering::Relaxed) != 0)
+                    .then_some((silence_since, silence_words)),
                 i64::from(alarms.silence_hours) * 3600,
             ),
         ];
