@@ -177,7 +177,9 @@ fn a_rotated_refresh_token_is_saved_and_works_at_the_next_start() {
 
 /// A revoked client (its secret withdrawn): the server refuses its token, the token endpoint
 /// refuses a new one with `invalid_client`. That is a refused login, named with the fix, on
-/// the long login backoff with /healthz saying so — not a crash and not a loop.
+/// the long login backoff with /healthz saying so, and an alarm (`mailbox_minutes = 0`, in
+/// service hours: at once; the outbox logs in with the same client, so the alarm is in the
+/// log and /healthz) — not a crash and not a loop.
 #[test]
 fn a_revoked_client_is_a_clear_refusal_not_a_crash_loop() {
     let Some(server) = MailServer::from_env("oauth2_revoked") else {
@@ -188,10 +190,13 @@ fn a_revoked_client_is_a_clear_refusal_not_a_crash_loop() {
     let sandbox = Sandbox::new();
     let port = crate::support::free_port();
     let config = oauth2_config(&server, &helpdesk, &client, &sandbox, "grant = \"client_credentials\"")
-        + &format!("[http]\nlisten = \"127.0.0.1:{port}\"\napi_token = \"portal-token-0123456789\"\n");
+        + &format!(
+            "[alarms]\nmailbox_minutes = 0\n[http]\nlisten = \"127.0.0.1:{port}\"\napi_token = \"portal-token-0123456789\"\n"
+        );
     std::fs::write(sandbox.path("config.toml"), config).expect("config");
     let log = sandbox.path("daemon.log");
-    let mut daemon = sandbox.spawn_daemon_logging_to(&["run"], &log);
+    // A Tuesday at 10:00: the office is open.
+    let mut daemon = sandbox.spawn_daemon_logging_to(&["--now=2026-12-01T10:00:00+01:00", "run"], &log);
     let healthz = |daemon: &mut crate::support::Daemon| {
         assert!(daemon.is_running(), "the daemon ended");
         std::net::TcpStream::connect(("127.0.0.1", port))
@@ -222,13 +227,20 @@ fn a_revoked_client_is_a_clear_refusal_not_a_crash_loop() {
     );
     // A few seconds in which a crash loop would have restarted and a retry loop tried again.
     std::thread::sleep(Duration::from_secs(3));
-    let again = healthz(&mut daemon).expect("healthz");
-    assert_eq!(again.json()["problems"][0]["attempts"], 1, "{}", again.text());
+    let again = healthz(&mut daemon).expect("healthz").json();
+    assert_eq!(again["problems"][0]["attempts"], 1, "{again}");
+    let alarm = &again["alarms"][0];
+    assert_eq!(alarm["alarm"], "mailbox", "{again}");
+    assert!(
+        alarm["message"].as_str().is_some_and(|m| m.contains("invalid_client")),
+        "{again}"
+    );
     assert_eq!(daemon.terminate(), Some(0));
     let said = std::fs::read_to_string(&log).expect("log");
     assert!(
         said.contains("refused client") && said.contains("Next attempt in 10 min"),
         "{said}"
     );
+    assert!(said.contains("ALARM: the mailbox cannot be read"), "{said}");
     assert!(!said.contains("at-"), "no token in the log");
 }
