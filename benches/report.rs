@@ -11,7 +11,7 @@ use rusqlite::params;
 use sportello::config::Language;
 use sportello::notify::templates::Templates;
 use sportello::report::{Period, compute, gather, render_html, render_json};
-use sportello::sla::{Calendar, CalendarRules};
+use sportello::sla::{Calendar, CalendarRules, SlaBudgets};
 use sportello::store::{Store, ts};
 
 const TICKETS: u32 = 100_000;
@@ -121,7 +121,7 @@ fn main() {
     for _ in 0..3 {
         let t = Instant::now();
         let data = gather(store.conn(), &calendar, period, now, Default::default()).expect("gather");
-        let report = compute(&data, &calendar);
+        let report = compute(&data, &calendar, &SlaBudgets::default());
         let json = render_json(&report, &calendar);
         let html = render_html(&report, &calendar, &templates, Language::It, "Help desk CPortal").expect("html");
         assert_eq!(json["requests"]["total"], TICKETS);

@@ -21,9 +21,11 @@ use crate::store::{self, Store, tickets};
 
 mod calendar;
 mod check;
+mod import;
 mod kb;
 mod oauth2;
 mod operator;
+mod privacy;
 
 /// Sportello: the e-mail help desk of CPortal.
 #[derive(Debug, Parser)]
@@ -111,6 +113,48 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Write a backup of the data folder (a consistent snapshot of the database taken while
+    /// the daemon runs, the attachments and the secret key, with checksums), or check one.
+    Backup {
+        /// Where to write the backup.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "verify",
+            conflicts_with = "verify"
+        )]
+        out: Option<PathBuf>,
+        /// Check this backup (every checksum, the database's integrity) instead.
+        #[arg(long, value_name = "FILE")]
+        verify: Option<PathBuf>,
+    },
+    /// Bring a previous system's mail in as history: tickets threaded as usual, no
+    /// acknowledgment, no notice, no letter, left out of the service levels (marked imported).
+    Import {
+        /// An mbox file.
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "maildir",
+            conflicts_with = "maildir"
+        )]
+        mbox: Option<PathBuf>,
+        /// A Maildir folder.
+        #[arg(long, value_name = "DIR")]
+        maildir: Option<PathBuf>,
+        /// Close the imported tickets whose last message is older than this day (YYYY-MM-DD).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = parse_day)]
+        resolved_before: Option<chrono::NaiveDate>,
+    },
+    /// Rebuild a data folder from a backup: the folder (the configuration's, or --data-dir)
+    /// must be missing or empty; the backup is verified first.
+    Restore {
+        /// The backup.
+        file: PathBuf,
+        /// The data folder to rebuild (default: the configuration's).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
     /// The operators' absences: record one, end one, list who is away.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
@@ -165,6 +209,19 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         mbox: Option<PathBuf>,
     },
+    /// Queue today's morning digests now, by hand (the daemon sends them at `[digest] at` on
+    /// working days): once a day, never on a closed day; `--now` picks the day.
+    Digest {
+        /// Print the digests instead of queueing them (nothing is written).
+        #[arg(long)]
+        dry_run: bool,
+        /// Queue them although the day's digests went out already.
+        #[arg(long, conflicts_with = "dry_run")]
+        again: bool,
+    },
+    /// One person's data on request: export it, or erase it (GDPR art. 15, 17).
+    #[command(subcommand)]
+    Privacy(privacy::PrivacyCommand),
     /// OAuth2 logins (`auth = "oauth2"` in [mailbox] or [smtp]).
     Oauth2 {
         /// What to do.
@@ -249,12 +306,22 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour_wanted(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_writer(std::io::stderr);
     // A second init (tests calling main twice) is harmless: keep the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+}
+
+/// Colours only for a person at a terminal: never into a pipe, a file or journald (which
+/// stored the escape codes), and never when `NO_COLOR` is set to anything but "" (no-color.org).
+fn colour_wanted(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Loads the configuration, mapping problems to exit code 78.
@@ -359,7 +426,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 now,
                 crate::report::operator_names(&config),
             )?;
-            let report = crate::report::compute(&data, &calendar);
+            let report = crate::report::compute(&data, &calendar, &config.sla);
             let text = match format {
                 ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
                     .map_err(anyhow::Error::from)?,
@@ -378,7 +445,66 @@ fn run(cli: Cli) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Backup { out, verify } => {
+            let summary = match (out, verify) {
+                (_, Some(file)) => {
+                    let summary = crate::backup::verify(&file).map_err(|e| Failure::new(exit::DATAERR, e))?;
+                    println!("{}: sound", file.display());
+                    summary
+                }
+                (Some(out), None) => {
+                    let config = config_of(cli.config.as_deref())?;
+                    let summary = crate::backup::create(&config.helpdesk.data_dir, &out, clock.now())?;
+                    println!("{}: written", out.display());
+                    summary
+                }
+                (None, None) => {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--out FILE or --verify FILE"),
+                    ));
+                }
+            };
+            println!(
+                "{} files, {} bytes, database schema version {}",
+                summary.files, summary.bytes, summary.schema
+            );
+            Ok(())
+        }
+        Command::Import {
+            mbox,
+            maildir,
+            resolved_before,
+        } => {
+            let archive = match (&mbox, &maildir) {
+                (Some(file), _) => import::Archive::Mbox(file),
+                (None, Some(dir)) => import::Archive::Maildir(dir),
+                (None, None) => {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--mbox FILE or --maildir DIR"),
+                    ));
+                }
+            };
+            import::run(cli.config.as_deref(), clock, archive, resolved_before)
+        }
+        Command::Restore { file, data_dir } => {
+            let data_dir = match data_dir {
+                Some(dir) => dir,
+                None => config_of(cli.config.as_deref())?.helpdesk.data_dir,
+            };
+            let summary = crate::backup::restore(&file, &data_dir).map_err(|e| Failure::new(exit::CANTCREAT, e))?;
+            println!(
+                "{} restored from {}: {} files, {} bytes; the database passes the integrity check",
+                data_dir.display(),
+                file.display(),
+                summary.files,
+                summary.bytes
+            );
+            Ok(())
+        }
         Command::Operator(command) => operator::run(cli.config.as_deref(), clock, command),
+        Command::Privacy(command) => privacy::run(cli.config.as_deref(), clock, command),
         Command::Kb(command) => kb::run(&config_of(cli.config.as_deref())?, clock, &command),
         Command::Notice { format } => calendar::notice(&config_of(cli.config.as_deref())?, clock, format),
         Command::Calendar(command) => calendar::calendar(&config_of(cli.config.as_deref())?, &command),
@@ -435,10 +561,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
             let store = Store::open(&config.database_path())?;
             show_ticket(&store, id, json)
         }
+        Command::Digest { dry_run, again } => digest(&config_of(cli.config.as_deref())?, clock, dry_run, again),
         Command::Oauth2 {
             action: Oauth2Action::Test,
         } => oauth2::test(&config_of(cli.config.as_deref())?),
     }
+}
+
+/// `sportello digest`: the day's digests queued by hand, or printed with `--dry-run`.
+fn digest(config: &Config, clock: Clock, dry_run: bool, again: bool) -> Result<(), Failure> {
+    use crate::workflow::digest::{self, Outcome};
+    crate::daemon::prepare_data_dir(config)?;
+    let mut store = Store::open(&config.database_path())?;
+    let services = Services::load(config)?;
+    let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
+    let tx = store.write()?;
+    let ctx = services.context(config, &calendar, clock.now());
+    let mut out = std::io::stdout().lock();
+    if dry_run {
+        let (day, today) = digest::day_state(&tx, &ctx)?;
+        match today {
+            crate::desk::digest::Today::Closed(reason) => {
+                writeln!(out, "no digest on {day}: {}", reason.label_en()).map_err(anyhow::Error::from)?;
+            }
+            _ => {
+                for d in digest::compose(&tx, &ctx, day)? {
+                    writeln!(
+                        out,
+                        "To: {} <{}>\nSubject: {}\n\n{}\n",
+                        d.operator.name, d.operator.email, d.mail.subject, d.mail.body
+                    )
+                    .map_err(anyhow::Error::from)?;
+                }
+            }
+        }
+        // Nothing is written: the transaction rolls back when dropped.
+        return Ok(());
+    }
+    let outcome = digest::send(&tx, &ctx, chrono::NaiveTime::MIN, again)?;
+    tx.commit()?;
+    let line = match outcome {
+        Outcome::Closed(day, reason) => format!("no digest on {day}: {}", reason.label_en()),
+        Outcome::AlreadySent(day) => {
+            format!("the digests of {day} were queued already (--again queues them once more)")
+        }
+        Outcome::NotYet(day) => format!("the digests of {day} are not due yet"),
+        Outcome::Queued(day, count) => format!("{count} digests of {day} queued"),
+    };
+    writeln!(out, "{line}").map_err(anyhow::Error::from)?;
+    Ok(())
 }
 
 /// What commands that change tickets need besides the store: templates, the notification
@@ -473,6 +644,7 @@ impl Services {
             sender: &self.sender,
             key: &self.key,
             now,
+            quiet: false,
         }
     }
 }
@@ -563,6 +735,7 @@ fn describe(outcome: &crate::intake::Outcome) -> String {
         Outcome::Receipt(None) => "receipt naming no ticket of ours: stored, nothing else".into(),
         Outcome::Ignored(why) => format!("stored, not answered ({why})"),
         Outcome::Quarantined(e) => format!("quarantined: {e}"),
+        Outcome::Spam => "quarantined as spam: the sender's ticket was closed with #spam".into(),
     }
 }
 
@@ -750,5 +923,19 @@ fn auth_hint(provider: crate::config::Provider) -> &'static str {
              outside needs dmarc=pass and compauth=pass in Exchange's Authentication-Results. Save the mail \
              from the help desk's mailbox (not the sender's Sent folder): only delivered mail has these headers."
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colour_wanted;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colours_only_at_a_terminal_and_never_with_no_color() {
+        assert!(colour_wanted(true, None));
+        assert!(!colour_wanted(false, None), "a pipe, a file, journald");
+        assert!(!colour_wanted(true, Some(OsStr::new("1"))));
+        assert!(colour_wanted(true, Some(OsStr::new(""))), "an empty NO_COLOR is unset");
     }
 }

@@ -11,7 +11,7 @@ mod problem;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
 pub use done::Done;
-pub use problem::{Expected, Problem};
+pub use problem::{CopyRefusal, Expected, Problem};
 
 use crate::model::{Kind, TicketId};
 
@@ -71,6 +71,26 @@ pub enum Command {
     /// `#collega` / `#link` TCK-…: the ticket is one of an incident's, whose master is the
     /// ticket named; resolving the master resolves it.
     Link(TicketId),
+    /// `#cc ADDRESS`: the address gets the answers and the closing letter too; `#cc -ADDRESS`
+    /// takes it out of the copies.
+    Cc {
+        /// The address, lowercase.
+        address: String,
+        /// `-ADDRESS`: take it out.
+        remove: bool,
+    },
+    /// `#spam`: close the ticket silently as spam; its sender's mail is quarantined for a while.
+    Spam,
+    /// `#privacy esporta|cancella ADDRESS [reason]` (`export|erase`), in a new mail, supervisors
+    /// only: one person's data exported (as an attachment) or erased (issue 17).
+    Privacy {
+        /// Erase (true) or export.
+        erase: bool,
+        /// The person's address, lowercased.
+        address: String,
+        /// The rest of the line: why (kept with the erasure).
+        reason: String,
+    },
 }
 
 /// An absence as an operator writes it.
@@ -128,6 +148,9 @@ pub const TAGS: &[(&str, &str)] = &[
     ("chiedi", "ask"),
     ("collega", "link"),
     ("kb", "kb"),
+    ("cc", "cc"),
+    ("spam", "spam"),
+    ("privacy", "privacy"),
 ];
 
 /// Parses the tag lines at the top of `text` (after an optional greeting line: operators
@@ -193,7 +216,7 @@ pub fn parse_commands(text: &str) -> Parsed {
 }
 
 /// A short opening line such as "Ciao,", "Buongiorno Marco!", "Hi all," before the tags.
-fn is_greeting(line: &str) -> bool {
+pub fn is_greeting(line: &str) -> bool {
     let line = line.trim();
     let words = line.split_whitespace().count();
     !line.starts_with('#') && (1..=4).contains(&words) && line.chars().count() <= 40 && line.ends_with([',', '!', ':'])
@@ -241,7 +264,7 @@ fn parse_one(chunk: &str) -> Result<(Command, String), Problem> {
         None => (rest, ""),
     };
     match canonical(tag) {
-        Some("nota" | "risolto" | "fuoriambito") if !args.is_empty() => {
+        Some("nota" | "risolto" | "fuoriambito" | "spam") if !args.is_empty() => {
             parse_tag(&format!("#{tag}")).map(|c| (c, args.to_string()))
         }
         // "#telefono +39 333…" names the caller's number; "#telefono richiamato, …" is a summary.
@@ -321,6 +344,8 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
             }
         }
         "kb" => Ok(Command::Kb((!args.is_empty()).then(|| args.to_string()))),
+        "cc" => parse_copy(&needs(Expected::Address)?),
+        "spam" => none(Command::Spam),
         "assente" => match args.to_lowercase().as_str() {
             "" => Err(Problem::AwayWithoutDay),
             "no" | "rientrato" | "rientrata" | "back" => Ok(Command::Away(None)),
@@ -337,6 +362,28 @@ fn parse_tag(chunk: &str) -> Result<Command, Problem> {
         }
         "risposte" => none(Command::CannedList),
         "chiedi" => needs(Expected::Operator).map(Command::Ask),
+        "privacy" => {
+            let mut words = args.split_whitespace();
+            let erase = match words.next().map(str::to_lowercase).as_deref() {
+                Some("esporta" | "export") => false,
+                Some("cancella" | "erase") => true,
+                _ => {
+                    return Err(Problem::UnexpectedArgument {
+                        tag: name,
+                        found: args.to_string(),
+                    });
+                }
+            };
+            let address = words.next().unwrap_or_default().to_string();
+            if !crate::config::is_plain_address(&address) {
+                return Err(Problem::BadAddress { found: address });
+            }
+            Ok(Command::Privacy {
+                erase,
+                address: address.to_ascii_lowercase(),
+                reason: words.collect::<Vec<_>>().join(" "),
+            })
+        }
         "collega" => {
             let named = needs(Expected::Ticket)?;
             named
@@ -423,6 +470,31 @@ fn is_answer_name(name: &str) -> bool {
         }
         Some(_) => false,
         None => plain(name),
+    }
+}
+
+/// `ADDRESS` or `-ADDRESS` (`+ADDRESS` too, `<…>` allowed): one plain address, so nothing but
+/// an address can ever reach a header.
+fn parse_copy(args: &str) -> Result<Command, Problem> {
+    let (remove, rest) = match args.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, args.strip_prefix('+').unwrap_or(args)),
+    };
+    let rest = rest.trim();
+    let address = rest
+        .strip_prefix('<')
+        .and_then(|r| r.strip_suffix('>'))
+        .unwrap_or(rest)
+        .trim();
+    if crate::config::is_plain_address(address) {
+        Ok(Command::Cc {
+            address: address.to_ascii_lowercase(),
+            remove,
+        })
+    } else {
+        Err(Problem::BadCopy {
+            found: args.to_string(),
+        })
     }
 }
 
@@ -699,6 +771,62 @@ mod tests {
             "richiamato, risolto",
         );
         check("#risolto Fatto.", &[Command::Resolve], "Fatto.");
+    }
+
+    #[test]
+    fn copies_and_spam() {
+        let add = |a: &str| Command::Cc {
+            address: a.into(),
+            remove: false,
+        };
+        check("#cc anna.verdi@example.org", &[add("anna.verdi@example.org")], "");
+        check("#CC <Anna.Verdi@Example.org>", &[add("anna.verdi@example.org")], "");
+        check("#cc +anna@example.org", &[add("anna@example.org")], "");
+        check(
+            "#cc -anna@example.org #cc b@example.org",
+            &[
+                Command::Cc {
+                    address: "anna@example.org".into(),
+                    remove: true,
+                },
+                add("b@example.org"),
+            ],
+            "",
+        );
+        for bad in [
+            "#cc anna",
+            "#cc anna@example.org, b@example.org",
+            "#cc Anna <anna@example.org>",
+            "#cc \"a b\"@example.org",
+            "#cc a@example.org\u{7}",
+        ] {
+            let parsed = parse_commands(bad);
+            assert!(
+                matches!(
+                    parsed.errors.as_slice(),
+                    [CommandError {
+                        problem: Problem::BadCopy { .. },
+                        ..
+                    }]
+                ),
+                "{bad}: {parsed:?}"
+            );
+        }
+        assert!(matches!(
+            parse_commands("#cc").errors[0].problem,
+            Problem::MissingArgument { tag: "cc", .. }
+        ));
+        check("#spam", &[Command::Spam], "");
+        check(
+            "#spam pubblicità di un corso\naltro",
+            &[Command::Spam],
+            "pubblicità di un corso\naltro",
+        );
+        let first = |text: &str, language| parse_commands(text).errors[0].problem.text(language);
+        assert_eq!(
+            first("#cc mario", Language::It),
+            "#cc vuole un indirizzo come nome@example.it, o -nome@example.it per toglierlo dalle copie (trovato \"mario\")"
+        );
     }
 
     #[test]

@@ -101,6 +101,14 @@ pub struct Config {
     pub operators: Vec<Operator>,
     /// `[alarms]`: when the service's own trouble calls the supervisors.
     pub alarms: Alarms,
+    /// `[digest]`: the morning digest of each working day.
+    pub digest: Digest,
+    /// `[retention]`: how long citizens' data is kept.
+    pub retention: Retention,
+    /// `[privacy]`: the controller and the privacy notice.
+    pub privacy: Privacy,
+    /// `[survey]`: the satisfaction vote.
+    pub survey: Survey,
     /// What validation found risky in the files it read (a password file every user of the
     /// machine can read); repeated by [`Config::warnings`].
     file_warnings: Vec<String>,
@@ -186,11 +194,32 @@ pub struct Http {
     pub body_timeout: std::time::Duration,
 }
 
+/// `[digest]`: each operator's morning mail of what waits for them (`desk::digest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Whether the daemon sends it (`sportello digest` works either way).
+    pub enabled: bool,
+    /// Local time of a working day from which it goes out (once a day).
+    pub at: NaiveTime,
+}
+
+impl Default for Digest {
+    fn default() -> Digest {
+        Digest {
+            enabled: true,
+            at: NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN),
+        }
+    }
+}
+
 /// `[operators]`: how the help desk talks back to operators.
 #[derive(Debug, Clone)]
 pub struct Operators {
     /// When to send a transcript.
     pub transcript: Transcript,
+    /// The people a requester put in copy of a ticket (and those added with `#cc`) get its
+    /// answers and closing letter too.
+    pub copy_requester_cc: bool,
 }
 
 /// The default `out_of_scope_contacts`.
@@ -503,6 +532,8 @@ pub struct Intake {
     /// A notice (or an operator's answer) carries its files up to this many bytes in total;
     /// beyond that it lists them.
     pub notice_attachment_bytes: u64,
+    /// Days the mail of a sender whose ticket was closed with `#spam` is quarantined.
+    pub spam_days: u32,
 }
 
 /// `[[operator]]`: one member of the help-desk staff.
@@ -734,6 +765,7 @@ impl Config {
                 batch_bytes: Some(self.intake.batch_bytes as i64),
                 notice_text_bytes: Some(self.intake.notice_text_bytes as i64),
                 notice_attachment_bytes: Some(self.intake.notice_attachment_bytes as i64),
+                spam_days: Some(self.intake.spam_days.into()),
             },
             operators: RawOperators {
                 transcript: Some(
@@ -743,7 +775,11 @@ impl Config {
                     }
                     .into(),
                 ),
+                copy_requester_cc: Some(self.operators_settings.copy_requester_cc),
             },
+            retention: self.retention.raw(),
+            privacy: self.privacy.raw(),
+            survey: self.survey.raw(),
             operator: self
                 .operators
                 .iter()
@@ -756,6 +792,10 @@ impl Config {
                     deputy: o.deputy.clone(),
                 })
                 .collect(),
+            digest: RawDigest {
+                enabled: Some(self.digest.enabled),
+                at: Some(self.digest.at.format("%H:%M").to_string()),
+            },
         };
         toml::to_string(&raw).unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
     }
@@ -923,8 +963,16 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     alarms: RawAlarms,
+    #[serde(default)]
+    retention: privacy::RawRetention,
+    #[serde(default)]
+    privacy: privacy::RawPrivacy,
+    #[serde(default)]
+    survey: privacy::RawSurvey,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     operator: Vec<RawOperator>,
+    #[serde(default)]
+    digest: RawDigest,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -944,6 +992,7 @@ struct RawHelpdesk {
 #[serde(deny_unknown_fields)]
 struct RawOperators {
     transcript: Option<String>,
+    copy_requester_cc: Option<bool>,
 }
 
 /// Connection keys shared by `[mailbox]` (IMAP) and `[smtp]`. Written out in both sections
@@ -1114,6 +1163,13 @@ struct RawReport {
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+struct RawDigest {
+    enabled: Option<bool>,
+    at: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 struct RawTakeIn {
     portal: Option<i64>,
     email: Option<i64>,
@@ -1146,6 +1202,7 @@ struct RawIntake {
     batch_bytes: Option<i64>,
     notice_text_bytes: Option<i64>,
     notice_attachment_bytes: Option<i64>,
+    spam_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1202,20 +1259,19 @@ impl Validator<'_> {
         }
         let http = self.http(raw.http);
         let alarms = self.alarms(raw.alarms);
+        let digest = self.digest(raw.digest);
         let operators = self.operators(raw.operator);
-        let operators_settings = match raw.operators.transcript.as_deref().unwrap_or("errors") {
-            "always" => Operators {
-                transcript: Transcript::Always,
-            },
-            "errors" => Operators {
-                transcript: Transcript::Errors,
-            },
+        let transcript = match raw.operators.transcript.as_deref().unwrap_or("errors") {
+            "always" => Transcript::Always,
+            "errors" => Transcript::Errors,
             other => {
                 self.problem("operators.transcript", other, "\"always\" or \"errors\"");
-                Operators {
-                    transcript: Transcript::Errors,
-                }
+                Transcript::Errors
             }
+        };
+        let operators_settings = Operators {
+            transcript,
+            copy_requester_cc: raw.operators.copy_requester_cc.unwrap_or(true),
         };
         if !operators.is_empty() && !security.checks_authentication() && !security.allow_unauthenticated_operators {
             self.problems.push(Problem::new(
@@ -1240,6 +1296,10 @@ impl Validator<'_> {
             http,
             operators,
             alarms,
+            digest,
+            retention: self.retention(raw.retention),
+            privacy: self.privacy(raw.privacy),
+            survey: self.survey(raw.survey),
             file_warnings: std::mem::take(&mut self.warnings),
         }
     }
@@ -1281,6 +1341,24 @@ impl Validator<'_> {
                 "hours (0: never)",
             ),
         }
+    }
+
+    fn digest(&mut self, raw: RawDigest) -> Digest {
+        let mut digest = Digest::default();
+        if let Some(enabled) = raw.enabled {
+            digest.enabled = enabled;
+        }
+        if let Some(text) = raw.at {
+            match NaiveTime::parse_from_str(text.trim(), "%H:%M") {
+                Ok(t) => digest.at = t,
+                Err(_) => self.problem(
+                    "digest.at",
+                    &text,
+                    "a local time \"HH:MM\" from 00:00 to 23:59 at which the digest of a working day goes out, e.g. \"08:00\"",
+                ),
+            }
+        }
+        digest
     }
 
     fn path(&self, p: &str) -> PathBuf {
@@ -1887,6 +1965,7 @@ impl Validator<'_> {
             10 * MIB,
             0..=100 * MIB,
         );
+        let spam_days = self.bounded("intake.spam_days", raw.spam_days, 30, 1..=366);
         // The ranges above fit in the target types, so these conversions cannot fail.
         Intake {
             max_message_bytes: max_message_bytes as u64,
@@ -1897,6 +1976,7 @@ impl Validator<'_> {
             batch_bytes: batch_bytes as u64,
             notice_text_bytes: notice_text_bytes as usize,
             notice_attachment_bytes: notice_attachment_bytes as u64,
+            spam_days: spam_days as u32,
         }
     }
 
@@ -2125,6 +2205,9 @@ fn is_loopback(host: &str) -> bool {
             .map(|ip| ip.is_loopback())
             .unwrap_or(false)
 }
+
+mod privacy;
+pub use privacy::{Privacy, Retention, Survey};
 
 #[cfg(test)]
 mod tests;

@@ -692,7 +692,8 @@ impl Pass<'_> {
     }
 }
 
-/// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`).
+/// Archives idle resolved tickets and reports stuck mail (see `workflow::housekeeping`), runs
+/// the SLA watch, and queues the monthly report and the morning digests when they are due.
 fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     let Pass {
         config,
@@ -711,6 +712,7 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
         sender: &sender,
         key,
         now: clock.now(),
+        quiet: false,
     };
     let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
     let alerts = crate::monitor::watch(&tx, &ctx)?;
@@ -718,7 +720,23 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     if crate::report::mail_monthly(&tx, &ctx)? {
         tracing::info!("monthly report mailed");
     }
+    // The morning digests: due once a working day from `[digest] at`, queued with their
+    // checkpoint in this transaction.
+    let digests = crate::workflow::digest::send_due(&tx, &ctx)?;
+    if digests > 0 {
+        tracing::info!(digests, "morning digests queued");
+    }
+    let retention = crate::privacy::retention(&tx, config, ctx.now)?;
     tx.commit()?;
+    if retention.anonymised + retention.raw_purged > 0 || !retention.files.is_empty() {
+        let files = crate::privacy::delete_files(config, &retention.files)?;
+        tracing::info!(
+            anonymised = retention.anonymised,
+            raw_purged = retention.raw_purged,
+            files,
+            "retention"
+        );
+    }
     if archived + stuck + alerts + refused > 0 {
         tracing::info!(archived, stuck, alerts, refused, "housekeeping and SLA monitor");
     }

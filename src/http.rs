@@ -188,6 +188,7 @@ impl Inner {
             sender: &sender,
             key: &self.key,
             now: self.clock.now(),
+            quiet: false,
         };
         let value = work(&tx, &ctx)?;
         tx.commit()?;

@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod commands;
@@ -53,6 +54,7 @@ pub mod monitor;
 pub mod notify;
 pub mod oauth2;
 pub mod outbox;
+pub mod privacy;
 pub mod report;
 pub mod sla;
 pub mod store;

@@ -163,6 +163,20 @@ spelled_enum! {
         ResolutionWarning => "resolution_warning",
         /// The resolution deadline passed.
         ResolutionBreach => "resolution_breach",
+        /// An operator added or removed someone in copy (`#cc`; `+address` or `-address`).
+        Copy => "cc",
+        /// The ticket was closed as spam: no letter, out of the SLA figures.
+        Spam => "spam",
+        /// Mail from a sender marked as spam was quarantined without reaching a ticket.
+        SpamQuarantined => "spam-quarantined",
+        /// The night's retention deleted raw mail or anonymised tickets (the counts in the detail).
+        Retention => "retention",
+        /// A person's data was erased on request (who asked, and why; never whose).
+        PrivacyErased => "privacy-erased",
+        /// A person's data was exported on request (who asked; never whose).
+        PrivacyExported => "privacy-exported",
+        /// The requester voted their satisfaction with the closed cycle.
+        Voted => "voted",
     }
 }
 
@@ -203,6 +217,8 @@ spelled_enum! {
         Suspension => "suspension",
         /// The monthly accounting report.
         Report => "report",
+        /// An operator's morning digest (under a keyed Message-ID).
+        Digest => "digest",
         /// The supervisors are told the service is in trouble (mailbox, outbox, silence), or no longer.
         ServiceAlarm => "service_alarm",
     }

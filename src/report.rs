@@ -11,11 +11,16 @@
 //! external assets, printable. [`mail_monthly`] mails it with the letter
 //! `templates/<lang>/report.txt`.
 //!
-//! What counts: the tickets opened in the period (by local date), and their SLA cycles
-//! received in the period. A take-in is measured to the instant its confirmation actually
-//! left (or to the call-back record for phone requests without e-mail); a resolution to the
-//! instant the closing mail left. A clock still running whose due time has passed counts as
-//! breached; one still within its budget is "pending" and in neither column.
+//! What counts (the contract's definitions, applied by the pure `sla::accounting`): the
+//! tickets and SLA cycles whose requests belong to the period — a request belongs to the local
+//! day of its effective start, so one made on a closed day counts on the next working day, in
+//! that day's month. A take-in is measured to the instant its confirmation actually left (or
+//! to the call-back record for phone requests without e-mail); the resolution from that same
+//! instant to the instant the closing mail left (or to the closing call recorded for a
+//! requester without e-mail), against the budget of the cycle's level from that instant. A
+//! clock still running whose due time has passed counts as breached; one still within its
+//! budget is "pending" and in neither column. A reopening counts against the technician who
+//! made the closing it undid, wherever it was routed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -28,7 +33,8 @@ use serde_json::{Value, json};
 use crate::config::Language;
 use crate::model::{Channel, EventAction, Level, MailPurpose};
 use crate::notify::templates::Templates;
-use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR};
+use crate::sla::accounting::{self, Recorded, Verdict, accounting_day};
+use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR, SlaBudgets};
 use crate::store;
 pub use crate::store::report::{CycleFacts, TicketFacts};
 
@@ -72,6 +78,19 @@ pub struct CountedEvent {
     /// The operator it concerns (an assignment's assignee, the technician a reopened ticket
     /// went back to).
     pub operator: Option<String>,
+    /// For a reopening: who made the closing it undid.
+    pub closer: Option<String>,
+}
+
+/// A request of the period made on a closed day, and when it is deemed received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deemed {
+    /// The ticket.
+    pub ticket: String,
+    /// When it arrived.
+    pub received: DateTime<Utc>,
+    /// When it counts from (09:00 of the next working day).
+    pub deemed: DateTime<Utc>,
 }
 
 /// The facts of a period.
@@ -97,6 +116,10 @@ fn local_day(calendar: &Calendar, t: DateTime<Utc>) -> NaiveDate {
     t.with_timezone(&calendar.timezone()).date_naive()
 }
 
+/// How many days before the period a request may arrive and still belong to it: a closed
+/// stretch (Christmas with a suspension, the summer break) is far shorter.
+const LONGEST_CLOSED_STRETCH_DAYS: i64 = 60;
+
 /// Reads the period's facts. `names` maps operator addresses to names (from the config).
 pub fn gather(
     conn: &Connection,
@@ -106,14 +129,23 @@ pub fn gather(
     names: BTreeMap<String, String>,
 ) -> anyhow::Result<ReportData> {
     // A day's instants in UTC can fall on the previous or next UTC date: read a day more on
-    // each side, then keep what falls in the period by local date.
+    // each side, then keep what falls in the period by local date. Requests are read from
+    // further back: one made on a closed day belongs to the next working day.
     let from = (period.from - TimeDelta::days(1)).and_time(NaiveTime::MIN).and_utc();
+    let requests_from = from - TimeDelta::days(LONGEST_CLOSED_STRETCH_DAYS);
     let until = (period.to + TimeDelta::days(2)).and_time(NaiveTime::MIN).and_utc();
     let in_period = |t: DateTime<Utc>| period.contains(local_day(calendar, t));
-    let mut tickets = store::report::tickets_created(conn, from, until)?;
-    tickets.retain(|t| in_period(t.created_at));
-    let mut cycles = store::report::cycles_received(conn, from, until)?;
-    cycles.retain(|c| in_period(c.received_at));
+    let belongs = |received: DateTime<Utc>| period.contains(accounting_day(calendar, received));
+    let mut tickets = store::report::tickets_created(conn, requests_from, until)?;
+    tickets.retain(|t| belongs(t.created_at));
+    // Subjects as the knowledge base redacts them: the report names nobody, and reads the
+    // same after the period's tickets are anonymised (issue 17).
+    let requesters = store::privacy::requester_names_created(conn, requests_from, until)?;
+    for t in &mut tickets {
+        t.subject = crate::desk::privacy::report_text(&t.subject, requesters.get(&t.id).map(String::as_str));
+    }
+    let mut cycles = store::report::cycles_received(conn, requests_from, until)?;
+    cycles.retain(|c| belongs(c.received_at));
     let events = store::report::counted_events(conn, from, until)?
         .into_iter()
         .filter(|e| in_period(e.at))
@@ -121,6 +153,7 @@ pub fn gather(
             actor: e.actor,
             action: e.action,
             operator: e.operator,
+            closer: e.closer,
         })
         .collect();
     let mut time_logged = BTreeMap::new();
@@ -243,12 +276,18 @@ pub struct Report {
     pub out_of_scope_rate: Option<f64>,
     /// Suspension working days used in the year of the period's end.
     pub suspension_days_used: u32,
-    /// Requests per local day of the period.
+    /// Requests per local day of the period (the day each belongs to).
     pub per_day: BTreeMap<NaiveDate, u32>,
+    /// The period's requests made on a closed day, counted from the next working day.
+    pub deemed: Vec<Deemed>,
     /// Most frequent subject words: (word, count).
     pub topics: Vec<(String, u32)>,
     /// Breaches, oldest first.
     pub breaches: Vec<Breach>,
+    /// Incidents: masters with tickets of the period linked to them (`#collega`).
+    pub incidents: u32,
+    /// The tickets of those incidents: each master and the period's tickets linked to it.
+    pub incident_tickets: u32,
 }
 
 /// Words too common to say anything about a problem.
@@ -324,8 +363,38 @@ const STOP_WORDS: &[&str] = &[
     "cportal",
 ];
 
-/// Computes every figure from the facts (pure).
-pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
+/// Counts one clock's verdict in its group, and a breach in the list.
+fn count(
+    compliance: &mut Compliance,
+    breaches: &mut Vec<Breach>,
+    cycle: &CycleFacts,
+    clock: &'static str,
+    verdict: Verdict,
+) {
+    match verdict {
+        Verdict::Met { minutes } => {
+            compliance.met += 1;
+            compliance.minutes.push(minutes);
+        }
+        Verdict::Breached { due, actual, minutes } => {
+            compliance.breached += 1;
+            compliance.minutes.extend(minutes);
+            breaches.push(Breach {
+                ticket: cycle.ticket.clone(),
+                channel: cycle.channel,
+                level: cycle.level,
+                clock,
+                due,
+                actual,
+            });
+        }
+        Verdict::Pending => compliance.pending += 1,
+    }
+}
+
+/// Computes every figure from the facts (pure), by the contract's definitions
+/// (`sla::accounting`) and the configured `budgets`.
+pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> Report {
     let mut report = Report {
         period: data.period,
         total: data.tickets.len() as u32,
@@ -342,8 +411,11 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
         out_of_scope_rate: None,
         suspension_days_used: 0,
         per_day: BTreeMap::new(),
+        deemed: Vec::new(),
         topics: Vec::new(),
         breaches: Vec::new(),
+        incidents: 0,
+        incident_tickets: 0,
     };
     let mut day = data.period.from;
     while day <= data.period.to {
@@ -363,7 +435,16 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
             .by_category
             .entry(t.category.clone().unwrap_or_else(|| "-".into()))
             .or_default() += 1;
-        *report.per_day.entry(local_day(calendar, t.created_at)).or_default() += 1;
+        let deemed = calendar.effective_start(t.created_at);
+        let day = accounting_day(calendar, t.created_at);
+        *report.per_day.entry(day).or_default() += 1;
+        if day != local_day(calendar, t.created_at) {
+            report.deemed.push(Deemed {
+                ticket: t.id.clone(),
+                received: t.created_at,
+                deemed,
+            });
+        }
         let mut seen = std::collections::BTreeSet::new();
         for word in t
             .subject
@@ -386,72 +467,34 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
 
     for c in &data.cycles {
         let group = format!("{}/{}", c.channel.as_str(), c.level.number());
-        let tp = report.take_in.entry(group.clone()).or_default();
-        match c.take_in_done {
-            Some(done) => {
-                tp.minutes
-                    .push(calendar.elapsed_business_minutes(c.effective_start, done));
-                if done <= c.take_in_due {
-                    tp.met += 1;
-                } else {
-                    tp.breached += 1;
-                    report.breaches.push(Breach {
-                        ticket: c.ticket.clone(),
-                        channel: c.channel,
-                        level: c.level,
-                        clock: "TP",
-                        due: c.take_in_due,
-                        actual: Some(done),
-                    });
-                }
-            }
-            None if data.now > c.take_in_due => {
-                tp.breached += 1;
-                report.breaches.push(Breach {
-                    ticket: c.ticket.clone(),
-                    channel: c.channel,
-                    level: c.level,
-                    clock: "TP",
-                    due: c.take_in_due,
-                    actual: None,
-                });
-            }
-            None => tp.pending += 1,
-        }
-        if let (Some(start), Some(due)) = (c.take_in_at, c.resolution_due) {
-            let tr = report.resolution.entry(group).or_default();
-            match c.resolution_done {
-                Some(done) => {
-                    tr.minutes.push(calendar.elapsed_business_minutes(start, done));
-                    if done <= due {
-                        tr.met += 1;
-                    } else {
-                        tr.breached += 1;
-                        report.breaches.push(Breach {
-                            ticket: c.ticket.clone(),
-                            channel: c.channel,
-                            level: c.level,
-                            clock: "TR",
-                            due,
-                            actual: Some(done),
-                        });
-                    }
-                }
-                None if data.now > due => {
-                    tr.breached += 1;
-                    report.breaches.push(Breach {
-                        ticket: c.ticket.clone(),
-                        channel: c.channel,
-                        level: c.level,
-                        clock: "TR",
-                        due,
-                        actual: None,
-                    });
-                }
-                None => tr.pending += 1,
-            }
+        let recorded = Recorded {
+            level: c.level,
+            effective_start: c.effective_start,
+            take_in_due: c.take_in_due,
+            take_in_done: c.take_in_done,
+            resolution_done: c.resolution_done,
+        };
+        let tp = accounting::take_in(calendar, &recorded, data.now);
+        count(
+            report.take_in.entry(group.clone()).or_default(),
+            &mut report.breaches,
+            c,
+            "TP",
+            tp,
+        );
+        if let Some(tr) = accounting::resolution(calendar, budgets, &recorded, data.now) {
+            count(
+                report.resolution.entry(group).or_default(),
+                &mut report.breaches,
+                c,
+                "TR",
+                tr,
+            );
         }
     }
+    report
+        .deemed
+        .sort_by(|a, b| a.deemed.cmp(&b.deemed).then_with(|| a.ticket.cmp(&b.ticket)));
     for compliance in report.take_in.values_mut().chain(report.resolution.values_mut()) {
         compliance.minutes.sort_unstable();
     }
@@ -477,8 +520,10 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
             EventAction::Escalated => technician(&mut report.technicians, &event.actor).escalated += 1,
             EventAction::Reopened => {
                 reopenings += 1;
-                // Counted against the technician it went straight back to, when it did.
-                if let Some(closer) = &event.operator {
+                // Counted against the technician whose closing it undid, whether it went back
+                // to them, to a deputy or to the queue: the routing says who handles it next,
+                // not whose resolution did not hold.
+                if let Some(closer) = &event.closer {
                     technician(&mut report.technicians, closer).reopened += 1;
                 }
             }
@@ -490,6 +535,9 @@ pub fn compute(data: &ReportData, calendar: &Calendar) -> Report {
     }
     let rate = |n: u32, d: u32| (d > 0).then(|| f64::from(n) * 100.0 / f64::from(d));
     report.reopen_rate = rate(reopenings, closings);
+    let masters: std::collections::BTreeSet<&str> = data.tickets.iter().filter_map(|t| t.master.as_deref()).collect();
+    report.incidents = masters.len() as u32;
+    report.incident_tickets = (data.tickets.iter().filter(|t| t.master.is_some()).count() + masters.len()) as u32;
     report.out_of_scope_rate = rate(out_of_scope, closings);
     let year = data.period.to.year();
     let rules_only = Calendar::new(calendar.rules().clone(), Vec::new());
@@ -550,10 +598,14 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
             "reopened": t.reopened, "minutes_logged": t.minutes,
         }))).collect::<serde_json::Map<_, _>>(),
         "reopen_rate_percent": pct(report.reopen_rate),
+        "incidents": { "count": report.incidents, "tickets": report.incident_tickets },
         "out_of_scope_rate_percent": pct(report.out_of_scope_rate),
         "suspension_days_used": report.suspension_days_used,
         "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
         "topics": report.topics.iter().map(|(w, n)| json!({"term": w, "count": n})).collect::<Vec<_>>(),
+        "deemed_received": report.deemed.iter().map(|d| json!({
+            "ticket": d.ticket, "received": local(d.received), "deemed": local(d.deemed),
+        })).collect::<Vec<_>>(),
     });
     // Moved in rather than written inside `json!`, which would copy every breach once more.
     out["breaches"] = report
@@ -599,6 +651,10 @@ fn decimal(v: Option<f64>) -> String {
     // An Italian spreadsheet reads a decimal comma.
     v.map(|p| format!("{p:.1}").replace('.', ",")).unwrap_or_default()
 }
+
+/// The contract's rule for requests on closed days, as the CSV's legend states it (the HTML
+/// page words it in `templates/<lang>/words/report.html`).
+const DEEMED_NOTE_IT: &str = "le richieste effettuate nei giorni non lavorativi o festivi si intendono effettuate alle ore 9 del giorno lavorativo successivo e sono contate in quel giorno e nel suo mese";
 
 /// The report as CSV: `;`-separated, UTF-8 with BOM, one section after another.
 pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
@@ -664,6 +720,11 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
     let _ = writeln!(out, "tasso fuori ambito %;{}", decimal(report.out_of_scope_rate));
     let _ = writeln!(
         out,
+        "incidenti (richieste collegate);{} ({})",
+        report.incidents, report.incident_tickets
+    );
+    let _ = writeln!(
+        out,
         "giorni di sospensione usati;{} di {MAX_WORKING_DAYS_PER_YEAR}",
         report.suspension_days_used
     );
@@ -678,12 +739,17 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
     );
     let _ = writeln!(
         out,
-        "TR;tempo di risoluzione: dalla presa in carico alla comunicazione di chiusura"
+        "TR;tempo di risoluzione: dall'invio della conferma di presa in carico alla comunicazione di chiusura (per chi non ha e-mail: la telefonata di chiusura registrata)"
     );
+    let _ = writeln!(out, "giorni non lavorativi;{DEEMED_NOTE_IT}");
     let _ = writeln!(
         out,
         "canale/livello;per TP il canale di arrivo (email, portal, phone), per TR il livello (1 primo, 2 secondo)"
     );
+    let _ = writeln!(out, "\nricevuta in giorno non lavorativo;ricevuta;contata dal");
+    for d in &report.deemed {
+        let _ = writeln!(out, "{};{};{}", d.ticket, local(d.received), local(d.deemed));
+    }
     let _ = writeln!(out, "\nviolazione;canale;livello;tempo;scadenza;effettivo");
     for b in &report.breaches {
         let _ = writeln!(
@@ -846,9 +912,16 @@ pub fn render_html(
         technicians,
         reopen_rate => percent(report.reopen_rate),
         out_of_scope_rate => percent(report.out_of_scope_rate),
+        incidents => report.incidents,
+        incident_tickets => report.incident_tickets,
         suspension_used => report.suspension_days_used,
         suspension_allowed => MAX_WORKING_DAYS_PER_YEAR,
         topics => report.topics.iter().map(|(t, n)| vec![t.clone(), n.to_string()]).collect::<Vec<_>>(),
+        deemed => report
+            .deemed
+            .iter()
+            .map(|d| vec![d.ticket.clone(), local_minute(calendar, d.received), local_minute(calendar, d.deemed)])
+            .collect::<Vec<_>>(),
         breaches,
     };
     templates.page(language, "report", context)
@@ -885,7 +958,7 @@ pub fn mail_monthly(conn: &Connection, ctx: &crate::workflow::Context<'_>) -> an
         return Ok(false);
     }
     let data = gather(conn, ctx.calendar, period, ctx.now, operator_names(config))?;
-    let report = compute(&data, ctx.calendar);
+    let report = compute(&data, ctx.calendar, &config.sla);
     let language = config.helpdesk.language;
     let html = render_html(&report, ctx.calendar, ctx.templates, language, &config.helpdesk.name)?;
     let letter = ctx.templates.render(
@@ -973,6 +1046,7 @@ mod tests {
                 resolver: Some("op@example.org".into()),
                 reopened: 0,
                 created_at: at("2026-03-02T14:00:00Z"),
+                master: None,
             }],
             cycles: vec![CycleFacts {
                 ticket: ticket.into(),
@@ -982,14 +1056,13 @@ mod tests {
                 effective_start: at("2026-03-02T14:00:00Z"),
                 take_in_due: at("2026-03-02T14:45:00Z"),
                 take_in_done: Some(at("2026-03-02T15:30:00Z")),
-                take_in_at: Some(at("2026-03-02T15:30:00Z")),
-                resolution_due: None,
                 resolution_done: None,
             }],
             events: vec![CountedEvent {
                 actor: "op@example.org".into(),
                 action: EventAction::Resolved,
                 operator: None,
+                closer: None,
             }],
             time_logged: BTreeMap::new(),
             names: BTreeMap::from([("op@example.org".to_string(), operator.to_string())]),
@@ -998,26 +1071,61 @@ mod tests {
 
     /// Issue 21, item 9: the report listed a technician called "giulia.bianchi@… è assente",
     /// read back from the free text of a reopening routed to the queue. Technicians come from
-    /// the events' `operator` column only.
+    /// the events' address columns only. And (issue 20) a reopening counts against the
+    /// technician whose closing it undid wherever it was routed — back to them, to the queue
+    /// because they were away, to a deputy —: the contract sends it back to "il tecnico che
+    /// l'ha gestita e chiusa", and the figure says whose resolution did not hold.
+    /// Issue 15, item 7: an incident is a master with the period's tickets linked to it.
     #[test]
-    fn a_reopening_to_the_queue_names_no_technician() {
+    fn incidents_count_their_masters_and_tickets() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let mut data = march("Protocollo", "Protocollo", "Operatore", "TCK-2026-00010");
+        let base = data.tickets[0].clone();
+        let linked = |id: &str, master: &str| TicketFacts {
+            id: id.into(),
+            master: Some(master.into()),
+            ..base.clone()
+        };
+        data.tickets.push(linked("TCK-2026-00011", "TCK-2026-00010"));
+        data.tickets.push(linked("TCK-2026-00012", "TCK-2026-00010"));
+        data.tickets.push(linked("TCK-2026-00021", "TCK-2026-00020"));
+        let report = compute(&data, &calendar, &SlaBudgets::default());
+        assert_eq!(
+            (report.incidents, report.incident_tickets),
+            (2, 5),
+            "two masters, three linked"
+        );
+        assert!(render_csv(&report, &calendar).contains("incidenti (richieste collegate);2 (5)"));
+        assert_eq!(
+            render_json(&report, &calendar)["incidents"],
+            serde_json::json!({"count": 2, "tickets": 5})
+        );
+    }
+
+    #[test]
+    fn a_reopening_counts_against_its_closer_wherever_it_was_routed() {
         let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
         let mut data = march("Firma", "Firma digitale", "Operatore", "TCK-2026-00001");
-        data.events.push(CountedEvent {
+        let reopened = |operator: Option<&str>, closer: Option<&str>| CountedEvent {
             actor: "anna@example.org".into(),
             action: EventAction::Reopened,
-            operator: None,
-        });
-        data.events.push(CountedEvent {
-            actor: "anna@example.org".into(),
-            action: EventAction::Reopened,
-            operator: Some("op@example.org".into()),
-        });
-        let report = compute(&data, &calendar);
+            operator: operator.map(String::from),
+            closer: closer.map(String::from),
+        };
+        // To the queue (the closer away), back to the closer, to the closer's deputy, and one
+        // whose closing is not on record.
+        data.events.push(reopened(None, Some("op@example.org")));
+        data.events
+            .push(reopened(Some("op@example.org"), Some("op@example.org")));
+        data.events
+            .push(reopened(Some("deputy@example.org"), Some("op@example.org")));
+        data.events.push(reopened(None, None));
+        let report = compute(&data, &calendar, &SlaBudgets::default());
         let names: Vec<&String> = report.technicians.keys().collect();
         assert_eq!(names, ["op@example.org"], "no technician made of an event's text");
-        assert_eq!(report.technicians["op@example.org"].reopened, 1);
+        assert_eq!(report.technicians["op@example.org"].reopened, 3);
         assert_eq!(report.technicians["op@example.org"].resolved, 1);
+        assert_eq!(report.reopen_rate, Some(400.0), "4 reopenings of 1 closing");
     }
 
     #[test]
@@ -1025,7 +1133,7 @@ mod tests {
         let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
         let hostile = "<script>alert(1)</script>";
         let data = march(hostile, &format!("{hostile}&co"), "<b>Op</b>", "<i>TCK</i>");
-        let report = compute(&data, &calendar);
+        let report = compute(&data, &calendar, &SlaBudgets::default());
         let templates = Templates::load(None).expect("templates");
         let html = render_html(
             &report,
@@ -1056,7 +1164,11 @@ mod tests {
             ..Default::default()
         };
         let calendar = Calendar::new(rules, Vec::new());
-        let report = compute(&march("Firma", "Firma digitale", "Giulia", "TCK-2026-00001"), &calendar);
+        let report = compute(
+            &march("Firma", "Firma digitale", "Giulia", "TCK-2026-00001"),
+            &calendar,
+            &SlaBudgets::default(),
+        );
         let templates = Templates::load(None).expect("templates");
         let html = render_html(&report, &calendar, &templates, Language::En, "Help desk").expect("html");
         assert!(

@@ -32,6 +32,8 @@ use crate::sla::Calendar;
 use crate::store::tickets::{self, NewTicket, TicketRow, insert_event};
 use crate::store::{cycles, messages, operators};
 
+pub mod digest;
+
 /// Everything a workflow step needs besides the connection.
 pub struct Context<'a> {
     /// The configuration.
@@ -46,6 +48,9 @@ pub struct Context<'a> {
     pub key: &'a MacKey,
     /// The instant of this change.
     pub now: DateTime<Utc>,
+    /// History being imported (`sportello import`): the decisions are recorded, but nobody is
+    /// written to.
+    pub quiet: bool,
 }
 
 impl Context<'_> {
@@ -108,10 +113,27 @@ impl Context<'_> {
 // The apply seam
 // ---------------------------------------------------------------------------------------------
 
+/// True for the effects that send mail to someone: an import of history leaves them out.
+fn writes_to_someone(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::Letter { .. }
+            | Effect::Acknowledge { .. }
+            | Effect::NotifyOperators { .. }
+            | Effect::AlertSupervisors(_)
+            | Effect::OperatorRefused { .. }
+            | Effect::TellOperator { .. }
+            | Effect::AskColleague { .. }
+    )
+}
+
 /// Turns the desk's effects into rows and outbox mail, in order, inside the caller's
 /// transaction: the one place where a decision of `desk` is written.
 pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effects: &[Effect]) -> anyhow::Result<()> {
     for effect in effects {
+        if ctx.quiet && writes_to_someone(effect) {
+            continue;
+        }
         // Most effects change one ticket; alarms, reports of stuck mail and events may concern none.
         let on_ticket = || about.with_context(|| format!("{effect:?} concerns a ticket, and none was given"));
         match effect {
@@ -191,6 +213,10 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::TakeInByPhone { resolution_due } => {
                 let cycle = latest_cycle(conn, on_ticket()?)?;
                 cycles::take_in_by_phone(conn, cycle.id, ctx.now, *resolution_due)?;
+            }
+            Effect::ResolvedByPhone => {
+                let cycle = latest_cycle(conn, on_ticket()?)?;
+                cycles::resolve_by_phone(conn, cycle.id, ctx.now)?;
             }
             Effect::LogTime { by, minutes } => operators::log_time(conn, on_ticket()?, by, *minutes, ctx.now)?,
             Effect::RecordKbResolution { text } => {
@@ -280,6 +306,18 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                     message: None,
                 },
             )?,
+            Effect::SetCopy { address, copied } => {
+                let ticket = on_ticket()?;
+                if *copied {
+                    crate::store::delivery::add_copied(conn, ticket, address, true)?;
+                } else {
+                    crate::store::delivery::remove_copied(conn, ticket, address)?;
+                }
+            }
+            Effect::CloseAsSpam { by } => crate::store::spam::close_ticket(conn, on_ticket()?, by, ctx.now)?,
+            Effect::QuarantineSender { address, until, by } => {
+                crate::store::spam::mark_sender(conn, address, *until, about, by, ctx.now)?
+            }
         }
     }
     Ok(())
@@ -288,6 +326,15 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
 /// The ticket's current SLA cycle (every ticket has one from the moment it opens).
 fn latest_cycle(conn: &Connection, ticket: TicketId) -> anyhow::Result<cycles::LatestCycle> {
     cycles::latest(conn, ticket)?.with_context(|| format!("ticket {ticket} has no SLA cycle"))
+}
+
+/// What intake noticed about a request that came by mail (nothing, for the other channels).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MailSigns<'a> {
+    /// Tickets it may duplicate (the sender's open ones, or others' it quotes).
+    pub possible_duplicates: &'a [TicketId],
+    /// The trusted `Authentication-Results` saying `dmarc=fail`, when it does.
+    pub dmarc_failure: Option<&'a str>,
 }
 
 /// A new request's ticket was just opened (its message and attachments stored): the desk's
@@ -299,7 +346,7 @@ pub fn open_request(
     received_at: DateTime<Utc>,
     text: &str,
     dropped: &[String],
-    possible_duplicates: &[TicketId],
+    signs: &MailSigns<'_>,
 ) -> anyhow::Result<()> {
     let acks_last_hour = match &ticket.requester_email {
         Some(address) => outbox::acks_since(conn, address, ctx.now - chrono::TimeDelta::hours(1))?,
@@ -312,7 +359,8 @@ pub fn open_request(
         requester_email: ticket.requester_email.as_deref(),
         dropped,
         acks_last_hour,
-        possible_duplicates,
+        possible_duplicates: signs.possible_duplicates,
+        dmarc_failure: signs.dmarc_failure,
     };
     let (roster, _) = roster_today(conn, ctx)?;
     let setting = desk::request::Setting {
@@ -375,15 +423,22 @@ fn letter(
     vars.insert("ticket", Value::from(ticket.id.to_string()));
     vars.insert("subject", Value::from(ticket.subject.clone()));
     vars.insert("helpdesk", Value::from(ctx.sender.name.clone()));
+    vars.insert(
+        "name",
+        Value::from(crate::notify::letter::addressee(ticket.requester_name.as_deref())),
+    );
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
+    let copies = copies_of(conn, ctx, ticket, purpose, &address)?;
     let mail = OutgoingMail {
         purpose,
         ticket: Some(ticket.id),
-        to: vec![Recipient {
+        to: std::iter::once(Recipient {
             name: ticket.requester_name.clone(),
             address,
-        }],
+        })
+        .chain(copies.into_iter().map(|address| Recipient { name: None, address }))
+        .collect(),
         subject: rendered.subject,
         body: rendered.body,
         in_reply_to,
@@ -395,6 +450,30 @@ fn letter(
         attachments,
     };
     Ok(Some(outbox::enqueue(conn, ctx.sender, &mail, ctx.now)?))
+}
+
+/// Who a letter of `purpose` to `requester` is copied to (`[operators] copy_requester_cc`):
+/// the ticket's copies as `desk::cmd::cc` chooses them, for the answers and closing letters.
+fn copies_of(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: &TicketRow,
+    purpose: MailPurpose,
+    requester: &str,
+) -> anyhow::Result<Vec<String>> {
+    if !desk::cmd::cc::is_copied(purpose) || !ctx.config.operators_settings.copy_requester_cc {
+        return Ok(Vec::new());
+    }
+    let stored = crate::store::delivery::copies(conn, ticket.id, ctx.now)?;
+    let copies: Vec<desk::cmd::cc::Copy<'_>> = stored
+        .iter()
+        .map(|c| desk::cmd::cc::Copy {
+            address: &c.address,
+            undeliverable: c.undeliverable,
+        })
+        .collect();
+    let chosen = desk::cmd::cc::recipients(&copies, requester, &ctx.config.operators, &ctx.config.helpdesk.address);
+    Ok(chosen.into_iter().map(str::to_string).collect())
 }
 
 /// How long the download link of a file too large to attach to a notice works.
@@ -470,10 +549,16 @@ fn send_letter(
             ]),
             Vec::new(),
         ),
-        Letter::Escalated { resolution_due } => (
+        Letter::Escalated {
+            resolution_due,
+            technician,
+        } => (
             MailPurpose::Escalated,
             "escalated",
-            BTreeMap::from([("resolution_due", Value::from(ctx.local(*resolution_due)))]),
+            BTreeMap::from([
+                ("resolution_due", Value::from(ctx.local(*resolution_due))),
+                ("technician", Value::from(technician.clone().unwrap_or_default())),
+            ]),
             Vec::new(),
         ),
         Letter::Closing {
@@ -852,6 +937,12 @@ pub fn on_operator_mail(
     mail: &InboundMail,
     thread: Option<TicketId>,
 ) -> anyhow::Result<Option<TicketId>> {
+    // A reply to a morning digest names its tickets on its tag lines (`#prendo TCK-…`).
+    if thread.is_none()
+        && let Some(touched) = digest::on_reply(conn, ctx, operator, mail)?
+    {
+        return Ok(touched);
+    }
     let parsed = parse_commands(&mail.fresh_text);
     let (report, touched) = if !parsed.errors.is_empty() {
         (
@@ -997,6 +1088,7 @@ fn is_fresh_only(commands: &[Command]) -> bool {
                     | Command::Away(_)
                     | Command::Email(_)
                     | Command::CannedList
+                    | Command::Privacy { .. }
             )
         })
         && commands.iter().any(|c| !matches!(c, Command::Email(_)))
@@ -1064,6 +1156,10 @@ fn ticket_commands(
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
     let request = messages::request_text(conn, ticket)?.unwrap_or_default();
+    let copies: Vec<String> = crate::store::delivery::copies(conn, ticket, ctx.now)?
+        .into_iter()
+        .map(|c| c.address)
+        .collect();
     let facts = desk::cmd::TicketFacts {
         id: row.id,
         status: row.status,
@@ -1077,6 +1173,7 @@ fn ticket_commands(
         time_logged: operators::time_logged(conn, ticket)?,
         followers: tickets::open_followers(conn, ticket)?.len(),
         master: tickets::master_of(conn, ticket)?,
+        copies: &copies,
     };
     let (roster, absences) = roster_today(conn, ctx)?;
     let answers = stored_answers(conn, ctx, &row, commands)?;
@@ -1095,12 +1192,14 @@ fn ticket_commands(
             answer_names: &answer_names,
             masters: &masters,
         },
+        helpdesk: &ctx.config.helpdesk.address,
     };
     let local_time = |t: DateTime<Utc>| ctx.local(t);
     let setting = desk::cmd::Setting {
         calendar: ctx.calendar,
         sla: &ctx.config.sla,
         local_time: &local_time,
+        spam_days: ctx.config.intake.spam_days,
     };
     let decision = desk::cmd::decide(&facts, &mail, &setting);
     apply(conn, ctx, Some(ticket), &decision.effects)?;
@@ -1290,6 +1389,9 @@ fn fresh_commands(
                     problem,
                 }),
             },
+            Command::Privacy { erase, address, reason } => {
+                privacy_by_mail(conn, ctx, operator, mail, *erase, address, reason)?;
+            }
             // Parts of the phone request, above.
             Command::New(_) | Command::Email(_) => {}
             Command::Phone(_) if opens_phone_request => {}
@@ -1323,6 +1425,8 @@ fn tag_example(tag: &str) -> &'static str {
         "assente" => "#assente dal 2026-08-17 al 2026-08-31 sostituto Marco Rossi / #assente 2026-08-31",
         "presente" => "#presente (rientro prima della fine dell'assenza)",
         "kb" => "#kb Titolo (con #risolto) / #kb parole da cercare (in un nuovo messaggio)",
+        "cc" => "#cc anna.verdi@example.it / #cc -anna.verdi@example.it",
+        "spam" => "#spam (chiude senza scrivere al mittente)",
         _ => "",
     }
 }
@@ -1390,7 +1494,7 @@ pub fn open_phone_ticket(
     )?;
     let row = reload(conn, ticket)?;
     let text = format!("Tel. {}\n{}", phone.number, phone.summary);
-    open_request(conn, ctx, &row, ctx.now, &text, &[], &[])?;
+    open_request(conn, ctx, &row, ctx.now, &text, &[], &MailSigns::default())?;
     Ok(ticket)
 }
 
@@ -1482,7 +1586,15 @@ pub fn open_portal_ticket(conn: &Connection, ctx: &Context<'_>, request: &Portal
         },
     )?;
     let dropped = store_attachments(conn, ctx.config, message_row, &request.attachments, true)?;
-    open_request(conn, ctx, &reload(conn, ticket)?, ctx.now, &text, &dropped, &[])?;
+    open_request(
+        conn,
+        ctx,
+        &reload(conn, ticket)?,
+        ctx.now,
+        &text,
+        &dropped,
+        &MailSigns::default(),
+    )?;
     reload(conn, ticket)
 }
 
@@ -1688,7 +1800,8 @@ pub fn announce_suspension(conn: &Connection, ctx: &Context<'_>, suspension_id: 
         let rendered = ctx.templates.render(
             ctx.language(),
             "suspension_notice",
-            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone() },
+            context! { note => note.clone(), tickets => tickets.clone(), helpdesk => ctx.sender.name.clone(),
+            name => crate::notify::letter::addressee(name.as_deref()) },
         )?;
         let to = vec![Recipient {
             name: name.clone(),
@@ -1867,4 +1980,119 @@ pub fn report_refused_mail(conn: &Connection, ctx: &Context<'_>) -> anyhow::Resu
         crate::store::outbox::failure_reported(conn, mail.id, ctx.now)?;
     }
     Ok(refused.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Citizens' data by mail (issue 17)
+// ---------------------------------------------------------------------------------------------
+
+/// `#privacy esporta|cancella ADDRESS`: a supervisor's request for one person's data (the
+/// export comes back as attachments of the answer) or its erasure (refused while a ticket of
+/// theirs is open: the command line's `--force` is the deliberate way past that). Anyone else
+/// is refused. The answer names what was done; the audit trail records who asked, never whose.
+fn privacy_by_mail(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    erase: bool,
+    address: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let english = ctx.language() == Language::En;
+    let say = |it: &str, en: &str| if english { en.to_string() } else { it.to_string() };
+    let (vars, attachments) = if !operator.supervisor {
+        (
+            context! { kind => "refused", reason => say("#privacy è riservato ai supervisori.", "#privacy is for supervisors only.") },
+            Vec::new(),
+        )
+    } else if erase {
+        let why = if reason.trim().is_empty() {
+            "richiesta per posta"
+        } else {
+            reason
+        };
+        match crate::privacy::erase(conn, ctx.config, address, why, &operator.email, false, ctx.now)? {
+            Ok(erased) => {
+                // The files go once the transaction commits; until then a row still names them.
+                // Mail intake commits right after, and the night's retention finds none left.
+                crate::privacy::defer_file_deletion(conn, &erased.files)?;
+                let line = if english {
+                    format!(
+                        "{address}: {} tickets anonymised, {} other tickets left.",
+                        erased.anonymised, erased.left
+                    )
+                } else {
+                    format!(
+                        "{address}: {} richieste rese anonime, {} altre richieste ripulite.",
+                        erased.anonymised, erased.left
+                    )
+                };
+                (context! { kind => "privacy", applied => vec![line] }, Vec::new())
+            }
+            Err(crate::desk::privacy::EraseRefusal::Unknown) => (
+                context! { kind => "refused", reason => say(&format!("nessun dato riguarda {address}."), &format!("nothing stored concerns {address}.")) },
+                Vec::new(),
+            ),
+            Err(crate::desk::privacy::EraseRefusal::Open(open)) => {
+                let list = open.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+                (
+                    context! { kind => "refused", reason => say(
+                        &format!("{address} ha richieste ancora aperte ({list}): chiudile prima, oppure usa sportello privacy erase --force."),
+                        &format!("{address} still has open tickets ({list}): close them first, or use sportello privacy erase --force."),
+                    ) },
+                    Vec::new(),
+                )
+            }
+        }
+    } else {
+        let (files, count) = crate::privacy::export(conn, ctx.config, address, ctx.now)?;
+        crate::privacy::record_export(conn, &operator.email, ctx.now)?;
+        let line = if english {
+            format!("{address}: export of {count} tickets attached ({} files).", files.len())
+        } else {
+            format!(
+                "{address}: esportazione di {count} richieste in allegato ({} file).",
+                files.len()
+            )
+        };
+        let attachments = files
+            .into_iter()
+            .map(|(name, bytes)| {
+                let kind = if name.ends_with(".json") {
+                    "application/json"
+                } else if name.ends_with(".txt") {
+                    "text/plain; charset=utf-8"
+                } else if name.ends_with(".eml") {
+                    "message/rfc822"
+                } else {
+                    "application/octet-stream"
+                };
+                (name.replace('/', "_"), kind.to_string(), bytes)
+            })
+            .collect();
+        (context! { kind => "privacy", applied => vec![line] }, attachments)
+    };
+    let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
+    ticket => "", errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
+    tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
+    let rendered = ctx
+        .templates
+        .render(ctx.language(), "operator_reply", context! { ..vars, ..base })?;
+    let reply = OutgoingMail {
+        purpose: MailPurpose::OperatorReply,
+        ticket: None,
+        to: vec![Recipient {
+            name: Some(operator.name.clone()),
+            address: operator.email.clone(),
+        }],
+        subject: rendered.subject,
+        body: rendered.body,
+        in_reply_to: mail.message_id.clone(),
+        references: mail.references.iter().cloned().chain(mail.message_id.clone()).collect(),
+        automatic: true,
+        attachments,
+    };
+    outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
+    Ok(())
 }

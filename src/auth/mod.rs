@@ -1,5 +1,5 @@
 //! Who may command the help desk: message authentication and the keyed Message-IDs of
-//! operator notifications.
+//! operator notifications and digests.
 //!
 //! Pure, apart from [`load_or_create_key`] which reads or writes the key file once at start.
 //!
@@ -14,7 +14,9 @@
 //! 2. **A keyed reference.** The reply must name, in In-Reply-To or References, a notification
 //!    that was sent to that same operator about that ticket. Those Message-IDs carry an HMAC
 //!    of (ticket, nonce, operator) under a secret kept in `data_dir/secret.key`, so nobody
-//!    can forge one without having received it.
+//!    can forge one without having received it. A reply to an operator's morning digest
+//!    quotes the digest's id instead, an HMAC of (nonce, operator) in a domain of its own; the
+//!    tickets it may name are the ones that digest listed (`store::digest`).
 
 pub mod results;
 
@@ -61,6 +63,35 @@ impl MacKey {
         rand::fill(&mut nonce);
         let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
         format!("{ticket}.notify.{nonce}.{}", self.tag(ticket, &nonce, operator))
+    }
+
+    /// The local part of `operator`'s digest Message-ID: `digest.<nonce>.<mac>`, the HMAC over
+    /// (nonce, operator) under a domain of its own, so no notification tag can pass for it.
+    pub fn digest_local_part(&self, operator: &str) -> String {
+        let mut nonce = [0u8; 6];
+        rand::fill(&mut nonce);
+        let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        format!("digest.{nonce}.{}", self.digest_tag(&nonce, operator))
+    }
+
+    /// True when `message_id` is a digest we minted for `operator` (constant time).
+    pub fn verifies_digest(&self, message_id: &str, operator: &str) -> bool {
+        let local = message_id.split('@').next().unwrap_or_default();
+        let mut parts = local.split('.');
+        let (Some("digest"), Some(nonce), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        constant_time_eq(self.digest_tag(nonce, operator).as_bytes(), tag.as_bytes())
+    }
+
+    fn digest_tag(&self, nonce: &str, operator: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(format!("digest\n{nonce}\n{}", operator.to_ascii_lowercase()).as_bytes());
+        mac.finalize().into_bytes()[..12]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     /// A keyed signature of `data` for `purpose` (form tokens of the HTTP interface).
@@ -256,6 +287,40 @@ pub fn assess(from: Option<&str>, headers: &[(String, String)], security: &Secur
         all("authentication-results"),
         &security.trusted_authserv_id,
     )
+}
+
+/// The trusted `Authentication-Results` header (`Name: value`) when it says `dmarc=fail`: the
+/// From of a new request is then most likely forged, and acknowledging it would send mail to
+/// someone who never wrote (backscatter). Trusted as for operators' mail: the topmost header
+/// of our MX (`trusted_authserv_id`), or for Microsoft 365 Exchange Online's own topmost one
+/// on mail from outside the tenant. No trusted header, or one that cannot be read, is no
+/// verdict at all: `None`, and the request is acknowledged as usual.
+pub fn dmarc_failure(headers: &[(String, String)], security: &Security) -> Option<String> {
+    if !security.checks_authentication() {
+        return None;
+    }
+    let failed = |results: &[MethodResult]| results.iter().any(|r| r.method == "dmarc" && r.result == "fail");
+    let all = |name: &'static str| values(headers, name);
+    if security.provider == Provider::Microsoft365 {
+        let from_outside = all("x-ms-exchange-organization-authas")
+            .next()
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("internal"));
+        if from_outside
+            && let Some(header) = all("authentication-results").next()
+            && results::parse_without_authserv_id(header).is_ok_and(|parsed| failed(&parsed.results))
+        {
+            return Some(format!("Authentication-Results: {header}"));
+        }
+        if security.trusted_authserv_id.is_empty() {
+            return None;
+        }
+    }
+    let trusted = security.trusted_authserv_id.to_ascii_lowercase();
+    let header = all("authentication-results").find(|h| {
+        results::parse(h).is_ok_and(|p| p.authserv_id == trusted) || leading_word(h).eq_ignore_ascii_case(&trusted)
+    })?;
+    let parsed = results::parse(header).ok()?;
+    failed(&parsed.results).then(|| format!("Authentication-Results: {header}"))
 }
 
 /// The topmost `Authentication-Results` whose authserv-id is `trusted` decides.
@@ -679,6 +744,23 @@ mod tests {
     }
 
     #[test]
+    fn digest_ids_verify_only_for_their_operator() {
+        let key = MacKey::from_bytes([7; 32]);
+        let id = format!("{}@comune.example.it", key.digest_local_part(OP));
+        assert!(id.starts_with("digest."), "{id}");
+        assert!(key.verifies_digest(&id, OP));
+        assert!(key.verifies_digest(&id, "Giulia.Bianchi@comune.example.it"));
+        assert!(!key.verifies_digest(&id, "marco.rossi@comune.example.it"));
+        assert!(!MacKey::from_bytes([8; 32]).verifies_digest(&id, OP));
+        assert!(!key.verifies_digest(&id.replacen("digest.", "digest.0", 1), OP));
+        // A digest is no notice about any ticket, and a notice no digest.
+        let ticket = TicketId { year: 2026, number: 42 };
+        assert!(!key.verifies(&id, ticket, OP));
+        let notice = format!("{}@comune.example.it", key.notification_local_part(ticket, OP));
+        assert!(!key.verifies_digest(&notice, OP));
+    }
+
+    #[test]
     fn the_key_file_is_created_once_and_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let a = load_or_create_key(dir.path()).expect("create");
@@ -686,5 +768,58 @@ mod tests {
         assert_eq!(a.0, b.0);
         std::fs::write(dir.path().join("secret.key"), "short").expect("write");
         assert!(load_or_create_key(dir.path()).is_err());
+    }
+
+    #[test]
+    fn only_our_mxs_dmarc_fail_counts_as_a_forged_sender() {
+        let generic = security(Provider::Generic, MX, false);
+        let headers = |list: &[&str]| mail("x@example.net", list).headers;
+        let fail = "mx.comune.example.it; spf=pass smtp.mailfrom=bulk.example.net; dmarc=fail (p=reject) header.from=banca.example.com";
+        assert_eq!(
+            dmarc_failure(&headers(&[fail]), &generic),
+            Some(format!("Authentication-Results: {fail}"))
+        );
+        // Below our header, a forged one claiming a failure (or a pass) counts for nothing.
+        let pass = "mx.comune.example.it; dmarc=pass header.from=example.org";
+        assert_eq!(dmarc_failure(&headers(&[pass, fail]), &generic), None);
+        // Someone else's header saying fail: not ours, no verdict.
+        let theirs = "mx.example.net; dmarc=fail header.from=example.org";
+        assert_eq!(dmarc_failure(&headers(&[theirs]), &generic), None);
+        // Not a failure: none, temperror, or no DMARC at all.
+        for other in [
+            "mx.comune.example.it; dmarc=none header.from=example.org",
+            "mx.comune.example.it; dmarc=temperror header.from=example.org",
+            "mx.comune.example.it; spf=fail smtp.mailfrom=example.org",
+        ] {
+            assert_eq!(dmarc_failure(&headers(&[other]), &generic), None, "{other}");
+        }
+        // Our header unreadable: no verdict (the request is acknowledged as before).
+        assert_eq!(
+            dmarc_failure(&headers(&["mx.comune.example.it; dmarc=fail (unclosed"]), &generic),
+            None
+        );
+        // Nothing trusted configured: nothing believed.
+        assert_eq!(
+            dmarc_failure(&headers(&[fail]), &security(Provider::Generic, "", true)),
+            None
+        );
+    }
+
+    #[test]
+    fn exchange_onlines_own_header_tells_a_dmarc_fail_from_outside() {
+        let m365 = security(Provider::Microsoft365, "", false);
+        let outside = |results: &str| -> Vec<(String, String)> {
+            vec![
+                ("authentication-results".into(), results.into()),
+                ("x-ms-exchange-organization-authas".into(), "Anonymous".into()),
+            ]
+        };
+        let fail = "spf=pass (sender IP is 203.0.113.9) smtp.mailfrom=bulk.example.net; dkim=none (message not signed) header.d=none;dmarc=fail action=oreject header.from=banca.example.com;compauth=fail reason=000";
+        assert!(dmarc_failure(&outside(fail), &m365).is_some());
+        let pass = "spf=pass smtp.mailfrom=example.org; dkim=pass header.d=example.org;dmarc=pass action=none header.from=example.org;compauth=pass reason=100";
+        assert_eq!(dmarc_failure(&outside(pass), &m365), None);
+        // Without Exchange's marks the header is nobody's we trust.
+        let unmarked = vec![("authentication-results".to_string(), fail.to_string())];
+        assert_eq!(dmarc_failure(&unmarked, &m365), None);
     }
 }

@@ -144,6 +144,24 @@ pub enum Done {
         /// The ticket.
         ticket: TicketId,
     },
+    /// `#cc`: someone put in copy, or taken out, or neither (they already were, or never were).
+    Copy {
+        /// The ticket.
+        ticket: TicketId,
+        /// The address.
+        address: String,
+        /// Added (`#cc`) or removed (`#cc -`).
+        added: bool,
+        /// False when it was so already: nothing changed.
+        changed: bool,
+    },
+    /// `#spam`: closed silently; the sender's mail is quarantined until a day.
+    Spam {
+        /// The ticket.
+        ticket: TicketId,
+        /// The sender quarantined, and the last day of it; none without an address to mark.
+        quarantined: Option<(String, NaiveDate)>,
+    },
 }
 
 impl Done {
@@ -338,6 +356,44 @@ impl Done {
                     "your absence ended on {until}: from today you receive new requests, handovers and reopenings again"
                 ),
             ),
+            Done::Copy {
+                ticket,
+                address,
+                added,
+                changed,
+            } => match (added, changed) {
+                (true, true) => pick(
+                    format!("{address} in copia su {ticket}: riceverà le risposte e la lettera di chiusura"),
+                    format!("{address} copied on {ticket}: they will get the answers and the closing letter"),
+                ),
+                (true, false) => pick(
+                    format!("{address} era già in copia su {ticket}: nessuna modifica"),
+                    format!("{address} was already copied on {ticket}: nothing changed"),
+                ),
+                (false, true) => pick(
+                    format!("{address} tolto dalle copie di {ticket}"),
+                    format!("{address} taken out of the copies of {ticket}"),
+                ),
+                (false, false) => pick(
+                    format!("{address} non era in copia su {ticket}: nessuna modifica"),
+                    format!("{address} was not copied on {ticket}: nothing changed"),
+                ),
+            },
+            Done::Spam { ticket, quarantined } => match quarantined {
+                Some((sender, last_day)) => pick(
+                    format!(
+                        "{ticket} chiusa come spam, senza scrivere al mittente; la posta di {sender} andrà in quarantena fino al {}",
+                        last_day.format("%d/%m/%Y")
+                    ),
+                    format!(
+                        "{ticket} closed as spam, writing to nobody; mail from {sender} is quarantined until {last_day}"
+                    ),
+                ),
+                None => pick(
+                    format!("{ticket} chiusa come spam, senza scrivere a nessuno"),
+                    format!("{ticket} closed as spam, writing to nobody"),
+                ),
+            },
         }
     }
 }

@@ -226,6 +226,43 @@ pub enum Problem {
     NoTags,
     /// Commands on a ticket not sent as a reply to one of our mails about it.
     NotAReply,
+    /// `#cc` with something that is not one address.
+    BadCopy {
+        /// What was written.
+        found: String,
+    },
+    /// `#cc` naming someone who gets the letters anyway, or must never be copied.
+    CopyRefused {
+        /// The address.
+        address: String,
+        /// Who they are.
+        who: CopyRefusal,
+    },
+    /// `#spam` with a tag that would work the ticket or write to the requester.
+    SpamNotAlone {
+        /// The other tag.
+        tag: &'static str,
+    },
+    /// A tag line of a reply to the digest that names no ticket.
+    DigestTicketMissing,
+    /// A reply to the digest naming several tickets, with text below the tags for none of them.
+    DigestTextForWhom,
+    /// A reply to the digest naming a ticket the digest did not list.
+    NotInDigest {
+        /// The ticket named.
+        ticket: TicketId,
+    },
+}
+
+/// Why an address cannot be put in copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyRefusal {
+    /// The requester (they get every letter).
+    Requester,
+    /// An operator (operators follow tickets through notices, never through letters).
+    Operator,
+    /// The help desk's own address (a loop).
+    HelpDesk,
 }
 
 impl Problem {
@@ -452,6 +489,40 @@ impl Problem {
             Problem::NotAReply => pick(
                 "i comandi e le risposte su una richiesta vanno inviati rispondendo a una notifica ricevuta su di essa".into(),
                 "commands and answers on a ticket must be sent as a reply to a notification you received about it".into(),
+            ),
+            Problem::BadCopy { found } => pick(
+                format!("#cc vuole un indirizzo come nome@example.it, o -nome@example.it per toglierlo dalle copie (trovato {found:?})"),
+                format!("#cc needs one address like name@example.it, or -name@example.it to take it out of the copies (found {found:?})"),
+            ),
+            Problem::CopyRefused { address, who } => match who {
+                CopyRefusal::Requester => pick(
+                    format!("{address} è il richiedente: riceve già tutte le lettere"),
+                    format!("{address} is the requester: they get every letter already"),
+                ),
+                CopyRefusal::Operator => pick(
+                    format!("{address} è un operatore: gli operatori seguono le richieste dalle notifiche, non in copia delle lettere"),
+                    format!("{address} is an operator: operators follow tickets through notices, not as copies of the letters"),
+                ),
+                CopyRefusal::HelpDesk => pick(
+                    format!("{address} è l'indirizzo dell'help desk: non può ricevere copie"),
+                    format!("{address} is the help desk's own address: it cannot be copied"),
+                ),
+            },
+            Problem::SpamNotAlone { tag } => pick(
+                format!("#spam chiude la richiesta senza scrivere a nessuno: non va insieme a {tag} (al massimo con #nota e #tempo)"),
+                format!("#spam closes the ticket writing to nobody: it does not go with {tag} (#nota and #tempo at most)"),
+            ),
+            Problem::DigestTicketMissing => pick(
+                "in una risposta al riepilogo ogni tag indica la sua richiesta subito dopo il tag, ad esempio #prendo TCK-2026-00042 (i tag che non riguardano una richiesta, come #coda o #assente, vanno in un messaggio a parte)".into(),
+                "in a reply to the digest every tag names its ticket right after the tag, e.g. #prendo TCK-2026-00042 (tags that concern no ticket, such as #coda or #assente, go in a mail of their own)".into(),
+            ),
+            Problem::DigestTextForWhom => pick(
+                "la risposta nomina più richieste e il testo sotto i tag non dice per quale è: scrivilo sulla riga del tag (#nota TCK-2026-00042 testo), oppure rispondi alla notifica della richiesta".into(),
+                "the reply names several tickets and the text below the tags does not say for which: write it on the tag's line (#nota TCK-2026-00042 text), or reply to the ticket's notice".into(),
+            ),
+            Problem::NotInDigest { ticket } => pick(
+                format!("{ticket} non è nel riepilogo a cui rispondi: rispondi alla notifica della richiesta"),
+                format!("{ticket} is not in the digest you replied to: reply to the ticket's notice"),
             ),
         }
     }

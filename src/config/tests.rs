@@ -65,6 +65,8 @@ fn an_empty_file_gets_every_default_but_operators() {
     let config = parse("").expect("empty is valid");
     assert!(config.operators.is_empty());
     assert_eq!(config.intake.ack_rate_per_hour, 5);
+    assert_eq!(config.intake.spam_days, 30);
+    assert!(config.operators_settings.copy_requester_cc);
     assert_eq!(config.helpdesk.archive_after_days, 30);
     assert_eq!(config.calendar.windows.len(), 2);
 }
@@ -499,4 +501,41 @@ fn oauth2_logins_are_validated_key_by_key() {
     );
     let no_table = "[smtp]\nkind = \"smtp\"\nhost = \"smtp.office365.com\"\nusername = \"a@comune.example.it\"\nauth = \"oauth2\"\n";
     assert_eq!(keys(no_table), ["smtp.oauth2"]);
+}
+
+#[test]
+fn spam_days_and_copies_are_validated_like_the_other_keys() {
+    let config = parse("[intake]\nspam_days = 7\n[operators]\ncopy_requester_cc = false\n").expect("valid");
+    assert_eq!(config.intake.spam_days, 7);
+    assert!(!config.operators_settings.copy_requester_cc);
+    for bad in ["0", "367", "-1"] {
+        let found = problems(&format!("[intake]\nspam_days = {bad}\n"));
+        assert_eq!(found.len(), 1, "{bad}: {found:?}");
+        assert_eq!(found[0].0, "intake.spam_days", "{found:?}");
+    }
+    let found = problems("[operators]\ncopy_requester_cc = \"yes\"\n");
+    assert_eq!(found[0].0, "operators.copy_requester_cc", "{found:?}");
+}
+
+#[test]
+fn the_digest_is_on_at_eight_by_default_and_a_bad_hour_is_named() {
+    let default = parse("").expect("defaults");
+    assert_eq!(
+        (default.digest.enabled, default.digest.at.format("%H:%M").to_string()),
+        (true, "08:00".to_string())
+    );
+    let set = parse("[digest]\nenabled = false\nat = \"07:30\"\n").expect("valid");
+    assert_eq!(
+        (set.digest.enabled, set.digest.at.format("%H:%M").to_string()),
+        (false, "07:30".to_string())
+    );
+    let wrong = problems("[digest]\nat = \"8\"\n");
+    assert_eq!(wrong.len(), 1, "{wrong:?}");
+    assert_eq!(wrong[0].0, "digest.at");
+    assert!(
+        wrong[0].1.contains("\"8\"") && wrong[0].1.contains("\"HH:MM\""),
+        "{wrong:?}"
+    );
+    let printed = parse(&set.effective_toml()).expect("the effective configuration parses back");
+    assert_eq!(printed.digest, set.digest);
 }

@@ -145,6 +145,7 @@ impl Watcher {
             sender: &sender,
             key: &self.key,
             now,
+            quiet: false,
         };
         crate::workflow::apply(&tx, &ctx, None, &effects)?;
         let reported = crate::workflow::report_refused_mail(&tx, &ctx)?;

@@ -80,6 +80,8 @@ pub enum Letter {
     Escalated {
         /// The new resolution deadline.
         resolution_due: DateTime<Utc>,
+        /// The second-level technician it went to, when one was named.
+        technician: Option<String>,
     },
     /// The resolution.
     Closing {
@@ -285,6 +287,10 @@ pub enum Effect {
         /// When its resolution is due.
         resolution_due: DateTime<Utc>,
     },
+    /// A requester without e-mail was told of the resolution by the closing call the operator
+    /// recorded: for them that call is the notice of resolution, and stops the resolution
+    /// clock (no closing mail can leave).
+    ResolvedByPhone,
     /// `by` worked `minutes` on the ticket (negative: a correction).
     LogTime {
         /// The operator.
@@ -393,5 +399,28 @@ pub enum Effect {
         detail: String,
         /// The operator it concerns (the technician a reopened ticket went back to).
         about: Option<String>,
+    },
+    /// `address` is put in copy of the ticket's answers and closing letter (`copied`), or
+    /// taken out of the copies.
+    SetCopy {
+        /// The address, lowercase.
+        address: String,
+        /// In copy from now on, or no longer.
+        copied: bool,
+    },
+    /// The ticket is closed as spam by `by`: no letter; the accounting leaves it out of the
+    /// SLA figures and counts it apart.
+    CloseAsSpam {
+        /// The operator.
+        by: String,
+    },
+    /// Mail from `address` is quarantined as spam, never reaching a ticket, until `until`.
+    QuarantineSender {
+        /// The sender, lowercase.
+        address: String,
+        /// When the quarantine ends.
+        until: DateTime<Utc>,
+        /// The operator who marked it.
+        by: String,
     },
 }

@@ -26,6 +26,9 @@ pub struct NewRequest<'a> {
     pub acks_last_hour: u32,
     /// Tickets this one may duplicate (the sender's open ones, or others' quoted in the text).
     pub possible_duplicates: &'a [TicketId],
+    /// The trusted `Authentication-Results` header saying `dmarc=fail`, when it does: the From
+    /// is most likely forged (see `auth::dmarc_failure`).
+    pub dmarc_failure: Option<&'a str>,
 }
 
 /// What the first-level notice says of possible duplicates ("" when there are none).
@@ -56,7 +59,11 @@ pub struct Setting<'a> {
 
 /// Opens the first SLA cycle (take-in within the channel's budget, counted from the next
 /// business instant), notifies first level, and acknowledges the request unless the
-/// requester left no address or the address already had its hourly share.
+/// requester left no address, the address already had its hourly share, or our MX found its
+/// From failing DMARC: an acknowledgment to a forged From is backscatter, mail to someone who
+/// never wrote, which is how help desks get blacklisted. The ticket opens all the same (a
+/// real person behind a misconfigured domain still reaches first level), and an event says
+/// why nobody was answered.
 pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
     let (effective_start, due) = take_in_due(setting.calendar, setting.sla, request.channel, request.received_at);
     let mut effects = vec![
@@ -81,6 +88,15 @@ pub fn opened(request: &NewRequest<'_>, setting: &Setting<'_>) -> Vec<Effect> {
     ];
     match request.requester_email {
         None => {}
+        Some(_) if request.dmarc_failure.is_some() => effects.push(Effect::Event {
+            actor: "system".into(),
+            action: EventAction::AckSuppressed,
+            detail: format!(
+                "no acknowledgment: the sender failed DMARC, so the From is likely forged ({})",
+                request.dmarc_failure.unwrap_or_default()
+            ),
+            about: None,
+        }),
         Some(_) if request.acks_last_hour >= setting.ack_rate_per_hour => effects.push(Effect::Event {
             actor: "system".into(),
             action: EventAction::AckSuppressed,
@@ -127,6 +143,7 @@ mod tests {
             dropped: &[],
             acks_last_hour,
             possible_duplicates: &[],
+            dmarc_failure: None,
         };
         let setting = Setting {
             calendar: &calendar,
@@ -217,5 +234,47 @@ mod tests {
         // A caller who left no address gets nothing, and nothing is recorded about it.
         let effects = decide(Channel::Phone, rome(9, 10, 0), None, 0);
         assert_eq!(effects.len(), 2);
+    }
+
+    #[test]
+    fn a_dmarc_failure_opens_the_ticket_but_acknowledges_nobody() {
+        let calendar = Calendar::new(CalendarRules::default(), Vec::new());
+        let sla = SlaBudgets::default();
+        let roster = [operator("g@comune.example.it", Level::First)];
+        let header = "Authentication-Results: mx.comune.example.it; dmarc=fail header.from=banca.example.com";
+        let request = NewRequest {
+            channel: Channel::Email,
+            received_at: rome(9, 10, 0),
+            text: "Il suo conto è bloccato",
+            requester_email: Some("avvisi@banca.example.com"),
+            dropped: &[],
+            acks_last_hour: 0,
+            possible_duplicates: &[],
+            dmarc_failure: Some(header),
+        };
+        let setting = Setting {
+            calendar: &calendar,
+            sla: &sla,
+            roster: &roster,
+            ack_rate_per_hour: 5,
+        };
+        let effects = opened(&request, &setting);
+        assert!(matches!(effects[0], Effect::OpenCycle { .. }), "{effects:?}");
+        assert!(matches!(
+            &effects[1],
+            Effect::NotifyOperators {
+                kind: NoticeKind::New,
+                ..
+            }
+        ));
+        assert!(
+            !effects.iter().any(|e| matches!(e, Effect::Acknowledge { .. })),
+            "{effects:?}"
+        );
+        assert!(
+            matches!(effects.last(), Some(Effect::Event { action: EventAction::AckSuppressed, detail, .. })
+                if detail.contains("DMARC") && detail.contains(header)),
+            "{effects:?}"
+        );
     }
 }

@@ -62,6 +62,9 @@ pub enum Outcome {
     Ignored(&'static str),
     /// Could not be read or applied: quarantined with this error.
     Quarantined(String),
+    /// From a sender an operator closed a ticket of as spam: quarantined, no ticket, nothing
+    /// answered, nobody told (until the mark's instant).
+    Spam,
 }
 
 /// What intake needs besides the store.
@@ -76,6 +79,8 @@ pub struct Intake<'a> {
     pub sender: Sender,
     /// The key of operator-notification Message-IDs.
     pub key: MacKey,
+    /// History being imported: nobody is written to (`workflow::Context::quiet`).
+    pub quiet: bool,
 }
 
 impl<'a> Intake<'a> {
@@ -87,6 +92,7 @@ impl<'a> Intake<'a> {
             templates,
             key,
             sender: Sender::of(config),
+            quiet: false,
         }
     }
 }
@@ -101,6 +107,7 @@ impl Intake<'_> {
             sender: &self.sender,
             key: &self.key,
             now,
+            quiet: self.quiet,
         }
     }
 }
@@ -365,6 +372,13 @@ fn apply_person(
         anyhow::bail!("the message has no sender address");
     };
     let ctx = intake.context(now);
+    // A sender an operator closed a ticket of with #spam reaches no ticket for a while, new or
+    // old (a reply to the spam ticket would reopen it); operators are never quarantined.
+    if intake.config.operator(&from.address).is_none()
+        && let Some(mark) = crate::store::spam::sender_mark(conn, &from.address, now)?
+    {
+        return quarantine_spam(conn, stored, &from.address, &mark, now);
+    }
     let thread = thread_of(conn, mail)?.ticket();
     // Whoever writes can be written to: a delivery failure recorded earlier no longer holds.
     for t in delivery::clear_undeliverable(conn, &from.address, now)? {
@@ -447,7 +461,8 @@ fn apply_person(
                 intake.config.helpdesk.language,
                 "attachments_dropped",
                 context! { ticket => ticket.to_string(), subject => ticket_row.subject.clone(),
-                helpdesk => intake.sender.name.clone(), dropped => dropped },
+                helpdesk => intake.sender.name.clone(), dropped => dropped,
+                name => crate::notify::letter::addressee(from.name.as_deref()) },
             )?;
             let notice = reply_to(mail, from, ticket, MailPurpose::Attachments, rendered);
             outbox::enqueue(conn, &intake.sender, &notice, now)?;
@@ -480,26 +495,62 @@ fn apply_person(
     };
     let ticket = tickets::insert_ticket(conn, &new, &crate::auth::random_secret(), &from.address)?;
     // People in copy may follow up on the ticket; a message addressed to thousands is not a
-    // conversation, so only the first few become participants.
-    let copied = mail.to.iter().chain(&mail.cc).filter(|cc| {
+    // conversation, so only the first few become participants. Those in Cc get the answers
+    // and the closing letter too (`[operators] copy_requester_cc`); the other To recipients
+    // (the help desk's aliases, a list) do not.
+    let addressed = mail
+        .to
+        .iter()
+        .map(|a| (a, false))
+        .chain(mail.cc.iter().map(|a| (a, true)));
+    let copied = addressed.filter(|(cc, _)| {
         **cc != from.address && **cc != intake.config.helpdesk.address && intake.config.operator(cc).is_none()
     });
-    for cc in copied.take(MAX_COPIED_PARTICIPANTS) {
-        delivery::add_copied(conn, ticket, cc)?;
+    for (cc, in_cc) in copied.take(MAX_COPIED_PARTICIPANTS) {
+        delivery::add_copied(conn, ticket, cc, in_cc)?;
     }
     let row = stored.insert(conn, Some(ticket), "person", false)?;
     let dropped = workflow::store_attachments(conn, intake.config, row, &mail.attachments, false)?;
     let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
-    workflow::open_request(
-        conn,
-        &ctx,
-        &row,
-        received,
-        &mail.fresh_text,
-        &dropped,
-        &possible_duplicates,
-    )?;
+    // No acknowledgment to a From our MX found failing DMARC (backscatter): issue 15, item 8.
+    let dmarc_failure = crate::auth::dmarc_failure(&mail.headers, &intake.config.security);
+    let signs = workflow::MailSigns {
+        possible_duplicates: &possible_duplicates,
+        dmarc_failure: dmarc_failure.as_deref(),
+    };
+    workflow::open_request(conn, &ctx, &row, received, &mail.fresh_text, &dropped, &signs)?;
     Ok(Outcome::NewTicket(ticket))
+}
+
+/// Quarantines a marked spam sender's mail: its raw bytes and its row kept (a repeat of the
+/// batch is a duplicate), a quarantine row and an event saying why; no notice to anyone, or
+/// a spammer would keep the supervisors busy.
+fn quarantine_spam(
+    conn: &Connection,
+    stored: &StoredMail<'_>,
+    sender: &str,
+    mark: &crate::store::spam::SpamMark,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Outcome> {
+    stored.insert(conn, None, "spam", false)?;
+    let why = match mark.ticket {
+        Some(ticket) => format!(
+            "spam: {sender} closed as spam on {ticket}, quarantined until {}",
+            crate::store::ts(mark.until)
+        ),
+        None => format!("spam: {sender} quarantined until {}", crate::store::ts(mark.until)),
+    };
+    messages::quarantine(conn, now, &stored.fetched.source, Some(stored.raw_sha), &why)?;
+    insert_event(
+        conn,
+        mark.ticket,
+        now,
+        "system",
+        EventAction::SpamQuarantined,
+        &why,
+        None,
+    )?;
+    Ok(Outcome::Spam)
 }
 
 /// Opens the ticket of a request an operator forwarded: requester, name, text and files from
@@ -557,7 +608,15 @@ fn forwarded_request(
         None,
     )?;
     let row = tickets::find_ticket(conn, ticket)?.context("ticket vanished inside its transaction")?;
-    workflow::open_request(conn, ctx, &row, received, &forwarded.text, &dropped, &[])?;
+    workflow::open_request(
+        conn,
+        ctx,
+        &row,
+        received,
+        &forwarded.text,
+        &dropped,
+        &workflow::MailSigns::default(),
+    )?;
     workflow::on_forwarded_request(conn, ctx, operator, stored.mail, ticket, &forwarded.own_text)?;
     Ok(ticket)
 }

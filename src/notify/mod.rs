@@ -5,6 +5,7 @@
 //! name carrying CR/LF cannot inject headers. Queueing and sending live in `outbox`.
 
 pub mod ics;
+pub mod letter;
 pub mod templates;
 
 use chrono::{DateTime, Datelike, Utc};

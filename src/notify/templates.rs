@@ -9,6 +9,13 @@
 //! error, never an empty string, so a typo in an administrator's override fails loudly
 //! instead of mailing (or serving) a blank. Files ending in `.html` are HTML-escaped
 //! automatically, with the crate's one escaping rule ([`crate::notify::escape_html`]).
+//!
+//! The letters to requesters ([`LETTERS`]) are wrapped again after rendering
+//! ([`super::letter::reflow`]: paragraphs at 72 columns, lists, quotes, links, signatures and
+//! any value spanning lines kept as written), so a long value filled in mid-line leaves no
+//! ragged paragraph; an administrator's override of a letter is wrapped the same way. They
+//! greet the requester by `name` when it reads like a person's
+//! ([`super::letter::addressee`]), else "Gentile utente".
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +75,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/suspension_notice.txt",
         include_str!("../../templates/en/suspension_notice.txt"),
     ),
+    ("it/digest.txt", include_str!("../../templates/it/digest.txt")),
+    ("en/digest.txt", include_str!("../../templates/en/digest.txt")),
     ("it/report.txt", include_str!("../../templates/it/report.txt")),
     ("en/report.txt", include_str!("../../templates/en/report.txt")),
     ("it/alarm.txt", include_str!("../../templates/it/alarm.txt")),
@@ -148,6 +157,29 @@ const CANNED: &[(&str, &str)] = &[
     ("spid", include_str!("../../templates/risposte/spid.txt")),
 ];
 
+/// The letters to requesters, wrapped after rendering; operators' notices and replies are not
+/// (their lines are columns, quotes and tag examples).
+pub const LETTERS: &[&str] = &[
+    "ack",
+    "take_in",
+    "answer",
+    "escalated",
+    "closing",
+    "out_of_scope",
+    "remote",
+    "reopened",
+    "attachments_dropped",
+    "suspension_notice",
+];
+
+/// True for the mail template `it/ack.txt`, `en/closing.txt`, … of a letter.
+fn is_letter(template: &str) -> bool {
+    template
+        .split_once('/')
+        .and_then(|(_, file)| file.strip_suffix(".txt"))
+        .is_some_and(|name| LETTERS.contains(&name))
+}
+
 /// A rendered mail: subject and body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rendered {
@@ -192,6 +224,19 @@ impl Templates {
                     out.write_str(text)
                 };
                 return escaped.map_err(minijinja::Error::from);
+            }
+            // In a letter, a value spanning lines is the writer's own layout: marked, so
+            // that wrapping keeps its lines (the marks are taken out there).
+            if is_letter(state.name())
+                && let Some(text) = value.as_str()
+                && text.contains('\n')
+            {
+                let text: String = text
+                    .chars()
+                    .filter(|c| *c != super::letter::KEEP_START && *c != super::letter::KEEP_END)
+                    .collect();
+                let marked = format!("{}{text}{}", super::letter::KEEP_START, super::letter::KEEP_END);
+                return out.write_str(&marked).map_err(minijinja::Error::from);
             }
             minijinja::escape_formatter(out, state, value)
         });
@@ -265,7 +310,12 @@ impl Templates {
         let text = template
             .render(context)
             .map_err(|e| anyhow::anyhow!("rendering {full}: {e:#}"))?;
-        split_subject(&text).ok_or_else(|| anyhow::anyhow!("template {full} must start with a 'Subject: ' line"))
+        let mut rendered = split_subject(&text)
+            .ok_or_else(|| anyhow::anyhow!("template {full} must start with a 'Subject: ' line"))?;
+        if is_letter(&full) {
+            rendered.body = super::letter::reflow(&rendered.body);
+        }
+        Ok(rendered)
     }
 
     /// Renders the page `pages/<name>.html` in `language` with `context` (which gets `lang`,
@@ -314,14 +364,19 @@ mod tests {
     #[test]
     fn ack_renders_in_both_languages_and_lists_dropped_attachments() {
         let templates = Templates::load(None).expect("embedded templates load");
-        for (lang, word) in [(Language::It, "Gentile utente"), (Language::En, "Dear user")] {
+        for (lang, name, word) in [
+            (Language::It, None, "Gentile utente,"),
+            (Language::En, None, "Dear user,"),
+            (Language::It, Some("Mario Rossi"), "Gentile Mario Rossi,"),
+            (Language::En, Some("Mario Rossi"), "Dear Mario Rossi,"),
+        ] {
             let r = templates
                 .render(
                     lang,
                     "ack",
                     context! { ticket => "TCK-2026-00001", subject => "Firma", helpdesk => "HD",
                     hours => "h", take_in_due => "lun 9 mar 09:45", dropped => vec!["big.pdf"],
-                    status_note => "", status_link => "https://assistenza.example.it/t/TCK-2026-00001/abc" },
+                    status_note => "", status_link => "https://assistenza.example.it/t/TCK-2026-00001/abc", name => name },
                 )
                 .expect("renders");
             assert_eq!(r.subject, "[TCK-2026-00001] Firma");
@@ -455,5 +510,78 @@ mod tests {
                 .render(Language::En, "ack", context! { ticket => "T" })
                 .is_err()
         );
+    }
+
+    /// Every variable any letter uses, with long values where a long value hurts.
+    fn letter_vars(name: Option<&str>) -> Value {
+        let long_date = "mercoledì 30 dicembre 2026 alle ore 16:45";
+        context! { ticket => "TCK-2026-00042", subject => "Firma digitale rifiutata", helpdesk => "Help desk CPortal",
+        name => name, hours => "lunedì-venerdì 8:00-13:00 e 14:00-17:00", take_in_due => long_date,
+        dropped => Vec::<String>::new(), status_note => "", status_link => "", technician => "Giulia Bianchi",
+        resolution_due => long_date, text => "Provi a firmare di nuovo il file con CAdES.\nPoi lo ricarichi.", operator => "Giulia Bianchi",
+        signed => false, contacts => "Sportello Unico per l'Edilizia\nvia Roma 1, tel. 06 1234 5678",
+        when => long_date, minutes => 45, note => "Il servizio sarà sospeso dal 24 al 31 dicembre 2026 per la manutenzione straordinaria del portale.",
+        tickets => vec![context! { id => "TCK-2026-00042", subject => "Firma digitale rifiutata" }] }
+    }
+
+    #[test]
+    fn every_letter_greets_a_known_name_and_wraps_its_paragraphs() {
+        let templates = Templates::load(None).expect("load");
+        for language in [Language::It, Language::En] {
+            let (known, unknown) = match language {
+                Language::It => ("Gentile Mario Rossi,", "Gentile utente,"),
+                Language::En => ("Dear Mario Rossi,", "Dear user,"),
+            };
+            for letter in LETTERS {
+                let named = templates
+                    .render(language, letter, letter_vars(Some("Mario Rossi")))
+                    .expect("renders");
+                let anonymous = templates.render(language, letter, letter_vars(None)).expect("renders");
+                // The operator's answer opens with their own words, and greets nobody itself.
+                if *letter != "answer" {
+                    assert!(named.body.starts_with(known), "{language:?} {letter}: {}", named.body);
+                    assert!(
+                        anonymous.body.starts_with(unknown),
+                        "{language:?} {letter}: {}",
+                        anonymous.body
+                    );
+                }
+                for line in named.body.lines() {
+                    assert!(
+                        line.chars().count() <= super::super::letter::WIDTH,
+                        "{language:?} {letter}: a line of {} columns: {line:?}",
+                        line.chars().count()
+                    );
+                }
+                assert!(
+                    !named
+                        .body
+                        .contains([super::super::letter::KEEP_START, super::super::letter::KEEP_END]),
+                    "{letter}: the marks are taken out"
+                );
+            }
+            // The operator's own lines stay as they wrote them, the contacts too.
+            let closing = templates
+                .render(language, "closing", letter_vars(None))
+                .expect("closing");
+            assert!(
+                closing
+                    .body
+                    .contains("\nProvi a firmare di nuovo il file con CAdES.\nPoi lo ricarichi.\n"),
+                "{}",
+                closing.body
+            );
+            let out = templates
+                .render(language, "out_of_scope", letter_vars(None))
+                .expect("out of scope");
+            assert!(
+                out.body
+                    .contains("\nSportello Unico per l'Edilizia\nvia Roma 1, tel. 06 1234 5678\n"),
+                "{}",
+                out.body
+            );
+        }
+        // Notices to operators are not letters: never rewrapped.
+        assert!(!is_letter("it/operator.txt") && !is_letter("en/operator_reply.txt") && is_letter("en/take_in.txt"));
     }
 }

@@ -7,11 +7,14 @@
 //! All instants are `DateTime<Utc>` with whole-second precision; local time (default
 //! `Europe/Rome`) is used only inside [`calendar`].
 //!
+//! * [`accounting`] — how the monthly report counts TP and TR of a cycle, and the day a
+//!   request belongs to.
 //! * [`calendar`] — closed days and their reasons, business time, effective start.
 //! * [`deadline`] — take-in and resolution deadlines of a ticket cycle, met/breached.
 //! * [`standing`] — where a running clock stands (ok, at risk, breached).
 //! * [`suspension`] — checks a new suspension against notice, overlap and yearly quota.
 
+pub mod accounting;
 pub mod calendar;
 pub mod deadline;
 pub mod standing;

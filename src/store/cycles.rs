@@ -284,3 +284,11 @@ pub fn resolve(conn: &Connection, cycle_id: i64, message_id: Option<&str>, at: D
         .execute(params![cycle_id, message_id, ts(at)])?;
     Ok(())
 }
+
+/// The cycle of a requester without e-mail was resolved at `at` by the closing call the
+/// operator recorded: for them, that call is the notice of resolution.
+pub fn resolve_by_phone(conn: &Connection, cycle_id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE cycles SET resolved_at = ?2, resolution_phone_at = ?2 WHERE id = ?1")?
+        .execute(params![cycle_id, ts(at)])?;
+    Ok(())
+}

@@ -12,17 +12,21 @@ pub mod attachments;
 pub mod checkpoints;
 pub mod cycles;
 pub mod delivery;
+pub mod digest;
 pub mod kb;
 pub mod messages;
 pub mod operators;
 pub mod outbox;
 pub mod portal;
+pub mod privacy;
 pub mod report;
+pub mod spam;
+pub mod survey;
 pub mod suspensions;
 pub mod tickets;
 pub mod types;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
@@ -57,6 +61,14 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0015_absences", include_str!("migrations/0015_absences.sql")),
     ("0016_incidents", include_str!("migrations/0016_incidents.sql")),
+    (
+        "0017_resolution_by_phone",
+        include_str!("migrations/0017_resolution_by_phone.sql"),
+    ),
+    ("0018_spam", include_str!("migrations/0018_spam.sql")),
+    ("0019_digests", include_str!("migrations/0019_digests.sql")),
+    ("0020_imported", include_str!("migrations/0020_imported.sql")),
+    ("0021_privacy", include_str!("migrations/0021_privacy.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
@@ -94,6 +106,7 @@ impl Store {
             std::fs::create_dir_all(dir).with_context(|| format!("creating data folder {}", dir.display()))?;
         }
         let conn = Connection::open(path).with_context(|| format!("opening database {}", path.display()))?;
+        snapshot_before_migrating(&conn, path)?;
         Store::setup(conn).with_context(|| format!("preparing database {}", path.display()))
     }
 
@@ -112,6 +125,9 @@ impl Store {
         // FULL: a commit is on disk before intake acknowledges the batch to the mailbox (in WAL
         // mode that is one fsync of the log per batch).
         conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA temp_store = MEMORY;")?;
+        // Deleted and rewritten content is overwritten in the file, not left in free pages:
+        // data erased or anonymised (issue 17) must not linger in the database's bytes.
+        conn.execute_batch("PRAGMA secure_delete = ON;")?;
         // Intake runs the same few dozen statements for every message: keep them all prepared.
         conn.set_prepared_statement_cache_capacity(128);
         // And keep them prepared for real: without the query planner stability guarantee,
@@ -152,6 +168,61 @@ impl Store {
 /// retries, so a writer committing back to back (intake draining a backlog) would starve
 /// the others until it is done.
 pub type WriteTurns = std::sync::Arc<tokio::sync::Mutex<()>>;
+
+/// How many snapshots taken before a migration are kept next to the database.
+const SNAPSHOTS_KEPT: usize = 3;
+
+/// Before a database that holds data is migrated, a consistent snapshot of it goes to
+/// `backups/before-<first migration>.db` next to it (the last three are kept), and the log says
+/// so: an upgrade that goes wrong can be undone with the snapshot and the previous binary.
+fn snapshot_before_migrating(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let current = schema_version(conn)?;
+    if current == 0 || current >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    let dir = path.parent().unwrap_or(Path::new(".")).join("backups");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let first = MIGRATIONS[current].0;
+    let target = dir.join(format!("before-{first}.db"));
+    snapshot(conn, &target)?;
+    tracing::warn!(
+        from = current,
+        to = MIGRATIONS.len(),
+        snapshot = %target.display(),
+        "the database schema is upgraded; a snapshot of it as it was is kept"
+    );
+    let mut kept: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&dir)?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("before-"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    kept.sort();
+    let excess = kept.len().saturating_sub(SNAPSHOTS_KEPT);
+    for (_, old) in kept.into_iter().take(excess) {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(())
+}
+
+/// A consistent copy of the database at `target`, taken with SQLite's online backup while
+/// other connections keep writing (never a copy of the file, which may be mid-transaction).
+pub fn snapshot(conn: &Connection, target: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(target);
+    conn.backup(rusqlite::MAIN_DB, target, rusqlite::backup::NO_PROGRESS)
+        .with_context(|| format!("writing a snapshot of the database to {}", target.display()))
+}
+
+/// SQLite's integrity check of the database at `path`: empty when it is sound, else what is
+/// wrong.
+pub fn integrity_problems(path: &Path) -> anyhow::Result<Vec<String>> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {}", path.display()))?;
+    let mut statement = conn.prepare("PRAGMA integrity_check")?;
+    let lines: Vec<String> = statement
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(lines.into_iter().filter(|l| l != "ok").collect())
+}
 
 /// The schema version a database is at.
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<usize> {

@@ -74,6 +74,16 @@ pub fn end_absence(conn: &Connection, operator: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The operators whose recorded absence covers `day`, with its last day, in address order
+/// (the digest's "absent today"). A stored day that does not read back is an error naming it.
+pub fn absent_on(conn: &Connection, day: NaiveDate) -> rusqlite::Result<Vec<(String, NaiveDate)>> {
+    Ok(absences(conn)?
+        .into_iter()
+        .filter(|a| a.covers(day))
+        .map(|a| (a.operator, a.until))
+        .collect())
+}
+
 /// Minutes logged on `ticket` so far, corrections included.
 pub fn time_logged(conn: &Connection, ticket: TicketId) -> rusqlite::Result<i64> {
     conn.prepare_cached("SELECT coalesce(sum(minutes), 0) FROM time_entries WHERE ticket_id = ?1")?

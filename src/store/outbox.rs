@@ -130,6 +130,13 @@ pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
+/// Drops what was queued after row `after` and never sent (an import's safety net: history
+/// writes to nobody); returns how many.
+pub fn discard_after(conn: &Connection, after: i64) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM outbox WHERE id > ?1 AND sent_at IS NULL")?
+        .execute([after])
+}
+
 /// A queued row due for an attempt.
 #[derive(Debug)]
 pub struct DueRow {

@@ -27,7 +27,7 @@ pub struct TicketFacts {
     pub level: Level,
     /// Problem, reminder or complaint.
     pub kind: Kind,
-    /// `resolved`, `out_of_scope` or None while open.
+    /// `resolved`, `out_of_scope`, `spam` (closed with `#spam`) or None while open.
     pub outcome: Option<String>,
     /// Category from the portal form.
     pub category: Option<String>,
@@ -37,16 +37,18 @@ pub struct TicketFacts {
     pub reopened: u32,
     /// When it was opened.
     pub created_at: DateTime<Utc>,
+    /// The incident's master it is linked to (`#collega`), if any.
+    pub master: Option<String>,
 }
 
-/// One SLA cycle with its actual instants.
+/// One SLA cycle with the instants its clocks actually stopped.
 #[derive(Debug, Clone)]
 pub struct CycleFacts {
     /// The ticket.
     pub ticket: String,
     /// Channel of the ticket.
     pub channel: Channel,
-    /// Level of the cycle.
+    /// Level of the cycle (second, once escalated).
     pub level: Level,
     /// Received (the clock's origin before the effective start).
     pub received_at: DateTime<Utc>,
@@ -54,13 +56,10 @@ pub struct CycleFacts {
     pub effective_start: DateTime<Utc>,
     /// Take-in due.
     pub take_in_due: DateTime<Utc>,
-    /// When the take-in confirmation left (or the call-back was recorded).
+    /// When TP ended: the take-in confirmation left, or the call-back was recorded (the
+    /// instant TR starts).
     pub take_in_done: Option<DateTime<Utc>>,
-    /// When the ticket was taken in (the resolution clock's start).
-    pub take_in_at: Option<DateTime<Utc>>,
-    /// Resolution due.
-    pub resolution_due: Option<DateTime<Utc>>,
-    /// When the closing mail left.
+    /// When the notice of resolution left, or the closing call was recorded.
     pub resolution_done: Option<DateTime<Utc>>,
 }
 
@@ -76,6 +75,9 @@ pub struct EventFacts {
     /// The operator it concerns: an assignment's assignee, the technician a reopened ticket
     /// went straight back to.
     pub operator: Option<String>,
+    /// For a reopening: who made the closing it undid (the latest closing of the ticket
+    /// before it), wherever the reopening was routed.
+    pub closer: Option<String>,
 }
 
 /// Time an operator logged with `#tempo`.
@@ -118,8 +120,9 @@ pub fn tickets_created(
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<TicketFacts>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, subject, channel, level, kind, outcome, category, resolver, reopened, created_at
-         FROM tickets WHERE created_at >= ?1 AND created_at < ?2",
+        "SELECT id, subject, channel, level, kind, CASE WHEN spam_at IS NOT NULL THEN 'spam' ELSE outcome END,
+                category, resolver, reopened, created_at, master_id
+         FROM tickets WHERE created_at >= ?1 AND created_at < ?2 AND imported_at IS NULL",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         Ok(TicketFacts {
@@ -133,6 +136,7 @@ pub fn tickets_created(
             resolver: r.get(7)?,
             reopened: r.get(8)?,
             created_at: instant(r, 9)?,
+            master: r.get(10)?,
         })
     })?;
     rows.collect()
@@ -141,7 +145,9 @@ pub fn tickets_created(
 /// The SLA cycles received at or after `from` and before `until`, with the instants their
 /// clocks actually stopped: a take-in when its confirmation left (or at the call-back of a
 /// phone request without e-mail, or at once for a reopening that went straight back to its
-/// technician), a resolution when the closing mail left.
+/// technician), a resolution when the closing mail left (or at the closing call recorded for
+/// a requester without e-mail). The cycles of a ticket closed as spam are left out: nobody was
+/// to take it in or resolve it (issue 15, item 8).
 pub fn cycles_received(
     conn: &Connection,
     from: DateTime<Utc>,
@@ -151,10 +157,10 @@ pub fn cycles_received(
         "SELECT c.ticket_id, t.channel, c.level, c.received_at, c.effective_start, c.take_in_due,
                 coalesce(c.take_in_phone_at, (SELECT sent_at FROM outbox o WHERE o.message_id = c.take_in_message_id),
                          CASE WHEN c.take_in_due = c.received_at THEN c.take_in_at END),
-                c.take_in_at, c.resolution_due,
-                (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id)
+                coalesce(c.resolution_phone_at,
+                         (SELECT sent_at FROM outbox o WHERE o.message_id = c.resolution_message_id))
          FROM cycles c JOIN tickets t ON t.id = c.ticket_id
-         WHERE c.received_at >= ?1 AND c.received_at < ?2",
+         WHERE c.received_at >= ?1 AND c.received_at < ?2 AND t.spam_at IS NULL AND t.imported_at IS NULL",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         Ok(CycleFacts {
@@ -165,23 +171,28 @@ pub fn cycles_received(
             effective_start: instant(r, 4)?,
             take_in_due: instant(r, 5)?,
             take_in_done: optional_instant(r, 6)?,
-            take_in_at: optional_instant(r, 7)?,
-            resolution_due: optional_instant(r, 8)?,
-            resolution_done: optional_instant(r, 9)?,
+            resolution_done: optional_instant(r, 7)?,
         })
     })?;
     rows.collect()
 }
 
-/// The events the report counts, at or after `from` and before `until`.
+/// The events the report counts, at or after `from` and before `until`; a reopening with
+/// the actor of the ticket's latest closing before it.
 pub fn counted_events(
     conn: &Connection,
     from: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<EventFacts>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at, actor, action, operator, id FROM events
-         WHERE at >= ?1 AND at < ?2 AND action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
+        "SELECT e.at, e.actor, e.action, e.operator, e.id,
+                CASE WHEN e.action = 'reopened' THEN
+                    (SELECT c.actor FROM events c
+                     WHERE c.ticket_id = e.ticket_id AND c.action IN ('resolved', 'out-of-scope') AND c.id < e.id
+                     ORDER BY c.id DESC LIMIT 1)
+                END
+         FROM events e
+         WHERE e.at >= ?1 AND e.at < ?2 AND e.action IN ('assigned', 'resolved', 'out-of-scope', 'escalated', 'reopened')",
     )?;
     let rows = stmt.query_map(params![ts(from), ts(until)], |r| {
         naming_row(r, "events", 4, |r| {
@@ -190,6 +201,7 @@ pub fn counted_events(
                 actor: r.get(1)?,
                 action: r.get(2)?,
                 operator: r.get(3)?,
+                closer: r.get(5)?,
             })
         })
     })?;
@@ -221,7 +233,7 @@ pub fn mark_mailed(conn: &Connection, period: &str, at: DateTime<Utc>) -> rusqli
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
+    use chrono::{TimeDelta, TimeZone};
 
     use super::*;
     use crate::store::Store;
@@ -260,6 +272,74 @@ mod tests {
         .expect("update");
         let error = tickets_created(conn, at(1, 0), at(31, 0)).expect_err("an unknown level");
         assert!(error.to_string().contains("level 3"), "{error}");
+    }
+
+    /// Issue 20: a reopening carries whoever made the closing it undid, however it was routed
+    /// (to the queue: no `operator`); and the closings of requesters without e-mail made before
+    /// migration 15 are read as their closing calls.
+    #[test]
+    fn a_reopening_names_its_closer_and_old_closing_calls_stop_the_resolution_clock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sportello.db");
+        {
+            let conn = Connection::open(&path).expect("open");
+            crate::store::migrate(&conn, 14).expect("up to migration 14");
+            conn.execute_batch(
+                "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, requester_phone, secret,
+                     created_at, updated_at)
+                 VALUES ('TCK-2026-00001', 2026, 1, 'Accesso', 'resolved', 1, 'phone', 'problem', '+39 333', 's',
+                     '2026-03-24T09:00:00Z', '2026-03-24T10:00:00Z'),
+                        ('TCK-2026-00002', 2026, 2, 'Accesso', 'resolved', 1, 'phone', 'problem', '+39 334', 's',
+                     '2026-03-24T09:00:00Z', '2026-03-24T10:00:00Z');
+                 -- Called back at 09:30, closed at 10:00; closed at once at 10:00 without a call-back.
+                 INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, take_in_at,
+                     take_in_phone_at, level, resolution_due, resolved_at)
+                 VALUES ('TCK-2026-00001', 1, '2026-03-24T09:00:00Z', '2026-03-24T09:00:00Z', '2026-03-24T10:30:00Z',
+                     '2026-03-24T09:30:00Z', '2026-03-24T09:30:00Z', 1, '2026-03-25T07:30:00Z', '2026-03-24T10:00:00Z'),
+                        ('TCK-2026-00002', 1, '2026-03-24T09:00:00Z', '2026-03-24T09:00:00Z', '2026-03-24T10:30:00Z',
+                     '2026-03-24T10:00:00Z', NULL, 1, '2026-03-25T08:00:00Z', '2026-03-24T10:00:00Z');
+                 INSERT INTO events (ticket_id, at, actor, action, detail, operator) VALUES
+                     ('TCK-2026-00001', '2026-03-24T10:00:00Z', 'giulia@example.org', 'resolved', 'a', NULL),
+                     ('TCK-2026-00001', '2026-03-25T10:00:00Z', 'requester', 'reopened', 'queue', NULL),
+                     ('TCK-2026-00001', '2026-03-25T11:00:00Z', 'marco@example.org', 'resolved', 'b', NULL),
+                     ('TCK-2026-00001', '2026-03-26T10:00:00Z', 'requester', 'reopened', 'back', 'marco@example.org');",
+            )
+            .expect("rows of version 14");
+        }
+        let store = Store::open(&path).expect("upgrade");
+        let conn = store.conn();
+        let cycles = cycles_received(conn, at(1, 0), at(31, 0)).expect("cycles");
+        let facts: Vec<_> = cycles
+            .iter()
+            .map(|c| (c.ticket.as_str(), c.take_in_done, c.resolution_done))
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                (
+                    "TCK-2026-00001",
+                    Some(at(24, 9) + TimeDelta::minutes(30)),
+                    Some(at(24, 10))
+                ),
+                ("TCK-2026-00002", Some(at(24, 10)), Some(at(24, 10))),
+            ]
+        );
+        let reopenings: Vec<_> = counted_events(conn, at(1, 0), at(31, 0))
+            .expect("events")
+            .into_iter()
+            .filter(|e| e.action == EventAction::Reopened)
+            .map(|e| (e.operator, e.closer))
+            .collect();
+        assert_eq!(
+            reopenings,
+            [
+                (None, Some("giulia@example.org".to_string())),
+                (
+                    Some("marco@example.org".to_string()),
+                    Some("marco@example.org".to_string())
+                ),
+            ]
+        );
     }
 
     #[test]

@@ -167,8 +167,25 @@ fn events_are_append_only() {
     )
     .expect("event");
     tx.commit().expect("commit");
-    assert!(store.conn().execute("UPDATE events SET detail = 'y'", []).is_err());
-    assert!(store.conn().execute("DELETE FROM events", []).is_err());
+    // What happened, when, to which ticket and for whom never changes, and no line goes.
+    for change in [
+        "UPDATE events SET action = 'resolved'",
+        "UPDATE events SET at = '2020-01-01T00:00:00Z'",
+        "UPDATE events SET ticket_id = NULL",
+        "UPDATE events SET operator = 'x@example.org'",
+        "DELETE FROM events",
+    ] {
+        assert!(store.conn().execute(change, []).is_err(), "{change}");
+    }
+    // Who and the free text may be rewritten: anonymising (issue 17) removes a requester's
+    // address and words from them.
+    assert_eq!(
+        store
+            .conn()
+            .execute("UPDATE events SET actor = 'anonimo', detail = 'y'", [])
+            .expect("anonymised"),
+        2
+    );
     assert_eq!(
         super::tickets::ticket_events(store.conn(), id).expect("events").len(),
         2

@@ -326,7 +326,8 @@ pub fn assign(conn: &Connection, id: TicketId, assignee: &str, now: DateTime<Utc
     Ok(())
 }
 
-/// A closed ticket reopens: `status` and `assignee`, one more reopening, no outcome.
+/// A closed ticket reopens: `status` and `assignee`, one more reopening, no outcome (and no
+/// longer spam: someone it concerns wrote again once the sender's quarantine was over).
 pub fn reopen(
     conn: &Connection,
     id: TicketId,
@@ -336,7 +337,7 @@ pub fn reopen(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE tickets SET status = ?2, assignee = ?3, reopened = reopened + 1, outcome = NULL,
-             resolved_at = NULL, updated_at = ?4 WHERE id = ?1",
+             resolved_at = NULL, spam_at = NULL, updated_at = ?4 WHERE id = ?1",
     )?
     .execute(params![id, status, assignee, ts(now)])?;
     Ok(())
@@ -372,6 +373,30 @@ pub fn open_of_requester(conn: &Connection, address: &str) -> rusqlite::Result<V
     )?
     .query_map([address], |r| naming_row(r, "tickets", 0, |r| r.get(0)))?
     .collect()
+}
+
+/// The rowid of the newest ticket (0 when none): what an import created lies above it.
+pub fn last_rowid(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT coalesce(max(rowid), 0) FROM tickets")?
+        .query_row([], |r| r.get(0))
+}
+
+/// Marks the tickets created after rowid `after` as imported history; returns how many.
+pub fn mark_imported(conn: &Connection, after: i64, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached("UPDATE tickets SET imported_at = ?2 WHERE rowid > ?1 AND imported_at IS NULL")?
+        .execute(params![after, ts(now)])
+}
+
+/// Closes the open imported tickets whose last message is older than `before`, as the
+/// previous system left them settled (no letter: they are history). Returns how many.
+pub fn resolve_imported(conn: &Connection, before: DateTime<Utc>, now: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "UPDATE tickets SET status = 'resolved', outcome = 'resolved', updated_at = ?2,
+                resolved_at = coalesce((SELECT max(m.at) FROM messages m WHERE m.ticket_id = tickets.id), created_at)
+         WHERE imported_at IS NOT NULL AND status IN ('new', 'assigned')
+           AND coalesce((SELECT max(m.at) FROM messages m WHERE m.ticket_id = tickets.id), created_at) < ?1",
+    )?
+    .execute(params![ts(before), ts(now)])
 }
 
 /// Links `ticket` to the incident's `master`.

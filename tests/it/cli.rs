@@ -240,8 +240,9 @@ fn unreadable_input_is_quarantined_with_exit_65() {
     assert_eq!(code(&out), 65, "{}", stderr(&out));
     assert!(stdout(&out).contains("quarantined"), "{}", stdout(&out));
     assert_eq!(code(&sandbox.run(&["run", "--once"])), 0);
-    // The supervisors (the trial operator) are told once.
-    let files = sandbox.outbox_files();
+    // The supervisors (the trial operator) are told once (on a working day they also get
+    // their morning digest, whose file is another one).
+    let files = sandbox.outbox_files_for("quarantined");
     assert_eq!(files.len(), 1);
     assert!(
         std::fs::read_to_string(&files[0])
@@ -432,4 +433,110 @@ fn sighup_is_logged_and_ignored() {
     }
     assert!(daemon.is_running(), "still running after SIGHUP");
     assert_eq!(daemon.terminate(), Some(0), "SIGTERM is still a clean shutdown");
+}
+
+/// Issue 16, section 4: a previous system's archive of 1,000 messages (requests and replies
+/// over two months of 2026) comes in as history: tickets threaded as usual, not one mail
+/// queued, not one breach in the service levels, the settled ones closed.
+#[test]
+fn an_archive_is_imported_quietly_as_history() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    let mut mbox = String::new();
+    for i in 0..1000u32 {
+        let day = 2 + (i % 40); // 2 March .. 10 April, some on weekends and holidays
+        let (month, day) = if day > 31 { (4, day - 31) } else { (3, day) };
+        let hour = 8 + i % 10;
+        let date = format!(
+            "{day} {} 2026 {hour:02}:{:02}:00 +0100",
+            if month == 3 { "Mar" } else { "Apr" },
+            i % 60
+        );
+        let (subject, reply) = if i % 4 == 3 {
+            (
+                format!("Re: Pratica {}", i - 3),
+                format!("In-Reply-To: <h{}@example.org>\n", i - 3),
+            )
+        } else {
+            (format!("Pratica {i}"), String::new())
+        };
+        let from = format!("cittadino{}@example.org", if i % 4 == 3 { i - 3 } else { i });
+        mbox.push_str(&format!(
+            "From {from} Mon Mar  2 10:00:00 2026\nFrom: {from}\nTo: assistenza@comune.example.it\n\
+             Subject: {subject}\nMessage-ID: <h{i}@example.org>\n{reply}Date: Mon, {date}\n\
+             Content-Type: text/plain; charset=utf-8\n\nIl portale non accetta la pratica.\n\n"
+        ));
+    }
+    let archive = sandbox.path("archive.mbox");
+    std::fs::write(&archive, mbox).expect("mbox");
+    let out = sandbox.run(&[
+        "--now=2026-12-01T10:00:00+01:00",
+        "import",
+        "--mbox",
+        &archive.display().to_string(),
+        "--resolved-before",
+        "2026-04-01",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1000 messages imported as history: 750 tickets"),
+        "{}",
+        stdout(&out)
+    );
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(one("SELECT count(*) FROM outbox"), 0, "not one mail queued");
+    assert_eq!(
+        one("SELECT count(*) FROM messages WHERE direction = 'in'"),
+        1000,
+        "every message stored"
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM tickets WHERE imported_at IS NULL"),
+        0,
+        "all marked imported"
+    );
+    assert_eq!(
+        one("SELECT max(messages) FROM (SELECT count(*) AS messages FROM messages GROUP BY ticket_id)"),
+        2,
+        "replies threaded"
+    );
+    // Settled: the tickets whose last message came before April; the others stay open.
+    let resolved = one("SELECT count(*) FROM tickets WHERE status = 'resolved'");
+    let open = one("SELECT count(*) FROM tickets WHERE status IN ('new', 'assigned')");
+    assert!(
+        resolved > 0 && open > 0 && resolved + open == 750,
+        "{resolved} resolved, {open} open"
+    );
+    assert_eq!(
+        one("SELECT count(*) FROM tickets WHERE status = 'resolved' AND resolved_at >= '2026-04-01'"),
+        0
+    );
+    for month in ["03", "04"] {
+        let last = if month == "03" { "31" } else { "30" };
+        let report = sandbox.run(&[
+            "report",
+            "--from",
+            &format!("2026-{month}-01"),
+            "--to",
+            &format!("2026-{month}-{last}"),
+            "--format",
+            "json",
+        ]);
+        assert_eq!(code(&report), 0, "{}", stderr(&report));
+        let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+        assert_eq!(
+            report["breaches"],
+            serde_json::json!([]),
+            "{month}: no breach from history"
+        );
+        assert_eq!(
+            report["requests"]["total"], 0,
+            "{month}: history is not the service's work: {report}"
+        );
+    }
+    // A second import of the same archive adds nothing.
+    let again = sandbox.run(&["import", "--mbox", &archive.display().to_string()]);
+    assert_eq!(code(&again), 0, "{}", stderr(&again));
+    assert_eq!(one("SELECT count(*) FROM messages WHERE direction = 'in'"), 1000);
 }

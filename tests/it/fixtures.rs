@@ -277,6 +277,18 @@ fn check(name: &str, facts: &toml::Table, raw: &[u8]) -> Vec<String> {
             }
         }
     }
+    // Issue 15, item 8: whether our MX's header says the From failed DMARC (no acknowledgment).
+    if let Some(dmarc_fail) = facts.get("dmarc_fail").and_then(|v| v.as_bool()) {
+        let security = Security {
+            provider: Provider::Generic,
+            trusted_authserv_id: "mx.comune.example.it".into(),
+            allow_unauthenticated_operators: false,
+        };
+        let failure = auth::dmarc_failure(&mail.headers, &security);
+        if failure.is_some() != dmarc_fail {
+            problems.push(format!("{name}: dmarc_fail should be {dmarc_fail}, found {failure:?}"));
+        }
+    }
     problems
 }
 

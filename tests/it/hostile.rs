@@ -194,7 +194,11 @@ fn a_full_data_folder_pauses_intake_and_loses_nothing() {
         MESSAGES,
         "no mail taken while full"
     );
-    assert!(daemon.is_running(), "a full disk does not end the daemon");
+    assert!(
+        daemon.is_running(),
+        "a full disk does not end the daemon: {}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     std::fs::remove_file(filler).expect("make room");
     let resumed = Instant::now() + Duration::from_secs(120);
     while std::fs::read_dir(sandbox.path("var/inbox/new")).expect("inbox").count() > 0 {

@@ -19,6 +19,8 @@
 mod alarms;
 mod attacks;
 mod cli;
+mod copies_spam;
+mod digest;
 mod fixtures;
 mod hostile;
 mod http;
@@ -26,6 +28,7 @@ mod kb;
 mod mailserver;
 mod oauth2;
 mod ops;
+mod privacy;
 mod receipts;
 mod report;
 mod support;

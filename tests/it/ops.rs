@@ -654,3 +654,29 @@ fn an_smtp_server_that_offers_no_login_is_a_login_problem() {
     );
     relay.join().expect("relay");
 }
+
+/// Issue 16, section 5: journald stored the escape codes of the coloured log. Standard error
+/// is a pipe here, as under systemd: the log lines carry no ANSI escape at all.
+#[test]
+fn logs_to_a_pipe_carry_no_escape_codes() {
+    let sandbox = Sandbox::new();
+    assert_eq!(code(&sandbox.run(&["init"])), 0);
+    std::fs::write(
+        sandbox.path("var/inbox/new/1.eml"),
+        crate::support::simple_message(
+            "anna@example.org",
+            "Prova",
+            "log1@example.org",
+            "Il portale non risponde.",
+        ),
+    )
+    .expect("deliver");
+    let out = sandbox.run(&["run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(
+        log.contains(" WARN sportello::"),
+        "the log is there, in plain text: {log}"
+    );
+    assert!(!log.contains('\u{1b}'), "no escape codes: {log:?}");
+}

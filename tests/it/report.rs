@@ -1,7 +1,11 @@
 //! The accounting report over a replayed month (March 2026) whose every figure was worked out
 //! by hand below: tickets across a weekend, a local holiday, a Saturday, a suspension day, the
 //! change to summer time, a reopening, an escalation, an out-of-scope closing, a phone call-back
-//! and breaches.
+//! and breaches; and the four SLA facts of issue 20 (T10–T13): a request of Saturday 28
+//! February, which belongs to March, an escalation that is the take-in, a phone request
+//! without e-mail resolved by the closing call, and a take-in confirmation that left three
+//! minutes after it was processed. T14, on Friday 27 February at 23:59, a working day, is
+//! February's.
 
 use serde_json::json;
 
@@ -35,7 +39,7 @@ fn command(sandbox: &Sandbox, now: &str, operator: &str, ticket: &str, id: &str,
     send(sandbox, now);
 }
 
-fn replay_march() -> Sandbox {
+pub(crate) fn replay_march() -> Sandbox {
     // Thursday 12 March is the town's patron saint in this replay.
     let sandbox = Sandbox::with_config(&format!(
         "{CONFIG}\n[calendar]\nlocal_holidays = [\"03-12 Santo patrono\"]\n"
@@ -249,6 +253,130 @@ fn replay_march() -> Sandbox {
         "c15",
         "#risolto\nRieseguito l'accesso.",
     );
+    // Issue 20, case 4. T10 Sat 28 Feb 10:00: deemed received Mon 2 Mar 09:00 (due 09:45), so
+    // March's; taken 09:20 (TP 20), resolved 10:20 (TR 60).
+    ingest(
+        &sandbox,
+        "2026-02-28T10:00:00+01:00",
+        request("a10@example.org", "Marca da bollo virtuale", "t10"),
+    );
+    command(
+        &sandbox,
+        "2026-03-02T09:20:00+01:00",
+        GIULIA,
+        "TCK-2026-00010",
+        "c16",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-02T10:20:00+01:00",
+        GIULIA,
+        "TCK-2026-00010",
+        "c17",
+        "#risolto\nMarca acquistata con pagoPA.",
+    );
+    // Case 1. T11 Tue 3 Mar 09:00 (TP due 09:45): nobody takes it in; escalated to Luca at 09:10,
+    // whose letter naming him is the take-in (TP 10); level 2 due 09:10 + 8 h = 230 + 180 min
+    // on Tuesday, 70 on Wednesday: Wed 4 Mar 09:10; resolved by Luca 09:40 (TR 30).
+    ingest(
+        &sandbox,
+        "2026-03-03T09:00:00+01:00",
+        request("a11@example.org", "Delega al professionista", "t11"),
+    );
+    command(
+        &sandbox,
+        "2026-03-03T09:10:00+01:00",
+        GIULIA,
+        "TCK-2026-00011",
+        "c18",
+        "#secondolivello Luca Verdi\nServe la verifica della delega.",
+    );
+    command(
+        &sandbox,
+        "2026-03-03T09:40:00+01:00",
+        LUCA,
+        "TCK-2026-00011",
+        "c19",
+        "#risolto\nDelega registrata.",
+    );
+    // Case 2. T12 Wed 4 Mar 10:00, phone without e-mail (TP due 11:30): call-back 10:30 (TP 30);
+    // TR due 10:30 + 6 h = 150 + 180 min, 30 on Thursday: Thu 5 Mar 08:30; the closing call
+    // recorded by `#risolto` at 11:00 (TR 30).
+    let out = sandbox.run(&[
+        "--now=2026-03-04T10:00:00+01:00",
+        "phone",
+        "--number",
+        "+39 333 7654321",
+        "--summary",
+        "Credenziali smarrite",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    send(&sandbox, "2026-03-04T10:00:00+01:00");
+    command(
+        &sandbox,
+        "2026-03-04T10:30:00+01:00",
+        GIULIA,
+        "TCK-2026-00012",
+        "c20",
+        "#telefono\nRichiamato, chiesto il codice fiscale.",
+    );
+    command(
+        &sandbox,
+        "2026-03-04T11:00:00+01:00",
+        GIULIA,
+        "TCK-2026-00012",
+        "c21",
+        "#risolto\nCredenziali reimpostate al telefono.",
+    );
+    // Case 3. T13 Tue 10 Mar 10:05 (TP due 10:50): `#prendo` processed 10:44 during a mail
+    // outage, its confirmation left 10:47 (TP 42); TR from 10:47: 133 + 180 min, 47 on
+    // Wednesday: due Wed 11 Mar 08:47 (from 10:44 it would be 08:44); resolved 08:46 (TR 359).
+    ingest(
+        &sandbox,
+        "2026-03-10T10:05:00+01:00",
+        request("a13@example.org", "Allegato illeggibile", "t13"),
+    );
+    send(&sandbox, "2026-03-10T10:05:00+01:00");
+    let notice = last_message_id(&sandbox, "notify", GIULIA, "TCK-2026-00013");
+    ingest(
+        &sandbox,
+        "2026-03-10T10:44:00+01:00",
+        operator_mail(GIULIA, "Re: notifica", Some(&notice), true, "c22", "#prendo"),
+    );
+    send(&sandbox, "2026-03-10T10:47:00+01:00");
+    command(
+        &sandbox,
+        "2026-03-11T08:46:00+01:00",
+        GIULIA,
+        "TCK-2026-00013",
+        "c23",
+        "#risolto\nFile convertito in PDF/A.",
+    );
+    // The mirror of case 4. T14 Fri 27 Feb 23:59, a working day: February's, its clock from
+    // Monday 08:00 (due 08:45); taken Mon 2 Mar 08:30 (TP 30), resolved 09:30 (TR 60) — work
+    // done in March, so the technicians' table of March counts it.
+    ingest(
+        &sandbox,
+        "2026-02-27T23:59:00+01:00",
+        request("a14@example.org", "Ricevuta non scaricabile", "t14"),
+    );
+    command(
+        &sandbox,
+        "2026-03-02T08:30:00+01:00",
+        GIULIA,
+        "TCK-2026-00014",
+        "c24",
+        "#prendo",
+    );
+    command(
+        &sandbox,
+        "2026-03-02T09:30:00+01:00",
+        GIULIA,
+        "TCK-2026-00014",
+        "c25",
+        "#risolto\nRicevuta rigenerata.",
+    );
     sandbox
 }
 
@@ -263,47 +391,83 @@ fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
         json!({"from": "2026-03-01", "to": "2026-03-31"}),
         "defaults to the last complete month"
     );
-    assert_eq!(r["requests"]["total"], 9);
-    assert_eq!(r["requests"]["by_channel"], json!({"email": 8, "phone": 1}));
-    assert_eq!(r["requests"]["by_level"], json!({"1": 8, "2": 1}));
-    assert_eq!(r["requests"]["by_kind"], json!({"problem": 9}));
+    // T1–T13: T10 of Saturday 28 February belongs to March, T14 of Friday 27 to February.
+    assert_eq!(r["requests"]["total"], 13);
+    assert_eq!(r["requests"]["by_channel"], json!({"email": 11, "phone": 2}));
+    assert_eq!(r["requests"]["by_level"], json!({"1": 11, "2": 2}));
+    assert_eq!(r["requests"]["by_kind"], json!({"problem": 13}));
     assert_eq!(
         r["requests"]["by_outcome"],
-        json!({"open": 2, "out_of_scope": 1, "resolved": 6})
+        json!({"open": 2, "out_of_scope": 1, "resolved": 10})
     );
-    assert_eq!(r["requests"]["per_day"]["2026-03-14"], 1);
-    assert_eq!(r["requests"]["per_day"]["2026-03-15"], 0);
+    // Each request on the day it belongs to: T1 and T10 on Monday 2, T3 of Saturday 14 on
+    // Monday 16, T8 of the suspended Friday 27 on Monday 30.
+    for (day, count) in [
+        ("2026-03-02", 2),
+        ("2026-03-03", 1),
+        ("2026-03-04", 1),
+        ("2026-03-10", 1),
+        ("2026-03-14", 0),
+        ("2026-03-15", 0),
+        ("2026-03-16", 1),
+        ("2026-03-27", 0),
+        ("2026-03-30", 1),
+    ] {
+        assert_eq!(r["requests"]["per_day"][day], count, "{day}");
+    }
+    assert_eq!(
+        r["deemed_received"],
+        json!([
+            {"ticket": "TCK-2026-00010", "received": "2026-02-28T10:00:00+01:00", "deemed": "2026-03-02T09:00:00+01:00"},
+            {"ticket": "TCK-2026-00003", "received": "2026-03-14T10:00:00+01:00", "deemed": "2026-03-16T09:00:00+01:00"},
+            {"ticket": "TCK-2026-00008", "received": "2026-03-27T10:00:00+01:00", "deemed": "2026-03-30T09:00:00+02:00"},
+        ])
+    );
+    // TP e-mail/1: T1 30, T2 70 (late), T4 20, T4's reopening 0, T5 20, T7 (late, not yet),
+    // T8 40, T9 35, T10 20, T13 42 (to 10:47, when its confirmation left): 8 of 10; sorted
+    // minutes 0 20 20 20 30 35 40 42 70, median the 5th, 90th percentile the 9th.
     assert_eq!(
         r["take_in"]["email/1"],
-        json!({"met": 6, "breached": 2, "pending": 0, "percent_met": 75.0, "median_minutes": 30, "p90_minutes": 70})
+        json!({"met": 8, "breached": 2, "pending": 0, "percent_met": 80.0, "median_minutes": 30, "p90_minutes": 70})
     );
+    // TP e-mail/2: T3 15, T11 10 (the escalation's letter).
     assert_eq!(
         r["take_in"]["email/2"],
-        json!({"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 15, "p90_minutes": 15})
+        json!({"met": 2, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 10, "p90_minutes": 15})
     );
+    // TP phone/1: the call-backs of T6 (60) and T12 (30).
     assert_eq!(
         r["take_in"]["phone/1"],
-        json!({"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 60})
+        json!({"met": 2, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 30, "p90_minutes": 60})
     );
+    // TR e-mail/1: T1 120, T2 60, T4 0, T4's reopening 60, T5 0, T8 140, T9 60, T10 60, T13
+    // 359 (due 08:47 from 10:47, resolved 08:46): sorted 0 0 60 60 60 60 120 140 359.
     assert_eq!(
         r["resolution"]["email/1"],
-        json!({"met": 7, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 140})
+        json!({"met": 9, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 359})
     );
+    // TR e-mail/2: T3 540 (late), T11 30.
     assert_eq!(
         r["resolution"]["email/2"],
-        json!({"met": 0, "breached": 1, "pending": 0, "percent_met": 0.0, "median_minutes": 540, "p90_minutes": 540})
+        json!({"met": 1, "breached": 1, "pending": 0, "percent_met": 50.0, "median_minutes": 30, "p90_minutes": 540})
     );
-    assert_eq!(r["resolution"]["phone/1"]["breached"], 1);
+    // TR phone/1: T6 never resolved (late, not yet), T12's closing call 30.
+    assert_eq!(
+        r["resolution"]["phone/1"],
+        json!({"met": 1, "breached": 1, "pending": 0, "percent_met": 50.0, "median_minutes": 30, "p90_minutes": 30})
+    );
+    // Giulia: taken T1 T2 T3 T4 T5 T6 T8 T9 + T10 T12 T13 T14 (T14's work was done in March);
+    // resolved T1 T2 T4 twice T5 T8 T9 + T10 T12 T13 T14; escalated T3 and T11.
     assert_eq!(
         r["technicians"][GIULIA],
-        json!({"name": "Giulia Bianchi", "taken": 8, "resolved": 7, "escalated": 1, "reopened": 1, "minutes_logged": 30})
+        json!({"name": "Giulia Bianchi", "taken": 12, "resolved": 11, "escalated": 2, "reopened": 1, "minutes_logged": 30})
     );
     assert_eq!(
         r["technicians"][LUCA],
-        json!({"name": "Luca Verdi", "taken": 1, "resolved": 1, "escalated": 0, "reopened": 0, "minutes_logged": 0})
+        json!({"name": "Luca Verdi", "taken": 2, "resolved": 2, "escalated": 0, "reopened": 0, "minutes_logged": 0})
     );
-    assert_eq!(r["reopen_rate_percent"], 12.5, "1 reopening of 8 closings");
-    assert_eq!(r["out_of_scope_rate_percent"], 12.5, "1 out-of-scope of 8 closings");
+    assert_eq!(r["reopen_rate_percent"], 7.7, "1 reopening of 13 closings");
+    assert_eq!(r["out_of_scope_rate_percent"], 7.7, "1 out-of-scope of 13 closings");
     assert_eq!(
         (
             r["suspension_days_used"].as_u64(),
@@ -376,6 +540,35 @@ fn the_report_of_a_replayed_month_matches_hand_computed_figures() {
             ),
         ]
     );
+    // February holds T14 only: made on Friday 27 at 23:59, a working day; T10 of Saturday 28
+    // is March's. Its work (on 2 March) is in March's technicians' table, not here.
+    let out = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-02-28",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let february: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(february["requests"]["total"], 1);
+    assert_eq!(february["requests"]["per_day"]["2026-02-27"], 1);
+    assert_eq!(february["requests"]["per_day"]["2026-02-28"], 0);
+    // TP from Friday 23:59 (outside hours: 0) to Monday 08:30: 30; TR 08:30–09:30: 60.
+    assert_eq!(
+        february["take_in"],
+        json!({"email/1": {"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 30, "p90_minutes": 30}})
+    );
+    assert_eq!(
+        february["resolution"],
+        json!({"email/1": {"met": 1, "breached": 0, "pending": 0, "percent_met": 100.0, "median_minutes": 60, "p90_minutes": 60}})
+    );
+    assert_eq!(february["technicians"], json!({}));
+    assert_eq!(february["deemed_received"], json!([]));
+    assert_eq!(february["breaches"], json!([]));
 }
 
 #[test]
@@ -397,8 +590,16 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
         "UTF-8 BOM for Italian spreadsheets"
     );
     let text = stdout(&csv);
-    assert!(text.contains("richieste;totale;9"), "{text}");
-    assert!(text.contains("TP;email/1;6;2;0;75,0;30;70"), "{text}");
+    assert!(text.contains("richieste;totale;13"), "{text}");
+    assert!(text.contains("TP;email/1;8;2;0;80,0;30;70"), "{text}");
+    assert!(
+        text.contains("\nricevuta in giorno non lavorativo;ricevuta;contata dal\nTCK-2026-00010;2026-02-28 10:00;2026-03-02 09:00\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("giorni non lavorativi;le richieste effettuate nei giorni non lavorativi o festivi si intendono effettuate alle ore 9 del giorno lavorativo successivo"),
+        "{text}"
+    );
     assert!(
         text.contains("TCK-2026-00007;e-mail;1;TP;2026-03-25 09:45;non ancora"),
         "{text}"
@@ -422,12 +623,17 @@ fn csv_and_html_carry_the_same_figures_for_their_readers() {
     );
     // Issue 21, cosmetic: a decimal comma in the Italian page as in the CSV, Italian values in
     // the CSV, and the clocks explained.
-    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("75,0 %"));
+    assert!(page.contains("Consuntivo del servizio di assistenza CPortal") && page.contains("80,0 %"));
+    assert!(
+        page.contains("<p>Le richieste effettuate nei giorni non lavorativi o festivi si intendono effettuate alle ore 9 del giorno lavorativo successivo")
+            && page.contains("<td>TCK-2026-00010</td><td>28/02/2026 10:00</td><td>02/03/2026 09:00</td>"),
+        "the notes name the rule and the requests it moved"
+    );
     assert!(page.contains("TP: tempo di presa in carico"), "the legend");
     for row in [
-        "canale;e-mail;8",
-        "canale;telefono;1",
-        "tipo;problema;9",
+        "canale;e-mail;11",
+        "canale;telefono;2",
+        "tipo;problema;13",
         "esito;aperte;2",
     ] {
         assert!(text.contains(row), "{row} in {text}");

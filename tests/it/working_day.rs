@@ -44,11 +44,14 @@ impl Day {
         self.inbox(who).pop().expect("a mail")
     }
 
-    /// The newest mail to `who` whose text contains `words`.
+    /// The newest mail to `who` whose text contains `words` (a digest only when `words` asks
+    /// for one).
     fn find(&self, who: &(String, String), words: &str) -> Read {
         self.inbox(who)
             .into_iter()
             .rev()
+            // The morning digest lists every ticket: it is found only when asked for.
+            .filter(|m| !m.subject.starts_with("Riepilogo") || words.starts_with("Riepilogo"))
             .find(|m| m.text.contains(words) || m.subject.contains(words))
             .unwrap_or_else(|| panic!("no mail to {} says {words:?}", who.0))
     }
@@ -85,6 +88,12 @@ fn citizen_mail(day: &Day, from: &str, subject: &str, id: &str, in_reply_to: Opt
     )
 }
 
+/// The text as a reader takes it in: letters are wrapped at 72 columns, so a name may break
+/// across two lines.
+fn flat(mail: &Read) -> String {
+    mail.text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn id_of(mail: &Read) -> String {
     mail.message_id.clone().expect("a Message-ID")
 }
@@ -102,6 +111,9 @@ fn a_whole_working_day_by_mail() {
     let bruno = server.add_user("bruno");
     let carla = server.add_user("carla");
     let dario = server.add_user("dario");
+    let emma = server.add_user("emma");
+    let franco = server.add_user("franco");
+    let spammer = server.add_user("offerte");
     let mut config = imap_config(&server, &helpdesk, "starttls", "");
     config.push_str(&format!(
         "[security]\ntrusted_authserv_id = \"mx.example.test\"\n\
@@ -135,7 +147,12 @@ fn a_whole_working_day_by_mail() {
         &at(9, 5),
         &operator_mail(&day, &giulia.0, Some(&id_of(&notice_giulia)), "g1", "#prendo"),
     );
-    assert!(day.newest(&anna).text.contains("Giulia Bianchi"));
+    let taken = flat(&day.newest(&anna));
+    assert!(
+        taken.contains("Giulia Bianchi"),
+        "{taken}\n\nGiulia got: {}",
+        flat(&day.newest(&giulia))
+    );
     let anna_letters = day.count(&anna);
 
     // 09:10 Marco's #prendo on Giulia's ticket is refused, naming her; Anna hears nothing.
@@ -146,7 +163,7 @@ fn a_whole_working_day_by_mail() {
     let refused = day.newest(&marco);
     assert!(refused.subject.contains("NON eseguito"), "{}", refused.subject);
     assert!(
-        refused.text.contains("è in carico a Giulia Bianchi"),
+        flat(&refused).contains("è in carico a Giulia Bianchi"),
         "{}",
         refused.text
     );
@@ -176,7 +193,7 @@ fn a_whole_working_day_by_mail() {
         ),
     );
     let closing_bruno = day.newest(&bruno);
-    assert!(closing_bruno.text.contains("Cancelli i cookie"));
+    assert!(flat(&closing_bruno).contains("Cancelli i cookie"));
 
     // 09:30 Giulia is away from today, Marco her deputy: confirmed, and her open ticket goes to
     // him — Anna is told the new name, Marco gets the ticket saying why.
@@ -191,11 +208,11 @@ fn a_whole_working_day_by_mail() {
         ),
     );
     let confirmed = day.find(&giulia, "assente dal 02/12/2026 al 04/12/2026");
-    assert!(confirmed.text.contains("Marco Rossi"), "{}", confirmed.text);
+    assert!(flat(&confirmed).contains("Marco Rossi"), "{}", confirmed.text);
     let began = day.find(&giulia, "La tua assenza");
-    assert!(began.text.contains("TCK-2026-00001"), "{}", began.text);
+    assert!(flat(&began).contains("TCK-2026-00001"), "{}", began.text);
     assert!(
-        day.newest(&anna).text.contains("Marco Rossi"),
+        flat(&day.newest(&anna)).contains("Marco Rossi"),
         "Anna is told the new name"
     );
     let handed = day.find(&marco, "sostituisci Giulia Bianchi");
@@ -230,7 +247,11 @@ fn a_whole_working_day_by_mail() {
         ),
     );
     let reopened = day.find(&marco, "Ancora non funziona.");
-    assert!(reopened.text.contains("Giulia Bianchi è assente"), "{}", reopened.text);
+    assert!(
+        flat(&reopened).contains("Giulia Bianchi è assente"),
+        "{}",
+        reopened.text
+    );
     assert_eq!(day.count(&giulia), giulia_before, "nor the reopening");
 
     // 10:20 Marco asks Luca about Anna's ticket; Luca's untagged reply is an internal note,
@@ -248,12 +269,12 @@ fn a_whole_working_day_by_mail() {
     );
     let question = day.find(&luca, "Domanda di un collega");
     assert!(
-        question.text.contains("hai già visto questo errore di firma?"),
+        flat(&question).contains("hai già visto questo errore di firma?"),
         "{}",
         question.text
     );
     assert!(
-        question.text.contains("Il portale rifiuta il mio file firmato."),
+        flat(&question).contains("Il portale rifiuta il mio file firmato."),
         "the thread comes along"
     );
     day.step(
@@ -267,7 +288,7 @@ fn a_whole_working_day_by_mail() {
         ),
     );
     let answer = day.find(&marco, "Risposta del collega");
-    assert!(answer.text.contains("è il certificato scaduto"), "{}", answer.text);
+    assert!(flat(&answer).contains("è il certificato scaduto"), "{}", answer.text);
     assert_eq!(
         day.count(&anna),
         anna_letters,
@@ -287,8 +308,8 @@ fn a_whole_working_day_by_mail() {
         ),
     );
     let canned = day.newest(&carla);
-    assert!(canned.text.contains("PDF/A-1b o PDF/A-2b"), "{}", canned.text);
-    assert!(canned.text.contains("Mi riscriva se non basta."), "{}", canned.text);
+    assert!(flat(&canned).contains("PDF/A-1b o PDF/A-2b"), "{}", canned.text);
+    assert!(flat(&canned).contains("Mi riscriva se non basta."), "{}", canned.text);
 
     // 11:00 The protocol service breaks: three citizens write; two are linked to the first,
     // and resolving the master closes all three, each with its own letter.
@@ -335,7 +356,7 @@ fn a_whole_working_day_by_mail() {
     for who in [&anna, &dario, &carla] {
         let closing = day.newest(who);
         assert!(
-            closing.text.contains("Il servizio di protocollo è di nuovo attivo."),
+            flat(&closing).contains("Il servizio di protocollo è di nuovo attivo."),
             "{}: {}",
             who.0,
             closing.text
@@ -344,4 +365,115 @@ fn a_whole_working_day_by_mail() {
     let shown = day.sandbox.run(&["ticket", "show", "TCK-2026-00006", "--json"]);
     let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
     assert_eq!(shown["status"], "resolved", "{shown}");
+    // 12:00 Emma writes with her surveyor in Cc: Marco's answer reaches both.
+    day.step(
+        &at(12, 0),
+        &format!(
+            "From: Emma <{}>\r\nTo: {}\r\nCc: Geometra Franco <{}>\r\nSubject: Integrazione documenti\r\n\
+             Message-ID: <e1@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nDove carico le integrazioni?\r\n",
+            emma.0, day.helpdesk.0, franco.0
+        ),
+    );
+    let notice_emma = day.find(&marco, "Integrazione documenti");
+    day.step(
+        &at(12, 10),
+        &operator_mail(
+            &day,
+            &marco.0,
+            Some(&id_of(&notice_emma)),
+            "m5",
+            "Nella sezione Integrazioni della pratica.",
+        ),
+    );
+    assert!(flat(&day.newest(&emma)).contains("Nella sezione Integrazioni"));
+    assert!(
+        flat(&day.newest(&franco)).contains("Nella sezione Integrazioni"),
+        "the Cc is copied"
+    );
+
+    // 12:20 An offer lands as a request: #spam closes it writing to nobody, and the sender's
+    // next mail opens nothing.
+    day.step(
+        &at(12, 20),
+        &citizen_mail(
+            &day,
+            &spammer.0,
+            "Offerta imperdibile",
+            "s1",
+            None,
+            "Acquista ora i nostri servizi SEO.",
+        ),
+    );
+    let spam_letters = day.count(&spammer);
+    let notice_spam = day.find(&marco, "Offerta imperdibile");
+    day.step(
+        &at(12, 30),
+        &operator_mail(&day, &marco.0, Some(&id_of(&notice_spam)), "m6", "#spam"),
+    );
+    day.step(
+        &at(12, 40),
+        &citizen_mail(&day, &spammer.0, "Ultima occasione", "s2", None, "Solo oggi!"),
+    );
+    assert_eq!(day.count(&spammer), spam_letters, "no letter for a spam");
+    let listed = day.sandbox.run(&["tickets", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("json");
+    assert!(
+        !listed.to_string().contains("Ultima occasione"),
+        "the quarantined sender opens no ticket: {listed}"
+    );
+
+    // Thursday 08:00: the morning digests. Marco's lists the tickets he holds, among them
+    // Giulia's; Luca's (a supervisor) has yesterday's figures and Giulia absent; Giulia, away,
+    // gets none. A reply to the digest naming a ticket acts on it.
+    let giulia_before = day.count(&giulia);
+    let thursday = "--now=2026-12-03T08:00:00+01:00";
+    day.pass(thursday);
+    let marco_digest = day.find(&marco, "Riepilogo di");
+    assert!(flat(&marco_digest).contains("TCK-2026-00001"), "{}", marco_digest.text);
+    assert!(
+        flat(&marco_digest).contains("Le tue richieste aperte"),
+        "{}",
+        marco_digest.text
+    );
+    let luca_digest = day.find(&luca, "Riepilogo di");
+    assert!(
+        luca_digest.text.contains("Assenti oggi:\n  Giulia Bianchi"),
+        "{}",
+        luca_digest.text
+    );
+    assert!(flat(&luca_digest).contains("I numeri di"), "{}", luca_digest.text);
+    assert_eq!(day.count(&giulia), giulia_before, "no digest for the absent");
+    day.step(
+        "--now=2026-12-03T08:30:00+01:00",
+        &operator_mail(
+            &day,
+            &marco.0,
+            Some(&id_of(&marco_digest)),
+            "m7",
+            "#nota TCK-2026-00001 certificato da rinnovare",
+        ),
+    );
+    let notes = day.sandbox.run(&["ticket", "show", "TCK-2026-00001", "--json"]);
+    assert!(
+        String::from_utf8_lossy(&notes.stdout).contains("certificato da rinnovare"),
+        "the digest's reply noted the ticket"
+    );
+
+    // The month's report counts the incident and its tickets.
+    let report = day.sandbox.run(&[
+        "report",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-31",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&report), 0, "{}", stderr(&report));
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).expect("json");
+    assert_eq!(
+        report["incidents"],
+        serde_json::json!({"count": 1, "tickets": 3}),
+        "{report}"
+    );
 }

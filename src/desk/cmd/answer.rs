@@ -21,6 +21,7 @@ pub fn body_is_for_a_tag(commands: &[Command]) -> bool {
                 | Command::Escalate(_)
                 | Command::Assign(_)
                 | Command::Ask(_)
+                | Command::Spam
         )
     })
 }

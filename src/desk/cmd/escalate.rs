@@ -4,7 +4,7 @@ use super::{CommandMail, Refusals, Setting, TicketFacts, Working};
 use crate::commands::Done;
 use crate::commands::Problem;
 use crate::config::Operator;
-use crate::desk::effect::{Effect, Letter};
+use crate::desk::effect::{CycleStamp, Effect, Letter};
 use crate::model::{EventAction, Level, NoticeKind, Status};
 use crate::sla::resolution_due;
 
@@ -43,7 +43,8 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, who: Optio
 
 /// Moves the ticket to second level: its resolution is due by the second level's budget from
 /// the take-in (or from now, when nobody took it in yet); the requester gets the escalation
-/// letter only, and level 2 — the operator named, else every second-level operator present —
+/// letter only, naming the technician when one is named — for a ticket nobody took in yet,
+/// that letter is its take-in (issue 20, case 1) —, and level 2 — the operator named, else every second-level operator present —
 /// gets the handover note (the text below the tags) with the whole screening.
 pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, who: Option<&str>) {
     let start = work.ticket.take_in_at.unwrap_or(mail.now);
@@ -61,10 +62,19 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
         work.ticket.status = Status::Assigned;
         work.ticket.assignee = Some(&technician.email);
     }
+    // The first letter of a cycle naming a technician is its take-in; a requester without
+    // e-mail hears no letter, and is taken in by the call-back instead.
+    let takes_in = named.is_some() && work.ticket.take_in_at.is_none() && work.ticket.requester_email.is_some();
     work.effect(Effect::Letter {
-        letter: Letter::Escalated { resolution_due: due },
-        stamp: None,
+        letter: Letter::Escalated {
+            resolution_due: due,
+            technician: named.map(|t| t.name.clone()),
+        },
+        stamp: takes_in.then_some(CycleStamp::TakeIn { resolution_due: due }),
     });
+    if takes_in {
+        work.ticket.take_in_at = Some(mail.now);
+    }
     let to = match named {
         Some(technician) => vec![technician.email.clone()],
         None => mail

@@ -8,12 +8,14 @@
 //! `fresh_only` for the tags that belong in a new mail. Each file has the command's `check` and
 //! its `apply`. The commands of a new mail that names no ticket have their own files too: `new`
 //! (a phone request opened by an operator); `#assente` / `#presente` are `desk::absence`.
+//! `cc` (`#cc`, and who a letter's copies go to) and `spam` (`#spam`) are issue 15's.
 
 mod answer;
 pub use answer::body_is_for_a_tag;
 pub mod ask;
 mod assign;
 pub mod canned;
+pub mod cc;
 mod escalate;
 mod fresh_only;
 mod kb;
@@ -25,6 +27,7 @@ mod phone;
 mod remote;
 mod resolve;
 mod set_kind;
+mod spam;
 pub mod take;
 mod time;
 
@@ -64,6 +67,8 @@ pub struct TicketFacts<'a> {
     pub followers: usize,
     /// The incident's master it is linked to, if any.
     pub master: Option<TicketId>,
+    /// Who is in copy of its answers (`#cc`), lowercase.
+    pub copies: &'a [String],
 }
 
 impl TicketFacts<'_> {
@@ -92,6 +97,8 @@ pub struct CommandMail<'a> {
     pub absences: &'a [crate::desk::absence::Absence],
     /// What the edge looked up for the commands that name something outside the ticket.
     pub lookups: Lookups<'a>,
+    /// The help desk's own address (never put in copy).
+    pub helpdesk: &'a str,
 }
 
 /// The stored answers and masters a mail names, as the edge found them.
@@ -184,6 +191,8 @@ pub struct Setting<'a> {
     pub sla: &'a SlaBudgets,
     /// How an instant is written to operators (local time, configured language).
     pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
+    /// Days a spam sender's mail is quarantined (`[intake] spam_days`).
+    pub spam_days: u32,
 }
 
 /// What one operator mail about a ticket does.
@@ -205,6 +214,8 @@ pub struct Decision {
 struct Working<'a> {
     ticket: TicketFacts<'a>,
     decision: Decision,
+    /// Who is in copy, as the mail's `#cc` lines change it.
+    copies: Vec<String>,
 }
 
 impl Working<'_> {
@@ -245,6 +256,7 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
     let mut work = Working {
         ticket: *ticket,
         decision: Decision::default(),
+        copies: ticket.copies.to_vec(),
     };
     for command in mail.commands {
         match command {
@@ -262,6 +274,8 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             Command::Link(master) => link::apply(&mut work, mail, *master),
             // Its text is in the body already.
             Command::Canned(_) => {}
+            Command::Cc { address, remove } => cc::apply(&mut work, mail, address, *remove),
+            Command::Spam => spam::apply(&mut work, mail, setting),
             // Curating the entry waits until every other command (a resolution above all) ran.
             Command::Kb(_) => {}
             // Refused above.
@@ -270,7 +284,8 @@ pub fn decide<'a>(ticket: &TicketFacts<'a>, mail: &CommandMail<'a>, setting: &Se
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => {}
+            | Command::CannedList
+            | Command::Privacy { .. } => {}
         }
     }
     if let Some(Command::Kb(title)) = mail.commands.iter().find(|c| matches!(c, Command::Kb(_))) {
@@ -315,8 +330,11 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             | Command::New(_)
             | Command::Email(_)
             | Command::Away(_)
-            | Command::CannedList => fresh_only::check(command, &mut out),
+            | Command::CannedList
+            | Command::Privacy { .. } => fresh_only::check(command, &mut out),
             Command::Time(_) => {}
+            Command::Cc { address, remove } => cc::check(ticket, mail, address, *remove, &mut out),
+            Command::Spam => spam::check(ticket, mail, &mut out),
         }
     }
     time::check(ticket, mail, &mut out);
@@ -347,8 +365,14 @@ pub fn tag_of(command: &Command) -> &'static str {
         Command::CannedList => "#risposte",
         Command::Ask(_) => "#chiedi",
         Command::Link(_) => "#collega",
+        Command::Cc { .. } => "#cc",
+        Command::Spam => "#spam",
+        Command::Privacy { .. } => "#privacy",
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod sla_tests;

@@ -31,12 +31,17 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
 /// yet, that letter is also the take-in (issue 21, item 11: a take-in letter and a closing
 /// letter in the same second contradicted each other); it stops the resolution clock; a
 /// resolution (never an out-of-scope closing, which solves nothing) feeds the knowledge base.
+/// A requester without e-mail gets no letter: the closing call the operator records (with
+/// `#telefono` on the same mail, or by default) is their notice of resolution, and their
+/// take-in too when nobody called them back before (issue 20, case 2).
 pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, outcome: Outcome) {
-    let stamp = if work.ticket.take_in_at.is_none() {
-        let due = resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now);
-        CycleStamp::TakeInAndResolution { resolution_due: due }
-    } else {
-        CycleStamp::Resolution
+    let untaken = work.ticket.take_in_at.is_none();
+    let due = resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now);
+    let by_phone = work.ticket.requester_email.is_none();
+    let stamp = match (by_phone, untaken) {
+        (true, _) => None,
+        (false, true) => Some(CycleStamp::TakeInAndResolution { resolution_due: due }),
+        (false, false) => Some(CycleStamp::Resolution),
     };
     if work.ticket.status == Status::New {
         work.effect(Effect::Assign {
@@ -55,10 +60,13 @@ pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
             operator: mail.operator.name.clone(),
         },
     };
-    work.effect(Effect::Letter {
-        letter,
-        stamp: Some(stamp),
-    });
+    work.effect(Effect::Letter { letter, stamp });
+    if by_phone {
+        if untaken {
+            work.effect(Effect::TakeInByPhone { resolution_due: due });
+        }
+        work.effect(Effect::ResolvedByPhone);
+    }
     work.effect(Effect::Resolve {
         by: mail.operator.email.clone(),
         outcome,

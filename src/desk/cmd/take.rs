@@ -70,7 +70,8 @@ pub(super) fn take_in<'a>(
     setting: &Setting<'_>,
     technician: &'a Operator,
 ) -> Done {
-    let first_take_in = work.ticket.take_in_at.is_none();
+    // A requester without e-mail reads no letter: their call-back is the take-in (`phone`).
+    let first_take_in = work.ticket.take_in_at.is_none() && work.ticket.requester_email.is_some();
     let previous = work.ticket.assignee.filter(|_| work.ticket.status == Status::Assigned);
     let due = match work.ticket.resolution_due {
         Some(due) if !first_take_in => due,

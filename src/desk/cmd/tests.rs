@@ -6,6 +6,7 @@ use crate::commands::{Done, parse_commands};
 use crate::model::Kind;
 
 const TICKET: TicketId = TicketId { year: 2026, number: 7 };
+const HELPDESK: &str = "assistenza@comune.example.it";
 
 use crate::desk::testing::{operator, rome};
 
@@ -31,6 +32,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         time_logged: 0,
         followers: 0,
         master: None,
+        copies: &[],
     }
 }
 
@@ -54,6 +56,7 @@ fn problems(ticket: &TicketFacts<'_>, sender: usize, text: &str) -> Vec<(String,
         now: now(),
         absences: &[],
         lookups: Lookups::default(),
+        helpdesk: HELPDESK,
     };
     refusals(ticket, &mail)
         .into_iter()
@@ -300,6 +303,7 @@ fn operators_are_found_by_address_then_name_in_any_case() {
         now: now(),
         absences: &[],
         lookups: Lookups::default(),
+        helpdesk: HELPDESK,
     };
     assert_eq!(
         mail.operator_named(" Luca.Verdi@Comune.Example.it ").map(|o| o.level),
@@ -384,11 +388,13 @@ mod decisions {
             now: now(),
             absences,
             lookups,
+            helpdesk: HELPDESK,
         };
         let setting = Setting {
             calendar: &calendar,
             sla: &sla,
             local_time: &local_time,
+            spam_days: 30,
         };
         decide(ticket, &mail, &setting)
     }
@@ -967,7 +973,10 @@ mod decisions {
                 Effect::Escalate { resolution_due: due },
                 event(EventAction::Escalated, ""),
                 Effect::Letter {
-                    letter: Letter::Escalated { resolution_due: due },
+                    letter: Letter::Escalated {
+                        resolution_due: due,
+                        technician: None
+                    },
                     stamp: None
                 },
                 Effect::NotifyOperators {
@@ -1077,6 +1086,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
         calendar: &calendar,
         sla: &sla,
         local_time: &local_time,
+        spam_days: 30,
     };
     let roster = roster();
     let run = |logged: i64, text: &str| {
@@ -1095,6 +1105,7 @@ fn time_corrections_show_the_total_and_never_go_below_zero() {
             now: now(),
             absences: &[],
             lookups: Lookups::default(),
+            helpdesk: HELPDESK,
         };
         decide(&facts, &mail, &setting)
     };

@@ -1,0 +1,779 @@
+//! The rows of the GDPR lifecycle (issue 17): which archived tickets are due for the deletion
+//! of their raw mail or for anonymising, whose data a ticket holds, one person's tickets and
+//! everything that concerns them (the export), and the rewriting itself.
+//!
+//! Nothing here decides what a text becomes: the caller passes a [`Scrub`] (the redaction
+//! `desk::privacy` builds on the knowledge base's). What stays is what the accounting reads:
+//! ids, channels, levels, kinds, categories, outcomes, every SLA instant, the operators
+//! (`events.operator`, `resolver`, `assignee`, `time_entries`), the outbox rows' `sent_at`.
+//! Files under `attachments/` are not deleted here: the caller deletes the contents this
+//! returns after its transaction commits (a rolled-back transaction must not lose a file its
+//! rows still name), through [`delete_files`].
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::ts;
+use super::types::{instant, naming_row, optional_instant};
+use crate::model::{Status, TicketId};
+
+/// How a text and an address are rewritten.
+pub struct Scrub<'a> {
+    /// A text with the person's data replaced.
+    pub text: &'a dyn Fn(&str) -> String,
+    /// The ticket's subject and a vote's comment, redacted as the report redacts them.
+    pub subject: &'a dyn Fn(&str) -> String,
+    /// Whether an address is one of the person's (it goes).
+    pub is_person: &'a dyn Fn(&str) -> bool,
+}
+
+/// What an anonymised actor of the audit trail becomes.
+pub const ANONYMOUS_ACTOR: &str = "anonimo";
+
+/// The archived tickets whose last archiving happened before `before`, and whose raw mail
+/// (`column` = `raw_purged_at`) or personal data (`anonymised_at`) is still there; at most
+/// `limit`, oldest number first.
+fn archived_before(
+    conn: &Connection,
+    column: &str,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> rusqlite::Result<Vec<TicketId>> {
+    conn.prepare_cached(&format!(
+        "SELECT t.id FROM tickets t
+         WHERE t.status = 'archived' AND t.{column} IS NULL
+           AND (SELECT max(e.at) FROM events e WHERE e.ticket_id = t.id AND e.action = 'archived') < ?1
+         ORDER BY t.year, t.number LIMIT ?2"
+    ))?
+    .query_map(params![ts(before), limit], |r| r.get(0))?
+    .collect()
+}
+
+/// Archived tickets due for the deletion of their raw mail and files.
+pub fn due_for_raw_purge(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rusqlite::Result<Vec<TicketId>> {
+    archived_before(conn, "raw_purged_at", before, limit)
+}
+
+/// Archived tickets due for anonymising.
+pub fn due_for_anonymising(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rusqlite::Result<Vec<TicketId>> {
+    archived_before(conn, "anonymised_at", before, limit)
+}
+
+/// Whose data a ticket holds: the requester and the people copied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The requester's and the participants' addresses, lowercased.
+    pub addresses: Vec<String>,
+    /// Their names: the requester's, and the display names they wrote under.
+    pub names: Vec<String>,
+    /// The requester's phone number, as stored.
+    pub phones: Vec<String>,
+}
+
+/// The people of `ticket` (its requester, its participants and the names they wrote under).
+pub fn identity(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Identity> {
+    let mut identity = Identity::default();
+    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT requester_email, requester_name, requester_phone FROM tickets WHERE id = ?1")?
+        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((email, name, phone)) = row else {
+        return Ok(identity);
+    };
+    identity.addresses.extend(email.map(|e| e.to_ascii_lowercase()));
+    identity.names.extend(name.filter(|n| !n.trim().is_empty()));
+    identity.phones.extend(phone.filter(|p| !p.trim().is_empty()));
+    let participants: Vec<String> = conn
+        .prepare_cached("SELECT email FROM participants WHERE ticket_id = ?1 ORDER BY email")?
+        .query_map([ticket], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for address in participants {
+        let address = address.to_ascii_lowercase();
+        if !identity.addresses.contains(&address) {
+            identity.addresses.push(address);
+        }
+    }
+    let names: Vec<(String, String)> = conn
+        .prepare_cached(
+            "SELECT DISTINCT lower(from_addr), from_name FROM messages
+             WHERE ticket_id = ?1 AND direction = 'in' AND from_addr IS NOT NULL AND from_name IS NOT NULL AND from_name <> ''",
+        )?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (address, name) in names {
+        if identity.addresses.contains(&address) && !identity.names.contains(&name) {
+            identity.names.push(name);
+        }
+    }
+    Ok(identity)
+}
+
+/// How a person is found on a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// They opened it.
+    Requester,
+    /// They were copied (a participant).
+    Copied,
+    /// They wrote on it without being one of its people (stored flagged).
+    UnverifiedSender,
+}
+
+impl Role {
+    /// The word of the export.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Requester => "requester",
+            Role::Copied => "cc",
+            Role::UnverifiedSender => "unverified-sender",
+        }
+    }
+}
+
+/// A ticket that concerns a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonTicket {
+    /// The ticket.
+    pub ticket: TicketId,
+    /// How they are on it (the strongest: requester, then copied, then unverified sender).
+    pub role: Role,
+    /// The ticket's state.
+    pub status: Status,
+}
+
+/// Every ticket that concerns `address` (case-insensitive), by number.
+pub fn tickets_of(conn: &Connection, address: &str) -> rusqlite::Result<Vec<PersonTicket>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT t.id, t.status,
+                CASE WHEN lower(t.requester_email) = ?1 THEN 0
+                     WHEN EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id AND lower(p.email) = ?1) THEN 1
+                     ELSE 2 END
+         FROM tickets t
+         WHERE lower(t.requester_email) = ?1
+            OR EXISTS (SELECT 1 FROM participants p WHERE p.ticket_id = t.id AND lower(p.email) = ?1)
+            OR EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND lower(m.from_addr) = ?1)
+         ORDER BY t.year, t.number",
+    )?;
+    let rows = stmt.query_map([address.to_ascii_lowercase()], |r| {
+        naming_row(r, "tickets", 0, |r| {
+            let role = match r.get::<_, i64>(2)? {
+                0 => Role::Requester,
+                1 => Role::Copied,
+                _ => Role::UnverifiedSender,
+            };
+            Ok(PersonTicket {
+                ticket: r.get(0)?,
+                status: r.get(1)?,
+                role,
+            })
+        })
+    })?;
+    rows.collect()
+}
+
+/// The raw mail of `ticket`'s messages and the contents of its attachments go (the text, the
+/// file names and the sizes stay); so do the stored bytes of its outgoing mail already sent.
+/// Returns the attachment contents no row names any more (to delete after the commit).
+pub fn purge_raw(conn: &Connection, ticket: TicketId, now: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
+    let raws: Vec<String> = conn
+        .prepare_cached("SELECT DISTINCT raw_sha256 FROM messages WHERE ticket_id = ?1 AND raw_sha256 IS NOT NULL")?
+        .query_map([ticket], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached("UPDATE messages SET raw_sha256 = NULL WHERE ticket_id = ?1 AND raw_sha256 IS NOT NULL")?
+        .execute([ticket])?;
+    drop_unreferenced_raw(conn, &raws)?;
+    let files: Vec<String> = conn
+        .prepare_cached(
+            "SELECT DISTINCT a.sha256 FROM attachments a JOIN messages m ON m.id = a.message
+             WHERE m.ticket_id = ?1 AND a.sha256 IS NOT NULL",
+        )?
+        .query_map([ticket], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached(
+        "UPDATE attachments SET sha256 = NULL, note = 'deleted after the retention period'
+         WHERE sha256 IS NOT NULL AND message IN (SELECT id FROM messages WHERE ticket_id = ?1)",
+    )?
+    .execute([ticket])?;
+    conn.prepare_cached("UPDATE outbox SET raw = x'', draft = NULL WHERE ticket_id = ?1 AND sent_at IS NOT NULL")?
+        .execute([ticket])?;
+    conn.prepare_cached("UPDATE tickets SET raw_purged_at = ?2 WHERE id = ?1")?
+        .execute(params![ticket, ts(now)])?;
+    unreferenced_files(conn, files)
+}
+
+/// Deletes the raw messages among `shas` that no message and no quarantine row names.
+fn drop_unreferenced_raw(conn: &Connection, shas: &[String]) -> rusqlite::Result<()> {
+    let mut delete = conn.prepare_cached(
+        "DELETE FROM raw_messages WHERE sha256 = ?1
+           AND NOT EXISTS (SELECT 1 FROM messages WHERE raw_sha256 = ?1)
+           AND NOT EXISTS (SELECT 1 FROM quarantine WHERE raw_sha256 = ?1)",
+    )?;
+    for sha in shas {
+        delete.execute([sha])?;
+    }
+    Ok(())
+}
+
+/// The contents among `shas` that no attachment row names any more.
+fn unreferenced_files(conn: &Connection, shas: Vec<String>) -> rusqlite::Result<Vec<String>> {
+    let mut named = conn.prepare_cached("SELECT count(*) FROM attachments WHERE sha256 = ?1")?;
+    let mut out = Vec::new();
+    for sha in shas {
+        let count: i64 = named.query_row([&sha], |r| r.get(0))?;
+        if count == 0 {
+            out.push(sha);
+        }
+    }
+    Ok(out)
+}
+
+/// A comma-separated address list without the person's addresses.
+fn without_person(list: &str, scrub: &Scrub<'_>) -> String {
+    list.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && !(scrub.is_person)(a))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rewrites one message row: the person's addresses out of its lists, the sender's name and
+/// address gone when they are the person's, the subject and text scrubbed. With `raw`, its
+/// raw mail goes too.
+fn scrub_messages(conn: &Connection, ids: &[i64], scrub: &Scrub<'_>) -> rusqlite::Result<()> {
+    let mut read = conn.prepare_cached(
+        "SELECT from_addr, from_name, to_addrs, cc_addrs, subject, body_text FROM messages WHERE id = ?1",
+    )?;
+    let mut write = conn.prepare_cached(
+        "UPDATE messages SET from_addr = ?2, from_name = ?3, to_addrs = ?4, cc_addrs = ?5, subject = ?6, body_text = ?7
+         WHERE id = ?1",
+    )?;
+    for id in ids {
+        let (from, name, to, cc, subject, body): (Option<String>, Option<String>, String, String, String, String) =
+            read.query_row([id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?;
+        let person = from.as_deref().is_some_and(|f| (scrub.is_person)(f));
+        let (from, name) = if person {
+            (None, None)
+        } else {
+            (from, name.map(|n| (scrub.text)(&n)))
+        };
+        write.execute(params![
+            id,
+            from,
+            name,
+            without_person(&to, scrub),
+            without_person(&cc, scrub),
+            (scrub.text)(&subject),
+            (scrub.text)(&body)
+        ])?;
+    }
+    Ok(())
+}
+
+/// Rewrites the audit trail of `ticket`: a person as actor becomes [`ANONYMOUS_ACTOR`], every
+/// detail is scrubbed. When, what and the operator concerned stay.
+fn scrub_events(conn: &Connection, ticket: TicketId, scrub: &Scrub<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String, String)> = conn
+        .prepare_cached("SELECT id, actor, detail FROM events WHERE ticket_id = ?1")?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut write = conn.prepare_cached("UPDATE events SET actor = ?2, detail = ?3 WHERE id = ?1")?;
+    for (id, actor, detail) in rows {
+        let actor = if (scrub.is_person)(&actor) {
+            ANONYMOUS_ACTOR.to_string()
+        } else {
+            actor
+        };
+        let scrubbed = (scrub.text)(&detail);
+        write.execute(params![id, actor, scrubbed])?;
+    }
+    Ok(())
+}
+
+/// Anonymises `ticket` in place: its raw mail and files go ([`purge_raw`]); its requester's
+/// address, name, phone and practice number, its participants, the person's addresses in
+/// every message and outgoing mail, the names of its files, and every text (subject, messages,
+/// events, the vote's comment) are scrubbed; the status link gets `new_secret`, so the old one
+/// shows nothing. Outgoing mail not sent yet is dropped: nobody is left to send it to.
+/// Returns the attachment contents no row names any more.
+pub fn anonymise(
+    conn: &Connection,
+    ticket: TicketId,
+    scrub: &Scrub<'_>,
+    file_name: &dyn Fn(&str) -> String,
+    new_secret: &str,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
+    let files = purge_raw(conn, ticket, now)?;
+    let subject: String = conn
+        .prepare_cached("SELECT subject FROM tickets WHERE id = ?1")?
+        .query_row([ticket], |r| r.get(0))?;
+    conn.prepare_cached(
+        "UPDATE tickets SET requester_email = NULL, requester_name = NULL, requester_phone = NULL, pratica = NULL,
+                subject = ?2, secret = ?3, anonymised_at = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![ticket, (scrub.subject)(&subject), new_secret, ts(now)])?;
+    conn.prepare_cached("DELETE FROM participants WHERE ticket_id = ?1")?
+        .execute([ticket])?;
+    let ids: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM messages WHERE ticket_id = ?1")?
+        .query_map([ticket], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    scrub_messages(conn, &ids, scrub)?;
+    let names: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT a.id, a.filename FROM attachments a JOIN messages m ON m.id = a.message WHERE m.ticket_id = ?1",
+        )?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut rename = conn.prepare_cached("UPDATE attachments SET filename = ?2 WHERE id = ?1")?;
+    for (id, name) in names {
+        rename.execute(params![id, file_name(&name)])?;
+    }
+    scrub_events(conn, ticket, scrub)?;
+    scrub_outbox(conn, Some(ticket), scrub)?;
+    conn.prepare_cached("DELETE FROM outbox WHERE ticket_id = ?1 AND sent_at IS NULL")?
+        .execute([ticket])?;
+    let comment: Option<(i64, String)> = conn
+        .prepare_cached("SELECT cycle_id, comment FROM votes WHERE ticket_id = ?1 AND comment <> ''")?
+        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((cycle, text)) = comment {
+        conn.prepare_cached("UPDATE votes SET comment = ?2 WHERE cycle_id = ?1")?
+            .execute(params![cycle, (scrub.subject)(&text)])?;
+    }
+    Ok(files)
+}
+
+/// The person's addresses leave the recipients of the outgoing mail of `ticket` (every row
+/// when None that names them), with the stored bytes of the rows that named them.
+fn scrub_outbox(conn: &Connection, ticket: Option<TicketId>, scrub: &Scrub<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String)> = match ticket {
+        Some(t) => conn
+            .prepare_cached("SELECT id, recipients FROM outbox WHERE ticket_id = ?1")?
+            .query_map([t], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?,
+        None => conn
+            .prepare_cached("SELECT id, recipients FROM outbox")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?,
+    };
+    let mut write = conn.prepare_cached("UPDATE outbox SET recipients = ?2, raw = x'', draft = NULL WHERE id = ?1")?;
+    for (id, recipients) in rows {
+        let kept = without_person(&recipients, scrub);
+        if ticket.is_some() || kept != recipients.split(',').map(str::trim).collect::<Vec<_>>().join(", ") {
+            write.execute(params![id, kept])?;
+        }
+    }
+    Ok(())
+}
+
+/// A person copied on someone else's ticket, or writing on it unverified, leaves it: their
+/// participant row goes; their address, name and phone leave every message, event and
+/// outgoing mail of the ticket (`scrub.text` replaces only theirs, so the requester's own data
+/// stays); the messages they sent are redacted whole (`own`) and lose their files; the raw
+/// mail of every message that named them goes.
+pub fn leave_ticket(
+    conn: &Connection,
+    ticket: TicketId,
+    scrub: &Scrub<'_>,
+    own: &dyn Fn(&str) -> String,
+) -> rusqlite::Result<Vec<String>> {
+    let mut remove = conn.prepare_cached("DELETE FROM participants WHERE ticket_id = ?1 AND email = ?2")?;
+    let participants: Vec<String> = conn
+        .prepare_cached("SELECT email FROM participants WHERE ticket_id = ?1")?
+        .query_map([ticket], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    for address in participants.iter().filter(|a| (scrub.is_person)(a)) {
+        remove.execute(params![ticket, address])?;
+    }
+    type Row = (i64, Option<String>, String, String, String, String, Option<String>);
+    let rows: Vec<Row> = conn
+        .prepare_cached(
+            "SELECT id, from_addr, to_addrs, cc_addrs, subject, body_text, raw_sha256 FROM messages WHERE ticket_id = ?1",
+        )?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let named = |list: &str| list.split(',').map(str::trim).any(|a| (scrub.is_person)(a));
+    let mut touched = Vec::new();
+    let mut sent_by_them = Vec::new();
+    let mut raws = Vec::new();
+    for (id, from, to, cc, subject, body, raw) in rows {
+        let theirs = from.as_deref().is_some_and(|f| (scrub.is_person)(f));
+        if theirs {
+            sent_by_them.push(id);
+        }
+        if theirs || named(&to) || named(&cc) || (scrub.text)(&subject) != subject || (scrub.text)(&body) != body {
+            touched.push(id);
+            raws.extend(raw);
+        }
+    }
+    let own_scrub = Scrub {
+        text: own,
+        subject: own,
+        is_person: scrub.is_person,
+    };
+    scrub_messages(conn, &sent_by_them, &own_scrub)?;
+    scrub_messages(conn, &touched, scrub)?;
+    let mut unlink = conn.prepare_cached("UPDATE messages SET raw_sha256 = NULL WHERE id = ?1")?;
+    for id in &touched {
+        unlink.execute([id])?;
+    }
+    drop_unreferenced_raw(conn, &raws)?;
+    let mut files = Vec::new();
+    for id in &sent_by_them {
+        let shas: Vec<String> = conn
+            .prepare_cached("SELECT sha256 FROM attachments WHERE message = ?1 AND sha256 IS NOT NULL")?
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        conn.prepare_cached(
+            "UPDATE attachments SET sha256 = NULL, filename = 'allegato', note = 'deleted on request' WHERE message = ?1",
+        )?
+        .execute([id])?;
+        files.extend(shas);
+    }
+    let subject: String = conn
+        .prepare_cached("SELECT subject FROM tickets WHERE id = ?1")?
+        .query_row([ticket], |r| r.get(0))?;
+    conn.prepare_cached("UPDATE tickets SET subject = ?2 WHERE id = ?1")?
+        .execute(params![ticket, (scrub.text)(&subject)])?;
+    scrub_events(conn, ticket, scrub)?;
+    scrub_outbox_naming(conn, ticket, scrub)?;
+    // What left already (notices quoting their words, letters copying them) is not needed
+    // any more: its stored bytes go.
+    conn.prepare_cached("UPDATE outbox SET raw = x'', draft = NULL WHERE ticket_id = ?1 AND sent_at IS NOT NULL")?
+        .execute([ticket])?;
+    unreferenced_files(conn, files)
+}
+
+/// The outgoing mail of `ticket` that was addressed to the person loses their address and its
+/// stored bytes (unsent mail only to them is dropped).
+fn scrub_outbox_naming(conn: &Connection, ticket: TicketId, scrub: &Scrub<'_>) -> rusqlite::Result<()> {
+    let rows: Vec<(i64, String, bool)> = conn
+        .prepare_cached("SELECT id, recipients, sent_at IS NOT NULL FROM outbox WHERE ticket_id = ?1")?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, recipients, sent) in rows {
+        if !recipients.split(',').map(str::trim).any(|a| (scrub.is_person)(a)) {
+            continue;
+        }
+        let kept = without_person(&recipients, scrub);
+        if !sent && kept.is_empty() {
+            conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?.execute([id])?;
+        } else {
+            conn.prepare_cached("UPDATE outbox SET recipients = ?2, raw = x'', draft = NULL WHERE id = ?1")?
+                .execute(params![id, kept])?;
+        }
+    }
+    Ok(())
+}
+
+/// The person's messages that opened no ticket (noise, bounces, quarantined replies): their
+/// address, name and raw mail go, their text is scrubbed. Returns how many.
+pub fn scrub_loose_messages(conn: &Connection, scrub: &Scrub<'_>, address: &str) -> rusqlite::Result<usize> {
+    let rows: Vec<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT id, raw_sha256 FROM messages WHERE ticket_id IS NULL AND lower(from_addr) = ?1")?
+        .query_map([address.to_ascii_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    scrub_messages(conn, &ids, scrub)?;
+    let mut unlink = conn.prepare_cached("UPDATE messages SET raw_sha256 = NULL WHERE id = ?1")?;
+    for id in &ids {
+        unlink.execute([id])?;
+    }
+    let raws: Vec<String> = rows.into_iter().filter_map(|(_, raw)| raw).collect();
+    drop_unreferenced_raw(conn, &raws)?;
+    scrub_outbox(conn, None, scrub)?;
+    Ok(ids.len())
+}
+
+/// How many of the person's messages opened no ticket.
+pub fn loose_messages(conn: &Connection, address: &str) -> rusqlite::Result<usize> {
+    conn.prepare_cached("SELECT count(*) FROM messages WHERE ticket_id IS NULL AND lower(from_addr) = ?1")?
+        .query_row([address.to_ascii_lowercase()], |r| r.get::<_, i64>(0))
+        .map(|n| n.max(0) as usize)
+}
+
+/// The display names `address` wrote under, anywhere.
+pub fn names_of(conn: &Connection, address: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare_cached(
+        "SELECT DISTINCT from_name FROM messages WHERE lower(from_addr) = ?1 AND from_name IS NOT NULL AND from_name <> ''
+         ORDER BY from_name",
+    )?
+    .query_map([address.to_ascii_lowercase()], |r| r.get(0))?
+    .collect()
+}
+
+/// Notes contents to delete from the disk at the next housekeeping pass.
+pub fn defer_deletion(conn: &Connection, shas: &[String]) -> rusqlite::Result<()> {
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO files_to_delete (sha256) VALUES (?1)")?;
+    for sha in shas {
+        insert.execute([sha])?;
+    }
+    Ok(())
+}
+
+/// Takes the contents noted by [`defer_deletion`] that no attachment names (any still named
+/// stay on the disk and leave the list).
+pub fn take_deferred(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let shas: Vec<String> = conn
+        .prepare_cached("SELECT sha256 FROM files_to_delete ORDER BY sha256")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached("DELETE FROM files_to_delete")?.execute([])?;
+    unreferenced_files(conn, shas)
+}
+
+/// Copies the write-ahead log into the database and empties it, so the page images written
+/// before an erasure do not outlive it in the log (waits for readers; run after the commit).
+pub fn truncate_log(conn: &Connection) -> rusqlite::Result<()> {
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+}
+
+/// Deletes the attachment contents `shas` under `data_dir` (after the commit that stopped
+/// naming them); a content already gone is no error. Returns how many files went.
+pub fn delete_files(data_dir: &Path, shas: &[String]) -> anyhow::Result<usize> {
+    let mut deleted = 0;
+    for sha in shas {
+        if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            anyhow::bail!("{sha:?} is not an attachment's content name");
+        }
+        let path = data_dir.join("attachments").join(&sha[..2]).join(sha);
+        match std::fs::remove_file(&path) {
+            Ok(()) => deleted += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::Error::from(e).context(format!("deleting {}", path.display()))),
+        }
+    }
+    Ok(deleted)
+}
+
+/// The requesters' names of the tickets created at or after `from` and before `until` (the
+/// report's redaction of their subjects removes them).
+pub fn requester_names_created(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> rusqlite::Result<std::collections::BTreeMap<String, String>> {
+    conn.prepare_cached(
+        "SELECT id, requester_name FROM tickets WHERE created_at >= ?1 AND created_at < ?2 AND requester_name IS NOT NULL",
+    )?
+    .query_map(params![ts(from), ts(until)], |r| Ok((r.get(0)?, r.get(1)?)))?
+    .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The export
+// ---------------------------------------------------------------------------------------------
+
+/// One ticket as the export shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportTicket {
+    /// `TCK-…`.
+    pub id: TicketId,
+    /// Subject.
+    pub subject: String,
+    /// State.
+    pub status: String,
+    /// Channel.
+    pub channel: String,
+    /// Level.
+    pub level: i64,
+    /// The requester's address, name and phone, as stored.
+    pub requester: (Option<String>, Option<String>, Option<String>),
+    /// The practice number.
+    pub pratica: Option<String>,
+    /// Category.
+    pub category: Option<String>,
+    /// The participants (address, role).
+    pub participants: Vec<(String, String)>,
+    /// Opened.
+    pub created_at: DateTime<Utc>,
+    /// Resolved, if it is.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+/// One message of the export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportMessage {
+    /// The row.
+    pub id: i64,
+    /// `in` or `out`.
+    pub direction: String,
+    /// Sender.
+    pub from: Option<String>,
+    /// Sender's name.
+    pub from_name: Option<String>,
+    /// Recipients.
+    pub to: String,
+    /// Copied.
+    pub cc: String,
+    /// Subject.
+    pub subject: String,
+    /// Text.
+    pub text: String,
+    /// Received or queued.
+    pub at: DateTime<Utc>,
+    /// Whether it was stored flagged (an unverified sender).
+    pub flagged: bool,
+    /// Its raw mail's content name, if kept.
+    pub raw_sha256: Option<String>,
+}
+
+/// One attachment of the export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportFile {
+    /// The row.
+    pub id: i64,
+    /// The message it came with.
+    pub message: i64,
+    /// Name.
+    pub filename: String,
+    /// Type.
+    pub content_type: String,
+    /// Size.
+    pub size: i64,
+    /// Content name, if kept.
+    pub sha256: Option<String>,
+}
+
+/// One audit event of the export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExportEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// Detail.
+    pub detail: String,
+}
+
+/// The stored facts of `ticket` for the export.
+pub fn export_ticket(conn: &Connection, ticket: TicketId) -> rusqlite::Result<ExportTicket> {
+    let participants: Vec<(String, String)> = conn
+        .prepare_cached("SELECT email, role FROM participants WHERE ticket_id = ?1 ORDER BY role DESC, email")?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    conn.prepare_cached(
+        "SELECT id, subject, status, channel, level, requester_email, requester_name, requester_phone, pratica,
+                category, created_at, resolved_at
+         FROM tickets WHERE id = ?1",
+    )?
+    .query_row([ticket], |r| {
+        naming_row(r, "tickets", 0, |r| {
+            Ok(ExportTicket {
+                id: r.get(0)?,
+                subject: r.get(1)?,
+                status: r.get(2)?,
+                channel: r.get(3)?,
+                level: r.get(4)?,
+                requester: (r.get(5)?, r.get(6)?, r.get(7)?),
+                pratica: r.get(8)?,
+                category: r.get(9)?,
+                participants,
+                created_at: instant(r, 10)?,
+                resolved_at: optional_instant(r, 11)?,
+            })
+        })
+    })
+}
+
+/// The messages of `ticket` the person may see (operator notices and internal mail aside),
+/// oldest first.
+pub fn export_messages(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<ExportMessage>> {
+    conn.prepare_cached(
+        "SELECT id, direction, from_addr, from_name, to_addrs, cc_addrs, subject, body_text, at, flagged, raw_sha256
+         FROM messages WHERE ticket_id = ?1 AND disposition NOT IN ('notify', 'operator_reply', 'operator')
+         ORDER BY at, id",
+    )?
+    .query_map([ticket], |r| {
+        naming_row(r, "messages", 0, |r| {
+            Ok(ExportMessage {
+                id: r.get(0)?,
+                direction: r.get(1)?,
+                from: r.get(2)?,
+                from_name: r.get(3)?,
+                to: r.get(4)?,
+                cc: r.get(5)?,
+                subject: r.get(6)?,
+                text: r.get(7)?,
+                at: instant(r, 8)?,
+                flagged: r.get(9)?,
+                raw_sha256: r.get(10)?,
+            })
+        })
+    })?
+    .collect()
+}
+
+/// The attachments of the messages `ids`.
+pub fn export_files(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<ExportFile>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, message, filename, content_type, size, sha256 FROM attachments WHERE message = ?1 ORDER BY id",
+    )?;
+    let mut out = Vec::new();
+    for id in ids {
+        let rows = stmt.query_map([id], |r| {
+            Ok(ExportFile {
+                id: r.get(0)?,
+                message: r.get(1)?,
+                filename: r.get(2)?,
+                content_type: r.get(3)?,
+                size: r.get(4)?,
+                sha256: r.get(5)?,
+            })
+        })?;
+        for row in rows {
+            out.push(row?);
+        }
+    }
+    Ok(out)
+}
+
+/// The audit trail of `ticket`, oldest first.
+pub fn export_events(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<ExportEvent>> {
+    conn.prepare_cached("SELECT at, actor, action, detail, id FROM events WHERE ticket_id = ?1 ORDER BY at, id")?
+        .query_map([ticket], |r| {
+            naming_row(r, "events", 4, |r| {
+                Ok(ExportEvent {
+                    at: instant(r, 0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    detail: r.get(3)?,
+                })
+            })
+        })?
+        .collect()
+}
+
+/// The raw mail stored under `sha256`, if it is still there.
+pub fn raw_message(conn: &Connection, sha256: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.prepare_cached("SELECT bytes FROM raw_messages WHERE sha256 = ?1")?
+        .query_row([sha256], |r| r.get(0))
+        .optional()
+}
+
+/// The ids of the knowledge-base entries whose title, problem or solution contains one of
+/// `needles` (case-insensitive).
+pub fn kb_entries_naming(conn: &Connection, needles: &[String]) -> rusqlite::Result<Vec<(i64, Option<String>)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, ticket_id FROM kb_entries
+         WHERE instr(lower(title), ?1) > 0 OR instr(lower(problem), ?1) > 0 OR instr(lower(solution), ?1) > 0",
+    )?;
+    let mut out: Vec<(i64, Option<String>)> = Vec::new();
+    for needle in needles.iter().filter(|n| !n.trim().is_empty()) {
+        for row in stmt.query_map([needle.to_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            let row = row?;
+            if !out.contains(&row) {
+                out.push(row);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,566 @@
+//! Issue 17, citizens' data: a period anonymised gives the identical report; one person's
+//! export is complete; an erasure leaves nothing that names them and is refused while one of
+//! their tickets is open.
+//!
+//! The citizen is Carla Fontana (carla.fontana@example.org, 347 555 0199), with a colleague
+//! copied (Paolo Neri) and an identity document attached; the requesters of the replayed
+//! month (`report::replay_march`) are the rest of the help desk's March.
+
+use crate::report::replay_march;
+use crate::support::{Sandbox, code, stderr, stdout};
+use crate::workflow_support::{CONFIG, ingest, last_message_id, operator_mail};
+
+const GIULIA: &str = "giulia.bianchi@comune.example.it";
+const CARLA: &str = "carla.fontana@example.org";
+const PAOLO: &str = "paolo.neri@example.net";
+const DOCUMENT: &[u8] = b"%PDF-1.4 carta d'identita di Carla Fontana, nata a Roma";
+
+fn db(sandbox: &Sandbox) -> rusqlite::Connection {
+    rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db")
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Carla's request, Paolo copied, with her identity document.
+fn carla_request(id: &str, subject: &str) -> String {
+    format!(
+        "From: Carla Fontana <{CARLA}>\r\nTo: assistenza@comune.example.it\r\nCc: Paolo Neri <{PAOLO}>\r\n\
+         Subject: {subject}\r\nMessage-ID: <{id}@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Buongiorno, sono Carla Fontana: non riesco ad accedere con SPID. Mi chiami al 347 555 0199.\r\n\
+         --b1\r\nContent-Type: application/pdf; name=\"documento_Carla_Fontana.pdf\"\r\n\
+         Content-Disposition: attachment; filename=\"documento_Carla_Fontana.pdf\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b1--\r\n",
+        base64(DOCUMENT)
+    )
+}
+
+fn plain(from: &str, subject: &str, id: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: {from}\r\nTo: assistenza@comune.example.it\r\n{extra}Subject: {subject}\r\nMessage-ID: <{id}@example.org>\r\n\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+}
+
+fn run_at(sandbox: &Sandbox, now: &str) {
+    let out = sandbox.run(&[&format!("--now={now}"), "run", "--once"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+/// An operator's command on a ticket, answering the newest notice, then the sending pass.
+fn command(sandbox: &Sandbox, now: &str, ticket: &str, id: &str, body: &str) {
+    let notice = last_message_id(sandbox, "notify", GIULIA, ticket);
+    ingest(
+        sandbox,
+        now,
+        operator_mail(GIULIA, "Re: notifica", Some(&notice), true, id, body),
+    );
+    run_at(sandbox, now);
+}
+
+/// Carla's two requests of March (TCK-2026-00010 with Paolo copied and her document,
+/// TCK-2026-00011), both resolved; ticket numbers continue `replay_march`'s nine.
+fn carla_in_march(sandbox: &Sandbox) {
+    ingest(
+        sandbox,
+        "2026-03-24T09:00:00+01:00",
+        carla_request("cf1", "Accesso SPID di Carla Fontana"),
+    );
+    run_at(sandbox, "2026-03-24T09:00:00+01:00");
+    command(
+        sandbox,
+        "2026-03-24T10:00:00+01:00",
+        "TCK-2026-00010",
+        "k1",
+        "#risolto\nGentile Carla Fontana, abbiamo riattivato l'accesso.",
+    );
+    ingest(
+        sandbox,
+        "2026-03-25T10:00:00+01:00",
+        plain(
+            &format!("Carla Fontana <{CARLA}>"),
+            "Pagamento SPID di Carla Fontana",
+            "cf2",
+            "",
+            "Il pagamento non risulta. Codice fiscale FNTCRL80A41H501X.",
+        ),
+    );
+    run_at(sandbox, "2026-03-25T10:00:00+01:00");
+    command(
+        sandbox,
+        "2026-03-25T11:00:00+01:00",
+        "TCK-2026-00011",
+        "k2",
+        "#risolto\nPagamento registrato.",
+    );
+}
+
+fn report(sandbox: &Sandbox, format: &str) -> String {
+    let out = sandbox.run(&[
+        "--now=2026-09-01T10:00:00+02:00",
+        "report",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        format,
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    stdout(&out)
+}
+
+fn add_config(sandbox: &Sandbox, text: &str) {
+    let path = sandbox.path("config.toml");
+    let config = std::fs::read_to_string(&path).expect("config");
+    std::fs::write(&path, format!("{config}\n{text}\n")).expect("config");
+}
+
+#[test]
+fn a_period_anonymised_gives_the_identical_report() {
+    let sandbox = replay_march();
+    carla_in_march(&sandbox);
+    let (json_before, csv_before) = (report(&sandbox, "json"), report(&sandbox, "csv"));
+    // The report already names nobody: Carla's two subjects count as "[nome]" twice.
+    let figures: serde_json::Value = serde_json::from_str(&json_before).expect("json");
+    assert_eq!(figures["requests"]["total"], 11, "{json_before}");
+    assert!(json_before.contains(r#""term": "nome""#), "{json_before}");
+    assert!(!json_before.to_lowercase().contains("fontana"), "{json_before}");
+
+    add_config(&sandbox, "[retention]\nraw_mail_days = 1\npersonal_data_days = 1");
+    // 1 August: the resolved tickets, idle over 30 days, are archived; 3 August: archived over
+    // a day, they are anonymised and their raw mail and files deleted.
+    run_at(&sandbox, "2026-08-01T10:00:00+02:00");
+    run_at(&sandbox, "2026-08-03T10:00:00+02:00");
+    let conn = db(&sandbox);
+    let anonymised: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM tickets WHERE anonymised_at IS NOT NULL AND requester_email IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    // T1, T2, T3, T4, T5, T8, T9, T10, T11: every resolved or out-of-scope ticket of March;
+    // T6 (the phone call, never resolved) and T7 (never taken) are open and untouched.
+    assert_eq!(anonymised, 9);
+    let subject: String = conn
+        .query_row("SELECT subject FROM tickets WHERE id = 'TCK-2026-00010'", [], |r| {
+            r.get(0)
+        })
+        .expect("ticket");
+    assert_eq!(subject, "Accesso SPID di [nome] [nome]");
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM messages m JOIN tickets t ON t.id = m.ticket_id
+             WHERE t.status = 'archived' AND m.raw_sha256 IS NOT NULL"
+        ),
+        0,
+        "no archived ticket keeps raw mail"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM raw_messages WHERE sha256 NOT IN (SELECT raw_sha256 FROM messages WHERE raw_sha256 IS NOT NULL)
+               AND sha256 NOT IN (SELECT raw_sha256 FROM quarantine WHERE raw_sha256 IS NOT NULL)"
+        ),
+        0,
+        "no raw mail is left behind unnamed"
+    );
+    assert!(
+        count("SELECT count(*) FROM raw_messages") > 0,
+        "the open tickets keep theirs"
+    );
+    let retention: (String, String) = conn
+        .query_row(
+            "SELECT actor, detail FROM events WHERE action = 'retention' AND ticket_id IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("one audit event for the run that did the work");
+    assert_eq!(retention.0, "system");
+    assert!(
+        retention.1.contains("of 9 tickets deleted") && retention.1.contains(", 9 tickets anonymised"),
+        "{retention:?}"
+    );
+    let sha: String = sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(DOCUMENT))
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(
+        !sandbox.path(&format!("var/attachments/{}/{sha}", &sha[..2])).exists(),
+        "Carla's document is gone from the disk"
+    );
+
+    assert_eq!(report(&sandbox, "json"), json_before);
+    assert_eq!(report(&sandbox, "csv"), csv_before);
+}
+
+/// Carla's March plus: she is copied on Lucia's request (and Lucia names her), and she writes
+/// on someone else's ticket without being one of its people.
+fn carla_everywhere() -> Sandbox {
+    let sandbox = Sandbox::with_config(CONFIG);
+    // TCK-2026-00001: Carla's, resolved; TCK-2026-00002: Carla's, open.
+    ingest(
+        &sandbox,
+        "2026-11-02T09:00:00+01:00",
+        carla_request("cf1", "Accesso SPID di Carla Fontana"),
+    );
+    run_at(&sandbox, "2026-11-02T09:00:00+01:00");
+    command(
+        &sandbox,
+        "2026-11-02T10:00:00+01:00",
+        "TCK-2026-00001",
+        "k1",
+        "#risolto\nGentile Carla Fontana, abbiamo riattivato l'accesso.",
+    );
+    ingest(
+        &sandbox,
+        "2026-11-03T09:00:00+01:00",
+        plain(
+            &format!("Carla Fontana <{CARLA}>"),
+            "Pagamento",
+            "cf2",
+            "",
+            "Il pagamento non risulta.",
+        ),
+    );
+    // TCK-2026-00003: Lucia's, Carla copied and named in the text.
+    ingest(
+        &sandbox,
+        "2026-11-03T10:00:00+01:00",
+        plain(
+            "Lucia Galli <lucia.galli@example.com>",
+            "Firma digitale",
+            "lg1",
+            &format!("Cc: Carla Fontana <{CARLA}>\r\n"),
+            "La collega Carla Fontana ha lo stesso problema. Il mio numero: 06 1234 5678.",
+        ),
+    );
+    // TCK-2026-00004: Bruno's; Carla writes on it (stored flagged).
+    ingest(
+        &sandbox,
+        "2026-11-03T11:00:00+01:00",
+        plain(
+            "bruno.sala@example.com",
+            "Marca da bollo",
+            "bs1",
+            "",
+            "Non trovo la marca da bollo.",
+        ),
+    );
+    ingest(
+        &sandbox,
+        "2026-11-03T12:00:00+01:00",
+        plain(
+            &format!("Carla Fontana <{CARLA}>"),
+            "Re: [TCK-2026-00004] Marca da bollo",
+            "cf3",
+            "",
+            "Anche io, scrivetemi a carla.fontana@example.org.",
+        ),
+    );
+    run_at(&sandbox, "2026-11-03T12:00:00+01:00");
+    sandbox
+}
+
+#[test]
+fn the_export_of_a_person_holds_their_tickets_copies_and_files() {
+    let sandbox = carla_everywhere();
+    let out = sandbox.run(&[
+        "--now=2026-12-01T10:00:00+01:00",
+        "privacy",
+        "export",
+        "--requester",
+        "Carla.Fontana@example.org",
+        "--out",
+        "export",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let dir = sandbox.path("export");
+    let readme = std::fs::read_to_string(dir.join("LEGGIMI.txt")).expect("README");
+    assert!(readme.contains("dati.json") && readme.contains("allegati/"), "{readme}");
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dati.json")).expect("json")).expect("json");
+    let requests = data["richieste"].as_array().expect("requests");
+    let roles: Vec<(String, String)> = requests
+        .iter()
+        .map(|r| {
+            (
+                r["ticket"].as_str().unwrap_or("").to_string(),
+                r["ruolo"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("TCK-2026-00001", "requester"),
+            ("TCK-2026-00002", "requester"),
+            ("TCK-2026-00003", "cc"),
+            ("TCK-2026-00004", "unverified-sender"),
+        ]
+        .map(|(t, r)| (t.to_string(), r.to_string()))
+    );
+    let first = &requests[0];
+    assert_eq!(first["richiedente"]["email"], CARLA);
+    assert_eq!(first["richiedente"]["nome"], "Carla Fontana");
+    // Her request and the closing letter, and her document as a file.
+    let texts: Vec<&str> = first["messaggi"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["testo"].as_str())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.contains("Mi chiami al 347 555 0199")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("abbiamo riattivato l'accesso")),
+        "{texts:?}"
+    );
+    let file = first["allegati"][0]["file"].as_str().expect("the document's file");
+    assert_eq!(std::fs::read(dir.join(file)).expect("document"), DOCUMENT);
+    let original = first["messaggi"][0]["originale"].as_str().expect("raw mail kept");
+    let raw = std::fs::read_to_string(dir.join(original)).expect("eml");
+    assert!(raw.contains("Message-ID: <cf1@example.org>"), "{raw}");
+    assert!(
+        first["eventi"]
+            .as_array()
+            .is_some_and(|e| e.iter().any(|e| e["azione"] == "resolved"))
+    );
+    // On Lucia's ticket: the message she was copied on; on Bruno's, only her own.
+    assert_eq!(requests[2]["messaggi"].as_array().map(Vec::len), Some(1));
+    assert_eq!(requests[2]["richiedente"]["email"], serde_json::Value::Null);
+    let on_bruno = requests[3]["messaggi"].as_array().expect("messages");
+    assert_eq!(on_bruno.len(), 1);
+    assert_eq!(on_bruno[0]["non_verificato"], true);
+    assert!(
+        !dati_names(&data, "bruno.sala"),
+        "Bruno's own request is not hers to see"
+    );
+    // The export is recorded, without whose.
+    let conn = db(&sandbox);
+    let detail: String = conn
+        .query_row("SELECT detail FROM events WHERE action = 'privacy-exported'", [], |r| {
+            r.get(0)
+        })
+        .expect("event");
+    assert!(!detail.contains("carla"), "{detail}");
+}
+
+fn dati_names(data: &serde_json::Value, needle: &str) -> bool {
+    data.to_string().contains(needle)
+}
+
+/// Every place (table and column, or file) in the data folder that still holds one of
+/// `needles`, case-insensitive. The outbox folder is left out: it is the file transport's
+/// sending side (the mail server, in production), not what the help desk keeps.
+fn mentions(sandbox: &Sandbox, needles: &[&str]) -> Vec<String> {
+    let conn = db(sandbox);
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .expect("tables")
+        .query_map([], |r| r.get(0))
+        .expect("tables")
+        .collect::<Result<_, _>>()
+        .expect("tables");
+    let mut found = Vec::new();
+    for table in tables {
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\"")).expect("select");
+        let columns: Vec<String> = stmt.column_names().map(|c| c.to_string()).collect();
+        let mut rows = stmt.query([]).expect("rows");
+        while let Some(row) = rows.next().expect("row") {
+            for (i, column) in columns.iter().enumerate() {
+                let text = match row.get_ref(i).expect("value") {
+                    rusqlite::types::ValueRef::Text(t) | rusqlite::types::ValueRef::Blob(t) => {
+                        String::from_utf8_lossy(t).to_lowercase()
+                    }
+                    _ => continue,
+                };
+                for needle in needles {
+                    if text.contains(&needle.to_lowercase()) {
+                        found.push(format!("{table}.{column}: {needle} in {text}"));
+                    }
+                }
+            }
+        }
+    }
+    drop(conn);
+    let mut stack = vec![sandbox.path("var")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                if path != sandbox.path("var/outbox") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            let bytes = String::from_utf8_lossy(&std::fs::read(&path).expect("file")).to_lowercase();
+            for needle in needles {
+                if bytes.contains(&needle.to_lowercase()) {
+                    found.push(format!("file {}: {needle}", path.display()));
+                }
+            }
+        }
+    }
+    found
+}
+
+const CARLA_NEEDLES: &[&str] = &[
+    CARLA,
+    "carla.fontana",
+    "Carla",
+    "Fontana",
+    "347 555 0199",
+    "3475550199",
+    "FNTCRL",
+];
+
+#[test]
+fn an_erasure_is_refused_on_an_open_ticket_then_leaves_nothing_that_names_her() {
+    let sandbox = carla_everywhere();
+    assert!(
+        !mentions(&sandbox, CARLA_NEEDLES).is_empty(),
+        "the scenario stores her data"
+    );
+    let erase = |extra: &[&str]| {
+        let mut args = vec![
+            "--now=2026-12-01T10:00:00+01:00",
+            "privacy",
+            "erase",
+            "--requester",
+            CARLA,
+            "--reason",
+            "richiesta prot. 4521/2026",
+        ];
+        args.extend_from_slice(extra);
+        sandbox.run(&args)
+    };
+    let refused = erase(&[]);
+    assert_eq!(code(&refused), 65, "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("TCK-2026-00002"), "{}", stderr(&refused));
+    let conn = db(&sandbox);
+    let untouched: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM tickets WHERE requester_email = ?1",
+            [CARLA],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(untouched, 2, "a refused erasure changes nothing");
+    drop(conn);
+
+    let done = erase(&["--force"]);
+    assert_eq!(code(&done), 0, "{}", stderr(&done));
+    assert_eq!(mentions(&sandbox, CARLA_NEEDLES), Vec::<String>::new());
+    let conn = db(&sandbox);
+    // Lucia's own data stays on her ticket; Bruno's request is untouched.
+    let (lucia, text): (String, String) = conn
+        .query_row(
+            "SELECT t.requester_email, m.body_text FROM tickets t JOIN messages m ON m.ticket_id = t.id
+             WHERE t.id = 'TCK-2026-00003' AND m.direction = 'in' ORDER BY m.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("lucia");
+    assert_eq!(lucia, "lucia.galli@example.com");
+    assert_eq!(
+        text,
+        "La collega [nome] [nome] ha lo stesso problema. Il mio numero: 06 1234 5678."
+    );
+    // The accounting of her tickets stays: channel, SLA instants, the technician.
+    let (channel, resolver, resolved): (String, String, i64) = conn
+        .query_row(
+            "SELECT channel, resolver, (SELECT count(*) FROM cycles WHERE ticket_id = t.id AND resolved_at IS NOT NULL)
+             FROM tickets t WHERE id = 'TCK-2026-00001'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("ticket");
+    assert_eq!((channel.as_str(), resolver.as_str(), resolved), ("email", GIULIA, 1));
+    // Who asked, when and why; never what.
+    let (actor, at, detail): (String, String, String) = conn
+        .query_row(
+            "SELECT actor, at, detail FROM events WHERE action = 'privacy-erased'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("event");
+    assert_eq!(
+        (actor.as_str(), at.as_str(), detail.as_str()),
+        ("cli", "2026-12-01T09:00:00Z", "richiesta prot. 4521/2026")
+    );
+}
+
+#[test]
+fn by_mail_a_supervisor_gets_the_export_attached_and_nobody_else_does() {
+    let sandbox = carla_everywhere();
+    const LUCA: &str = "luca.verdi@comune.example.it";
+    let now = "2026-12-01T10:00:00+01:00";
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(GIULIA, "dati", None, true, "p1", &format!("#privacy esporta {CARLA}")),
+    );
+    let refused = crate::workflow_support::last(&sandbox, "operator_reply", GIULIA);
+    assert!(refused.text.contains("riservato ai supervisori"), "{}", refused.text);
+    assert!(!refused.text.contains("dati.json"), "{}", refused.text);
+
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(LUCA, "dati", None, true, "p2", &format!("#privacy esporta {CARLA}")),
+    );
+    let export = crate::workflow_support::last(&sandbox, "operator_reply", LUCA);
+    assert!(
+        export.text.contains("esportazione di 4 richieste in allegato"),
+        "{}",
+        export.text
+    );
+    for file in ["LEGGIMI.txt", "dati.json", "allegati_"] {
+        assert!(export.text.contains(file), "{file} attached: {}", export.text);
+    }
+
+    // An erasure by mail stops at her open ticket (the command line's --force goes past it).
+    ingest(
+        &sandbox,
+        now,
+        operator_mail(
+            LUCA,
+            "dati",
+            None,
+            true,
+            "p3",
+            &format!("#privacy cancella {CARLA} prot. 77"),
+        ),
+    );
+    let refused = crate::workflow_support::last(&sandbox, "operator_reply", LUCA);
+    assert!(refused.text.contains("TCK-2026-00002"), "{}", refused.text);
+    let conn = db(&sandbox);
+    let (exports, erasures): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM events WHERE action = 'privacy-exported' AND actor = ?1),
+                    (SELECT count(*) FROM events WHERE action = 'privacy-erased')",
+            [LUCA],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("events");
+    assert_eq!((exports, erasures), (1, 0));
+}
