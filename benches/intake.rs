@@ -168,12 +168,16 @@ fn full(address: &str, workdir: &Path) -> FullRun {
         env("MAILTEST_IMAP_PORT")
     );
     std::fs::write(workdir.join("config.toml"), config).expect("config");
-    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/sportello");
+    // The release binary scripts/bench built, in CARGO_TARGET_DIR when it is set.
+    let binary = std::env::var("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"))
+        .join("release/sportello");
     let log_path = workdir.join("daemon.log");
     let log = std::fs::File::create(&log_path).expect("log file");
     let start = Instant::now();
     let started_at = std::time::SystemTime::now();
-    let mut child = Command::new(binary)
+    let mut child = Command::new(&binary)
         .args(["--log-format", "json", "run", "--once"])
         .current_dir(workdir)
         .env("SPORTELLO_LOG", "warn,sportello::daemon=info")

@@ -459,7 +459,31 @@ pub enum Smtp {
         path: PathBuf,
     },
     /// Send through an SMTP server.
-    Server(Server),
+    Server {
+        /// Where and how to log in.
+        server: Server,
+        /// How many sessions, and how long each.
+        sessions: SmtpSessions,
+    },
+}
+
+/// `[smtp] connections` and `messages_per_session`: the courier keeps up to `connections`
+/// SMTP sessions open in parallel and reuses each for up to `messages_per_session` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmtpSessions {
+    /// Sessions sending in parallel (1-32).
+    pub connections: u16,
+    /// Messages sent on one session before it is closed and another one opened (1-10000).
+    pub messages_per_session: u32,
+}
+
+impl Default for SmtpSessions {
+    fn default() -> SmtpSessions {
+        SmtpSessions {
+            connections: 4,
+            messages_per_session: 100,
+        }
+    }
 }
 
 /// Where the help desk's mailbox is hosted, which decides the headers that can be trusted to
@@ -668,10 +692,12 @@ impl Config {
                 path: Some(path.display().to_string()),
                 ..RawSmtp::default()
             },
-            Smtp::Server(s) => {
+            Smtp::Server { server: s, sessions } => {
                 with_server_fields!(
                     RawSmtp {
                         kind: Some("smtp".into()),
+                        connections: Some(sessions.connections),
+                        messages_per_session: Some(sessions.messages_per_session),
                         ..RawSmtp::default()
                     },
                     server(s)
@@ -1100,6 +1126,10 @@ struct RawSmtp {
     auth: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connections: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages_per_session: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     oauth2: Option<RawOAuth2>,
 }
@@ -1804,8 +1834,27 @@ impl Validator<'_> {
                     .unwrap_or_else(|| data_dir.join("outbox")),
             },
             "smtp" => {
+                let defaults = SmtpSessions::default();
+                let connections = raw.connections.unwrap_or(defaults.connections);
+                if !(1..=32).contains(&connections) {
+                    self.problem("smtp.connections", connections, "sessions in parallel, from 1 to 32");
+                }
+                let messages_per_session = raw.messages_per_session.unwrap_or(defaults.messages_per_session);
+                if !(1..=10_000).contains(&messages_per_session) {
+                    self.problem(
+                        "smtp.messages_per_session",
+                        messages_per_session,
+                        "messages per session, from 1 to 10000",
+                    );
+                }
                 let fields = take_server_fields!(raw);
-                Smtp::Server(self.server("smtp", fields, raw.allow_plain_remote.unwrap_or(false), false))
+                Smtp::Server {
+                    server: self.server("smtp", fields, raw.allow_plain_remote.unwrap_or(false), false),
+                    sessions: SmtpSessions {
+                        connections: connections.clamp(1, 32),
+                        messages_per_session: messages_per_session.clamp(1, 10_000),
+                    },
+                }
             }
             other => {
                 self.problem("smtp.kind", other, "\"file\" or \"smtp\"");

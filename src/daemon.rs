@@ -53,9 +53,9 @@ const MAILDIR_POLL: Duration = Duration::from_secs(5);
 /// How often the courier looks for due mail nobody woke it for (retries).
 const COURIER_POLL: Duration = Duration::from_secs(5);
 
-/// The shortest pause between two courier passes: mail committed meanwhile goes out
-/// together, in one transaction of results, instead of one per intake batch.
-const COURIER_GATHER: Duration = Duration::from_millis(250);
+/// The shortest pause between two checkpoints of the write-ahead log (a pass follows every
+/// commit, and copying the log back while intake writes it would slow intake).
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
 /// How long shutdown waits for the courier to finish the mail in hand.
 const COURIER_GRACE: Duration = Duration::from_secs(10);
@@ -252,7 +252,7 @@ pub async fn run(
         turns: turns.clone(),
         transport,
         smtp: match &config.smtp {
-            Smtp::Server(server) => Some(server.clone()),
+            Smtp::Server { server, .. } => Some(server.clone()),
             Smtp::File { .. } => None,
         },
         liveness: liveness.clone(),
@@ -526,7 +526,7 @@ impl Targets {
             Mailbox::Maildir { path } => format!("maildir {}", path.display()),
         };
         let smtp = match &config.smtp {
-            Smtp::Server(server) => format!("smtp://{} (tls {})", login(server), server.tls.name()),
+            Smtp::Server { server, .. } => format!("smtp://{} (tls {})", login(server), server.tls.name()),
             Smtp::File { path } => format!(".eml files in {}", path.display()),
         };
         Targets {
@@ -574,6 +574,7 @@ impl Courier {
         let mut failures = 0u32;
         // Set while the SMTP server refuses the login: the queued mail waits that long.
         let mut login_wait: Option<Duration> = None;
+        let mut checkpointed_at: Option<tokio::time::Instant> = None;
         loop {
             // A dropped sender (the daemon ending on an error) finishes the courier too.
             let last = *finishing.borrow_and_update() || finishing.has_changed().is_err();
@@ -586,8 +587,14 @@ impl Courier {
                 outbox::send_due(&mut store, &turns, &transport, &envelope_from, || clock.now()).await
             };
             let sent_in = started.elapsed();
-            // The log is checkpointed whatever sending did: intake leaves it to this task.
-            let checkpointed = store.checkpoint();
+            // The log is checkpointed whatever sending did (intake leaves it to this task), at
+            // most every CHECKPOINT_EVERY, and at the last pass.
+            let checkpointed = if last || checkpointed_at.is_none_or(|at| at.elapsed() >= CHECKPOINT_EVERY) {
+                checkpointed_at = Some(tokio::time::Instant::now());
+                store.checkpoint()
+            } else {
+                Ok(())
+            };
             let checkpoint_in = started.elapsed() - sent_in;
             match sent.and_then(|report| checkpointed.map(|()| report).map_err(anyhow::Error::from)) {
                 Ok(report) => {
@@ -633,6 +640,7 @@ impl Courier {
                 }
             }
             if last {
+                transport.close().await;
                 return Ok(());
             }
             // After a failure (a full disk, a database error) the next pass waits on the
@@ -644,14 +652,12 @@ impl Courier {
                 None if failures > 0 => backoff(failures),
                 None => COURIER_POLL,
             };
+            // No gathering delay: a commit's mail leaves at once, while intake applies the
+            // next batch; what commits during a pass is taken by the next one.
             tokio::select! {
                 _ = wake.notified(), if failures == 0 && login_wait.is_none() => {}
                 _ = tokio::time::sleep(pause) => {}
                 _ = finishing.changed() => continue,
-            }
-            tokio::select! {
-                _ = tokio::time::sleep_until(started + COURIER_GATHER) => {}
-                _ = finishing.changed() => {}
             }
         }
     }

@@ -18,19 +18,22 @@
 
 mod token;
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
 use anyhow::Context;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use lettre::address::Envelope;
+use lettre::Tokio1Executor;
 use lettre::transport::smtp::AsyncSmtpTransport;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
-use lettre::{AsyncTransport, Tokio1Executor};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Server, Smtp, Tls};
+
+pub mod smtp;
 use crate::model::{MailPurpose, TicketId};
 use crate::notify::{OutgoingMail, Recipient, Sender, compose, new_message_id};
 use crate::store::outbox::{self as rows, Content, DueRow, NewMail};
@@ -276,16 +279,8 @@ fn smtp_error(error: lettre::transport::smtp::Error, user: Option<&str>) -> anyh
 pub enum Transport {
     /// `.eml` files in a folder.
     Files(PathBuf),
-    /// An SMTP server.
-    Smtp {
-        /// lettre's client (a connection, and a login, per message).
-        client: Box<AsyncSmtpTransport<Tokio1Executor>>,
-        /// `[smtp] username`, for the words of a refused login.
-        user: Option<String>,
-        /// `[smtp]` with `auth = "oauth2"`: each message logs in with a current token
-        /// (`outbox::token`) instead of `client`'s password.
-        oauth2: Option<Box<Server>>,
-    },
+    /// An SMTP server, through sessions kept open and used in parallel.
+    Smtp(Box<smtp::Sessions>),
 }
 
 impl Transport {
@@ -293,45 +288,19 @@ impl Transport {
     pub fn from_config(smtp: &Smtp) -> anyhow::Result<Transport> {
         match smtp {
             Smtp::File { path } => Ok(Transport::Files(path.clone())),
-            Smtp::Server(server) => Ok(Transport::Smtp {
-                client: Box::new(smtp_transport(server)?),
-                user: server.username.clone(),
-                oauth2: server.oauth2.is_some().then(|| Box::new(server.clone())),
-            }),
+            Smtp::Server { server, sessions } => Ok(Transport::Smtp(Box::new(smtp::Sessions::new(server, *sessions)?))),
         }
     }
 
-    async fn send(&self, envelope_from: &str, due: &Due) -> anyhow::Result<()> {
-        let raw = due
-            .raw
-            .as_ref()
-            .map_err(|e| anyhow::anyhow!("composing the message: {e:#}"))?;
-        match self {
-            Transport::Files(dir) => write_file(dir, due, raw),
-            Transport::Smtp { client, user, oauth2 } => {
-                let from = envelope_from
-                    .parse()
-                    .with_context(|| format!("envelope sender {envelope_from}"))?;
-                let to = due
-                    .recipients
-                    .split(',')
-                    .filter(|r| !r.is_empty())
-                    .map(|r| r.parse().with_context(|| format!("recipient {r}")))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                let envelope = Envelope::new(Some(from), to)?;
-                if let Some(server) = oauth2 {
-                    return token::send_raw(server, &envelope, raw).await;
-                }
-                client
-                    .send_raw(&envelope, raw)
-                    .await
-                    .map_err(|e| smtp_error(e, user.as_deref()))?;
-                Ok(())
-            }
+    /// Says goodbye on the SMTP sessions kept open (the courier is ending).
+    pub async fn close(&self) {
+        if let Transport::Smtp(sessions) = self {
+            sessions.close().await;
         }
     }
 }
 
+/// lettre's own transport, for `check-config --connect` (one connection, then goodbye).
 fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let login = match (&server.username, &server.password) {
         (Some(user), Some(password)) => Some((Credentials::new(user.clone(), password.expose().to_string()), None)),
@@ -440,83 +409,198 @@ pub async fn send_due(
     turns: &WriteTurns,
     transport: &Transport,
     envelope_from: &str,
-    now: impl Fn() -> DateTime<Utc>,
+    now: impl Fn() -> DateTime<Utc> + Sync,
+) -> anyhow::Result<SendReport> {
+    match transport {
+        Transport::Files(dir) => send_files(store, turns, dir, &now).await,
+        Transport::Smtp(sessions) => send_smtp(store, turns, sessions, envelope_from, &now).await,
+    }
+}
+
+/// The rows due after `after_id` (up to `last_id`), at most a chunk, moving `after_id` on.
+fn next_due(store: &Store, now: DateTime<Utc>, after_id: &mut i64, last_id: i64) -> anyhow::Result<Vec<Due>> {
+    let due: Vec<Due> = rows::due(store.conn(), now, *after_id, last_id, CHUNK)?
+        .into_iter()
+        .map(Due::of)
+        .collect();
+    if let Some(last) = due.last() {
+        *after_id = last.id;
+    }
+    Ok(due)
+}
+
+/// Writes the due mail as files, one after the other. Files are named by their row, so
+/// rewriting one after a crash overwrites it: a chunk's results are recorded together, in one
+/// transaction under the write turn, after its files are written. A failure of the disk
+/// counts for the rest of the chunk, untried, and ends the pass.
+async fn send_files(
+    store: &mut Store,
+    turns: &WriteTurns,
+    dir: &Path,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
 ) -> anyhow::Result<SendReport> {
     let mut total = SendReport::default();
     let mut after_id = 0i64;
     let last_id = rows::last_id(store.conn())?;
     loop {
-        let due: Vec<Due> = rows::due(store.conn(), now(), after_id, last_id, CHUNK)?
-            .into_iter()
-            .map(Due::of)
-            .collect();
-        let Some(last) = due.last() else { return Ok(total) };
-        after_id = last.id;
-        // Results are recorded in one transaction at a time, under the daemon's write turn
-        // (intake may hold it for a whole batch). SMTP results are recorded whenever the turn
-        // is free, and the sender waits for it once SMTP_UNRECORDED have piled up, so a crash
-        // resends at most those (with their Message-IDs, which clients collapse). Files are
-        // named by their row, so rewriting one after a crash overwrites it: a chunk's results
-        // are recorded together, after its files are written.
-        let (eager, unrecorded_limit) = match transport {
-            Transport::Files(_) => (false, usize::MAX),
-            Transport::Smtp { .. } => (true, SMTP_UNRECORDED),
-        };
+        let due = next_due(store, now(), &mut after_id, last_id)?;
+        if due.is_empty() {
+            return Ok(total);
+        }
         let mut results = Vec::with_capacity(due.len());
         let mut due = due.into_iter();
+        let mut stopped = false;
         while let Some(item) = due.next() {
-            let result = transport.send(envelope_from, &item).await;
-            total.answered |= matches!(transport, Transport::Smtp { .. }) && answered(&result);
-            // A refused login is no attempt of this message, nor of the others: nothing is
-            // recorded against them (they are neither given up nor counted as failing), and
-            // the courier waits for the login to work on its own long backoff.
-            if let Err(e) = &result
-                && e.downcast_ref::<LoginRefused>().is_some()
-            {
-                if !results.is_empty() {
-                    let _turn = turns.lock().await;
-                    record(store, &mut results, &mut total)?;
-                }
-                total.stopped = result.err();
-                return Ok(total);
-            }
-            // A failure that is not the server's answer about this message (no connection, a
-            // timeout, a full disk) would fail the rest of the pass the same way, one timeout
-            // at a time: the rest of the chunk counts it as its own failed attempt, untried,
-            // and the pass stops. The rows keep its words; the report keeps the error itself,
-            // for the courier to tell what it means.
-            let (result, server_down) = match result {
+            let result = match &item.raw {
+                Ok(raw) => write_file(dir, &item, raw),
+                Err(e) => Err(anyhow::anyhow!("composing the message: {e:#}")),
+            };
+            match result {
                 Err(e) if !about_this_message(&e) => {
                     let why = format!("not tried, the previous attempt failed: {e:#}");
-                    let words = anyhow::anyhow!("{e:#}");
+                    results.push((item, Err(anyhow::anyhow!("{e:#}")), now()));
+                    results.extend(due.by_ref().map(|item| (item, Err(anyhow::anyhow!("{why}")), now())));
                     total.stopped = Some(e);
-                    (Err(words), Some(why))
+                    stopped = true;
                 }
-                other => (other, None),
-            };
-            results.push((item, result, now()));
-            if let Some(why) = &server_down {
-                results.extend(due.by_ref().map(|item| (item, Err(anyhow::anyhow!("{why}")), now())));
-            }
-            let turn = if results.len() >= unrecorded_limit || server_down.is_some() {
-                Some(turns.lock().await)
-            } else if eager {
-                turns.try_lock().ok()
-            } else {
-                None
-            };
-            if let Some(_turn) = turn {
-                record(store, &mut results, &mut total)?;
-            }
-            if server_down.is_some() {
-                return Ok(total);
+                other => results.push((item, other, now())),
             }
         }
-        if !results.is_empty() {
-            let _turn = turns.lock().await;
-            record(store, &mut results, &mut total)?;
+        let _turn = turns.lock().await;
+        record(store, &mut results, &mut total)?;
+        if stopped {
+            return Ok(total);
         }
     }
+}
+
+/// Sends the due mail over up to `[smtp] connections` sessions in parallel (see
+/// [`smtp::Sessions`]). Results are recorded in one transaction at a time under the daemon's
+/// write turn: as soon as there are results the pass queues for the turn, and while it waits
+/// (intake may hold the turn for a whole batch) the sessions go on sending; whatever came in
+/// meanwhile is recorded together. A crash resends only the mail whose result was not
+/// recorded yet, byte for byte the same message under the same Message-ID.
+async fn send_smtp(
+    store: &mut Store,
+    turns: &WriteTurns,
+    sessions: &smtp::Sessions,
+    envelope_from: &str,
+    now: &(dyn Fn() -> DateTime<Utc> + Sync),
+) -> anyhow::Result<SendReport> {
+    use futures::StreamExt;
+    use smtp::{Event, Job, Work};
+
+    sessions.tidy().await;
+    let mut total = SendReport::default();
+    let mut after_id = 0i64;
+    let last_id = rows::last_id(store.conn())?;
+    let first = next_due(store, now(), &mut after_id, last_id)?;
+    if first.is_empty() {
+        return Ok(total);
+    }
+    let mut exhausted = first.len() < CHUNK as usize;
+    let lanes = sessions.connections().min(first.len());
+    let work = std::sync::Mutex::new(Work::new(lanes));
+    Work::lock(&work).queue.extend(first.into_iter().map(Job::new));
+    let (events, mut reports) = tokio::sync::mpsc::unbounded_channel();
+    let mut running: futures::stream::FuturesUnordered<_> = (0..lanes)
+        .map(|_| sessions.lane(&work, &events, envelope_from, now))
+        .collect();
+    let mut results: Vec<(Due, anyhow::Result<()>, DateTime<Utc>)> = Vec::new();
+    let mut turn: Option<Pin<Box<dyn Future<Output = tokio::sync::OwnedMutexGuard<()>> + Send>>> = None;
+    // Why the rest of the queue is not tried (the way out failed), if it is not.
+    let mut down: Option<String> = None;
+    fn take(
+        event: Event,
+        results: &mut Vec<(Due, anyhow::Result<()>, DateTime<Utc>)>,
+        total: &mut SendReport,
+        down: &mut Option<String>,
+    ) {
+        match event {
+            Event::Done(due, result, at) => {
+                total.answered |= answered(&result);
+                results.push((due, result, at));
+            }
+            // A refused login is no attempt of any message: nothing is recorded against the
+            // rest (neither given up nor counted as failing), and the courier waits for the
+            // login to work on its own long backoff.
+            Event::LoginRefused(e) => total.stopped = Some(e),
+            // A failure of the way out (no connection, a timeout) would fail the rest of the
+            // pass the same way, one timeout at a time: the rest of the queue counts it as its
+            // own failed attempt, untried. The rows keep its words; the report keeps the error
+            // itself, for the courier to tell what it means.
+            Event::Down(e) => {
+                if down.is_none() {
+                    *down = Some(format!("{e:#}"));
+                }
+                if total.stopped.is_none() {
+                    total.stopped = Some(e);
+                }
+            }
+        }
+    }
+    loop {
+        tokio::select! {
+            ended = running.next() => {
+                if ended.is_none() {
+                    break;
+                }
+            }
+            Some(event) = reports.recv() => take(event, &mut results, &mut total, &mut down),
+            _turn = async {
+                match turn.as_mut() {
+                    Some(waiting) => waiting.await,
+                    None => std::future::pending().await,
+                }
+            }, if turn.is_some() => {
+                turn = None;
+                record(store, &mut results, &mut total)?;
+            }
+        }
+        while let Ok(event) = reports.try_recv() {
+            take(event, &mut results, &mut total, &mut down);
+        }
+        if turn.is_none() && !results.is_empty() {
+            turn = Some(Box::pin(turns.clone().lock_owned()));
+        }
+        let (queued, in_flight, stop) = {
+            let w = Work::lock(&work);
+            (w.queue.len(), w.in_flight, w.stop)
+        };
+        if !exhausted && !stop && queued < LOW_WATER {
+            let more = next_due(store, now(), &mut after_id, last_id)?;
+            exhausted = more.len() < CHUNK as usize;
+            Work::lock(&work).queue.extend(more.into_iter().map(Job::new));
+        }
+        // Nothing in hand and nothing left to take: a lane still opening a session (a server
+        // that makes it wait for another session to end) is not waited for.
+        let nothing_left = Work::lock(&work).queue.is_empty() && exhausted;
+        if in_flight == 0 && (stop || nothing_left) {
+            break;
+        }
+    }
+    drop(running);
+    while let Ok(event) = reports.try_recv() {
+        take(event, &mut results, &mut total, &mut down);
+    }
+    if let Some(why) = &down {
+        let untried: Vec<Job> = Work::lock(&work).queue.drain(..).collect();
+        for job in untried {
+            results.push((
+                job.due,
+                Err(anyhow::anyhow!("not tried, the previous attempt failed: {why}")),
+                now(),
+            ));
+        }
+    }
+    if !results.is_empty() {
+        let _turn = match turn.take() {
+            Some(waiting) => waiting.await,
+            None => turns.clone().lock_owned().await,
+        };
+        record(store, &mut results, &mut total)?;
+    }
+    Ok(total)
 }
 
 /// Whether the SMTP server answered about the message: it took it, or refused it with a
@@ -535,8 +619,8 @@ fn answered(result: &anyhow::Result<()>) -> bool {
 /// Rows a sending pass reads at a time.
 const CHUNK: u32 = 200;
 
-/// SMTP results that may wait for the write turn before the sender waits too.
-const SMTP_UNRECORDED: usize = 20;
+/// Below this many mails waiting for a session, the SMTP pass reads the next chunk.
+const LOW_WATER: usize = CHUNK as usize / 2;
 
 /// Whether a sending failure concerns this message only (the server refused it, or it could
 /// not be composed) rather than the way out (no connection, a timeout, a full disk).

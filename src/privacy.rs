@@ -387,6 +387,9 @@ pub fn erase(
             is_person: &is_person,
         };
         erased.loose = rows::scrub_loose_messages(conn, &scrub, &address)?;
+        // Mail about no single ticket (the morning digests, answers to operators) quotes
+        // requesters' names and subjects too.
+        rows::scrub_ticketless_mail(conn, &scrub)?;
     }
     // The knowledge base's entries were redacted when they were made; check that none still
     // names them, and redact again any that does.

@@ -46,7 +46,7 @@ pub(crate) fn check_config(config: &Config, connect: bool) -> Result<(), Failure
         Mailbox::Maildir { .. } => println!("# mailbox: {}, no server to connect to", targets.mailbox),
     }
     match &config.smtp {
-        Smtp::Server(server) => match runtime.block_on(crate::outbox::probe(server)) {
+        Smtp::Server { server, .. } => match runtime.block_on(crate::outbox::probe(server)) {
             Ok(()) if server.username.is_some() => println!("# SMTP {}: logged in", targets.smtp),
             Ok(()) => println!("# SMTP {}: connected (no username: no login)", targets.smtp),
             Err(e) => {

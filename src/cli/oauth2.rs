@@ -35,7 +35,7 @@ pub(crate) fn test(config: &Config) -> Result<(), Failure> {
         _ => None,
     };
     let smtp = match &config.smtp {
-        Smtp::Server(server) if server.oauth2.is_some() => Some(server),
+        Smtp::Server { server, .. } if server.oauth2.is_some() => Some(server),
         _ => None,
     };
     if imap.is_none() && smtp.is_none() {

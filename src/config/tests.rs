@@ -238,7 +238,7 @@ fn an_empty_password_file_is_refused_and_one_everybody_reads_is_a_warning() {
     let config = smtp_in(dir.path(), "password_file = \"smtp.password\"\n").expect("valid");
     assert!(config.warnings().is_empty(), "{:?}", config.warnings());
     match &config.smtp {
-        Smtp::Server(server) => assert_eq!(server.password.as_ref().map(Secret::expose), Some("s3cret")),
+        Smtp::Server { server, .. } => assert_eq!(server.password.as_ref().map(Secret::expose), Some("s3cret")),
         other => panic!("{other:?}"),
     }
 
@@ -293,7 +293,7 @@ fn a_ca_file_must_exist_and_hold_pem_certificates() {
     std::fs::write(dir.path().join("ca.pem"), TEST_CA).expect("write");
     let config = smtp_in(dir.path(), "ca_file = \"ca.pem\"\n").expect("a PEM certificate block");
     match &config.smtp {
-        Smtp::Server(server) => assert_eq!(server.ca_file.as_deref(), Some(dir.path().join("ca.pem").as_path())),
+        Smtp::Server { server, .. } => assert_eq!(server.ca_file.as_deref(), Some(dir.path().join("ca.pem").as_path())),
         other => panic!("{other:?}"),
     }
 }
@@ -303,13 +303,49 @@ fn the_wait_after_a_refused_login_is_bounded() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = smtp_in(dir.path(), "").expect("valid");
     match &config.smtp {
-        Smtp::Server(server) => assert_eq!(server.login_retry, std::time::Duration::from_secs(300)),
+        Smtp::Server { server, .. } => assert_eq!(server.login_retry, std::time::Duration::from_secs(300)),
         other => panic!("{other:?}"),
     }
     for bad in ["0", "14401"] {
         let found = keys_of(smtp_in(dir.path(), &format!("login_retry_seconds = {bad}\n")));
         assert_eq!(found[0].0, "smtp.login_retry_seconds", "{bad}");
         assert!(found[0].1.contains("4 hours"), "{}", found[0].1);
+    }
+}
+
+#[test]
+fn smtp_sessions_default_to_four_and_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = smtp_in(dir.path(), "").expect("valid");
+    match &config.smtp {
+        Smtp::Server { sessions, .. } => assert_eq!(
+            (sessions.connections, sessions.messages_per_session),
+            (4, 100),
+            "the documented defaults"
+        ),
+        other => panic!("{other:?}"),
+    }
+    let config = smtp_in(dir.path(), "connections = 1\nmessages_per_session = 20\n").expect("valid");
+    match &config.smtp {
+        Smtp::Server { sessions, .. } => {
+            assert_eq!((sessions.connections, sessions.messages_per_session), (1, 20));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        config.effective_toml().contains("connections = 1")
+            && config.effective_toml().contains("messages_per_session = 20"),
+        "{}",
+        config.effective_toml()
+    );
+    for (extra, key) in [
+        ("connections = 0\n", "smtp.connections"),
+        ("connections = 33\n", "smtp.connections"),
+        ("messages_per_session = 0\n", "smtp.messages_per_session"),
+    ] {
+        let found = keys_of(smtp_in(dir.path(), extra));
+        assert_eq!(found.len(), 1, "{extra}: {found:?}");
+        assert_eq!(found[0].0, key, "{extra}");
     }
 }
 

@@ -450,6 +450,36 @@ pub fn leave_ticket(
     unreferenced_files(conn, files)
 }
 
+/// The outgoing mail about no ticket (digests, answers to operators) that names the person:
+/// sent, its stored bytes go; still queued, it leaves with their data replaced (a composed one
+/// is dropped, since its bytes cannot be rewritten safely).
+pub fn scrub_ticketless_mail(conn: &Connection, scrub: &Scrub<'_>) -> rusqlite::Result<usize> {
+    let rows: Vec<(i64, Option<String>, Vec<u8>, bool)> = conn
+        .prepare_cached("SELECT id, draft, raw, sent_at IS NOT NULL FROM outbox WHERE ticket_id IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut changed = 0;
+    for (id, draft, raw, sent) in rows {
+        let raw_text = String::from_utf8_lossy(&raw);
+        let in_draft = draft.as_deref().is_some_and(|d| (scrub.text)(d) != d);
+        let in_raw = !raw.is_empty() && (scrub.text)(&raw_text) != raw_text;
+        if !in_draft && !in_raw {
+            continue;
+        }
+        changed += 1;
+        match (sent, draft) {
+            (true, _) => conn
+                .prepare_cached("UPDATE outbox SET raw = x'', draft = NULL WHERE id = ?1")?
+                .execute([id])?,
+            (false, Some(draft)) if !in_raw => conn
+                .prepare_cached("UPDATE outbox SET draft = ?2 WHERE id = ?1")?
+                .execute(params![id, (scrub.text)(&draft)])?,
+            (false, _) => conn.prepare_cached("DELETE FROM outbox WHERE id = ?1")?.execute([id])?,
+        };
+    }
+    Ok(changed)
+}
+
 /// The outgoing mail of `ticket` that was addressed to the person loses their address and its
 /// stored bytes (unsent mail only to them is dropped).
 fn scrub_outbox_naming(conn: &Connection, ticket: TicketId, scrub: &Scrub<'_>) -> rusqlite::Result<()> {

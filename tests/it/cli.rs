@@ -540,3 +540,24 @@ fn an_archive_is_imported_quietly_as_history() {
     assert_eq!(code(&again), 0, "{}", stderr(&again));
     assert_eq!(one("SELECT count(*) FROM messages WHERE direction = 'in'"), 1000);
 }
+
+/// Issue 15: README's tag table lists every tag the parser knows, in Italian and English.
+#[test]
+fn the_readme_lists_every_tag() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let table: String = readme
+        .lines()
+        .filter(|l| l.starts_with("| `#"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for (italian, english) in sportello::commands::TAGS {
+        assert!(
+            table.contains(&format!("`#{italian}")),
+            "#{italian} is not in README's tag table"
+        );
+        assert!(
+            table.contains(&format!("#{english}")),
+            "#{english} (English of #{italian}) is not in README's tag table"
+        );
+    }
+}

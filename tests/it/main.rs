@@ -9,6 +9,8 @@
 //! - `ops`: what running it in a municipality's IT needs: the data folder's permissions,
 //!   `check-config`, the start-up line, logins the real servers refuse.
 //!
+//! - `courier`: the courier's SMTP sessions against `smtp_sink`, a server of the tests' own
+//!   with the limits real servers set (sessions at once, messages per session, drops);
 //! - `receipts`: read, not-read and delivery receipts recorded on their ticket, nothing else.
 //!
 //! - `working_day`: issue 15's day of two first-level operators and a supervisor, by mail
@@ -20,6 +22,7 @@ mod alarms;
 mod attacks;
 mod cli;
 mod copies_spam;
+mod courier;
 mod digest;
 mod fixtures;
 mod hostile;
@@ -31,6 +34,7 @@ mod ops;
 mod privacy;
 mod receipts;
 mod report;
+mod smtp_sink;
 mod support;
 mod workflow;
 mod workflow_support;

@@ -121,10 +121,9 @@ fn imap_and_submission_log_in_with_tokens_that_expire_during_the_intake() {
     let imap_logins = server.log_lines(&imap_login).len();
     assert!(imap_logins >= 4, "logged in again after each kick: {imap_logins}");
     let smtp_login = format!("submission-login: Info: Login: user=<{helpdesk}>, method=XOAUTH2");
-    assert!(
-        server.log_lines(&smtp_login).len() >= 6,
-        "one submission login per acknowledgment"
-    );
+    // Sessions are reused while they live; the kicks end them, so each wave logs in again.
+    let smtp_logins = server.log_lines(&smtp_login).len();
+    assert!(smtp_logins >= 3, "a submission login per wave at least: {smtp_logins}");
 }
 
 /// `grant = "refresh_token"`: the provider rotates the refresh token at each use, and the new

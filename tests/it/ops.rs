@@ -152,7 +152,23 @@ fn check_config_refuses_an_empty_password_file_and_warns_about_a_readable_one() 
 /// keeps colour codes out of the journal.
 #[test]
 fn the_unit_does_not_restart_what_a_restart_cannot_fix() {
-    let unit = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sportello.service")).expect("unit");
+    for name in ["sportello.service", "sportello@.service"] {
+        let unit = std::fs::read_to_string(format!("{}/docs/{name}", env!("CARGO_MANIFEST_DIR"))).expect("unit");
+        check_unit(&unit);
+    }
+    // The template gives each municipality its own configuration and data folder.
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/sportello@.service")).expect("unit");
+    for line in [
+        "ExecStart=/usr/local/bin/sportello --config /etc/sportello/%i/config.toml run",
+        "WorkingDirectory=/var/lib/sportello/%i",
+        "ReadWritePaths=/var/lib/sportello/%i",
+    ] {
+        assert!(template.contains(line), "{line} missing: {template}");
+    }
+}
+
+fn check_unit(unit: &str) {
     let codes: Vec<u8> = unit
         .lines()
         .find_map(|l| l.strip_prefix("RestartPreventExitStatus="))
