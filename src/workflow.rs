@@ -1105,6 +1105,19 @@ fn reply_to_operator(
     about: Option<TicketId>,
     vars: Value,
 ) -> anyhow::Result<()> {
+    reply_to_operator_with_files(conn, ctx, operator, mail, about, vars, Vec::new())
+}
+
+/// [`reply_to_operator`] carrying files (a `#privacy esporta` export).
+fn reply_to_operator_with_files(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    operator: &Operator,
+    mail: &InboundMail,
+    about: Option<TicketId>,
+    vars: Value,
+    attachments: Vec<(String, String, Vec<u8>)>,
+) -> anyhow::Result<()> {
     let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
     ticket => about.map(|t| t.to_string()).unwrap_or_default(),
     errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
@@ -1123,7 +1136,7 @@ fn reply_to_operator(
         in_reply_to: mail.message_id.clone(),
         references: mail.references.iter().cloned().chain(mail.message_id.clone()).collect(),
         automatic: true,
-        attachments: Vec::new(),
+        attachments,
     };
     match about {
         Some(ticket) => {
@@ -1633,23 +1646,25 @@ pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, te
     on_requester_message(conn, ctx, ticket.id, &author, &mail)
 }
 
+/// What the queue's rules know of an open cycle (`#coda`, the digests).
+pub(crate) fn queue_ticket(c: &cycles::OpenCycle) -> desk::queue::OpenTicket<'_> {
+    desk::queue::OpenTicket {
+        ticket: c.ticket,
+        subject: &c.subject,
+        level: c.level,
+        assignee: c.assignee.as_deref(),
+        requester: c.requester.as_deref(),
+        kind: c.kind,
+        take_in_due: c.take_in_due,
+        take_in_at: c.take_in_at,
+        resolution_due: c.resolution_due,
+    }
+}
+
 /// Open tickets, most urgent first, for `#coda` (one query, then `desk::queue`).
 fn open_queue(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<Vec<Value>> {
     let open = cycles::open_cycles(conn)?;
-    let facts: Vec<desk::queue::OpenTicket<'_>> = open
-        .iter()
-        .map(|c| desk::queue::OpenTicket {
-            ticket: c.ticket,
-            subject: &c.subject,
-            level: c.level,
-            assignee: c.assignee.as_deref(),
-            requester: c.requester.as_deref(),
-            kind: c.kind,
-            take_in_due: c.take_in_due,
-            take_in_at: c.take_in_at,
-            resolution_due: c.resolution_due,
-        })
-        .collect();
+    let facts: Vec<desk::queue::OpenTicket<'_>> = open.iter().map(queue_ticket).collect();
     Ok(desk::queue::lines(&facts, &ctx.config.operators, ctx.language(), ctx.now)
         .into_iter()
         .map(|l| {
@@ -2073,26 +2088,5 @@ fn privacy_by_mail(
             .collect();
         (context! { kind => "privacy", applied => vec![line] }, attachments)
     };
-    let base = context! { subject => crate::ingest::thread::base_subject(&mail.subject), helpdesk => ctx.sender.name.clone(),
-    ticket => "", errors => Vec::<Value>::new(), applied => Vec::<String>::new(), queue => Vec::<Value>::new(),
-    tags => Vec::<Value>::new(), results => Vec::<Value>::new(), reason => "" };
-    let rendered = ctx
-        .templates
-        .render(ctx.language(), "operator_reply", context! { ..vars, ..base })?;
-    let reply = OutgoingMail {
-        purpose: MailPurpose::OperatorReply,
-        ticket: None,
-        to: vec![Recipient {
-            name: Some(operator.name.clone()),
-            address: operator.email.clone(),
-        }],
-        subject: rendered.subject,
-        body: rendered.body,
-        in_reply_to: mail.message_id.clone(),
-        references: mail.references.iter().cloned().chain(mail.message_id.clone()).collect(),
-        automatic: true,
-        attachments,
-    };
-    outbox::enqueue(conn, ctx.sender, &reply, ctx.now)?;
-    Ok(())
+    reply_to_operator_with_files(conn, ctx, operator, mail, None, vars, attachments)
 }

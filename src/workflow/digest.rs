@@ -131,17 +131,7 @@ pub fn compose(conn: &Connection, ctx: &Context<'_>, day: NaiveDate) -> anyhow::
             };
             let standing = assess(ctx.calendar, started, due, budget, ctx.now, ctx.config.sla_warn_percent);
             rules::OpenTicket {
-                queue: crate::desk::queue::OpenTicket {
-                    ticket: c.ticket,
-                    subject: &c.subject,
-                    level: c.level,
-                    assignee: c.assignee.as_deref(),
-                    requester: c.requester.as_deref(),
-                    kind: c.kind,
-                    take_in_due: c.take_in_due,
-                    take_in_at: c.take_in_at,
-                    resolution_due: c.resolution_due,
-                },
+                queue: super::queue_ticket(c),
                 left_seconds: standing.left_seconds,
                 state: standing.state,
                 last: latest.get(&c.ticket).map(|m| rules::LastMessage {

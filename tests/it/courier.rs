@@ -9,12 +9,14 @@ use std::time::{Duration, Instant};
 use crate::smtp_sink::{Rules, Seen, SmtpSink};
 use crate::support::{Sandbox, code, simple_message, stderr};
 
+/// The counts below are the requests' mail alone: no morning digest joins them.
 fn config(port: u16, connections: u16, messages_per_session: u32) -> String {
     format!(
         "[helpdesk]\naddress = \"assistenza@comune.example.it\"\n\
          [smtp]\nkind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n\
          connections = {connections}\nmessages_per_session = {messages_per_session}\n\
          [intake]\nack_rate_per_hour = 10000\n\
+         [digest]\nenabled = false\n\
          [security]\nallow_unauthenticated_operators = true\n\
          [[operator]]\nname = \"Giulia Bianchi\"\nemail = \"giulia.bianchi@comune.example.it\"\n"
     )
