@@ -8,6 +8,10 @@
 #          MAILTEST_SMTP=postfix: a private Postfix instance relaying to Dovecot LMTP (queue => async)
 #            both: plain/STARTTLS 127.0.0.1:2525, implicit TLS 127.0.0.1:2465, AUTH PLAIN/LOGIN optional
 #   LMTP : 127.0.0.1:2424 and unix socket $MAILTEST_DIR/run/lmtp (direct injection, no SMTP)
+#   SUBMISSION: Dovecot's submission service on 127.0.0.1:2587 (plain/STARTTLS), relaying to the SMTP server
+#          above; like IMAP it takes AUTH XOAUTH2 / OAUTHBEARER, the tokens checked by introspection
+#   OAUTH2: the token server scripts/oauth2-token.py: POST /token over HTTPS on 127.0.0.1:2443 (the test CA);
+#          plain HTTP on 127.0.0.1:2480 for /introspect (Dovecot's oauth2 passdb) and /admin/* (tests)
 #
 # usage: mailtest.sh install | start | stop | status | env | adduser EMAIL PASSWORD
 # No /etc edits, no systemd. Processes are stopped by the PIDs in their own pid files.
@@ -20,6 +24,10 @@ IMAPS_PORT=${MAILTEST_IMAPS_PORT:-1993}
 SMTP_PORT=${MAILTEST_SMTP_PORT:-2525}
 SMTPS_PORT=${MAILTEST_SMTPS_PORT:-2465}
 LMTP_PORT=${MAILTEST_LMTP_PORT:-2424}
+SUBMISSION_PORT=${MAILTEST_SUBMISSION_PORT:-2587}
+TOKEN_PORT=${MAILTEST_TOKEN_PORT:-2443}
+TOKEN_ADMIN_PORT=${MAILTEST_TOKEN_ADMIN_PORT:-2480}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CATCHALL=${MAILTEST_CATCHALL:-}               # e.g. alice@example.test: aiosmtpd only, see smtp2lmtp.py
 VUID=${MAILTEST_UID:-5000}                    # numeric uid/gid owning the Maildirs; need not exist in /etc/passwd
 DOMAIN=example.test
@@ -30,7 +38,7 @@ log() { echo "mailtest: $*" >&2; }
 die() { log "ERROR: $*"; [ -n "$STARTING" ] && cmd_stop; exit 1; }   # no half-started leftovers
 
 cmd_install() {
-  local pkgs="dovecot-imapd dovecot-lmtpd openssl"
+  local pkgs="dovecot-imapd dovecot-lmtpd dovecot-submissiond openssl"
   [ "$SMTP_IMPL" = postfix ] && pkgs="$pkgs postfix" || pkgs="$pkgs python3-aiosmtpd"
   # fast path: everything already installed -> no apt run (and no apt lock wait)
   if [ "$(dpkg-query -W -f='${Status}\n' $pkgs 2>/dev/null | grep -c 'install ok installed')" -eq "$(wc -w <<< "$pkgs")" ]; then
@@ -142,7 +150,7 @@ instance_name = $name
 base_dir = $D/run
 state_dir = $D/state
 log_path = $D/log/dovecot.log
-protocols = imap lmtp
+protocols = imap lmtp submission
 listen = 127.0.0.1
 hostname = mail.$DOMAIN
 postmaster_address = postmaster@$DOMAIN
@@ -152,14 +160,21 @@ ssl_cert = <$D/tls/server.pem
 ssl_key = <$D/tls/server.key
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 mail_max_userip_connections = 100
 mail_fsync = never
 recipient_delimiter = +
 
 passdb {
+  # OAuth2 bearer tokens, checked at the test's token server (RFC 7662 introspection)
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $D/dovecot-oauth2.conf.ext
+}
+passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $D/users
 }
 userdb {
@@ -208,6 +223,17 @@ service imap-login {
     ssl = yes
   }
 }
+# Submission (SMTP AUTH against the same passdbs, so OAuth2 tokens too), relayed to the SMTP server
+submission_relay_host = 127.0.0.1
+submission_relay_port = $SMTP_PORT
+submission_relay_trusted = no
+service submission-login {
+  # keep the listener NAME submission, otherwise the default on *:587 stays active too
+  inet_listener submission {
+    address = 127.0.0.1
+    port = $SUBMISSION_PORT
+  }
+}
 service lmtp {
   unix_listener lmtp {
     mode = 0666
@@ -230,6 +256,13 @@ service auth {
     mode = 0666
   }
 }
+EOF
+  cat > "$D/dovecot-oauth2.conf.ext" <<EOF
+introspection_mode = post
+introspection_url = http://127.0.0.1:$TOKEN_ADMIN_PORT/introspect
+username_attribute = email
+active_attribute = active
+active_value = true
 EOF
 }
 
@@ -309,6 +342,15 @@ class Handler:
         log('delivered from=<%s> to=%s size=%d' % (envelope.mail_from, envelope.rcpt_tos, len(data)))
         return '250 2.0.0 OK delivered'
 
+class RelaySMTP(SMTP):
+    # Dovecot's submission service passes the client's login on as MAIL FROM's AUTH=
+    # parameter (RFC 4954), which aiosmtpd does not know: take it as a comment.
+    def _getparams(self, params):
+        found = super()._getparams(params)
+        if found is not None:
+            found.pop('AUTH', None)
+        return found
+
 def authenticator(server, session, envelope, mechanism, auth_data):
     ok = (isinstance(auth_data, LoginPassword) and
           load_users().get(auth_data.login.decode().lower()) == auth_data.password.decode())
@@ -322,9 +364,9 @@ async def main():
     kw = dict(hostname='mail.example.test', enable_SMTPUTF8=True, authenticator=authenticator,
               auth_required=False, auth_require_tls=False)
     handler = Handler()
-    s1 = await loop.create_server(lambda: SMTP(handler, tls_context=tls, **kw),
+    s1 = await loop.create_server(lambda: RelaySMTP(handler, tls_context=tls, **kw),
                                   '127.0.0.1', int(smtp_port))                  # plain + STARTTLS
-    s2 = await loop.create_server(lambda: SMTP(handler, **kw),
+    s2 = await loop.create_server(lambda: RelaySMTP(handler, **kw),
                                   '127.0.0.1', int(smtps_port), ssl=tls)        # implicit TLS
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -416,7 +458,7 @@ cmd_start() {
     die "already running in $D (run '$0 stop' first)"
   fi
   local t0 p; t0=$(date +%s%N)
-  for p in "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$SMTPS_PORT" "$LMTP_PORT"; do
+  for p in "$IMAP_PORT" "$IMAPS_PORT" "$SMTP_PORT" "$SMTPS_PORT" "$LMTP_PORT" "$SUBMISSION_PORT" "$TOKEN_PORT" "$TOKEN_ADMIN_PORT"; do
     port_busy "$p" && die "127.0.0.1:$p is already in use (another instance? set MAILTEST_*_PORT)"
   done
   case "$D" in /*) ;; *) die "MAILTEST_DIR must be an absolute path" ;; esac
@@ -433,11 +475,17 @@ cmd_start() {
   write_users; make_tls; write_dovecot_conf
   echo "$SMTP_IMPL" > "$D/smtp_impl"
 
+  # The token server first: Dovecot's oauth2 passdb asks it about every token.
+  setsid "$PY" "$HERE/oauth2-token.py" "$TOKEN_PORT" "$TOKEN_ADMIN_PORT" "$D/tls/server.pem" "$D/tls/server.key" \
+    "$D/run/token.pid" </dev/null >>"$D/log/token.log" 2>&1 &
+  wait_port "$TOKEN_PORT" && wait_port "$TOKEN_ADMIN_PORT" || die "token server not listening (see $D/log/token.log)"
+
   # Dovecot daemonizes (setsid) but KEEPS the caller's stderr: never start it with a pipe on
   # stdout/stderr (Command::output(), $(...)) or the caller waits forever -> redirect to a file.
   dovecot -c "$D/dovecot.conf" </dev/null >>"$D/log/dovecot.stderr" 2>&1 \
     || { cat "$D/log/dovecot.stderr" "$D/log/dovecot.log" >&2 2>/dev/null; die "dovecot failed"; }
   wait_port "$IMAP_PORT" || die "dovecot not listening on $IMAP_PORT (see $D/log/dovecot.log)"
+  wait_port "$SUBMISSION_PORT" || die "dovecot submission not listening on $SUBMISSION_PORT (see $D/log/dovecot.log)"
 
   if [ "$SMTP_IMPL" = postfix ]; then
     write_postfix_conf
@@ -454,19 +502,21 @@ cmd_start() {
   cmd_env > "$D/env"
   STARTING=""
   log "up in $(( ($(date +%s%N) - t0) / 1000000 )) ms: IMAP 127.0.0.1:$IMAP_PORT(+STARTTLS) /$IMAPS_PORT(TLS)," \
-      "SMTP($SMTP_IMPL) 127.0.0.1:$SMTP_PORT(+STARTTLS) /$SMTPS_PORT(TLS), LMTP :$LMTP_PORT; env: $D/env"
+      "SMTP($SMTP_IMPL) 127.0.0.1:$SMTP_PORT(+STARTTLS) /$SMTPS_PORT(TLS), LMTP :$LMTP_PORT," \
+      "submission :$SUBMISSION_PORT, OAuth2 tokens https :$TOKEN_PORT (admin :$TOKEN_ADMIN_PORT); env: $D/env"
 }
 
 cmd_stop() {
   # SMTP first: Postfix keeps Dovecot's auth process busy (SASL socket), which would delay Dovecot's exit
   stop_pidfile "$D/run/smtp.pid" 'smtp2lmtp|postfix|master'
   stop_pidfile "$D/run/master.pid" 'dovecot'
+  stop_pidfile "$D/run/token.pid" 'oauth2-token'
   log "stopped ($D kept; rm -rf it to wipe mail)"
 }
 
 cmd_status() {
   local f
-  for f in "$D/run/master.pid" "$D/run/smtp.pid"; do
+  for f in "$D/run/master.pid" "$D/run/smtp.pid" "$D/run/token.pid"; do
     if [ -s "$f" ] && pid_alive "$(tr -dc 0-9 < "$f")"; then echo "running: $f pid $(tr -dc 0-9 < "$f")"; else echo "stopped: $f"; fi
   done
 }
@@ -479,6 +529,7 @@ export MAILTEST_SMTP_HOST=127.0.0.1 MAILTEST_SMTP_PORT=$SMTP_PORT MAILTEST_SMTPS
 export MAILTEST_LMTP_PORT=$LMTP_PORT MAILTEST_LMTP_SOCKET=$D/run/lmtp
 export MAILTEST_TLS_NAME=localhost MAILTEST_CA_PEM=$D/tls/ca.pem
 export MAILTEST_DOVECOT_CONF=$D/dovecot.conf
+export MAILTEST_SUBMISSION_PORT=$SUBMISSION_PORT MAILTEST_TOKEN_PORT=$TOKEN_PORT MAILTEST_TOKEN_ADMIN_PORT=$TOKEN_ADMIN_PORT
 EOF
 }
 

@@ -23,6 +23,7 @@ mod calendar;
 mod check;
 mod import;
 mod kb;
+mod oauth2;
 mod operator;
 mod privacy;
 
@@ -221,6 +222,21 @@ pub enum Command {
     /// One person's data on request: export it, or erase it (GDPR art. 15, 17).
     #[command(subcommand)]
     Privacy(privacy::PrivacyCommand),
+    /// OAuth2 logins (`auth = "oauth2"` in [mailbox] or [smtp]).
+    Oauth2 {
+        /// What to do.
+        #[command(subcommand)]
+        action: Oauth2Action,
+    },
+}
+
+/// `oauth2` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Oauth2Action {
+    /// Fetch an access token from each configured token endpoint and log in to the IMAP and
+    /// SMTP servers with it, printing each step (secrets masked). Exit 78 when only a change
+    /// can fix what failed, 75 when the server may just be down.
+    Test,
 }
 
 /// `ticket` subcommands.
@@ -546,6 +562,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
             show_ticket(&store, id, json)
         }
         Command::Digest { dry_run, again } => digest(&config_of(cli.config.as_deref())?, clock, dry_run, again),
+        Command::Oauth2 {
+            action: Oauth2Action::Test,
+        } => oauth2::test(&config_of(cli.config.as_deref())?),
     }
 }
 

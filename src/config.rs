@@ -40,6 +40,8 @@ macro_rules! take_server_fields {
             ca_file: $raw.ca_file.take(),
             tls_name: $raw.tls_name.take(),
             login_retry_seconds: $raw.login_retry_seconds.take(),
+            auth: $raw.auth.take(),
+            oauth2: $raw.oauth2.take(),
         }
     };
 }
@@ -58,6 +60,8 @@ macro_rules! with_server_fields {
         section.ca_file = f.ca_file;
         section.tls_name = f.tls_name;
         section.login_retry_seconds = f.login_retry_seconds;
+        section.auth = f.auth;
+        section.oauth2 = f.oauth2;
         section
     }};
 }
@@ -95,6 +99,8 @@ pub struct Config {
     pub http: Option<Http>,
     /// `[[operator]]`: the help-desk staff.
     pub operators: Vec<Operator>,
+    /// `[alarms]`: when the service's own trouble calls the supervisors.
+    pub alarms: Alarms,
     /// `[digest]`: the morning digest of each working day.
     pub digest: Digest,
     /// `[retention]`: how long citizens' data is kept.
@@ -247,6 +253,11 @@ impl Tls {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret obtained at run time (an access token, a rotated refresh token).
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
     /// The secret's value, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0
@@ -279,6 +290,109 @@ pub struct Server {
     /// The wait after the server refused the login, doubled at each refusal in a row up to
     /// [`LOGIN_RETRY_MAX`] (`login_retry_seconds`).
     pub login_retry: std::time::Duration,
+    /// `auth = "oauth2"`: log in with an OAuth2 access token (SASL XOAUTH2 or OAUTHBEARER)
+    /// instead of the password; `None` for `auth = "password"`.
+    pub oauth2: Option<Box<OAuth2>>,
+}
+
+/// `[mailbox.oauth2]` / `[smtp.oauth2]`: where and how access tokens are obtained.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth2 {
+    /// The token endpoint as written (`https://…`).
+    pub token_url: String,
+    /// Its host, port and path (with the query), as validated.
+    pub token_host: String,
+    /// The endpoint's port (443 unless written).
+    pub token_port: u16,
+    /// The endpoint's path and query.
+    pub token_path: String,
+    /// The application's (client's) id.
+    pub client_id: String,
+    /// The client secret, from `client_secret_file` (a public client with a refresh token
+    /// may have none).
+    pub client_secret: Option<Secret>,
+    /// `client_secret_file`, as resolved.
+    pub client_secret_file: Option<PathBuf>,
+    /// The scope asked for (Microsoft 365: `https://outlook.office365.com/.default`).
+    pub scope: Option<String>,
+    /// How a token is obtained.
+    pub grant: Grant,
+    /// Extra PEM root certificates for the token endpoint (tests, private CAs).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The OAuth2 grant (`grant`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grant {
+    /// `client_credentials`: the application's own identity (a Microsoft 365 app registration
+    /// allowed on a shared mailbox).
+    ClientCredentials,
+    /// `refresh_token`: a user's consent, kept as a refresh token (Google). A rotated token
+    /// the provider returns replaces the file's, atomically.
+    RefreshToken {
+        /// `refresh_token_file`.
+        file: PathBuf,
+        /// Its content at load time.
+        token: Secret,
+    },
+}
+
+impl Grant {
+    /// The spelling of `grant`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::RefreshToken { .. } => "refresh_token",
+        }
+    }
+}
+
+/// Whether the running user may create files in `folder`.
+fn writable(folder: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
+    unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+/// Splits an `https://host[:port]/path` URL into host, port and path (with the query);
+/// `None` for anything else (another scheme, user info, a fragment, no host).
+pub fn https_endpoint(url: &str) -> Option<(String, u16, String)> {
+    let rest = url.strip_prefix("https://")?;
+    if rest.contains(['#', ' ', '\\']) || rest.chars().any(char::is_control) {
+        return None;
+    }
+    let (authority, path) = match rest.find(['/', '?']) {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/"),
+    };
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6.split_once(']')?;
+            match after {
+                "" => (host, 443),
+                _ => (host, after.strip_prefix(':')?.parse::<u16>().ok().filter(|p| *p > 0)?),
+            }
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse::<u16>().ok().filter(|p| *p > 0)?),
+            None => (authority, 443),
+        },
+    };
+    if host.is_empty() || host.contains([':', '[', ']']) && !authority.starts_with('[') {
+        return None;
+    }
+    let path = if path.starts_with('?') {
+        format!("/{path}")
+    } else {
+        path.to_string()
+    };
+    Some((host.to_string(), port, path))
 }
 
 /// The longest wait between two logins a server refused: a wrong or expired password is
@@ -287,6 +401,28 @@ pub const LOGIN_RETRY_MAX: std::time::Duration = std::time::Duration::from_secs(
 
 /// The default first wait after a refused login (`login_retry_seconds`).
 const LOGIN_RETRY_DEFAULT_SECONDS: u64 = 300;
+
+/// `[alarms]`: how long, in service time, a trouble of the service itself lasts before the
+/// supervisors are called (0: at its first sign during service hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Alarms {
+    /// The mailbox unreachable or refusing the login (`mailbox_minutes`, default 15).
+    pub mailbox_minutes: u32,
+    /// The outbox unable to deliver (`outbox_minutes`, default 30).
+    pub outbox_minutes: u32,
+    /// No mail at all (`silence_hours`, default 8: a working day).
+    pub silence_hours: u32,
+}
+
+impl Default for Alarms {
+    fn default() -> Alarms {
+        Alarms {
+            mailbox_minutes: 15,
+            outbox_minutes: 30,
+            silence_hours: 8,
+        }
+    }
+}
 
 /// `[mailbox]`: where requests arrive.
 #[derive(Debug, Clone)]
@@ -510,6 +646,19 @@ impl Config {
             ca_file: s.ca_file.as_ref().map(|p| p.display().to_string()),
             tls_name: s.tls_name.clone(),
             login_retry_seconds: Some(s.login_retry.as_secs()),
+            auth: Some(if s.oauth2.is_some() { "oauth2" } else { "password" }.to_string()),
+            oauth2: s.oauth2.as_ref().map(|o| RawOAuth2 {
+                token_url: Some(o.token_url.clone()),
+                client_id: Some(o.client_id.clone()),
+                client_secret_file: o.client_secret_file.as_ref().map(|p| p.display().to_string()),
+                scope: o.scope.clone(),
+                grant: Some(o.grant.name().to_string()),
+                refresh_token_file: match &o.grant {
+                    Grant::RefreshToken { file, .. } => Some(file.display().to_string()),
+                    Grant::ClientCredentials => None,
+                },
+                ca_file: o.ca_file.as_ref().map(|p| p.display().to_string()),
+            }),
         };
         let mailbox = match &self.mailbox {
             Mailbox::Maildir { path } => RawMailbox {
@@ -607,6 +756,11 @@ impl Config {
             },
             report: RawReport {
                 monthly_to: Some(self.report_monthly_to.clone()),
+            },
+            alarms: RawAlarms {
+                mailbox_minutes: Some(self.alarms.mailbox_minutes.into()),
+                outbox_minutes: Some(self.alarms.outbox_minutes.into()),
+                silence_hours: Some(self.alarms.silence_hours.into()),
             },
             http: match &self.http {
                 None => RawHttp::default(),
@@ -834,6 +988,8 @@ struct RawConfig {
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
+    alarms: RawAlarms,
+    #[serde(default)]
     retention: privacy::RawRetention,
     #[serde(default)]
     privacy: privacy::RawPrivacy,
@@ -879,6 +1035,25 @@ struct RawServerFields {
     ca_file: Option<String>,
     tls_name: Option<String>,
     login_retry_seconds: Option<u64>,
+    auth: Option<String>,
+    oauth2: Option<RawOAuth2>,
+}
+
+/// `[mailbox.oauth2]` and `[smtp.oauth2]`.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawOAuth2 {
+    token_url: Option<String>,
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    grant: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token_file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ca_file: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -906,6 +1081,8 @@ struct RawMailbox {
     #[serde(skip_serializing_if = "Option::is_none")]
     login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     folder: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     idle: Option<bool>,
@@ -917,6 +1094,8 @@ struct RawMailbox {
     since: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2: Option<RawOAuth2>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -944,11 +1123,15 @@ struct RawSmtp {
     #[serde(skip_serializing_if = "Option::is_none")]
     login_retry_seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    auth: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     allow_plain_remote: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     connections: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
     messages_per_session: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oauth2: Option<RawOAuth2>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -992,6 +1175,14 @@ struct RawHttp {
     header_timeout_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_timeout_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlarms {
+    mailbox_minutes: Option<i64>,
+    outbox_minutes: Option<i64>,
+    silence_hours: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -1097,6 +1288,7 @@ impl Validator<'_> {
             }
         }
         let http = self.http(raw.http);
+        let alarms = self.alarms(raw.alarms);
         let digest = self.digest(raw.digest);
         let operators = self.operators(raw.operator);
         let transcript = match raw.operators.transcript.as_deref().unwrap_or("errors") {
@@ -1133,11 +1325,51 @@ impl Validator<'_> {
             report_monthly_to,
             http,
             operators,
+            alarms,
             digest,
             retention: self.retention(raw.retention),
             privacy: self.privacy(raw.privacy),
             survey: self.survey(raw.survey),
             file_warnings: std::mem::take(&mut self.warnings),
+        }
+    }
+
+    fn alarms(&mut self, raw: RawAlarms) -> Alarms {
+        let defaults = Alarms::default();
+        let mut bounded = |key: &str, value: Option<i64>, default: u32, max: i64, unit: &str| match value {
+            None => default,
+            Some(v) if (0..=max).contains(&v) => v as u32,
+            Some(v) => {
+                self.problem(
+                    format!("alarms.{key}"),
+                    v,
+                    format!("{unit} of service time from 0 (at the first sign) to {max}"),
+                );
+                default
+            }
+        };
+        Alarms {
+            mailbox_minutes: bounded(
+                "mailbox_minutes",
+                raw.mailbox_minutes,
+                defaults.mailbox_minutes,
+                1440,
+                "minutes",
+            ),
+            outbox_minutes: bounded(
+                "outbox_minutes",
+                raw.outbox_minutes,
+                defaults.outbox_minutes,
+                1440,
+                "minutes",
+            ),
+            silence_hours: bounded(
+                "silence_hours",
+                raw.silence_hours,
+                defaults.silence_hours,
+                240,
+                "hours (0: never)",
+            ),
         }
     }
 
@@ -1279,7 +1511,54 @@ impl Validator<'_> {
                 .map(|text| Secret(text.trim_end_matches(['\r', '\n']).to_string())),
             (None, None) => None,
         };
-        if need_login && (raw.username.is_none() || password.is_none()) {
+        let by_password = raw.auth.as_deref().unwrap_or("password") == "password";
+        let oauth2 = match raw.auth.as_deref().unwrap_or("password") {
+            "password" => {
+                if raw.oauth2.is_some() {
+                    self.problem(
+                        key("auth"),
+                        "password",
+                        format!("\"oauth2\" when {section}.oauth2 is set (or remove {section}.oauth2)"),
+                    );
+                }
+                None
+            }
+            "oauth2" => {
+                if password.is_some() {
+                    self.problem(
+                        key("password"),
+                        "…",
+                        format!("no password with {section}.auth = \"oauth2\" (the login uses an access token)"),
+                    );
+                }
+                if raw.username.is_none() {
+                    self.problems.push(Problem::new(
+                        key("username"),
+                        "",
+                        format!("{section}.username (the mailbox's address) with {section}.auth = \"oauth2\""),
+                    ));
+                }
+                match raw.oauth2 {
+                    Some(o) => self.oauth2(&format!("{section}.oauth2"), o).map(Box::new),
+                    None => {
+                        self.problems.push(Problem::new(
+                            format!("{section}.oauth2"),
+                            "",
+                            format!(
+                                "a [{section}.oauth2] table (token_url, client_id, client_secret_file, scope, grant) \
+                                 with {section}.auth = \"oauth2\""
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            other => {
+                self.problem(key("auth"), other, "\"password\" or \"oauth2\"");
+                None
+            }
+        };
+        if need_login && by_password && (raw.username.is_none() || password.is_none()) {
             self.problems.push(Problem::new(
                 key("username"),
                 "",
@@ -1310,7 +1589,129 @@ impl Validator<'_> {
             ca_file,
             tls_name: raw.tls_name,
             login_retry: std::time::Duration::from_secs(login_retry_seconds.clamp(1, LOGIN_RETRY_MAX.as_secs())),
+            oauth2,
         }
+    }
+
+    /// `[mailbox.oauth2]` / `[smtp.oauth2]` (`table` names it).
+    fn oauth2(&mut self, table: &str, raw: RawOAuth2) -> Option<OAuth2> {
+        let key = |k: &str| format!("{table}.{k}");
+        let problems_before = self.problems.len();
+        let token_url = raw.token_url.unwrap_or_default();
+        let endpoint = https_endpoint(&token_url);
+        if endpoint.is_none() {
+            self.problem(
+                key("token_url"),
+                &token_url,
+                "the provider's token endpoint, an https:// URL (Microsoft 365: \
+                 https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token; Google: https://oauth2.googleapis.com/token)",
+            );
+        }
+        let client_id = raw.client_id.unwrap_or_default();
+        if client_id.trim().is_empty() || client_id.chars().any(char::is_control) {
+            self.problem(key("client_id"), &client_id, "the application's (client's) id");
+        }
+        let client_secret_file = raw.client_secret_file.map(|f| self.path(&f));
+        let client_secret = match &client_secret_file {
+            Some(file) => self
+                .secret_file(
+                    &key("client_secret_file"),
+                    &file.display().to_string(),
+                    "the client secret",
+                )
+                .map(|text| Secret(text.trim_end_matches(['\r', '\n']).to_string())),
+            None => None,
+        };
+        let scope = raw.scope.filter(|s| !s.trim().is_empty());
+        let grant = match raw.grant.as_deref().unwrap_or("client_credentials") {
+            "client_credentials" => {
+                if raw.refresh_token_file.is_some() {
+                    self.problem(
+                        key("refresh_token_file"),
+                        "…",
+                        "no refresh_token_file with grant = \"client_credentials\" (or grant = \"refresh_token\")",
+                    );
+                }
+                if client_secret_file.is_none() {
+                    self.problem(
+                        key("client_secret_file"),
+                        "",
+                        "a file with the client secret (grant = \"client_credentials\" needs one)",
+                    );
+                }
+                if scope.is_none() {
+                    self.problem(
+                        key("scope"),
+                        "",
+                        "the scope to ask for (Microsoft 365: \"https://outlook.office365.com/.default\")",
+                    );
+                }
+                Some(Grant::ClientCredentials)
+            }
+            "refresh_token" => match raw.refresh_token_file {
+                None => {
+                    self.problem(
+                        key("refresh_token_file"),
+                        "",
+                        "a file holding the refresh token (grant = \"refresh_token\" needs one)",
+                    );
+                    None
+                }
+                Some(f) => {
+                    let file = self.path(&f);
+                    let token = self
+                        .secret_file(
+                            &key("refresh_token_file"),
+                            &file.display().to_string(),
+                            "the refresh token",
+                        )
+                        .map(|text| Secret(text.trim().to_string()));
+                    // A rotated refresh token replaces the file (a new file renamed over it):
+                    // its folder must be writable, or the next start has a spent token.
+                    let folder = match file.parent() {
+                        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                        _ => PathBuf::from("."),
+                    };
+                    if !writable(&folder) {
+                        self.problem(
+                            key("refresh_token_file"),
+                            file.display().to_string(),
+                            format!(
+                                "a file in a folder the user running sportello may write ({} is not): the \
+                                 provider rotates the refresh token and the new one is saved there",
+                                folder.display()
+                            ),
+                        );
+                    }
+                    token.map(|token| Grant::RefreshToken { file, token })
+                }
+            },
+            other => {
+                self.problem(key("grant"), other, "\"client_credentials\" or \"refresh_token\"");
+                None
+            }
+        };
+        let ca_file = raw.ca_file.map(|p| self.path(&p));
+        if let Some(ca) = &ca_file {
+            self.ca_file(&key("ca_file"), ca);
+        }
+        let (token_host, token_port, token_path) = endpoint?;
+        let grant = grant?;
+        if self.problems.len() > problems_before {
+            return None;
+        }
+        Some(OAuth2 {
+            token_url,
+            token_host,
+            token_port,
+            token_path,
+            client_id,
+            client_secret,
+            client_secret_file,
+            scope,
+            grant,
+            ca_file,
+        })
     }
 
     /// Reads a file holding a secret (`what`): a missing or empty file can only fail a login,

@@ -39,6 +39,7 @@ use crate::store::checkpoints;
 use crate::store::checkpoints::Checkpoint;
 use crate::store::{self, Store, WriteTurns, suspensions};
 
+mod alarms;
 mod folders;
 pub mod trouble;
 
@@ -261,6 +262,21 @@ pub async fn run(
         once,
     };
     let mut courier_task = tokio::spawn(courier.run(courier_finishing));
+    let (stop_alarms, alarms_stopping) = watch::channel(false);
+    let alarms_task = (!once).then(|| -> Result<_, Failure> {
+        let watcher = alarms::Watcher {
+            store: Store::open(&config.database_path())?,
+            config: config.clone(),
+            templates: Templates::load(config.helpdesk.templates_dir.as_deref())?,
+            key: key.clone(),
+            clock,
+            turns: turns.clone(),
+            liveness: liveness.clone(),
+            courier: courier_wake.clone(),
+        };
+        Ok(tokio::spawn(watcher.run(alarms_stopping)))
+    });
+    let alarms_task = alarms_task.transpose()?;
     let (stop_http, http_task) = match (&config.http, once) {
         (Some(http), false) => {
             let listener = tokio::net::TcpListener::bind(http.listen)
@@ -342,6 +358,7 @@ pub async fn run(
         };
         match intake_result {
             Ok(stop) => {
+                liveness.mailbox_trouble.works();
                 liveness.last_intake.store(clock.now().timestamp(), Ordering::Relaxed);
                 if matches!(config.mailbox, Mailbox::Imap { .. }) {
                     liveness
@@ -360,6 +377,7 @@ pub async fn run(
                 match &config.mailbox {
                     Mailbox::Imap { server, .. } => {
                         let diagnosis = trouble::diagnose(Service::Imap, server, &e);
+                        liveness.mailbox_trouble.failed(clock.now(), diagnosis.message.clone());
                         if diagnosis.trouble == Trouble::LoginRefused {
                             let (attempts, wait) =
                                 refused_login(&liveness.mailbox_login, server, clock.now(), diagnosis.message.clone());
@@ -378,6 +396,7 @@ pub async fn run(
                     }
                     Mailbox::Maildir { .. } => {
                         failures += 1;
+                        liveness.mailbox_trouble.failed(clock.now(), format!("{e:#}"));
                         tracing::warn!(failures, "mailbox unavailable, will retry: {e:#}");
                     }
                 }
@@ -445,6 +464,10 @@ pub async fn run(
     // A one-shot pass ends once everything it queued has been sent (or has failed and waits
     // for its retry); a signal gives the courier a moment to finish the mail in hand.
     let _ = finish_courier.send(true);
+    let _ = stop_alarms.send(true);
+    if let Some(task) = alarms_task {
+        let _ = task.await;
+    }
     let courier_result = if once {
         courier_task.await.map_err(anyhow::Error::from).and_then(|r| r)
     } else {
@@ -577,6 +600,7 @@ impl Courier {
                 Ok(report) => {
                     failures = 0;
                     login_wait = None;
+                    alarms::outbox_pass(&liveness, &report, smtp.as_ref(), clock.now());
                     if let Some(server) = &smtp {
                         if report.answered {
                             login_works(&liveness.smtp_login, Service::Smtp);
@@ -698,6 +722,7 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     };
     let (archived, stuck) = crate::workflow::housekeeping(&tx, &ctx)?;
     let alerts = crate::monitor::watch(&tx, &ctx)?;
+    let refused = crate::workflow::report_refused_mail(&tx, &ctx)?;
     if crate::report::mail_monthly(&tx, &ctx)? {
         tracing::info!("monthly report mailed");
     }
@@ -718,8 +743,8 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
             "retention"
         );
     }
-    if archived + stuck + alerts > 0 {
-        tracing::info!(archived, stuck, alerts, "housekeeping and SLA monitor");
+    if archived + stuck + alerts + refused > 0 {
+        tracing::info!(archived, stuck, alerts, refused, "housekeeping and SLA monitor");
     }
     Ok(())
 }
@@ -993,6 +1018,7 @@ mod tests {
             ca_file: None,
             tls_name: None,
             login_retry: minutes(5),
+            oauth2: None,
         };
         let t0 = DateTime::parse_from_rfc3339("2026-12-01T09:00:00Z")
             .expect("t")

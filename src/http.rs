@@ -81,6 +81,46 @@ pub struct Liveness {
     pub mailbox_login: LoginWatch,
     /// The SMTP login, while the server refuses it.
     pub smtp_login: LoginWatch,
+    /// Since when the mailbox cannot be read (unreachable, or refusing the login).
+    pub mailbox_trouble: TroubleWatch,
+    /// Since when the outbox cannot deliver.
+    pub outbox_trouble: TroubleWatch,
+    /// The alarms raised and not yet over (`/healthz` says degraded, with the reason).
+    pub alarms: Mutex<Vec<RaisedAlarm>>,
+}
+
+/// An alarm raised and not yet over, as `/healthz` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaisedAlarm {
+    /// `mailbox`, `outbox` or `silence`.
+    pub alarm: &'static str,
+    /// When the trouble began.
+    pub since: chrono::DateTime<chrono::Utc>,
+    /// What the daemon last saw of it.
+    pub message: String,
+}
+
+/// A trouble in course: since when, and its latest words.
+#[derive(Debug, Default)]
+pub struct TroubleWatch(Mutex<Option<(chrono::DateTime<chrono::Utc>, String)>>);
+
+impl TroubleWatch {
+    /// Since when, and what was last seen, while it lasts.
+    pub fn current(&self) -> Option<(chrono::DateTime<chrono::Utc>, String)> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// It failed (again) at `now`: the trouble lasts since its first failure.
+    pub fn failed(&self, now: chrono::DateTime<chrono::Utc>, words: String) {
+        let mut current = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let since = current.as_ref().map_or(now, |(since, _)| *since);
+        *current = Some((since, words));
+    }
+
+    /// It works: the trouble, if any, is over.
+    pub fn works(&self) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
 }
 
 /// Logins a server keeps refusing: not an outage of the network but one only a person can
@@ -866,8 +906,19 @@ async fn healthz(State(state): State<AppState>) -> Response {
             }))
         })
         .collect();
-    if !refused.is_empty() {
-        let body = json!({ "status": "unavailable", "problems": refused });
+    let alarms: Vec<Value> = liveness
+        .alarms
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .iter()
+        .map(|a| json!({ "alarm": a.alarm, "since": crate::store::ts(a.since), "message": a.message }))
+        .collect();
+    if !refused.is_empty() || !alarms.is_empty() {
+        let status = if refused.is_empty() { "degraded" } else { "unavailable" };
+        let mut body = json!({ "status": status, "problems": refused });
+        if !alarms.is_empty() {
+            body["alarms"] = Value::from(alarms);
+        }
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
     }
     match state.db(|_, store| Ok(portal::ping(store.conn())?)).await {

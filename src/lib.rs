@@ -22,6 +22,7 @@
 //! - [`report`]: the monthly accounting report.
 //! - [`kb`]: the knowledge base (redaction, analysis, search, FAQ export).
 //! - [`notify`]: composing mail and rendering templates.
+//! - [`oauth2`]: access tokens for the IMAP and SMTP logins (HTTPS token client, cache, SASL).
 //! - [`outbox`]: queueing mail in the caller's transaction; the courier's sending.
 //! - [`store`]: SQLite schema, migrations and every SQL statement.
 //! - [`http`]: the portal channel (form, status pages, API).
@@ -51,6 +52,7 @@ pub mod lock;
 pub mod model;
 pub mod monitor;
 pub mod notify;
+pub mod oauth2;
 pub mod outbox;
 pub mod privacy;
 pub mod report;

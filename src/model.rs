@@ -219,6 +219,8 @@ spelled_enum! {
         Report => "report",
         /// An operator's morning digest (under a keyed Message-ID).
         Digest => "digest",
+        /// The supervisors are told the service is in trouble (mailbox, outbox, silence), or no longer.
+        ServiceAlarm => "service_alarm",
     }
 }
 

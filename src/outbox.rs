@@ -16,6 +16,8 @@
 //! between the server's acceptance and the `sent_at` update resends that one message with the
 //! same Message-ID, which receiving clients collapse.
 
+mod token;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -300,6 +302,22 @@ impl Transport {
 
 /// lettre's own transport, for `check-config --connect` (one connection, then goodbye).
 fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let login = match (&server.username, &server.password) {
+        (Some(user), Some(password)) => Some((Credentials::new(user.clone(), password.expose().to_string()), None)),
+        _ => None,
+    };
+    smtp_transport_with(server, login)
+}
+
+/// The transport of `server` logging in with `login`'s credentials (and only its mechanisms,
+/// when it names them), or without a login.
+fn smtp_transport_with(
+    server: &Server,
+    login: Option<(
+        Credentials,
+        Option<Vec<lettre::transport::smtp::authentication::Mechanism>>,
+    )>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
     let tls_name = server.tls_name.clone().unwrap_or_else(|| server.host.clone());
     let mut params = TlsParameters::builder(tls_name);
     if let Some(ca) = &server.ca_file {
@@ -315,8 +333,11 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
         .port(server.port)
         .tls(tls)
         .timeout(Some(std::time::Duration::from_secs(30)));
-    if let (Some(user), Some(password)) = (&server.username, &server.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_string()));
+    if let Some((credentials, mechanisms)) = login {
+        builder = builder.credentials(credentials);
+        if let Some(mechanisms) = mechanisms {
+            builder = builder.authentication(mechanisms);
+        }
     }
     Ok(builder.build())
 }
@@ -324,6 +345,9 @@ fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Ex
 /// Connects to `server` and logs in (as sending would), then says goodbye: for
 /// `check-config --connect`. A refused login is a [`LoginRefused`].
 pub async fn probe(server: &Server) -> anyhow::Result<()> {
+    if server.oauth2.is_some() {
+        return token::probe(server).await;
+    }
     let client = smtp_transport(server)?;
     let user = server.username.as_deref();
     match client.test_connection().await {
@@ -612,6 +636,23 @@ fn about_this_message(error: &anyhow::Error) -> bool {
     true
 }
 
+/// The next attempt of a mail the SMTP server refused for good: never.
+pub fn given_up_at() -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+/// Whether the server refused this mail with a permanent reply (5xx, not a login problem).
+fn refused_for_good(error: &anyhow::Error) -> bool {
+    error.downcast_ref::<LoginRefused>().is_none()
+        && error.chain().any(|cause| {
+            cause
+                .downcast_ref::<lettre::transport::smtp::Error>()
+                .is_some_and(|smtp| smtp.is_permanent())
+        })
+}
+
 /// Records sending attempts in one transaction: `sent_at` for those that left, the error and
 /// the next attempt for those that failed.
 fn record(
@@ -626,6 +667,21 @@ fn record(
                 rows::mark_sent(&conn, item.id, at)?;
                 tracing::debug!(message_id = %item.message_id, to = %item.recipients, "mail sent");
                 report.sent += 1;
+            }
+            Err(e) if refused_for_good(&e) => {
+                // A 5xx about this mail (an unknown recipient, a rejected message): trying
+                // again gets the same answer. Given up, and reported once to its technician.
+                let attempts = item.attempts + 1;
+                rows::mark_failed(
+                    &conn,
+                    item.id,
+                    attempts,
+                    given_up_at(),
+                    &format!("refused for good: {e:#}"),
+                )?;
+                tracing::warn!(message_id = %item.message_id, to = %item.recipients,
+                    "the SMTP server refused this mail for good: not retried, its technician is told: {e:#}");
+                report.failed += 1;
             }
             Err(e) => {
                 let attempts = item.attempts + 1;

@@ -1878,12 +1878,20 @@ fn alert_supervisors(
             attempts,
             error,
         } => context! { kind => "stuck", recipients, attempts, error },
+        Alarm::Service {
+            trouble,
+            ended,
+            since,
+            detail,
+        } => context! { kind => "service", trouble => trouble.name(), ended, detail,
+        since => ctx.local(*since) },
     };
     let vars = context! { ..vars, ..context! { helpdesk => ctx.sender.name.clone() } };
     let rendered = ctx.templates.render(ctx.language(), "alarm", vars)?;
     let purpose = match alarm.kind() {
         AlarmKind::Unauthenticated => MailPurpose::Security,
         AlarmKind::Stuck => MailPurpose::Stuck,
+        AlarmKind::Service => MailPurpose::ServiceAlarm,
     };
     outbox::enqueue(
         conn,
@@ -1956,6 +1964,51 @@ pub fn authenticate(
     };
     apply(conn, ctx, None, &desk::security::refused(operator, &refused, warned))?;
     Ok(false)
+}
+
+/// Reports each mail the SMTP server refused for good (5xx) once: to the technician of its
+/// ticket (or first level), as a failed delivery — the address marked unreachable when the
+/// mail had that one recipient — and to the supervisors when it belongs to no ticket. Returns
+/// how many were reported.
+pub fn report_refused_mail(conn: &Connection, ctx: &Context<'_>) -> anyhow::Result<usize> {
+    let refused = crate::store::outbox::refused_unreported(conn, outbox::given_up_at())?;
+    for mail in &refused {
+        let reply = mail.last_error.trim_start_matches("refused for good: ");
+        let ticket = match mail.ticket {
+            Some(id) => tickets::find_ticket(conn, id)?,
+            None => None,
+        };
+        match ticket {
+            Some(ticket) => {
+                let single = !mail.recipients.contains(',');
+                if single {
+                    let until = ctx.now + chrono::Duration::days(crate::ingest::bounce::UNDELIVERABLE_DAYS);
+                    crate::store::delivery::mark_undeliverable(conn, &mail.recipients, ctx.now, until)?;
+                }
+                let to = assignee_or_first_level(conn, ctx, &ticket)?;
+                let to: Vec<&Operator> = to.iter().collect();
+                notify_operators(
+                    conn,
+                    ctx,
+                    &ticket,
+                    &to,
+                    Notice::new(NoticeKind::Bounce, format!("{} ({reply})", mail.recipients)),
+                )?;
+            }
+            None => apply(
+                conn,
+                ctx,
+                None,
+                &[Effect::AlertSupervisors(Alarm::Stuck {
+                    recipients: mail.recipients.clone(),
+                    attempts: mail.attempts,
+                    error: mail.last_error.clone(),
+                })],
+            )?,
+        }
+        crate::store::outbox::failure_reported(conn, mail.id, ctx.now)?;
+    }
+    Ok(refused.len())
 }
 
 // ---------------------------------------------------------------------------------------------

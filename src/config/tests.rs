@@ -405,6 +405,141 @@ fn the_provider_decides_whether_an_authserv_id_is_needed() {
 }
 
 #[test]
+fn https_endpoints_are_split_and_anything_else_refused() {
+    assert_eq!(
+        https_endpoint("https://login.microsoftonline.com/contoso/oauth2/v2.0/token"),
+        Some((
+            "login.microsoftonline.com".into(),
+            443,
+            "/contoso/oauth2/v2.0/token".into()
+        ))
+    );
+    assert_eq!(
+        https_endpoint("https://127.0.0.1:8443/token?x=1"),
+        Some(("127.0.0.1".into(), 8443, "/token?x=1".into()))
+    );
+    assert_eq!(
+        https_endpoint("https://[::1]:9/t"),
+        Some(("::1".into(), 9, "/t".into()))
+    );
+    assert_eq!(
+        https_endpoint("https://oauth2.googleapis.com"),
+        Some(("oauth2.googleapis.com".into(), 443, "/".into()))
+    );
+    for bad in [
+        "http://login.example/token",
+        "https://",
+        "https://user:pw@login.example/token",
+        "https://login.example:0/token",
+        "https://login.example:x/token",
+        "https://login.example/token#frag",
+        "login.example/token",
+    ] {
+        assert_eq!(https_endpoint(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn oauth2_logins_are_validated_key_by_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("client.secret"), "s3cr3t\n").expect("write");
+    std::fs::write(dir.path().join("refresh.token"), "1//r-token\n").expect("write");
+    private(&dir.path().join("client.secret"));
+    private(&dir.path().join("refresh.token"));
+    let imap = |extra: &str| {
+        format!(
+            "[mailbox]\nkind = \"imap\"\nhost = \"outlook.office365.com\"\nusername = \"assistenza@comune.example.it\"\n\
+             auth = \"oauth2\"\n[mailbox.oauth2]\n{extra}\n"
+        )
+    };
+    let good = imap(
+        "token_url = \"https://login.microsoftonline.com/contoso/oauth2/v2.0/token\"\nclient_id = \"app\"\n\
+         client_secret_file = \"client.secret\"\nscope = \"https://outlook.office365.com/.default\"",
+    );
+    let config = Config::parse(&good, dir.path(), Origin::File(dir.path().join("config.toml"))).expect("valid");
+    let Mailbox::Imap { server, .. } = &config.mailbox else {
+        panic!("imap")
+    };
+    let oauth2 = server.oauth2.as_ref().expect("oauth2");
+    assert_eq!(oauth2.grant, Grant::ClientCredentials);
+    assert_eq!(oauth2.client_secret.as_ref().map(Secret::expose), Some("s3cr3t"));
+    assert_eq!(server.password, None);
+    let printed = config.effective_toml();
+    assert!(
+        printed.contains("auth = \"oauth2\"") && printed.contains("[mailbox.oauth2]"),
+        "{printed}"
+    );
+    assert!(!printed.contains("s3cr3t"), "{printed}");
+    // What it prints is a configuration that reads back the same.
+    let again = Config::parse(&printed, dir.path(), Origin::File(dir.path().join("config.toml"))).expect("reads back");
+    let Mailbox::Imap { server: again, .. } = &again.mailbox else {
+        panic!("imap")
+    };
+    assert_eq!(again.oauth2.as_ref(), Some(oauth2));
+
+    let keys = |text: &str| -> Vec<String> {
+        match Config::parse(text, dir.path(), Origin::File(dir.path().join("config.toml"))) {
+            Ok(_) => panic!("should be refused:\n{text}"),
+            Err(e) => e.problems.iter().map(|p| p.key.clone()).collect(),
+        }
+    };
+    assert_eq!(
+        keys(&imap(
+            "token_url = \"http://login.example/token\"\nclient_id = \"\"\ngrant = \"password\""
+        )),
+        [
+            "mailbox.oauth2.token_url",
+            "mailbox.oauth2.client_id",
+            "mailbox.oauth2.grant"
+        ]
+    );
+    assert_eq!(
+        keys(&imap(
+            "token_url = \"https://login.example/token\"\nclient_id = \"app\""
+        )),
+        ["mailbox.oauth2.client_secret_file", "mailbox.oauth2.scope"],
+        "client_credentials needs a secret and a scope"
+    );
+    assert_eq!(
+        keys(&imap(
+            "token_url = \"https://oauth2.googleapis.com/token\"\nclient_id = \"app\"\ngrant = \"refresh_token\""
+        )),
+        ["mailbox.oauth2.refresh_token_file"]
+    );
+    let google = imap(
+        "token_url = \"https://oauth2.googleapis.com/token\"\nclient_id = \"app\"\nclient_secret_file = \"client.secret\"\n\
+         grant = \"refresh_token\"\nrefresh_token_file = \"refresh.token\"",
+    );
+    let config = Config::parse(&google, dir.path(), Origin::File(dir.path().join("config.toml"))).expect("valid");
+    let Mailbox::Imap { server, .. } = &config.mailbox else {
+        panic!("imap")
+    };
+    assert!(matches!(
+        &server.oauth2.as_ref().expect("oauth2").grant,
+        Grant::RefreshToken { token, .. } if token.expose() == "1//r-token"
+    ));
+    assert_eq!(
+        keys(&good.replace("auth = \"oauth2\"", "auth = \"oauth2\"\npassword = \"x\"")),
+        ["mailbox.password"],
+        "a password with oauth2 is a mistake"
+    );
+    assert_eq!(
+        keys(&good.replace("auth = \"oauth2\"", "auth = \"password\""))
+            .first()
+            .map(String::as_str),
+        Some("mailbox.auth")
+    );
+    assert_eq!(
+        keys(&good.replace("auth = \"oauth2\"", "auth = \"kerberos\""))
+            .first()
+            .map(String::as_str),
+        Some("mailbox.auth")
+    );
+    let no_table = "[smtp]\nkind = \"smtp\"\nhost = \"smtp.office365.com\"\nusername = \"a@comune.example.it\"\nauth = \"oauth2\"\n";
+    assert_eq!(keys(no_table), ["smtp.oauth2"]);
+}
+
+#[test]
 fn spam_days_and_copies_are_validated_like_the_other_keys() {
     let config = parse("[intake]\nspam_days = 7\n[operators]\ncopy_requester_cc = false\n").expect("valid");
     assert_eq!(config.intake.spam_days, 7);

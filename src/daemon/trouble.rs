@@ -10,6 +10,7 @@ use tokio_rustls::rustls;
 
 use crate::config::{Server, Tls};
 use crate::ingest::imap;
+use crate::oauth2;
 use crate::outbox;
 
 /// The two mail servers.
@@ -137,16 +138,63 @@ pub fn diagnose(service: Service, server: &Server, error: &anyhow::Error) -> Dia
     let section = service.section();
     let name = service.name();
     let at = format!("{name} server {}:{} ({section})", server.host, server.port);
-    let (trouble, message) = if let Some(refused) = all.iter().find_map(|c| c.downcast_ref::<imap::LoginRefused>()) {
-        (Trouble::LoginRefused, imap_refusal(&at, section, refused))
+    let (trouble, message) = if let Some(refused) = all.iter().find_map(|c| c.downcast_ref::<oauth2::Refused>()) {
+        (Trouble::LoginRefused, token_refusal(section, refused))
+    } else if let Some(refused) = all.iter().find_map(|c| c.downcast_ref::<imap::LoginRefused>()) {
+        match server.oauth2 {
+            Some(_) => (
+                Trouble::LoginRefused,
+                token_login_refusal(&at, section, &refused.user, &refused.answer),
+            ),
+            None => (Trouble::LoginRefused, imap_refusal(&at, section, refused)),
+        }
     } else if let Some(refused) = all.iter().find_map(|c| c.downcast_ref::<outbox::LoginRefused>()) {
-        (Trouble::LoginRefused, smtp_refusal(&at, section, refused))
+        match (&server.oauth2, refused.code) {
+            (Some(_), Some(_)) => (
+                Trouble::LoginRefused,
+                token_login_refusal(&at, section, refused.user.as_deref().unwrap_or(""), &refused.reply),
+            ),
+            _ => (Trouble::LoginRefused, smtp_refusal(&at, section, refused)),
+        }
     } else if let Some(tls) = all.iter().find_map(|c| c.downcast_ref::<rustls::Error>()) {
         tls_trouble(service, server, &at, tls)
     } else {
         network_trouble(service, server, &at, &all, error)
     };
     Diagnosis { trouble, message }
+}
+
+/// The provider refused the client or its grant: no token, no login.
+fn token_refusal(section: &str, refused: &oauth2::Refused) -> String {
+    let section = format!("{}.oauth2]", section.trim_end_matches(']'));
+    let fix = match refused.error.as_str() {
+        "invalid_grant" => format!(
+            "the refresh token has expired or was revoked (a changed password, withdrawn consent), or the \
+             client credentials do not fit this tenant: obtain a new refresh token and put it in {section} \
+             refresh_token_file, or check the tenant in token_url"
+        ),
+        "invalid_scope" => format!("the scope is not granted to this application: check {section} scope"),
+        _ => format!(
+            "the client secret has expired or was revoked, or the application registration was removed: create a \
+             new secret, put it in {section} client_secret_file (and check client_id), then restart sportello"
+        ),
+    };
+    format!("{refused}. {}.", capitalized(&fix))
+}
+
+/// The mail server refused a fresh OAuth2 token (twice).
+fn token_login_refusal(at: &str, section: &str, user: &str, answer: &str) -> String {
+    if answer.starts_with("the server offers neither") {
+        return format!(
+            "{at} cannot take an OAuth2 login: {answer}. Check host and port, or set {section} auth = \"password\"."
+        );
+    }
+    format!(
+        "{at} refused the OAuth2 token of {user}, twice with a fresh one: \"{answer}\". The token is valid but \
+         this application may not use the mailbox: grant it access to {user} (Microsoft 365: the IMAP.AccessAsApp \
+         and SMTP.SendAsApp permissions and Add-MailboxPermission for its service principal), or check {section} \
+         username and the scope in {section}.oauth2."
+    )
 }
 
 fn imap_refusal(at: &str, section: &str, refused: &imap::LoginRefused) -> String {
@@ -363,6 +411,7 @@ mod tests {
             ca_file: None,
             tls_name: None,
             login_retry: Duration::from_secs(300),
+            oauth2: None,
         }
     }
 

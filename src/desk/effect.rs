@@ -133,6 +133,30 @@ pub enum AlarmKind {
     Unauthenticated,
     /// An outgoing mail keeps failing; it stays queued and is retried.
     Stuck,
+    /// The service itself is in trouble (the mailbox, the outbox, no mail at all), or no longer.
+    Service,
+}
+
+/// A trouble of the service itself that calls the supervisors when it lasts (`desk::alarms`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServiceTrouble {
+    /// The mailbox cannot be reached or refuses the login.
+    Mailbox,
+    /// The outbox cannot deliver.
+    Outbox,
+    /// No mail at all has arrived.
+    Silence,
+}
+
+impl ServiceTrouble {
+    /// Its spelling in templates, logs and `/healthz`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceTrouble::Mailbox => "mailbox",
+            ServiceTrouble::Outbox => "outbox",
+            ServiceTrouble::Silence => "silence",
+        }
+    }
 }
 
 /// An alarm to the supervisors.
@@ -158,6 +182,17 @@ pub enum Alarm {
         /// The last error.
         error: String,
     },
+    /// See [`AlarmKind::Service`]: one mail when the incident is raised, one when it ends.
+    Service {
+        /// What is in trouble.
+        trouble: ServiceTrouble,
+        /// The incident is over.
+        ended: bool,
+        /// When the trouble began (silence: the last mail that arrived).
+        since: DateTime<Utc>,
+        /// What the daemon last saw of it, in plain words.
+        detail: String,
+    },
 }
 
 impl Alarm {
@@ -166,6 +201,7 @@ impl Alarm {
         match self {
             Alarm::Unauthenticated { .. } => AlarmKind::Unauthenticated,
             Alarm::Stuck { .. } => AlarmKind::Stuck,
+            Alarm::Service { .. } => AlarmKind::Service,
         }
     }
 }

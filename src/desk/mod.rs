@@ -8,6 +8,7 @@
 //! `monitor`) load the facts, ask the desk, and hand its effects to `workflow::apply`.
 
 pub mod absence;
+pub mod alarms;
 pub mod cmd;
 pub mod digest;
 pub mod effect;

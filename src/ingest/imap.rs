@@ -41,7 +41,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 
 use super::Fetched;
-use crate::config::{Server, Tls};
+use crate::config::{OAuth2, Secret, Server, Tls};
+use crate::oauth2;
 use crate::store::checkpoints::Checkpoint;
 
 /// The UIDs (ascending) a batch takes, with their sizes: in order, until the bytes to fetch
@@ -306,6 +307,9 @@ async fn login(server: &Server) -> anyhow::Result<Session<Conn>> {
         timed("greeting", client.read_response()).await??.ok_or(NoGreeting)?;
     }
     let user = server.username.clone().unwrap_or_default();
+    if let Some(settings) = &server.oauth2 {
+        return token_login(server, settings, client, &user).await;
+    }
     let password = server
         .password
         .as_ref()
@@ -314,6 +318,97 @@ async fn login(server: &Server) -> anyhow::Result<Session<Conn>> {
     timed("login", client.login(&user, &password))
         .await?
         .map_err(|(e, _)| login_error(&user, e))
+}
+
+/// The SASL mechanisms the server offers before the login (`AUTH=…` of CAPABILITY).
+async fn offered_mechanisms(client: &mut async_imap::Client<Conn>) -> async_imap::error::Result<Vec<String>> {
+    use async_imap::imap_proto::{Capability, Response};
+    let (tx, rx) = async_channel::bounded(16);
+    client.run_command_and_check_ok("CAPABILITY", Some(tx)).await?;
+    let mut offered = Vec::new();
+    while let Ok(answer) = rx.try_recv() {
+        if let async_imap::types::UnsolicitedResponse::Other(data) = answer
+            && let Response::Capabilities(caps) = data.parsed()
+        {
+            offered.extend(caps.iter().filter_map(|c| match c {
+                Capability::Auth(m) => Some(m.to_string()),
+                _ => None,
+            }));
+        }
+    }
+    Ok(offered)
+}
+
+/// The client's side of an OAuth2 SASL exchange: the token first, then (to the server's
+/// error challenge) the answer that ends the exchange.
+struct TokenAuthenticator {
+    mechanism: oauth2::Mechanism,
+    first: Option<Secret>,
+}
+
+impl async_imap::Authenticator for TokenAuthenticator {
+    type Response = Vec<u8>;
+
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        match self.first.take() {
+            Some(first) => first.expose().as_bytes().to_vec(),
+            None => self.mechanism.after_error().as_bytes().to_vec(),
+        }
+    }
+}
+
+/// Logs in with an OAuth2 access token, by OAUTHBEARER or XOAUTH2 (whichever the server
+/// offers). A token the server refuses is given up and a fresh one tried once; a second
+/// refusal is a [`LoginRefused`], like a wrong password.
+async fn token_login(
+    server: &Server,
+    settings: &OAuth2,
+    mut client: async_imap::Client<Conn>,
+    user: &str,
+) -> anyhow::Result<Session<Conn>> {
+    let offered = timed("capabilities", offered_mechanisms(&mut client)).await??;
+    let Some(mechanism) = oauth2::Mechanism::choose(offered.iter().map(String::as_str)) else {
+        return Err(LoginRefused {
+            user: user.to_string(),
+            answer: format!(
+                "the server offers neither OAUTHBEARER nor XOAUTH2 (it offers {})",
+                if offered.is_empty() {
+                    "no SASL mechanism".to_string()
+                } else {
+                    offered.join(", ")
+                }
+            ),
+        }
+        .into());
+    };
+    let mut tried_fresh = false;
+    loop {
+        let token = oauth2::access_token(settings).await?;
+        let authenticator = TokenAuthenticator {
+            mechanism,
+            first: Some(mechanism.initial_response(user, &token.token, &server.host, server.port)),
+        };
+        match timed("login", client.authenticate(mechanism.name(), authenticator)).await? {
+            Ok(session) => {
+                tracing::debug!(mechanism = mechanism.name(), user, "IMAP login with an OAuth2 token");
+                return Ok(session);
+            }
+            Err((e, back)) => {
+                let error = login_error(user, e);
+                if error.downcast_ref::<LoginRefused>().is_none() || tried_fresh {
+                    return Err(error);
+                }
+                tracing::info!(
+                    mechanism = mechanism.name(),
+                    user,
+                    "IMAP refused the OAuth2 token: fetching a new one"
+                );
+                oauth2::rejected(settings, &token.token).await;
+                tried_fresh = true;
+                client = back;
+            }
+        }
+    }
 }
 
 /// Logs in to `server` and looks at `folder` read-only (EXAMINE changes nothing), for

@@ -58,6 +58,8 @@ pub struct Sessions {
     port: u16,
     security: Security,
     credentials: Option<Credentials>,
+    /// `auth = "oauth2"`: each session logs in with a token (`outbox::token`) instead.
+    oauth2: Option<Box<crate::config::OAuth2>>,
     /// `[smtp] username`, for the words of a refused login.
     pub(super) user: Option<String>,
     hello: ClientId,
@@ -123,6 +125,7 @@ impl Sessions {
             port: server.port,
             security,
             credentials,
+            oauth2: server.oauth2.clone(),
             user: server.username.clone(),
             hello: ClientId::default(),
             limits,
@@ -161,7 +164,9 @@ impl Sessions {
                     .await
                     .map_err(|e| smtp_error(e, user))?;
             }
-            if let Some(credentials) = &self.credentials {
+            if let Some(settings) = &self.oauth2 {
+                super::token::authenticate(&mut conn, user, settings).await?;
+            } else if let Some(credentials) = &self.credentials {
                 conn.auth(DEFAULT_MECHANISMS, credentials)
                     .await
                     .map_err(|e| smtp_error(e, user))?;

@@ -228,3 +228,15 @@ pub fn screening(conn: &Connection, ticket: TicketId) -> rusqlite::Result<Vec<Sc
     })?
     .collect()
 }
+
+/// When the latest incoming mail (not a portal or phone request, not imported history)
+/// reached the mailbox, if any: what the silence alarm measures from.
+pub fn last_mail_received(conn: &Connection) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    conn.prepare_cached(
+        "SELECT id, at FROM messages WHERE direction = 'in' AND disposition NOT IN ('portal', 'phone')
+           AND source NOT LIKE 'import:%'
+         ORDER BY id DESC LIMIT 1",
+    )?
+    .query_row([], |r| naming_row(r, "messages", 0, |r| instant(r, 1)))
+    .optional()
+}

@@ -234,6 +234,27 @@ pub fn stuck(conn: &Connection, min_attempts: u32) -> rusqlite::Result<Vec<Stuck
     .collect()
 }
 
+/// Mail the SMTP server refused for good (its next attempt set to `given_up`) whose refusal
+/// was not reported yet.
+pub fn refused_unreported(conn: &Connection, given_up: DateTime<Utc>) -> rusqlite::Result<Vec<Stuck>> {
+    conn.prepare_cached(
+        "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
+         WHERE sent_at IS NULL AND failure_reported_at IS NULL AND next_attempt_at = ?1",
+    )?
+    .query_map([ts(given_up)], |r| {
+        naming_row(r, "outbox", 0, |r| {
+            Ok(Stuck {
+                id: r.get(0)?,
+                recipients: r.get(1)?,
+                last_error: r.get(2)?,
+                attempts: r.get(3)?,
+                ticket: r.get(4)?,
+            })
+        })
+    })?
+    .collect()
+}
+
 /// The supervisors were told mail `id` is stuck.
 pub fn failure_reported(conn: &Connection, id: i64, at: DateTime<Utc>) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE outbox SET failure_reported_at = ?2 WHERE id = ?1")?

@@ -18,6 +18,7 @@
 //!
 //! `support` holds the shared helpers.
 
+mod alarms;
 mod attacks;
 mod cli;
 mod copies_spam;
@@ -27,6 +28,7 @@ mod fixtures;
 mod hostile;
 mod http;
 mod mailserver;
+mod oauth2;
 mod ops;
 mod privacy;
 mod receipts;

@@ -168,6 +168,12 @@ pub struct MailServer {
     /// The test CA's certificate.
     pub ca_pem: PathBuf,
     dovecot_conf: PathBuf,
+    /// Dovecot's submission service (SMTP AUTH with the IMAP passdbs, OAuth2 included).
+    pub submission_port: u16,
+    /// The OAuth2 token server's HTTPS port (`POST /token`).
+    pub token_port: u16,
+    /// Its plain-HTTP port for `/introspect` and the tests' `/admin/*`.
+    pub token_admin_port: u16,
 }
 
 impl MailServer {
@@ -186,6 +192,9 @@ impl MailServer {
                 smtps_port: port("MAILTEST_SMTPS_PORT")?,
                 ca_pem: var("MAILTEST_CA_PEM")?.into(),
                 dovecot_conf: var("MAILTEST_DOVECOT_CONF")?.into(),
+                submission_port: port("MAILTEST_SUBMISSION_PORT")?,
+                token_port: port("MAILTEST_TOKEN_PORT")?,
+                token_admin_port: port("MAILTEST_TOKEN_ADMIN_PORT")?,
             })
         })();
         if found.is_none() {
@@ -219,6 +228,72 @@ impl MailServer {
         let mut cmd = Command::new("doveadm");
         cmd.arg("-c").arg(&self.dovecot_conf).args(args);
         cmd
+    }
+
+    /// Registers an OAuth2 client at the token server, acting for `user`, whose tokens live
+    /// `lifetime` seconds (and, given one, holding `refresh_token`); returns its id and secret.
+    pub fn add_oauth2_client(&self, user: &str, lifetime: u32, refresh_token: Option<&str>) -> (String, String) {
+        let id = format!("app-{:08x}", rand_u32());
+        let secret = format!("secret-{:08x}", rand_u32());
+        let body = serde_json::json!({
+            "client_id": id, "client_secret": secret, "user": user, "lifetime": lifetime,
+            "refresh_token": refresh_token,
+        });
+        let answer = http(
+            self.token_admin_port,
+            "POST",
+            "/admin/client",
+            &[],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        (id, secret)
+    }
+
+    /// Revokes an OAuth2 client: its tokens stop working and it gets no new ones.
+    pub fn revoke_oauth2_client(&self, id: &str) {
+        let body = serde_json::json!({ "client_id": id });
+        let answer = http(
+            self.token_admin_port,
+            "POST",
+            "/admin/revoke",
+            &[],
+            body.to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+
+    /// What the token server knows of a client: `issued` (access tokens), `refreshed`,
+    /// `refresh` (the current refresh token), `revoked`.
+    pub fn oauth2_client(&self, id: &str) -> serde_json::Value {
+        http(
+            self.token_admin_port,
+            "GET",
+            &format!("/admin/client?client_id={id}"),
+            &[],
+            b"",
+        )
+        .json()
+    }
+
+    /// Ends `user`'s IMAP sessions, if any (`doveadm kick`), as a server restart would.
+    pub fn kick(&self, user: &str) {
+        let _ = self
+            .doveadm(&["kick", user])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("doveadm kick");
+    }
+
+    /// Dovecot's log lines that mention `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        std::fs::read_to_string(self.dir.join("log/dovecot.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// Delivers one raw message into `user`'s INBOX (as the MTA would).
@@ -417,12 +492,12 @@ pub fn http(port: u16, method: &str, path: &str, headers: &[(&str, &str)], body:
 pub struct PrivateMailServer {
     /// The server, as the shared one is described.
     pub server: MailServer,
-    ports: [u16; 5],
+    ports: [u16; 8],
 }
 
 impl PrivateMailServer {
     fn script(&self, verb: &str) -> std::process::ExitStatus {
-        let [imap, imaps, smtp, smtps, lmtp] = self.ports;
+        let [imap, imaps, smtp, smtps, lmtp, submission, token, token_admin] = self.ports;
         Command::new("bash")
             .args([concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/mailtest.sh"), verb])
             .env("MAILTEST_DIR", &self.server.dir)
@@ -431,6 +506,9 @@ impl PrivateMailServer {
             .env("MAILTEST_SMTP_PORT", smtp.to_string())
             .env("MAILTEST_SMTPS_PORT", smtps.to_string())
             .env("MAILTEST_LMTP_PORT", lmtp.to_string())
+            .env("MAILTEST_SUBMISSION_PORT", submission.to_string())
+            .env("MAILTEST_TOKEN_PORT", token.to_string())
+            .env("MAILTEST_TOKEN_ADMIN_PORT", token_admin.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -443,7 +521,7 @@ impl PrivateMailServer {
         // A free port can be taken by a parallel test between choosing it and binding it:
         // a start that fails is tried again on fresh ports.
         for attempt in 1..=3 {
-            let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+            let ports = [(); 8].map(|()| free_port());
             let dir = PathBuf::from(format!("/tmp/sportello-private-{:08x}", rand_u32()));
             let server = MailServer {
                 dovecot_conf: dir.join("dovecot.conf"),
@@ -453,6 +531,9 @@ impl PrivateMailServer {
                 imaps_port: ports[1],
                 smtp_port: ports[2],
                 smtps_port: ports[3],
+                submission_port: ports[5],
+                token_port: ports[6],
+                token_admin_port: ports[7],
             };
             let private = PrivateMailServer { server, ports };
             if private.script("start").success() {
