@@ -58,4 +58,5 @@ pub mod privacy;
 pub mod report;
 pub mod sla;
 pub mod store;
+pub mod tls;
 pub mod workflow;

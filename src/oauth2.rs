@@ -28,9 +28,8 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Bytes;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::config::{Grant, OAuth2, Secret};
 
@@ -285,20 +284,7 @@ async fn fetch(settings: &OAuth2, refresh: Option<&Secret>) -> anyhow::Result<Fe
 }
 
 fn tls_config(ca_file: Option<&Path>) -> anyhow::Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(ca) = ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.with_context(|| format!("parsing {}", ca.display()))?)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::tls::client_config(ca_file)
 }
 
 /// POSTs a urlencoded `body` to the token endpoint over HTTPS; the status and the body.

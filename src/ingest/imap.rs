@@ -36,9 +36,8 @@ use futures::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
-use tokio_rustls::rustls::pki_types::pem::PemObject;
-use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::rustls::ClientConfig;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::Fetched;
 use crate::config::{OAuth2, Secret, Server, Tls};
@@ -256,20 +255,7 @@ pub struct ImapBatch {
 }
 
 fn tls_config(server: &Server) -> anyhow::Result<Arc<ClientConfig>> {
-    let mut roots = RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(ca) = &server.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        for cert in CertificateDer::pem_slice_iter(&pem) {
-            roots.add(cert.with_context(|| format!("parsing {}", ca.display()))?)?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
+    crate::tls::client_config(server.ca_file.as_deref())
 }
 
 async fn tls_wrap(server: &Server, tcp: impl ImapStream + 'static) -> anyhow::Result<Conn> {
