@@ -271,7 +271,7 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 let Some(colleague) = ctx.config.operator(colleague) else {
                     continue;
                 };
-                let asker = about_operator_name(conn, ctx, row.id)?;
+                let asker = asker_name(conn, ctx, row.id)?;
                 let mut notice = Notice::new(NoticeKind::Question, asker);
                 notice.screening = true;
                 notice.note = question.clone();
@@ -1300,9 +1300,9 @@ fn masters_named(
     Ok(out)
 }
 
-/// The name of the operator who last asked about `ticket` in this transaction's mail: the
-/// latest `asked` event's actor.
-fn about_operator_name(conn: &Connection, ctx: &Context<'_>, ticket: TicketId) -> anyhow::Result<String> {
+/// The name of the operator who asked about `ticket` (`#chiedi`): the latest `asked` event's
+/// actor, recorded just before the question is sent.
+fn asker_name(conn: &Connection, ctx: &Context<'_>, ticket: TicketId) -> anyhow::Result<String> {
     let actor = tickets::latest_actor(conn, ticket, EventAction::Asked)?;
     Ok(actor
         .as_deref()

@@ -57,6 +57,12 @@ pub(crate) fn check_config(config: &Config, connect: bool) -> Result<(), Failure
         },
         Smtp::File { .. } => println!("# smtp: {}, no server to connect to", targets.smtp),
     }
+    outcome(&failed, "a connection failed")
+}
+
+/// Success when nothing failed; else exit 78 when a failure needs a change of configuration or
+/// account (a refused login, a wrong name), 75 when waiting may fix it (a server down).
+pub(super) fn outcome(failed: &[Diagnosis], what: &str) -> Result<(), Failure> {
     if failed.is_empty() {
         return Ok(());
     }
@@ -67,6 +73,6 @@ pub(crate) fn check_config(config: &Config, connect: bool) -> Result<(), Failure
     };
     Err(Failure::new(
         code,
-        anyhow::anyhow!("a connection failed: see the FAILED lines above"),
+        anyhow::anyhow!("{what}: see the FAILED lines above"),
     ))
 }

@@ -101,16 +101,5 @@ pub(crate) fn test(config: &Config) -> Result<(), Failure> {
             }
         }
     }
-    if failed.is_empty() {
-        return Ok(());
-    }
-    let code = if failed.iter().any(|d| d.trouble.needs_a_change()) {
-        exit::CONFIG
-    } else {
-        exit::TEMPFAIL
-    };
-    Err(Failure::new(
-        code,
-        anyhow::anyhow!("an OAuth2 step failed: see the FAILED lines above"),
-    ))
+    super::check::outcome(&failed, "an OAuth2 step failed")
 }
