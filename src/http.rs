@@ -8,6 +8,10 @@
 //! - `GET /form`: the ready-made request page; `GET|POST /t/{id}/{secret}`: the requester's
 //!   status page and its reply box (the secret is compared in constant time; a wrong one
 //!   gets the same 404 as a missing ticket);
+//! - `GET /t/{id}/{secret}/vote/{cycle}/{score}`: the closing letter's satisfaction links, each
+//!   a confirmation page that records nothing; `POST /t/{id}/{secret}/vote/{cycle}` records
+//!   the vote (a token bound to the ticket and the cycle, the Origin or Referer ours when
+//!   sent, a bounded comment), as `desk::vote` decides;
 //! - `POST /api/v1/calls`: the phone system's call-back requests;
 //! - `GET /api/v1/notice`, `/healthz` (503 with the reason while a mail server refuses the
 //!   daemon's login, as [`Liveness`] says), `/metrics` (Prometheus text), `/api/v1/openapi.json`.
@@ -15,7 +19,7 @@
 //! Owns HTTP parsing and validation. Every change goes through `workflow` in one transaction
 //! after the input is validated, so nothing is half-created on error; what it reads on its own
 //! (the public thread, the gauges) is in `store::portal`. The pages are the templates
-//! `templates/pages/{form,created,status,message}.html` in `helpdesk.language`, with times in
+//! `templates/pages/{form,created,status,vote,message}.html` in `helpdesk.language`, with times in
 //! `calendar.timezone`; they escape every value, and the validation messages are
 //! `templates/<lang>/words/field_error.txt` for the form and the JSON answer alike. The
 //! database is a connection of its own behind a mutex, used from blocking tasks.
@@ -39,8 +43,9 @@ use tokio::sync::Notify;
 use crate::auth::{MacKey, constant_time_eq};
 use crate::clock::Clock;
 use crate::config::{Config, Http};
+use crate::desk::{self, privacy::MAX_COMMENT_CHARS, privacy::Score};
 use crate::ingest::parse::{Attachment, sanitize_filename};
-use crate::model::TicketId;
+use crate::model::{Status, TicketId};
 use crate::notify::ServiceNotice;
 use crate::notify::templates::Templates;
 use crate::store::portal::{self, PublicMessage};
@@ -60,6 +65,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/t/{id}/{secret}"),
     ("GET", "/t/{id}/{secret}/file/{file}"),
     ("GET", "/f/{file}/{expires}/{signature}"),
+    ("GET", "/t/{id}/{secret}/vote/{cycle}/{score}"),
+    ("POST", "/t/{id}/{secret}/vote/{cycle}"),
 ];
 
 /// The OpenAPI document served at `/api/v1/openapi.json`.
@@ -293,13 +300,17 @@ pub fn router(state: AppState) -> Router {
         .route("/t/{id}/{secret}", get(status_page).post(status_reply))
         .route("/t/{id}/{secret}/file/{file}", get(status_file))
         .route("/f/{file}/{expires}/{signature}", get(signed_file))
+        .route("/t/{id}/{secret}/vote/{cycle}/{score}", get(vote_page))
+        .route("/t/{id}/{secret}/vote/{cycle}", post(vote_post))
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::map_response(with_security_headers))
         .with_state(state)
 }
 
 /// The headers every answer carries. A status page's URL is its secret: it must never leak
-/// in a Referer, be framed by another site, or run anything but its own inline styles.
+/// in a Referer, be framed by another site, or run anything but its own inline styles. A page
+/// may set a stricter-purpose Referrer-Policy of its own (the vote's page: `same-origin`, so
+/// its form's POST carries our Origin and can be told from a forged one).
 async fn with_security_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
     for (name, value) in [
@@ -312,7 +323,9 @@ async fn with_security_headers(mut response: Response) -> Response {
         (header::REFERRER_POLICY, "no-referrer"),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     ] {
-        headers.insert(name, header::HeaderValue::from_static(value));
+        if !headers.contains_key(&name) {
+            headers.insert(name, header::HeaderValue::from_static(value));
+        }
     }
     response
 }
@@ -1021,13 +1034,14 @@ async fn status_page(State(state): State<AppState>, Path((id, secret)): Path<(St
                 .and_then(|a| inner.config.operator(a))
                 .map(|o| o.name.clone());
             let token = inner.key.sign("reply", &format!("{}/{}", row.id, row.secret));
-            Ok(Some((row, technician, thread, files, token)))
+            let vote = status_vote(inner, store.conn(), &row)?;
+            Ok(Some((row, technician, thread, files, token, vote)))
         })
         .await;
     match found {
-        Ok(Some((row, technician, thread, files, token))) => html(
+        Ok(Some((row, technician, thread, files, token, vote))) => html(
             StatusCode::OK,
-            status_html(&state.0, &row, technician.as_deref(), &thread, &files, &token),
+            status_html(&state.0, &row, technician.as_deref(), &thread, &files, &token, vote),
         ),
         Ok(None) => not_found(&state.0),
         Err(response) => response,
@@ -1167,6 +1181,303 @@ async fn status_reply(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The satisfaction vote
+// ---------------------------------------------------------------------------------------------
+
+/// What the vote's rule says of a ticket's cycle now, as its pages show it.
+#[derive(Debug, Clone)]
+struct VoteView {
+    /// Why it cannot be voted (`superseded`, `not_closed`, `expired`), or none.
+    refusal: Option<&'static str>,
+    /// Until when it can change, or when it closed (local time; "" when neither applies).
+    until: String,
+    /// The face already recorded, if any (for the latest cycle).
+    current: Option<&'static str>,
+}
+
+/// An instant as the pages write it: local time, the help desk's language.
+fn local(inner: &Inner, t: chrono::DateTime<chrono::Utc>) -> String {
+    crate::notify::format_local(t, inner.config.calendar.timezone, inner.config.helpdesk.language)
+}
+
+/// The vote's setting now (the roster matters only for its effects, computed by `workflow`).
+fn vote_setting(inner: &Inner) -> desk::vote::Setting<'static> {
+    desk::vote::Setting {
+        roster: &[],
+        now: inner.clock.now(),
+        days: inner.config.survey.days,
+    }
+}
+
+/// Whether cycle `cycle` of `row` may be voted now, as [`VoteView`].
+fn vote_view(
+    inner: &Inner,
+    conn: &rusqlite::Connection,
+    row: &tickets::TicketRow,
+    cycle: u32,
+) -> anyhow::Result<VoteView> {
+    let state = workflow::VoteState::load(conn, row.id)?;
+    let standing = desk::vote::open_for(&state.facts(row), cycle, &vote_setting(inner));
+    let current = state
+        .vote
+        .as_ref()
+        .filter(|_| cycle == state.latest)
+        .and_then(|v| Score::from_number(v.score))
+        .map(Score::code);
+    Ok(match standing {
+        Ok(until) => VoteView {
+            refusal: None,
+            until: local(inner, until),
+            current,
+        },
+        Err(desk::vote::Refusal::Expired { until }) => VoteView {
+            refusal: Some("expired"),
+            until: local(inner, until),
+            current,
+        },
+        Err(desk::vote::Refusal::Superseded) => VoteView {
+            refusal: Some("superseded"),
+            until: String::new(),
+            current: None,
+        },
+        Err(desk::vote::Refusal::NotClosed) => VoteView {
+            refusal: Some("not_closed"),
+            until: String::new(),
+            current: None,
+        },
+    })
+}
+
+/// The status page's vote section, for a ticket whose latest cycle a closing letter closed:
+/// the face recorded, until when it can change and the three confirmation pages.
+fn status_vote(
+    inner: &Inner,
+    conn: &rusqlite::Connection,
+    row: &tickets::TicketRow,
+) -> anyhow::Result<Option<minijinja::Value>> {
+    if !matches!(row.status, Status::Resolved | Status::Archived) {
+        return Ok(None);
+    }
+    let state = workflow::VoteState::load(conn, row.id)?;
+    if state.closed.is_none() {
+        return Ok(None);
+    }
+    let view = vote_view(inner, conn, row, state.latest)?;
+    let links: BTreeMap<&str, String> = Score::ALL
+        .iter()
+        .map(|s| (s.code(), vote_path(row, state.latest, Some(*s))))
+        .collect();
+    Ok(Some(context! {
+        current => view.current,
+        until => view.refusal.is_none().then_some(view.until),
+        links,
+    }))
+}
+
+/// The path of a cycle's vote: its confirmation page for `score`, or (none) where it is posted.
+fn vote_path(row: &tickets::TicketRow, cycle: u32, score: Option<Score>) -> String {
+    match score {
+        Some(score) => format!("/t/{}/{}/vote/{cycle}/{}", row.id, row.secret, score.code()),
+        None => format!("/t/{}/{}/vote/{cycle}", row.id, row.secret),
+    }
+}
+
+/// What the vote's form token signs: the ticket, its secret and the cycle.
+fn vote_token_data(row: &tickets::TicketRow, cycle: u32) -> String {
+    format!("{}/{}/{cycle}", row.id, row.secret)
+}
+
+/// The origins this interface answers as: `[http] public_url`'s, and the Host the request
+/// was sent to (behind a proxy that keeps it), over either scheme.
+fn own_origins(headers: &HeaderMap, public_url: &str) -> Vec<String> {
+    let mut origins = Vec::new();
+    if let Some((scheme, rest)) = public_url.split_once("://") {
+        let host = rest.split('/').next().unwrap_or_default();
+        origins.push(format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        ));
+    }
+    if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+        let host = host.trim().to_ascii_lowercase();
+        origins.push(format!("http://{host}"));
+        origins.push(format!("https://{host}"));
+    }
+    origins
+}
+
+/// False when a browser says the form was sent from another site: an `Origin` that is not
+/// ours (`null` included: our page's policy sends the real one), else a `Referer` that is not
+/// ours. A request with neither (not a browser's form) is judged by its token alone.
+fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    let own = own_origins(headers, public_url);
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let origin = origin.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+        return own.contains(&origin);
+    }
+    if let Some(referer) = headers.get(header::REFERER) {
+        let referer = referer.to_str().unwrap_or_default().trim().to_ascii_lowercase();
+        return own
+            .iter()
+            .any(|o| referer == *o || referer.starts_with(&format!("{o}/")));
+    }
+    true
+}
+
+/// A vote page as the answer: its own Referrer-Policy (`same-origin`: the form's POST carries
+/// our Origin, and the secret in its URL still never leaves for another site) and no caching.
+fn vote_response(code: StatusCode, page: anyhow::Result<String>) -> Response {
+    let mut response = html(code, page);
+    let headers = response.headers_mut();
+    headers.insert(header::REFERRER_POLICY, header::HeaderValue::from_static("same-origin"));
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The confirmation page of the closing letter's link: shows the chosen face, a comment box
+/// and the button; records nothing (mail scanners and link previews follow links).
+async fn vote_page(
+    State(state): State<AppState>,
+    Path((id, secret, cycle, score)): Path<(String, String, String, String)>,
+) -> Response {
+    let (Ok(cycle), Some(score)) = (cycle.parse::<u32>(), Score::from_code(&score)) else {
+        return not_found(&state.0);
+    };
+    let found = state
+        .db(move |inner, store| {
+            let Some(row) = find_by_secret(store, &id, &secret)? else {
+                return Ok(None);
+            };
+            let view = vote_view(inner, store.conn(), &row, cycle)?;
+            Ok(Some((row, view)))
+        })
+        .await;
+    match found {
+        Ok(Some((row, view))) => {
+            vote_response(StatusCode::OK, vote_html(&state.0, &row, cycle, score, &view, "", None))
+        }
+        Ok(None) => not_found(&state.0),
+        Err(response) => response,
+    }
+}
+
+/// What a vote's POST came to.
+enum VotePosted {
+    /// Recorded (or the same again): back to the status page.
+    Done(String),
+    /// No such ticket, or a wrong secret.
+    NotFound,
+    /// The token or the origin is not the page's.
+    Forbidden,
+    /// The page again, with a refusal or a comment too long.
+    Page(StatusCode, anyhow::Result<String>),
+}
+
+/// The confirmation page's form: the vote is recorded here, as `desk::vote` decides, and the
+/// requester goes back to the status page, which shows it.
+async fn vote_post(
+    State(state): State<AppState>,
+    Path((id, secret, cycle)): Path<(String, String, String)>,
+    request: Request,
+) -> Response {
+    let Ok(cycle) = cycle.parse::<u32>() else {
+        return not_found(&state.0);
+    };
+    let from_here = same_origin(request.headers(), &state.0.http.public_url);
+    let fields = match read_fields(request).await {
+        Ok(f) => f,
+        Err(response) => return response,
+    };
+    let token = fields.get("csrf").unwrap_or_default();
+    let score = fields.get("score").as_deref().and_then(Score::from_code);
+    let comment = fields.values.get("comment").cloned().unwrap_or_default();
+    let result = state
+        .db_write(move |inner, store| {
+            let Some(row) = find_by_secret(store, &id, &secret)? else {
+                return Ok(VotePosted::NotFound);
+            };
+            if !from_here
+                || !inner
+                    .key
+                    .verify_signature("vote", &vote_token_data(&row, cycle), &token)
+            {
+                return Ok(VotePosted::Forbidden);
+            }
+            let view = vote_view(inner, store.conn(), &row, cycle)?;
+            let Some(score) = score else {
+                return Ok(VotePosted::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    vote_html(inner, &row, cycle, Score::Neutral, &view, &comment, None),
+                ));
+            };
+            if comment.trim().chars().count() > MAX_COMMENT_CHARS {
+                let error = inner.templates.words(
+                    inner.config.helpdesk.language,
+                    "field_error",
+                    context! { code => "too_long", limit => MAX_COMMENT_CHARS, choices => Vec::<String>::new() },
+                )?;
+                return Ok(VotePosted::Page(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    vote_html(inner, &row, cycle, score, &view, &comment, Some(&error)),
+                ));
+            }
+            let verdict = inner.change(store, |tx, ctx| {
+                workflow::cast_vote(tx, ctx, &row, cycle, score, &comment)
+            })?;
+            if let desk::vote::Verdict::Refused(_) = verdict {
+                let view = vote_view(inner, store.conn(), &row, cycle)?;
+                return Ok(VotePosted::Page(
+                    StatusCode::CONFLICT,
+                    vote_html(inner, &row, cycle, score, &view, &comment, None),
+                ));
+            }
+            tracing::info!(ticket = %row.id, cycle, score = score.code(), "vote");
+            Ok(VotePosted::Done(format!("/t/{}/{}#giudizio", row.id, row.secret)))
+        })
+        .await;
+    match result {
+        Ok(VotePosted::Done(location)) => Redirect::to(&location).into_response(),
+        Ok(VotePosted::NotFound) => not_found(&state.0),
+        Ok(VotePosted::Forbidden) => html(StatusCode::FORBIDDEN, message_html(&state.0, "vote_failed")),
+        Ok(VotePosted::Page(code, page)) => vote_response(code, page),
+        Err(response) => response,
+    }
+}
+
+/// The vote's confirmation page for cycle `cycle` of `row`, with `score` chosen.
+fn vote_html(
+    inner: &Inner,
+    row: &tickets::TicketRow,
+    cycle: u32,
+    score: Score,
+    view: &VoteView,
+    comment: &str,
+    error: Option<&str>,
+) -> anyhow::Result<String> {
+    inner.templates.page(
+        inner.config.helpdesk.language,
+        "vote",
+        context! {
+            brand => inner.config.helpdesk.name.as_str(),
+            id => row.id.to_string(),
+            subject => row.subject.as_str(),
+            score => score.code(),
+            refusal => view.refusal,
+            until => view.until.as_str(),
+            current => view.current,
+            action => vote_path(row, cycle, None),
+            csrf => inner.key.sign("vote", &vote_token_data(row, cycle)),
+            comment,
+            error,
+            max => MAX_COMMENT_CHARS,
+            status_link => format!("/t/{}/{}", row.id, row.secret),
+            privacy => workflow::privacy_vars(&inner.config),
+        },
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
 // Pages: the templates `templates/pages/*.html` in the help desk's language
 // ---------------------------------------------------------------------------------------------
 
@@ -1231,6 +1542,7 @@ fn form_html(
             values,
             errors => errors.clone(),
             notice => notice.map(|n| context! { hours => n.hours.as_str(), message => n.message.as_str() }),
+            privacy => workflow::privacy_vars(&inner.config),
         },
     )
 }
@@ -1262,6 +1574,7 @@ fn status_html(
     thread: &[PublicMessage],
     files: &[crate::store::attachments::StoredFile],
     token: &str,
+    vote: Option<minijinja::Value>,
 ) -> anyhow::Result<String> {
     let timezone = inner.config.calendar.timezone;
     let own_path = format!("/t/{}/{}", row.id, row.secret);
@@ -1301,6 +1614,8 @@ fn status_html(
                 link => format!("/t/{}/{}/file/{}", row.id, row.secret, f.id) })
                 .collect::<Vec<_>>(),
             csrf => token,
+            vote,
+            privacy => workflow::privacy_vars(&inner.config),
         },
     )
 }
@@ -1351,6 +1666,63 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_vote_is_posted_only_from_our_own_pages_when_a_browser_says_where_from() {
+        let public = "https://assistenza.comune.example.it/";
+        let with = |pairs: &[(header::HeaderName, &str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(name.clone(), header::HeaderValue::from_str(value).expect("value"));
+            }
+            headers
+        };
+        assert!(
+            same_origin(&with(&[]), public),
+            "no Origin, no Referer: the token decides"
+        );
+        assert!(same_origin(
+            &with(&[(header::ORIGIN, "https://assistenza.comune.example.it")]),
+            public
+        ));
+        assert!(same_origin(
+            &with(&[(header::ORIGIN, "HTTPS://Assistenza.Comune.Example.it")]),
+            public
+        ));
+        assert!(same_origin(
+            &with(&[
+                (header::HOST, "127.0.0.1:8080"),
+                (header::ORIGIN, "http://127.0.0.1:8080")
+            ]),
+            public
+        ));
+        assert!(!same_origin(
+            &with(&[(header::ORIGIN, "https://evil.example.net")]),
+            public
+        ));
+        assert!(
+            !same_origin(&with(&[(header::ORIGIN, "null")]), public),
+            "an opaque origin is refused"
+        );
+        assert!(!same_origin(
+            &with(&[(header::ORIGIN, "https://assistenza.comune.example.it.evil.example.net")]),
+            public
+        ));
+        assert!(same_origin(
+            &with(&[(
+                header::REFERER,
+                "https://assistenza.comune.example.it/t/TCK-2026-00001/x/vote/1/neutro"
+            )]),
+            public
+        ));
+        assert!(!same_origin(
+            &with(&[(
+                header::REFERER,
+                "https://assistenza.comune.example.it.evil.example.net/x"
+            )]),
+            public
+        ));
     }
 
     #[test]

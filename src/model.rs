@@ -221,6 +221,8 @@ spelled_enum! {
         Digest => "digest",
         /// The supervisors are told the service is in trouble (mailbox, outbox, silence), or no longer.
         ServiceAlarm => "service_alarm",
+        /// The requester is told what their vote by mail recorded (or that the vote is closed).
+        Vote => "vote",
     }
 }
 
@@ -230,9 +232,11 @@ impl MailPurpose {
     /// alarm, a report).
     pub fn auto_submitted(self) -> &'static str {
         match self {
-            MailPurpose::Ack | MailPurpose::Attachments | MailPurpose::OperatorReply | MailPurpose::Quarantined => {
-                "auto-replied"
-            }
+            MailPurpose::Ack
+            | MailPurpose::Attachments
+            | MailPurpose::OperatorReply
+            | MailPurpose::Quarantined
+            | MailPurpose::Vote => "auto-replied",
             _ => "auto-generated",
         }
     }
@@ -285,6 +289,8 @@ spelled_enum! {
         Question => "question",
         /// The colleague asked replied (their note).
         Reply => "reply",
+        /// The requester's satisfaction vote was negative, with a comment.
+        NegativeVote => "negative_vote",
     }
 }
 

@@ -71,6 +71,26 @@ impl Context<'_> {
         }
     }
 
+    /// The link of the closing letter that votes `score` for cycle `cycle` of a ticket (its
+    /// status page's secret keys it, like the status page), or "" when the HTTP interface is off.
+    pub fn vote_link(&self, ticket: &TicketRow, cycle: u32, score: desk::privacy::Score) -> String {
+        match &self.config.http {
+            Some(http) => format!(
+                "{}/t/{}/{}/vote/{cycle}/{}",
+                http.public_url,
+                ticket.id,
+                ticket.secret,
+                score.code()
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The privacy notice's facts every letter and page may show (`[privacy]`).
+    pub fn privacy_vars(&self) -> Value {
+        privacy_vars(self.config)
+    }
+
     fn today(&self) -> NaiveDate {
         self.now.with_timezone(&self.calendar.timezone()).date_naive()
     }
@@ -330,6 +350,22 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             Effect::QuarantineSender { address, until, by } => {
                 crate::store::spam::mark_sender(conn, address, *until, about, by, ctx.now)?
             }
+            Effect::RecordVote {
+                cycle_id,
+                score,
+                comment,
+                via,
+            } => {
+                crate::store::survey::record(
+                    conn,
+                    *cycle_id,
+                    on_ticket()?,
+                    score.number(),
+                    comment,
+                    via.as_str(),
+                    ctx.now,
+                )?;
+            }
         }
     }
     Ok(())
@@ -439,6 +475,7 @@ fn letter(
         "name",
         Value::from(crate::notify::letter::addressee(ticket.requester_name.as_deref())),
     );
+    vars.insert("privacy", ctx.privacy_vars());
     let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
     let copies = copies_of(conn, ctx, ticket, purpose, &address)?;
@@ -577,16 +614,27 @@ fn send_letter(
             text: body,
             operator,
             signed,
-        } => (
-            MailPurpose::Closing,
-            "closing",
-            BTreeMap::from([
-                ("text", text(body)),
-                ("operator", text(operator)),
-                ("signed", Value::from(*signed)),
-            ]),
-            Vec::new(),
-        ),
+        } => {
+            // The three faces of the vote, for the cycle this letter closes.
+            let cycle = latest_cycle(conn, ticket.id)?.number;
+            let links: BTreeMap<&str, String> = desk::privacy::Score::ALL
+                .iter()
+                .map(|score| (score.code(), ctx.vote_link(ticket, cycle, *score)))
+                .filter(|(_, link)| !link.is_empty())
+                .collect();
+            (
+                MailPurpose::Closing,
+                "closing",
+                BTreeMap::from([
+                    ("text", text(body)),
+                    ("operator", text(operator)),
+                    ("signed", Value::from(*signed)),
+                    ("vote_links", Value::from_iter(links)),
+                    ("vote_days", Value::from(ctx.config.survey.days)),
+                ]),
+                Vec::new(),
+            )
+        }
         Letter::OutOfScope { text: body, operator } => (
             MailPurpose::OutOfScope,
             "out_of_scope",
@@ -646,6 +694,16 @@ fn send_letter(
             MailPurpose::Reopened,
             "reopened",
             BTreeMap::from([("technician", text(technician.as_deref().unwrap_or_default()))]),
+            Vec::new(),
+        ),
+        Letter::Vote { score, recorded, until } => (
+            MailPurpose::Vote,
+            "vote",
+            BTreeMap::from([
+                ("score", text(score.code())),
+                ("recorded", Value::from(*recorded)),
+                ("until", Value::from(ctx.local(*until))),
+            ]),
             Vec::new(),
         ),
     };
@@ -874,9 +932,31 @@ pub fn on_requester_message(
     author: &str,
     mail: &InboundMail,
 ) -> anyhow::Result<()> {
+    wrote_again(conn, ctx, ticket, author, mail, true)
+}
+
+/// [`on_requester_message`]; `by_mail` false for a reply from the status page, which never
+/// votes (the page has the vote's own form).
+fn wrote_again(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    ticket: TicketId,
+    author: &str,
+    mail: &InboundMail,
+    by_mail: bool,
+) -> anyhow::Result<()> {
     let row = reload(conn, ticket)?;
     let cycle = cycles::latest(conn, ticket)?;
     let (roster, _) = roster_today(conn, ctx)?;
+    let closed = matches!(
+        row.status,
+        crate::model::Status::Resolved | crate::model::Status::Archived
+    );
+    let vote = if by_mail && closed {
+        Some(VoteState::load(conn, ticket)?)
+    } else {
+        None
+    };
     let facts = desk::requester::TicketFacts {
         status: row.status,
         kind: row.kind,
@@ -890,6 +970,7 @@ pub fn on_requester_message(
             take_in_at: c.take_in_at,
             resolution_due: c.resolution_due,
         }),
+        vote: vote.as_ref().map(|v| v.facts(&row)),
     };
     let message = desk::requester::Message {
         author,
@@ -905,6 +986,7 @@ pub fn on_requester_message(
         today: ctx.today(),
         local_time: &local_time,
         language: ctx.language(),
+        survey_days: ctx.config.survey.days,
     };
     apply(
         conn,
@@ -912,6 +994,98 @@ pub fn on_requester_message(
         Some(ticket),
         &desk::requester::wrote_again(&facts, &message, &setting),
     )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The satisfaction vote
+// ---------------------------------------------------------------------------------------------
+
+/// What the vote's rule needs of a ticket, as stored: its latest cycle's number, that cycle
+/// when a closing letter closed it, and its vote.
+#[derive(Debug, Clone)]
+pub struct VoteState {
+    /// The latest cycle's number (0 when the ticket has none).
+    pub latest: u32,
+    /// The latest cycle, when a closing letter closed it.
+    pub closed: Option<crate::store::survey::ClosedCycle>,
+    /// Its vote, if any.
+    pub vote: Option<crate::store::survey::Vote>,
+}
+
+impl VoteState {
+    /// Loads it for `ticket`.
+    pub fn load(conn: &Connection, ticket: TicketId) -> anyhow::Result<VoteState> {
+        let latest = cycles::latest(conn, ticket)?.map_or(0, |c| c.number);
+        let closed = crate::store::survey::closed_cycle(conn, ticket)?;
+        let vote = match &closed {
+            Some(c) => crate::store::survey::vote_of(conn, c.cycle_id)?,
+            None => None,
+        };
+        Ok(VoteState { latest, closed, vote })
+    }
+
+    /// The facts `desk::vote` decides on.
+    pub fn facts<'a>(&'a self, row: &'a TicketRow) -> desk::vote::Facts<'a> {
+        desk::vote::Facts {
+            latest: self.latest,
+            closed: self.closed.as_ref().map(|c| desk::vote::Closed {
+                cycle_id: c.cycle_id,
+                resolved_at: c.resolved_at,
+                technician: c.technician.as_deref(),
+            }),
+            vote: self.vote.as_ref().and_then(|v| {
+                Some(desk::vote::Recorded {
+                    score: desk::privacy::Score::from_number(v.score)?,
+                    comment: &v.comment,
+                })
+            }),
+            requester: row.requester_email.as_deref(),
+            requester_name: row.requester_name.as_deref(),
+        }
+    }
+}
+
+/// The rule's setting at this instant.
+fn vote_setting<'a>(ctx: &Context<'_>, roster: &'a [Operator]) -> desk::vote::Setting<'a> {
+    desk::vote::Setting {
+        roster,
+        now: ctx.now,
+        days: ctx.config.survey.days,
+    }
+}
+
+/// The requester voted from the confirmation page: the desk's verdict, applied.
+pub fn cast_vote(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    row: &TicketRow,
+    cycle: u32,
+    score: desk::privacy::Score,
+    comment: &str,
+) -> anyhow::Result<desk::vote::Verdict> {
+    let state = VoteState::load(conn, row.id)?;
+    let (roster, _) = roster_today(conn, ctx)?;
+    let voter = row.requester_email.as_deref().unwrap_or("portal");
+    let (verdict, effects) = desk::vote::cast(
+        &state.facts(row),
+        cycle,
+        score,
+        comment,
+        desk::vote::Via::Web,
+        voter,
+        &vote_setting(ctx, &roster),
+    );
+    apply(conn, ctx, Some(row.id), &effects)?;
+    Ok(verdict)
+}
+
+/// The privacy notice's facts (`[privacy]`) as templates read them: `controller` and `url`,
+/// each "" when not configured (the wording then says something generic, with no link).
+pub fn privacy_vars(config: &Config) -> Value {
+    context! {
+        controller => config.privacy.controller.clone(),
+        url => config.privacy.notice_url.clone(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1657,7 +1831,7 @@ pub fn portal_reply(conn: &Connection, ctx: &Context<'_>, ticket: &TicketRow, te
         text: text.to_string(),
         ..InboundMail::default()
     };
-    on_requester_message(conn, ctx, ticket.id, &author, &mail)
+    wrote_again(conn, ctx, ticket.id, &author, &mail, false)
 }
 
 /// What the queue's rules know of an open cycle (`#coda`, the digests).

@@ -124,6 +124,16 @@ pub enum Letter {
         /// The technician's name, when it went straight back to one.
         technician: Option<String>,
     },
+    /// The answer to a vote by mail (`desk::vote`): what was recorded and until when it can
+    /// change, or that the vote is closed.
+    Vote {
+        /// The score the reply cast.
+        score: crate::desk::privacy::Score,
+        /// Recorded (false: the vote had closed).
+        recorded: bool,
+        /// Until when the vote can change (or when it closed).
+        until: DateTime<Utc>,
+    },
 }
 
 /// What an alarm to the supervisors is about.
@@ -438,5 +448,16 @@ pub enum Effect {
         until: DateTime<Utc>,
         /// The operator who marked it.
         by: String,
+    },
+    /// Record (or change) the satisfaction vote of a cycle closed by a closing letter.
+    RecordVote {
+        /// The cycle's row.
+        cycle_id: i64,
+        /// The score.
+        score: crate::desk::privacy::Score,
+        /// The comment, cleaned ("" when none).
+        comment: String,
+        /// How it arrived.
+        via: crate::desk::vote::Via,
     },
 }

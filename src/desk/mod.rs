@@ -3,7 +3,7 @@
 //! Owns the decisions — what a new request opens (whichever channel brought it), what a
 //! requester writing again does, which operator command is refused and why and what the others
 //! do, who hears of an SLA clock running out, what the night's housekeeping changes, what a
-//! refused operator mail sets off, what each operator's morning digest lists — and nothing else: it imports no database, network, file or
+//! refused operator mail sets off, what each operator's morning digest lists, what a satisfaction vote becomes — and nothing else: it imports no database, network, file or
 //! clock module, and never reads the clock (the instant is an argument). Callers (`workflow`,
 //! `monitor`) load the facts, ask the desk, and hand its effects to `workflow::apply`.
 
@@ -22,4 +22,5 @@ pub mod roster;
 pub mod security;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod vote;
 pub mod watch;

@@ -235,22 +235,11 @@ impl Score {
 }
 
 /// The vote a reply to the closing letter casts, when its fresh text is only that: "1", "2"
-/// or "3", or one of the words the letter offers (Italian or English), with any case and
-/// trailing punctuation. Anything more is a message (and reopens, as before).
+/// or "3", or one of the words or faces the letter offers (Italian or English), with any case,
+/// punctuation and courtesies. Anything more is a message (and reopens, as before). The rule
+/// is `desk::vote::reply_vote` (which also sets the requester's own name aside).
 pub fn vote_by_reply(fresh_text: &str) -> Option<Score> {
-    let word = fresh_text
-        .trim()
-        .trim_end_matches(['.', '!', ' '])
-        .trim()
-        .to_lowercase();
-    match word.as_str() {
-        "1" | "soddisfatto" | "soddisfatta" | "positivo" | "satisfied" | "positive" => Some(Score::Positive),
-        "2" | "neutro" | "così così" | "cosi cosi" | "neutral" => Some(Score::Neutral),
-        "3" | "insoddisfatto" | "insoddisfatta" | "negativo" | "dissatisfied" | "unsatisfied" | "negative" => {
-            Some(Score::Negative)
-        }
-        _ => None,
-    }
+    super::vote::reply_vote(fresh_text, None)
 }
 
 /// Whether a cycle resolved at `resolved_at` may still be voted (or its vote changed) at `now`:
@@ -347,10 +336,11 @@ mod tests {
             ("Soddisfatto", Score::Positive),
             ("insoddisfatta", Score::Negative),
             ("Neutral", Score::Neutral),
+            ("non soddisfatto", Score::Negative),
         ] {
             assert_eq!(vote_by_reply(text), Some(score), "{text:?}");
         }
-        for text in ["1 ma il problema resta", "grazie", "", "13", "non soddisfatto"] {
+        for text in ["1 ma il problema resta", "grazie", "", "13"] {
             assert_eq!(vote_by_reply(text), None, "{text:?}");
         }
     }

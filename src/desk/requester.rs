@@ -1,6 +1,7 @@
 //! A requester (or someone in copy) writes again on a ticket: a closed one reopens — straight
 //! back to the technician who closed it, or to the queue when that technician is gone or
-//! away — unless the mail is a bare thank-you; an open one becomes a complaint, a reminder
+//! away — unless the mail is a bare thank-you or the requester's vote on the closing letter
+//! (`desk::vote::by_mail`: recorded, never a reopening); an open one becomes a complaint, a reminder
 //! when a deadline has passed, or just news for whoever holds it.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -28,6 +29,8 @@ pub struct TicketFacts<'a> {
     pub resolver: Option<&'a str>,
     /// Its latest SLA cycle.
     pub cycle: Option<CycleFacts>,
+    /// What the satisfaction vote knows of it (a closed ticket; None otherwise).
+    pub vote: Option<super::vote::Facts<'a>>,
 }
 
 /// The latest SLA cycle.
@@ -71,6 +74,8 @@ pub struct Setting<'a> {
     pub local_time: &'a dyn Fn(DateTime<Utc>) -> String,
     /// The operators' language (the reasons their notices give).
     pub language: Language,
+    /// `[survey] days`: how long after the closing a reply may vote.
+    pub survey_days: u32,
 }
 
 /// Where a reopened ticket goes.
@@ -128,6 +133,22 @@ pub fn wrote_again(ticket: &TicketFacts<'_>, message: &Message<'_>, setting: &Se
         screening: false,
         note: String::new(),
     };
+    // A reply to the closing letter that is only a vote is the vote, never a reopening.
+    if matches!(ticket.status, Status::Resolved | Status::Archived)
+        && let Some(vote) = &ticket.vote
+        && let Some(effects) = super::vote::by_mail(
+            vote,
+            message.author,
+            message.text,
+            &super::vote::Setting {
+                roster: setting.roster,
+                now: setting.now,
+                days: setting.survey_days,
+            },
+        )
+    {
+        return effects;
+    }
     match ticket.status {
         Status::Resolved | Status::Archived if is_bare_thanks(message.text) => {
             let closer = ticket.resolver.and_then(|r| roster::by_address(setting.roster, r));

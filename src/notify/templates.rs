@@ -89,6 +89,8 @@ const EMBEDDED: &[(&str, &str)] = &[
         "en/auth_refused.txt",
         include_str!("../../templates/en/auth_refused.txt"),
     ),
+    ("it/vote.txt", include_str!("../../templates/it/vote.txt")),
+    ("en/vote.txt", include_str!("../../templates/en/vote.txt")),
 ];
 
 /// The pages shipped with the binary: (name, source). Skeletons first, then each language's
@@ -99,6 +101,7 @@ const PAGES: &[(&str, &str)] = &[
     ("pages/created.html", include_str!("../../templates/pages/created.html")),
     ("pages/status.html", include_str!("../../templates/pages/status.html")),
     ("pages/message.html", include_str!("../../templates/pages/message.html")),
+    ("pages/vote.html", include_str!("../../templates/pages/vote.html")),
     ("pages/report.html", include_str!("../../templates/pages/report.html")),
     ("pages/notice.html", include_str!("../../templates/pages/notice.html")),
     ("pages/faq.html", include_str!("../../templates/pages/faq.html")),
@@ -170,6 +173,7 @@ pub const LETTERS: &[&str] = &[
     "reopened",
     "attachments_dropped",
     "suspension_notice",
+    "vote",
 ];
 
 /// True for the mail template `it/ack.txt`, `en/closing.txt`, … of a letter.
@@ -376,7 +380,8 @@ mod tests {
                     "ack",
                     context! { ticket => "TCK-2026-00001", subject => "Firma", helpdesk => "HD",
                     hours => "h", take_in_due => "lun 9 mar 09:45", dropped => vec!["big.pdf"],
-                    status_note => "", status_link => "https://assistenza.example.it/t/TCK-2026-00001/abc", name => name },
+                    status_note => "", status_link => "https://assistenza.example.it/t/TCK-2026-00001/abc", name => name,
+                    privacy => context! { controller => "", url => "" } },
                 )
                 .expect("renders");
             assert_eq!(r.subject, "[TCK-2026-00001] Firma");
@@ -521,7 +526,14 @@ mod tests {
         resolution_due => long_date, text => "Provi a firmare di nuovo il file con CAdES.\nPoi lo ricarichi.", operator => "Giulia Bianchi",
         signed => false, contacts => "Sportello Unico per l'Edilizia\nvia Roma 1, tel. 06 1234 5678",
         when => long_date, minutes => 45, note => "Il servizio sarà sospeso dal 24 al 31 dicembre 2026 per la manutenzione straordinaria del portale.",
-        tickets => vec![context! { id => "TCK-2026-00042", subject => "Firma digitale rifiutata" }] }
+        tickets => vec![context! { id => "TCK-2026-00042", subject => "Firma digitale rifiutata" }],
+        privacy => context! { controller => "Comune di San Giovanni in Persiceto", url => "https://www.comune.example.it/privacy" },
+        vote_links => context! {
+            positivo => "https://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/positivo",
+            neutro => "https://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/neutro",
+            negativo => "https://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/negativo",
+        },
+        vote_days => 14, score => "negativo", recorded => true, until => long_date }
     }
 
     #[test]
@@ -546,7 +558,8 @@ mod tests {
                         anonymous.body
                     );
                 }
-                for line in named.body.lines() {
+                // A link is never broken (mail clients would not follow half of it).
+                for line in named.body.lines().filter(|l| !l.contains("://")) {
                     assert!(
                         line.chars().count() <= super::super::letter::WIDTH,
                         "{language:?} {letter}: a line of {} columns: {line:?}",
@@ -580,6 +593,67 @@ mod tests {
                 "{}",
                 out.body
             );
+            // The closing letter's three faces, each link whole on its own line.
+            for code in ["positivo", "neutro", "negativo"] {
+                let link = format!(
+                    "\nhttps://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/{code}\n"
+                );
+                assert!(closing.body.contains(&link), "{language:?}: {}", closing.body);
+            }
+            let flat = closing.body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains("1 (") && flat.contains("3 ("), "{}", closing.body);
+        }
+        // Without the HTTP interface the letter still says how to vote by mail, with no link.
+        let mut vars: std::collections::BTreeMap<String, Value> = letter_vars(None)
+            .try_iter()
+            .expect("map")
+            .map(|k| (k.to_string(), letter_vars(None).get_item(&k).expect("value")))
+            .collect();
+        vars.insert("vote_links".into(), context! {});
+        let closing = templates
+            .render(Language::It, "closing", Value::from(vars.clone()))
+            .expect("closing");
+        assert!(
+            !closing.body.contains("/vote/") && closing.body.contains("scrivendo soltanto 1 (positivo)"),
+            "{}",
+            closing.body
+        );
+        // The acknowledgment's privacy notice names the controller and links the full notice;
+        // without them, a generic sentence and no broken link.
+        for language in [Language::It, Language::En] {
+            let ack = templates.render(language, "ack", letter_vars(None)).expect("ack");
+            let flat = ack.body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                flat.contains("Comune di San Giovanni in Persiceto")
+                    && ack.body.contains("\nhttps://www.comune.example.it/privacy\n"),
+                "{}",
+                ack.body
+            );
+        }
+        vars.insert("privacy".into(), context! { controller => "", url => "" });
+        for (language, generic) in [
+            (Language::It, "il Comune, titolare"),
+            (Language::En, "the municipality, the data"),
+        ] {
+            let ack = templates
+                .render(language, "ack", Value::from(vars.clone()))
+                .expect("ack");
+            let flat = ack.body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(flat.contains(generic) && !ack.body.contains("://"), "{}", ack.body);
+        }
+        // The answer to a vote by mail: recorded (until when) or not.
+        for recorded in [true, false] {
+            vars.insert("recorded".into(), Value::from(recorded));
+            let answer = templates
+                .render(Language::It, "vote", Value::from(vars.clone()))
+                .expect("vote");
+            assert_eq!(
+                answer.subject.contains("Giudizio registrato"),
+                recorded,
+                "{}",
+                answer.subject
+            );
+            assert!(answer.body.contains("🙁 negativo") == recorded, "{}", answer.body);
         }
         // Notices to operators are not letters: never rewrapped.
         assert!(!is_letter("it/operator.txt") && !is_letter("en/operator_reply.txt") && is_letter("en/take_in.txt"));

@@ -106,6 +106,7 @@ fn closed(resolver: Option<&str>) -> TicketFacts<'_> {
             take_in_at: Some(rome(6, 9, 30)),
             resolution_due: Some(rome(6, 15, 30)),
         }),
+        vote: None,
     }
 }
 
@@ -122,6 +123,7 @@ fn open(assignee: Option<&str>, cycle: CycleFacts) -> TicketFacts<'_> {
         assignee,
         resolver: None,
         cycle: Some(cycle),
+        vote: None,
     }
 }
 
@@ -141,6 +143,7 @@ fn decide(ticket: &TicketFacts<'_>, subject: &str, text: &str, roster: &[Operato
         today: NaiveDate::from_ymd_opt(2026, 3, 9).expect("date"),
         local_time: &local_time,
         language: Language::En,
+        survey_days: 14,
     };
     let message = Message {
         author: REQUESTER,
@@ -387,4 +390,64 @@ fn a_thank_you_is_judged_without_its_signature_and_disclaimer() {
     ));
     assert!(!is_bare_thanks("Grazie. Il problema persiste.\n-- \nPaola"));
     assert_eq!(without_signature("Testo.\n________________\nDa: helpdesk"), "Testo.");
+}
+
+/// The ticket closed by a closing letter on 6 March (cycle 1, resolved by Giulia).
+fn closed_by_letter(resolver: Option<&str>) -> TicketFacts<'_> {
+    TicketFacts {
+        vote: Some(crate::desk::vote::Facts {
+            latest: 1,
+            closed: Some(crate::desk::vote::Closed {
+                cycle_id: 1,
+                resolved_at: rome(6, 15, 0),
+                technician: resolver,
+            }),
+            vote: None,
+            requester: Some(REQUESTER),
+            requester_name: Some("Anna Ferrari"),
+        }),
+        ..closed(resolver)
+    }
+}
+
+#[test]
+fn a_reply_that_is_only_a_vote_is_recorded_and_does_not_reopen() {
+    let staff = roster(false);
+    let effects = decide(
+        &closed_by_letter(Some(GIULIA)),
+        "Re: [TCK-2026-00001] Risolta",
+        "2",
+        &staff,
+    );
+    assert!(
+        matches!(
+            effects[0],
+            Effect::RecordVote {
+                score: crate::desk::privacy::Score::Neutral,
+                ..
+            }
+        ),
+        "{effects:?}"
+    );
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Reopen { .. })),
+        "{effects:?}"
+    );
+    // Anything more is a message: it reopens as before.
+    let effects = decide(
+        &closed_by_letter(Some(GIULIA)),
+        "Re: [TCK-2026-00001] Risolta",
+        "2, ma il file viene ancora rifiutato",
+        &staff,
+    );
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Reopen { .. })),
+        "{effects:?}"
+    );
+    // Without a closing letter (facts: none), "2" is a message too.
+    let effects = decide(&closed(Some(GIULIA)), "Re: risolta", "2", &staff);
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::Reopen { .. })),
+        "{effects:?}"
+    );
 }
