@@ -617,9 +617,9 @@ fn send_letter(
         } => {
             // The three faces of the vote, for the cycle this letter closes.
             let cycle = latest_cycle(conn, ticket.id)?.number;
-            let links: BTreeMap<&str, String> = desk::privacy::Score::ALL
+            let links: BTreeMap<String, String> = desk::privacy::Score::ALL
                 .iter()
-                .map(|score| (score.code(), ctx.vote_link(ticket, cycle, *score)))
+                .map(|score| (score.code().to_string(), ctx.vote_link(ticket, cycle, *score)))
                 .filter(|(_, link)| !link.is_empty())
                 .collect();
             (
@@ -629,7 +629,7 @@ fn send_letter(
                     ("text", text(body)),
                     ("operator", text(operator)),
                     ("signed", Value::from(*signed)),
-                    ("vote_links", Value::from_iter(links)),
+                    ("vote_links", Value::from(links)),
                     ("vote_days", Value::from(ctx.config.survey.days)),
                 ]),
                 Vec::new(),

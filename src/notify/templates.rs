@@ -632,7 +632,7 @@ mod tests {
         }
         vars.insert("privacy".into(), context! { controller => "", url => "" });
         for (language, generic) in [
-            (Language::It, "il Comune, titolare"),
+            (Language::It, "dal Comune, titolare"),
             (Language::En, "the municipality, the data"),
         ] {
             let ack = templates

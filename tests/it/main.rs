@@ -35,6 +35,7 @@ mod receipts;
 mod report;
 mod smtp_sink;
 mod support;
+mod vote;
 mod workflow;
 mod workflow_support;
 mod working_day;
