@@ -23,7 +23,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use super::effect::{Effect, Letter};
-use super::privacy::{Score, clean_comment, may_vote, tell_of};
+use super::privacy::{Score, clean_comment, tell_of};
 use super::roster;
 use crate::config::Operator;
 use crate::model::{EventAction, NoticeKind};
@@ -132,7 +132,9 @@ pub fn open_for(facts: &Facts<'_>, cycle: u32, setting: &Setting<'_>) -> Result<
     }
     let closed = facts.closed.ok_or(Refusal::NotClosed)?;
     let until = until(closed.resolved_at, setting.days);
-    if may_vote(closed.resolved_at, setting.now, setting.days) {
+    // Only the end bounds it: a clock a moment behind the closing's (another process's) is
+    // not "closed".
+    if setting.now <= until {
         Ok(until)
     } else {
         Err(Refusal::Expired { until })
@@ -444,6 +446,9 @@ mod tests {
             Verdict::Refused(Refusal::Expired { until: rome(23, 10, 0) })
         );
         assert_eq!(open_for(&closed(None), 2, &now), Ok(rome(23, 10, 0)));
+        // A clock a moment behind the closing's (another process) does not find it closed.
+        let behind = at(&staff, rome(9, 9, 59));
+        assert_eq!(judge(&closed(None), 2, Score::Negative, "", &behind), Verdict::Cast);
     }
 
     #[test]

@@ -173,7 +173,8 @@ fn a_hundred_thousand_references_are_bounded_and_never_echoed() {
         "the acknowledgment is {} bytes",
         ack.text.len()
     );
-    let longest = ack.text.split("\r\n").map(str::len).max().unwrap_or(0);
+    // Per line of the text and of the raw mail alike (the decoded text's lines end in "\n").
+    let longest = ack.text.split(['\r', '\n']).map(str::len).max().unwrap_or(0);
     assert!(longest <= 998, "a line of {longest} octets");
     assert!(!ack.text.contains(&huge_id), "the 10 kB Message-ID is not echoed");
 }
