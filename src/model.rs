@@ -223,6 +223,9 @@ spelled_enum! {
         ServiceAlarm => "service_alarm",
         /// The requester is told what their vote by mail recorded (or that the vote is closed).
         Vote => "vote",
+        /// The closing letter as the requester's copies get it: without the vote's links,
+        /// which are the requester's (they open the status page) and a copy cannot use.
+        ClosingCopy => "closing_copy",
     }
 }
 

@@ -476,9 +476,33 @@ fn letter(
         Value::from(crate::notify::letter::addressee(ticket.requester_name.as_deref())),
     );
     vars.insert("privacy", ctx.privacy_vars());
-    let rendered = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
+    let rendered = ctx
+        .templates
+        .render(ctx.language(), template, Value::from(vars.clone()))?;
     let (in_reply_to, references) = thread_refs(conn, ticket.id)?;
-    let copies = copies_of(conn, ctx, ticket, purpose, &address)?;
+    let mut copies = copies_of(conn, ctx, ticket, purpose, &address)?;
+    // The vote's links open the requester's status page: the copies get the closing letter
+    // apart, without them.
+    if vars.contains_key("vote_links") && !copies.is_empty() {
+        vars.insert("vote_links", Value::from(BTreeMap::<String, String>::new()));
+        vars.insert("copy", Value::from(true));
+        let apart = ctx.templates.render(ctx.language(), template, Value::from(vars))?;
+        let copy = OutgoingMail {
+            purpose: MailPurpose::ClosingCopy,
+            ticket: Some(ticket.id),
+            to: std::mem::take(&mut copies)
+                .into_iter()
+                .map(|address| Recipient { name: None, address })
+                .collect(),
+            subject: apart.subject,
+            body: apart.body,
+            in_reply_to: in_reply_to.clone(),
+            references: references.clone(),
+            automatic: false,
+            attachments: attachments.clone(),
+        };
+        outbox::enqueue(conn, ctx.sender, &copy, ctx.now)?;
+    }
     let mail = OutgoingMail {
         purpose,
         ticket: Some(ticket.id),
@@ -631,6 +655,7 @@ fn send_letter(
                     ("signed", Value::from(*signed)),
                     ("vote_links", Value::from(links)),
                     ("vote_days", Value::from(ctx.config.survey.days)),
+                    ("copy", Value::from(false)),
                 ]),
                 Vec::new(),
             )

@@ -533,7 +533,7 @@ mod tests {
             neutro => "https://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/neutro",
             negativo => "https://assistenza.comune.example.it/t/TCK-2026-00042/0123456789abcdef0123456789abcdef/vote/1/negativo",
         },
-        vote_days => 14, score => "negativo", recorded => true, until => long_date }
+        vote_days => 14, copy => false, score => "negativo", recorded => true, until => long_date }
     }
 
     #[test]

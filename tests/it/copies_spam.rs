@@ -140,11 +140,25 @@ fn the_requesters_cc_get_the_answers_and_the_closing_letter_and_cc_changes_them(
     );
     ingest(&sandbox, "2026-12-01T12:10:00+01:00", resolve);
     let closing = last(&sandbox, "closing", "arch.ferrari@example.org");
-    assert_eq!(closing.recipients, "arch.ferrari@example.org,luisa.neri@example.org");
+    assert_eq!(
+        closing.recipients, "arch.ferrari@example.org",
+        "the closing letter's vote is the requester's"
+    );
     assert!(
         closing.text.contains("Gentile Arch. Chiara Ferrari,"),
         "{}",
         closing.text
+    );
+    assert!(closing.text.contains("scrivendo soltanto 1"), "{}", closing.text);
+    // The copy: the same resolution, apart, without the vote (its links open the
+    // requester's status page, and a copy's "1" would not count).
+    let copy = last(&sandbox, "closing_copy", "luisa.neri@example.org");
+    assert_eq!(copy.recipients, "luisa.neri@example.org");
+    assert!(copy.text.contains("Documento sostitutivo"), "{}", copy.text);
+    assert!(
+        !copy.text.contains("faccina") && !copy.text.contains("scrivendo soltanto 1") && !copy.text.contains("/vote/"),
+        "{}",
+        copy.text
     );
 
     assert_eq!(
