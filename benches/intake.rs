@@ -157,6 +157,26 @@ struct FullRun {
     /// Until the process ended.
     ended: Duration,
     peak_kib: u64,
+    /// The daemon's CPU time in user space and in the kernel (last seen before it ended).
+    cpu: (Duration, Duration),
+}
+
+/// User and kernel CPU time of a running process, from `/proc/PID/stat`.
+fn cpu_times(pid: u32) -> Option<(Duration, Duration)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    let rest = &text[text.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    let at = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|t| Duration::from_secs_f64(t / ticks))
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 counted from state.
+    Some((at(11)?, at(12)?))
 }
 
 /// Runs the real daemon for one pass, samples its resident memory, and reads from its log
@@ -186,7 +206,11 @@ fn full(address: &str, workdir: &Path) -> FullRun {
         .expect("run the release binary (scripts/bench builds it)");
     let status_file = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
+    let mut cpu = (Duration::ZERO, Duration::ZERO);
     loop {
+        if let Some(seen) = cpu_times(child.id()) {
+            cpu = seen;
+        }
         if let Ok(text) = std::fs::read_to_string(&status_file) {
             for line in text
                 .lines()
@@ -221,6 +245,7 @@ fn full(address: &str, workdir: &Path) -> FullRun {
         committed,
         ended,
         peak_kib,
+        cpu,
     }
 }
 
@@ -275,6 +300,11 @@ fn main() {
         rate(run.ended),
         run.ended.as_secs_f64(),
         ratio(run.ended)
+    );
+    println!(
+        "  daemon CPU time:                        user {:.2} s, kernel {:.2} s (a kernel share far above user time is the file system's work, e.g. file creation on a journal-less ext4 after mass deletions)",
+        run.cpu.0.as_secs_f64(),
+        run.cpu.1.as_secs_f64()
     );
     println!(
         "  daemon peak memory:                     {:>8.1} MiB (goal < 64)",

@@ -429,10 +429,12 @@ fn next_due(store: &Store, now: DateTime<Utc>, after_id: &mut i64, last_id: i64)
     Ok(due)
 }
 
-/// Writes the due mail as files, one after the other. Files are named by their row, so
-/// rewriting one after a crash overwrites it: a chunk's results are recorded together, in one
-/// transaction under the write turn, after its files are written. A failure of the disk
-/// counts for the rest of the chunk, untried, and ends the pass.
+/// Writes the due mail as files, one after the other, on a blocking thread (file creation
+/// is the kernel's work, and it must not hold up the async workers intake's connection and
+/// the HTTP interface run on). Files are named by their row, so rewriting one after a crash
+/// overwrites it: a chunk's results are recorded together, in one transaction under the
+/// write turn, after its files are written. A failure of the disk counts for the rest of the
+/// chunk, untried, and ends the pass.
 async fn send_files(
     store: &mut Store,
     turns: &WriteTurns,
@@ -447,31 +449,42 @@ async fn send_files(
         if due.is_empty() {
             return Ok(total);
         }
-        let mut results = Vec::with_capacity(due.len());
-        let mut due = due.into_iter();
-        let mut stopped = false;
-        while let Some(item) = due.next() {
-            let result = match &item.raw {
-                Ok(raw) => write_file(dir, &item, raw),
-                Err(e) => Err(anyhow::anyhow!("composing the message: {e:#}")),
-            };
-            match result {
-                Err(e) if !about_this_message(&e) => {
-                    let why = format!("not tried, the previous attempt failed: {e:#}");
-                    results.push((item, Err(anyhow::anyhow!("{e:#}")), now()));
-                    results.extend(due.by_ref().map(|item| (item, Err(anyhow::anyhow!("{why}")), now())));
-                    total.stopped = Some(e);
-                    stopped = true;
-                }
-                other => results.push((item, other, now())),
-            }
-        }
+        let target = dir.to_path_buf();
+        let (written, stopped) = tokio::task::spawn_blocking(move || write_files(&target, due))
+            .await
+            .context("the task writing the outbox files failed")?;
+        let at = now();
+        let mut results: Vec<_> = written.into_iter().map(|(item, result)| (item, result, at)).collect();
         let _turn = turns.lock().await;
         record(store, &mut results, &mut total)?;
-        if stopped {
+        if let Some(e) = stopped {
+            total.stopped = Some(e);
             return Ok(total);
         }
     }
+}
+
+/// Writes each mail of a chunk as a file; after a failure of the disk the rest is not tried
+/// (each counts that failure as its own attempt) and the failure is returned beside.
+fn write_files(dir: &Path, due: Vec<Due>) -> (Vec<(Due, anyhow::Result<()>)>, Option<anyhow::Error>) {
+    let mut results = Vec::with_capacity(due.len());
+    let mut due = due.into_iter();
+    while let Some(item) = due.next() {
+        let result = match &item.raw {
+            Ok(raw) => write_file(dir, &item, raw),
+            Err(e) => Err(anyhow::anyhow!("composing the message: {e:#}")),
+        };
+        match result {
+            Err(e) if !about_this_message(&e) => {
+                let why = format!("not tried, the previous attempt failed: {e:#}");
+                results.push((item, Err(anyhow::anyhow!("{e:#}"))));
+                results.extend(due.by_ref().map(|item| (item, Err(anyhow::anyhow!("{why}")))));
+                return (results, Some(e));
+            }
+            other => results.push((item, other)),
+        }
+    }
+    (results, None)
 }
 
 /// Sends the due mail over up to `[smtp] connections` sessions in parallel (see
