@@ -710,11 +710,26 @@ impl ImapSource {
             timed("noop", self.session.noop()).await??;
             return Ok(self);
         }
+        // What the server said outside the commands' answers. Nothing reads it but this:
+        // what came before was seen by the pass that just fetched.
+        let news = self.session.unsolicited_responses.clone();
+        while news.try_recv().is_ok() {}
         let mut idle = self.session.idle();
         timed("idle", idle.init()).await??;
-        let (wait, _stop) = idle.wait_with_timeout(self.settings.poll);
-        match wait.await? {
-            IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
+        // A server may report mail that arrived since the last command before it confirms
+        // IDLE: the library keeps those lines aside and the wait would not wake for them, so
+        // the mail would sit until the poll interval. They end the IDLE at once instead.
+        let arrived = std::iter::from_fn(|| news.try_recv().ok()).any(|said| {
+            matches!(
+                said,
+                async_imap::types::UnsolicitedResponse::Exists(_) | async_imap::types::UnsolicitedResponse::Recent(_)
+            )
+        });
+        if !arrived {
+            let (wait, _stop) = idle.wait_with_timeout(self.settings.poll);
+            match wait.await? {
+                IdleResponse::NewData(_) | IdleResponse::Timeout | IdleResponse::ManualInterrupt => {}
+            }
         }
         self.session = timed("idle done", idle.done()).await??;
         Ok(self)
