@@ -1390,6 +1390,10 @@ fn ticket_commands(
         status: row.status,
         level: row.level,
         requester_email: row.requester_email.as_deref(),
+        reads_mail: match &row.requester_email {
+            Some(address) => !crate::store::delivery::is_undeliverable(conn, ticket, address, ctx.now)?,
+            None => false,
+        },
         assignee: row.assignee.as_deref(),
         take_in_at: cycle.as_ref().and_then(|c| c.take_in_at),
         resolution_due: cycle.as_ref().and_then(|c| c.resolution_due),

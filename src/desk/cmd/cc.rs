@@ -130,6 +130,7 @@ pub(super) mod tests {
             status,
             level: Level::First,
             requester_email: requester,
+            reads_mail: requester.is_some(),
             assignee: Some(GIULIA),
             take_in_at: Some(rome(9, 9, 30)),
             resolution_due: Some(rome(9, 15, 30)),

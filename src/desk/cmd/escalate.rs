@@ -64,7 +64,7 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
     }
     // The first letter of a cycle naming a technician is its take-in; a requester without
     // e-mail hears no letter, and is taken in by the call-back instead.
-    let takes_in = named.is_some() && work.ticket.take_in_at.is_none() && work.ticket.requester_email.is_some();
+    let takes_in = named.is_some() && work.ticket.take_in_at.is_none() && work.ticket.reads_mail;
     work.effect(Effect::Letter {
         letter: Letter::Escalated {
             resolution_due: due,

@@ -51,6 +51,10 @@ pub struct TicketFacts<'a> {
     pub level: Level,
     /// The requester's address, when there is one.
     pub requester_email: Option<&'a str>,
+    /// Letters reach the requester: they have an address, and no delivery failure of it is
+    /// believed. A requester who reads no letter is taken in by the call-back (`#telefono`)
+    /// and told of the resolution by the closing call, as one without e-mail is.
+    pub reads_mail: bool,
     /// Who holds it.
     pub assignee: Option<&'a str>,
     /// When its current SLA cycle was taken in.

@@ -14,11 +14,11 @@ pub(super) fn check(mail: &CommandMail<'_>, out: &mut Refusals) {
     }
 }
 
-/// Records the call. For a phone request without e-mail the call-back is the take-in (there is
-/// no letter to confirm it), and the caller's technician is whoever called back.
+/// Records the call. For a requester who reads no letter (a phone request without e-mail, or
+/// an address that bounces) the call-back is the take-in (there is no letter to confirm it), and the caller's technician is whoever called back.
 pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>) {
     work.event(mail, EventAction::Phone, mail.body);
-    if work.ticket.requester_email.is_none() && work.ticket.take_in_at.is_none() {
+    if !work.ticket.reads_mail && work.ticket.take_in_at.is_none() {
         let due = resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now);
         work.effect(Effect::TakeInByPhone { resolution_due: due });
         work.ticket.take_in_at = Some(mail.now);

@@ -37,7 +37,7 @@ pub(super) fn apply<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting:
 pub(super) fn close<'a>(work: &mut Working<'a>, mail: &CommandMail<'a>, setting: &Setting<'_>, outcome: Outcome) {
     let untaken = work.ticket.take_in_at.is_none();
     let due = resolution_due(setting.calendar, setting.sla, work.ticket.level, mail.now);
-    let by_phone = work.ticket.requester_email.is_none();
+    let by_phone = !work.ticket.reads_mail;
     let stamp = match (by_phone, untaken) {
         (true, _) => None,
         (false, true) => Some(CycleStamp::TakeInAndResolution { resolution_due: due }),

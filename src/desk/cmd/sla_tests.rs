@@ -33,6 +33,7 @@ fn ticket(requester: Option<&str>) -> TicketFacts<'_> {
         status: Status::New,
         level: Level::First,
         requester_email: requester,
+        reads_mail: requester.is_some(),
         assignee: None,
         take_in_at: None,
         resolution_due: None,
@@ -259,6 +260,7 @@ fn resolving_for_a_requester_without_e_mail_records_the_closing_call() {
     // With an address, the closing mail is the notice: no call is recorded as one.
     let by_mail = TicketFacts {
         requester_email: Some("a@example.org"),
+        reads_mail: true,
         ..called_back
     };
     let d = decision(
@@ -269,4 +271,49 @@ fn resolving_for_a_requester_without_e_mail_records_the_closing_call() {
     );
     assert!(phone_facts(&d).is_empty(), "{:?}", d.effects);
     assert_eq!(stamps(&d), vec![Some(CycleStamp::Resolution)]);
+}
+
+/// A requester whose address bounces reads no letter: like one without e-mail, `#prendo` is
+/// no take-in (the operator is told the call-back is due), the call-back is, and the closing
+/// call is the notice of resolution.
+#[test]
+fn a_requester_whose_address_bounces_is_taken_in_and_told_by_phone() {
+    let bounced = TicketFacts {
+        reads_mail: false,
+        ..ticket(Some("a@example.org"))
+    };
+    let d = decision(&bounced, 0, "#prendo", rome(9, 9, 10));
+    assert_eq!(stamps(&d), vec![None], "no take-in letter reaches them");
+    assert!(
+        d.applied.iter().any(|done| matches!(
+            done,
+            Done::Assigned {
+                awaiting_call: true,
+                ..
+            }
+        )),
+        "{:?}",
+        d.applied
+    );
+    let d = decision(
+        &bounced,
+        0,
+        "#telefono\nRichiamato, spiegato come firmare.",
+        rome(9, 9, 30),
+    );
+    assert_eq!(
+        phone_facts(&d),
+        vec![&Effect::TakeInByPhone {
+            resolution_due: rome(9, 16, 30)
+        }]
+    );
+    let called_back = TicketFacts {
+        status: Status::Assigned,
+        assignee: Some(GIULIA),
+        take_in_at: Some(rome(9, 9, 30)),
+        resolution_due: Some(rome(9, 16, 30)),
+        ..bounced
+    };
+    let d = decision(&called_back, 0, "#risolto\nRisolto al telefono.", rome(9, 11, 0));
+    assert_eq!(phone_facts(&d), vec![&Effect::ResolvedByPhone]);
 }

@@ -70,8 +70,9 @@ pub(super) fn take_in<'a>(
     setting: &Setting<'_>,
     technician: &'a Operator,
 ) -> Done {
-    // A requester without e-mail reads no letter: their call-back is the take-in (`phone`).
-    let first_take_in = work.ticket.take_in_at.is_none() && work.ticket.requester_email.is_some();
+    // A requester without e-mail (or whose address bounces) reads no letter: their call-back
+    // is the take-in (`phone`).
+    let first_take_in = work.ticket.take_in_at.is_none() && work.ticket.reads_mail;
     let previous = work.ticket.assignee.filter(|_| work.ticket.status == Status::Assigned);
     let due = match work.ticket.resolution_due {
         Some(due) if !first_take_in => due,
@@ -108,7 +109,7 @@ pub(super) fn take_in<'a>(
     Done::Assigned {
         ticket: work.ticket.id,
         technician: technician.name.clone(),
-        awaiting_call: work.ticket.requester_email.is_none() && work.ticket.take_in_at.is_none(),
+        awaiting_call: !work.ticket.reads_mail && work.ticket.take_in_at.is_none(),
     }
 }
 

@@ -24,6 +24,7 @@ fn ticket(status: Status, level: Level, requester: Option<&str>) -> TicketFacts<
         status,
         level,
         requester_email: requester,
+        reads_mail: requester.is_some(),
         assignee: None,
         take_in_at: None,
         resolution_due: None,
