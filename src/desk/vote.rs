@@ -327,6 +327,13 @@ const COURTESY: &[&str] = &[
     "serata",
     "voto",
     "giudizio",
+    "ok",
+    "ciao",
+    "il",
+    "mio",
+    "è",
+    "e",
+    "do",
     "thanks",
     "thank",
     "you",
@@ -334,6 +341,9 @@ const COURTESY: &[&str] = &[
     "kind",
     "best",
     "vote",
+    "my",
+    "is",
+    "hi",
 ];
 
 /// The vote a reply casts: its fresh text without the signature
@@ -668,6 +678,10 @@ mod tests {
                 Score::Neutral,
             ),
             ("1\n\nInviato da iPhone", Score::Positive),
+            ("Ok, 1", Score::Positive),
+            ("Il mio voto è 3", Score::Negative),
+            ("My vote is 2", Score::Neutral),
+            ("Ciao, do 1", Score::Positive),
         ] {
             assert_eq!(reply_vote(text, Some("Anna Ferrari")), Some(score), "{text:?}");
         }
