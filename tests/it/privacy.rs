@@ -140,17 +140,63 @@ fn add_config(sandbox: &Sandbox, text: &str) {
     std::fs::write(&path, format!("{config}\n{text}\n")).expect("config");
 }
 
+/// A vote on the latest cycle of the ticket whose subject is `subject`, as the vote's page
+/// records it.
+fn vote(sandbox: &Sandbox, subject: &str, score: u8, comment: &str) {
+    let conn = db(sandbox);
+    let id: String = conn
+        .query_row("SELECT id FROM tickets WHERE subject = ?1", [subject], |r| r.get(0))
+        .expect("ticket");
+    let ticket: sportello::model::TicketId = id.parse().expect("id");
+    let cycle = sportello::store::survey::closed_cycle(&conn, ticket)
+        .expect("read")
+        .expect("closed by a closing letter");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-26T10:00:00+01:00")
+        .expect("instant")
+        .to_utc();
+    sportello::store::survey::record(&conn, cycle.cycle_id, ticket, score, comment, "web", at).expect("vote");
+}
+
 #[test]
 fn a_period_anonymised_gives_the_identical_report() {
     let sandbox = replay_march();
     carla_in_march(&sandbox);
+    // Carla votes on both her tickets, naming herself, her phone and her address; a
+    // requester of the replayed month votes too.
+    vote(
+        &sandbox,
+        "Accesso SPID di Carla Fontana",
+        3,
+        "Sono Carla Fontana, ho aspettato troppo: richiamatemi al 347 555 0199 o a carla.fontana@example.org",
+    );
+    vote(&sandbox, "Pagamento SPID di Carla Fontana", 1, "Grazie, Carla");
+    vote(&sandbox, "Firma digitale non valida", 2, "Lento ma risolto");
     let (json_before, csv_before) = (report(&sandbox, "json"), report(&sandbox, "csv"));
+    let html_before = report(&sandbox, "html");
     // The report already names nobody: Carla's two subjects count as "[nome]" twice.
     let figures: serde_json::Value = serde_json::from_str(&json_before).expect("json");
     // The replayed March has 13 requests of its own (issue 20's cases included), Carla 2.
     assert_eq!(figures["requests"]["total"], 15, "{json_before}");
     assert!(json_before.contains(r#""term": "nome""#), "{json_before}");
     assert!(!json_before.to_lowercase().contains("fontana"), "{json_before}");
+    // Her comments as anonymising will store them: the report always shows the redacted form.
+    assert_eq!(
+        figures["satisfaction"]["comments"],
+        serde_json::json!([
+            {"ticket": figures["satisfaction"]["comments"][0]["ticket"], "vote": "negative",
+             "comment": "Sono [nome], ho aspettato troppo: richiamatemi al [telefono] o a [email]"},
+            {"ticket": figures["satisfaction"]["comments"][1]["ticket"], "vote": "neutral", "comment": "Lento ma risolto"},
+            {"ticket": figures["satisfaction"]["comments"][2]["ticket"], "vote": "positive", "comment": "Grazie, [nome]"},
+        ]),
+        "{json_before}"
+    );
+    assert_eq!(figures["satisfaction"]["votes"], 3);
+    for text in [&csv_before, &html_before] {
+        assert!(
+            !text.to_lowercase().contains("fontana") && !text.contains("347 555"),
+            "{text}"
+        );
+    }
 
     // Every ticket closed in March (resolved or out of scope) is archived on 1 August and
     // anonymised on 3 August; the open ones (the phone call never resolved, the ticket never
@@ -211,9 +257,35 @@ fn a_period_anonymised_gives_the_identical_report() {
         count("SELECT count(*) FROM raw_messages") > 0,
         "the open tickets keep theirs"
     );
+    // The comments are stored as the report showed them.
+    let comment: String = conn
+        .query_row("SELECT comment FROM votes WHERE ticket_id = ?1", [&carla_spid], |r| {
+            r.get(0)
+        })
+        .expect("vote");
+    assert_eq!(
+        comment,
+        "Sono [nome], ho aspettato troppo: richiamatemi al [telefono] o a [email]"
+    );
+    // The pass of 1 August dropped the stored bytes of the mail about no ticket sent over a
+    // day before (the morning digests of March); the pass of 3 August, which did the tickets'
+    // work, is the last one.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM outbox WHERE ticket_id IS NULL AND sent_at < '2026-08-01'
+               AND (raw <> x'' OR draft IS NOT NULL)"
+        ),
+        0,
+        "no old mail about no ticket keeps its bytes"
+    );
+    assert!(
+        count("SELECT count(*) FROM outbox WHERE ticket_id IS NULL AND purpose = 'digest' AND sent_at < '2026-08-01'")
+            > 0,
+        "their rows stay"
+    );
     let retention: (String, String) = conn
         .query_row(
-            "SELECT actor, detail FROM events WHERE action = 'retention' AND ticket_id IS NULL",
+            "SELECT actor, detail FROM events WHERE action = 'retention' AND ticket_id IS NULL ORDER BY id DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -235,12 +307,29 @@ fn a_period_anonymised_gives_the_identical_report() {
 
     assert_eq!(report(&sandbox, "json"), json_before);
     assert_eq!(report(&sandbox, "csv"), csv_before);
+    assert_eq!(report(&sandbox, "html"), html_before);
 }
 
-/// Carla's March plus: she is copied on Lucia's request (and Lucia names her), and she writes
-/// on someone else's ticket without being one of its people.
+/// Carla's scan of her identity card, larger than the help desk takes (`max_message_bytes`
+/// 4096 in `carla_everywhere`): quarantined unread, its first bytes kept.
+fn carla_scan() -> String {
+    let scan: Vec<u8> = DOCUMENT.iter().copied().cycle().take(6000).collect();
+    format!(
+        "From: Carla Fontana <{CARLA}>\r\nTo: assistenza@comune.example.it\r\nSubject: Documento\r\n\
+         Message-ID: <cf4@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b4\"\r\n\r\n--b4\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         In allegato la carta d'identita. Carla Fontana, 347 555 0199\r\n\
+         --b4\r\nContent-Type: image/jpeg; name=\"CI_Carla_Fontana.jpg\"\r\n\
+         Content-Disposition: attachment; filename=\"CI_Carla_Fontana.jpg\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b4--\r\n",
+        base64(&scan)
+    )
+}
+
+/// Carla's March plus: she is copied on Lucia's request (and Lucia names her), she writes
+/// on someone else's ticket without being one of its people, and her scan is quarantined.
 fn carla_everywhere() -> Sandbox {
-    let sandbox = Sandbox::with_config(CONFIG);
+    let sandbox = Sandbox::with_config(&format!("{CONFIG}\n[intake]\nmax_message_bytes = 4096\n"));
     // TCK-2026-00001: Carla's, resolved; TCK-2026-00002: Carla's, open.
     ingest(
         &sandbox,
@@ -301,7 +390,13 @@ fn carla_everywhere() -> Sandbox {
             "Anche io, scrivetemi a carla.fontana@example.org.",
         ),
     );
-    run_at(&sandbox, "2026-11-03T12:00:00+01:00");
+    let scan = sandbox.run_with_input(
+        &["--now=2026-11-03T13:00:00+01:00", "ingest", "-"],
+        carla_scan().as_bytes(),
+    );
+    assert_eq!(code(&scan), 65, "{}", stderr(&scan));
+    assert!(stderr(&scan).contains("1 message(s) quarantined"), "{}", stderr(&scan));
+    run_at(&sandbox, "2026-11-03T13:00:00+01:00");
     sandbox
 }
 
@@ -381,6 +476,23 @@ fn the_export_of_a_person_holds_their_tickets_copies_and_files() {
         !dati_names(&data, "bruno.sala"),
         "Bruno's own request is not hers to see"
     );
+    // Her scan, quarantined unread: its reason and the bytes kept.
+    let quarantine = data["quarantena"].as_array().expect("the quarantine");
+    assert_eq!(quarantine.len(), 1, "{data}");
+    assert!(
+        quarantine[0]["motivo"]
+            .as_str()
+            .is_some_and(|m| m.contains("larger than intake.max_message_bytes")),
+        "{data}"
+    );
+    let kept = std::fs::read_to_string(dir.join(quarantine[0]["originale"].as_str().expect("its file"))).expect("eml");
+    assert!(
+        kept.starts_with(&format!("From: Carla Fontana <{CARLA}>")) && kept.contains("Message-ID: <cf4@example.org>"),
+        "{kept}"
+    );
+    assert!(readme.contains("quarantena/N.eml"), "{readme}");
+    assert_eq!(data["messaggi_senza_richiesta"], serde_json::json!([]));
+    assert_eq!(data["segnalazione_spam"], serde_json::Value::Null);
     // The export is recorded, without whose.
     let conn = db(&sandbox);
     let detail: String = conn
@@ -494,8 +606,25 @@ fn an_erasure_is_refused_on_an_open_ticket_then_leaves_nothing_that_names_her() 
     assert_eq!(untouched, 2, "a refused erasure changes nothing");
     drop(conn);
 
+    assert_eq!(
+        db(&sandbox)
+            .query_row(
+                "SELECT count(*) FROM quarantine WHERE raw_sha256 IS NOT NULL",
+                [],
+                |r| r.get::<_, i64>(0)
+            )
+            .expect("count"),
+        1,
+        "her scan is quarantined, its bytes kept"
+    );
+
     let done = erase(&["--force"]);
     assert_eq!(code(&done), 0, "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("1 quarantined messages deleted"),
+        "{}",
+        stdout(&done)
+    );
     assert_eq!(mentions(&sandbox, CARLA_NEEDLES), Vec::<String>::new());
     let conn = db(&sandbox);
     // Lucia's own data stays on her ticket; Bruno's request is untouched.
