@@ -720,3 +720,252 @@ fn by_mail_a_supervisor_gets_the_export_attached_and_nobody_else_does() {
         .expect("events");
     assert_eq!((exports, erasures), (1, 0));
 }
+
+const FERRARO: &str = "luca.ferraro.seo@example.com";
+
+/// Luca Ferraro's cold offer (a real Gmail message) closed with `#spam` on Tuesday 1
+/// December, then two more mails of his quarantined as spam.
+fn spammer() -> Sandbox {
+    let spam = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/eml/new/0025-gmail-cold-offer-spam.eml"),
+    )
+    .expect("fixture");
+    let sandbox = Sandbox::with_config(CONFIG);
+    assert!(ingest(&sandbox, "2026-12-01T09:41:22+01:00", spam.clone()).contains("new ticket TCK-2026-00001"));
+    run_at(&sandbox, "2026-12-01T09:42:00+01:00");
+    command(
+        &sandbox,
+        "2026-12-01T10:00:00+01:00",
+        "TCK-2026-00001",
+        "s1",
+        "#spam offerta SEO",
+    );
+    for (day, id) in [("02", "second"), ("03", "third")] {
+        let again = spam.replace("K8Jd3Mn1+Rq5tW0uYc2Zd6Ao7b8Fv4gHjLpQ", id);
+        let out = ingest(&sandbox, &format!("2026-12-{day}T09:00:00+01:00"), again);
+        assert!(out.contains("quarantined as spam"), "{out}");
+    }
+    sandbox
+}
+
+const FERRARO_NEEDLES: &[&str] = &[FERRARO, "luca.ferraro", "Ferraro"];
+
+#[test]
+fn a_spam_sender_s_quarantined_mail_is_exported_and_erased() {
+    let sandbox = spammer();
+    let out = sandbox.run(&[
+        "--now=2026-12-04T10:00:00+01:00",
+        "privacy",
+        "export",
+        "--requester",
+        FERRARO,
+        "--out",
+        "export",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let dir = sandbox.path("export");
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dati.json")).expect("json")).expect("json");
+    let quarantine = data["quarantena"].as_array().expect("the quarantine");
+    assert_eq!(quarantine.len(), 2, "{data}");
+    for q in quarantine {
+        assert!(q["motivo"].as_str().is_some_and(|m| m.starts_with("spam: ")), "{q}");
+        let raw = std::fs::read_to_string(dir.join(q["originale"].as_str().expect("kept"))).expect("eml");
+        assert!(
+            raw.contains("From: Luca Ferraro <luca.ferraro.seo@example.com>"),
+            "{raw}"
+        );
+    }
+    let loose = data["messaggi_senza_richiesta"].as_array().expect("loose messages");
+    assert_eq!(loose.len(), 2, "the two mails that reached no ticket: {data}");
+    assert!(loose.iter().all(|m| m["originale"].is_string()), "{data}");
+    // Closed as spam on 1 December at 10:00 (09:00 UTC), quarantined for 30 days.
+    assert_eq!(
+        data["segnalazione_spam"],
+        serde_json::json!({"segnalata_il": "2026-12-01T09:00:00Z", "fino_al": "2026-12-31T09:00:00Z"})
+    );
+
+    assert!(
+        !mentions(&sandbox, FERRARO_NEEDLES).is_empty(),
+        "the scenario stores his data"
+    );
+    let erased = sandbox.run(&[
+        "--now=2026-12-04T10:00:00+01:00",
+        "privacy",
+        "erase",
+        "--requester",
+        FERRARO,
+        "--reason",
+        "richiesta del 4/12",
+    ]);
+    assert_eq!(code(&erased), 0, "{}", stderr(&erased));
+    assert!(
+        stdout(&erased).contains("2 quarantined messages deleted"),
+        "{}",
+        stdout(&erased)
+    );
+    assert_eq!(mentions(&sandbox, FERRARO_NEEDLES), Vec::<String>::new());
+    let conn = db(&sandbox);
+    let (quarantined, marks): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM spam_senders)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!((quarantined, marks), (0, 0));
+    // The accounting of the spam ticket stays: closed as spam, out of the SLA figures.
+    let spam_at: Option<String> = conn
+        .query_row("SELECT spam_at FROM tickets WHERE id = 'TCK-2026-00001'", [], |r| {
+            r.get(0)
+        })
+        .expect("ticket");
+    assert!(spam_at.is_some());
+}
+
+#[test]
+fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
+    let sandbox = spammer();
+    let shas: Vec<String> = {
+        let conn = db(&sandbox);
+        let mut stmt = conn
+            .prepare("SELECT raw_sha256 FROM quarantine WHERE raw_sha256 IS NOT NULL")
+            .expect("select");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(shas.len(), 2);
+    add_config(&sandbox, "[retention]\nraw_mail_days = 1");
+    // Saturday 5 December: the two quarantined mails, received over a day ago, lose their raw
+    // mail; the rows stay (when, where from, why), and so does the mark, still in force.
+    run_at(&sandbox, "2026-12-05T10:00:00+01:00");
+    let conn = db(&sandbox);
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(one("SELECT count(*) FROM quarantine WHERE raw_sha256 IS NULL"), 2);
+    assert_eq!(
+        one("SELECT count(*) FROM messages WHERE ticket_id IS NULL AND disposition = 'spam' AND raw_sha256 IS NULL"),
+        2
+    );
+    for sha in &shas {
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM raw_messages WHERE sha256 = ?1", [sha], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(kept, 0, "{sha} deleted");
+    }
+    assert!(
+        one("SELECT count(*) FROM messages WHERE ticket_id = 'TCK-2026-00001' AND raw_sha256 IS NOT NULL") > 0,
+        "the spam ticket, resolved but not archived, keeps its raw mail"
+    );
+    assert_eq!(one("SELECT count(*) FROM spam_senders"), 1);
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM events WHERE action = 'retention' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the pass's audit event");
+    assert!(detail.contains("raw mail of 2 quarantined"), "{detail}");
+    drop(conn);
+    // Saturday 2 January: the mark ended on 31 December, and goes.
+    run_at(&sandbox, "2027-01-02T10:00:00+01:00");
+    let conn = db(&sandbox);
+    let marks: i64 = conn
+        .query_row("SELECT count(*) FROM spam_senders", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(marks, 0);
+}
+
+/// Issue 17, section 5: the open-data table of a seeded month names, addresses and numbers
+/// nobody: every requester's address, name and phone, every operator's, every ticket number
+/// is looked for in it, and each of its cells is a month, a channel or level word, or a figure.
+#[test]
+fn the_open_data_table_carries_no_personal_data() {
+    let sandbox = replay_march();
+    carla_in_march(&sandbox);
+    vote(
+        &sandbox,
+        "Accesso SPID di Carla Fontana",
+        3,
+        "Sono Carla Fontana, richiamatemi al 347 555 0199",
+    );
+    crate::report::vote_on_march(&sandbox);
+    let out = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--format",
+        "csv",
+        "--open-data",
+        "--out",
+        "trasparenza.csv",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = std::fs::read_to_string(sandbox.path("trasparenza.csv")).expect("written");
+    assert!(table.contains("\n2026-03;tutti;tutti;15;"), "{table}");
+    let conn = db(&sandbox);
+    let mut needles: Vec<String> = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT id, requester_email, requester_name, requester_phone FROM tickets")
+        .expect("tickets");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok([r.get::<_, Option<String>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+        })
+        .expect("rows");
+    for row in rows {
+        needles.extend(row.expect("row").into_iter().flatten());
+    }
+    needles.extend(
+        [
+            "Giulia Bianchi",
+            "Marco Rossi",
+            "Luca Verdi",
+            GIULIA,
+            "marco.rossi@comune.example.it",
+            "luca.verdi@comune.example.it",
+        ]
+        .map(String::from),
+    );
+    let mut words: Vec<String> = Vec::new();
+    for needle in &needles {
+        words.push(needle.to_lowercase());
+        // Each part of a name, the local part of an address, a phone's digits as one number.
+        words.extend(
+            needle
+                .split([' ', '@'])
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 6 {
+            words.push(digits);
+        }
+    }
+    assert!(words.len() > 40, "the month's people: {words:?}");
+    let lower = table.to_lowercase();
+    let digits_only: String = table.chars().filter(char::is_ascii_digit).collect();
+    for word in &words {
+        let found = if word.chars().all(|c| c.is_ascii_digit()) {
+            digits_only.contains(word.as_str()) && word.len() >= 9
+        } else {
+            lower.contains(word.as_str())
+        };
+        assert!(!found, "{word} in the open data:\n{table}");
+    }
+    for line in table.trim_start_matches('\u{feff}').lines().skip(1) {
+        let cells: Vec<&str> = line.split(';').collect();
+        assert_eq!(cells.len(), 21, "{line}");
+        assert!(cells[0].len() == 7 && cells[0].starts_with("2026-"), "{line}");
+        assert!(["e-mail", "portale", "telefono", "tutti"].contains(&cells[1]), "{line}");
+        assert!(["1", "2", "tutti"].contains(&cells[2]), "{line}");
+        assert!(
+            cells[3..]
+                .iter()
+                .all(|c| c.chars().all(|ch| ch.is_ascii_digit() || ch == ',')),
+            "only figures: {line}"
+        );
+    }
+}
