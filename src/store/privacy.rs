@@ -1032,7 +1032,7 @@ mod tests {
     use chrono::{TimeDelta, TimeZone};
 
     use super::*;
-    use crate::store::Store;
+    use crate::store::{Store, survey};
 
     fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).single().expect("instant")
@@ -1182,5 +1182,60 @@ mod tests {
             .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
             .expect("count");
         assert_eq!(quarantine_rows, 3, "the rows stay");
+    }
+
+    /// A closing letter refused for good (or never sent) offered nobody the vote: it is no
+    /// closing for the report, before anonymising as after, when the mail never sent is gone.
+    #[test]
+    fn only_a_closing_letter_that_left_is_a_closing_before_and_after_anonymising() {
+        let store = Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        let at = at(2026, 3, 10);
+        for (n, sent, next) in [(1, Some(ts(at)), ts(at)), (2, None, "9999-12-31T23:59:59Z".to_string())] {
+            let id = format!("TCK-2026-{n:05}");
+            conn.execute(
+                "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, requester_email,
+                     requester_name, secret, created_at, updated_at)
+                 VALUES (?1, 2026, ?2, 'Firma', 'archived', 1, 'email', 'problem', 'anna@example.org', 'Anna Neri', 's',
+                     ?3, ?3)",
+                params![id, n, ts(at)],
+            )
+            .expect("ticket");
+            conn.execute(
+                "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at, sent_at)
+                 VALUES (?1, ?2, 'closing', 'anna@example.org', x'00', ?3, ?4, ?5)",
+                params![id, format!("c{n}@example.org"), ts(at), next, sent],
+            )
+            .expect("letter");
+            conn.execute(
+                "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level,
+                     resolution_message_id, resolved_at)
+                 VALUES (?1, 1, ?2, ?2, ?2, 1, ?3, ?2)",
+                params![id, ts(at), format!("c{n}@example.org")],
+            )
+            .expect("cycle");
+        }
+        let from = at - chrono::TimeDelta::days(1);
+        let until = at + chrono::TimeDelta::days(1);
+        let tickets = |conn: &Connection| -> Vec<String> {
+            survey::closings_between(conn, from, until)
+                .expect("closings")
+                .into_iter()
+                .map(|c| c.ticket)
+                .collect()
+        };
+        assert_eq!(tickets(conn), ["TCK-2026-00001"]);
+        let keep = |t: &str| t.to_string();
+        let nobody = |_: &str| false;
+        let scrub = Scrub {
+            text: &keep,
+            subject: &keep,
+            is_person: &nobody,
+        };
+        for n in [1, 2] {
+            let ticket: TicketId = format!("TCK-2026-{n:05}").parse().expect("id");
+            anonymise(conn, ticket, &scrub, &|n: &str| n.to_string(), "new", until).expect("anonymise");
+        }
+        assert_eq!(tickets(conn), ["TCK-2026-00001"]);
     }
 }
