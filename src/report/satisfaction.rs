@@ -1,11 +1,11 @@
 //! The report's satisfaction section (issue 17, "Mettiamoci la faccia"): how the requesters
 //! judged the closings of the period.
 //!
-//! Pure. A closing is an SLA cycle ended by a closing letter that left (the letter carries the
-//! three faces; closings outside the service, by phone alone or as spam carry none), and it belongs
-//! to the period of the local day it was resolved, like the rest of the work done (see
-//! docs/accounting.md): a vote cast after the period's end still counts in its closing's
-//! month. Figures: closings, votes cast, the response rate (votes over closings) and each
+//! Pure. A closing is an SLA cycle ended by a closing letter that left (the letter carries
+//! the three faces; closings outside the service, by phone alone or as spam carry none), and
+//! it belongs to the period of the local day it was resolved, like the rest of the work done
+//! (see docs/accounting.md): a vote cast after the period's end still counts in its
+//! closing's month. Figures: closings, votes cast, the response rate (votes over closings) and each
 //! face's count and share of the votes cast, in all and by channel, level and technician; and
 //! the comments, which `report::gather` has already redacted with the knowledge base's
 //! redaction (the requester's name, e-mail addresses, phone numbers, tax codes, IBANs), so the
