@@ -281,6 +281,10 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
     Ok(list)
 }
 
+/// Text in square brackets: the redaction's placeholders (`[nome]`, `[codice fiscale]`), or an
+/// editor's mark; never a requester's word.
+static BRACKETED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[[^\[\]]{1,40}\]").expect("static regex is valid"));
+
 /// A term of the satisfaction comments, with how many comments of each face hold it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentTopic {
@@ -318,14 +322,13 @@ pub fn comment_topics(
     for closing in crate::store::survey::closings_between(conn, from, to)? {
         let Some(score) = closing.score else { continue };
         let comment = redact(&closing.comment, closing.requester_name.as_deref());
+        // The redaction's placeholders ("[nome]", "[telefono]") are no one's words: they go
+        // before the words are split, or the word inside the brackets would count.
+        let comment = BRACKETED.replace_all(&comment, " ");
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
-        // Whole tokens first, so the redaction's placeholders ("[nome],") are skipped as the
-        // index skips them, rather than counted as the word inside the brackets.
-        for token in comment.split_whitespace().filter(|t| !analyze(t).is_empty()) {
-            for word in token.split(|c: char| !c.is_alphanumeric()) {
-                if let Some(stem) = analyze(word).into_iter().next().filter(|s| s.chars().count() >= 3) {
-                    seen.entry(stem).or_insert_with(|| word.to_lowercase());
-                }
+        for word in comment.split(|c: char| !c.is_alphanumeric()) {
+            if let Some(stem) = analyze(word).into_iter().next().filter(|s| s.chars().count() >= 3) {
+                seen.entry(stem).or_insert_with(|| word.to_lowercase());
             }
         }
         for (stem, example) in seen {
