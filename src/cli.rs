@@ -112,6 +112,10 @@ pub enum Command {
         /// Write to this file instead of standard output.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// With `--format csv`: the open-data table (monthly service levels and satisfaction,
+        /// no personal data) of the period's whole months, for the transparency page.
+        #[arg(long)]
+        open_data: bool,
     },
     /// Write a backup of the data folder (a consistent snapshot of the database taken while
     /// the daemon runs, the attachments and the secret key, with checksums), or check one.
@@ -404,7 +408,13 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Sla(args) => calendar::sla(&config_of(cli.config.as_deref())?, clock, &args),
-        Command::Report { from, to, format, out } => {
+        Command::Report {
+            from,
+            to,
+            format,
+            out,
+            open_data,
+        } => {
             let config = config_of(cli.config.as_deref())?;
             let store = Store::open(&config.database_path())?;
             let calendar = store::suspensions::calendar(store.conn(), &config.calendar)?;
@@ -419,25 +429,49 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 }
                 _ => crate::report::Period::last_month(now.with_timezone(&calendar.timezone()).date_naive()),
             };
-            let data = crate::report::gather(
-                store.conn(),
-                &calendar,
-                period,
-                now,
-                crate::report::operator_names(&config),
-            )?;
-            let report = crate::report::compute(&data, &calendar, &config.sla);
-            let text = match format {
-                ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
-                    .map_err(anyhow::Error::from)?,
-                ReportFormat::Csv => crate::report::render_csv(&report, &calendar),
-                ReportFormat::Html => crate::report::render_html(
-                    &report,
+            let report_of = |period| -> anyhow::Result<crate::report::Report> {
+                let data = crate::report::gather(
+                    store.conn(),
                     &calendar,
-                    &crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?,
-                    config.helpdesk.language,
-                    &config.helpdesk.name,
-                )?,
+                    period,
+                    now,
+                    crate::report::operator_names(&config),
+                )?;
+                Ok(crate::report::compute(&data, &calendar, &config.sla))
+            };
+            let text = if open_data {
+                if format != ReportFormat::Csv {
+                    return Err(Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!("--open-data is a CSV table: add --format csv"),
+                    ));
+                }
+                let months = crate::report::open_data::whole_months(period).ok_or_else(|| {
+                    Failure::new(
+                        exit::USAGE,
+                        anyhow::anyhow!(
+                            "--open-data covers whole months: --from {} must be a month's first day and --to {} a month's last",
+                            period.from,
+                            period.to
+                        ),
+                    )
+                })?;
+                let reports = months.into_iter().map(report_of).collect::<anyhow::Result<Vec<_>>>()?;
+                crate::report::open_data::render_csv(&reports)
+            } else {
+                let report = report_of(period)?;
+                match format {
+                    ReportFormat::Json => serde_json::to_string_pretty(&crate::report::render_json(&report, &calendar))
+                        .map_err(anyhow::Error::from)?,
+                    ReportFormat::Csv => crate::report::render_csv(&report, &calendar),
+                    ReportFormat::Html => crate::report::render_html(
+                        &report,
+                        &calendar,
+                        &crate::notify::templates::Templates::load(config.helpdesk.templates_dir.as_deref())?,
+                        config.helpdesk.language,
+                        &config.helpdesk.name,
+                    )?,
+                }
             };
             match out {
                 Some(path) => std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?,

@@ -734,11 +734,15 @@ fn housekeeping(pass: &Pass<'_>, store: &mut Store) -> anyhow::Result<()> {
     }
     let retention = crate::privacy::retention(&tx, config, ctx.now)?;
     tx.commit()?;
-    if retention.anonymised + retention.raw_purged > 0 || !retention.files.is_empty() {
+    if retention.did_work() || !retention.files.is_empty() {
         let files = crate::privacy::delete_files(config, &retention.files)?;
         tracing::info!(
             anonymised = retention.anonymised,
             raw_purged = retention.raw_purged,
+            mail_purged = retention.mail_purged,
+            quarantine_purged = retention.quarantine_purged,
+            loose_purged = retention.loose_purged,
+            spam_marks = retention.spam_marks,
             files,
             "retention"
         );

@@ -30,6 +30,15 @@ pub struct RetentionRun {
     pub raw_purged: usize,
     /// Tickets anonymised.
     pub anonymised: usize,
+    /// Outgoing mail about no ticket (digests, operators' notices, alarms) whose stored bytes
+    /// were deleted.
+    pub mail_purged: usize,
+    /// Quarantined messages whose raw mail was deleted.
+    pub quarantine_purged: usize,
+    /// Incoming messages of no ticket (noise, bounces, spam) whose raw mail was deleted.
+    pub loose_purged: usize,
+    /// Ended spam marks deleted.
+    pub spam_marks: usize,
     /// Attachment contents to delete once the transaction has committed.
     pub files: Vec<String>,
 }
@@ -74,27 +83,52 @@ fn anonymise_ticket(
     )?)
 }
 
+impl RetentionRun {
+    /// Whether the pass changed anything.
+    pub fn did_work(&self) -> bool {
+        self.raw_purged
+            + self.anonymised
+            + self.mail_purged
+            + self.quarantine_purged
+            + self.loose_purged
+            + self.spam_marks
+            > 0
+    }
+}
+
 /// The night's retention, one bounded batch of each kind (`[retention] batch`): tickets
 /// archived longer than `personal_data_days` are anonymised, then those archived longer than
-/// `raw_mail_days` lose their raw mail and files. A pass that changed anything records one
-/// audit event with its counts. Runs in the caller's transaction; the files go after it
-/// commits ([`delete_files`] with [`RetentionRun::files`]).
+/// `raw_mail_days` lose their raw mail and files (and their outgoing mail sent or given up,
+/// its stored bytes). What belongs to no ticket has its own clock, from the instant it was
+/// queued or received: outgoing mail about no ticket (the morning digests, notices and
+/// answers to operators, alarms, monthly reports) sent or given up over `raw_mail_days` ago
+/// loses its stored bytes, and so does the raw mail of quarantined messages and of incoming
+/// mail that reached no ticket (noise, bounces, spam); spam marks that have ended go. A pass
+/// that changed anything records one audit event with its counts. Runs in the caller's
+/// transaction; the files go after it commits ([`delete_files`] with [`RetentionRun::files`]).
 pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyhow::Result<RetentionRun> {
     let settings = &config.retention;
     let (raw_before, personal_before) = decide::cutoffs(now, settings.raw_mail_days, settings.personal_data_days);
+    let given_up = crate::outbox::given_up_at();
     let mut run = RetentionRun {
         files: rows::take_deferred(conn)?,
         ..RetentionRun::default()
     };
     for ticket in rows::due_for_raw_purge(conn, raw_before, settings.batch)? {
-        run.files.extend(rows::purge_raw(conn, ticket, now)?);
+        run.files.extend(rows::purge_raw(conn, ticket, given_up, now)?);
         run.raw_purged += 1;
     }
     for ticket in rows::due_for_anonymising(conn, personal_before, settings.batch)? {
         run.files.extend(anonymise_ticket(conn, config, ticket, now)?);
         run.anonymised += 1;
     }
-    if run.anonymised + run.raw_purged > 0 {
+    run.mail_purged = rows::purge_ticketless_mail(conn, raw_before, given_up, settings.batch)?;
+    let loose = rows::purge_loose_raw(conn, raw_before, settings.batch)?;
+    run.quarantine_purged = loose.quarantined;
+    run.loose_purged = loose.messages;
+    run.files.extend(loose.files);
+    run.spam_marks = crate::store::spam::drop_expired(conn, now)?;
+    if run.did_work() {
         tickets::insert_event(
             conn,
             None,
@@ -102,13 +136,41 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
             "system",
             EventAction::Retention,
             &format!(
-                "retention: raw mail and files of {} tickets deleted (archived over {} days), {} tickets anonymised (archived over {} days)",
-                run.raw_purged, settings.raw_mail_days, run.anonymised, settings.personal_data_days
+                "retention: raw mail and files of {} tickets deleted (archived over {raw} days), {} tickets anonymised \
+                 (archived over {} days); stored bytes of {} sent mails about no ticket, raw mail of {} quarantined and \
+                 {} other messages of no ticket deleted (over {raw} days); {} ended spam marks deleted",
+                run.raw_purged,
+                run.anonymised,
+                settings.personal_data_days,
+                run.mail_purged,
+                run.quarantine_purged,
+                run.loose_purged,
+                run.spam_marks,
+                raw = settings.raw_mail_days,
             ),
             None,
         )?;
     }
     Ok(run)
+}
+
+/// The quarantined messages that name `address` (in their raw mail, their source or the
+/// reason they were quarantined).
+fn quarantined_of(conn: &Connection, address: &str) -> anyhow::Result<Vec<rows::Quarantined>> {
+    let mut theirs = Vec::new();
+    rows::for_each_quarantined(conn, |q| {
+        let named = [
+            q.source.as_bytes(),
+            q.error.as_bytes(),
+            q.bytes.as_deref().unwrap_or_default(),
+        ]
+        .iter()
+        .any(|b| decide::names_address(b, address));
+        if named {
+            theirs.push(q);
+        }
+    })?;
+    Ok(theirs)
 }
 
 /// Notes contents an erasure inside a longer transaction (an operator's mail) stopped naming:
@@ -148,9 +210,16 @@ File contenuti:
                            cronologia delle operazioni (\"eventi\");
                            \"messaggi_senza_richiesta\": messaggi ricevuti che non hanno aperto
                            alcuna richiesta;
+                           \"quarantena\": messaggi messi da parte senza essere letti come
+                           richieste (illeggibili, troppo grandi, o di un mittente segnalato
+                           come spam), con il motivo;
+                           \"segnalazione_spam\": se l'indirizzo è stato segnalato come spam,
+                           quando e fino a quando;
                            \"valutazioni\": i giudizi di soddisfazione espressi.
 - messaggi/N.eml         il messaggio di posta originale numero N, così come è arrivato
                          (apribile con qualsiasi programma di posta), se è ancora conservato.
+- quarantena/N.eml       il messaggio in quarantena numero N, così come è stato conservato
+                         (di un messaggio troppo grande, solo la parte iniziale), se c'è ancora.
 - allegati/N-NOME        l'allegato numero N, con il suo nome originale, se è ancora conservato.
 
 Le date sono in formato ISO 8601 (UTC). I messaggi originali e gli allegati vengono cancellati
@@ -256,16 +325,47 @@ pub fn export(
             "eventi": events,
         }));
     }
-    let loose: Vec<Value> = crate::store::survey::votes_of(conn, &address)?
+    let votes: Vec<Value> = crate::store::survey::votes_of(conn, &address)?
         .into_iter()
         .map(|(ticket, score, comment, at)| json!({"ticket": ticket, "voto": score, "commento": comment, "data": ts(at)}))
         .collect();
+    // What reached no ticket: their loose messages and the quarantine.
+    let loose: Vec<Value> = rows::export_loose_messages(conn, &address)?
+        .into_iter()
+        .map(|m| {
+            if let Some(sha) = &m.raw_sha256 {
+                raws.insert(m.id, sha.clone());
+            }
+            json!({
+                "id": m.id, "data": ts(m.at), "da": m.from, "nome": m.from_name, "a": m.to, "cc": m.cc,
+                "oggetto": m.subject, "testo": m.text,
+                "originale": m.raw_sha256.as_ref().map(|_| format!("messaggi/{}.eml", m.id)),
+            })
+        })
+        .collect();
+    let mut quarantined_files = Vec::new();
+    let quarantine: Vec<Value> = quarantined_of(conn, &address)?
+        .into_iter()
+        .map(|q| {
+            let file = q.bytes.map(|bytes| {
+                let path = format!("quarantena/{}.eml", q.id);
+                quarantined_files.push((path.clone(), bytes));
+                path
+            });
+            json!({"id": q.id, "data": ts(q.at), "motivo": q.error, "originale": file})
+        })
+        .collect();
+    let spam_mark = crate::store::spam::mark_of(conn, &address)?
+        .map(|(until, at)| json!({"segnalata_il": ts(at), "fino_al": ts(until)}));
     let data = json!({
         "indirizzo": address,
         "esportato_il": ts(now),
         "titolare": config.privacy.controller,
         "richieste": requests,
-        "valutazioni": loose,
+        "messaggi_senza_richiesta": loose,
+        "quarantena": quarantine,
+        "segnalazione_spam": spam_mark,
+        "valutazioni": votes,
     });
     files.push((
         "dati.json".into(),
@@ -276,6 +376,7 @@ pub fn export(
             files.push((format!("messaggi/{id}.eml"), bytes));
         }
     }
+    files.extend(quarantined_files);
     for (path, sha) in carried {
         let bytes = crate::store::attachments::read(&config.helpdesk.data_dir, &sha)?;
         files.push((path, bytes));
@@ -311,6 +412,8 @@ pub struct Erased {
     pub left: usize,
     /// Messages of theirs that opened no ticket, scrubbed.
     pub loose: usize,
+    /// Quarantined messages naming them, deleted (with their spam mark, if any).
+    pub quarantined: usize,
     /// Knowledge-base entries that still named them and were redacted again (expected 0).
     pub kb_fixed: usize,
     /// Attachment contents to delete once the transaction has committed.
@@ -320,8 +423,8 @@ pub struct Erased {
 /// Forgets `address` now (GDPR art. 17), inside the caller's transaction: every ticket they
 /// opened is anonymised as retention would; on other people's tickets their address, words,
 /// raw mail and files go and the requester's stay; their messages that opened nothing are
-/// scrubbed; the knowledge base is checked for anything still naming them. Refused while one
-/// of their tickets is open, unless `force`. Records who asked (`actor`), when and why
+/// scrubbed; their quarantined mail and spam mark go; the knowledge base is checked for
+/// anything still naming them. Refused while one of their tickets is open, unless `force`. Records who asked (`actor`), when and why
 /// (`reason`) — never what was erased.
 pub fn erase(
     conn: &Connection,
@@ -335,12 +438,15 @@ pub fn erase(
     let address = address.trim().to_ascii_lowercase();
     let person_tickets = rows::tickets_of(conn, &address)?;
     let loose_count = rows::loose_messages(conn, &address)?;
+    let quarantined = quarantined_of(conn, &address)?;
+    let spam_mark = crate::store::spam::mark_of(conn, &address)?.is_some();
     let open: Vec<TicketId> = person_tickets
         .iter()
         .filter(|t| t.role == Role::Requester && matches!(t.status, Status::New | Status::Assigned))
         .map(|t| t.ticket)
         .collect();
-    if let Err(refusal) = decide::may_erase(person_tickets.len() + loose_count, &open, force) {
+    let held = person_tickets.len() + loose_count + quarantined.len() + usize::from(spam_mark);
+    if let Err(refusal) = decide::may_erase(held, &open, force) {
         return Ok(Err(refusal));
     }
     // Everything the help desk knows them by, from every ticket: the names they wrote under,
@@ -390,6 +496,20 @@ pub fn erase(
         // Mail about no single ticket (the morning digests, answers to operators) quotes
         // requesters' names and subjects too.
         rows::scrub_ticketless_mail(conn, &scrub)?;
+        // The quarantine keeps their mail as it came (unread, or spam), and their spam mark
+        // names them: both go. The audit events about no ticket (a quarantine's reason) lose
+        // their data, and only theirs.
+        let ids: Vec<i64> = quarantined.iter().map(|q| q.id).collect();
+        rows::drop_quarantined(conn, &ids)?;
+        erased.quarantined = ids.len();
+        crate::store::spam::forget_sender(conn, &address)?;
+        let theirs = |t: &str| person.only_theirs(t);
+        let only_theirs = Scrub {
+            text: &theirs,
+            subject: &theirs,
+            is_person: &is_person,
+        };
+        rows::scrub_ticketless_events(conn, &only_theirs)?;
     }
     // The knowledge base's entries were redacted when they were made; check that none still
     // names them, and redact again any that does.

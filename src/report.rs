@@ -38,6 +38,12 @@ use crate::sla::{Calendar, MAX_WORKING_DAYS_PER_YEAR, SlaBudgets};
 use crate::store;
 pub use crate::store::report::{CycleFacts, TicketFacts};
 
+pub mod open_data;
+pub mod satisfaction;
+
+use crate::desk::privacy::Score;
+use satisfaction::{Closing, Satisfaction};
+
 /// The reporting period: whole local days, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -110,6 +116,9 @@ pub struct ReportData {
     pub time_logged: BTreeMap<String, i64>,
     /// Operators' names by address.
     pub names: BTreeMap<String, String>,
+    /// The cycles resolved in the period by a closing letter, with their votes (comments
+    /// redacted).
+    pub closings: Vec<Closing>,
 }
 
 fn local_day(calendar: &Calendar, t: DateTime<Utc>) -> NaiveDate {
@@ -162,6 +171,31 @@ pub fn gather(
             *time_logged.entry(entry.operator).or_insert(0) += entry.minutes;
         }
     }
+    // A vote belongs to its closing's period, like the rest of the work done; its comment is
+    // shown as anonymising stores it (the redaction with the requester's name), so the report
+    // reads the same before and after.
+    let mut closings = Vec::new();
+    for c in store::survey::closings_between(conn, from, until)? {
+        if !in_period(c.resolved_at) {
+            continue;
+        }
+        let score = c
+            .score
+            .map(|n| {
+                Score::from_number(n)
+                    .ok_or_else(|| anyhow::anyhow!("votes: the vote on {} is {n}, not 1, 2 or 3", c.ticket))
+            })
+            .transpose()?;
+        closings.push(Closing {
+            comment: crate::desk::privacy::report_text(&c.comment, c.requester_name.as_deref()),
+            ticket: c.ticket,
+            channel: c.channel,
+            level: c.level,
+            technician: c.technician,
+            resolved_at: c.resolved_at,
+            score,
+        });
+    }
     Ok(ReportData {
         period,
         now,
@@ -170,6 +204,7 @@ pub fn gather(
         events,
         time_logged,
         names,
+        closings,
     })
 }
 
@@ -256,6 +291,8 @@ pub struct Report {
     pub by_channel: BTreeMap<String, u32>,
     /// By level.
     pub by_level: BTreeMap<String, u32>,
+    /// By `channel/level` (the ticket's channel and its level now).
+    pub by_group: BTreeMap<String, u32>,
     /// By kind.
     pub by_kind: BTreeMap<String, u32>,
     /// By outcome (`resolved`, `out_of_scope`, `open`).
@@ -288,6 +325,8 @@ pub struct Report {
     pub incidents: u32,
     /// The tickets of those incidents: each master and the period's tickets linked to it.
     pub incident_tickets: u32,
+    /// How the requesters judged the period's closings.
+    pub satisfaction: Satisfaction,
 }
 
 /// Words too common to say anything about a problem.
@@ -400,6 +439,7 @@ pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> 
         total: data.tickets.len() as u32,
         by_channel: BTreeMap::new(),
         by_level: BTreeMap::new(),
+        by_group: BTreeMap::new(),
         by_kind: BTreeMap::new(),
         by_outcome: BTreeMap::new(),
         by_category: BTreeMap::new(),
@@ -416,6 +456,7 @@ pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> 
         breaches: Vec::new(),
         incidents: 0,
         incident_tickets: 0,
+        satisfaction: satisfaction::compute(&data.closings),
     };
     let mut day = data.period.from;
     while day <= data.period.to {
@@ -426,6 +467,10 @@ pub fn compute(data: &ReportData, calendar: &Calendar, budgets: &SlaBudgets) -> 
     for t in &data.tickets {
         *report.by_channel.entry(t.channel.as_str().into()).or_default() += 1;
         *report.by_level.entry(t.level.number().to_string()).or_default() += 1;
+        *report
+            .by_group
+            .entry(format!("{}/{}", t.channel.as_str(), t.level.number()))
+            .or_default() += 1;
         *report.by_kind.entry(t.kind.as_str().into()).or_default() += 1;
         *report
             .by_outcome
@@ -574,6 +619,52 @@ fn compliance_json(map: &BTreeMap<String, Compliance>) -> Value {
         .into()
 }
 
+fn votes_json(v: &satisfaction::Votes) -> serde_json::Map<String, Value> {
+    let mut out = serde_json::Map::new();
+    out.insert("closings".into(), json!(v.closings));
+    out.insert("votes".into(), json!(v.cast()));
+    out.insert("response_rate_percent".into(), pct(v.response_rate()));
+    for score in Score::ALL {
+        let code = satisfaction::json_code(score);
+        out.insert(code.into(), json!(v.count(score)));
+        out.insert(format!("{code}_percent"), pct(v.share(score)));
+    }
+    out
+}
+
+fn satisfaction_json(report: &Report) -> Value {
+    let s = &report.satisfaction;
+    let groups = |map: &BTreeMap<String, satisfaction::Votes>| {
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::from(votes_json(v))))
+            .collect::<serde_json::Map<_, _>>()
+    };
+    let mut out = votes_json(&s.total);
+    out.insert("by_channel".into(), groups(&s.by_channel).into());
+    out.insert("by_level".into(), groups(&s.by_level).into());
+    out.insert(
+        "by_technician".into(),
+        s.by_technician
+            .iter()
+            .map(|(op, v)| {
+                let mut figures = serde_json::Map::new();
+                figures.insert("name".into(), json!(report.names.get(op)));
+                figures.extend(votes_json(v));
+                (op.clone(), Value::from(figures))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
+    out.insert(
+        "comments".into(),
+        s.comments
+            .iter()
+            .map(|c| json!({"ticket": c.ticket, "vote": satisfaction::json_code(c.score), "comment": c.text}))
+            .collect(),
+    );
+    out.into()
+}
+
 /// Every figure as JSON.
 pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
     let local = |t: DateTime<Utc>| {
@@ -603,6 +694,7 @@ pub fn render_json(report: &Report, calendar: &Calendar) -> Value {
         "suspension_days_used": report.suspension_days_used,
         "suspension_days_allowed": MAX_WORKING_DAYS_PER_YEAR,
         "topics": report.topics.iter().map(|(w, n)| json!({"term": w, "count": n})).collect::<Vec<_>>(),
+        "satisfaction": satisfaction_json(report),
         "deemed_received": report.deemed.iter().map(|d| json!({
             "ticket": d.ticket, "received": local(d.received), "deemed": local(d.deemed),
         })).collect::<Vec<_>>(),
@@ -655,6 +747,23 @@ fn decimal(v: Option<f64>) -> String {
 /// The contract's rule for requests on closed days, as the CSV's legend states it (the HTML
 /// page words it in `templates/<lang>/words/report.html`).
 const DEEMED_NOTE_IT: &str = "le richieste effettuate nei giorni non lavorativi o festivi si intendono effettuate alle ore 9 del giorno lavorativo successivo e sono contate in quel giorno e nel suo mese";
+
+/// What the satisfaction figures count, as the CSV's legend states it (the HTML page words it
+/// in `templates/<lang>/words/report.html`).
+const SATISFACTION_NOTE_IT: &str = "chiusure: richieste chiuse nel periodo con la lettera di chiusura, che offre il giudizio (positivo, neutro, negativo); un giudizio conta nel mese della sua chiusura; tasso di risposta: giudizi espressi su chiusure; le quote sono sui giudizi espressi; i commenti sono privati dei dati personali";
+
+/// The name of the technician at `address` in the report's tables (the address when it is
+/// not configured; "non indicato" for a closing without one on record).
+fn technician_name(report: &Report, address: &str) -> String {
+    if address == satisfaction::NO_TECHNICIAN {
+        return "non indicato".into();
+    }
+    report
+        .names
+        .get(address)
+        .cloned()
+        .unwrap_or_else(|| address.to_string())
+}
 
 /// The report as CSV: `;`-separated, UTF-8 with BOM, one section after another.
 pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
@@ -728,6 +837,43 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
         "giorni di sospensione usati;{} di {MAX_WORKING_DAYS_PER_YEAR}",
         report.suspension_days_used
     );
+    let s = &report.satisfaction;
+    let _ = writeln!(
+        out,
+        "\nsoddisfazione;gruppo;chiusure;giudizi;tasso di risposta %;positivi;neutri;negativi;positivi %;neutri %;negativi %"
+    );
+    let mut groups: Vec<(&str, String, &satisfaction::Votes)> = vec![("totale", String::new(), &s.total)];
+    groups.extend(
+        s.by_channel
+            .iter()
+            .map(|(k, v)| ("canale", csv_label(k).to_string(), v)),
+    );
+    groups.extend(s.by_level.iter().map(|(k, v)| ("livello", k.clone(), v)));
+    groups.extend(
+        s.by_technician
+            .iter()
+            .map(|(op, v)| ("tecnico", technician_name(report, op), v)),
+    );
+    for (section, group, v) in groups {
+        let _ = writeln!(
+            out,
+            "{section};{};{};{};{};{};{};{};{};{};{}",
+            csv_field(&group),
+            v.closings,
+            v.cast(),
+            decimal(v.response_rate()),
+            v.positive,
+            v.neutral,
+            v.negative,
+            decimal(v.share(Score::Positive)),
+            decimal(v.share(Score::Neutral)),
+            decimal(v.share(Score::Negative))
+        );
+    }
+    let _ = writeln!(out, "\ncommento alla richiesta;giudizio;testo");
+    for c in &s.comments {
+        let _ = writeln!(out, "{};{};{}", c.ticket, c.score.code(), csv_field(&c.text));
+    }
     let _ = writeln!(out, "\ntema ricorrente;richieste");
     for (w, n) in &report.topics {
         let _ = writeln!(out, "{};{n}", csv_field(w));
@@ -742,6 +888,7 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
         "TR;tempo di risoluzione: dall'invio della conferma di presa in carico alla comunicazione di chiusura (per chi non ha e-mail: la telefonata di chiusura registrata)"
     );
     let _ = writeln!(out, "giorni non lavorativi;{DEEMED_NOTE_IT}");
+    let _ = writeln!(out, "soddisfazione;{SATISFACTION_NOTE_IT}");
     let _ = writeln!(
         out,
         "canale/livello;per TP il canale di arrivo (email, portal, phone), per TR il livello (1 primo, 2 secondo)"
@@ -893,6 +1040,46 @@ pub fn render_html(
             actual: b.actual.map(|t| local_minute(calendar, t)),
         })
     }));
+    let satisfaction = {
+        let s = &report.satisfaction;
+        let row = |kind: &str, code: String, v: &satisfaction::Votes| {
+            context! {
+                kind, code,
+                closings => v.closings, votes => v.cast(), rate => percent(v.response_rate()),
+                positive => v.positive, neutral => v.neutral, negative => v.negative,
+                positive_share => percent(v.share(Score::Positive)),
+                neutral_share => percent(v.share(Score::Neutral)),
+                negative_share => percent(v.share(Score::Negative)),
+            }
+        };
+        let mut rows = vec![row("total", String::new(), &s.total)];
+        rows.extend(s.by_channel.iter().map(|(k, v)| row("channel", k.clone(), v)));
+        rows.extend(s.by_level.iter().map(|(k, v)| row("level", k.clone(), v)));
+        // The chart shows the groups of the service (all, channels, levels); people's figures
+        // are in the table.
+        let chart = rows.clone();
+        rows.extend(s.by_technician.iter().map(|(op, v)| {
+            let name = if op == satisfaction::NO_TECHNICIAN {
+                op.clone()
+            } else {
+                report.names.get(op).cloned().unwrap_or_else(|| op.clone())
+            };
+            row("technician", name, v)
+        }));
+        let comments: Vec<Value> = s
+            .comments
+            .iter()
+            .map(|c| context! { ticket => c.ticket.as_str(), face => c.score.code(), text => c.text.as_str() })
+            .collect();
+        context! {
+            closings => s.total.closings,
+            votes => s.total.cast(),
+            rate => percent(s.total.response_rate()),
+            rows,
+            chart,
+            comments,
+        }
+    };
     let context = context! {
         helpdesk,
         from => report.period.from.format("%d/%m/%Y").to_string(),
@@ -923,6 +1110,7 @@ pub fn render_html(
             .map(|d| vec![d.ticket.clone(), local_minute(calendar, d.received), local_minute(calendar, d.deemed)])
             .collect::<Vec<_>>(),
         breaches,
+        satisfaction,
     };
     templates.page(language, "report", context)
 }
@@ -1066,6 +1254,7 @@ mod tests {
             }],
             time_logged: BTreeMap::new(),
             names: BTreeMap::from([("op@example.org".to_string(), operator.to_string())]),
+            closings: Vec::new(),
         }
     }
 
@@ -1184,6 +1373,105 @@ mod tests {
         assert!(
             italian.contains("<td>portale</td>") && italian.contains("<td>risolte</td><td>1</td>"),
             "{italian}"
+        );
+    }
+
+    /// The satisfaction section: figures, an accessible chart (title, description, a table
+    /// as its text alternative), the comments escaped, in both languages.
+    #[test]
+    fn the_satisfaction_section_has_an_accessible_chart_and_its_table() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let mut data = march("Firma", "Firma digitale", "Giulia", "TCK-2026-00001");
+        let closing = |n: u32, channel, score: Option<u8>, comment: &str| Closing {
+            ticket: format!("TCK-2026-{n:05}"),
+            channel,
+            level: Level::First,
+            technician: Some("op@example.org".into()),
+            resolved_at: at("2026-03-10T10:00:00Z"),
+            score: score.and_then(Score::from_number),
+            comment: comment.into(),
+        };
+        data.closings = vec![
+            closing(1, Channel::Email, Some(1), ""),
+            closing(2, Channel::Email, Some(3), "<b>Lento</b> & confuso"),
+            closing(3, Channel::Email, None, ""),
+            closing(4, Channel::Portal, Some(2), ""),
+        ];
+        let report = compute(&data, &calendar, &SlaBudgets::default());
+        let templates = Templates::load(None).expect("templates");
+        let html = render_html(&report, &calendar, &templates, Language::It, "Help desk").expect("html");
+        for needle in [
+            "<h2>Soddisfazione degli utenti (Mettiamoci la faccia)</h2>",
+            "<p class=\"big\">3 giudizi su 4 chiusure: tasso di risposta 75,0 %.</p>",
+            "<svg role=\"img\" aria-labelledby=\"sat-chart-title sat-chart-desc\"",
+            "<title id=\"sat-chart-title\">Giudizi positivi, neutri e negativi per canale e per livello</title><desc id=\"sat-chart-desc\">",
+            // All: 1 of each face, 127 + 126 + 127 units; e-mail 1 positive, 1 negative: 190 each.
+            "<rect x=\"150\" y=\"30\" width=\"127\" height=\"16\" fill=\"#0066cc\"",
+            "<rect x=\"340\" y=\"54\" width=\"190\" height=\"16\" fill=\"#b71c1c\"",
+            "<text x=\"435\" y=\"66\" font-size=\"11\" fill=\"#ffffff\" text-anchor=\"middle\">50,0 %</text>",
+            "<text x=\"538\" y=\"67\" font-size=\"13\">2 giudizi</text>",
+            "<th scope=\"row\">Tutte le chiusure</th><td>4</td><td>3</td><td>75,0 %</td><td>1 (33,3 %)</td><td>1 (33,3 %)</td><td>1 (33,3 %)</td>",
+            "<th scope=\"row\">Canale: e-mail</th><td>3</td><td>2</td><td>66,7 %</td>",
+            "<th scope=\"row\">Livello 1</th><td>4</td>",
+            "<th scope=\"row\">Tecnico: Giulia</th><td>4</td>",
+            "<td>TCK-2026-00002</td><td>negativo</td><td>&lt;b&gt;Lento&lt;/b&gt; &amp; confuso</td>",
+        ] {
+            assert!(html.contains(needle), "{needle} missing:\n{html}");
+        }
+        assert!(!html.contains("<b>Lento"), "{html}");
+        // The chart leaves the technicians to the table: all, two channels, one level.
+        let chart = &html
+            [html.find("sat-chart-title").expect("chart")..html.find("</svg>\n<table><caption>").expect("chart's end")];
+        assert_eq!(chart.matches("font-size=\"13\">Tecnico").count(), 0, "{chart}");
+        assert_eq!(
+            chart.matches("giudizi</text>").count() + chart.matches("giudizio</text>").count(),
+            4,
+            "{chart}"
+        );
+        let english = render_html(&report, &calendar, &templates, Language::En, "Help desk").expect("html");
+        assert!(
+            english.contains("<p class=\"big\">3 votes on 4 closings: response rate 75.0 %.</p>")
+                && english.contains("<td>TCK-2026-00002</td><td>negative</td>"),
+            "{english}"
+        );
+        // JSON and CSV carry the same figures.
+        let json = render_json(&report, &calendar);
+        assert_eq!(json["satisfaction"]["closings"], 4);
+        assert_eq!(json["satisfaction"]["response_rate_percent"], 75.0);
+        assert_eq!(json["satisfaction"]["by_channel"]["portal"]["neutral_percent"], 100.0);
+        assert_eq!(
+            json["satisfaction"]["by_technician"]["op@example.org"]["name"],
+            "Giulia"
+        );
+        assert_eq!(
+            json["satisfaction"]["comments"],
+            serde_json::json!([{"ticket": "TCK-2026-00002", "vote": "negative", "comment": "<b>Lento</b> & confuso"}])
+        );
+        let csv = render_csv(&report, &calendar);
+        for row in [
+            "totale;;4;3;75,0;1;1;1;33,3;33,3;33,3",
+            "canale;e-mail;3;2;66,7;1;0;1;50,0;0,0;50,0",
+            "tecnico;Giulia;4;3;75,0;1;1;1;33,3;33,3;33,3",
+            "TCK-2026-00002;negativo;<b>Lento</b> & confuso",
+        ] {
+            assert!(csv.contains(row), "{row} missing:\n{csv}");
+        }
+    }
+
+    #[test]
+    fn without_closings_the_section_says_so() {
+        let calendar = Calendar::new(crate::sla::CalendarRules::default(), Vec::new());
+        let report = compute(
+            &march("Firma", "Firma digitale", "Giulia", "TCK-2026-00001"),
+            &calendar,
+            &SlaBudgets::default(),
+        );
+        let templates = Templates::load(None).expect("templates");
+        let html = render_html(&report, &calendar, &templates, Language::It, "Help desk").expect("html");
+        assert!(
+            html.contains("<p>Nessuna richiesta è stata chiusa con la lettera di chiusura nel periodo.</p>")
+                && !html.contains("sat-chart-title"),
+            "{html}"
         );
     }
 

@@ -51,7 +51,9 @@ pub enum KbCommand {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Recurring terms and categories of the resolved problems, with their trend.
+    /// Recurring terms and categories of the resolved problems, with their trend; then the
+    /// recurring terms of the satisfaction votes' comments on the closings of the period, the
+    /// negative ones first.
     Topics {
         /// First day (default: 30 days ago).
         #[arg(long, value_parser = parse_day, requires = "to")]
@@ -182,6 +184,7 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
                 _ => (now - TimeDelta::days(30), now),
             };
             let topics = crate::kb::topics(store.conn(), from, to, 20)?;
+            let comments = crate::kb::comment_topics(store.conn(), from, to, 20)?;
             if *json {
                 let list: Vec<Value> = topics
                     .iter()
@@ -190,9 +193,17 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
                                     "trend": i64::from(t.count) - i64::from(t.previous)})
                     })
                     .collect();
-                return print(serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?);
+                let from_comments: Vec<Value> = comments
+                    .iter()
+                    .map(|t| {
+                        json!({"term": t.example, "stem": t.label, "negative": t.negative, "neutral": t.neutral,
+                                    "positive": t.positive})
+                    })
+                    .collect();
+                let both = json!({"resolved": list, "satisfaction_comments": from_comments});
+                return print(serde_json::to_string_pretty(&both).map_err(anyhow::Error::from)?);
             }
-            let lines: Vec<String> = topics
+            let mut lines: Vec<String> = topics
                 .iter()
                 .map(|t| {
                     format!(
@@ -204,11 +215,27 @@ pub fn run(config: &Config, clock: Clock, command: &KbCommand) -> Result<(), Fai
                     )
                 })
                 .collect();
-            print(if lines.is_empty() {
-                "no recurring topics".to_string()
-            } else {
-                lines.join("\n")
-            })
+            if lines.is_empty() {
+                lines.push("no recurring topics".to_string());
+            }
+            // What requesters said when they voted: a separate list, the terms of the
+            // negative comments first (signals of what to improve in the portal).
+            lines.push(String::new());
+            lines.push("dai commenti di soddisfazione (prima i negativi):".to_string());
+            if comments.is_empty() {
+                lines.push("  nessun termine ricorrente".to_string());
+            }
+            lines.extend(comments.iter().map(|t| {
+                format!(
+                    "{:<24} {:>4}  (negativi {}, neutri {}, positivi {})",
+                    t.example,
+                    t.total(),
+                    t.negative,
+                    t.neutral,
+                    t.positive
+                )
+            }));
+            print(lines.join("\n"))
         }
     }
 }

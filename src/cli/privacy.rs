@@ -71,8 +71,8 @@ pub fn run(config_path: Option<&Path>, clock: Clock, command: PrivacyCommand) ->
                     crate::store::privacy::truncate_log(store.conn())?;
                     let files = crate::privacy::delete_files(&config, &erased.files)?;
                     println!(
-                        "{} tickets anonymised, {} others left, {} loose messages scrubbed, {} files deleted, {} knowledge-base entries redacted again",
-                        erased.anonymised, erased.left, erased.loose, files, erased.kb_fixed
+                        "{} tickets anonymised, {} others left, {} loose messages scrubbed, {} quarantined messages deleted, {} files deleted, {} knowledge-base entries redacted again",
+                        erased.anonymised, erased.left, erased.loose, erased.quarantined, files, erased.kb_fixed
                     );
                     Ok(())
                 }

@@ -7,6 +7,7 @@
 //! - The subject and a vote's comment are redacted exactly as the report redacts them
 //!   ([`report_text`]), so that a report computed before and after anonymising is the same.
 //! - When retention applies ([`cutoffs`]), whether an erasure may go ahead ([`may_erase`]),
+//!   which quarantined mail names a person ([`names_address`]),
 //!   what a reply to the closing letter votes ([`vote_by_reply`]) and until when a vote can
 //!   change ([`may_vote`]).
 
@@ -165,6 +166,15 @@ pub fn cutoffs(now: DateTime<Utc>, raw_mail_days: u32, personal_data_days: u32) 
     )
 }
 
+/// Whether `bytes` (a quarantined message's raw mail, its source or its reason) name
+/// `address`: the address anywhere in them, ASCII case ignored. A quarantined message could
+/// not be read, or was never read as mail (spam), so its sender is found in its bytes —
+/// From, Reply-To, a signature — rather than in parsed headers it may not have.
+pub fn names_address(bytes: &[u8], address: &str) -> bool {
+    let needle = address.trim().as_bytes();
+    !needle.is_empty() && bytes.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+}
+
 /// Why an erasure does not go ahead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EraseRefusal {
@@ -316,6 +326,15 @@ mod tests {
         assert_eq!(anonymous_file_name("CI_Mario_Rossi.PDF"), "allegato.pdf");
         assert_eq!(anonymous_file_name("scansione"), "allegato");
         assert_eq!(anonymous_file_name("nome.con spazi e altro"), "allegato");
+    }
+
+    #[test]
+    fn a_quarantined_message_names_its_sender_in_any_case() {
+        let raw = b"From: Carla <Carla.Fontana@Example.org>\r\nSubject: scansione\r\n\r\n\xff\xfe";
+        assert!(names_address(raw, "carla.fontana@example.org"));
+        assert!(!names_address(raw, "carla.fontana@example.com"));
+        assert!(!names_address(raw, " "));
+        assert!(!names_address(b"", "carla@example.org"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The knowledge base built from resolved tickets: entries, Italian full-text search,
-//! suggestions for new requests, the public FAQ export and recurring topics.
+//! suggestions for new requests, the public FAQ export and recurring topics (of the resolved
+//! problems, and of the satisfaction votes' comments).
 //!
 //! Every resolved ticket becomes an entry (problem: the subject and the requester's first
 //! message; solution: the resolution), redacted of personal data ([`redact`]) before it is
@@ -280,7 +281,88 @@ pub fn topics(conn: &Connection, from: DateTime<Utc>, to: DateTime<Utc>, limit: 
     Ok(list)
 }
 
+/// Text in square brackets: the redaction's placeholders (`[nome]`, `[codice fiscale]`), or an
+/// editor's mark; never a requester's word.
+static BRACKETED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[[^\[\]]{1,40}\]").expect("static regex is valid"));
+
+/// A term of the satisfaction comments, with how many comments of each face hold it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentTopic {
+    /// The term (a stem).
+    pub label: String,
+    /// An example word for the stem, as people wrote it.
+    pub example: String,
+    /// Negative votes' comments holding it.
+    pub negative: u32,
+    /// Neutral votes' comments holding it.
+    pub neutral: u32,
+    /// Positive votes' comments holding it.
+    pub positive: u32,
+}
+
+impl CommentTopic {
+    /// Comments holding it, all faces.
+    pub fn total(&self) -> u32 {
+        self.negative + self.neutral + self.positive
+    }
+}
+
+/// The recurring terms of the satisfaction comments on the cycles closed in [from, to) — what
+/// requesters say the portal and the service should do better: each comment redacted as the
+/// report shows it (the requester's name and every address, phone, tax code and IBAN out)
+/// before a word of it is counted; the terms in at least two comments, those of the most
+/// negative comments first (then neutral, then all comments).
+pub fn comment_topics(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: usize,
+) -> anyhow::Result<Vec<CommentTopic>> {
+    let mut counts: BTreeMap<String, CommentTopic> = BTreeMap::new();
+    for closing in crate::store::survey::closings_between(conn, from, to)? {
+        let Some(score) = closing.score else { continue };
+        let comment = redact(&closing.comment, closing.requester_name.as_deref());
+        // The redaction's placeholders ("[nome]", "[telefono]") are no one's words: they go
+        // before the words are split, or the word inside the brackets would count.
+        let comment = BRACKETED.replace_all(&comment, " ");
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for word in comment.split(|c: char| !c.is_alphanumeric()) {
+            if let Some(stem) = analyze(word).into_iter().next().filter(|s| s.chars().count() >= 3) {
+                seen.entry(stem).or_insert_with(|| word.to_lowercase());
+            }
+        }
+        for (stem, example) in seen {
+            let topic = counts.entry(stem.clone()).or_insert_with(|| CommentTopic {
+                label: stem,
+                example,
+                negative: 0,
+                neutral: 0,
+                positive: 0,
+            });
+            // `votes.score`: 1 positive, 2 neutral, 3 negative.
+            match score {
+                1 => topic.positive += 1,
+                2 => topic.neutral += 1,
+                3 => topic.negative += 1,
+                other => anyhow::bail!("votes: the vote on {} is {other}, not 1, 2 or 3", closing.ticket),
+            }
+        }
+    }
+    let mut list: Vec<CommentTopic> = counts.into_values().filter(|t| t.total() >= 2).collect();
+    list.sort_by(|a, b| {
+        b.negative
+            .cmp(&a.negative)
+            .then(b.neutral.cmp(&a.neutral))
+            .then(b.total().cmp(&a.total()))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    list.truncate(limit);
+    Ok(list)
+}
+
 #[cfg(test)]
 mod retrieval_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod topics_tests;

@@ -70,6 +70,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ("0020_imported", include_str!("migrations/0020_imported.sql")),
     ("0021_privacy", include_str!("migrations/0021_privacy.sql")),
     ("0022_kb_fields", include_str!("migrations/0022_kb_fields.sql")),
+    (
+        "0023_retention_gaps",
+        include_str!("migrations/0023_retention_gaps.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

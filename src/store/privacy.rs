@@ -174,9 +174,15 @@ pub fn tickets_of(conn: &Connection, address: &str) -> rusqlite::Result<Vec<Pers
 }
 
 /// The raw mail of `ticket`'s messages and the contents of its attachments go (the text, the
-/// file names and the sizes stay); so do the stored bytes of its outgoing mail already sent.
+/// file names and the sizes stay); so do the stored bytes of its outgoing mail already sent,
+/// or given up (`given_up`: the next attempt of mail the server refused for good).
 /// Returns the attachment contents no row names any more (to delete after the commit).
-pub fn purge_raw(conn: &Connection, ticket: TicketId, now: DateTime<Utc>) -> rusqlite::Result<Vec<String>> {
+pub fn purge_raw(
+    conn: &Connection,
+    ticket: TicketId,
+    given_up: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<Vec<String>> {
     let raws: Vec<String> = conn
         .prepare_cached("SELECT DISTINCT raw_sha256 FROM messages WHERE ticket_id = ?1 AND raw_sha256 IS NOT NULL")?
         .query_map([ticket], |r| r.get(0))?
@@ -196,11 +202,101 @@ pub fn purge_raw(conn: &Connection, ticket: TicketId, now: DateTime<Utc>) -> rus
          WHERE sha256 IS NOT NULL AND message IN (SELECT id FROM messages WHERE ticket_id = ?1)",
     )?
     .execute([ticket])?;
-    conn.prepare_cached("UPDATE outbox SET raw = x'', draft = NULL WHERE ticket_id = ?1 AND sent_at IS NOT NULL")?
-        .execute([ticket])?;
+    conn.prepare_cached(
+        "UPDATE outbox SET raw = x'', draft = NULL
+         WHERE ticket_id = ?1 AND (sent_at IS NOT NULL OR next_attempt_at = ?2)",
+    )?
+    .execute(params![ticket, ts(given_up)])?;
     conn.prepare_cached("UPDATE tickets SET raw_purged_at = ?2 WHERE id = ?1")?
         .execute(params![ticket, ts(now)])?;
     unreferenced_files(conn, files)
+}
+
+/// Outgoing mail about no ticket (the morning digests, notices and answers to operators,
+/// alarms, the monthly reports) that was sent, or given up (`given_up`: its next attempt is
+/// never), and was queued before `before` loses its stored bytes (`raw`, `draft`); the row
+/// stays — its Message-ID, purpose, recipients and times, which bounces and the accounting
+/// read. At most `limit`, oldest first; returns how many.
+pub fn purge_ticketless_mail(
+    conn: &Connection,
+    before: DateTime<Utc>,
+    given_up: DateTime<Utc>,
+    limit: u32,
+) -> rusqlite::Result<usize> {
+    // The terms of the partial index `outbox_ticketless_bytes`, so only the rows still
+    // holding bytes are read; a row sent before `before` was queued before it too.
+    conn.prepare_cached(
+        "UPDATE outbox SET raw = x'', draft = NULL WHERE id IN (
+             SELECT id FROM outbox
+             WHERE ticket_id IS NULL AND (raw <> x'' OR draft IS NOT NULL) AND created_at < ?1
+               AND (sent_at < ?1 OR (sent_at IS NULL AND next_attempt_at = ?2))
+             ORDER BY created_at LIMIT ?3)",
+    )?
+    .execute(params![ts(before), ts(given_up), limit])
+}
+
+/// What [`purge_loose_raw`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoosePurge {
+    /// Quarantine rows that lost their raw mail.
+    pub quarantined: usize,
+    /// Messages of no ticket that lost their raw mail (and files).
+    pub messages: usize,
+    /// Attachment contents no row names any more, to delete after the commit.
+    pub files: Vec<String>,
+}
+
+/// The raw mail of quarantined messages, and of incoming mail that reached no ticket (noise,
+/// bounces, receipts, spam, operators' mail about no ticket), received before `before`: it
+/// goes with the messages' files; the rows stay (when, where from, why; the text). At most
+/// `limit` of each, oldest first.
+pub fn purge_loose_raw(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rusqlite::Result<LoosePurge> {
+    let quarantined: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT id, raw_sha256 FROM quarantine WHERE raw_sha256 IS NOT NULL AND at < ?1 ORDER BY at LIMIT ?2",
+        )?
+        .query_map(params![ts(before), limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut unlink = conn.prepare_cached("UPDATE quarantine SET raw_sha256 = NULL WHERE id = ?1")?;
+    for (id, _) in &quarantined {
+        unlink.execute([id])?;
+    }
+    let messages: Vec<(i64, String)> = conn
+        .prepare_cached(
+            // The partial index holds only the ticketless rows still naming raw mail: the
+            // planner, without statistics, would rather walk every ticketless message.
+            "SELECT id, raw_sha256 FROM messages INDEXED BY messages_loose_raw
+             WHERE ticket_id IS NULL AND raw_sha256 IS NOT NULL AND at < ?1
+             ORDER BY at LIMIT ?2",
+        )?
+        .query_map(params![ts(before), limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut unlink = conn.prepare_cached("UPDATE messages SET raw_sha256 = NULL WHERE id = ?1")?;
+    let mut files_of =
+        conn.prepare_cached("SELECT sha256 FROM attachments WHERE message = ?1 AND sha256 IS NOT NULL")?;
+    let mut drop_files = conn.prepare_cached(
+        "UPDATE attachments SET sha256 = NULL, note = 'deleted after the retention period'
+         WHERE message = ?1 AND sha256 IS NOT NULL",
+    )?;
+    let mut files = Vec::new();
+    for (id, _) in &messages {
+        unlink.execute([id])?;
+        for sha in files_of.query_map([id], |r| r.get::<_, String>(0))? {
+            files.push(sha?);
+        }
+        drop_files.execute([id])?;
+    }
+    let shas: Vec<String> = quarantined
+        .iter()
+        .chain(messages.iter())
+        .map(|(_, sha)| sha.clone())
+        .collect();
+    drop_unreferenced_raw(conn, &shas)?;
+    Ok(LoosePurge {
+        quarantined: quarantined.len(),
+        messages: messages.len(),
+        files: unreferenced_files(conn, files)?,
+    })
 }
 
 /// Deletes the raw messages among `shas` that no message and no quarantine row names.
@@ -307,7 +403,8 @@ pub fn anonymise(
     new_secret: &str,
     now: DateTime<Utc>,
 ) -> rusqlite::Result<Vec<String>> {
-    let files = purge_raw(conn, ticket, now)?;
+    // Unsent mail is deleted below whatever its state: no mail is given up here.
+    let files = purge_raw(conn, ticket, DateTime::<Utc>::MAX_UTC, now)?;
     let subject: String = conn
         .prepare_cached("SELECT subject FROM tickets WHERE id = ?1")?
         .query_row([ticket], |r| r.get(0))?;
@@ -338,15 +435,25 @@ pub fn anonymise(
     scrub_outbox(conn, Some(ticket), scrub)?;
     conn.prepare_cached("DELETE FROM outbox WHERE ticket_id = ?1 AND sent_at IS NULL")?
         .execute([ticket])?;
-    let comment: Option<(i64, String)> = conn
-        .prepare_cached("SELECT cycle_id, comment FROM votes WHERE ticket_id = ?1 AND comment <> ''")?
-        .query_row([ticket], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    if let Some((cycle, text)) = comment {
-        conn.prepare_cached("UPDATE votes SET comment = ?2 WHERE cycle_id = ?1")?
-            .execute(params![cycle, (scrub.subject)(&text)])?;
-    }
+    scrub_votes(conn, ticket, scrub.subject)?;
     Ok(files)
+}
+
+/// Rewrites the comment of every vote on `ticket` (one per cycle: a reopened ticket may have
+/// several) with `text`.
+fn scrub_votes(conn: &Connection, ticket: TicketId, text: &dyn Fn(&str) -> String) -> rusqlite::Result<()> {
+    let comments: Vec<(i64, String)> = conn
+        .prepare_cached("SELECT cycle_id, comment FROM votes WHERE ticket_id = ?1 AND comment <> ''")?
+        .query_map([ticket], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut write = conn.prepare_cached("UPDATE votes SET comment = ?2 WHERE cycle_id = ?1")?;
+    for (cycle, comment) in comments {
+        let scrubbed = text(&comment);
+        if scrubbed != comment {
+            write.execute(params![cycle, scrubbed])?;
+        }
+    }
+    Ok(())
 }
 
 /// The person's addresses leave the recipients of the outgoing mail of `ticket` (every row
@@ -442,6 +549,7 @@ pub fn leave_ticket(
     conn.prepare_cached("UPDATE tickets SET subject = ?2 WHERE id = ?1")?
         .execute(params![ticket, (scrub.text)(&subject)])?;
     scrub_events(conn, ticket, scrub)?;
+    scrub_votes(conn, ticket, scrub.text)?;
     scrub_outbox_naming(conn, ticket, scrub)?;
     // What left already (notices quoting their words, letters copying them) is not needed
     // any more: its stored bytes go.
@@ -519,6 +627,89 @@ pub fn scrub_loose_messages(conn: &Connection, scrub: &Scrub<'_>, address: &str)
     drop_unreferenced_raw(conn, &raws)?;
     scrub_outbox(conn, None, scrub)?;
     Ok(ids.len())
+}
+
+/// The audit events about no ticket (quarantines, spam marks, retention and privacy runs)
+/// that name the person: their details scrubbed, the person as actor becomes
+/// [`ANONYMOUS_ACTOR`]. Returns how many changed.
+pub fn scrub_ticketless_events(conn: &Connection, scrub: &Scrub<'_>) -> rusqlite::Result<usize> {
+    let rows: Vec<(i64, String, String)> = conn
+        .prepare_cached("SELECT id, actor, detail FROM events WHERE ticket_id IS NULL")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut write = conn.prepare_cached("UPDATE events SET actor = ?2, detail = ?3 WHERE id = ?1")?;
+    let mut changed = 0;
+    for (id, actor, detail) in rows {
+        let new_actor = if (scrub.is_person)(&actor) {
+            ANONYMOUS_ACTOR.to_string()
+        } else {
+            actor.clone()
+        };
+        let new_detail = (scrub.text)(&detail);
+        if new_actor != actor || new_detail != detail {
+            write.execute(params![id, new_actor, new_detail])?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// One quarantined message, with its raw mail while it is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The row.
+    pub id: i64,
+    /// When it was quarantined.
+    pub at: DateTime<Utc>,
+    /// Where it came from (a mailbox and its position, a file).
+    pub source: String,
+    /// Why it was quarantined.
+    pub error: String,
+    /// Its raw mail's content name, if kept.
+    pub raw_sha256: Option<String>,
+    /// Its raw mail, if kept.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// Hands `visit` every quarantined message, oldest first, one at a time (the erasure and the
+/// export look for a person's in all of them: which are theirs is the caller's decision).
+pub fn for_each_quarantined(conn: &Connection, mut visit: impl FnMut(Quarantined)) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT q.id, q.at, q.source, q.error, q.raw_sha256, r.bytes
+         FROM quarantine q LEFT JOIN raw_messages r ON r.sha256 = q.raw_sha256 ORDER BY q.at, q.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        visit(naming_row(row, "quarantine", 0, |r| {
+            Ok(Quarantined {
+                id: r.get(0)?,
+                at: instant(r, 1)?,
+                source: r.get(2)?,
+                error: r.get(3)?,
+                raw_sha256: r.get(4)?,
+                bytes: r.get(5)?,
+            })
+        })?);
+    }
+    Ok(())
+}
+
+/// Deletes the quarantine rows `ids`, and their raw mail where nothing else names it.
+pub fn drop_quarantined(conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+    let mut read = conn.prepare_cached("SELECT raw_sha256 FROM quarantine WHERE id = ?1")?;
+    let mut delete = conn.prepare_cached("DELETE FROM quarantine WHERE id = ?1")?;
+    let mut shas = Vec::new();
+    for id in ids {
+        if let Some(sha) = read
+            .query_row([id], |r| r.get::<_, Option<String>>(0))
+            .optional()?
+            .flatten()
+        {
+            shas.push(sha);
+        }
+        delete.execute([id])?;
+    }
+    drop_unreferenced_raw(conn, &shas)
 }
 
 /// How many of the person's messages opened no ticket.
@@ -742,6 +933,34 @@ pub fn export_messages(conn: &Connection, ticket: TicketId) -> rusqlite::Result<
     .collect()
 }
 
+/// The messages `address` sent that reached no ticket (noise, bounces, mail quarantined as
+/// spam), oldest first.
+pub fn export_loose_messages(conn: &Connection, address: &str) -> rusqlite::Result<Vec<ExportMessage>> {
+    conn.prepare_cached(
+        "SELECT id, direction, from_addr, from_name, to_addrs, cc_addrs, subject, body_text, at, flagged, raw_sha256
+         FROM messages WHERE ticket_id IS NULL AND lower(from_addr) = ?1
+         ORDER BY at, id",
+    )?
+    .query_map([address.to_ascii_lowercase()], |r| {
+        naming_row(r, "messages", 0, |r| {
+            Ok(ExportMessage {
+                id: r.get(0)?,
+                direction: r.get(1)?,
+                from: r.get(2)?,
+                from_name: r.get(3)?,
+                to: r.get(4)?,
+                cc: r.get(5)?,
+                subject: r.get(6)?,
+                text: r.get(7)?,
+                at: instant(r, 8)?,
+                flagged: r.get(9)?,
+                raw_sha256: r.get(10)?,
+            })
+        })
+    })?
+    .collect()
+}
+
 /// The attachments of the messages `ids`.
 pub fn export_files(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<ExportFile>> {
     let mut stmt = conn.prepare_cached(
@@ -806,4 +1025,217 @@ pub fn kb_entries_naming(conn: &Connection, needles: &[String]) -> rusqlite::Res
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::store::{Store, survey};
+
+    fn at(y: i32, m: u32, d: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, 9, 0, 0).single().expect("instant")
+    }
+
+    const NEVER: &str = "9999-12-31T23:59:59Z";
+
+    fn never() -> DateTime<Utc> {
+        parse_ts_of(NEVER)
+    }
+
+    fn parse_ts_of(text: &str) -> DateTime<Utc> {
+        crate::store::parse_ts(text).expect("instant")
+    }
+
+    /// An outgoing row: its ticket, when queued, when sent, its next attempt.
+    fn queued(
+        conn: &Connection,
+        id: &str,
+        ticket: Option<&str>,
+        created: DateTime<Utc>,
+        sent: Option<DateTime<Utc>>,
+        next: &str,
+    ) {
+        conn.execute(
+            "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, draft, created_at, next_attempt_at, sent_at)
+             VALUES (?1, ?2, 'digest', 'giulia@comune.example.it', x'4d61726961', '{\"body\": \"Maria Rossi\"}', ?3, ?4, ?5)",
+            params![ticket, id, ts(created), next, sent.map(ts)],
+        )
+        .expect("outbox row");
+    }
+
+    fn kept_bytes(conn: &Connection, id: &str) -> bool {
+        conn.query_row(
+            "SELECT raw <> x'' OR draft IS NOT NULL FROM outbox WHERE message_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("row stays")
+    }
+
+    #[test]
+    fn old_mail_about_no_ticket_loses_its_bytes_once_sent_or_given_up() {
+        let store = Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        conn.execute(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Firma', 'resolved', 1, 'email', 'problem', 's', ?1, ?1)",
+            [ts(at(2025, 1, 1))],
+        )
+        .expect("ticket");
+        let old = at(2025, 1, 10);
+        let later = old + TimeDelta::minutes(5);
+        queued(conn, "sent-old", None, old, Some(later), &ts(later));
+        queued(conn, "refused-old", None, old, None, NEVER);
+        queued(conn, "retrying-old", None, old, None, &ts(at(2026, 3, 2)));
+        queued(
+            conn,
+            "sent-recent",
+            None,
+            at(2026, 2, 20),
+            Some(at(2026, 2, 20)),
+            &ts(at(2026, 2, 20)),
+        );
+        queued(conn, "ticket-old", Some("TCK-2026-00001"), old, Some(later), &ts(later));
+        let before = at(2026, 3, 1) - TimeDelta::days(365);
+        assert_eq!(
+            purge_ticketless_mail(conn, before, never(), 1).expect("purge"),
+            1,
+            "bounded"
+        );
+        assert_eq!(purge_ticketless_mail(conn, before, never(), 10).expect("purge"), 1);
+        assert_eq!(
+            purge_ticketless_mail(conn, before, never(), 10).expect("purge"),
+            0,
+            "done"
+        );
+        for (id, kept) in [
+            ("sent-old", false),
+            ("refused-old", false),
+            ("retrying-old", true),
+            ("sent-recent", true),
+            ("ticket-old", true),
+        ] {
+            assert_eq!(kept_bytes(conn, id), kept, "{id}");
+        }
+        // The ticket's own mail goes with its raw mail, given-up mail included.
+        queued(conn, "ticket-refused", Some("TCK-2026-00001"), old, None, NEVER);
+        queued(
+            conn,
+            "ticket-retrying",
+            Some("TCK-2026-00001"),
+            old,
+            None,
+            &ts(at(2026, 3, 2)),
+        );
+        let ticket: TicketId = "TCK-2026-00001".parse().expect("id");
+        purge_raw(conn, ticket, never(), at(2026, 3, 1)).expect("purge");
+        for (id, kept) in [
+            ("ticket-old", false),
+            ("ticket-refused", false),
+            ("ticket-retrying", true),
+        ] {
+            assert_eq!(kept_bytes(conn, id), kept, "{id}");
+        }
+    }
+
+    #[test]
+    fn old_quarantined_and_ticketless_raw_mail_goes_what_a_ticket_names_stays() {
+        let store = Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        let insert_raw = |sha: &str| crate::store::messages::insert_raw(conn, sha, b"From: x").expect("raw");
+        for sha in ["q-old", "q-new", "m-old", "shared"] {
+            insert_raw(sha);
+        }
+        let old = at(2025, 1, 10);
+        for (sha, when) in [("q-old", old), ("q-new", at(2026, 2, 27)), ("shared", old)] {
+            crate::store::messages::quarantine(conn, when, "imap://x/INBOX;UID=1", Some(sha), "not an e-mail")
+                .expect("q");
+        }
+        conn.execute(
+            "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, secret, created_at, updated_at)
+             VALUES ('TCK-2026-00001', 2026, 1, 'Firma', 'new', 1, 'email', 'problem', 's', ?1, ?1)",
+            [ts(old)],
+        )
+        .expect("ticket");
+        for (ticket, sha) in [(None, "m-old"), (Some("TCK-2026-00001"), "shared")] {
+            conn.execute(
+                "INSERT INTO messages (ticket_id, direction, body_text, raw_sha256, at, disposition)
+                 VALUES (?1, 'in', 'x', ?2, ?3, 'bounce')",
+                params![ticket, sha, ts(old)],
+            )
+            .expect("message");
+        }
+        let purged = purge_loose_raw(conn, at(2026, 3, 1) - TimeDelta::days(365), 10).expect("purge");
+        assert_eq!((purged.quarantined, purged.messages), (2, 1));
+        let raws: Vec<String> = conn
+            .prepare("SELECT sha256 FROM raw_messages ORDER BY sha256")
+            .expect("select")
+            .query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        // `shared` is also a ticket's message: it stays for the ticket's own retention.
+        assert_eq!(raws, ["q-new", "shared"]);
+        let quarantine_rows: i64 = conn
+            .query_row("SELECT count(*) FROM quarantine", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(quarantine_rows, 3, "the rows stay");
+    }
+
+    /// A closing letter refused for good (or never sent) offered nobody the vote: it is no
+    /// closing for the report, before anonymising as after, when the mail never sent is gone.
+    #[test]
+    fn only_a_closing_letter_that_left_is_a_closing_before_and_after_anonymising() {
+        let store = Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        let at = at(2026, 3, 10);
+        for (n, sent, next) in [(1, Some(ts(at)), ts(at)), (2, None, "9999-12-31T23:59:59Z".to_string())] {
+            let id = format!("TCK-2026-{n:05}");
+            conn.execute(
+                "INSERT INTO tickets (id, year, number, subject, status, level, channel, kind, requester_email,
+                     requester_name, secret, created_at, updated_at)
+                 VALUES (?1, 2026, ?2, 'Firma', 'archived', 1, 'email', 'problem', 'anna@example.org', 'Anna Neri', 's',
+                     ?3, ?3)",
+                params![id, n, ts(at)],
+            )
+            .expect("ticket");
+            conn.execute(
+                "INSERT INTO outbox (ticket_id, message_id, purpose, recipients, raw, created_at, next_attempt_at, sent_at)
+                 VALUES (?1, ?2, 'closing', 'anna@example.org', x'00', ?3, ?4, ?5)",
+                params![id, format!("c{n}@example.org"), ts(at), next, sent],
+            )
+            .expect("letter");
+            conn.execute(
+                "INSERT INTO cycles (ticket_id, number, received_at, effective_start, take_in_due, level,
+                     resolution_message_id, resolved_at)
+                 VALUES (?1, 1, ?2, ?2, ?2, 1, ?3, ?2)",
+                params![id, ts(at), format!("c{n}@example.org")],
+            )
+            .expect("cycle");
+        }
+        let from = at - chrono::TimeDelta::days(1);
+        let until = at + chrono::TimeDelta::days(1);
+        let tickets = |conn: &Connection| -> Vec<String> {
+            survey::closings_between(conn, from, until)
+                .expect("closings")
+                .into_iter()
+                .map(|c| c.ticket)
+                .collect()
+        };
+        assert_eq!(tickets(conn), ["TCK-2026-00001"]);
+        let keep = |t: &str| t.to_string();
+        let nobody = |_: &str| false;
+        let scrub = Scrub {
+            text: &keep,
+            subject: &keep,
+            is_person: &nobody,
+        };
+        for n in [1, 2] {
+            let ticket: TicketId = format!("TCK-2026-{n:05}").parse().expect("id");
+            anonymise(conn, ticket, &scrub, &|n: &str| n.to_string(), "new", until).expect("anonymise");
+        }
+        assert_eq!(tickets(conn), ["TCK-2026-00001"]);
+    }
 }

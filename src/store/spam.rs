@@ -64,6 +64,32 @@ pub fn sender_mark(conn: &Connection, address: &str, now: DateTime<Utc>) -> rusq
     .transpose()
 }
 
+/// The mark of `address` (lowercase), in force or not: until when, and when it was made.
+pub fn mark_of(conn: &Connection, address: &str) -> rusqlite::Result<Option<(DateTime<Utc>, DateTime<Utc>)>> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT until, marked_at FROM spam_senders WHERE address = ?1")?
+        .query_row([address], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(until, at)| Ok((parse_ts(&until)?, parse_ts(&at)?)))
+        .transpose()
+}
+
+/// Forgets the mark of `address` (lowercase): their address goes (an erasure), and with it the
+/// quarantine of their mail. True when there was one.
+pub fn forget_sender(conn: &Connection, address: &str) -> rusqlite::Result<bool> {
+    let deleted = conn
+        .prepare_cached("DELETE FROM spam_senders WHERE address = ?1")?
+        .execute([address])?;
+    Ok(deleted > 0)
+}
+
+/// Deletes the marks that ended before `before` (they quarantine nothing any more, and name
+/// their sender); returns how many.
+pub fn drop_expired(conn: &Connection, before: DateTime<Utc>) -> rusqlite::Result<usize> {
+    conn.prepare_cached("DELETE FROM spam_senders WHERE until < ?1")?
+        .execute([ts(before)])
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -94,5 +120,34 @@ mod tests {
                 .map(|m| m.until),
             Some(later)
         );
+    }
+
+    /// Issue 17: an ended mark is dropped by retention, any mark by an erasure.
+    #[test]
+    fn ended_marks_and_erased_senders_are_forgotten() {
+        let store = Store::open_in_memory().expect("store");
+        let conn = store.conn();
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).single().expect("instant");
+        let until = at + chrono::TimeDelta::days(30);
+        mark_sender(conn, "a@example.net", until, None, "giulia@comune.example.it", at).expect("mark");
+        mark_sender(
+            conn,
+            "b@example.net",
+            until + chrono::TimeDelta::days(1),
+            None,
+            "giulia@comune.example.it",
+            at,
+        )
+        .expect("mark");
+        assert_eq!(mark_of(conn, "a@example.net").expect("read"), Some((until, at)));
+        assert_eq!(drop_expired(conn, until).expect("drop"), 0, "not before its end");
+        assert_eq!(
+            drop_expired(conn, until + chrono::TimeDelta::seconds(1)).expect("drop"),
+            1
+        );
+        assert_eq!(mark_of(conn, "a@example.net").expect("read"), None);
+        assert!(forget_sender(conn, "b@example.net").expect("forget"));
+        assert!(!forget_sender(conn, "b@example.net").expect("forget"));
+        assert_eq!(mark_of(conn, "b@example.net").expect("read"), None);
     }
 }

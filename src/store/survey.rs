@@ -117,7 +117,9 @@ pub struct ClosingFacts {
     pub requester_name: Option<String>,
 }
 
-/// The cycles resolved at or after `from` and before `until` by a closing letter, with votes.
+/// The cycles resolved at or after `from` and before `until` by a closing letter that left
+/// (one refused for good, or still queued, offered nobody the vote; and anonymising drops the
+/// mail never sent, so a count of it would change), with votes.
 pub fn closings_between(
     conn: &Connection,
     from: DateTime<Utc>,
@@ -128,7 +130,8 @@ pub fn closings_between(
                 t.requester_name, c.id
          FROM cycles c JOIN tickets t ON t.id = c.ticket_id LEFT JOIN votes v ON v.cycle_id = c.id
          WHERE c.resolved_at >= ?1 AND c.resolved_at < ?2
-           AND EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = c.resolution_message_id AND o.purpose = 'closing')
+           AND EXISTS (SELECT 1 FROM outbox o WHERE o.message_id = c.resolution_message_id AND o.purpose = 'closing'
+                                                AND o.sent_at IS NOT NULL)
          ORDER BY c.resolved_at, c.id"
     ))?
     .query_map(params![ts(from), ts(until)], |r| {

@@ -140,17 +140,63 @@ fn add_config(sandbox: &Sandbox, text: &str) {
     std::fs::write(&path, format!("{config}\n{text}\n")).expect("config");
 }
 
+/// A vote on the latest cycle of the ticket whose subject is `subject`, as the vote's page
+/// records it.
+fn vote(sandbox: &Sandbox, subject: &str, score: u8, comment: &str) {
+    let conn = db(sandbox);
+    let id: String = conn
+        .query_row("SELECT id FROM tickets WHERE subject = ?1", [subject], |r| r.get(0))
+        .expect("ticket");
+    let ticket: sportello::model::TicketId = id.parse().expect("id");
+    let cycle = sportello::store::survey::closed_cycle(&conn, ticket)
+        .expect("read")
+        .expect("closed by a closing letter");
+    let at = chrono::DateTime::parse_from_rfc3339("2026-03-26T10:00:00+01:00")
+        .expect("instant")
+        .to_utc();
+    sportello::store::survey::record(&conn, cycle.cycle_id, ticket, score, comment, "web", at).expect("vote");
+}
+
 #[test]
 fn a_period_anonymised_gives_the_identical_report() {
     let sandbox = replay_march();
     carla_in_march(&sandbox);
+    // Carla votes on both her tickets, naming herself, her phone and her address; a
+    // requester of the replayed month votes too.
+    vote(
+        &sandbox,
+        "Accesso SPID di Carla Fontana",
+        3,
+        "Sono Carla Fontana, ho aspettato troppo: richiamatemi al 347 555 0199 o a carla.fontana@example.org",
+    );
+    vote(&sandbox, "Pagamento SPID di Carla Fontana", 1, "Grazie, Carla");
+    vote(&sandbox, "Firma digitale non valida", 2, "Lento ma risolto");
     let (json_before, csv_before) = (report(&sandbox, "json"), report(&sandbox, "csv"));
+    let html_before = report(&sandbox, "html");
     // The report already names nobody: Carla's two subjects count as "[nome]" twice.
     let figures: serde_json::Value = serde_json::from_str(&json_before).expect("json");
     // The replayed March has 13 requests of its own (issue 20's cases included), Carla 2.
     assert_eq!(figures["requests"]["total"], 15, "{json_before}");
     assert!(json_before.contains(r#""term": "nome""#), "{json_before}");
     assert!(!json_before.to_lowercase().contains("fontana"), "{json_before}");
+    // Her comments as anonymising will store them: the report always shows the redacted form.
+    assert_eq!(
+        figures["satisfaction"]["comments"],
+        serde_json::json!([
+            {"ticket": figures["satisfaction"]["comments"][0]["ticket"], "vote": "negative",
+             "comment": "Sono [nome], ho aspettato troppo: richiamatemi al [telefono] o a [email]"},
+            {"ticket": figures["satisfaction"]["comments"][1]["ticket"], "vote": "neutral", "comment": "Lento ma risolto"},
+            {"ticket": figures["satisfaction"]["comments"][2]["ticket"], "vote": "positive", "comment": "Grazie, [nome]"},
+        ]),
+        "{json_before}"
+    );
+    assert_eq!(figures["satisfaction"]["votes"], 3);
+    for text in [&csv_before, &html_before] {
+        assert!(
+            !text.to_lowercase().contains("fontana") && !text.contains("347 555"),
+            "{text}"
+        );
+    }
 
     // Every ticket closed in March (resolved or out of scope) is archived on 1 August and
     // anonymised on 3 August; the open ones (the phone call never resolved, the ticket never
@@ -211,9 +257,35 @@ fn a_period_anonymised_gives_the_identical_report() {
         count("SELECT count(*) FROM raw_messages") > 0,
         "the open tickets keep theirs"
     );
+    // The comments are stored as the report showed them.
+    let comment: String = conn
+        .query_row("SELECT comment FROM votes WHERE ticket_id = ?1", [&carla_spid], |r| {
+            r.get(0)
+        })
+        .expect("vote");
+    assert_eq!(
+        comment,
+        "Sono [nome], ho aspettato troppo: richiamatemi al [telefono] o a [email]"
+    );
+    // The pass of 1 August dropped the stored bytes of the mail about no ticket sent over a
+    // day before (the morning digests of March); the pass of 3 August, which did the tickets'
+    // work, is the last one.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM outbox WHERE ticket_id IS NULL AND sent_at < '2026-08-01'
+               AND (raw <> x'' OR draft IS NOT NULL)"
+        ),
+        0,
+        "no old mail about no ticket keeps its bytes"
+    );
+    assert!(
+        count("SELECT count(*) FROM outbox WHERE ticket_id IS NULL AND purpose = 'digest' AND sent_at < '2026-08-01'")
+            > 0,
+        "their rows stay"
+    );
     let retention: (String, String) = conn
         .query_row(
-            "SELECT actor, detail FROM events WHERE action = 'retention' AND ticket_id IS NULL",
+            "SELECT actor, detail FROM events WHERE action = 'retention' AND ticket_id IS NULL ORDER BY id DESC LIMIT 1",
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
@@ -235,12 +307,29 @@ fn a_period_anonymised_gives_the_identical_report() {
 
     assert_eq!(report(&sandbox, "json"), json_before);
     assert_eq!(report(&sandbox, "csv"), csv_before);
+    assert_eq!(report(&sandbox, "html"), html_before);
 }
 
-/// Carla's March plus: she is copied on Lucia's request (and Lucia names her), and she writes
-/// on someone else's ticket without being one of its people.
+/// Carla's scan of her identity card, larger than the help desk takes (`max_message_bytes`
+/// 4096 in `carla_everywhere`): quarantined unread, its first bytes kept.
+fn carla_scan() -> String {
+    let scan: Vec<u8> = DOCUMENT.iter().copied().cycle().take(6000).collect();
+    format!(
+        "From: Carla Fontana <{CARLA}>\r\nTo: assistenza@comune.example.it\r\nSubject: Documento\r\n\
+         Message-ID: <cf4@example.org>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b4\"\r\n\r\n--b4\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         In allegato la carta d'identita. Carla Fontana, 347 555 0199\r\n\
+         --b4\r\nContent-Type: image/jpeg; name=\"CI_Carla_Fontana.jpg\"\r\n\
+         Content-Disposition: attachment; filename=\"CI_Carla_Fontana.jpg\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n--b4--\r\n",
+        base64(&scan)
+    )
+}
+
+/// Carla's March plus: she is copied on Lucia's request (and Lucia names her), she writes
+/// on someone else's ticket without being one of its people, and her scan is quarantined.
 fn carla_everywhere() -> Sandbox {
-    let sandbox = Sandbox::with_config(CONFIG);
+    let sandbox = Sandbox::with_config(&format!("{CONFIG}\n[intake]\nmax_message_bytes = 4096\n"));
     // TCK-2026-00001: Carla's, resolved; TCK-2026-00002: Carla's, open.
     ingest(
         &sandbox,
@@ -301,7 +390,13 @@ fn carla_everywhere() -> Sandbox {
             "Anche io, scrivetemi a carla.fontana@example.org.",
         ),
     );
-    run_at(&sandbox, "2026-11-03T12:00:00+01:00");
+    let scan = sandbox.run_with_input(
+        &["--now=2026-11-03T13:00:00+01:00", "ingest", "-"],
+        carla_scan().as_bytes(),
+    );
+    assert_eq!(code(&scan), 65, "{}", stderr(&scan));
+    assert!(stderr(&scan).contains("1 message(s) quarantined"), "{}", stderr(&scan));
+    run_at(&sandbox, "2026-11-03T13:00:00+01:00");
     sandbox
 }
 
@@ -381,6 +476,23 @@ fn the_export_of_a_person_holds_their_tickets_copies_and_files() {
         !dati_names(&data, "bruno.sala"),
         "Bruno's own request is not hers to see"
     );
+    // Her scan, quarantined unread: its reason and the bytes kept.
+    let quarantine = data["quarantena"].as_array().expect("the quarantine");
+    assert_eq!(quarantine.len(), 1, "{data}");
+    assert!(
+        quarantine[0]["motivo"]
+            .as_str()
+            .is_some_and(|m| m.contains("larger than intake.max_message_bytes")),
+        "{data}"
+    );
+    let kept = std::fs::read_to_string(dir.join(quarantine[0]["originale"].as_str().expect("its file"))).expect("eml");
+    assert!(
+        kept.starts_with(&format!("From: Carla Fontana <{CARLA}>")) && kept.contains("Message-ID: <cf4@example.org>"),
+        "{kept}"
+    );
+    assert!(readme.contains("quarantena/N.eml"), "{readme}");
+    assert_eq!(data["messaggi_senza_richiesta"], serde_json::json!([]));
+    assert_eq!(data["segnalazione_spam"], serde_json::Value::Null);
     // The export is recorded, without whose.
     let conn = db(&sandbox);
     let detail: String = conn
@@ -494,8 +606,25 @@ fn an_erasure_is_refused_on_an_open_ticket_then_leaves_nothing_that_names_her() 
     assert_eq!(untouched, 2, "a refused erasure changes nothing");
     drop(conn);
 
+    assert_eq!(
+        db(&sandbox)
+            .query_row(
+                "SELECT count(*) FROM quarantine WHERE raw_sha256 IS NOT NULL",
+                [],
+                |r| r.get::<_, i64>(0)
+            )
+            .expect("count"),
+        1,
+        "her scan is quarantined, its bytes kept"
+    );
+
     let done = erase(&["--force"]);
     assert_eq!(code(&done), 0, "{}", stderr(&done));
+    assert!(
+        stdout(&done).contains("1 quarantined messages deleted"),
+        "{}",
+        stdout(&done)
+    );
     assert_eq!(mentions(&sandbox, CARLA_NEEDLES), Vec::<String>::new());
     let conn = db(&sandbox);
     // Lucia's own data stays on her ticket; Bruno's request is untouched.
@@ -590,4 +719,253 @@ fn by_mail_a_supervisor_gets_the_export_attached_and_nobody_else_does() {
         )
         .expect("events");
     assert_eq!((exports, erasures), (1, 0));
+}
+
+const FERRARO: &str = "luca.ferraro.seo@example.com";
+
+/// Luca Ferraro's cold offer (a real Gmail message) closed with `#spam` on Tuesday 1
+/// December, then two more mails of his quarantined as spam.
+fn spammer() -> Sandbox {
+    let spam = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/eml/new/0025-gmail-cold-offer-spam.eml"),
+    )
+    .expect("fixture");
+    let sandbox = Sandbox::with_config(CONFIG);
+    assert!(ingest(&sandbox, "2026-12-01T09:41:22+01:00", spam.clone()).contains("new ticket TCK-2026-00001"));
+    run_at(&sandbox, "2026-12-01T09:42:00+01:00");
+    command(
+        &sandbox,
+        "2026-12-01T10:00:00+01:00",
+        "TCK-2026-00001",
+        "s1",
+        "#spam offerta SEO",
+    );
+    for (day, id) in [("02", "second"), ("03", "third")] {
+        let again = spam.replace("K8Jd3Mn1+Rq5tW0uYc2Zd6Ao7b8Fv4gHjLpQ", id);
+        let out = ingest(&sandbox, &format!("2026-12-{day}T09:00:00+01:00"), again);
+        assert!(out.contains("quarantined as spam"), "{out}");
+    }
+    sandbox
+}
+
+const FERRARO_NEEDLES: &[&str] = &[FERRARO, "luca.ferraro", "Ferraro"];
+
+#[test]
+fn a_spam_sender_s_quarantined_mail_is_exported_and_erased() {
+    let sandbox = spammer();
+    let out = sandbox.run(&[
+        "--now=2026-12-04T10:00:00+01:00",
+        "privacy",
+        "export",
+        "--requester",
+        FERRARO,
+        "--out",
+        "export",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let dir = sandbox.path("export");
+    let data: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("dati.json")).expect("json")).expect("json");
+    let quarantine = data["quarantena"].as_array().expect("the quarantine");
+    assert_eq!(quarantine.len(), 2, "{data}");
+    for q in quarantine {
+        assert!(q["motivo"].as_str().is_some_and(|m| m.starts_with("spam: ")), "{q}");
+        let raw = std::fs::read_to_string(dir.join(q["originale"].as_str().expect("kept"))).expect("eml");
+        assert!(
+            raw.contains("From: Luca Ferraro <luca.ferraro.seo@example.com>"),
+            "{raw}"
+        );
+    }
+    let loose = data["messaggi_senza_richiesta"].as_array().expect("loose messages");
+    assert_eq!(loose.len(), 2, "the two mails that reached no ticket: {data}");
+    assert!(loose.iter().all(|m| m["originale"].is_string()), "{data}");
+    // Closed as spam on 1 December at 10:00 (09:00 UTC), quarantined for 30 days.
+    assert_eq!(
+        data["segnalazione_spam"],
+        serde_json::json!({"segnalata_il": "2026-12-01T09:00:00Z", "fino_al": "2026-12-31T09:00:00Z"})
+    );
+
+    assert!(
+        !mentions(&sandbox, FERRARO_NEEDLES).is_empty(),
+        "the scenario stores his data"
+    );
+    let erased = sandbox.run(&[
+        "--now=2026-12-04T10:00:00+01:00",
+        "privacy",
+        "erase",
+        "--requester",
+        FERRARO,
+        "--reason",
+        "richiesta del 4/12",
+    ]);
+    assert_eq!(code(&erased), 0, "{}", stderr(&erased));
+    assert!(
+        stdout(&erased).contains("2 quarantined messages deleted"),
+        "{}",
+        stdout(&erased)
+    );
+    assert_eq!(mentions(&sandbox, FERRARO_NEEDLES), Vec::<String>::new());
+    let conn = db(&sandbox);
+    let (quarantined, marks): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM quarantine), (SELECT count(*) FROM spam_senders)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("counts");
+    assert_eq!((quarantined, marks), (0, 0));
+    // The accounting of the spam ticket stays: closed as spam, out of the SLA figures.
+    let spam_at: Option<String> = conn
+        .query_row("SELECT spam_at FROM tickets WHERE id = 'TCK-2026-00001'", [], |r| {
+            r.get(0)
+        })
+        .expect("ticket");
+    assert!(spam_at.is_some());
+}
+
+#[test]
+fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
+    let sandbox = spammer();
+    let shas: Vec<String> = {
+        let conn = db(&sandbox);
+        let mut stmt = conn
+            .prepare("SELECT raw_sha256 FROM quarantine WHERE raw_sha256 IS NOT NULL")
+            .expect("select");
+        stmt.query_map([], |r| r.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    assert_eq!(shas.len(), 2);
+    add_config(&sandbox, "[retention]\nraw_mail_days = 1");
+    // Saturday 5 December: the two quarantined mails, received over a day ago, lose their raw
+    // mail; the rows stay (when, where from, why), and so does the mark, still in force.
+    run_at(&sandbox, "2026-12-05T10:00:00+01:00");
+    let conn = db(&sandbox);
+    let one = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+    assert_eq!(one("SELECT count(*) FROM quarantine WHERE raw_sha256 IS NULL"), 2);
+    assert_eq!(
+        one("SELECT count(*) FROM messages WHERE ticket_id IS NULL AND disposition = 'spam' AND raw_sha256 IS NULL"),
+        2
+    );
+    for sha in &shas {
+        let kept: i64 = conn
+            .query_row("SELECT count(*) FROM raw_messages WHERE sha256 = ?1", [sha], |r| {
+                r.get(0)
+            })
+            .expect("count");
+        assert_eq!(kept, 0, "{sha} deleted");
+    }
+    assert!(
+        one("SELECT count(*) FROM messages WHERE ticket_id = 'TCK-2026-00001' AND raw_sha256 IS NOT NULL") > 0,
+        "the spam ticket, resolved but not archived, keeps its raw mail"
+    );
+    assert_eq!(one("SELECT count(*) FROM spam_senders"), 1);
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM events WHERE action = 'retention' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the pass's audit event");
+    assert!(detail.contains("raw mail of 2 quarantined"), "{detail}");
+    drop(conn);
+    // Saturday 2 January: the mark ended on 31 December, and goes.
+    run_at(&sandbox, "2027-01-02T10:00:00+01:00");
+    let conn = db(&sandbox);
+    let marks: i64 = conn
+        .query_row("SELECT count(*) FROM spam_senders", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(marks, 0);
+}
+
+/// Issue 17, section 5: the open-data table of a seeded month names, addresses and numbers
+/// nobody: every requester's address, name and phone, every operator's, every ticket number
+/// is looked for in it, and each of its cells is a month, a channel or level word, or a figure.
+#[test]
+fn the_open_data_table_carries_no_personal_data() {
+    let sandbox = replay_march();
+    carla_in_march(&sandbox);
+    vote(
+        &sandbox,
+        "Accesso SPID di Carla Fontana",
+        3,
+        "Sono Carla Fontana, richiamatemi al 347 555 0199",
+    );
+    crate::report::vote_on_march(&sandbox);
+    let out = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--format",
+        "csv",
+        "--open-data",
+        "--out",
+        "trasparenza.csv",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let table = std::fs::read_to_string(sandbox.path("trasparenza.csv")).expect("written");
+    assert!(table.contains("\n2026-03;tutti;tutti;15;"), "{table}");
+    let conn = db(&sandbox);
+    let mut needles: Vec<String> = Vec::new();
+    let mut stmt = conn
+        .prepare("SELECT id, requester_email, requester_name, requester_phone FROM tickets")
+        .expect("tickets");
+    let rows = stmt
+        .query_map([], |r| {
+            Ok([r.get::<_, Option<String>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?])
+        })
+        .expect("rows");
+    for row in rows {
+        needles.extend(row.expect("row").into_iter().flatten());
+    }
+    needles.extend(
+        [
+            "Giulia Bianchi",
+            "Marco Rossi",
+            "Luca Verdi",
+            GIULIA,
+            "marco.rossi@comune.example.it",
+            "luca.verdi@comune.example.it",
+        ]
+        .map(String::from),
+    );
+    let mut words: Vec<String> = Vec::new();
+    for needle in &needles {
+        words.push(needle.to_lowercase());
+        // Each part of a name, the local part of an address, a phone's digits as one number.
+        words.extend(
+            needle
+                .split([' ', '@'])
+                .filter(|w| w.chars().count() >= 3)
+                .map(str::to_lowercase),
+        );
+        let digits: String = needle.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 6 {
+            words.push(digits);
+        }
+    }
+    assert!(words.len() > 40, "the month's people: {words:?}");
+    let lower = table.to_lowercase();
+    let digits_only: String = table.chars().filter(char::is_ascii_digit).collect();
+    for word in &words {
+        let found = if word.chars().all(|c| c.is_ascii_digit()) {
+            digits_only.contains(word.as_str()) && word.len() >= 9
+        } else {
+            lower.contains(word.as_str())
+        };
+        assert!(!found, "{word} in the open data:\n{table}");
+    }
+    for line in table.trim_start_matches('\u{feff}').lines().skip(1) {
+        let cells: Vec<&str> = line.split(';').collect();
+        assert_eq!(cells.len(), 21, "{line}");
+        assert!(cells[0].len() == 7 && cells[0].starts_with("2026-"), "{line}");
+        assert!(["e-mail", "portale", "telefono", "tutti"].contains(&cells[1]), "{line}");
+        assert!(["1", "2", "tutti"].contains(&cells[2]), "{line}");
+        assert!(
+            cells[3..]
+                .iter()
+                .all(|c| c.chars().all(|ch| ch.is_ascii_digit() || ch == ',')),
+            "only figures: {line}"
+        );
+    }
 }

@@ -694,3 +694,202 @@ fn the_html_report_speaks_english_and_keeps_the_configured_time_zone() {
     }
     assert!(!page.contains("Consuntivo") && !page.contains("15:45"), "{page}");
 }
+
+/// Votes on the replayed March, recorded as the vote's page records them: (ticket, cycle
+/// number, score, comment). The closings by a closing letter are T1 T2 T3 T4 (twice: the
+/// closing and, after the reopening, the second) T8 T9 T10 T11 T13 T14 — 11, all by e-mail;
+/// T3 and T11 at level 2, by Luca, the rest by Giulia. T5 went out of scope, T6 and T7 were
+/// never resolved, T12 was closed by phone: no closing letter, nothing to vote.
+pub(crate) fn vote_on_march(sandbox: &Sandbox) {
+    let conn = rusqlite::Connection::open(sandbox.path("var/sportello.db")).expect("db");
+    for (ticket, cycle, score, comment) in [
+        ("TCK-2026-00001", 1, 1, "Veloci e chiari"),
+        (
+            "TCK-2026-00002",
+            1,
+            3,
+            "Ho dovuto chiamare per la firma, richiamatemi al 333 1234567 o scrivete a a2@example.org",
+        ),
+        ("TCK-2026-00003", 1, 2, "Risolto, ma la firma ha richiesto due giorni"),
+        ("TCK-2026-00004", 1, 3, "La firma del pagamento non funziona ancora"),
+        ("TCK-2026-00004", 2, 1, ""),
+        ("TCK-2026-00011", 1, 1, "Delega registrata subito"),
+    ] {
+        let id: i64 = conn
+            .query_row(
+                "SELECT id FROM cycles WHERE ticket_id = ?1 AND number = ?2",
+                rusqlite::params![ticket, cycle],
+                |r| r.get(0),
+            )
+            .expect("cycle");
+        let ticket_id: sportello::model::TicketId = ticket.parse().expect("id");
+        let at = chrono::DateTime::parse_from_rfc3339("2026-03-31T12:00:00+02:00")
+            .expect("instant")
+            .to_utc();
+        sportello::store::survey::record(&conn, id, ticket_id, score, comment, "web", at).expect("vote");
+    }
+}
+
+#[test]
+fn the_satisfaction_of_a_replayed_month_matches_hand_computed_figures() {
+    let sandbox = replay_march();
+    vote_on_march(&sandbox);
+    let out = sandbox.run(&["--now=2026-04-02T10:00:00+02:00", "report", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let s = &r["satisfaction"];
+    // 6 votes on 11 closings: 54.5 %; 3 positive (T1, T4's second closing, T11), 1 neutral
+    // (T3), 2 negative (T2, T4's first): 50, 16.7 and 33.3 % of the votes.
+    let all = json!({
+        "closings": 11, "votes": 6, "response_rate_percent": 54.5,
+        "positive": 3, "positive_percent": 50.0, "neutral": 1, "neutral_percent": 16.7,
+        "negative": 2, "negative_percent": 33.3,
+    });
+    for (key, value) in all.as_object().expect("object") {
+        assert_eq!(&s[key], value, "{key}: {s}");
+    }
+    assert_eq!(s["by_channel"]["email"]["votes"], 6);
+    assert_eq!(s["by_channel"].as_object().map(|m| m.len()), Some(1), "all by e-mail");
+    // Level 2 (T3, T11): both voted, one positive, one neutral. Level 1: 4 votes of 9 (44.4 %),
+    // 2 positive, 2 negative.
+    assert_eq!(
+        s["by_level"]["2"],
+        json!({"closings": 2, "votes": 2, "response_rate_percent": 100.0, "positive": 1, "positive_percent": 50.0,
+               "neutral": 1, "neutral_percent": 50.0, "negative": 0, "negative_percent": 0.0})
+    );
+    assert_eq!(
+        s["by_level"]["1"],
+        json!({"closings": 9, "votes": 4, "response_rate_percent": 44.4, "positive": 2, "positive_percent": 50.0,
+               "neutral": 0, "neutral_percent": 0.0, "negative": 2, "negative_percent": 50.0})
+    );
+    // Giulia resolved the level-1 closings, Luca the level-2 ones.
+    assert_eq!(s["by_technician"][GIULIA]["name"], "Giulia Bianchi");
+    assert_eq!(s["by_technician"][GIULIA]["closings"], 9);
+    assert_eq!(s["by_technician"][LUCA]["response_rate_percent"], 100.0);
+    // The comments with words, negative first, redacted: no phone, no address.
+    assert_eq!(
+        s["comments"],
+        json!([
+            {"ticket": "TCK-2026-00002", "vote": "negative",
+             "comment": "Ho dovuto chiamare per la firma, richiamatemi al [telefono] o scrivete a [email]"},
+            {"ticket": "TCK-2026-00004", "vote": "negative", "comment": "La firma del pagamento non funziona ancora"},
+            {"ticket": "TCK-2026-00003", "vote": "neutral", "comment": "Risolto, ma la firma ha richiesto due giorni"},
+            {"ticket": "TCK-2026-00001", "vote": "positive", "comment": "Veloci e chiari"},
+            {"ticket": "TCK-2026-00011", "vote": "positive", "comment": "Delega registrata subito"},
+        ])
+    );
+
+    let csv = sandbox.run(&["--now=2026-04-02T10:00:00+02:00", "report", "--format", "csv"]);
+    let csv = stdout(&csv);
+    for row in [
+        "\nsoddisfazione;gruppo;chiusure;giudizi;tasso di risposta %;positivi;neutri;negativi;positivi %;neutri %;negativi %\ntotale;;11;6;54,5;3;1;2;50,0;16,7;33,3\ncanale;e-mail;11;6;54,5;3;1;2;50,0;16,7;33,3\nlivello;1;9;4;44,4;2;0;2;50,0;0,0;50,0\nlivello;2;2;2;100,0;1;1;0;50,0;50,0;0,0\n",
+        "tecnico;Giulia Bianchi;9;4;44,4;2;0;2;50,0;0,0;50,0",
+        "tecnico;Luca Verdi;2;2;100,0;1;1;0;50,0;50,0;0,0",
+        "TCK-2026-00002;negativo;Ho dovuto chiamare per la firma, richiamatemi al [telefono] o scrivete a [email]",
+    ] {
+        assert!(csv.contains(row), "{row} missing:\n{csv}");
+    }
+    let html = sandbox.run(&["--now=2026-04-02T10:00:00+02:00", "report", "--format", "html"]);
+    let html = stdout(&html);
+    assert!(
+        html.contains("<p class=\"big\">6 giudizi su 11 chiusure: tasso di risposta 54,5 %.</p>")
+            && html.contains("<th scope=\"row\">Tecnico: Luca Verdi</th><td>2</td><td>2</td><td>100,0 %</td>"),
+        "{html}"
+    );
+
+    // The comments feed `kb topics`: "firma" is in two negative comments and a neutral one.
+    let topics = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "kb",
+        "topics",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+    ]);
+    assert_eq!(code(&topics), 0, "{}", stderr(&topics));
+    let text = stdout(&topics);
+    let comments = text
+        .split_once("dai commenti di soddisfazione (prima i negativi):\n")
+        .map(|(_, after)| after)
+        .unwrap_or_else(|| panic!("the comments' list:\n{text}"));
+    assert!(
+        comments.starts_with("firma                       3  (negativi 2, neutri 1, positivi 0)"),
+        "{text}"
+    );
+    assert!(!comments.contains("333") && !comments.contains("example.org"), "{text}");
+    let json = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "kb",
+        "topics",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-31",
+        "--json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&json)).expect("json");
+    assert_eq!(
+        json["satisfaction_comments"][0],
+        json!({"term": "firma", "stem": "firm", "negative": 2, "neutral": 1, "positive": 0})
+    );
+}
+
+#[test]
+fn the_open_data_table_of_the_replayed_month() {
+    let sandbox = replay_march();
+    vote_on_march(&sandbox);
+    let out = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--format",
+        "csv",
+        "--open-data",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = stdout(&out);
+    // The requests by channel and their level now (T3 and T11 escalated); the clocks as the
+    // report's SLA tables count them; the votes as above, by group. The month in all: TP 12 of
+    // 14 met (85.7 %), TR 11 of 13 (84.6 %).
+    assert_eq!(
+        text.trim_start_matches('\u{feff}').lines().collect::<Vec<_>>(),
+        [
+            "mese;canale;livello;richieste;TP rispettati;TP violati;TP in corso;TP % rispettati;TR rispettati;TR violati;TR in corso;TR % rispettati;chiusure;giudizi;tasso di risposta %;positivi;neutri;negativi;positivi %;neutri %;negativi %",
+            "2026-03;e-mail;1;9;8;2;0;80,0;9;0;0;100,0;9;4;44,4;2;0;2;50,0;0,0;50,0",
+            "2026-03;e-mail;2;2;2;0;0;100,0;1;1;0;50,0;2;2;100,0;1;1;0;50,0;50,0;0,0",
+            "2026-03;telefono;1;2;2;0;0;100,0;1;1;0;50,0;0;0;;0;0;0;;;",
+            "2026-03;tutti;tutti;13;12;2;0;85,7;11;2;0;84,6;11;6;54,5;3;1;2;50,0;16,7;33,3",
+        ]
+    );
+    // Several months at once, whole months only, and only as CSV.
+    let two = sandbox.run(&[
+        "--now=2026-04-02T10:00:00+02:00",
+        "report",
+        "--from",
+        "2026-02-01",
+        "--to",
+        "2026-03-31",
+        "--format",
+        "csv",
+        "--open-data",
+    ]);
+    assert_eq!(code(&two), 0, "{}", stderr(&two));
+    assert!(
+        stdout(&two).contains("\n2026-02;e-mail;1;1;1;0;0;100,0;1;0;0;100,0;0;0;;0;0;0;;;\n2026-02;tutti;tutti;1;"),
+        "February holds T14 (its closing, on 2 March, is March's): {}",
+        stdout(&two)
+    );
+    for (args, why) in [
+        (
+            vec!["--from", "2026-03-02", "--to", "2026-03-31", "--format", "csv"],
+            "whole months",
+        ),
+        (vec!["--format", "json"], "a CSV table"),
+    ] {
+        let mut all = vec!["--now=2026-04-02T10:00:00+02:00", "report", "--open-data"];
+        all.extend(args);
+        let refused = sandbox.run(&all);
+        assert_eq!(code(&refused), 64, "{why}: {}", stderr(&refused));
+        assert!(stderr(&refused).contains(why), "{}", stderr(&refused));
+    }
+}
