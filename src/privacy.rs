@@ -39,6 +39,10 @@ pub struct RetentionRun {
     pub loose_purged: usize,
     /// Ended spam marks deleted.
     pub spam_marks: usize,
+    /// Quarantine rows deleted after `personal_data_days`.
+    pub quarantine_forgotten: usize,
+    /// Messages of no ticket whose sender and text went after `personal_data_days`.
+    pub loose_forgotten: usize,
     /// Attachment contents to delete once the transaction has committed.
     pub files: Vec<String>,
 }
@@ -92,6 +96,8 @@ impl RetentionRun {
             + self.quarantine_purged
             + self.loose_purged
             + self.spam_marks
+            + self.quarantine_forgotten
+            + self.loose_forgotten
             > 0
     }
 }
@@ -103,7 +109,9 @@ impl RetentionRun {
 /// queued or received: outgoing mail about no ticket (the morning digests, notices and
 /// answers to operators, alarms, monthly reports) sent or given up over `raw_mail_days` ago
 /// loses its stored bytes, and so does the raw mail of quarantined messages and of incoming
-/// mail that reached no ticket (noise, bounces, spam); spam marks that have ended go. A pass
+/// mail that reached no ticket (noise, bounces, spam); spam marks that have ended go; after
+/// `personal_data_days` quarantine rows go whole and messages of no ticket lose their sender
+/// and text. A pass
 /// that changed anything records one audit event with its counts. Runs in the caller's
 /// transaction; the files go after it commits ([`delete_files`] with [`RetentionRun::files`]).
 pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyhow::Result<RetentionRun> {
@@ -128,6 +136,9 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
     run.loose_purged = loose.messages;
     run.files.extend(loose.files);
     run.spam_marks = crate::store::spam::drop_expired(conn, now)?;
+    let forgotten = rows::forget_loose(conn, personal_before, settings.batch)?;
+    run.quarantine_forgotten = forgotten.quarantined;
+    run.loose_forgotten = forgotten.messages;
     if run.did_work() {
         tickets::insert_event(
             conn,
@@ -138,7 +149,8 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
             &format!(
                 "retention: raw mail and files of {} tickets deleted (archived over {raw} days), {} tickets anonymised \
                  (archived over {} days); stored bytes of {} sent mails about no ticket, raw mail of {} quarantined and \
-                 {} other messages of no ticket deleted (over {raw} days); {} ended spam marks deleted",
+                 {} other messages of no ticket deleted (over {raw} days); {} ended spam marks deleted; {} quarantined \
+                 messages deleted and {} messages of no ticket stripped of sender and text (over {} days)",
                 run.raw_purged,
                 run.anonymised,
                 settings.personal_data_days,
@@ -146,6 +158,9 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
                 run.quarantine_purged,
                 run.loose_purged,
                 run.spam_marks,
+                run.quarantine_forgotten,
+                run.loose_forgotten,
+                settings.personal_data_days,
                 raw = settings.raw_mail_days,
             ),
             None,

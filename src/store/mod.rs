@@ -74,6 +74,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0023_retention_gaps",
         include_str!("migrations/0023_retention_gaps.sql"),
     ),
+    ("0024_forget_loose", include_str!("migrations/0024_forget_loose.sql")),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -610,6 +610,54 @@ fn scrub_outbox_naming(conn: &Connection, ticket: TicketId, scrub: &Scrub<'_>) -
     Ok(())
 }
 
+/// What [`forget_loose`] did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LooseForgotten {
+    /// Quarantine rows deleted.
+    pub quarantined: usize,
+    /// Messages of no ticket whose sender and text went.
+    pub messages: usize,
+}
+
+/// After `personal_data_days`: quarantine rows from before `before` are deleted (with their
+/// raw mail, if still kept), and incoming messages of no ticket lose their sender, recipients,
+/// subject and text, their attachments' names too (their raw mail went at `raw_mail_days`, and
+/// goes now if it is still there). At most `limit` of each, oldest first.
+pub fn forget_loose(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rusqlite::Result<LooseForgotten> {
+    let quarantined: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM quarantine INDEXED BY quarantine_at WHERE at < ?1 ORDER BY at LIMIT ?2")?
+        .query_map(params![ts(before), limit], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    drop_quarantined(conn, &quarantined)?;
+    let messages: Vec<(i64, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT id, raw_sha256 FROM messages INDEXED BY messages_loose_named
+             WHERE ticket_id IS NULL AND from_addr IS NOT NULL AND at < ?1 ORDER BY at LIMIT ?2",
+        )?
+        .query_map(params![ts(before), limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut forget = conn.prepare_cached(
+        "UPDATE messages SET from_addr = NULL, from_name = NULL, to_addrs = '', cc_addrs = '', subject = '',
+                             body_text = '', raw_sha256 = NULL
+         WHERE id = ?1",
+    )?;
+    let mut rename = conn.prepare_cached(
+        "UPDATE attachments SET filename = 'allegato', sha256 = NULL,
+                                note = coalesce(note, 'deleted after the retention period')
+         WHERE message = ?1",
+    )?;
+    for (id, _) in &messages {
+        forget.execute([id])?;
+        rename.execute([id])?;
+    }
+    let raws: Vec<String> = messages.iter().filter_map(|(_, raw)| raw.clone()).collect();
+    drop_unreferenced_raw(conn, &raws)?;
+    Ok(LooseForgotten {
+        quarantined: quarantined.len(),
+        messages: messages.len(),
+    })
+}
+
 /// The person's messages that opened no ticket (noise, bounces, quarantined replies): their
 /// address, name and raw mail go, their text is scrubbed. Returns how many.
 pub fn scrub_loose_messages(conn: &Connection, scrub: &Scrub<'_>, address: &str) -> rusqlite::Result<usize> {

@@ -837,7 +837,7 @@ fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
             .expect("rows")
     };
     assert_eq!(shas.len(), 2);
-    add_config(&sandbox, "[retention]\nraw_mail_days = 1");
+    add_config(&sandbox, "[retention]\nraw_mail_days = 1\npersonal_data_days = 40");
     // Saturday 5 December: the two quarantined mails, received over a day ago, lose their raw
     // mail; the rows stay (when, where from, why), and so does the mark, still in force.
     run_at(&sandbox, "2026-12-05T10:00:00+01:00");
@@ -877,6 +877,42 @@ fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
         .query_row("SELECT count(*) FROM spam_senders", [], |r| r.get(0))
         .expect("count");
     assert_eq!(marks, 0);
+    let named = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row(
+            "SELECT (SELECT count(*) FROM quarantine)
+                  + (SELECT count(*) FROM messages WHERE ticket_id IS NULL AND disposition = 'spam' AND from_addr IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    assert_eq!(named(&conn), 4, "within personal_data_days the rows stay");
+    drop(conn);
+    // Wednesday 20 January, over 40 days after: the quarantine rows go whole, and the spam
+    // that reached no ticket keeps when and what intake did, not who wrote it or what it said.
+    run_at(&sandbox, "2027-01-20T10:00:00+01:00");
+    let conn = db(&sandbox);
+    assert_eq!(named(&conn), 0);
+    let kept: (i64, String) = conn
+        .query_row(
+            "SELECT count(*), group_concat(subject || body_text, '') FROM messages
+             WHERE ticket_id IS NULL AND disposition = 'spam'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the rows");
+    assert_eq!(kept, (2, String::new()), "the rows stay, empty");
+    let detail: String = conn
+        .query_row(
+            "SELECT detail FROM events WHERE action = 'retention' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("the pass's audit event");
+    assert!(
+        detail.contains("2 quarantined messages deleted and 2 messages of no ticket stripped"),
+        "{detail}"
+    );
 }
 
 /// Issue 17, section 5: the open-data table of a seeded month names, addresses and numbers
