@@ -21,7 +21,7 @@ static STEMMER: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::
 static ENGLISH: LazyLock<Stemmer> = LazyLock::new(|| Stemmer::create(Algorithm::English));
 /// What `redact` leaves in place of personal data.
 static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\[(?:nome|email|PEC|telefono|codice fiscale|IBAN)\]").expect("static regex is valid")
+    Regex::new(r"\[(?:nome|email|PEC|telefono|codice fiscale|IBAN|indirizzo)\]").expect("static regex is valid")
 });
 
 /// PDF/A as one word, however written (`pdf/a`, `PDF-A`, `PDF/A-1b`): split at the

@@ -1,6 +1,7 @@
 //! Removes personal data from knowledge-base text before it is indexed or shown outside its
 //! ticket: e-mail and PEC addresses, phone numbers, Italian tax codes (codice fiscale), IBANs,
-//! and the requester's own name.
+//! street addresses with their house number (and postcode and town), and the requester's own
+//! name.
 //!
 //! Pure. Each kind becomes a bracketed placeholder, so a reader still understands the text
 //! ("scriva a [email]"). It errs on the side of removing: a number that looks like a phone
@@ -35,6 +36,23 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     // spacings people write; not preceded by a letter, a dash or a slash (pratica numbers).
     regex(r"(?:^|[^\w/-])((?:\+|00)39[ .-]?)?((?:3\d{2}|0\d{1,3})(?:[ .-]?\d){6,8})\b")
 });
+
+static STREET: LazyLock<Regex> = LazyLock::new(|| {
+    // An Italian street address is a street word, a name of one to five words, and a house
+    // number (with its letter or slash), then perhaps the postcode and the town: "Via Roma 12",
+    // "v.le XX Settembre 5/B", "piazza G. Garibaldi, n. 3, 00185 Roma". Without a house
+    // number it is no address ("inviato via PEC", "in piazza"), and "via" naming a means
+    // ("via mail 2 volte") is told apart by the word after it.
+    regex(
+        r"(?i)\b(?:via|viale|v\.le|piazza|p\.za|p\.zza|piazzale|corso|c\.so|largo|vicolo|strada|str\.|località|loc\.|contrada|borgo|lungomare|lungotevere|salita|traversa|frazione|fraz\.)\s+(?:[\p{L}'.]+\s+){0,4}?[\p{L}'.]+,?\s+(?:n\.?\s*|nr\.?\s*|numero\s+|civico\s+)?\d{1,4}(?:\s*/\s*\w{1,3}|[a-z])?\b(?:,?\s+\d{5}\b(?:\s+(?-i:\p{Lu})[\p{L}'-]+(?:\s+\((?-i:\p{Lu}{2})\)|\s+(?-i:\p{Lu}{2})\b)?)?)?",
+    )
+});
+
+/// The words after "via" that make it a means, not a street: "via PEC", "via mail 2 volte".
+const MEANS: &[&str] = &[
+    "pec", "mail", "email", "e-mail", "posta", "web", "portale", "internet", "fax", "sms", "telefono", "app", "chat",
+    "whatsapp", "browser", "spid", "cie", "cns", "firma", "link", "modulo", "form",
+];
 
 /// Ordinary Italian words that are also names, or words of firms' names: a name made of them
 /// is removed whole, never one of them alone. Accent-folded, lower case.
@@ -293,6 +311,16 @@ pub fn redact(text: &str, requester_name: Option<&str>) -> String {
         }
     });
     let out = CODICE_FISCALE.replace_all(&out, "[codice fiscale]");
+    let out = STREET.replace_all(&out, |c: &regex::Captures<'_>| {
+        let found = &c[0];
+        let second = found.split_whitespace().nth(1).unwrap_or_default().to_lowercase();
+        let second = second.trim_end_matches([',', '.']);
+        if MEANS.contains(&second) {
+            found.to_string()
+        } else {
+            "[indirizzo]".to_string()
+        }
+    });
     let out = PHONE.replace_all(&out, |c: &regex::Captures<'_>| {
         let whole = &c[0];
         let lead = whole
@@ -332,6 +360,20 @@ mod tests {
                 "IBAN [IBAN] per il rimborso",
             ),
             ("IBAN IT60 X054 2811 1010 0000 0123 456.", "IBAN [IBAN]."),
+            (
+                "abito in Via Roma 12, al secondo piano",
+                "abito in [indirizzo], al secondo piano",
+            ),
+            (
+                "residente in viale XX Settembre 5/B a Genova",
+                "residente in [indirizzo] a Genova",
+            ),
+            (
+                "studio in piazza G. Garibaldi, n. 3, 00185 Roma (RM).",
+                "studio in [indirizzo].",
+            ),
+            ("sede: Corso Vittorio Emanuele II 104", "sede: [indirizzo]"),
+            ("loc. Case Sparse 7", "[indirizzo]"),
         ];
         for (input, expected) in cases {
             assert_eq!(redact(input, None), expected, "{input}");
@@ -367,6 +409,20 @@ mod tests {
         }
         // A name of titles only, or nothing, removes nothing.
         assert_eq!(redact("l'arch. ha scritto", Some("Arch.")), "l'arch. ha scritto");
+    }
+
+    #[test]
+    fn streets_without_a_number_and_means_stay() {
+        for text in [
+            "ho inviato via PEC 2 volte la domanda",
+            "spedito via mail 3 giorni fa",
+            "caricato via portale 10 file",
+            "ci vediamo in piazza",
+            "la strada per il caricamento è lunga",
+            "via libera al permesso",
+        ] {
+            assert_eq!(redact(text, None), text);
+        }
     }
 
     #[test]
