@@ -24,14 +24,10 @@ use std::pin::Pin;
 
 use anyhow::Context;
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
-use lettre::Tokio1Executor;
-use lettre::transport::smtp::AsyncSmtpTransport;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls as SmtpTls, TlsParameters};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Server, Smtp, Tls};
+use crate::config::{Server, Smtp};
 
 pub mod smtp;
 use crate::model::{MailPurpose, TicketId};
@@ -300,61 +296,14 @@ impl Transport {
     }
 }
 
-/// lettre's own transport, for `check-config --connect` (one connection, then goodbye).
-fn smtp_transport(server: &Server) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let login = match (&server.username, &server.password) {
-        (Some(user), Some(password)) => Some((Credentials::new(user.clone(), password.expose().to_string()), None)),
-        _ => None,
-    };
-    smtp_transport_with(server, login)
-}
-
-/// The transport of `server` logging in with `login`'s credentials (and only its mechanisms,
-/// when it names them), or without a login.
-fn smtp_transport_with(
-    server: &Server,
-    login: Option<(
-        Credentials,
-        Option<Vec<lettre::transport::smtp::authentication::Mechanism>>,
-    )>,
-) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let tls_name = server.tls_name.clone().unwrap_or_else(|| server.host.clone());
-    let mut params = TlsParameters::builder(tls_name);
-    if let Some(ca) = &server.ca_file {
-        let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
-        params = params.add_root_certificate(lettre::transport::smtp::client::Certificate::from_pem(&pem)?);
-    }
-    let tls = match server.tls {
-        Tls::Implicit => SmtpTls::Wrapper(params.build_rustls()?),
-        Tls::Starttls => SmtpTls::Required(params.build_rustls()?),
-        Tls::None => SmtpTls::None,
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&server.host)
-        .port(server.port)
-        .tls(tls)
-        .timeout(Some(std::time::Duration::from_secs(30)));
-    if let Some((credentials, mechanisms)) = login {
-        builder = builder.credentials(credentials);
-        if let Some(mechanisms) = mechanisms {
-            builder = builder.authentication(mechanisms);
-        }
-    }
-    Ok(builder.build())
-}
-
 /// Connects to `server` and logs in (as sending would), then says goodbye: for
 /// `check-config --connect`. A refused login is a [`LoginRefused`].
 pub async fn probe(server: &Server) -> anyhow::Result<()> {
-    if server.oauth2.is_some() {
-        return token::probe(server).await;
-    }
-    let client = smtp_transport(server)?;
-    let user = server.username.as_deref();
-    match client.test_connection().await {
-        Ok(true) => Ok(()),
-        Ok(false) => anyhow::bail!("the server did not answer NOOP after the login"),
-        Err(e) => Err(smtp_error(e, user)),
-    }
+    // The very path the courier's sessions take: TCP, TLS, EHLO, the login (a token when
+    // `[smtp] auth = "oauth2"`), then NOOP and QUIT.
+    smtp::Sessions::new(server, crate::config::SmtpSessions::default())?
+        .probe()
+        .await
 }
 
 /// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),

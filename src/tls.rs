@@ -1,6 +1,7 @@
 //! TLS client settings shared by every connection the daemon opens itself (IMAP, the OAuth2
-//! token endpoint): the web's root certificates, plus the CA file a configuration names for a
-//! server with a private certificate. Owns nothing else; SMTP's TLS is lettre's.
+//! token endpoint, SMTP with implicit TLS): the web's root certificates, plus the CA file a
+//! configuration names for a server with a private certificate. Owns nothing else; SMTP's
+//! STARTTLS is lettre's.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -324,6 +324,9 @@ fn network_trouble(
     });
     let never_greeted = imap_step == Some("greeting")
         || all.iter().any(|c| c.downcast_ref::<imap::NoGreeting>().is_some())
+        || all
+            .iter()
+            .any(|c| c.downcast_ref::<crate::outbox::smtp::NoGreeting>().is_some())
         || unreadable_reply;
     if server.tls != Tls::Implicit && never_greeted {
         return (

@@ -10,6 +10,12 @@
 //! only one at a time) leaves the work to them; only when no session at all can be opened
 //! is the way out down. Every exchange has a deadline, so a silent server ends the pass
 //! instead of holding it.
+//!
+//! The TCP connection (and implicit TLS, with `crate::tls`'s settings) is opened here rather
+//! than by lettre, for one setting lettre does not make: `TCP_NODELAY`. lettre writes a
+//! message's text and its final `.` in two writes; with Nagle's algorithm the second waits
+//! for the server's delayed acknowledgment of the first, up to 40 ms per mail on Linux
+//! (measured against a sink that answers at once: 11 ms per mail on average over loopback).
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -19,9 +25,12 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use super::{Due, smtp_error};
 use crate::config::{Server, SmtpSessions, Tls};
@@ -33,14 +42,80 @@ pub(super) const IDLE_LIMIT: Duration = Duration::from_secs(30);
 /// The deadline of opening a session (TCP, TLS, greeting, EHLO, AUTH) and of each message.
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// How long the server's 220 greeting (and its answer to EHLO) may take: a server expecting
+/// TLS from the first byte never sends one to a plain connection.
+const GREETING_WAIT: Duration = Duration::from_secs(30);
+
+/// The SMTP server sent no greeting within [`GREETING_WAIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoGreeting;
+
+impl std::fmt::Display for NoGreeting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the SMTP server sent no greeting within {} s",
+            GREETING_WAIT.as_secs()
+        )
+    }
+}
+
+impl std::error::Error for NoGreeting {}
+
 /// Attempts to open a session, for the last lane, when the server answered moments ago.
 const REOPEN_ATTEMPTS: u32 = 3;
 
 /// How the connection is secured.
 enum Security {
     None,
-    Implicit(TlsParameters),
+    /// TLS from the first byte (`crate::tls`'s settings, the server's name to check).
+    Implicit(TlsConnector, ServerName<'static>),
+    /// lettre's upgrade after the greeting.
     Starttls(TlsParameters),
+}
+
+/// An implicit-TLS connection, as lettre takes a stream it did not open.
+#[derive(Debug)]
+struct ImplicitTls(tokio_rustls::client::TlsStream<TcpStream>);
+
+impl tokio::io::AsyncRead for ImplicitTls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for ImplicitTls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for ImplicitTls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
+    }
 }
 
 /// One open SMTP session.
@@ -112,7 +187,11 @@ impl Sessions {
             Ok(params.build_rustls()?)
         };
         let security = match server.tls {
-            Tls::Implicit => Security::Implicit(parameters()?),
+            Tls::Implicit => Security::Implicit(
+                TlsConnector::from(crate::tls::client_config(server.ca_file.as_deref())?),
+                ServerName::try_from(tls_name.clone())
+                    .with_context(|| format!("[smtp] tls_name: {tls_name:?} is no host name"))?,
+            ),
             Tls::Starttls => Security::Starttls(parameters()?),
             Tls::None => Security::None,
         };
@@ -146,19 +225,28 @@ impl Sessions {
     async fn open(&self) -> anyhow::Result<Session> {
         let user = self.user.as_deref();
         let opening = async {
-            let implicit = match &self.security {
-                Security::Implicit(params) => Some(params.clone()),
-                _ => None,
+            let tcp = TcpStream::connect((self.host.as_str(), self.port))
+                .await
+                .with_context(|| format!("connecting to {}:{}", self.host, self.port))?;
+            tcp.set_nodelay(true)
+                .with_context(|| format!("setting TCP_NODELAY on {}:{}", self.host, self.port))?;
+            let stream: Box<dyn AsyncTokioStream> = match &self.security {
+                Security::Implicit(tls, name) => Box::new(ImplicitTls(
+                    tls.connect(name.clone(), tcp)
+                        .await
+                        .with_context(|| format!("TLS with {}:{}", self.host, self.port))?,
+                )),
+                _ => Box::new(tcp),
             };
-            let mut conn = AsyncSmtpConnection::connect_tokio1(
-                (self.host.as_str(), self.port),
-                Some(DEADLINE),
-                &self.hello,
-                implicit,
-                None,
+            let mut conn = match tokio::time::timeout(
+                GREETING_WAIT,
+                AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
             )
             .await
-            .map_err(|e| smtp_error(e, user))?;
+            {
+                Ok(greeted) => greeted.map_err(|e| smtp_error(e, user))?,
+                Err(_) => return Err(anyhow::Error::from(NoGreeting)),
+            };
             if let Security::Starttls(params) = &self.security {
                 conn.starttls(params.clone(), &self.hello)
                     .await
@@ -181,6 +269,18 @@ impl Sessions {
             sent: 0,
             parked_at: Instant::now(),
         })
+    }
+
+    /// Opens a session, asks NOOP and says goodbye: `check-config --connect` and `oauth2 test`
+    /// try the way out exactly as sending will.
+    pub(super) async fn probe(&self) -> anyhow::Result<()> {
+        let mut session = self.open().await?;
+        let answered = tokio::time::timeout(DEADLINE, session.conn.test_connected())
+            .await
+            .unwrap_or(false);
+        let _ = tokio::time::timeout(Duration::from_secs(5), session.conn.quit()).await;
+        anyhow::ensure!(answered, "the server did not answer NOOP after the login");
+        Ok(())
     }
 
     /// The most recently parked session still fresh enough to reuse.
