@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use super::search::{Evidence, MODEL, Model};
+use super::search::{Evidence, FEATURES, MODEL, Model};
 use super::*;
 use crate::model::{Channel, Kind};
 use crate::store::Store;
@@ -234,8 +234,16 @@ pub fn figures(s: &Searched, model: &Model, threshold: f64) -> Figures {
 /// The ranking alone (what `kb search` shows, weak hits marked): top-3 and top-1.
 pub fn ranking(s: &Searched) -> (f64, f64) {
     let n = s.inside.len().max(1) as f64;
-    let top3 = s.inside.iter().filter(|(k, o)| o.hits.iter().any(|h| &h.0 == k)).count();
-    let top1 = s.inside.iter().filter(|(k, o)| o.hits.first().is_some_and(|h| &h.0 == k)).count();
+    let top3 = s
+        .inside
+        .iter()
+        .filter(|(k, o)| o.hits.iter().any(|h| &h.0 == k))
+        .count();
+    let top1 = s
+        .inside
+        .iter()
+        .filter(|(k, o)| o.hits.first().is_some_and(|h| &h.0 == k))
+        .count();
     (top3 as f64 / n, top1 as f64 / n)
 }
 
@@ -243,61 +251,67 @@ pub fn ranking(s: &Searched) -> (f64, f64) {
 /// intercept): the weights of [`Model`] from hits labelled right (the request's problem) or
 /// wrong (another problem, or any hit of an out-of-base request).
 pub fn fit(samples: &[(Evidence, bool)]) -> Model {
-    let x = |e: &Evidence| [e.held, e.title, 1.0];
-    let mut beta = [0.0f64; 3];
-    for _ in 0..50 {
-        let mut g = [0.0f64; 3];
-        let mut h = [[0.0f64; 3]; 3];
+    const K: usize = FEATURES + 1;
+    let x = |e: &Evidence| {
+        let mut v = [1.0f64; K];
+        v[..FEATURES].copy_from_slice(&e.features());
+        v
+    };
+    let mut beta = [0.0f64; K];
+    for _ in 0..100 {
+        let mut g = [0.0f64; K];
+        let mut h = [[0.0f64; K]; K];
         for (e, right) in samples {
             let v = x(e);
-            let z: f64 = (0..3).map(|i| beta[i] * v[i]).sum();
+            let z: f64 = (0..K).map(|i| beta[i] * v[i]).sum();
             let p = 1.0 / (1.0 + (-z).exp());
             let y = if *right { 1.0 } else { 0.0 };
-            for i in 0..3 {
+            for i in 0..K {
                 g[i] += (p - y) * v[i];
-                for j in 0..3 {
+                for j in 0..K {
                     h[i][j] += p * (1.0 - p) * v[i] * v[j];
                 }
             }
         }
-        for i in 0..2 {
+        for i in 0..FEATURES {
             g[i] += 0.01 * beta[i];
             h[i][i] += 0.01;
         }
-        // Solve h · d = g (Gaussian elimination with partial pivoting).
-        let mut a = [[0.0f64; 4]; 3];
-        for i in 0..3 {
-            a[i][..3].copy_from_slice(&h[i]);
-            a[i][3] = g[i];
+        // Solve h · d = g (Gauss-Jordan with partial pivoting).
+        let mut a = [[0.0f64; K + 1]; K];
+        for i in 0..K {
+            a[i][..K].copy_from_slice(&h[i]);
+            a[i][K] = g[i];
         }
-        for c in 0..3 {
-            let p = (c..3)
+        for c in 0..K {
+            let p = (c..K)
                 .max_by(|r, s| a[*r][c].abs().total_cmp(&a[*s][c].abs()))
                 .expect("rows");
             a.swap(c, p);
-            for r in 0..3 {
+            for r in 0..K {
                 if r != c && a[c][c] != 0.0 {
                     let f = a[r][c] / a[c][c];
-                    for k in c..4 {
+                    for k in c..=K {
                         a[r][k] -= f * a[c][k];
                     }
                 }
             }
         }
-        let d: Vec<f64> = (0..3)
-            .map(|i| if a[i][i] != 0.0 { a[i][3] / a[i][i] } else { 0.0 })
+        let d: Vec<f64> = (0..K)
+            .map(|i| if a[i][i] != 0.0 { a[i][K] / a[i][i] } else { 0.0 })
             .collect();
-        for i in 0..3 {
+        for i in 0..K {
             beta[i] -= d[i];
         }
         if d.iter().all(|v| v.abs() < 1e-9) {
             break;
         }
     }
+    let mut weights = [0.0; FEATURES];
+    weights.copy_from_slice(&beta[..FEATURES]);
     Model {
-        held: beta[0],
-        title: beta[1],
-        bias: beta[2],
+        weights,
+        bias: beta[FEATURES],
     }
 }
 
@@ -317,8 +331,7 @@ pub fn samples(s: &Searched) -> Vec<(Evidence, bool)> {
 /// the out-of-base requests of every base without a suggestion, plus a margin of 0.02
 /// against the set's own luck.
 pub fn calibrate(bases: &[&Searched], model: &Model) -> f64 {
-    let silent_enough =
-        |t: f64| bases.iter().all(|s| figures(s, model, t).silent >= 0.9);
+    let silent_enough = |t: f64| bases.iter().all(|s| figures(s, model, t).silent >= 0.9);
     let mut t = 0.0;
     while t < 1.0 && !silent_enough(t) {
         t += 0.01;
@@ -357,13 +370,17 @@ fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
         .collect();
     let model = fit(&calibration.iter().flat_map(samples).collect::<Vec<_>>());
     let threshold = calibrate(&calibration.iter().collect::<Vec<_>>(), &model);
+    for (i, c) in calibration.iter().enumerate() {
+        eprintln!("  calibration base {i}: alone {:.2}", calibrate(&[c], &model));
+    }
     eprintln!(
-        "fit on the calibration half: held {:.3}, title {:.3}, bias {:.3}, threshold {threshold:.2} (in use: {MODEL:?}, {THRESHOLD})",
-        model.held, model.title, model.bias
+        "fit on the calibration half: weights {:?}, bias {:.3}, threshold {threshold:.2} (in use: {MODEL:?}, {THRESHOLD})",
+        model.weights.map(|w| (w * 1000.0).round() / 1000.0),
+        model.bias
     );
     let close = |a: f64, b: f64| (a - b).abs() <= 0.02 + 0.02 * b.abs();
     assert!(
-        close(model.held, MODEL.held) && close(model.title, MODEL.title) && close(model.bias, MODEL.bias),
+        model.weights.iter().zip(MODEL.weights).all(|(a, b)| close(*a, b)) && close(model.bias, MODEL.bias),
         "the fit gives {model:?}, the code uses {MODEL:?}"
     );
     assert!(
@@ -435,7 +452,10 @@ fn held_out_requests() {
     assert!(inside.len() >= 30 && outside.len() >= 10);
     let (store, owner) = load(&set);
     let s = Searched {
-        inside: inside.iter().map(|(k, q)| (k.clone(), run(&store, &owner, q))).collect(),
+        inside: inside
+            .iter()
+            .map(|(k, q)| (k.clone(), run(&store, &owner, q)))
+            .collect(),
         outside: outside.iter().map(|q| run(&store, &owner, q)).collect(),
         gone: Vec::new(),
     };
@@ -466,7 +486,14 @@ fn retrieval_dump() {
     let show = |o: &Outcome| {
         o.hits
             .iter()
-            .map(|(k, e)| format!("{k} {:.2} (held {}, title {:.2})", MODEL.confidence(e, 1.0), e.held, e.title))
+            .map(|(k, e)| {
+                format!(
+                    "{k} {:.2} (held {}, title {:.2})",
+                    MODEL.confidence(e, 1.0),
+                    e.held,
+                    e.title
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ")
     };

@@ -66,7 +66,7 @@ const MIN_TERMS: usize = 2;
 /// Below this, a hit is weak: shown marked by `kb search`, never suggested in a notice.
 /// Calibrated on the labelled set (`fixtures/kb/tickets.toml`; see ARCHITECTURE.md,
 /// "Knowledge base").
-pub const THRESHOLD: f64 = 0.50;
+pub const THRESHOLD: f64 = 0.55;
 /// The [`POOL`] entries holding the most of the recall terms, by the weight × IDF of those
 /// they hold (a sense counted once): the postings of each term are read, nothing is ranked in
 /// the index (FTS5's BM25 would read every match's positions), and BM25F then rescores them.
@@ -142,15 +142,24 @@ pub struct Evidence {
     pub title: f64,
 }
 
+/// How many numbers of the [`Evidence`] the model reads ([`Evidence::features`]).
+pub const FEATURES: usize = 2;
+
+impl Evidence {
+    /// What the model reads, in the order of [`Model::weights`]: the words held and the
+    /// title's share.
+    pub fn features(&self) -> [f64; FEATURES] {
+        [self.held, self.title]
+    }
+}
+
 /// The confidence model: a logistic combination of the [`Evidence`], its weights fit on the
 /// calibration half of the labelled set (`src/kb/retrieval_tests.rs`, which checks that the
 /// fit gives these).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Model {
-    /// Per word held.
-    pub held: f64,
-    /// Per unit of the title's share.
-    pub title: f64,
+    /// Per feature ([`Evidence::features`]).
+    pub weights: [f64; FEATURES],
     /// The intercept.
     pub bias: f64,
 }
@@ -158,7 +167,7 @@ pub struct Model {
 impl Model {
     /// The log-odds that the entry is about the request's problem.
     pub fn logit(&self, e: &Evidence) -> f64 {
-        self.held * e.held + self.title * e.title + self.bias
+        self.weights.iter().zip(e.features()).map(|(w, x)| w * x).sum::<f64>() + self.bias
     }
 
     /// The probability that the entry is about the request's problem, with what operators
@@ -171,9 +180,8 @@ impl Model {
 
 /// The weights in use (see [`Model`]).
 pub const MODEL: Model = Model {
-    held: 0.620,
-    title: 3.595,
-    bias: -4.574,
+    weights: [0.666, 4.067],
+    bias: -5.077,
 };
 
 impl Hit {
