@@ -43,18 +43,28 @@ fn list(v: &toml::Value, k: &str) -> Vec<toml::Value> {
 pub fn set() -> Set {
     let data: toml::Value =
         toml::from_str(include_str!("../../fixtures/kb/tickets.toml")).expect("fixtures/kb/tickets.toml");
+    let short = list(&data, "short");
     let problems = list(&data, "problem")
         .iter()
         .map(|p| {
+            let key = text(p, "key");
             let tickets = list(p, "ticket")
                 .iter()
                 .map(|t| (text(t, "subject"), text(t, "request"), text(t, "resolution")))
                 .collect();
-            let queries = list(p, "query").iter().map(|q| text(q, "text")).collect();
-            (text(p, "key"), tickets, queries)
+            let queries = list(p, "query")
+                .iter()
+                .chain(short.iter().filter(|q| text(q, "problem") == key))
+                .map(|q| text(q, "text"))
+                .collect();
+            (key, tickets, queries)
         })
         .collect();
-    let out_of_base = list(&data, "out_of_base").iter().map(|q| text(q, "text")).collect();
+    let out_of_base = list(&data, "out_of_base")
+        .iter()
+        .chain(&list(&data, "short_out_of_base"))
+        .map(|q| text(q, "text"))
+        .collect();
     Set { problems, out_of_base }
 }
 
@@ -328,15 +338,16 @@ pub fn samples(s: &Searched) -> Vec<(Evidence, bool)> {
 }
 
 /// The calibration rule: the lowest threshold, in steps of 0.01, that leaves at least 90 % of
-/// the out-of-base requests of every base without a suggestion, plus a margin of 0.02
-/// against the set's own luck.
+/// the out-of-base requests of every base without a suggestion, plus a margin of 0.05: a
+/// half holds 30 of them, so one request more or less above the threshold moves the rate
+/// by 3 points, and the rule must hold on requests it has not seen.
 pub fn calibrate(bases: &[&Searched], model: &Model) -> f64 {
     let silent_enough = |t: f64| bases.iter().all(|s| figures(s, model, t).silent >= 0.9);
     let mut t = 0.0;
     while t < 1.0 && !silent_enough(t) {
         t += 0.01;
     }
-    ((t * 100.0).round() / 100.0 + 0.02).min(1.0)
+    ((t * 100.0).round() / 100.0 + 0.05).min(1.0)
 }
 
 fn pct(v: f64) -> String {
@@ -389,6 +400,29 @@ fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
     );
     eprintln!("on the half never fit on:");
     let check = searched(&set, &whole, Some(1));
+    if std::env::var("KB_SWEEP").is_ok() {
+        let smalls1: Vec<Searched> = smalls.iter().map(|b| searched(&set, b, Some(1))).collect();
+        for t in (30..=80).step_by(2) {
+            let t = f64::from(t) / 100.0;
+            let c0 = figures(&calibration[0], &MODEL, t);
+            let c1 = figures(&check, &MODEL, t);
+            let sm: Vec<Figures> = smalls1.iter().map(|s| figures(s, &MODEL, t)).collect();
+            let m = |g: fn(&Figures) -> f64| sm.iter().map(g).sum::<f64>() / sm.len() as f64;
+            eprintln!(
+                "  t {t:.2}: cal whole {:.1}/{:.1} silent {:.1} | check whole {:.1}/{:.1} silent {:.1} | check small {:.1}/{:.1} silent {:.1} gone {:.1}",
+                c0.top3 * 100.0,
+                c0.top1 * 100.0,
+                c0.silent * 100.0,
+                c1.top3 * 100.0,
+                c1.top1 * 100.0,
+                c1.silent * 100.0,
+                m(|f| f.top3) * 100.0,
+                m(|f| f.top1) * 100.0,
+                m(|f| f.silent) * 100.0,
+                m(|f| f.gone_silent) * 100.0
+            );
+        }
+    }
     let f = figures(&check, &MODEL, THRESHOLD);
     print_figures("the whole base", &f);
     let mut small_figures = Vec::new();
@@ -416,7 +450,7 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
     assert!(set.problems.len() >= 60, "{} problems", set.problems.len());
     let s = searched(&set, &set, None);
     assert!(
-        s.inside.len() >= 150 && s.outside.len() >= 50,
+        s.inside.len() >= 180 && s.outside.len() >= 60,
         "{} / {}",
         s.inside.len(),
         s.outside.len()

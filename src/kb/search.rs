@@ -49,6 +49,7 @@ pub const EXPANSION: f64 = 1.0;
 /// have (a request's own words the base never saw are a sign it has no answer, but a small
 /// base has not seen every way of saying a known problem either).
 const UNKNOWN: f64 = 0.5;
+const SHORT_TITLE: f64 = 3.0;
 /// BM25F weights of the fields (title, problem, solution, category).
 pub const FIELD_WEIGHTS: [f64; 4] = [2.0, 1.0, 0.7, 1.5];
 /// BM25F length normalisation per field (0: none, 1: full).
@@ -66,7 +67,7 @@ const MIN_TERMS: usize = 2;
 /// Below this, a hit is weak: shown marked by `kb search`, never suggested in a notice.
 /// Calibrated on the labelled set (`fixtures/kb/tickets.toml`; see ARCHITECTURE.md,
 /// "Knowledge base").
-pub const THRESHOLD: f64 = 0.55;
+pub const THRESHOLD: f64 = 0.49;
 /// The [`POOL`] entries holding the most of the recall terms, by the weight × IDF of those
 /// they hold (a sense counted once): the postings of each term are read, nothing is ranked in
 /// the index (FTS5's BM25 would read every match's positions), and BM25F then rescores them.
@@ -140,16 +141,19 @@ pub struct Evidence {
     /// wordings of the senses it names): the title is the problem in brief, so a request about
     /// a neighbouring problem names little of it.
     pub title: f64,
+    /// The share of the request's own words the entry holds (as [`Evidence::held`] counts
+    /// them): a short request the entry answers word for word holds few words, but all.
+    pub share: f64,
 }
 
 /// How many numbers of the [`Evidence`] the model reads ([`Evidence::features`]).
-pub const FEATURES: usize = 2;
+pub const FEATURES: usize = 3;
 
 impl Evidence {
     /// What the model reads, in the order of [`Model::weights`]: the words held and the
     /// title's share.
     pub fn features(&self) -> [f64; FEATURES] {
-        [self.held, self.title]
+        [self.held, self.title, self.share]
     }
 }
 
@@ -180,8 +184,8 @@ impl Model {
 
 /// The weights in use (see [`Model`]).
 pub const MODEL: Model = Model {
-    weights: [0.666, 4.067],
-    bias: -5.077,
+    weights: [0.504, 3.97, 1.844],
+    bias: -5.023,
 };
 
 impl Hit {
@@ -372,6 +376,7 @@ fn evidence(
     title.sort_unstable();
     title.dedup();
     let (mut named, mut of) = (0.0, 0.0);
+    let title_terms = title.len();
     for t in title {
         let i = match entry_idf.get(t) {
             Some(i) => *i,
@@ -389,7 +394,16 @@ fn evidence(
     }
     Ok(Evidence {
         held,
-        title: if of > 0.0 { named / of } else { 0.0 },
+        share: if query.own.is_empty() {
+            0.0
+        } else {
+            held / query.own.len() as f64
+        },
+        title: if of > 0.0 {
+            named / of * (title_terms as f64 / SHORT_TITLE).min(1.0)
+        } else {
+            0.0
+        },
     })
 }
 
