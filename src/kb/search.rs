@@ -24,13 +24,16 @@
 //!    holds and the share of that request's words this one holds): an entry used for
 //!    it is raised (and brought into the pool, even when its words would not reach it), an
 //!    entry marked wrong for it is lowered, in proportion to the similarity.
-//! 6. **Confidence.** How much of what the request says the entry holds: each of the request's
-//!    own words counts its IDF when the entry holds it or another wording of its sense, over
-//!    the IDF of all its words (a word the base never saw counts [`UNKNOWN`] of the IDF it would
-//!    have), times what operators taught; 0 to 1. Below [`THRESHOLD`] a hit is weak:
-//!    `kb search` shows it marked, notices leave it out. Ranking and confidence are kept
-//!    apart on purpose: BM25F orders entries well, but its scale depends on the request's
-//!    length and the base's size, while a share of the request does not.
+//! 6. **Confidence.** The probability that a hit is about the request's problem, from a
+//!    logistic [`MODEL`] over its [`Evidence`]: how many of the request's own words the entry
+//!    holds (a word, or another wording of its sense), which share of them that is, and how
+//!    much of the entry's title (the problem in brief) the request names; operators' verdicts
+//!    add their factor to its log-odds. Below [`THRESHOLD`] a hit is weak: `kb search` shows
+//!    it marked, notices leave it out. Ranking and confidence are kept apart on purpose:
+//!    BM25F orders entries well, but its scale depends on the request's length and the base's
+//!    size; the evidence does not. The weights are fit, and the threshold calibrated, on half
+//!    of the labelled set, in its whole base and in smaller ones drawn from it; the tests
+//!    check that the constants are what the fit and the rule give (`retrieval_tests.rs`).
 //!
 //! Reviewed articles and recent entries are raised last, on the score only.
 
@@ -45,10 +48,11 @@ use crate::store::kb::{self as rows, Entry, Feedback, FieldTerms, Verdict};
 
 /// The weight of a wording the thesaurus added, against 1 for the request's own words.
 pub const EXPANSION: f64 = 1.0;
-/// What a word no entry holds counts in the confidence, against the IDF such a word would
-/// have (a request's own words the base never saw are a sign it has no answer, but a small
-/// base has not seen every way of saying a known problem either).
+/// What a word no entry holds counts in the similarity of two requests (operators' verdicts),
+/// against the IDF such a word would have.
 const UNKNOWN: f64 = 0.5;
+/// A title of fewer terms than this counts its share in proportion ([`Evidence::title`]): a
+/// request naming the one word of a one-word title has said little.
 const SHORT_TITLE: f64 = 3.0;
 /// BM25F weights of the fields (title, problem, solution, category).
 pub const FIELD_WEIGHTS: [f64; 4] = [2.0, 1.0, 0.7, 1.5];
@@ -64,8 +68,10 @@ pub const POOL: i64 = 50;
 const POSTINGS_BUDGET: i64 = 6_000;
 /// The most telling terms kept whatever the budget says.
 const MIN_TERMS: usize = 2;
-/// Below this, a hit is weak: shown marked by `kb search`, never suggested in a notice.
-/// Calibrated on the labelled set (`fixtures/kb/tickets.toml`; see ARCHITECTURE.md,
+/// Below this confidence, a hit is weak: shown marked by `kb search`, never suggested in a
+/// notice. Calibrated on half of the labelled set (`fixtures/kb/tickets.toml`): the lowest
+/// threshold leaving 90 % of its out-of-base requests without a suggestion, in the whole
+/// base and in smaller ones, plus 0.05 (see `retrieval_tests.rs` and ARCHITECTURE.md,
 /// "Knowledge base").
 pub const THRESHOLD: f64 = 0.49;
 /// The [`POOL`] entries holding the most of the recall terms, by the weight × IDF of those
@@ -133,13 +139,15 @@ pub struct Hit {
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Evidence {
     /// How many of the request's own words the entry holds: 1 a word it holds, [`EXPANSION`]
-    /// one whose sense it holds in another wording. A count, not a share of the request: a
-    /// request that tells its problem in many words of its own is not less about it, while
-    /// two or three words in common are what any two requests about the portal share.
+    /// one whose sense it holds in another wording. A count: a request that tells its problem
+    /// in many words of its own is not less about it, while two or three words in common are
+    /// what any two requests about the portal share. On the labelled set this tells the
+    /// right entry from the rest better than any share of the request's IDF.
     pub held: f64,
     /// The share of the IDF of the entry's title terms the request names (its words or the
-    /// wordings of the senses it names): the title is the problem in brief, so a request about
-    /// a neighbouring problem names little of it.
+    /// wordings of the senses it names), scaled down for a title shorter than [`SHORT_TITLE`]
+    /// terms: the title is the problem in brief, so a request about a neighbouring problem
+    /// names little of it.
     pub title: f64,
     /// The share of the request's own words the entry holds (as [`Evidence::held`] counts
     /// them): a short request the entry answers word for word holds few words, but all.
@@ -150,8 +158,8 @@ pub struct Evidence {
 pub const FEATURES: usize = 3;
 
 impl Evidence {
-    /// What the model reads, in the order of [`Model::weights`]: the words held and the
-    /// title's share.
+    /// What the model reads, in the order of [`Model::weights`]: the words held, the title's
+    /// share and the request's share.
     pub fn features(&self) -> [f64; FEATURES] {
         [self.held, self.title, self.share]
     }
