@@ -298,11 +298,15 @@ pub fn fit(samples: &[(Evidence, bool)]) -> Model {
                 .max_by(|r, s| a[*r][c].abs().total_cmp(&a[*s][c].abs()))
                 .expect("rows");
             a.swap(c, p);
-            for r in 0..K {
-                if r != c && a[c][c] != 0.0 {
-                    let f = a[r][c] / a[c][c];
-                    for k in c..=K {
-                        a[r][k] -= f * a[c][k];
+            let pivot = a[c];
+            if pivot[c] == 0.0 {
+                continue;
+            }
+            for (r, row) in a.iter_mut().enumerate() {
+                if r != c {
+                    let f = row[c] / pivot[c];
+                    for (x, p) in row.iter_mut().zip(pivot).skip(c) {
+                        *x -= f * p;
                     }
                 }
             }
