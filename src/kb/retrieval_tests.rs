@@ -416,8 +416,10 @@ fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
         gone_silent: mean(|f| f.gone_silent),
     };
     print_figures("smaller bases (mean of 4)", &f_small);
-    assert!(f.top3 >= 0.6 && f.top1 >= 0.55 && f.silent >= 0.8, "{f:?}");
-    assert!(f_small.top3 >= 0.5 && f_small.silent >= 0.8, "{f_small:?}");
+    // Below the issue's goals (top-3 95 %, top-1 75 %): see ARCHITECTURE.md, "what a notice
+    // suggests"; these floors keep what was reached.
+    assert!(f.top3 >= 0.72 && f.top1 >= 0.68 && f.silent >= 0.85, "{f:?}");
+    assert!(f_small.top3 >= 0.62 && f_small.silent >= 0.9, "{f_small:?}");
 }
 
 /// The whole set: the ranking (what `kb search` shows) and the suggestions (what a notice
@@ -452,7 +454,7 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
     assert!(rank3 >= 0.93, "top-3 {}; misses:\n{}", pct(rank3), misses.join("\n"));
     assert!(rank1 >= 0.75, "top-1 {}", pct(rank1));
     assert!(f.silent >= 0.9, "out of base {}", pct(f.silent));
-    assert!(f.top3 >= 0.65 && f.top1 >= 0.6, "{f:?}");
+    assert!(f.top3 >= 0.72 && f.top1 >= 0.66, "{f:?}");
 }
 
 /// The held-out requests (`fixtures/kb/heldout.toml`), written before the model and never fit
@@ -485,7 +487,7 @@ fn held_out_requests() {
         pct(rank1)
     );
     print_figures(&format!("threshold {THRESHOLD}"), &f);
-    assert!(rank3 >= 0.8 && f.top3 >= 0.5 && f.silent >= 0.7, "{f:?}");
+    assert!(rank3 >= 0.9 && f.top3 >= 0.7 && f.silent >= 0.8, "{f:?}");
 }
 
 /// What each threshold would give, on both halves: `cargo test --lib threshold_sweep --
