@@ -1408,6 +1408,7 @@ fn ticket_commands(
     let answers = stored_answers(conn, ctx, &row, commands)?;
     let answer_names = canned_answer_names(ctx);
     let masters = masters_named(conn, commands)?;
+    let kb_entries = kb_entries_named(conn, commands)?;
     let mail = desk::cmd::CommandMail {
         operator,
         commands,
@@ -1420,6 +1421,7 @@ fn ticket_commands(
             answers: &answers,
             answer_names: &answer_names,
             masters: &masters,
+            kb_entries: &kb_entries,
         },
         helpdesk: &ctx.config.helpdesk.address,
     };
@@ -1499,6 +1501,17 @@ fn masters_named(
             None
         };
         out.push((*named, master));
+    }
+    Ok(out)
+}
+
+/// Each knowledge-base entry a `#kb no` of the mail names, and whether it exists.
+fn kb_entries_named(conn: &Connection, commands: &[Command]) -> anyhow::Result<Vec<(i64, bool)>> {
+    let mut out = Vec::new();
+    for command in commands {
+        if let Command::KbWrong(entry) = command {
+            out.push((*entry, crate::store::kb::exists(conn, *entry)?));
+        }
     }
     Ok(out)
 }

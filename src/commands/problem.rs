@@ -254,6 +254,11 @@ pub enum Problem {
         /// The ticket named.
         ticket: TicketId,
     },
+    /// `#kb no KB-N` naming an entry the knowledge base does not hold.
+    KbNoSuchEntry {
+        /// The entry named.
+        entry: i64,
+    },
 }
 
 /// Why an address cannot be put in copy.
@@ -529,6 +534,10 @@ impl Problem {
             Problem::NotInDigest { ticket } => pick(
                 format!("{ticket} non è nel riepilogo a cui rispondi: rispondi alla notifica della richiesta"),
                 format!("{ticket} is not in the digest you replied to: reply to the ticket's notice"),
+            ),
+            Problem::KbNoSuchEntry { entry } => pick(
+                format!("KB-{entry} non esiste nella base di conoscenza: controlla il numero tra i suggerimenti della notifica; nessuna voce è stata segnalata"),
+                format!("KB-{entry} does not exist in the knowledge base: check the number among the notice's suggestions; nothing was marked"),
             ),
         }
     }

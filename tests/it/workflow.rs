@@ -676,6 +676,19 @@ fn resolutions_feed_the_knowledge_base_that_operators_curate_and_search_by_mail(
         confidence(&sandbox) < before,
         "a wrong mark lowers the entry for that request"
     );
+    // A number no entry has is refused, in the operator's language: nothing was marked.
+    ingest(
+        &sandbox,
+        "2026-03-10T09:02:30+01:00",
+        operator_mail(giulia, "Re: x", Some(&notice.message_id), true, "k3d", "#kb no KB-99"),
+    );
+    let reply = last(&sandbox, "operator_reply", giulia);
+    assert!(
+        reply.text.contains("KB-99 non esiste nella base di conoscenza")
+            && !reply.text.contains("segnata come non adatta"),
+        "{}",
+        reply.text
+    );
     // A request the base has no answer for: the notice says so.
     let unrelated = "From: c@example.org\r\nTo: assistenza@comune.example.it\r\nSubject: mensa scolastica\r\n\
                      Message-ID: <k3c@example.org>\r\n\r\nCome pago la retta della mensa di mio figlio?\r\n";

@@ -1,6 +1,7 @@
 //! `#kb [TITLE]` on a ticket: publish its knowledge-base entry as a reviewed article.
 //! `#kb no KB-N` on a ticket (a reply to its notice): entry N, suggested for it, does not fit
-//! its request; the knowledge base suggests it less for similar ones.
+//! its request; the knowledge base suggests it less for similar ones. An entry that does not
+//! exist (a mistyped number) is refused, so the operator is not told it was marked.
 
 use super::{CommandMail, Refusals, TicketFacts, Working};
 use crate::commands::{Command, Done, Problem};
@@ -14,6 +15,18 @@ pub(super) fn check(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>, out: &mut 
         out.refuse("#kb", Problem::KbNoEntry { ticket: ticket.id });
     } else if !ticket.is_closed() && !resolves_now {
         out.refuse("#kb", Problem::KbNotResolved { ticket: ticket.id });
+    }
+}
+
+/// `#kb no KB-N`: the entry must exist (the edge looked it up).
+pub(super) fn check_wrong(mail: &CommandMail<'_>, entry: i64, out: &mut Refusals) {
+    let exists = mail
+        .lookups
+        .kb_entries
+        .iter()
+        .any(|(id, exists)| *id == entry && *exists);
+    if !exists {
+        out.refuse(format!("#kb no KB-{entry}"), Problem::KbNoSuchEntry { entry });
     }
 }
 

@@ -105,7 +105,8 @@ pub struct CommandMail<'a> {
     pub helpdesk: &'a str,
 }
 
-/// The stored answers and masters a mail names, as the edge found them.
+/// The stored answers, masters and knowledge-base entries a mail names, as the edge found
+/// them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Lookups<'a> {
     /// Each `#risposta` name with its filled text (`None`: no such answer).
@@ -114,6 +115,8 @@ pub struct Lookups<'a> {
     pub answer_names: &'a [String],
     /// Each `#collega` ticket with its incident's master (`None`: no such ticket).
     pub masters: &'a [(TicketId, Option<link::Master>)],
+    /// Each knowledge-base entry a `#kb no` names, and whether it exists.
+    pub kb_entries: &'a [(i64, bool)],
 }
 
 impl<'a> CommandMail<'a> {
@@ -327,8 +330,9 @@ pub fn refusals(ticket: &TicketFacts<'_>, mail: &CommandMail<'_>) -> Vec<Command
             Command::OutOfScope => out_of_scope::check(ticket, &mut out),
             Command::Remote { at, .. } => remote::check(ticket, mail, *at, &mut out),
             Command::Kb(_) => kb::check(ticket, mail, &mut out),
-            // Any ticket may say a suggestion did not fit it, open or closed.
-            Command::KbWrong(_) => {}
+            // Any ticket may say a suggestion did not fit it, open or closed; the entry must
+            // exist.
+            Command::KbWrong(entry) => kb::check_wrong(mail, *entry, &mut out),
             Command::Canned(name) => canned::check(mail, name, &mut out),
             Command::Ask(written) => ask::check(mail, written, &mut out),
             Command::Link(master) => link::check(ticket, mail, *master, &mut out),

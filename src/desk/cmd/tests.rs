@@ -643,6 +643,7 @@ mod decisions {
             answers: &answers,
             answer_names: &names,
             masters: &[],
+            kb_entries: &[],
         };
         let d = decision_looking_up(
             &roster(),
@@ -736,6 +737,7 @@ mod decisions {
         )];
         let lookups = Lookups {
             masters: &open_master,
+            kb_entries: &[],
             ..Lookups::default()
         };
         let d = decision_looking_up(&roster(), &[], lookups, &fresh(), GIULIA, &format!("#collega {master}"));
@@ -754,6 +756,7 @@ mod decisions {
             &[],
             Lookups {
                 masters: &itself,
+                kb_entries: &[],
                 ..lookups
             },
             &fresh(),
@@ -767,6 +770,7 @@ mod decisions {
             &[],
             Lookups {
                 masters: &unknown,
+                kb_entries: &[],
                 ..lookups
             },
             &fresh(),
@@ -786,6 +790,7 @@ mod decisions {
             &[],
             Lookups {
                 masters: &closed,
+                kb_entries: &[],
                 ..lookups
             },
             &fresh(),
@@ -967,7 +972,12 @@ mod decisions {
 
     #[test]
     fn a_suggestion_that_does_not_fit_is_marked_for_the_knowledge_base() {
-        let d = decision(&fresh(), GIULIA, "#kb no KB-12");
+        let entries = [(12, true)];
+        let lookups = Lookups {
+            kb_entries: &entries,
+            ..Lookups::default()
+        };
+        let d = decision_looking_up(&roster(), &[], lookups, &fresh(), GIULIA, "#kb no KB-12");
         assert_eq!(
             d.effects,
             [Effect::MarkKbWrong {
@@ -979,6 +989,41 @@ mod decisions {
             matches!(d.applied[..], [Done::KbMarkedWrong { entry: 12, .. }]),
             "{:?}",
             d.applied
+        );
+    }
+
+    /// A mistyped number is refused, in the operator's language, and nothing is marked.
+    #[test]
+    fn a_suggestion_that_does_not_exist_cannot_be_marked() {
+        let entries = [(99, false)];
+        let lookups = Lookups {
+            kb_entries: &entries,
+            ..Lookups::default()
+        };
+        let d = decision_looking_up(&roster(), &[], lookups, &fresh(), GIULIA, "#kb no KB-99");
+        assert!(d.effects.is_empty() && d.applied.is_empty(), "{d:?}");
+        assert_eq!(
+            d.refusals,
+            [CommandError {
+                line: "#kb no KB-99".into(),
+                problem: Problem::KbNoSuchEntry { entry: 99 },
+            }]
+        );
+        let it = d.refusals[0].problem.text(crate::config::Language::It);
+        let en = d.refusals[0].problem.text(crate::config::Language::En);
+        assert!(it.contains("KB-99 non esiste"), "{it}");
+        assert!(en.contains("KB-99 does not exist"), "{en}");
+        // Not looked up is not known to exist: refused too.
+        let d = decision(&fresh(), GIULIA, "#kb no KB-12");
+        assert!(
+            matches!(
+                d.refusals[..],
+                [CommandError {
+                    problem: Problem::KbNoSuchEntry { entry: 12 },
+                    ..
+                }]
+            ),
+            "{d:?}"
         );
     }
 
