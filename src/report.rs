@@ -855,20 +855,7 @@ pub fn render_csv(report: &Report, calendar: &Calendar) -> String {
             .map(|(op, v)| ("tecnico", technician_name(report, op), v)),
     );
     for (section, group, v) in groups {
-        let _ = writeln!(
-            out,
-            "{section};{};{};{};{};{};{};{};{};{};{}",
-            csv_field(&group),
-            v.closings,
-            v.cast(),
-            decimal(v.response_rate()),
-            v.positive,
-            v.neutral,
-            v.negative,
-            decimal(v.share(Score::Positive)),
-            decimal(v.share(Score::Neutral)),
-            decimal(v.share(Score::Negative))
-        );
+        let _ = writeln!(out, "{section};{};{}", csv_field(&group), open_data::vote_columns(v));
     }
     let _ = writeln!(out, "\ncommento alla richiesta;giudizio;testo");
     for c in &s.comments {

@@ -58,7 +58,9 @@ fn clock_columns(c: &Compliance) -> String {
     format!("{};{};{};{}", c.met, c.breached, c.pending, decimal(c.percent()))
 }
 
-fn vote_columns(v: &Votes) -> String {
+/// A group's vote columns (closings, votes, response rate, each face's count and share), as
+/// both the report's satisfaction table and this table write them.
+pub(super) fn vote_columns(v: &Votes) -> String {
     format!(
         "{};{};{};{};{};{};{};{};{}",
         v.closings,

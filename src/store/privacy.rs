@@ -961,24 +961,28 @@ pub fn export_messages(conn: &Connection, ticket: TicketId) -> rusqlite::Result<
          FROM messages WHERE ticket_id = ?1 AND disposition NOT IN ('notify', 'operator_reply', 'operator')
          ORDER BY at, id",
     )?
-    .query_map([ticket], |r| {
-        naming_row(r, "messages", 0, |r| {
-            Ok(ExportMessage {
-                id: r.get(0)?,
-                direction: r.get(1)?,
-                from: r.get(2)?,
-                from_name: r.get(3)?,
-                to: r.get(4)?,
-                cc: r.get(5)?,
-                subject: r.get(6)?,
-                text: r.get(7)?,
-                at: instant(r, 8)?,
-                flagged: r.get(9)?,
-                raw_sha256: r.get(10)?,
-            })
-        })
-    })?
+    .query_map([ticket], export_message)?
     .collect()
+}
+
+/// A message row selected as the two exports select it (id, direction, from, name, to, cc,
+/// subject, text, at, flagged, raw mail).
+fn export_message(r: &rusqlite::Row<'_>) -> rusqlite::Result<ExportMessage> {
+    naming_row(r, "messages", 0, |r| {
+        Ok(ExportMessage {
+            id: r.get(0)?,
+            direction: r.get(1)?,
+            from: r.get(2)?,
+            from_name: r.get(3)?,
+            to: r.get(4)?,
+            cc: r.get(5)?,
+            subject: r.get(6)?,
+            text: r.get(7)?,
+            at: instant(r, 8)?,
+            flagged: r.get(9)?,
+            raw_sha256: r.get(10)?,
+        })
+    })
 }
 
 /// The messages `address` sent that reached no ticket (noise, bounces, mail quarantined as
@@ -989,23 +993,7 @@ pub fn export_loose_messages(conn: &Connection, address: &str) -> rusqlite::Resu
          FROM messages WHERE ticket_id IS NULL AND lower(from_addr) = ?1
          ORDER BY at, id",
     )?
-    .query_map([address.to_ascii_lowercase()], |r| {
-        naming_row(r, "messages", 0, |r| {
-            Ok(ExportMessage {
-                id: r.get(0)?,
-                direction: r.get(1)?,
-                from: r.get(2)?,
-                from_name: r.get(3)?,
-                to: r.get(4)?,
-                cc: r.get(5)?,
-                subject: r.get(6)?,
-                text: r.get(7)?,
-                at: instant(r, 8)?,
-                flagged: r.get(9)?,
-                raw_sha256: r.get(10)?,
-            })
-        })
-    })?
+    .query_map([address.to_ascii_lowercase()], export_message)?
     .collect()
 }
 
