@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures::TryStreamExt;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::extension::ClientId;
 
 const REQUESTS: usize = 60;
@@ -134,27 +134,23 @@ struct Relay {
 }
 
 async fn smtp_session(relay: &Relay) -> AsyncSmtpConnection {
+    // The same connection as the daemon's sessions (TCP_NODELAY; implicit TLS trusting the
+    // test CA), so neither side waits on Nagle's algorithm.
     let tls = match relay.security {
         Security::Plain => None,
         Security::TlsAuth => {
-            let pem = std::fs::read(env("MAILTEST_CA_PEM")).expect("the test CA");
-            Some(
-                TlsParameters::builder("localhost".into())
-                    .add_root_certificate(Certificate::from_pem(&pem).expect("CA pem"))
-                    .build_rustls()
-                    .expect("TLS parameters"),
-            )
+            let ca = std::path::PathBuf::from(env("MAILTEST_CA_PEM"));
+            let config = sportello::tls::client_config(Some(&ca)).expect("TLS settings");
+            Some(tokio_rustls::TlsConnector::from(config))
         }
     };
-    let mut conn = AsyncSmtpConnection::connect_tokio1(
-        ("127.0.0.1", relay.port),
-        Some(Duration::from_secs(10)),
-        &ClientId::default(),
-        tls,
-        None,
-    )
-    .await
-    .expect("SMTP connect");
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("a host name");
+    let stream = sportello::outbox::smtp::connect("127.0.0.1", relay.port, tls.as_ref().map(|t| (t, name)))
+        .await
+        .expect("SMTP connect");
+    let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &ClientId::default())
+        .await
+        .expect("SMTP greeting");
     if relay.security == Security::TlsAuth {
         conn.auth(
             DEFAULT_MECHANISMS,

@@ -118,6 +118,29 @@ impl AsyncTokioStream for ImplicitTls {
     }
 }
 
+/// The connection an SMTP session runs on: TCP with `TCP_NODELAY`, and TLS from the first
+/// byte when `implicit` names the connector and the server's name. Public for the latency
+/// bench's echo robot, whose sessions must not wait on Nagle's algorithm either.
+pub async fn connect(
+    host: &str,
+    port: u16,
+    implicit: Option<(&TlsConnector, ServerName<'static>)>,
+) -> anyhow::Result<Box<dyn AsyncTokioStream>> {
+    let tcp = TcpStream::connect((host, port))
+        .await
+        .with_context(|| format!("connecting to {host}:{port}"))?;
+    tcp.set_nodelay(true)
+        .with_context(|| format!("setting TCP_NODELAY on {host}:{port}"))?;
+    Ok(match implicit {
+        Some((tls, name)) => Box::new(ImplicitTls(
+            tls.connect(name, tcp)
+                .await
+                .with_context(|| format!("TLS with {host}:{port}"))?,
+        )),
+        None => Box::new(tcp),
+    })
+}
+
 /// One open SMTP session.
 struct Session {
     conn: AsyncSmtpConnection,
@@ -225,19 +248,11 @@ impl Sessions {
     async fn open(&self) -> anyhow::Result<Session> {
         let user = self.user.as_deref();
         let opening = async {
-            let tcp = TcpStream::connect((self.host.as_str(), self.port))
-                .await
-                .with_context(|| format!("connecting to {}:{}", self.host, self.port))?;
-            tcp.set_nodelay(true)
-                .with_context(|| format!("setting TCP_NODELAY on {}:{}", self.host, self.port))?;
-            let stream: Box<dyn AsyncTokioStream> = match &self.security {
-                Security::Implicit(tls, name) => Box::new(ImplicitTls(
-                    tls.connect(name.clone(), tcp)
-                        .await
-                        .with_context(|| format!("TLS with {}:{}", self.host, self.port))?,
-                )),
-                _ => Box::new(tcp),
+            let implicit = match &self.security {
+                Security::Implicit(tls, name) => Some((tls, name.clone())),
+                _ => None,
             };
+            let stream = connect(&self.host, self.port, implicit).await?;
             let mut conn = match tokio::time::timeout(
                 GREETING_WAIT,
                 AsyncSmtpConnection::connect_with_transport(stream, &self.hello),
