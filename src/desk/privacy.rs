@@ -7,9 +7,8 @@
 //! - The subject and a vote's comment are redacted exactly as the report redacts them
 //!   ([`report_text`]), so that a report computed before and after anonymising is the same.
 //! - When retention applies ([`cutoffs`]), whether an erasure may go ahead ([`may_erase`]),
-//!   which quarantined mail names a person ([`names_address`]),
-//!   what a reply to the closing letter votes ([`vote_by_reply`]) and until when a vote can
-//!   change ([`may_vote`]).
+//!   and which quarantined mail names a person ([`names_address`]). The vote's own rules
+//!   (which reply is a vote, until when it may change) are `desk::vote`'s.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use regex::Regex;
@@ -244,20 +243,6 @@ impl Score {
     }
 }
 
-/// The vote a reply to the closing letter casts, when its fresh text is only that: "1", "2"
-/// or "3", or one of the words or faces the letter offers (Italian or English), with any case,
-/// punctuation and courtesies. Anything more is a message (and reopens, as before). The rule
-/// is `desk::vote::reply_vote` (which also sets the requester's own name aside).
-pub fn vote_by_reply(fresh_text: &str) -> Option<Score> {
-    super::vote::reply_vote(fresh_text, None)
-}
-
-/// Whether a cycle resolved at `resolved_at` may still be voted (or its vote changed) at `now`:
-/// for `days` days.
-pub fn may_vote(resolved_at: DateTime<Utc>, now: DateTime<Utc>, days: u32) -> bool {
-    now >= resolved_at && now <= resolved_at + TimeDelta::days(i64::from(days))
-}
-
 /// Whether a vote is told to the supervisors and the technician: a negative one with words.
 pub fn tell_of(score: Score, comment: &str) -> bool {
     score == Score::Negative && !comment.trim().is_empty()
@@ -279,8 +264,6 @@ pub fn clean_comment(comment: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::TimeZone;
-
     use super::*;
 
     #[test]
@@ -344,37 +327,6 @@ mod tests {
         assert_eq!(may_erase(2, &[open], false), Err(EraseRefusal::Open(vec![open])));
         assert_eq!(may_erase(2, &[open], true), Ok(()));
         assert_eq!(may_erase(1, &[], false), Ok(()));
-    }
-
-    #[test]
-    fn only_a_bare_number_or_word_is_a_vote() {
-        for (text, score) in [
-            ("1", Score::Positive),
-            (" 2.\n", Score::Neutral),
-            ("3!", Score::Negative),
-            ("Soddisfatto", Score::Positive),
-            ("insoddisfatta", Score::Negative),
-            ("Neutral", Score::Neutral),
-            ("non soddisfatto", Score::Negative),
-        ] {
-            assert_eq!(vote_by_reply(text), Some(score), "{text:?}");
-        }
-        for text in ["1 ma il problema resta", "grazie", "", "13"] {
-            assert_eq!(vote_by_reply(text), None, "{text:?}");
-        }
-    }
-
-    #[test]
-    fn a_vote_can_change_for_the_configured_days() {
-        let closed = Utc.with_ymd_and_hms(2026, 11, 2, 10, 0, 0).single().expect("instant");
-        assert!(may_vote(closed, closed, 14));
-        assert!(may_vote(closed, closed + TimeDelta::days(14), 14));
-        assert!(!may_vote(
-            closed,
-            closed + TimeDelta::days(14) + TimeDelta::seconds(1),
-            14
-        ));
-        assert!(!may_vote(closed, closed - TimeDelta::seconds(1), 14));
     }
 
     #[test]
