@@ -43,6 +43,8 @@ pub struct RetentionRun {
     pub quarantine_forgotten: usize,
     /// Messages of no ticket whose sender and text went after `personal_data_days`.
     pub loose_forgotten: usize,
+    /// Audit events of no ticket scrubbed after `personal_data_days`.
+    pub events_scrubbed: usize,
     /// Attachment contents to delete once the transaction has committed.
     pub files: Vec<String>,
 }
@@ -98,6 +100,7 @@ impl RetentionRun {
             + self.spam_marks
             + self.quarantine_forgotten
             + self.loose_forgotten
+            + self.events_scrubbed
             > 0
     }
 }
@@ -139,6 +142,18 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
     let forgotten = rows::forget_loose(conn, personal_before, settings.batch)?;
     run.quarantine_forgotten = forgotten.quarantined;
     run.loose_forgotten = forgotten.messages;
+    // The audit events of no ticket (quarantines, spam marks, refused operator mail) keep
+    // what happened and when; addresses, numbers and street addresses in their detail go, and
+    // so does a sender as actor (operators, the help desk and the system stay).
+    let staff = operator_addresses(config);
+    let text = |t: &str| crate::kb::redact::redact(t, None);
+    let is_person = |a: &str| a.contains('@') && !staff.iter().any(|s| s.eq_ignore_ascii_case(a));
+    let scrub = Scrub {
+        text: &text,
+        subject: &text,
+        is_person: &is_person,
+    };
+    run.events_scrubbed = rows::scrub_old_ticketless_events(conn, &scrub, personal_before, settings.batch)?;
     if run.did_work() {
         tickets::insert_event(
             conn,
@@ -150,7 +165,8 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
                 "retention: raw mail and files of {} tickets deleted (archived over {raw} days), {} tickets anonymised \
                  (archived over {} days); stored bytes of {} sent mails about no ticket, raw mail of {} quarantined and \
                  {} other messages of no ticket deleted (over {raw} days); {} ended spam marks deleted; {} quarantined \
-                 messages deleted and {} messages of no ticket stripped of sender and text (over {} days)",
+                 messages deleted, {} messages of no ticket stripped of sender and text and {} audit events of no \
+                 ticket scrubbed (over {} days)",
                 run.raw_purged,
                 run.anonymised,
                 settings.personal_data_days,
@@ -160,6 +176,7 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
                 run.spam_marks,
                 run.quarantine_forgotten,
                 run.loose_forgotten,
+                run.events_scrubbed,
                 settings.personal_data_days,
                 raw = settings.raw_mail_days,
             ),

@@ -75,6 +75,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("migrations/0023_retention_gaps.sql"),
     ),
     ("0024_forget_loose", include_str!("migrations/0024_forget_loose.sql")),
+    (
+        "0025_retention_progress",
+        include_str!("migrations/0025_retention_progress.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.

@@ -702,6 +702,51 @@ pub fn scrub_ticketless_events(conn: &Connection, scrub: &Scrub<'_>) -> rusqlite
     Ok(changed)
 }
 
+/// The audit events of no ticket from before `before` not scrubbed yet (after the last one a
+/// pass scrubbed, in id order): their detail through `scrub.text`, a person as actor becomes
+/// [`ANONYMOUS_ACTOR`]. At most `limit`; returns how many were read (each is read once).
+pub fn scrub_old_ticketless_events(
+    conn: &Connection,
+    scrub: &Scrub<'_>,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> rusqlite::Result<usize> {
+    let after: i64 = conn
+        .prepare_cached("SELECT last_id FROM retention_progress WHERE kind = 'ticketless_events'")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0);
+    let rows: Vec<(i64, String, String)> = conn
+        .prepare_cached(
+            "SELECT id, actor, detail FROM events WHERE ticket_id IS NULL AND id > ?1 AND at < ?2
+             ORDER BY id LIMIT ?3",
+        )?
+        .query_map(params![after, ts(before), limit], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut write = conn.prepare_cached("UPDATE events SET actor = ?2, detail = ?3 WHERE id = ?1")?;
+    for (id, actor, detail) in &rows {
+        let new_actor = if (scrub.is_person)(actor) {
+            ANONYMOUS_ACTOR.to_string()
+        } else {
+            actor.clone()
+        };
+        let new_detail = (scrub.text)(detail);
+        if &new_actor != actor || &new_detail != detail {
+            write.execute(params![id, new_actor, new_detail])?;
+        }
+    }
+    if let Some((last, _, _)) = rows.last() {
+        conn.prepare_cached(
+            "INSERT INTO retention_progress (kind, last_id) VALUES ('ticketless_events', ?1)
+             ON CONFLICT (kind) DO UPDATE SET last_id = excluded.last_id",
+        )?
+        .execute([last])?;
+    }
+    Ok(rows.len())
+}
+
 /// One quarantined message, with its raw mail while it is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quarantined {

@@ -887,6 +887,25 @@ fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
         .expect("count")
     };
     assert_eq!(named(&conn), 4, "within personal_data_days the rows stay");
+    // (events of no ticket, those naming the spam's sender)
+    let naming_sender = |conn: &rusqlite::Connection| -> (i64, i64) {
+        conn.query_row(
+            "SELECT count(*), coalesce(sum(lower(actor) LIKE '%ferraro%' OR lower(detail) LIKE '%ferraro%'), 0)
+             FROM events WHERE ticket_id IS NULL AND at < '2026-12-11' AND action <> 'retention'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("count")
+    };
+    // A refused operator mail's audit event, as `security` records one about no ticket.
+    conn.execute(
+        "INSERT INTO events (ticket_id, at, actor, action, detail) VALUES (NULL, '2026-12-02T08:00:00Z',
+         'luca.ferraro.seo@example.com', 'security', 'mail from luca.ferraro.seo@example.com refused: call 333 1234567')",
+        [],
+    )
+    .expect("an event");
+    let (events_before, naming_before) = naming_sender(&conn);
+    assert!(naming_before > 0);
     drop(conn);
     // Wednesday 20 January, over 40 days after: the quarantine rows go whole, and the spam
     // that reached no ticket keeps when and what intake did, not who wrote it or what it said.
@@ -910,8 +929,27 @@ fn retention_drops_the_quarantine_s_raw_mail_then_the_ended_spam_mark() {
         )
         .expect("the pass's audit event");
     assert!(
-        detail.contains("2 quarantined messages deleted and 2 messages of no ticket stripped"),
+        detail.contains("2 quarantined messages deleted, 2 messages of no ticket stripped"),
         "{detail}"
+    );
+    assert_eq!(
+        naming_sender(&conn),
+        (events_before, 0),
+        "the audit events of no ticket stay, none names the sender"
+    );
+    let scrubbed: (String, String) = conn
+        .query_row(
+            "SELECT actor, detail FROM events WHERE action = 'security' AND ticket_id IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the event");
+    assert_eq!(
+        scrubbed,
+        (
+            "anonimo".to_string(),
+            "mail from [email] refused: call [telefono]".to_string()
+        )
     );
 }
 
