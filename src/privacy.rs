@@ -142,6 +142,7 @@ pub fn retention(conn: &Connection, config: &Config, now: DateTime<Utc>) -> anyh
     let forgotten = rows::forget_loose(conn, personal_before, settings.batch)?;
     run.quarantine_forgotten = forgotten.quarantined;
     run.loose_forgotten = forgotten.messages;
+    run.files.extend(forgotten.files);
     // The audit events of no ticket (quarantines, spam marks, refused operator mail) keep
     // what happened and when; addresses, numbers and street addresses in their detail go, and
     // so does a sender as actor (operators, the help desk and the system stay).

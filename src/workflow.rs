@@ -483,7 +483,7 @@ fn letter(
     let mut copies = copies_of(conn, ctx, ticket, purpose, &address)?;
     // The vote's links open the requester's status page: the copies get the closing letter
     // apart, without them.
-    if vars.contains_key("vote_links") && !copies.is_empty() {
+    if purpose == MailPurpose::Closing && !copies.is_empty() {
         vars.insert("vote_links", Value::from(BTreeMap::<String, String>::new()));
         vars.insert("copy", Value::from(true));
         let apart = ctx.templates.render(ctx.language(), template, Value::from(vars))?;

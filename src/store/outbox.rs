@@ -220,18 +220,21 @@ pub fn stuck(conn: &Connection, min_attempts: u32) -> rusqlite::Result<Vec<Stuck
         "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
          WHERE sent_at IS NULL AND failure_reported_at IS NULL AND attempts >= ?1 AND purpose <> 'stuck'",
     )?
-    .query_map([min_attempts], |r| {
-        naming_row(r, "outbox", 0, |r| {
-            Ok(Stuck {
-                id: r.get(0)?,
-                recipients: r.get(1)?,
-                last_error: r.get(2)?,
-                attempts: r.get(3)?,
-                ticket: r.get(4)?,
-            })
-        })
-    })?
+    .query_map([min_attempts], stuck_row)?
     .collect()
+}
+
+/// A row selected as (id, recipients, last error, attempts, ticket).
+fn stuck_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Stuck> {
+    naming_row(r, "outbox", 0, |r| {
+        Ok(Stuck {
+            id: r.get(0)?,
+            recipients: r.get(1)?,
+            last_error: r.get(2)?,
+            attempts: r.get(3)?,
+            ticket: r.get(4)?,
+        })
+    })
 }
 
 /// Mail the SMTP server refused for good (its next attempt set to `given_up`) whose refusal
@@ -241,17 +244,7 @@ pub fn refused_unreported(conn: &Connection, given_up: DateTime<Utc>) -> rusqlit
         "SELECT id, recipients, coalesce(last_error, ''), attempts, ticket_id FROM outbox
          WHERE sent_at IS NULL AND failure_reported_at IS NULL AND next_attempt_at = ?1",
     )?
-    .query_map([ts(given_up)], |r| {
-        naming_row(r, "outbox", 0, |r| {
-            Ok(Stuck {
-                id: r.get(0)?,
-                recipients: r.get(1)?,
-                last_error: r.get(2)?,
-                attempts: r.get(3)?,
-                ticket: r.get(4)?,
-            })
-        })
-    })?
+    .query_map([ts(given_up)], stuck_row)?
     .collect()
 }
 

@@ -617,6 +617,9 @@ pub struct LooseForgotten {
     pub quarantined: usize,
     /// Messages of no ticket whose sender and text went.
     pub messages: usize,
+    /// Attachment contents no row names any more (when `personal_data_days` is the shorter
+    /// period, the files are still there), to delete after the commit.
+    pub files: Vec<String>,
 }
 
 /// After `personal_data_days`: quarantine rows from before `before` are deleted (with their
@@ -641,6 +644,9 @@ pub fn forget_loose(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rus
                              body_text = '', raw_sha256 = NULL
          WHERE id = ?1",
     )?;
+    let mut files_of =
+        conn.prepare_cached("SELECT sha256 FROM attachments WHERE message = ?1 AND sha256 IS NOT NULL")?;
+    let mut files = Vec::new();
     let mut rename = conn.prepare_cached(
         "UPDATE attachments SET filename = 'allegato', sha256 = NULL,
                                 note = coalesce(note, 'deleted after the retention period')
@@ -648,13 +654,19 @@ pub fn forget_loose(conn: &Connection, before: DateTime<Utc>, limit: u32) -> rus
     )?;
     for (id, _) in &messages {
         forget.execute([id])?;
+        for sha in files_of.query_map([id], |r| r.get::<_, String>(0))? {
+            files.push(sha?);
+        }
         rename.execute([id])?;
     }
     let raws: Vec<String> = messages.iter().filter_map(|(_, raw)| raw.clone()).collect();
     drop_unreferenced_raw(conn, &raws)?;
+    files.sort();
+    files.dedup();
     Ok(LooseForgotten {
         quarantined: quarantined.len(),
         messages: messages.len(),
+        files: unreferenced_files(conn, files)?,
     })
 }
 

@@ -456,3 +456,40 @@ fn a_corrupt_queued_row_is_that_mails_error_not_a_skipped_row() {
     assert!(error_text(outbox::find_content(conn, "bad@x")).contains("is not a ticket id"));
     assert!(outbox::find_content(conn, "good@x").is_ok());
 }
+
+/// When `personal_data_days` is the shorter period, a ticketless message's attachment is still
+/// on the disk when the message is forgotten: the content its row stopped naming is handed back
+/// for deletion, once nothing else names it.
+#[test]
+fn forgetting_a_ticketless_message_hands_back_the_files_no_row_names() {
+    let store = Store::open_in_memory().expect("open");
+    let conn = store.conn();
+    conn.execute_batch(
+        "INSERT INTO messages (id, ticket_id, direction, dedup_key, from_addr, subject, body_text, at, disposition)
+         VALUES (1, NULL, 'in', 'a@example.org', 'carla@example.org', 'CI', 'la mia carta', '2026-01-05T09:00:00Z', 'noise'),
+                (2, NULL, 'in', 'b@example.org', 'carla@example.org', 'CI', 'di nuovo', '2026-01-06T09:00:00Z', 'noise'),
+                (3, NULL, 'in', 'c@example.org', 'dario@example.org', 'x', 'recente', '2026-03-01T09:00:00Z', 'noise');
+         INSERT INTO attachments (message, filename, content_type, size, sha256) VALUES
+                (1, 'ci_carla.pdf', 'application/pdf', 10, 'aaaa'),
+                (2, 'ci_carla.pdf', 'application/pdf', 10, 'aaaa'),
+                (2, 'firma.p7m', 'application/pkcs7-mime', 10, 'bbbb'),
+                (3, 'altro.pdf', 'application/pdf', 10, 'bbbb');",
+    )
+    .expect("rows");
+    let before = Utc.with_ymd_and_hms(2026, 2, 1, 0, 0, 0).single().expect("instant");
+    let forgotten = privacy::forget_loose(conn, before, 10).expect("forget");
+    assert_eq!(forgotten.messages, 2);
+    assert_eq!(
+        forgotten.files,
+        vec!["aaaa".to_string()],
+        "'bbbb' is still the recent message's"
+    );
+    let named: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM attachments WHERE filename LIKE '%carla%' OR (message < 3 AND sha256 IS NOT NULL)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(named, 0);
+}
