@@ -158,6 +158,8 @@ async fn floor(address: &str) -> (usize, Duration) {
 struct FullRun {
     /// Until the last batch was committed.
     committed: Duration,
+    /// Spent applying and committing batches (the sum of the daemon's `apply_ms`).
+    applying: Duration,
     /// Until the process ended.
     ended: Duration,
     peak_kib: u64,
@@ -247,7 +249,19 @@ fn full(address: &str, workdir: &Path, outbox: Outbox) -> FullRun {
     let ended = start.elapsed();
     let text = std::fs::read_to_string(&log_path).expect("read the daemon's log");
     // Kept beside the scratch folders for a look after the run (the work folder goes).
-    let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("intake-daemon.log"), &text);
+    let kept = match outbox {
+        Outbox::Files => "intake-daemon-files.log",
+        Outbox::Sink(_) => "intake-daemon-smtp.log",
+    };
+    let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(kept), &text);
+    // The write turn's share: what the batches took to apply and commit, as the daemon logged.
+    let applying = Duration::from_millis(
+        text.lines()
+            .filter(|line| line.contains("batch committed"))
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter_map(|entry| entry["fields"]["apply_ms"].as_u64())
+            .sum(),
+    );
     let last_commit = text
         .lines()
         .filter(|line| line.contains("batch committed"))
@@ -263,6 +277,7 @@ fn full(address: &str, workdir: &Path, outbox: Outbox) -> FullRun {
         .expect("committed after the start");
     FullRun {
         committed,
+        applying,
         ended,
         peak_kib,
         cpu,
@@ -412,6 +427,10 @@ fn main() {
             rate(run.committed),
             run.committed.as_secs_f64(),
             ratio(run.committed)
+        );
+        println!(
+            "    of which applying batches:            {:>8.2} s (fetch and parse overlap it)",
+            run.applying.as_secs_f64()
         );
         println!(
             "    whole run --once, 6,000 acks out:     {:>8.0} msg/s  ({:.2} s)  ratio {:.2}",

@@ -688,12 +688,15 @@ impl Pass<'_> {
         batch: &[Prepared],
         checkpoint: Option<&Checkpoint>,
     ) -> anyhow::Result<Vec<Outcome>> {
+        let started = std::time::Instant::now();
         let calendar = suspensions::calendar(store.conn(), &self.config.calendar)?;
         let intake = Intake::new(self.config, &calendar, self.templates, self.key.clone());
         let outcomes = intake::apply_batch(store, &intake, batch, checkpoint, self.clock.now())?;
         self.courier.notify_one();
         let quarantined = outcomes.iter().filter(|o| matches!(o, Outcome::Quarantined(_))).count();
-        tracing::info!(messages = outcomes.len(), quarantined, "batch committed");
+        // How long the batch held the write turn, commit included: what a backlog waits on.
+        let apply_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(messages = outcomes.len(), quarantined, apply_ms, "batch committed");
         Ok(outcomes)
     }
 }

@@ -32,6 +32,8 @@
 //! `• `, `1. `, `1) `, after any indent) is its own paragraph, wrapped under its own text. A
 //! word longer than the width (a long file name) stands on a line of its own, unbroken.
 
+use std::borrow::Cow;
+
 /// The column letters are wrapped at.
 pub const WIDTH: usize = 72;
 
@@ -252,35 +254,39 @@ fn ends_paragraph(line: &str) -> bool {
 
 /// `text` wrapped at `width` columns after `first` (the first line's prefix) and `rest` (the
 /// next lines' prefix); words are never broken.
-fn wrap(text: &str, first: &str, rest: &str, width: usize, out: &mut Vec<String>) {
+fn wrap(text: &str, first: &str, rest: &str, width: usize, out: &mut Vec<Cow<'_, str>>) {
     let mut line = first.to_string();
+    // Columns, counted as the line grows: a letter is reflowed for every mail queued.
+    let mut columns = first.chars().count();
+    let rest_columns = rest.chars().count();
     let mut empty = true;
     for word in text.split_whitespace() {
-        let fits = line.chars().count() + 1 + word.chars().count() <= width;
+        let word_columns = word.chars().count();
         if empty {
-            line.push_str(word);
             empty = false;
-        } else if fits {
+        } else if columns + 1 + word_columns <= width {
             line.push(' ');
-            line.push_str(word);
+            columns += 1;
         } else {
-            out.push(std::mem::replace(&mut line, rest.to_string()));
-            line.push_str(word);
+            out.push(Cow::Owned(std::mem::replace(&mut line, rest.to_string())));
+            columns = rest_columns;
         }
+        line.push_str(word);
+        columns += word_columns;
     }
-    out.push(line);
+    out.push(Cow::Owned(line));
 }
 
 /// A rendered letter with its paragraphs wrapped at [`WIDTH`] (see the module's doc); the
 /// [`KEEP_START`]/[`KEEP_END`] marks are taken out.
 pub fn reflow(text: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Cow<'_, str>> = Vec::new();
     let mut lines = text.split('\n').peekable();
     let mut keeping = false;
     let mut signature = false;
     // The paragraph being gathered: its text, and its prefixes (first line, next lines).
     let mut gathered: Option<(String, String, String)> = None;
-    let flush = |gathered: &mut Option<(String, String, String)>, out: &mut Vec<String>| {
+    let flush = |gathered: &mut Option<(String, String, String)>, out: &mut Vec<Cow<'_, str>>| {
         if let Some((text, first, rest)) = gathered.take() {
             wrap(&text, &first, &rest, WIDTH, out);
         }
@@ -288,7 +294,11 @@ pub fn reflow(text: &str) -> String {
     while let Some(raw) = lines.next() {
         let opens = raw.contains(KEEP_START);
         let closes = raw.contains(KEEP_END);
-        let line: String = raw.chars().filter(|c| *c != KEEP_START && *c != KEEP_END).collect();
+        let line: Cow<'_, str> = if opens || closes {
+            Cow::Owned(raw.chars().filter(|c| *c != KEEP_START && *c != KEEP_END).collect())
+        } else {
+            Cow::Borrowed(raw)
+        };
         if signature || keeping || opens || line.trim_end() == "--" {
             flush(&mut gathered, &mut out);
             signature |= line.trim_end() == "--";
