@@ -238,8 +238,7 @@ pub async fn run(
         other => folder_failure(anyhow::Error::from(other)),
     })?;
     create_data_dir(&config)?;
-    let mut store = Store::open(&config.database_path())?;
-    store.leave_checkpoints_to_others()?;
+    let mut store = Store::open(&config.database_path())?.without_automatic_checkpoints()?;
     let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
     let key = auth::load_or_create_key(&config.helpdesk.data_dir)?;
     let transport = Transport::from_config(&config.smtp)?;
@@ -248,7 +247,7 @@ pub async fn run(
     let (finish_courier, courier_finishing) = watch::channel(false);
     let liveness = Arc::new(Liveness::default());
     let courier = Courier {
-        store: Store::open(&config.database_path())?,
+        store: Store::open(&config.database_path())?.without_automatic_checkpoints()?,
         turns: turns.clone(),
         transport,
         smtp: match &config.smtp {
@@ -265,7 +264,7 @@ pub async fn run(
     let (stop_alarms, alarms_stopping) = watch::channel(false);
     let alarms_task = (!once).then(|| -> Result<_, Failure> {
         let watcher = alarms::Watcher {
-            store: Store::open(&config.database_path())?,
+            store: Store::open(&config.database_path())?.without_automatic_checkpoints()?,
             config: config.clone(),
             templates: Templates::load(config.helpdesk.templates_dir.as_deref())?,
             key: key.clone(),

@@ -222,7 +222,7 @@ impl AppState {
             .http
             .clone()
             .ok_or_else(|| anyhow::anyhow!("[http] listen is not set"))?;
-        let store = Store::open(&config.database_path())?;
+        let store = Store::open(&config.database_path())?.without_automatic_checkpoints()?;
         let templates = Templates::load(config.helpdesk.templates_dir.as_deref())?;
         let key = crate::auth::load_or_create_key(&config.helpdesk.data_dir)?;
         Ok(AppState(Arc::new(Inner {

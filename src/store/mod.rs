@@ -159,11 +159,14 @@ impl Store {
         self.conn.transaction_with_behavior(TransactionBehavior::Immediate)
     }
 
-    /// Stops this connection's commits from checkpointing the write-ahead log: the daemon's
-    /// intake connection leaves that work to [`Store::checkpoint`] on another connection, off
-    /// the path between fetching mail and acknowledging it.
-    pub fn leave_checkpoints_to_others(&self) -> rusqlite::Result<()> {
-        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+    /// Stops this connection's commits from checkpointing the write-ahead log. Every daemon
+    /// connection is opened so: an automatic checkpoint runs inside the commit that crosses
+    /// the log's threshold, under the write turn, and copying a long log into the database
+    /// held intake up for tens of milliseconds a batch. The courier checkpoints instead
+    /// ([`Store::checkpoint`]), outside the turn, at most once a second.
+    pub fn without_automatic_checkpoints(self) -> rusqlite::Result<Store> {
+        self.conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        Ok(self)
     }
 
     /// Copies what the write-ahead log holds back into the database, without waiting for
