@@ -79,6 +79,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0025_retention_progress",
         include_str!("migrations/0025_retention_progress.sql"),
     ),
+    (
+        "0026_sender_lookups",
+        include_str!("migrations/0026_sender_lookups.sql"),
+    ),
 ];
 
 /// How long a writer waits for another process's transaction before giving up.
