@@ -150,6 +150,10 @@ fn writes_to_someone(effect: &Effect) -> bool {
 /// Turns the desk's effects into rows and outbox mail, in order, inside the caller's
 /// transaction: the one place where a decision of `desk` is written.
 pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effects: &[Effect]) -> anyhow::Result<()> {
+    // The ticket's row, read by the first effect that needs it and kept while the effects
+    // after it leave the row as it is (see `keeps_ticket_row`): a new request's letter and
+    // notice read it once, not once each.
+    let mut ticket_row: Option<TicketRow> = None;
     for effect in effects {
         if ctx.quiet && writes_to_someone(effect) {
             continue;
@@ -191,11 +195,11 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 note,
             } => {
                 let operators: Vec<&Operator> = to.iter().filter_map(|a| ctx.config.operator(a)).collect();
-                let row = reload(conn, on_ticket()?)?;
+                let row = reload_once(conn, &mut ticket_row, on_ticket()?)?;
                 let mut notice = Notice::new(*kind, reason.clone()).with_text(text.clone());
                 notice.screening = *screening;
                 notice.note = note.clone();
-                notify_operators(conn, ctx, &row, &operators, notice)?;
+                notify_operators(conn, ctx, row, &operators, notice)?;
             }
             Effect::SetKind(kind) => tickets::set_kind(conn, on_ticket()?, *kind, ctx.now)?,
             Effect::Reopen { status, assignee } => {
@@ -203,8 +207,8 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             }
             Effect::Letter { letter, stamp } => {
                 let ticket = on_ticket()?;
-                let row = reload(conn, ticket)?;
-                let sent = send_letter(conn, ctx, &row, letter)?;
+                let row = reload_once(conn, &mut ticket_row, ticket)?;
+                let sent = send_letter(conn, ctx, row, letter)?;
                 if let Some(stamp) = stamp {
                     let cycle = latest_cycle(conn, ticket)?;
                     match stamp {
@@ -268,8 +272,8 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
             }
             Effect::Acknowledge { take_in_due, dropped } => {
                 let ticket = on_ticket()?;
-                let row = reload(conn, ticket)?;
-                if let Some(id) = acknowledge(conn, ctx, &row, *take_in_due, dropped.clone())? {
+                let row = reload_once(conn, &mut ticket_row, ticket)?;
+                if let Some(id) = acknowledge(conn, ctx, row, *take_in_due, dropped.clone())? {
                     ctx.event(conn, Some(ticket), "system", EventAction::Acknowledged, &id)?;
                 }
             }
@@ -367,8 +371,38 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
                 )?;
             }
         }
+        if !keeps_ticket_row(effect) {
+            ticket_row = None;
+        }
     }
     Ok(())
+}
+
+/// True for the effects that write nothing in the ticket's row (a cycle, a letter or a
+/// notice with their history, an alert's mark, an event): the row read before them still
+/// holds after them. Any other effect may change it, and the next reader reads it again.
+fn keeps_ticket_row(effect: &Effect) -> bool {
+    matches!(
+        effect,
+        Effect::OpenCycle { .. }
+            | Effect::NotifyOperators { .. }
+            | Effect::Letter { .. }
+            | Effect::Acknowledge { .. }
+            | Effect::MarkAlert(_)
+            | Effect::Event { .. }
+    )
+}
+
+/// The ticket's row from `cache`, read into it first when it is empty.
+fn reload_once<'c>(
+    conn: &Connection,
+    cache: &'c mut Option<TicketRow>,
+    ticket: TicketId,
+) -> anyhow::Result<&'c TicketRow> {
+    if cache.as_ref().is_none_or(|row| row.id != ticket) {
+        *cache = Some(reload(conn, ticket)?);
+    }
+    cache.as_ref().with_context(|| format!("ticket {ticket} was just read"))
 }
 
 /// The ticket's current SLA cycle (every ticket has one from the moment it opens).
