@@ -157,11 +157,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The problems of the hits `model` suggests at `threshold`, best first.
-    fn suggested(&self, model: &Model, threshold: f64) -> Vec<&str> {
+    /// The problems of the hits suggested at `threshold` by `confidence`, best first.
+    fn suggested_by(&self, confidence: &dyn Fn(&Evidence) -> f64, threshold: f64) -> Vec<&str> {
         self.hits
             .iter()
-            .filter(|(_, e)| model.confidence(e, 1.0) >= threshold)
+            .filter(|(_, e)| confidence(e) >= threshold)
             .map(|(k, _)| k.as_str())
             .collect()
     }
@@ -224,15 +224,24 @@ pub struct Figures {
 }
 
 pub fn figures(s: &Searched, model: &Model, threshold: f64) -> Figures {
+    figures_by(s, &|e| model.confidence(e, 1.0), threshold)
+}
+
+/// [`figures`] with any confidence function.
+pub fn figures_by(s: &Searched, confidence: &dyn Fn(&Evidence) -> f64, threshold: f64) -> Figures {
     let share = |n: usize, of: usize| n as f64 / of.max(1) as f64;
     let shown: Vec<(&str, Vec<&str>)> = s
         .inside
         .iter()
-        .map(|(k, o)| (k.as_str(), o.suggested(model, threshold)))
+        .map(|(k, o)| (k.as_str(), o.suggested_by(confidence, threshold)))
         .collect();
     let top3 = shown.iter().filter(|(k, s)| s.contains(k)).count();
     let top1 = shown.iter().filter(|(k, s)| s.first() == Some(k)).count();
-    let quiet = |v: &[Outcome]| v.iter().filter(|o| o.suggested(model, threshold).is_empty()).count();
+    let quiet = |v: &[Outcome]| {
+        v.iter()
+            .filter(|o| o.suggested_by(confidence, threshold).is_empty())
+            .count()
+    };
     Figures {
         top3: share(top3, s.inside.len()),
         top1: share(top1, s.inside.len()),
@@ -261,72 +270,78 @@ pub fn ranking(s: &Searched) -> (f64, f64) {
 /// intercept): the weights of [`Model`] from hits labelled right (the request's problem) or
 /// wrong (another problem, or any hit of an out-of-base request).
 pub fn fit(samples: &[(Evidence, bool)]) -> Model {
-    const K: usize = FEATURES + 1;
-    let x = |e: &Evidence| {
-        let mut v = [1.0f64; K];
-        v[..FEATURES].copy_from_slice(&e.features());
-        v
-    };
-    let mut beta = [0.0f64; K];
-    for _ in 0..100 {
-        let mut g = [0.0f64; K];
-        let mut h = [[0.0f64; K]; K];
-        for (e, right) in samples {
-            let v = x(e);
-            let z: f64 = (0..K).map(|i| beta[i] * v[i]).sum();
-            let p = 1.0 / (1.0 + (-z).exp());
-            let y = if *right { 1.0 } else { 0.0 };
-            for i in 0..K {
-                g[i] += (p - y) * v[i];
-                for j in 0..K {
-                    h[i][j] += p * (1.0 - p) * v[i] * v[j];
-                }
-            }
-        }
-        for i in 0..FEATURES {
-            g[i] += 0.01 * beta[i];
-            h[i][i] += 0.01;
-        }
-        // Solve h · d = g (Gauss-Jordan with partial pivoting).
-        let mut a = [[0.0f64; K + 1]; K];
-        for i in 0..K {
-            a[i][..K].copy_from_slice(&h[i]);
-            a[i][K] = g[i];
-        }
-        for c in 0..K {
-            let p = (c..K)
-                .max_by(|r, s| a[*r][c].abs().total_cmp(&a[*s][c].abs()))
-                .expect("rows");
-            a.swap(c, p);
-            let pivot = a[c];
-            if pivot[c] == 0.0 {
-                continue;
-            }
-            for (r, row) in a.iter_mut().enumerate() {
-                if r != c {
-                    let f = row[c] / pivot[c];
-                    for (x, p) in row.iter_mut().zip(pivot).skip(c) {
-                        *x -= f * p;
-                    }
-                }
-            }
-        }
-        let d: Vec<f64> = (0..K)
-            .map(|i| if a[i][i] != 0.0 { a[i][K] / a[i][i] } else { 0.0 })
-            .collect();
-        for i in 0..K {
-            beta[i] -= d[i];
-        }
-        if d.iter().all(|v| v.abs() < 1e-9) {
-            break;
-        }
-    }
+    let beta = fit_by(samples, &|e: &Evidence| e.features().to_vec());
     let mut weights = [0.0; FEATURES];
     weights.copy_from_slice(&beta[..FEATURES]);
     Model {
         weights,
         bias: beta[FEATURES],
     }
+}
+
+/// [`fit`] over any features: the weights, then the intercept.
+pub fn fit_by(samples: &[(Evidence, bool)], features: &dyn Fn(&Evidence) -> Vec<f64>) -> Vec<f64> {
+    let k = samples.first().map_or(0, |(e, _)| features(e).len()) + 1;
+    let x = |e: &Evidence| {
+        let mut v = features(e);
+        v.push(1.0);
+        v
+    };
+    let mut beta = vec![0.0f64; k];
+    for _ in 0..100 {
+        let mut g = vec![0.0f64; k];
+        let mut h = vec![vec![0.0f64; k]; k];
+        for (e, right) in samples {
+            let v = x(e);
+            let z: f64 = (0..k).map(|i| beta[i] * v[i]).sum();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let y = if *right { 1.0 } else { 0.0 };
+            for i in 0..k {
+                g[i] += (p - y) * v[i];
+                for j in 0..k {
+                    h[i][j] += p * (1.0 - p) * v[i] * v[j];
+                }
+            }
+        }
+        for i in 0..k - 1 {
+            g[i] += 0.01 * beta[i];
+            h[i][i] += 0.01;
+        }
+        // Solve h · d = g (Gauss-Jordan with partial pivoting).
+        let mut a = vec![vec![0.0f64; k + 1]; k];
+        for i in 0..k {
+            a[i][..k].copy_from_slice(&h[i]);
+            a[i][k] = g[i];
+        }
+        for c in 0..k {
+            let p = (c..k)
+                .max_by(|r, s| a[*r][c].abs().total_cmp(&a[*s][c].abs()))
+                .expect("rows");
+            a.swap(c, p);
+            let pivot = a[c].clone();
+            if pivot[c] == 0.0 {
+                continue;
+            }
+            for (r, row) in a.iter_mut().enumerate() {
+                if r != c {
+                    let f = row[c] / pivot[c];
+                    for (x, p) in row.iter_mut().zip(&pivot).skip(c) {
+                        *x -= f * p;
+                    }
+                }
+            }
+        }
+        let d: Vec<f64> = (0..k)
+            .map(|i| if a[i][i] != 0.0 { a[i][k] / a[i][i] } else { 0.0 })
+            .collect();
+        for i in 0..k {
+            beta[i] -= d[i];
+        }
+        if d.iter().all(|v| v.abs() < 1e-9) {
+            break;
+        }
+    }
+    beta
 }
 
 /// The samples a searched base gives the fit: every hit of every request, right or wrong.
@@ -551,5 +566,77 @@ fn retrieval_dump() {
     }
     for q in &set.out_of_base {
         println!("OUT {q}\n      → {}", show(&run(&store, &owner, q)));
+    }
+}
+
+/// Which features generalize: for each candidate set, the fit and the calibration rule on the
+/// calibration half, the figures on the other half and on the held-out requests:
+/// `cargo test --lib feature_trials -- --ignored --nocapture`.
+#[test]
+#[ignore = "a report, not a check"]
+fn feature_trials() {
+    let set = set();
+    let whole = subset(&set, |_| Some(usize::MAX));
+    let smalls: Vec<Set> = SMALL_BASES.iter().map(|s| small(&set, *s)).collect();
+    let bases: Vec<&Set> = std::iter::once(&whole).chain(&smalls).collect();
+    let calibration: Vec<Searched> = bases.iter().map(|b| searched(&set, b, Some(0))).collect();
+    let check: Vec<Searched> = bases.iter().map(|b| searched(&set, b, Some(1))).collect();
+    let (inside, outside) = held_out();
+    let (store, owner) = load(&set);
+    let held = Searched {
+        inside: inside
+            .iter()
+            .map(|(k, q)| (k.clone(), run(&store, &owner, q)))
+            .collect(),
+        outside: outside.iter().map(|q| run(&store, &owner, q)).collect(),
+        gone: Vec::new(),
+    };
+    let samples: Vec<(Evidence, bool)> = calibration.iter().flat_map(samples).collect();
+    let spec = std::env::var("KB_TRIALS").unwrap_or_else(|_| "held,title,share".into());
+    let trials: Vec<Vec<&str>> = spec
+        .split(';')
+        .map(|t| t.split(',').collect())
+        .collect();
+    for names in trials {
+        let pick = |e: &Evidence| -> Vec<f64> {
+            let all = e.named();
+            names
+                .iter()
+                .map(|n| all.iter().find(|(k, _)| k == n).map(|(_, v)| *v).expect("feature"))
+                .collect()
+        };
+        let beta = fit_by(&samples, &pick);
+        let conf = |e: &Evidence| {
+            let z: f64 = pick(e).iter().zip(&beta).map(|(x, w)| x * w).sum::<f64>() + beta[beta.len() - 1];
+            1.0 / (1.0 + (-z).exp())
+        };
+        let silent_enough = |t: f64| calibration.iter().all(|s| figures_by(s, &conf, t).silent >= 0.9);
+        let mut t = 0.0;
+        while t < 1.0 && !silent_enough(t) {
+            t += 0.01;
+        }
+        let threshold = ((t * 100.0).round() / 100.0 + 0.05).min(1.0);
+        let f = figures_by(&check[0], &conf, threshold);
+        let sm: Vec<Figures> = check[1..].iter().map(|s| figures_by(s, &conf, threshold)).collect();
+        let m = |g: fn(&Figures) -> f64| sm.iter().map(g).sum::<f64>() / sm.len() as f64 * 100.0;
+        let c = figures_by(&calibration[0], &conf, threshold);
+        let h = figures_by(&held, &conf, threshold);
+        println!(
+            "{names:?} w {:?} t {threshold:.2}\n   calib {:.1}/{:.1}/{:.1} | check {:.1}/{:.1}/{:.1} | small {:.1}/{:.1}/{:.1} lacking {:.1} | held-out {:.1}/{:.1}/{:.1}",
+            beta.iter().map(|w| (w * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+            c.top3 * 100.0,
+            c.top1 * 100.0,
+            c.silent * 100.0,
+            f.top3 * 100.0,
+            f.top1 * 100.0,
+            f.silent * 100.0,
+            m(|f| f.top3),
+            m(|f| f.top1),
+            m(|f| f.silent),
+            m(|f| f.gone_silent),
+            h.top3 * 100.0,
+            h.top1 * 100.0,
+            h.silent * 100.0
+        );
     }
 }
