@@ -508,7 +508,7 @@ fn word_pairs(query: &Query, fields: &FieldTerms) -> (f64, f64) {
 }
 
 /// Near duplicates: entries whose distinct terms overlap this much (Jaccard).
-const NEAR: f64 = 0.25;
+const NEAR: f64 = 0.07;
 /// The top hits the pool's agreement is read over.
 const CLARITY_TOP: usize = 10;
 
