@@ -243,30 +243,14 @@ pub fn language(text: &str) -> crate::config::Language {
 /// The English stems of a text, stop words dropped (what the thesaurus matches an English
 /// request's wordings with; the index keeps [`analyze`]'s terms).
 pub fn analyze_english(text: &str) -> Vec<String> {
-    analyze_english_keeping(text, &[])
-}
-
-/// [`analyze_english`] with the [`SENSE_WORDS`] kept where they stand (for the thesaurus).
-pub fn analyze_english_phrase(text: &str) -> Vec<String> {
-    analyze_english_keeping(text, SENSE_WORDS)
-}
-
-fn analyze_english_keeping(text: &str, keep: &[&str]) -> Vec<String> {
     let lower = PLACEHOLDER.replace_all(text, " ").to_lowercase();
     lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .map(|w| w.trim_matches(['\'', '’']))
         .filter(|w| !w.is_empty())
         .map(fold)
-        .filter_map(|w| {
-            if keep.contains(&w.as_str()) {
-                Some(w)
-            } else if ENGLISH_STOP_WORDS.contains(&w.as_str()) || STOP_WORDS.contains(&w.as_str()) {
-                None
-            } else {
-                Some(ENGLISH.stem(&w).into_owned())
-            }
-        })
+        .filter(|w| !ENGLISH_STOP_WORDS.contains(&w.as_str()) && !STOP_WORDS.contains(&w.as_str()))
+        .map(|w| ENGLISH.stem(&w).into_owned())
         .filter(|s| s.chars().count() >= 2 || s.chars().all(|c| c.is_ascii_digit()))
         .collect()
 }
@@ -293,23 +277,8 @@ pub fn fold(text: &str) -> String {
         .collect()
 }
 
-/// Function words that carry a wording's sense: "non modificabile" is not "modificare",
-/// "troppo lungo" is not "tempi lunghi". Stop words for the index, kept (unstemmed) when the
-/// thesaurus matches its wordings ([`analyze_phrase`], [`analyze_english_phrase`]).
-pub const SENSE_WORDS: &[&str] = &["non", "not", "too", "troppo"];
-
 /// The index terms of a text, in order (duplicates kept: term frequency matters to BM25).
 pub fn analyze(text: &str) -> Vec<String> {
-    analyze_keeping(text, &[])
-}
-
-/// The terms of a text as the thesaurus matches them: [`analyze`]'s, with the
-/// [`SENSE_WORDS`] kept where they stand.
-pub fn analyze_phrase(text: &str) -> Vec<String> {
-    analyze_keeping(text, SENSE_WORDS)
-}
-
-fn analyze_keeping(text: &str, keep: &[&str]) -> Vec<String> {
     let lower = PDF_A
         .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
         .into_owned();
@@ -324,10 +293,6 @@ fn analyze_keeping(text: &str, keep: &[&str]) -> Vec<String> {
         };
         let word = word.trim_matches(['\'', '’']);
         let folded = fold(word);
-        if keep.contains(&folded.as_str()) {
-            terms.push(folded);
-            continue;
-        }
         if word.is_empty() || STOP_WORDS.contains(&folded.as_str()) || ENGLISH_STOP_WORDS.contains(&folded.as_str()) {
             continue;
         }

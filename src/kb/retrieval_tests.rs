@@ -733,12 +733,3 @@ fn near_duplicate_overlap() {
         );
     }
 }
-
-/// The senses the thesaurus finds in each line of `KB_TEXTS` (a report).
-#[test]
-#[ignore = "a report, not a check"]
-fn senses_of() {
-    for line in std::env::var("KB_TEXTS").unwrap_or_default().lines() {
-        println!("{line}\n    {:?} | {:?}", super::synonyms::senses(line), super::analyze::analyze(line));
-    }
-}

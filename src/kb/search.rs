@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::analyze::{analyze, analyze_english_phrase, analyze_phrase, language};
+use super::analyze::{analyze, analyze_english, language};
 use super::synonyms;
 use crate::store::kb::{self as rows, Entry, Feedback, FieldTerms, Verdict};
 
@@ -267,9 +267,8 @@ struct Query {
 
 fn query(conn: &Connection, text: &str, entries: f64) -> rusqlite::Result<Query> {
     let italian = analyze(text);
-    // The thesaurus reads the words that carry a wording's sense too ("non modificabile").
-    let english = (language(text) == crate::config::Language::En).then(|| analyze_english_phrase(text));
-    let groups = synonyms::expansion(&analyze_phrase(text), english.as_deref());
+    let english = (language(text) == crate::config::Language::En).then(|| analyze_english(text));
+    let groups = synonyms::expansion(&italian, english.as_deref());
     let mut own = italian.clone();
     own.sort();
     own.dedup();

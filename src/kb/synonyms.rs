@@ -29,7 +29,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use super::analyze::{SENSE_WORDS, analyze_english_phrase, analyze_phrase};
+use super::analyze::{analyze, analyze_english};
 
 /// One sense: its wordings, and words of a nearby sense it must not pull.
 pub struct Group {
@@ -1272,8 +1272,8 @@ static ANALYSED: LazyLock<Vec<Vec<Form>>> = LazyLock::new(|| {
                 .forms
                 .iter()
                 .map(|form| Form {
-                    italian: analyze_phrase(form),
-                    english: analyze_english_phrase(form),
+                    italian: analyze(form),
+                    english: analyze_english(form),
                 })
                 .filter(|f| !f.italian.is_empty())
                 .collect()
@@ -1360,11 +1360,7 @@ pub fn expansion(terms: &[String], english: Option<&[String]>) -> Vec<(usize, Ve
     groups_in(terms, english)
         .into_iter()
         .map(|g| {
-            let mut stems: Vec<String> = ANALYSED[g]
-                .iter()
-                .flat_map(|f| f.italian.iter().cloned())
-                .filter(|s| !SENSE_WORDS.contains(&s.as_str()))
-                .collect();
+            let mut stems: Vec<String> = ANALYSED[g].iter().flat_map(|f| f.italian.iter().cloned()).collect();
             stems.sort();
             stems.dedup();
             (g, stems)
@@ -1378,12 +1374,12 @@ pub fn expand_weighted(terms: &[String], english: Option<&[String]>, expansion: 
     let mut out: BTreeMap<String, f64> = BTreeMap::new();
     for group in groups_in(terms, english) {
         for form in &ANALYSED[group] {
-            for stem in form.italian.iter().filter(|s| !SENSE_WORDS.contains(&s.as_str())) {
+            for stem in &form.italian {
                 out.insert(stem.clone(), expansion);
             }
         }
     }
-    for t in terms.iter().filter(|t| !SENSE_WORDS.contains(&t.as_str())) {
+    for t in terms {
         out.insert(t.clone(), 1.0);
     }
     out
@@ -1397,9 +1393,8 @@ pub fn expand(terms: &[String]) -> Vec<String> {
 
 /// The senses (group indices) a text names, for the tests and `kb search --explain`.
 pub fn senses(text: &str) -> Vec<&'static str> {
-    let english =
-        (super::analyze::language(text) == crate::config::Language::En).then(|| analyze_english_phrase(text));
-    let mut groups = groups_in(&analyze_phrase(text), english.as_deref());
+    let english = (super::analyze::language(text) == crate::config::Language::En).then(|| analyze_english(text));
+    let mut groups = groups_in(&analyze(text), english.as_deref());
     groups.sort_unstable();
     groups.into_iter().map(|g| GROUPS[g].sense).collect()
 }
@@ -1407,18 +1402,17 @@ pub fn senses(text: &str) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kb::analyze::analyze;
 
     fn expanded(text: &str) -> Vec<String> {
-        let english = analyze_english_phrase(text);
-        expand_weighted(&analyze_phrase(text), Some(&english), 0.5)
+        let english = analyze_english(text);
+        expand_weighted(&analyze(text), Some(&english), 0.5)
             .into_keys()
             .collect()
     }
 
     #[test]
     fn a_query_reaches_the_other_wordings_of_its_words() {
-        let expanded_it = expand(&analyze_phrase("non ricordo la parola chiave"));
+        let expanded_it = expand(&analyze("non ricordo la parola chiave"));
         for wording in ["password", "reset"] {
             assert!(
                 expanded_it.contains(&analyze(wording)[0]),
@@ -1428,7 +1422,7 @@ mod tests {
         let english = expanded("the payment went through but the fee shows unpaid");
         assert!(english.contains(&analyze("pagamento")[0]), "{english:?}");
         // A lone generic word of a multi-word form does not drag the group in.
-        let plain = expand(&analyze_phrase("firma digitale"));
+        let plain = expand(&analyze("firma digitale"));
         assert!(!plain.contains(&analyze("spid")[0]), "{plain:?}");
     }
 
@@ -1528,25 +1522,6 @@ mod tests {
             assert!(!found.contains(unwanted), "{text:?} pulls {unwanted:?}: {found:?}");
             if let Some(wanted) = wanted {
                 assert!(found.contains(wanted), "{text:?} misses {wanted:?}: {found:?}");
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod shrink_report {
-    use super::*;
-    use crate::kb::analyze::{analyze, analyze_english};
-    #[test]
-    #[ignore = "a report"]
-    fn forms_that_shrink_to_one_word() {
-        for g in GROUPS {
-            for f in g.forms {
-                let words = f.split_whitespace().count();
-                let (it, en) = (analyze(f), analyze_english(f));
-                if words > 1 && (it.len() < 2 || en.len() < 2) {
-                    println!("{}: {f:?} → it {it:?} en {en:?}", g.sense);
-                }
             }
         }
     }
