@@ -152,22 +152,6 @@ pub struct Evidence {
     /// The share of the request's own words the entry holds (as [`Evidence::held`] counts
     /// them): a short request the entry answers word for word holds few words, but all.
     pub share: f64,
-    /// Experimental: how many of the request's own words the base holds anywhere.
-    pub known: f64,
-    /// Experimental: the IDF-weighted share of the request's own words the base holds.
-    pub known_share: f64,
-    /// Experimental: adjacent word pairs of the request the entry holds close together.
-    pub pairs: f64,
-    /// Experimental: their share of the request's pairs.
-    pub pair_share: f64,
-    /// Experimental: score-weighted similarity of the other top hits to this one.
-    pub agreement: f64,
-    /// Experimental: other top hits that are near duplicates of this one.
-    pub dupes: f64,
-    /// Experimental: ln of this hit's score over the best score of a hit not near it.
-    pub margin: f64,
-    /// Experimental: the share of the top hits' score mass held by this hit's cluster.
-    pub mass: f64,
 }
 
 /// How many numbers of the [`Evidence`] the model reads ([`Evidence::features`]).
@@ -180,22 +164,10 @@ impl Evidence {
         [self.held, self.title, self.share]
     }
 
-    /// Every candidate feature, named (for the experiments of `retrieval_tests.rs`).
+    /// The features, named (for the trials of `retrieval_tests.rs`, which fit any subset;
+    /// candidates measured and rejected are listed in docs/performance.md).
     pub fn named(&self) -> Vec<(&'static str, f64)> {
-        vec![
-            ("held", self.held),
-            ("title", self.title),
-            ("share", self.share),
-            ("known", self.known),
-            ("known_share", self.known_share),
-            ("unheld", self.known - self.held),
-            ("pairs", self.pairs),
-            ("pair_share", self.pair_share),
-            ("agreement", self.agreement),
-            ("dupes", self.dupes),
-            ("margin", self.margin),
-            ("mass", self.mass),
-        ]
+        vec![("held", self.held), ("title", self.title), ("share", self.share)]
     }
 }
 
@@ -261,8 +233,6 @@ struct Query {
     own_idf: HashMap<String, f64>,
     /// The senses named, with all their stems.
     senses: Vec<(usize, Vec<String>)>,
-    /// The request's own words in order (for word pairs).
-    seq: Vec<String>,
 }
 
 fn query(conn: &Connection, text: &str, entries: f64) -> rusqlite::Result<Query> {
@@ -319,7 +289,6 @@ fn query(conn: &Connection, text: &str, entries: f64) -> rusqlite::Result<Query>
         ideal,
         own_idf,
         senses: groups,
-        seq: italian,
     })
 }
 
@@ -437,20 +406,8 @@ fn evidence(
             named += i;
         }
     }
-    let (mut known, mut known_idf) = (0.0, 0.0);
-    for t in &query.own {
-        if query.terms.get(t).is_some_and(|term| term.group.is_none()) {
-            known += 1.0;
-            known_idf += query.own_idf.get(t).copied().unwrap_or_default();
-        }
-    }
-    let (pairs, of_pairs) = word_pairs(query, fields);
     Ok(Evidence {
         held,
-        known,
-        known_share: if query.ideal > 0.0 { known_idf / query.ideal } else { 0.0 },
-        pairs,
-        pair_share: if of_pairs > 0.0 { pairs / of_pairs } else { 0.0 },
         share: if query.own.is_empty() {
             0.0
         } else {
@@ -461,103 +418,7 @@ fn evidence(
         } else {
             0.0
         },
-        ..Evidence::default()
     })
-}
-
-/// How far apart two words of a pair may stand in an entry's field.
-const PAIR_WINDOW: usize = 3;
-
-/// The request's adjacent word pairs (each once, in either order) the entry holds within
-/// [`PAIR_WINDOW`] words of each other in one field (a word, or another wording of its
-/// sense), and how many pairs the request has.
-fn word_pairs(query: &Query, fields: &FieldTerms) -> (f64, f64) {
-    fn alternatives<'a>(query: &'a Query, t: &'a str) -> Vec<&'a str> {
-        let mut out = vec![t];
-        for (_, stems) in &query.senses {
-            if stems.iter().any(|s| s == t) {
-                out.extend(stems.iter().map(String::as_str));
-            }
-        }
-        out
-    }
-    let tokens: Vec<Vec<&str>> = fields.fields.iter().map(|f| f.split_ascii_whitespace().collect()).collect();
-    let mut seen: Vec<(&str, &str)> = Vec::new();
-    let (mut held, mut of) = (0.0, 0.0);
-    for w in query.seq.windows(2) {
-        let (a, b) = if w[0] <= w[1] { (&w[0], &w[1]) } else { (&w[1], &w[0]) };
-        if a == b || seen.contains(&(a.as_str(), b.as_str())) {
-            continue;
-        }
-        seen.push((a.as_str(), b.as_str()));
-        of += 1.0;
-        let (xa, xb) = (alternatives(query, a), alternatives(query, b));
-        let near = tokens.iter().any(|field| {
-            field.iter().enumerate().any(|(i, t)| {
-                xa.contains(t)
-                    && field[i.saturating_sub(PAIR_WINDOW)..(i + PAIR_WINDOW + 1).min(field.len())]
-                        .iter()
-                        .any(|u| xb.contains(u) && u != t)
-            })
-        });
-        if near {
-            held += 1.0;
-        }
-    }
-    (held, of)
-}
-
-/// Near duplicates: entries whose distinct terms overlap this much (Jaccard).
-const NEAR: f64 = 0.07;
-/// The top hits the pool's agreement is read over.
-const CLARITY_TOP: usize = 10;
-
-/// Per hit of the top [`CLARITY_TOP`]: (agreement, dupes, margin, mass).
-fn clarity(scored: &[(i64, f64, f64)], fields_of: &HashMap<i64, &FieldTerms>) -> HashMap<i64, [f64; 4]> {
-    let top: Vec<(i64, f64, Vec<&str>)> = scored
-        .iter()
-        .take(CLARITY_TOP)
-        .filter_map(|(id, score, _)| {
-            let f = fields_of.get(id)?;
-            let mut t: Vec<&str> = f.fields.iter().flat_map(|x| x.split_ascii_whitespace()).collect();
-            t.sort_unstable();
-            t.dedup();
-            Some((*id, *score, t))
-        })
-        .collect();
-    let jaccard = |a: &[&str], b: &[&str]| {
-        let common = a.iter().filter(|t| b.binary_search(t).is_ok()).count() as f64;
-        let union = (a.len() + b.len()) as f64 - common;
-        if union > 0.0 { common / union } else { 0.0 }
-    };
-    let total: f64 = top.iter().map(|t| t.1).sum();
-    let mut out = HashMap::new();
-    for (i, (id, score, terms)) in top.iter().enumerate() {
-        let (mut agree, mut others, mut dupes, mut best_other, mut mass) = (0.0, 0.0, 0.0, 0.0f64, *score);
-        for (j, (_, s, t)) in top.iter().enumerate() {
-            if i == j {
-                continue;
-            }
-            let sim = jaccard(terms, t);
-            agree += s * sim;
-            others += s;
-            if sim >= NEAR {
-                dupes += 1.0;
-                mass += s;
-            } else {
-                best_other = best_other.max(*s);
-            }
-        }
-        let agreement = if others > 0.0 { agree / others } else { 0.0 };
-        let margin = if best_other > 0.0 && *score > 0.0 {
-            (score / best_other).ln().min(3.0)
-        } else {
-            3.0
-        };
-        let mass = if total > 0.0 { mass / total } else { 0.0 };
-        out.insert(*id, [agreement, dupes, margin, mass]);
-    }
-    out
 }
 
 /// One candidate's BM25F score, given the pool-level factor of each term.
@@ -657,22 +518,15 @@ pub fn search(conn: &Connection, text: &str, limit: usize, now: DateTime<Utc>) -
         })
         .collect();
     scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    let fields_of: HashMap<i64, &FieldTerms> = candidates.iter().map(|(id, f)| (*id, f)).collect();
-    let clear = clarity(&scored, &fields_of);
     // Review and age only reorder what is nearly level: read the entries of a wider cut.
     scored.truncate((limit * 3).max(10));
+    let fields_of: HashMap<i64, &FieldTerms> = candidates.iter().map(|(id, f)| (*id, f)).collect();
     let mut entry_idf: HashMap<String, f64> = HashMap::new();
     let mut hits = Vec::with_capacity(scored.len());
     for (id, score, taught) in scored {
         let Some(fields) = fields_of.get(&id) else { continue };
         let Some(entry) = rows::find(conn, id)? else { continue };
-        let mut evidence = evidence(conn, &query, fields, entries, &mut entry_idf)?;
-        if let Some([agreement, dupes, margin, mass]) = clear.get(&id).copied() {
-            evidence.agreement = agreement;
-            evidence.dupes = dupes;
-            evidence.margin = margin;
-            evidence.mass = mass;
-        }
+        let evidence = evidence(conn, &query, fields, entries, &mut entry_idf)?;
         let confidence = MODEL.confidence(&evidence, taught);
         let age_days = (now - entry.resolved_at).num_days().max(0) as f64;
         let recency = 1.0 + RECENCY_BOOST * (-age_days / 365.0).exp();
