@@ -163,6 +163,12 @@ impl Evidence {
     pub fn features(&self) -> [f64; FEATURES] {
         [self.held, self.title, self.share]
     }
+
+    /// The features, named (for the trials of `retrieval_tests.rs`, which fit any subset;
+    /// candidates measured and rejected are listed in docs/performance.md).
+    pub fn named(&self) -> Vec<(&'static str, f64)> {
+        vec![("held", self.held), ("title", self.title), ("share", self.share)]
+    }
 }
 
 /// The confidence model: a logistic combination of the [`Evidence`], its weights fit on the
