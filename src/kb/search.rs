@@ -166,6 +166,7 @@ impl Evidence {
 
     /// The features, named (for the trials of `retrieval_tests.rs`, which fit any subset;
     /// candidates measured and rejected are listed in docs/performance.md).
+    #[cfg(test)]
     pub fn named(&self) -> Vec<(&'static str, f64)> {
         vec![("held", self.held), ("title", self.title), ("share", self.share)]
     }
