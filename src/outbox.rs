@@ -309,7 +309,6 @@ pub async fn probe(server: &Server) -> anyhow::Result<()> {
 /// Writes one message as `<folder>/<row id>-<message id>.eml`, atomically (temp + rename),
 /// so a reader never sees half a file.
 fn write_file(dir: &Path, due: &Due, raw: &[u8]) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let safe: String = due
         .message_id
         .chars()
@@ -417,6 +416,12 @@ async fn send_files(
 /// (each counts that failure as its own attempt) and the failure is returned beside.
 fn write_files(dir: &Path, due: Vec<Due>) -> (Vec<(Due, anyhow::Result<()>)>, Option<anyhow::Error>) {
     let mut results = Vec::with_capacity(due.len());
+    // The folder once a chunk (an operator may have removed it), not once a file.
+    if let Err(e) = std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display())) {
+        let why = format!("not tried: {e:#}");
+        results.extend(due.into_iter().map(|item| (item, Err(anyhow::anyhow!("{why}")))));
+        return (results, Some(e));
+    }
     let mut due = due.into_iter();
     while let Some(item) = due.next() {
         let result = match &item.raw {
