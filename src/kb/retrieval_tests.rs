@@ -478,22 +478,27 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
     assert!(f.top3 >= 0.72 && f.top1 >= 0.66, "{f:?}");
 }
 
-/// The held-out requests (`fixtures/kb/heldout.toml`), written before the model and never fit
-/// on: their figures, in the whole base.
-#[test]
-fn held_out_requests() {
-    let set = set();
+/// The held-out requests searched in the whole labelled base.
+fn held_out_searched(set: &Set) -> Searched {
     let (inside, outside) = held_out();
-    assert!(inside.len() >= 30 && outside.len() >= 10);
-    let (store, owner) = load(&set);
-    let s = Searched {
+    let (store, owner) = load(set);
+    Searched {
         inside: inside
             .iter()
             .map(|(k, q)| (k.clone(), run(&store, &owner, q)))
             .collect(),
         outside: outside.iter().map(|q| run(&store, &owner, q)).collect(),
         gone: Vec::new(),
-    };
+    }
+}
+
+/// The held-out requests (`fixtures/kb/heldout.toml`), written before the model and never fit
+/// on: their figures, in the whole base.
+#[test]
+fn held_out_requests() {
+    let set = set();
+    let s = held_out_searched(&set);
+    assert!(s.inside.len() >= 30 && s.outside.len() >= 10);
     assert!(
         s.inside.iter().all(|(k, _)| set.problems.iter().any(|p| &p.0 == k)),
         "a held-out request names a problem the set does not have"
@@ -589,16 +594,7 @@ fn feature_trials() {
     let smalls: Vec<Set> = SMALL_BASES.iter().map(|s| small(&set, *s)).collect();
     let bases: Vec<&Set> = std::iter::once(&whole).chain(&smalls).collect();
     let halves: [Vec<Searched>; 2] = [0, 1].map(|h| bases.iter().map(|b| searched(&set, b, Some(h))).collect());
-    let (inside, outside) = held_out();
-    let (store, owner) = load(&set);
-    let held = Searched {
-        inside: inside
-            .iter()
-            .map(|(k, q)| (k.clone(), run(&store, &owner, q)))
-            .collect(),
-        outside: outside.iter().map(|q| run(&store, &owner, q)).collect(),
-        gone: Vec::new(),
-    };
+    let held = held_out_searched(&set);
     let spec = std::env::var("KB_TRIALS").unwrap_or_else(|_| "held,title,share".into());
     let trials: Vec<Vec<&str>> = spec.split(';').map(|t| t.split(',').collect()).collect();
     for names in trials {
