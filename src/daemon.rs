@@ -871,14 +871,22 @@ async fn drain_imap(
             if let Beginning::Fresh {
                 checkpoint: first,
                 left_alone,
+                taken,
             } = connected.begin(checkpoint.as_ref()).await.map_err(PassError::Source)?
             {
                 // A warning when mail is left alone: whoever installs must see it.
-                let said = format!(
-                    "first start on this folder: only mail arriving from now on becomes tickets; the {left_alone} \
-                     messages already there are left alone ([mailbox] since or `run --since YYYY-MM-DD` takes \
-                     the older unread mail on purpose)"
-                );
+                let said = match since {
+                    Some(since) => format!(
+                        "first start on this folder: the {taken} unread messages received since {since} are \
+                         taken; the {left_alone} other messages already there are left alone, and mail arriving \
+                         from now on becomes tickets"
+                    ),
+                    None => format!(
+                        "first start on this folder: only mail arriving from now on becomes tickets; the \
+                         {left_alone} messages already there are left alone ([mailbox] since or `run --since \
+                         YYYY-MM-DD` takes the older unread mail on purpose)"
+                    ),
+                };
                 if left_alone > 0 {
                     tracing::warn!(mailbox = %mailbox, left_alone, "{said}");
                 } else {

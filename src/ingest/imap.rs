@@ -209,8 +209,10 @@ pub enum Beginning {
     Fresh {
         /// The first checkpoint.
         checkpoint: Checkpoint,
-        /// Messages already in the folder, left alone.
+        /// Messages already in the folder and left alone (`since` takes the others).
         left_alone: u32,
+        /// Messages already in the folder that `since` takes: unread, received since then.
+        taken: u32,
     },
 }
 
@@ -488,6 +490,7 @@ impl ImapSource {
                     Beginning::Fresh {
                         checkpoint,
                         left_alone: self.exists,
+                        taken: 0,
                     },
                 )
             }
@@ -507,6 +510,20 @@ impl ImapSource {
             }
             self.catch_up = old.into();
         }
+        // What a first start says it left alone excludes what `since` takes.
+        let beginning = match beginning {
+            Beginning::Fresh {
+                checkpoint, left_alone, ..
+            } => {
+                let taken = u32::try_from(self.catch_up.len()).unwrap_or(u32::MAX);
+                Beginning::Fresh {
+                    checkpoint,
+                    left_alone: left_alone.saturating_sub(taken),
+                    taken,
+                }
+            }
+            resume => resume,
+        };
         Ok(beginning)
     }
 

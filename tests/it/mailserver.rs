@@ -840,6 +840,45 @@ fn microsoft_365_operators_are_authenticated_over_real_imap() {
     assert!(letter.text.contains("Giulia Bianchi"), "{}", letter.text);
 }
 
+/// A first start with `since` says what it takes of the mail already there, not that it
+/// leaves it all alone.
+#[test]
+fn a_first_start_with_since_says_it_takes_the_old_unread_mail() {
+    let Some(server) = MailServer::from_env("a_first_start_with_since_says_it_takes_the_old_unread_mail") else {
+        return;
+    };
+    let helpdesk = server.add_user("helpdesk");
+    let (requester, _) = server.add_user("requester");
+    for n in 0..3 {
+        let old = simple_message(
+            &requester,
+            &format!("Vecchia {n}"),
+            &format!("since{n}@example.test"),
+            "Ieri.",
+        );
+        server.deliver(&helpdesk.0, &old);
+    }
+    let sandbox = Sandbox::with_config(&imap_config(&server, &helpdesk, "none", ""));
+    // Nothing is left alone, so the line is said at info level.
+    let out = sandbox
+        .command(&["run", "--once"])
+        .env("SPORTELLO_LOG", "info")
+        .output()
+        .expect("run the daemon");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("the 3 unread messages received since 2000-01-01 are taken; the 0 other messages"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("only mail arriving from now on"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tickets(&sandbox).as_array().map(Vec::len), Some(3));
+}
+
 /// A fresh data folder on a mailbox full of old mail: nothing of it becomes a ticket and nobody
 /// is written to; mail arriving afterwards is taken; `--since` takes the old unread mail on
 /// purpose, once.
