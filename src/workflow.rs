@@ -393,16 +393,17 @@ fn keeps_ticket_row(effect: &Effect) -> bool {
     )
 }
 
-/// The ticket's row from `cache`, read into it first when it is empty.
+/// The ticket's row from `cache`, read into it first when it is empty (one `apply` concerns
+/// one ticket, so whatever the cache holds is that ticket's).
 fn reload_once<'c>(
     conn: &Connection,
     cache: &'c mut Option<TicketRow>,
     ticket: TicketId,
 ) -> anyhow::Result<&'c TicketRow> {
-    if cache.as_ref().is_none_or(|row| row.id != ticket) {
-        *cache = Some(reload(conn, ticket)?);
+    match cache {
+        Some(row) => Ok(row),
+        None => Ok(cache.insert(reload(conn, ticket)?)),
     }
-    cache.as_ref().with_context(|| format!("ticket {ticket} was just read"))
 }
 
 /// The ticket's current SLA cycle (every ticket has one from the moment it opens).

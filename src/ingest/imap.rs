@@ -466,11 +466,12 @@ impl ImapSource {
     /// Decides where this connection begins (see the module doc) and lists the old unread
     /// mail to catch up on when `since` is set.
     pub async fn begin(&mut self, stored: Option<&Checkpoint>) -> anyhow::Result<Beginning> {
-        let (first_uid, beginning) = match stored {
-            Some(cp) if cp.uidvalidity == self.uidvalidity => (cp.first_uid, Beginning::Resume),
+        // The first checkpoint, when this data folder never read the folder.
+        let (first_uid, fresh) = match stored {
+            Some(cp) if cp.uidvalidity == self.uidvalidity => (cp.first_uid, None),
             // A new UIDVALIDITY re-scans the whole folder (fetch_batch says so); dedup keys skip
             // what was done.
-            Some(_) => (0, Beginning::Resume),
+            Some(_) => (0, None),
             None => {
                 let end = match self.uid_next {
                     Some(next) => next.saturating_sub(1),
@@ -485,14 +486,7 @@ impl ImapSource {
                     last_uid: end,
                     first_uid: end,
                 };
-                (
-                    end,
-                    Beginning::Fresh {
-                        checkpoint,
-                        left_alone: self.exists,
-                        taken: 0,
-                    },
-                )
+                (end, Some(checkpoint))
             }
         };
         self.catch_up.clear();
@@ -510,21 +504,18 @@ impl ImapSource {
             }
             self.catch_up = old.into();
         }
-        // What a first start says it left alone excludes what `since` takes.
-        let beginning = match beginning {
-            Beginning::Fresh {
-                checkpoint, left_alone, ..
-            } => {
+        Ok(match fresh {
+            None => Beginning::Resume,
+            // What a first start leaves alone is what `since` does not take.
+            Some(checkpoint) => {
                 let taken = u32::try_from(self.catch_up.len()).unwrap_or(u32::MAX);
                 Beginning::Fresh {
                     checkpoint,
-                    left_alone: left_alone.saturating_sub(taken),
+                    left_alone: self.exists.saturating_sub(taken),
                     taken,
                 }
             }
-            resume => resume,
-        };
-        Ok(beginning)
+        })
     }
 
     /// The next batch above the checkpoint (None if nothing new): at most `max` messages,
