@@ -173,6 +173,13 @@ impl Store {
         Ok(self)
     }
 
+    /// Gives this connection a page cache of `kib` KiB instead of SQLite's 2 MiB, so a large
+    /// transaction keeps its dirty pages in memory until it commits.
+    pub fn with_page_cache(self, kib: u32) -> rusqlite::Result<Store> {
+        self.conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))?;
+        Ok(self)
+    }
+
     /// Copies what the write-ahead log holds back into the database, without waiting for
     /// (or blocking) writers.
     pub fn checkpoint(&self) -> rusqlite::Result<()> {
