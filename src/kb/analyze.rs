@@ -202,6 +202,11 @@ const STOP_WORDS: &[&str] = &[
     "dove",
     "stato",
     "stata",
+    // Words whose stems are portal words of a sense they do not have: "verso le dieci" is not
+    // a payment ("versamento"), "è importante" is not an amount ("importo").
+    "verso",
+    "importante",
+    "importanti",
     "the",
     "and",
     "or",
@@ -243,13 +248,21 @@ pub fn language(text: &str) -> crate::config::Language {
 /// The English stems of a text, stop words dropped (what the thesaurus matches an English
 /// request's wordings with; the index keeps [`analyze`]'s terms).
 pub fn analyze_english(text: &str) -> Vec<String> {
+    english_skipping(text, &[])
+}
+
+fn english_skipping(text: &str, skip: &[&str]) -> Vec<String> {
     let lower = PLACEHOLDER.replace_all(text, " ").to_lowercase();
     lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .map(|w| w.trim_matches(['\'', '’']))
         .filter(|w| !w.is_empty())
         .map(fold)
-        .filter(|w| !ENGLISH_STOP_WORDS.contains(&w.as_str()) && !STOP_WORDS.contains(&w.as_str()))
+        .filter(|w| {
+            !ENGLISH_STOP_WORDS.contains(&w.as_str())
+                && !STOP_WORDS.contains(&w.as_str())
+                && !skip.contains(&w.as_str())
+        })
         .map(|w| ENGLISH.stem(&w).into_owned())
         .filter(|s| s.chars().count() >= 2 || s.chars().all(|c| c.is_ascii_digit()))
         .collect()
@@ -279,6 +292,49 @@ pub fn fold(text: &str) -> String {
 
 /// The index terms of a text, in order (duplicates kept: term frequency matters to BM25).
 pub fn analyze(text: &str) -> Vec<String> {
+    analyze_skipping(text, &[])
+}
+
+/// English words whose Italian stem is a portal word of another sense: "page" stems as
+/// "pag" (pagamento), "firm" as "firm" (firma), "import" as "import" (importo), "stamp" as
+/// "stamp" (stampa, printing), "rate" as "rat" (rata), "name" as "nam" (the name a receipt is
+/// made out to).
+const ENGLISH_FALSE_FRIENDS: &[&str] = &[
+    "page",
+    "pages",
+    "firm",
+    "firms",
+    "import",
+    "imported",
+    "importing",
+    "stamp",
+    "rate",
+    "rates",
+    "name",
+    "names",
+    "named",
+];
+
+/// English words whose English stem is an Italian wording's of another sense: "firm" as
+/// "firme" (signatures) stems in English.
+const ENGLISH_STEM_FALSE_FRIENDS: &[&str] = &["firm", "firms"];
+
+/// The stems a request names the thesaurus' senses with: [`analyze`]'s, and when the request
+/// reads as English its English stems too ([`analyze_english`]), without the English words
+/// whose stems are another sense's: [`ENGLISH_FALSE_FRIENDS`] among the Italian stems,
+/// [`ENGLISH_STEM_FALSE_FRIENDS`] among the English ones.
+pub fn sense_terms(text: &str) -> (Vec<String>, Option<Vec<String>>) {
+    if language(text) == crate::config::Language::En {
+        (
+            analyze_skipping(text, ENGLISH_FALSE_FRIENDS),
+            Some(english_skipping(text, ENGLISH_STEM_FALSE_FRIENDS)),
+        )
+    } else {
+        (analyze(text), None)
+    }
+}
+
+fn analyze_skipping(text: &str, skip: &[&str]) -> Vec<String> {
     let lower = PDF_A
         .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
         .into_owned();
@@ -293,7 +349,11 @@ pub fn analyze(text: &str) -> Vec<String> {
         };
         let word = word.trim_matches(['\'', '’']);
         let folded = fold(word);
-        if word.is_empty() || STOP_WORDS.contains(&folded.as_str()) || ENGLISH_STOP_WORDS.contains(&folded.as_str()) {
+        if word.is_empty()
+            || STOP_WORDS.contains(&folded.as_str())
+            || ENGLISH_STOP_WORDS.contains(&folded.as_str())
+            || skip.contains(&folded.as_str())
+        {
             continue;
         }
         let stem = fold(&STEMMER.stem(word));

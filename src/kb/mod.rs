@@ -37,7 +37,7 @@ pub use search::{Hit, THRESHOLD, search, suggest};
 
 /// The version of the analysis the index was built with: entries indexed by an older one are
 /// analysed again by [`reindex_stale`].
-pub const INDEX_VERSION: i64 = 1;
+pub const INDEX_VERSION: i64 = 2;
 /// How many stale entries a resolution re-indexes on its way (so a live desk converges
 /// without anyone running `kb reindex`).
 const REINDEX_ON_THE_WAY: i64 = 20;

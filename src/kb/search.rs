@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::analyze::{analyze, analyze_english, language};
+use super::analyze::{analyze, sense_terms};
 use super::synonyms;
 use crate::store::kb::{self as rows, Entry, Feedback, FieldTerms, Verdict};
 
@@ -73,7 +73,7 @@ const MIN_TERMS: usize = 2;
 /// threshold leaving 90 % of its out-of-base requests without a suggestion, in the whole
 /// base and in smaller ones, plus 0.05 (see `retrieval_tests.rs` and ARCHITECTURE.md,
 /// "Knowledge base").
-pub const THRESHOLD: f64 = 0.49;
+pub const THRESHOLD: f64 = 0.50;
 /// The [`POOL`] entries holding the most of the recall terms, by the weight × IDF of those
 /// they hold (a sense counted once): the postings of each term are read, nothing is ranked in
 /// the index (FTS5's BM25 would read every match's positions), and BM25F then rescores them.
@@ -199,8 +199,8 @@ impl Model {
 
 /// The weights in use (see [`Model`]).
 pub const MODEL: Model = Model {
-    weights: [0.504, 3.97, 1.844],
-    bias: -5.023,
+    weights: [0.506, 3.987, 1.759],
+    bias: -4.980,
 };
 
 impl Hit {
@@ -238,8 +238,8 @@ struct Query {
 
 fn query(conn: &Connection, text: &str, entries: f64) -> rusqlite::Result<Query> {
     let italian = analyze(text);
-    let english = (language(text) == crate::config::Language::En).then(|| analyze_english(text));
-    let groups = synonyms::expansion(&italian, english.as_deref());
+    let (naming, english) = sense_terms(text);
+    let groups = synonyms::expansion(&naming, english.as_deref());
     let mut own = italian.clone();
     own.sort();
     own.dedup();

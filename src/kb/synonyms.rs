@@ -254,7 +254,8 @@ pub const GROUPS: &[Group] = &[
             "nome file",
             "filename",
             "file name",
-            "naming",
+            // Not "naming" alone: it stems as "name", the name a receipt is made out to.
+            "file naming",
             "rinominare",
             "rename",
         ],
@@ -677,7 +678,9 @@ pub const GROUPS: &[Group] = &[
             "intestazione",
             "debitore",
             "nominativo",
-            "in the name of",
+            // Not "in the name of": without its stop words it is "name", anyone's.
+            "receipt in the name",
+            "invoice in the name",
         ],
         &["titolare"],
     ),
@@ -798,7 +801,20 @@ pub const GROUPS: &[Group] = &[
         ],
         &["variante"],
     ),
-    g("error", &["errore", "errori", "error", "errors"], &["rifiutato"]),
+    g(
+        "error",
+        &[
+            "errore",
+            "errori",
+            "error",
+            "errors",
+            // So that "tecnico" here is not the professional (the longest form wins).
+            "problema tecnico",
+            "errore tecnico",
+            "technical problem",
+        ],
+        &["rifiutato"],
+    ),
     g(
         "rejected",
         &[
@@ -819,6 +835,7 @@ pub const GROUPS: &[Group] = &[
         "municipal office",
         &[
             "ufficio",
+            "ufficio tecnico",
             "comune",
             "municipal office",
             "municipality",
@@ -926,7 +943,7 @@ pub const GROUPS: &[Group] = &[
             "procura",
             "procura speciale",
             "proxy",
-            "per conto di",
+            "per conto del committente",
             "on behalf",
         ],
         &["collaboratore"],
@@ -950,7 +967,10 @@ pub const GROUPS: &[Group] = &[
         "professional (technician)",
         &[
             "tecnico",
-            "progettista",
+            // Not "progettista" alone: its stem is "progetto"'s, the drawings of every
+            // application.
+            "tecnico progettista",
+            "progettista incaricato",
             "professionista",
             "architetto",
             "ingegnere",
@@ -1060,7 +1080,8 @@ pub const GROUPS: &[Group] = &[
             "prenota",
             "colloquio",
             "incontro",
-            "ricevimento",
+            "orario di ricevimento",
+            "ricevimento del pubblico",
             "meeting",
             "appointment",
             "book",
@@ -1165,7 +1186,10 @@ pub const GROUPS: &[Group] = &[
             "duplicate",
             "twice",
             "doppio invio",
-            "identiche",
+            // Not "identiche" alone: its stem is "identità"'s.
+            "pratiche identiche",
+            "domande identiche",
+            "due identiche",
             "doppione",
             "double",
         ],
@@ -1393,8 +1417,8 @@ pub fn expand(terms: &[String]) -> Vec<String> {
 
 /// The senses (group indices) a text names, for the tests and `kb search --explain`.
 pub fn senses(text: &str) -> Vec<&'static str> {
-    let english = (super::analyze::language(text) == crate::config::Language::En).then(|| analyze_english(text));
-    let mut groups = groups_in(&analyze(text), english.as_deref());
+    let (naming, english) = super::analyze::sense_terms(text);
+    let mut groups = groups_in(&naming, english.as_deref());
     groups.sort_unstable();
     groups.into_iter().map(|g| GROUPS[g].sense).collect()
 }
@@ -1424,6 +1448,83 @@ mod tests {
         // A lone generic word of a multi-word form does not drag the group in.
         let plain = expand(&analyze("firma digitale"));
         assert!(!plain.contains(&analyze("spid")[0]), "{plain:?}");
+    }
+
+    /// Words whose stem is another sense's wording name only what they mean: Italian words
+    /// sharing a stem with a form of another sense, and English words whose Italian (or
+    /// English) stem is an Italian form's.
+    #[test]
+    fn a_word_sharing_a_stem_with_another_sense_does_not_pull_it() {
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            // (request, senses it must name, senses it must not name)
+            (
+                "ho ricevuto una mail dal portale",
+                &["e-mail"],
+                &["appointment with the office"],
+            ),
+            (
+                "vorrei un appuntamento in orario di ricevimento",
+                &["appointment with the office"],
+                &[],
+            ),
+            ("è importante, la pratica scade domani", &["expired"], &["payment"]),
+            ("verso le dieci il portale non risponde", &[], &["payment"]),
+            (
+                "ho caricato il documento di identità del committente",
+                &["uploading a file"],
+                &["duplicate"],
+            ),
+            ("adesso vedo due pratiche identiche nell'elenco", &["duplicate"], &[]),
+            (
+                "il progetto non si carica",
+                &["uploading a file"],
+                &["professional (technician)"],
+            ),
+            (
+                "ho un problema tecnico con la pratica",
+                &["error"],
+                &["professional (technician)"],
+            ),
+            (
+                "ho scritto all'ufficio tecnico",
+                &["municipal office"],
+                &["professional (technician)"],
+            ),
+            (
+                "il tecnico incaricato non vede la pratica",
+                &["professional (technician)"],
+                &[],
+            ),
+            ("ho un conto da pagare", &["payment"], &["power of attorney"]),
+            ("the page does not load", &[], &["payment"]),
+            (
+                "my firm cannot submit the application",
+                &["sending, submitting the application"],
+                &["digital signature"],
+            ),
+            (
+                "I cannot import the drawings into the form",
+                &["drawing sheets"],
+                &["payment"],
+            ),
+            ("the stamp on the printed copy is missing", &[], &["printing"]),
+            ("my name is wrong on the profile", &[], &["whom a receipt names"]),
+            (
+                "the receipt is in the name of my client",
+                &["whom a receipt names"],
+                &[],
+            ),
+            ("the file name is too long", &["file name"], &["whom a receipt names"]),
+        ];
+        for (request, named, not) in cases {
+            let got = senses(request);
+            for sense in *named {
+                assert!(got.contains(sense), "{request:?} names {got:?}, not {sense:?}");
+            }
+            for sense in *not {
+                assert!(!got.contains(sense), "{request:?} names {sense:?} ({got:?})");
+            }
+        }
     }
 
     /// Every group, each of its forms: it names the group's sense and none of the senses of
