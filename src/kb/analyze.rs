@@ -251,6 +251,7 @@ pub fn analyze_english(text: &str) -> Vec<String> {
     english_skipping(text, &[])
 }
 
+/// [`analyze_english`], the words in `skip` left out.
 fn english_skipping(text: &str, skip: &[&str]) -> Vec<String> {
     let lower = PLACEHOLDER.replace_all(text, " ").to_lowercase();
     lower
@@ -334,6 +335,7 @@ pub fn sense_terms(text: &str) -> (Vec<String>, Option<Vec<String>>) {
     }
 }
 
+/// [`analyze`], the words in `skip` left out.
 fn analyze_skipping(text: &str, skip: &[&str]) -> Vec<String> {
     let lower = PDF_A
         .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
