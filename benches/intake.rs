@@ -198,7 +198,7 @@ enum Outbox {
     Sink(u16),
 }
 
-fn full(address: &str, workdir: &Path, outbox: Outbox) -> FullRun {
+fn full(address: &str, workdir: &Path, outbox: Outbox, kept: &str) -> FullRun {
     let smtp = match outbox {
         Outbox::Files => "kind = \"file\"\n".to_string(),
         Outbox::Sink(port) => format!("kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = {port}\ntls = \"none\"\n"),
@@ -251,10 +251,6 @@ fn full(address: &str, workdir: &Path, outbox: Outbox) -> FullRun {
     let ended = start.elapsed();
     let text = std::fs::read_to_string(&log_path).expect("read the daemon's log");
     // Kept beside the scratch folders for a look after the run (the work folder goes).
-    let kept = match outbox {
-        Outbox::Files => "intake-daemon-files.log",
-        Outbox::Sink(_) => "intake-daemon-smtp.log",
-    };
     let _ = std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join(kept), &text);
     // The write turn's share: what the batches took to apply and commit, as the daemon logged.
     let applying = Duration::from_millis(
@@ -422,16 +418,30 @@ fn main() {
     };
     let mut floors = vec![measure_floor(&floor_users[0])];
     let mut files = Vec::new();
+    let mut works = Vec::new();
     for (i, user) in files_users.iter().enumerate() {
         settle_disk();
+        // Each work folder stays until the end: deleting 6,000 outbox files would slow the
+        // next run's (ext4 allocates inodes slowly among recently deleted ones).
         let work = workdir();
-        files.push(full(user, work.path(), Outbox::Files));
+        files.push(full(
+            user,
+            work.path(),
+            Outbox::Files,
+            &format!("intake-daemon-files-{i}.log"),
+        ));
+        works.push(work);
         floors.push(measure_floor(&floor_users[i + 1]));
     }
     settle_disk();
     let (sink_port, taken) = smtp_sink();
     let smtp_work = workdir();
-    let smtp = full(&smtp_user, smtp_work.path(), Outbox::Sink(sink_port));
+    let smtp = full(
+        &smtp_user,
+        smtp_work.path(),
+        Outbox::Sink(sink_port),
+        "intake-daemon-smtp.log",
+    );
     let acknowledged = taken.load(Ordering::Relaxed);
 
     let rate = |d: Duration| MESSAGES as f64 / d.as_secs_f64();
@@ -471,8 +481,16 @@ fn main() {
         files.iter().map(|r| r.peak_kib).max().unwrap_or(0) as f64 / 1024.0
     );
     for (name, run, floor) in [
-        ("file outbox, the median run", &files[median], around[median]),
-        ("SMTP outbox, against the mean of all floors", &smtp, all_floors),
+        (
+            format!("file outbox, the median run (its log: intake-daemon-files-{median}.log)"),
+            &files[median],
+            around[median],
+        ),
+        (
+            "SMTP outbox, against the mean of all floors".to_string(),
+            &smtp,
+            all_floors,
+        ),
     ] {
         let ratio = |d: Duration| d.as_secs_f64() / floor.as_secs_f64();
         println!("  {name}:");

@@ -378,9 +378,10 @@ pub fn apply(conn: &Connection, ctx: &Context<'_>, about: Option<TicketId>, effe
     Ok(())
 }
 
-/// True for the effects that write nothing in the ticket's row (a cycle, a letter or a
-/// notice with their history, an alert's mark, an event): the row read before them still
-/// holds after them. Any other effect may change it, and the next reader reads it again.
+/// True for the effects that change nothing the effects read from the ticket's row (a cycle,
+/// a letter or a notice with their history, an alert's mark, an event): the row read before
+/// them still serves after them. Only its count of messages moves (a letter adds one), which
+/// no effect reads. Any other effect may change the row, and the next reader reads it again.
 fn keeps_ticket_row(effect: &Effect) -> bool {
     matches!(
         effect,

@@ -12,6 +12,7 @@
 //! apart: [`language`] guesses a text's language from its function words, and
 //! [`analyze_english`] gives the English stems the thesaurus matches English wordings with.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -320,18 +321,19 @@ const ENGLISH_FALSE_FRIENDS: &[&str] = &[
 /// "firme" (signatures) stems in English.
 const ENGLISH_STEM_FALSE_FRIENDS: &[&str] = &["firm", "firms"];
 
-/// The stems a request names the thesaurus' senses with: [`analyze`]'s, and when the request
-/// reads as English its English stems too ([`analyze_english`]), without the English words
-/// whose stems are another sense's: [`ENGLISH_FALSE_FRIENDS`] among the Italian stems,
-/// [`ENGLISH_STEM_FALSE_FRIENDS`] among the English ones.
-pub fn sense_terms(text: &str) -> (Vec<String>, Option<Vec<String>>) {
+/// The stems a request names the thesaurus' senses with, given its [`analyze`] `terms`:
+/// those, and when the request reads as English its English stems too ([`analyze_english`]),
+/// without the English words whose stems are another sense's: [`ENGLISH_FALSE_FRIENDS`]
+/// among the Italian stems, [`ENGLISH_STEM_FALSE_FRIENDS`] among the English ones. An Italian
+/// request's terms are used as they are, not analysed again.
+pub fn sense_terms<'t>(text: &str, terms: &'t [String]) -> (Cow<'t, [String]>, Option<Vec<String>>) {
     if language(text) == crate::config::Language::En {
         (
-            analyze_skipping(text, ENGLISH_FALSE_FRIENDS),
+            Cow::Owned(analyze_skipping(text, ENGLISH_FALSE_FRIENDS)),
             Some(english_skipping(text, ENGLISH_STEM_FALSE_FRIENDS)),
         )
     } else {
-        (analyze(text), None)
+        (Cow::Borrowed(terms), None)
     }
 }
 

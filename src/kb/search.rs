@@ -238,7 +238,7 @@ struct Query {
 
 fn query(conn: &Connection, text: &str, entries: f64) -> rusqlite::Result<Query> {
     let italian = analyze(text);
-    let (naming, english) = sense_terms(text);
+    let (naming, english) = sense_terms(text, &italian);
     let groups = synonyms::expansion(&naming, english.as_deref());
     let mut own = italian.clone();
     own.sort();

@@ -1417,7 +1417,8 @@ pub fn expand(terms: &[String]) -> Vec<String> {
 
 /// The senses (group indices) a text names, for the tests and `kb search --explain`.
 pub fn senses(text: &str) -> Vec<&'static str> {
-    let (naming, english) = super::analyze::sense_terms(text);
+    let terms = analyze(text);
+    let (naming, english) = super::analyze::sense_terms(text, &terms);
     let mut groups = groups_in(&naming, english.as_deref());
     groups.sort_unstable();
     groups.into_iter().map(|g| GROUPS[g].sense).collect()

@@ -858,8 +858,13 @@ fn a_first_start_with_since_says_it_takes_the_old_unread_mail() {
         );
         server.deliver(&helpdesk.0, &old);
     }
+    // One more, already read in a mail client: `since` leaves it alone.
+    server.deliver(
+        &helpdesk.0,
+        &simple_message(&requester, "Letta ieri", "since-read@example.test", "Già letta."),
+    );
+    server.mark_seen(&helpdesk.0, "Letta ieri");
     let sandbox = Sandbox::with_config(&imap_config(&server, &helpdesk, "none", ""));
-    // Nothing is left alone, so the line is said at info level.
     let out = sandbox
         .command(&["run", "--once"])
         .env("SPORTELLO_LOG", "info")
@@ -867,7 +872,7 @@ fn a_first_start_with_since_says_it_takes_the_old_unread_mail() {
         .expect("run the daemon");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("the 3 unread messages received since 2000-01-01 are taken; the 0 other messages"),
+        stderr(&out).contains("the 3 unread messages received since 2000-01-01 are taken; the 1 other messages"),
         "{}",
         stderr(&out)
     );

@@ -308,6 +308,18 @@ impl MailServer {
         assert!(child.wait().expect("wait").success(), "doveadm save for {user}");
     }
 
+    /// Marks the messages of `user`'s INBOX whose subject contains `subject` as read, as a mail
+    /// client would have.
+    pub fn mark_seen(&self, user: &str, subject: &str) {
+        let status = self
+            .doveadm(&[
+                "flags", "add", "-u", user, "\\Seen", "mailbox", "INBOX", "header", "Subject", subject,
+            ])
+            .status()
+            .expect("doveadm flags");
+        assert!(status.success(), "doveadm flags add for {user}");
+    }
+
     /// Delivers many messages at once from an mbox file (fast: one process).
     pub fn import_mbox(&self, user: &str, messages: &[Vec<u8>]) {
         let dir = tempfile::Builder::new()
