@@ -254,7 +254,9 @@ pub fn analyze_english(text: &str) -> Vec<String> {
 
 /// [`analyze_english`], the words in `skip` left out.
 fn english_skipping(text: &str, skip: &[&str]) -> Vec<String> {
-    let lower = PLACEHOLDER.replace_all(text, " ").to_lowercase();
+    let lower = PDF_A
+        .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
+        .into_owned();
     lower
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .map(|w| w.trim_matches(['\'', '’']))

@@ -1,7 +1,10 @@
 //! Retrieval on the hand-written labelled set (`fixtures/kb/tickets.toml`: 61 recurring CPortal
 //! problems with their resolved tickets, 184 new requests worded differently, Italian and
 //! English, 32 of them one line long, and 60 requests the base cannot answer), and on the
-//! held-out requests of `fixtures/kb/heldout.toml`, which nothing here is fit on.
+//! two sets of held-out requests, which nothing here is fit on: `fixtures/kb/heldout.toml`,
+//! written by the set's author before the model, and `fixtures/kb/heldout2.toml`, written blind
+//! by a second writer who read only the base's tickets (never this code, its thesaurus or the
+//! other requests), one request per problem.
 //!
 //! What a notice shows is what counts: a hit is suggested when its confidence reaches
 //! [`THRESHOLD`]. The confidence model ([`MODEL`]) is fit, and the threshold calibrated, on
@@ -74,10 +77,27 @@ pub fn set() -> Set {
     Set { problems, out_of_base }
 }
 
-/// The held-out requests: (problem key, request), and the out-of-base ones.
-pub fn held_out() -> (Vec<(String, String)>, Vec<String>) {
-    let data: toml::Value =
-        toml::from_str(include_str!("../../fixtures/kb/heldout.toml")).expect("fixtures/kb/heldout.toml");
+/// The held-out sets: their file, the text of it, and the floors [`held_out_requests`] keeps
+/// (ranking top-3, suggested top-3, out of base silent): a little under what was measured
+/// when the set was added, so that a change which loses ground on requests nothing is fit on
+/// fails. They are not the goals (95 %, 75 %, 90 %): the blind set's figures are under them.
+pub const HELD_OUT: [(&str, &str, [f64; 3]); 2] = [
+    (
+        "fixtures/kb/heldout.toml",
+        include_str!("../../fixtures/kb/heldout.toml"),
+        [0.9, 0.7, 0.8],
+    ),
+    (
+        "fixtures/kb/heldout2.toml",
+        include_str!("../../fixtures/kb/heldout2.toml"),
+        [0.85, 0.6, 0.7],
+    ),
+];
+
+/// The requests of a held-out set ([`HELD_OUT`]): (problem key, request), and the out-of-base
+/// ones.
+pub fn held_out(source: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let data: toml::Value = toml::from_str(source).expect("a held-out set");
     let inside = list(&data, "query")
         .iter()
         .map(|q| (text(q, "problem"), text(q, "text")))
@@ -478,9 +498,9 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
     assert!(f.top3 >= 0.72 && f.top1 >= 0.66, "{f:?}");
 }
 
-/// The held-out requests searched in the whole labelled base.
-fn held_out_searched(set: &Set) -> Searched {
-    let (inside, outside) = held_out();
+/// The requests of a held-out set searched in the whole labelled base.
+fn held_out_searched(set: &Set, source: &str) -> Searched {
+    let (inside, outside) = held_out(source);
     let (store, owner) = load(set);
     Searched {
         inside: inside
@@ -492,28 +512,32 @@ fn held_out_searched(set: &Set) -> Searched {
     }
 }
 
-/// The held-out requests (`fixtures/kb/heldout.toml`), written before the model and never fit
-/// on: their figures, in the whole base.
+/// The held-out requests ([`HELD_OUT`]), never fit on: their figures, in the whole base.
 #[test]
 fn held_out_requests() {
     let set = set();
-    let s = held_out_searched(&set);
-    assert!(s.inside.len() >= 30 && s.outside.len() >= 10);
-    assert!(
-        s.inside.iter().all(|(k, _)| set.problems.iter().any(|p| &p.0 == k)),
-        "a held-out request names a problem the set does not have"
-    );
-    let (rank3, rank1) = ranking(&s);
-    let f = figures(&s, &MODEL, THRESHOLD);
-    eprintln!(
-        "held-out requests ({} in the base, {} out of it): ranking top-3 {}, top-1 {}",
-        s.inside.len(),
-        s.outside.len(),
-        pct(rank3),
-        pct(rank1)
-    );
-    print_figures(&format!("threshold {THRESHOLD}"), &f);
-    assert!(rank3 >= 0.9 && f.top3 >= 0.7 && f.silent >= 0.8, "{f:?}");
+    for (file, source, [floor_rank3, floor_top3, floor_silent]) in HELD_OUT {
+        let s = held_out_searched(&set, source);
+        assert!(s.inside.len() >= 30 && s.outside.len() >= 10, "{file}");
+        assert!(
+            s.inside.iter().all(|(k, _)| set.problems.iter().any(|p| &p.0 == k)),
+            "a request of {file} names a problem the set does not have"
+        );
+        let (rank3, rank1) = ranking(&s);
+        let f = figures(&s, &MODEL, THRESHOLD);
+        eprintln!(
+            "held-out requests of {file} ({} in the base, {} out of it): ranking top-3 {}, top-1 {}",
+            s.inside.len(),
+            s.outside.len(),
+            pct(rank3),
+            pct(rank1)
+        );
+        print_figures(&format!("threshold {THRESHOLD}"), &f);
+        assert!(
+            rank3 >= floor_rank3 && f.top3 >= floor_top3 && f.silent >= floor_silent,
+            "{file}: ranking top-3 {rank3}, {f:?}"
+        );
+    }
 }
 
 /// What each threshold would give, on both halves: `cargo test --lib threshold_sweep --
@@ -581,6 +605,17 @@ fn retrieval_dump() {
     for q in &set.out_of_base {
         println!("OUT {q}\n      → {}", show(&run(&store, &owner, q)));
     }
+    for (file, source, _) in HELD_OUT {
+        let (inside, outside) = held_out(source);
+        for (k, q) in &inside {
+            let o = run(&store, &owner, q);
+            let r = o.hits.iter().position(|h| &h.0 == k);
+            println!("{file} IN  {r:?} {k}: {q}\n      → {}", show(&o));
+        }
+        for q in &outside {
+            println!("{file} OUT {q}\n      → {}", show(&run(&store, &owner, q)));
+        }
+    }
 }
 
 /// Which features generalize: for each candidate set, the fit and the calibration rule on the
@@ -594,7 +629,7 @@ fn feature_trials() {
     let smalls: Vec<Set> = SMALL_BASES.iter().map(|s| small(&set, *s)).collect();
     let bases: Vec<&Set> = std::iter::once(&whole).chain(&smalls).collect();
     let halves: [Vec<Searched>; 2] = [0, 1].map(|h| bases.iter().map(|b| searched(&set, b, Some(h))).collect());
-    let held = held_out_searched(&set);
+    let held = held_out_searched(&set, HELD_OUT[0].1);
     let spec = std::env::var("KB_TRIALS").unwrap_or_else(|_| "held,title,share".into());
     let trials: Vec<Vec<&str>> = spec.split(';').map(|t| t.split(',').collect()).collect();
     for names in trials {

@@ -73,7 +73,7 @@ const MIN_TERMS: usize = 2;
 /// threshold leaving 90 % of its out-of-base requests without a suggestion, in the whole
 /// base and in smaller ones, plus 0.05 (see `retrieval_tests.rs` and ARCHITECTURE.md,
 /// "Knowledge base").
-pub const THRESHOLD: f64 = 0.50;
+pub const THRESHOLD: f64 = 0.52;
 /// The [`POOL`] entries holding the most of the recall terms, by the weight × IDF of those
 /// they hold (a sense counted once): the postings of each term are read, nothing is ranked in
 /// the index (FTS5's BM25 would read every match's positions), and BM25F then rescores them.
@@ -199,8 +199,8 @@ impl Model {
 
 /// The weights in use (see [`Model`]).
 pub const MODEL: Model = Model {
-    weights: [0.506, 3.987, 1.759],
-    bias: -4.980,
+    weights: [0.506, 4.066, 1.608],
+    bias: -4.911,
 };
 
 impl Hit {

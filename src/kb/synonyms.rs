@@ -457,7 +457,11 @@ pub const GROUPS: &[Group] = &[
             "outdated",
             "vecchia versione",
             "old version",
-            "non aggiornato",
+            // Not "non aggiornato" alone: without its stop word it is every "aggiornare"
+            // ("visura aggiornata", "il modello aggiornato", another sense).
+            "browser non aggiornato",
+            "software non aggiornato",
+            "programma non aggiornato",
         ],
         &["modulistica"],
     ),
@@ -548,18 +552,27 @@ pub const GROUPS: &[Group] = &[
     g(
         "fields that cannot be edited",
         &[
-            "non modificabile",
-            "non modificabili",
+            // Not "non modificabile" alone: without its stop word it is every "modificare"
+            // (changing an application, sharing it with a colleague who edits it). Not
+            // "disabilitato" or "disabled" alone: a button is disabled too (the application
+            // that cannot be sent, another sense).
+            "campo non modificabile",
+            "campi non modificabili",
+            "dati non modificabili",
             "sola lettura",
-            "disabilitato",
-            "disabilitata",
-            "disattivato",
-            "disattivate",
-            "grigi",
+            "campo disabilitato",
+            "campi disabilitati",
+            "campo disattivato",
+            "campi disattivati",
+            "campi grigi",
             "greyed out",
             "grayed out",
-            "disabled",
-            "read only",
+            "field disabled",
+            "fields disabled",
+            "disabled field",
+            "disabled fields",
+            "read-only field",
+            "read-only fields",
             "grey",
         ],
         &["account bloccato"],
@@ -571,8 +584,13 @@ pub const GROUPS: &[Group] = &[
             "description",
             "caratteri massimi",
             "numero massimo di caratteri",
-            "troppo lungo",
-            "too long",
+            // Not "too long" or "troppo lungo" alone: without their stop words they are every
+            // "long" ("how long does the session last", "how long do I wait").
+            "testo troppo lungo",
+            "descrizione troppo lunga",
+            "text too long",
+            "description too long",
+            "too many characters",
             "character limit",
             "limite di caratteri",
         ],
@@ -702,8 +720,11 @@ pub const GROUPS: &[Group] = &[
             "rate",
             "rateizzazione",
             "rateizzare",
-            "installments",
-            "instalments",
+            // Not "instalments" alone: in English it stems as "install" does (installing a
+            // driver).
+            "pay in instalments",
+            "pay in installments",
+            "payment in instalments",
             "a rate",
             "in più rate",
         ],
@@ -977,7 +998,7 @@ pub const GROUPS: &[Group] = &[
             "geometra",
             "engineer",
             "architect",
-            "designer",
+            // Not "designer": it stems as "design", the structural design of a deposit.
         ],
         &["impresa"],
     ),
@@ -1125,8 +1146,12 @@ pub const GROUPS: &[Group] = &[
             "visione",
             "titoli edilizi",
             "licenza edilizia",
-            "archivio",
-            "archive",
+            // Not "archivio" or "archive" alone: a zip archive of the application's files is
+            // another sense.
+            "archivio comunale",
+            "archivio storico",
+            "archivio edilizio",
+            "municipal archive",
             "building records",
             "licences",
         ],
@@ -1516,6 +1541,57 @@ mod tests {
                 &[],
             ),
             ("the file name is too long", &["file name"], &["whom a receipt names"]),
+            // Forms that lost their stop words: "PDF/A" in English, "non aggiornato",
+            // "non modificabile", "too long".
+            ("my PDF is signed but rejected", &["rejected"], &["PDF/A"]),
+            ("the portal says my PDF is not PDF/A compliant", &["PDF/A"], &[]),
+            ("dove trovo il modello aggiornato?", &[], &["outdated software"]),
+            (
+                "il mio browser non aggiornato non apre il portale",
+                &["outdated software"],
+                &[],
+            ),
+            (
+                "come faccio a far modificare la pratica a un collega?",
+                &[],
+                &["fields that cannot be edited"],
+            ),
+            (
+                "i campi non modificabili sono grigi",
+                &["fields that cannot be edited"],
+                &[],
+            ),
+            (
+                "how long do I have to wait after too many attempts?",
+                &[],
+                &["description length"],
+            ),
+            ("the description is too long", &["description length"], &[]),
+            // A button is disabled too: the application that cannot be sent.
+            (
+                "the submit button stays disabled",
+                &["sending, submitting the application"],
+                &["fields that cannot be edited"],
+            ),
+            // English stems shared across senses: "install"/"instalment", "design"/"designer".
+            ("which drivers should I install?", &[], &["instalments"]),
+            ("can I pay in instalments?", &["instalments"], &[]),
+            (
+                "where do we file the structural design?",
+                &["seismic deposit, structures"],
+                &["professional (technician)"],
+            ),
+            // A zip archive is not the municipal archive.
+            (
+                "can I download every attachment in one zip archive?",
+                &["downloading"],
+                &["access to records (archive)"],
+            ),
+            (
+                "vorrei consultare l'archivio comunale",
+                &["access to records (archive)"],
+                &[],
+            ),
         ];
         for (request, named, not) in cases {
             let got = senses(request);
