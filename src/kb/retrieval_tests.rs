@@ -1,21 +1,25 @@
 //! Retrieval on the hand-written labelled set (`fixtures/kb/tickets.toml`: 61 recurring CPortal
 //! problems with their resolved tickets, 184 new requests worded differently, Italian and
-//! English, 32 of them one line long, and 60 requests the base cannot answer), and on the
-//! two sets of held-out requests, which nothing here is fit on: `fixtures/kb/heldout.toml`,
-//! written by the set's author before the model, and `fixtures/kb/heldout2.toml`, written blind
-//! by a second writer who read only the base's tickets (never this code, its thesaurus or the
-//! other requests), one request per problem.
+//! English, 32 of them one line long, and 60 requests the base cannot answer), on requests
+//! written blind (`fixtures/kb/calibration-blind.toml`: by a second writer who read only the
+//! base's tickets, never this code, its thesaurus or the other requests; one request per
+//! problem and 20 out of base), and on two sets of held-out requests, which nothing here is
+//! fit on: `fixtures/kb/heldout.toml`, written by the set's author before the model, and
+//! `fixtures/kb/heldout-blind.toml`, written blind by a third writer ([`HELD_OUT`]).
 //!
 //! What a notice shows is what counts: a hit is suggested when its confidence reaches
 //! [`THRESHOLD`]. The confidence model ([`MODEL`]) is fit, and the threshold calibrated, on
 //! half of the set (the even-numbered problems and out-of-base requests), in the whole base
 //! and in smaller bases drawn from it (a customer's first base holds one or two tickets per
-//! problem, not seven); the figures are reported on the other half. The tests check that the
-//! weights and the threshold in use are what the fit and the calibration rule give.
+//! problem, not seven), and on the blind requests: the author's own requests are shorter and
+//! further from the base than real mail, and a threshold calibrated on them alone left 25 %
+//! of the blind out-of-base requests with a suggestion. The figures are reported on the other
+//! half and on the held-out sets. The tests check that the weights and the threshold in use
+//! are what the fit and the calibration rule give.
 //!
 //! A candidate feature is judged by `feature_trials` (ignored; `KB_TRIALS` names the sets of
 //! [`Evidence::named`] features to fit): fit and calibrated on each half in turn, measured on
-//! the other and on the held-out requests, with the top-3 at the checked half's own 90 %-silent
+//! the other and on the blind requests, with the top-3 at the checked half's own 90 %-silent
 //! threshold (separability without the calibration rule's noise: 30 out-of-base requests a
 //! half, so three of them set the threshold).
 
@@ -80,19 +84,24 @@ pub fn set() -> Set {
 /// The held-out sets: their file, the text of it, and the floors [`held_out_requests`] keeps
 /// (ranking top-3, suggested top-3, out of base silent): a little under what was measured
 /// when the set was added, so that a change which loses ground on requests nothing is fit on
-/// fails. They are not the goals (95 %, 75 %, 90 %): the blind set's figures are under them.
+/// fails. They are not the goals (95 %, 75 %, 90 %), which the blind set's figures are under.
 pub const HELD_OUT: [(&str, &str, [f64; 3]); 2] = [
     (
         "fixtures/kb/heldout.toml",
         include_str!("../../fixtures/kb/heldout.toml"),
-        [0.9, 0.7, 0.8],
+        [0.9, 0.65, 0.9],
     ),
     (
-        "fixtures/kb/heldout2.toml",
-        include_str!("../../fixtures/kb/heldout2.toml"),
-        [0.85, 0.6, 0.7],
+        "fixtures/kb/heldout-blind.toml",
+        include_str!("../../fixtures/kb/heldout-blind.toml"),
+        [0.75, 0.38, 0.76],
     ),
 ];
+
+/// Requests written blind by a second writer (`fixtures/kb/calibration-blind.toml`): longer and
+/// nearer the base than the labelled set's, like real mail. They join the calibration half in
+/// the fit and in the threshold's calibration.
+pub const BLIND_CALIBRATION: &str = include_str!("../../fixtures/kb/calibration-blind.toml");
 
 /// The requests of a held-out set ([`HELD_OUT`]): (problem key, request), and the out-of-base
 /// ones.
@@ -412,9 +421,9 @@ fn print_figures(label: &str, f: &Figures) {
 /// The seeds of the smaller bases the model is fit and checked on.
 const SMALL_BASES: [u64; 4] = [0, 1, 2, 3];
 
-/// The weights in use are the fit on the calibration half; the threshold is the calibration
-/// rule's; on the other half (problems and out-of-base requests never fit on) the figures
-/// are printed and hold.
+/// The weights in use are the fit on the calibration half and the blind requests; the
+/// threshold is the calibration rule's; on the other half (problems and out-of-base requests
+/// never fit on) the figures are printed and hold.
 #[test]
 fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
     let set = set();
@@ -423,11 +432,12 @@ fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
     let calibration: Vec<Searched> = std::iter::once(&whole)
         .chain(&smalls)
         .map(|base| searched(&set, base, Some(0)))
+        .chain(std::iter::once(held_out_searched(&set, BLIND_CALIBRATION)))
         .collect();
     let model = fit(&calibration.iter().flat_map(samples).collect::<Vec<_>>());
     let threshold = calibrate(&calibration.iter().collect::<Vec<_>>(), &model);
     eprintln!(
-        "fit on the calibration half: weights {:?}, bias {:.3}, threshold {threshold:.2} (in use: {MODEL:?}, {THRESHOLD})",
+        "fit on the calibration half and the blind requests: weights {:?}, bias {:.3}, threshold {threshold:.2} (in use: {MODEL:?}, {THRESHOLD})",
         model.weights.map(|w| (w * 1000.0).round() / 1000.0),
         model.bias
     );
@@ -459,8 +469,8 @@ fn the_confidence_model_is_fit_on_half_the_set_and_holds_on_the_other() {
     print_figures("smaller bases (mean of 4)", &f_small);
     // Below the issue's goals (top-3 95 %, top-1 75 %): see ARCHITECTURE.md, "what a notice
     // suggests"; these floors keep what was reached.
-    assert!(f.top3 >= 0.72 && f.top1 >= 0.68 && f.silent >= 0.85, "{f:?}");
-    assert!(f_small.top3 >= 0.62 && f_small.silent >= 0.9, "{f_small:?}");
+    assert!(f.top3 >= 0.62 && f.top1 >= 0.56 && f.silent >= 0.9, "{f:?}");
+    assert!(f_small.top3 >= 0.52 && f_small.silent >= 0.95, "{f_small:?}");
 }
 
 /// The whole set: the ranking (what `kb search` shows) and the suggestions (what a notice
@@ -495,7 +505,7 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
     assert!(rank3 >= 0.93, "top-3 {}; misses:\n{}", pct(rank3), misses.join("\n"));
     assert!(rank1 >= 0.75, "top-1 {}", pct(rank1));
     assert!(f.silent >= 0.9, "out of base {}", pct(f.silent));
-    assert!(f.top3 >= 0.72 && f.top1 >= 0.66, "{f:?}");
+    assert!(f.top3 >= 0.6 && f.top1 >= 0.55, "{f:?}");
 }
 
 /// The requests of a held-out set searched in the whole labelled base.
@@ -619,7 +629,8 @@ fn retrieval_dump() {
 }
 
 /// Which features generalize: for each candidate set, the fit and the calibration rule on the
-/// calibration half, the figures on the other half and on the held-out requests:
+/// calibration half, the figures on the other half and on the blind requests (which the
+/// trials do not fit on):
 /// `cargo test --lib feature_trials -- --ignored --nocapture`.
 #[test]
 #[ignore = "a report, not a check"]
@@ -629,7 +640,7 @@ fn feature_trials() {
     let smalls: Vec<Set> = SMALL_BASES.iter().map(|s| small(&set, *s)).collect();
     let bases: Vec<&Set> = std::iter::once(&whole).chain(&smalls).collect();
     let halves: [Vec<Searched>; 2] = [0, 1].map(|h| bases.iter().map(|b| searched(&set, b, Some(h))).collect());
-    let held = held_out_searched(&set, HELD_OUT[0].1);
+    let held = held_out_searched(&set, BLIND_CALIBRATION);
     let spec = std::env::var("KB_TRIALS").unwrap_or_else(|_| "held,title,share".into());
     let trials: Vec<Vec<&str>> = spec.split(';').map(|t| t.split(',').collect()).collect();
     for names in trials {
