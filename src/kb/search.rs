@@ -200,8 +200,8 @@ impl Model {
 
 /// The weights in use (see [`Model`]).
 pub const MODEL: Model = Model {
-    weights: [0.494, 3.728, 1.622],
-    bias: -4.729,
+    weights: [0.485, 3.717, 1.61],
+    bias: -4.709,
 };
 
 impl Hit {
