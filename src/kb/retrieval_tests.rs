@@ -408,6 +408,22 @@ fn pct(v: f64) -> String {
     format!("{:.1} %", v * 100.0)
 }
 
+/// Prints the ranking's figures and the suggestions' at [`THRESHOLD`], and returns them
+/// (ranking top-3, top-1, suggestions).
+fn report(label: &str, s: &Searched) -> (f64, f64, Figures) {
+    let (rank3, rank1) = ranking(s);
+    let f = figures(s, &MODEL, THRESHOLD);
+    eprintln!(
+        "{label} ({} in the base, {} out of it): ranking top-3 {}, top-1 {}",
+        s.inside.len(),
+        s.outside.len(),
+        pct(rank3),
+        pct(rank1)
+    );
+    print_figures(&format!("threshold {THRESHOLD}"), &f);
+    (rank3, rank1, f)
+}
+
 fn print_figures(label: &str, f: &Figures) {
     eprintln!(
         "  {label}: suggested top-3 {}, top-1 {}; out of base without suggestion {}; about a problem the base lacks, without suggestion {}",
@@ -486,16 +502,7 @@ fn new_requests_find_their_solution_and_out_of_base_ones_get_none() {
         s.inside.len(),
         s.outside.len()
     );
-    let (rank3, rank1) = ranking(&s);
-    let f = figures(&s, &MODEL, THRESHOLD);
-    eprintln!(
-        "knowledge-base retrieval ({} requests, {} out of base): ranking top-3 {}, top-1 {}",
-        s.inside.len(),
-        s.outside.len(),
-        pct(rank3),
-        pct(rank1)
-    );
-    print_figures(&format!("threshold {THRESHOLD}"), &f);
+    let (rank3, rank1, f) = report("knowledge-base retrieval", &s);
     let misses: Vec<String> = s
         .inside
         .iter()
@@ -533,16 +540,7 @@ fn held_out_requests() {
             s.inside.iter().all(|(k, _)| set.problems.iter().any(|p| &p.0 == k)),
             "a request of {file} names a problem the set does not have"
         );
-        let (rank3, rank1) = ranking(&s);
-        let f = figures(&s, &MODEL, THRESHOLD);
-        eprintln!(
-            "held-out requests of {file} ({} in the base, {} out of it): ranking top-3 {}, top-1 {}",
-            s.inside.len(),
-            s.outside.len(),
-            pct(rank3),
-            pct(rank1)
-        );
-        print_figures(&format!("threshold {THRESHOLD}"), &f);
+        let (rank3, _, f) = report(&format!("held-out requests of {file}"), &s);
         assert!(
             rank3 >= floor_rank3 && f.top3 >= floor_top3 && f.silent >= floor_silent,
             "{file}: ranking top-3 {rank3}, {f:?}"
