@@ -254,10 +254,7 @@ pub fn analyze_english(text: &str) -> Vec<String> {
 
 /// [`analyze_english`], the words in `skip` left out.
 fn english_skipping(text: &str, skip: &[&str]) -> Vec<String> {
-    let lower = PDF_A
-        .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
-        .into_owned();
-    lower
+    lowered(text)
         .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’'))
         .map(|w| w.trim_matches(['\'', '’']))
         .filter(|w| !w.is_empty())
@@ -270,6 +267,13 @@ fn english_skipping(text: &str, skip: &[&str]) -> Vec<String> {
         .map(|w| ENGLISH.stem(&w).into_owned())
         .filter(|s| s.chars().count() >= 2 || s.chars().all(|c| c.is_ascii_digit()))
         .collect()
+}
+
+/// The text both analyses split: lower case, redaction placeholders out, PDF/A one word.
+fn lowered(text: &str) -> String {
+    PDF_A
+        .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
+        .into_owned()
 }
 
 /// Elided articles and prepositions before an apostrophe (`l'`, `dell'`, `un'`, …).
@@ -341,9 +345,7 @@ pub fn sense_terms<'t>(text: &str, terms: &'t [String]) -> (Cow<'t, [String]>, O
 
 /// [`analyze`], the words in `skip` left out.
 fn analyze_skipping(text: &str, skip: &[&str]) -> Vec<String> {
-    let lower = PDF_A
-        .replace_all(&PLACEHOLDER.replace_all(text, " ").to_lowercase(), "pdfa")
-        .into_owned();
+    let lower = lowered(text);
     let mut terms = Vec::new();
     for raw in lower.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '’')) {
         // Elision: keep what follows the apostrophe when what precedes is an article or a
